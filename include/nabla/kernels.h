@@ -1,0 +1,184 @@
+/* nabla — the kernel ABI.
+ *
+ * A small, stable C interface on raw pointers and strides, for engines that
+ * link nabla as a CPU backend and for the tensor layer above it.
+ *
+ * Conventions (every entry point):
+ *   - sizes and strides are int64_t; strides count ELEMENTS, not bytes;
+ *     arrays are row-major (dim 0 outermost);
+ *   - the return value is an nb_status; NB_OK is 0. On failure a thread-local
+ *     message naming the function and the offending argument is left for
+ *     nb_last_error(), and no output has been written;
+ *   - zero-sized problems are valid and do nothing (GEMM with K == 0 still
+ *     scales C by beta);
+ *   - pointers may have any alignment.
+ *
+ * Numerics (see README "Numerics"): every SIMD kernel is checked against the
+ * plain-C reference backend within the error bound of its family; results do
+ * not depend on the thread count, and row i of a GEMM result does not depend
+ * on M.
+ *
+ * ISA names: "avx2" means AVX + AVX2 + FMA3 with OS-enabled YMM state;
+ * "neon" means AArch64 Advanced SIMD (fused multiply-add is part of it).
+ */
+#ifndef NABLA_KERNELS_H
+#define NABLA_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nabla/export.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NB_MAX_DIMS 8
+
+/* ---- status and errors ------------------------------------------------ */
+
+typedef enum {
+    NB_OK = 0,
+    NB_ERR_ARG,          /* a bad argument: NULL, negative size, bad enum */
+    NB_ERR_SHAPE,        /* shapes that do not fit together */
+    NB_ERR_DTYPE,        /* an operation the dtype does not support */
+    NB_ERR_OOM,          /* an allocation failed; nothing was written */
+    NB_ERR_UNSUPPORTED,  /* valid request this build/CPU cannot serve */
+    NB_ERR_OVERFLOW,     /* a size or extent overflows int64_t */
+    NB_ERR_ALIAS,        /* an output provably overlaps an input */
+    NB_ERR_STATE         /* an operation not allowed in the current state */
+} nb_status;
+
+NB_API const char *nb_status_str(nb_status s);
+/* The message of the last failure on this thread ("" if none yet). */
+NB_API const char *nb_last_error(void);
+
+/* ---- library, CPU and ISA --------------------------------------------- */
+
+NB_API const char *nb_version(void);
+
+/* CPU features as seen at run time (cpuid + xgetbv / getauxval). */
+enum {
+    NB_CPU_SSE2    = 1u << 0,
+    NB_CPU_SSE42   = 1u << 1,
+    NB_CPU_AVX     = 1u << 2,   /* CPUID.AVX and the OS saves YMM state */
+    NB_CPU_AVX2    = 1u << 3,
+    NB_CPU_FMA     = 1u << 4,
+    NB_CPU_F16C    = 1u << 5,
+    NB_CPU_AVX512F = 1u << 6,   /* reported only; nabla has no AVX-512 kernels */
+    NB_CPU_ASIMD   = 1u << 16,  /* AArch64 Advanced SIMD (NEON) */
+    NB_CPU_FP16    = 1u << 17
+};
+NB_API uint32_t nb_cpu_features(void);
+
+typedef enum { NB_ISA_REF = 0, NB_ISA_AVX2, NB_ISA_NEON } nb_isa;
+/* Chosen at first use; NABLA_ISA=ref|avx2|neon|auto overrides (an ISA this
+   CPU lacks: a one-line warning on stderr, then auto). */
+NB_API nb_isa      nb_isa_active(void);
+/* This CPU and this build can run it (and its kernels exist). */
+NB_API int         nb_isa_supported(nb_isa isa);
+/* NB_ERR_UNSUPPORTED when not supported; the active ISA is then unchanged. */
+NB_API nb_status   nb_isa_set(nb_isa isa);
+NB_API const char *nb_isa_name(nb_isa isa);
+
+/* Threads used by nabla's own parallel regions. n <= 0 restores the default:
+   NABLA_NUM_THREADS if set, else OpenMP's default (OMP_NUM_THREADS, else the
+   CPUs this process may run on). A call from inside an OpenMP parallel
+   region always runs on one thread. */
+NB_API void nb_set_num_threads(int n);
+NB_API int  nb_get_num_threads(void);
+
+/* ---- GEMM -------------------------------------------------------------- */
+
+/* C = alpha * op(A) * op(B) + beta * C; op(A) is M x K, op(B) is K x N.
+   trans_* are 0 or 1 (op(X) = X or X^T). Row-major: A is stored M x K
+   (trans_a == 0, lda >= K) or K x M (trans_a == 1, lda >= M); likewise B;
+   ldc >= N. beta == 0 means C is written, never read (NaN in C does not
+   leak), as in BLAS. C must not overlap A or B (NB_ERR_ALIAS). */
+NB_API nb_status nb_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                          float alpha, const float *A, int64_t lda,
+                          const float *B, int64_t ldb,
+                          float beta, float *C, int64_t ldc);
+
+/* float64 twin, reference path only (gradient checks, precise oracles). */
+NB_API nb_status nb_dgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                          double alpha, const double *A, int64_t lda,
+                          const double *B, int64_t ldb,
+                          double beta, double *C, int64_t ldc);
+
+/* ---- convolution -------------------------------------------------------- */
+
+/* 2-D convolution (cross-correlation, as PyTorch): x is N x C x H x W (NCHW),
+   w is K x (C/groups) x R x S (OIHW), y is N x K x P x Q; bias (length K) may
+   be NULL. All tensors dense. P = (H + 2 pad_h - dilation_h (R-1) - 1) /
+   stride_h + 1, likewise Q. Requirements: n, c, h, w, k >= 0, r, s >= 1,
+   strides and dilations >= 1, pads >= 0, groups >= 1 dividing c and k, and
+   P, Q >= 1 (NB_ERR_SHAPE otherwise). */
+typedef struct {
+    int64_t n, c, h, w, k, r, s;
+    int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups;
+} nb_conv2d_desc;
+
+NB_API nb_status nb_conv2d_out_shape(const nb_conv2d_desc *d, int64_t *p, int64_t *q);
+/* y = conv(x, w) + bias. */
+NB_API nb_status nb_sconv2d_forward(const nb_conv2d_desc *d, const float *x,
+                                    const float *w, const float *bias, float *y);
+/* dx = d(conv)/dx applied to dy (dx is overwritten, not accumulated). */
+NB_API nb_status nb_sconv2d_backward_data(const nb_conv2d_desc *d, const float *dy,
+                                          const float *w, float *dx);
+/* dw = d(conv)/dw applied to dy; dbias (may be NULL) = dy summed over n, p, q.
+   Both overwritten. */
+NB_API nb_status nb_sconv2d_backward_filter(const nb_conv2d_desc *d, const float *x,
+                                            const float *dy, float *dw, float *dbias);
+
+/* ---- reductions ---------------------------------------------------------- */
+
+/* Reduce the axes set in axes_mask (bit i = axis i) of a strided array.
+   y has the same ndim, size 1 on reduced axes; y_strides describe it (their
+   value on reduced axes is ignored). Sum of an empty set is 0, mean of an
+   empty set is NaN, max/min of an empty set is NB_ERR_SHAPE. max/min
+   propagate NaN (as torch.max). Sums use blocked summation: the error is
+   bounded by a multiple of log2(n) u sum|x|, not n u sum|x|. */
+typedef enum { NB_REDUCE_SUM, NB_REDUCE_MEAN, NB_REDUCE_MAX, NB_REDUCE_MIN } nb_reduce_op;
+
+NB_API nb_status nb_sreduce(nb_reduce_op op, int ndim, const int64_t *shape,
+                            const float *x, const int64_t *x_strides, uint64_t axes_mask,
+                            float *y, const int64_t *y_strides);
+/* float64 twin, reference path only. */
+NB_API nb_status nb_dreduce(nb_reduce_op op, int ndim, const int64_t *shape,
+                            const double *x, const int64_t *x_strides, uint64_t axes_mask,
+                            double *y, const int64_t *y_strides);
+
+/* ---- copies ----------------------------------------------------------------- */
+
+/* dst[i] = src[i] for every index i of shape, elements of elem_size bytes.
+   src strides may be 0 (broadcast) or negative; dst must not overlap src
+   (NB_ERR_ALIAS when it provably does) and must not have stride 0 on a dim
+   of size > 1. */
+NB_API nb_status nb_copy_strided(size_t elem_size, int ndim, const int64_t *shape,
+                                 const void *src, const int64_t *src_strides,
+                                 void *dst, const int64_t *dst_strides);
+
+/* ---- elementwise ------------------------------------------------------------ */
+
+/* y[i] = f(x[i]) on n contiguous floats; y == x (in place) is allowed, any
+   other overlap is NB_ERR_ALIAS. SIMD paths use SLEEF; the error bounds per
+   function are in the README ("Numerics"). GELU is the exact (erf) form,
+   as torch.nn.functional.gelu's default. */
+typedef enum {
+    NB_UNARY_EXP, NB_UNARY_LOG, NB_UNARY_TANH, NB_UNARY_SIGMOID, NB_UNARY_GELU,
+    NB_UNARY_RELU
+} nb_unary_op;
+NB_API nb_status nb_sunary(nb_unary_op op, int64_t n, const float *x, float *y);
+
+/* Row-wise softmax (log_softmax when log != 0) of a rows x cols matrix:
+   y[i, :] = softmax(x[i, :]). ldx >= cols, ldy >= cols; y == x with
+   ldy == ldx is allowed (in place). cols == 0 is valid (nothing to do). */
+NB_API nb_status nb_ssoftmax(int log, int64_t rows, int64_t cols,
+                             const float *x, int64_t ldx, float *y, int64_t ldy);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NABLA_KERNELS_H */

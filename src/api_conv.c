@@ -1,0 +1,2 @@
+/* STUB: public entry points (conv), to be written. */
+#include "internal.h"

@@ -1,0 +1,2 @@
+/* STUB: public entry points (copy), to be written. */
+#include "internal.h"

@@ -1,0 +1,2 @@
+/* STUB: public entry points (reduce), to be written. */
+#include "internal.h"

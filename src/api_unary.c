@@ -1,0 +1,2 @@
+/* STUB: public entry points (unary), to be written. */
+#include "internal.h"

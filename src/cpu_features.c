@@ -1,0 +1,88 @@
+/* Run-time CPU feature detection.
+ *
+ * x86-64: CPUID says what the core implements, XGETBV says whether the OS
+ * saves the YMM state on context switches. AVX/AVX2/FMA are only usable when
+ * both agree (OSXSAVE set and XCR0 bits 1 and 2 on); a hypervisor or kernel
+ * may hide the state even when CPUID advertises AVX2. AArch64: the kernel's
+ * HWCAP bits. This file is compiled with baseline flags only.
+ */
+#include "cpu_features.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
+static uint64_t read_xcr0(void) {
+    uint32_t lo, hi;
+    /* xgetbv with ecx = 0; encoded as bytes so no -mxsave is needed. */
+    __asm__ volatile(".byte 0x0f, 0x01, 0xd0" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static uint32_t detect(void) {
+    uint32_t a, b, c, d, f = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (d & (1u << 26)) f |= NB_CPU_SSE2;
+    if (c & (1u << 20)) f |= NB_CPU_SSE42;
+    const bool osxsave = (c & (1u << 27)) != 0;
+    const bool avx     = (c & (1u << 28)) != 0;
+    const bool fma     = (c & (1u << 12)) != 0;
+    const bool f16c    = (c & (1u << 29)) != 0;
+    if (!osxsave || !avx) return f;
+    const uint64_t xcr0 = read_xcr0();
+    if ((xcr0 & 0x6) != 0x6) return f;          /* XMM and YMM state not both enabled */
+    f |= NB_CPU_AVX;
+    if (fma)  f |= NB_CPU_FMA;
+    if (f16c) f |= NB_CPU_F16C;
+    uint32_t max_leaf = __get_cpuid_max(0, NULL);
+    if (max_leaf >= 7) {
+        __cpuid_count(7, 0, a, b, c, d);
+        if (b & (1u << 5)) f |= NB_CPU_AVX2;
+        /* AVX-512 additionally needs opmask and ZMM state (XCR0 bits 5-7). */
+        if ((b & (1u << 16)) && (xcr0 & 0xe0) == 0xe0) f |= NB_CPU_AVX512F;
+    }
+    return f;
+}
+
+#elif defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMD
+#define HWCAP_ASIMD (1 << 1)
+#endif
+#ifndef HWCAP_ASIMDHP
+#define HWCAP_ASIMDHP (1 << 10)
+#endif
+
+static uint32_t detect(void) {
+    unsigned long hw = getauxval(AT_HWCAP);
+    uint32_t f = 0;
+    if (hw & HWCAP_ASIMD)   f |= NB_CPU_ASIMD;
+    if (hw & HWCAP_ASIMDHP) f |= NB_CPU_FP16;
+    return f;
+}
+
+#else
+static uint32_t detect(void) { return 0; }
+#endif
+
+uint32_t nb_cpu_features(void) {
+    static uint32_t cached;
+    static int done;
+    if (!__atomic_load_n(&done, __ATOMIC_ACQUIRE)) {
+        __atomic_store_n(&cached, detect(), __ATOMIC_RELAXED);
+        __atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+    }
+    return __atomic_load_n(&cached, __ATOMIC_RELAXED);
+}
+
+bool nb_cpu_can_run(nb_isa isa) {
+    const uint32_t f = nb_cpu_features();
+    switch (isa) {
+    case NB_ISA_REF:  return true;
+    case NB_ISA_AVX2: {
+        const uint32_t need = NB_CPU_AVX | NB_CPU_AVX2 | NB_CPU_FMA;
+        return (f & need) == need;
+    }
+    case NB_ISA_NEON: return (f & NB_CPU_ASIMD) != 0;
+    }
+    return false;
+}

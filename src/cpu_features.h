@@ -1,0 +1,12 @@
+/* Run-time CPU feature detection (private). */
+#ifndef NB_CPU_FEATURES_H
+#define NB_CPU_FEATURES_H
+
+#include <stdbool.h>
+#include <nabla/kernels.h>
+
+/* The CPU (and OS) can execute the instructions of this ISA's kernels.
+   Whether the build has them is dispatch.c's business. */
+bool nb_cpu_can_run(nb_isa isa);
+
+#endif

@@ -1,0 +1,38 @@
+/* Status strings and the thread-local last-error message. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static _Thread_local char last_error[512];
+
+const char *nb_status_str(nb_status s) {
+    switch (s) {
+    case NB_OK:              return "ok";
+    case NB_ERR_ARG:         return "invalid argument";
+    case NB_ERR_SHAPE:       return "shape mismatch";
+    case NB_ERR_DTYPE:       return "unsupported dtype";
+    case NB_ERR_OOM:         return "out of memory";
+    case NB_ERR_UNSUPPORTED: return "unsupported";
+    case NB_ERR_OVERFLOW:    return "size overflow";
+    case NB_ERR_ALIAS:       return "overlapping input and output";
+    case NB_ERR_STATE:       return "invalid state";
+    }
+    return "unknown status";
+}
+
+const char *nb_last_error(void) { return last_error; }
+
+nb_status nb_error(nb_status s, const char *fn, const char *fmt, ...) {
+    int n = snprintf(last_error, sizeof last_error, "%s: ", fn);
+    if (n < 0 || (size_t)n >= sizeof last_error) n = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error + n, sizeof last_error - (size_t)n, fmt, ap);
+    va_end(ap);
+    if (nb_verbose_enabled())
+        fprintf(stderr, "nabla: error (%s): %s\n", nb_status_str(s), last_error);
+    return s;
+}

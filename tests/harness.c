@@ -1,0 +1,107 @@
+#include "harness.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t state, seed;
+
+uint64_t nbt_seed(void) {
+    if (seed == 0) {
+        const char *e = getenv("NABLA_TEST_SEED");
+        seed = (e && *e) ? strtoull(e, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+        if (seed == 0) seed = 1;
+        state = seed;
+    }
+    return seed;
+}
+
+uint64_t nbt_next(void) {
+    nbt_seed();
+    /* xorshift64* */
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return state * 0x2545F4914F6CDD1DULL;
+}
+
+int64_t nbt_range(int64_t lo, int64_t hi) {
+    return lo + (int64_t)(nbt_next() % (uint64_t)(hi - lo + 1));
+}
+
+float nbt_uniform(float lo, float hi) {
+    return lo + (hi - lo) * (float)((nbt_next() >> 40) * (1.0 / 16777216.0));
+}
+
+void nbt_fill_uniform(float *p, int64_t n, float lo, float hi) {
+    for (int64_t i = 0; i < n; i++) p[i] = nbt_uniform(lo, hi);
+}
+
+void nbt_fill_uniform_d(double *p, int64_t n, double lo, double hi) {
+    for (int64_t i = 0; i < n; i++) p[i] = lo + (hi - lo) * ((nbt_next() >> 11) * (1.0 / 9007199254740992.0));
+}
+
+void nbt_fill_int(float *p, int64_t n, int r) {
+    for (int64_t i = 0; i < n; i++) p[i] = (float)nbt_range(-r, r);
+}
+
+/* Live guarded mappings, so nbt_free_guarded() can find its mapping. */
+static struct { void *p, *base; size_t len; } live[256];
+
+void *nbt_alloc_guarded(size_t bytes, int guard_before) {
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t data_pages = (bytes + page - 1) / page;
+    const size_t len = (data_pages + 2) * page;        /* guard + data + guard */
+    char *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED) return NULL;
+    char *data_start = base + page;
+    char *data_end = data_start + data_pages * page;
+    mprotect(base, page, PROT_NONE);
+    mprotect(data_end, page, PROT_NONE);
+    char *p = guard_before ? data_start : data_end - bytes;
+    memset(p, 0xA5, bytes);
+    for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
+        if (live[i].p == NULL) {
+            live[i].p = p; live[i].base = base; live[i].len = len;
+            return p;
+        }
+    munmap(base, len);
+    return NULL;
+}
+
+void nbt_free_guarded(void *p) {
+    if (!p) return;
+    for (size_t i = 0; i < sizeof live / sizeof live[0]; i++)
+        if (live[i].p == p) {
+            munmap(live[i].base, live[i].len);
+            live[i].p = NULL;
+            return;
+        }
+}
+
+int64_t nbt_ulp_distance(float a, float b) {
+    if (a == b) return 0;
+    int32_t ia, ib;
+    memcpy(&ia, &a, 4);
+    memcpy(&ib, &b, 4);
+    if (ia < 0) ia = INT32_MIN - ia;
+    if (ib < 0) ib = INT32_MIN - ib;
+    int64_t d = (int64_t)ia - (int64_t)ib;
+    return d < 0 ? -d : d;
+}
+
+int nbt_same_value(float a, float b) {
+    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
+    return a == b;
+}
+
+int nbt_run_impl(const char *name, const struct CMUnitTest *tests, size_t n) {
+    printf("# %s: NABLA_TEST_SEED=%llu isa=%s\n", name, (unsigned long long)nbt_seed(),
+           nb_isa_name(nb_isa_active()));
+    fflush(stdout);
+    return _cmocka_run_group_tests(name, tests, n, NULL, NULL);
+}

@@ -1,0 +1,52 @@
+/* Test harness shared by the CMocka suites.
+ *
+ * - Reproducible randomness: a xorshift generator seeded from
+ *   NABLA_TEST_SEED (else the clock); the seed is printed by nbt_run() so a
+ *   failure can be replayed with NABLA_TEST_SEED=<seed>.
+ * - Guarded buffers: the last byte of the buffer ends at a page boundary
+ *   followed by a PROT_NONE page (or the first byte starts right after one),
+ *   so any over-read or over-write crashes at the faulting instruction.
+ * - Oracles live in the tests (double loops) or are the reference backend.
+ */
+#ifndef NB_TEST_HARNESS_H
+#define NB_TEST_HARNESS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <nabla/nabla.h>
+
+/* ---- randomness ---- */
+uint64_t nbt_seed(void);
+uint64_t nbt_next(void);                       /* 64 random bits */
+int64_t  nbt_range(int64_t lo, int64_t hi);    /* uniform in [lo, hi] */
+float    nbt_uniform(float lo, float hi);
+void     nbt_fill_uniform(float *p, int64_t n, float lo, float hi);
+void     nbt_fill_uniform_d(double *p, int64_t n, double lo, double hi);
+/* Small integers in [-r, r]: sums and products of them are exact in float
+   while they stay below 2^24, so results can be compared bit for bit. */
+void     nbt_fill_int(float *p, int64_t n, int r);
+
+/* ---- guarded memory ----
+ * Returns a pointer to `bytes` usable bytes; with guard_before == 0 the
+ * buffer ends exactly at a PROT_NONE page, otherwise it starts right after
+ * one. Must be released with nbt_free_guarded(). */
+void *nbt_alloc_guarded(size_t bytes, int guard_before);
+void  nbt_free_guarded(void *p);
+
+/* ---- comparisons ---- */
+/* Distance in units in the last place between two finite floats (0 for
+   equal values, including +0 vs -0). */
+int64_t nbt_ulp_distance(float a, float b);
+/* Both NaN, or equal bit patterns up to the sign of zero. */
+int nbt_same_value(float a, float b);
+
+/* ---- running ---- */
+/* Prints the seed (TAP comment) and runs the group. */
+#define nbt_run(tests) nbt_run_impl(#tests, tests, sizeof(tests) / sizeof((tests)[0]))
+int nbt_run_impl(const char *name, const struct CMUnitTest *tests, size_t n);
+
+#endif
