@@ -1,0 +1,54 @@
+// The machine's own limits, measured in the same run as the kernels:
+// FMA peak (flop/s, one core) and memory bandwidth (memcpy, plain read).
+#include "bench_util.h"
+
+#include <benchmark/benchmark.h>
+
+#if defined(__x86_64__)
+double nbb_fma_peak_avx2(int64_t iters);
+#endif
+
+static void machine_peak_fma(benchmark::State &state) {
+#if defined(__x86_64__)
+    if (!(nb_cpu_features() & NB_CPU_AVX2) || !(nb_cpu_features() & NB_CPU_FMA)) {
+        state.SkipWithError("no AVX2+FMA");
+        return;
+    }
+    const int64_t iters = 1 << 20;
+    for (auto _ : state) benchmark::DoNotOptimize(nbb_fma_peak_avx2(iters));
+    // 12 chains x 8 lanes x 2 flops per iteration
+    state.counters["FLOPS"] = benchmark::Counter(double(iters) * 12 * 8 * 2 * double(state.iterations()),
+                                                 benchmark::Counter::kIsRate);
+#else
+    state.SkipWithError("no peak kernel for this architecture");
+#endif
+}
+BENCHMARK(machine_peak_fma)->Name("machine/peak/fma")->Unit(benchmark::kMillisecond);
+
+// 64 MiB: far beyond the last-level cache, so this is DRAM bandwidth.
+static constexpr size_t kBig = size_t(16) << 20;
+
+static void machine_memcpy(benchmark::State &state) {
+    nbb::Buffer src(kBig), dst(kBig);
+    for (auto _ : state) {
+        std::memcpy(dst.p, src.p, kBig * sizeof(float));
+        benchmark::ClobberMemory();
+    }
+    // bytes read (the copy also writes as many)
+    state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(kBig * sizeof(float)));
+}
+BENCHMARK(machine_memcpy)->Name("machine/memcpy/64MiB")->Unit(benchmark::kMillisecond);
+
+// Read bandwidth: a sum over 64 MiB with 8 independent integer-free float
+// chains; the compiler vectorises it at baseline SSE2, enough to saturate DRAM.
+static void machine_read(benchmark::State &state) {
+    nbb::Buffer src(kBig);
+    for (auto _ : state) {
+        float acc[16] = {0};
+        for (size_t i = 0; i < kBig; i += 16)
+            for (int j = 0; j < 16; j++) acc[j] += src.p[i + j];
+        benchmark::DoNotOptimize(acc);
+    }
+    state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(kBig * sizeof(float)));
+}
+BENCHMARK(machine_read)->Name("machine/read/64MiB")->Unit(benchmark::kMillisecond);
