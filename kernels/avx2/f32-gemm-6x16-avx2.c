@@ -1,0 +1,105 @@
+/* f32 GEMM micro-kernel, 6x16 tile, AVX2+FMA.
+ *
+ * C[0:m,0:n] = alpha * A * B + beta * C for one KC block (contract in
+ * src/gemm_driver.h): a is a packed A micro-panel (k groups of 6 floats, any
+ * alignment), b a packed B micro-panel (k groups of 16 floats, 64-byte
+ * aligned), C row-major with row stride ldc, any alignment. m <= 6, n <= 16.
+ *
+ * Register plan (16 YMM): c[r][0..1] for rows r = 0..5 -> 12 accumulators
+ * (6 rows x 2 vectors of 8 columns); b0, b1 = the 16 floats of B at step k
+ * (two aligned loads); one broadcast register for A[r,k], reused per row.
+ * 12 independent FMA chains cover the FMA latency on two FMA pipes (4 cycles
+ * x 2 pipes = 8 in flight needed); per k: 2 loads + 6 broadcasts + 12 FMAs.
+ *
+ * Numerics: each accumulator lane is one element's FMA chain in k order,
+ * starting from +0; the epilogue is nb_avx2_gemm_epilogue (gemm-avx2.h). The
+ * chain does not depend on the tile's position or on m, n.
+ *
+ * Edge tiles (m < 6 or n < 16): the full 6x16 tile is computed (packed
+ * panels are zero padded), then the epilogue runs on a stack copy of the
+ * valid part of C (loaded only when beta != 0) and only the valid part is
+ * written back: C is never read or written outside [0:m,0:n].
+ */
+#include <assert.h>
+#include <string.h>
+
+#include "gemm-avx2.h"
+#include "gemm_ukernels.h"
+
+/* Prefetch distance for the A stream (bytes): A panels come from L2. */
+#define NB_PF_A 384
+
+#define NB_STEP(off)                                                                  \
+    do {                                                                              \
+        const __m256 b0 = _mm256_load_ps(b + (off) * 16);                             \
+        const __m256 b1 = _mm256_load_ps(b + (off) * 16 + 8);                         \
+        __m256 ar;                                                                    \
+        ar = _mm256_broadcast_ss(a + (off) * 6 + 0);                                  \
+        c00 = _mm256_fmadd_ps(ar, b0, c00); c01 = _mm256_fmadd_ps(ar, b1, c01);       \
+        ar = _mm256_broadcast_ss(a + (off) * 6 + 1);                                  \
+        c10 = _mm256_fmadd_ps(ar, b0, c10); c11 = _mm256_fmadd_ps(ar, b1, c11);       \
+        ar = _mm256_broadcast_ss(a + (off) * 6 + 2);                                  \
+        c20 = _mm256_fmadd_ps(ar, b0, c20); c21 = _mm256_fmadd_ps(ar, b1, c21);       \
+        ar = _mm256_broadcast_ss(a + (off) * 6 + 3);                                  \
+        c30 = _mm256_fmadd_ps(ar, b0, c30); c31 = _mm256_fmadd_ps(ar, b1, c31);       \
+        ar = _mm256_broadcast_ss(a + (off) * 6 + 4);                                  \
+        c40 = _mm256_fmadd_ps(ar, b0, c40); c41 = _mm256_fmadd_ps(ar, b1, c41);       \
+        ar = _mm256_broadcast_ss(a + (off) * 6 + 5);                                  \
+        c50 = _mm256_fmadd_ps(ar, b0, c50); c51 = _mm256_fmadd_ps(ar, b1, c51);       \
+    } while (0)
+
+void nb_f32_gemm_ukernel_6x16__avx2(size_t m, size_t n, size_t k,
+                                    const float *restrict a, const float *restrict b,
+                                    float *restrict c, ptrdiff_t ldc, float alpha, float beta) {
+    assert(m >= 1 && m <= 6 && n >= 1 && n <= 16 && k >= 1);
+    assert(((uintptr_t)b & 31) == 0);
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+
+    /* C is touched once at the end: start fetching it now. */
+    for (size_t r = 0; r < m; r++) _mm_prefetch((const char *)(c + (ptrdiff_t)r * ldc), _MM_HINT_T0);
+
+    size_t p = k;
+    for (; p >= 4; p -= 4) {
+        _mm_prefetch((const char *)a + NB_PF_A, _MM_HINT_T0);
+        NB_STEP(0);
+        NB_STEP(1);
+        NB_STEP(2);
+        NB_STEP(3);
+        a += 24;
+        b += 64;
+    }
+    for (; p > 0; p--) {
+        NB_STEP(0);
+        a += 6;
+        b += 16;
+    }
+
+    const __m256 valpha = _mm256_set1_ps(alpha), vbeta = _mm256_set1_ps(beta);
+    const int read_c = beta != 0.0f;
+    const int full = m == 6 && n == 16;
+    _Alignas(32) float tile[6 * 16];
+    float *out = c;
+    ptrdiff_t ldo = ldc;
+    if (!full) {
+        out = tile;
+        ldo = 16;
+        memset(tile, 0, sizeof tile);
+        if (read_c)
+            for (size_t r = 0; r < m; r++) memcpy(tile + r * 16, c + (ptrdiff_t)r * ldc, n * sizeof(float));
+    }
+#define NB_ROW(r, lo, hi)                                                                    \
+    _mm256_storeu_ps(out + (r) * ldo, nb_avx2_gemm_epilogue(lo, valpha, vbeta, out + (r) * ldo, read_c)); \
+    _mm256_storeu_ps(out + (r) * ldo + 8, nb_avx2_gemm_epilogue(hi, valpha, vbeta, out + (r) * ldo + 8, read_c));
+    /* On an edge tile rows beyond m hold padding results; computing them
+       keeps the code branch-free and they are never copied out. */
+    NB_ROW(0, c00, c01) NB_ROW(1, c10, c11) NB_ROW(2, c20, c21)
+    NB_ROW(3, c30, c31) NB_ROW(4, c40, c41) NB_ROW(5, c50, c51)
+    if (!full)
+        for (size_t r = 0; r < m; r++) memcpy(c + (ptrdiff_t)r * ldc, tile + r * 16, n * sizeof(float));
+#undef NB_ROW
+}

@@ -1,0 +1,56 @@
+/* static inline helpers shared by the AVX2 GEMM kernels (AVX2+FMA TUs only).
+ *
+ * The epilogue lives here once so that the packed 6x16 tile, its edge tiles
+ * and the no-pack small-M kernel round identically (gemm_driver.h):
+ *   beta == 0:  c = alpha*acc                 (C not read)
+ *   otherwise:  c = fma(beta, c, alpha*acc)
+ */
+#ifndef NB_GEMM_AVX2_H
+#define NB_GEMM_AVX2_H
+
+#include <immintrin.h>
+#include <math.h>
+#include <stdint.h>
+
+static inline __m256 nb_avx2_gemm_epilogue(__m256 acc, __m256 valpha, __m256 vbeta,
+                                           const float *c, int read_c) {
+    const __m256 t = _mm256_mul_ps(valpha, acc);
+    return read_c ? _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(c), t) : t;
+}
+
+/* One lane of the same: alpha*acc rounds like _mm256_mul_ps and fmaf like
+   _mm256_fmadd_ps (both correctly rounded IEEE operations). */
+static inline float nb_avx2_gemm_epilogue1(float acc, float alpha, float beta,
+                                           const float *c, int read_c) {
+    const float t = alpha * acc;
+    return read_c ? fmaf(beta, *c, t) : t;
+}
+
+/* Lanes [0, n) set, n in [0, 8]: a mask for _mm256_maskload_ps, which
+   neither reads nor faults on the cleared lanes (and returns 0 there). */
+static inline __m256i nb_avx2_lane_mask(size_t n) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), idx);
+}
+
+/* In-register 8x8 transpose: r[i] holds row i on entry, column i on exit. */
+static inline void nb_avx2_transpose8(__m256 r[8]) {
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+#endif

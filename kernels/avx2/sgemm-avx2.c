@@ -1,0 +1,40 @@
+/* The AVX2+FMA SGEMM: the portable driver (src/gemm_driver.c) with the 6x16
+ * micro-kernel, its packing routines and the no-pack small-M kernel.
+ *
+ * Cache blocking for the machine this was tuned on (AMD EPYC Zen 5: 48 KiB
+ * L1d, 1 MiB L2 per core, 32 MiB shared L3), BLIS's analysis:
+ *   KC: the B micro-panel (KC x 16 floats = 64 KC bytes) stays in L1 while
+ *       the A micro-panels (KC x 6 = 24 KC bytes) stream past it:
+ *       88 KC <= ~half of 48 KiB -> KC = 256 (16 KiB + 6 KiB). KC also fixes
+ *       the rounding (C is updated once per KC block), so it is a constant of
+ *       the ISA, never adapted to the problem.
+ *   MC: the packed A block (MC x KC floats) in about half of L2 beside the B
+ *       panels that pass through: MC x 1 KiB <= 512 KiB; MC a multiple of 6.
+ *   NC: the packed B block (KC x NC floats) in L3 with room for the other
+ *       core: 256 x 4080 x 4 B = 4 MiB; NC a multiple of 16.
+ * The values were then checked by measurement (bench/bench_gemm.cc).
+ */
+#include "gemm_ukernels.h"
+
+const nb_gemm_desc nb_avx2_sgemm_desc = {
+    .mr = 6,
+    .nr = 16,
+    .mc = 168,
+    .kc = 256,
+    .nc = 4080,
+    .ukernel = nb_f32_gemm_ukernel_6x16__avx2,
+    .pack_a = nb_f32_packa_ukernel_6__avx2,
+    .pack_b = nb_f32_packb_ukernel_16__avx2,
+    .rows = nb_f32_gemm_ukernel_4xn__avx2_nopack,
+    .rows_max_m = 4,
+    .rows_max_n = 1024,
+    .min_mnk_per_thread = 64 * 64 * 64,
+};
+
+nb_status nb_avx2_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                        float alpha, const float *A, int64_t lda,
+                        const float *B, int64_t ldb,
+                        float beta, float *C, int64_t ldc) {
+    return nb_gemm_driver_run(&nb_avx2_sgemm_desc, trans_a, trans_b, M, N, K,
+                              alpha, A, lda, B, ldb, beta, C, ldc);
+}
