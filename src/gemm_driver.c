@@ -42,6 +42,7 @@ typedef struct {
     float *bbuf;            /* shared B block, kc x round_up(nc, nr) */
     float *abuf;            /* per-thread A blocks, abuf_stride floats apart */
     int64_t abuf_stride;
+    int64_t kcb;            /* min(K, kc): the largest KC block */
     int split_m;            /* 1: threads split rows; 0: threads split columns */
 } gemm_ctx;
 
@@ -53,9 +54,10 @@ static const float *b_at(const gemm_ctx *x, int64_t k, int64_t j) {
     return x->tb ? x->B + j * x->ldb + k : x->B + k * x->ldb + j;
 }
 
-/* Rows [r0, r1) x packed B panels [p0, p1) of the current (jc, pc) block. */
+/* Rows [r0, r1) x packed B panels [p0, p1) of the current (jc, pc) block;
+   panel p is at bpan + (p - p0) * nr * kc. */
 static void compute_block(const gemm_ctx *x, float *abuf, int64_t r0, int64_t r1,
-                          int64_t p0, int64_t p1, int64_t jc, int64_t nc,
+                          const float *bpan, int64_t p0, int64_t p1, int64_t jc, int64_t nc,
                           int64_t pc, int64_t kc, float beta) {
     const nb_gemm_desc *d = x->d;
     const int64_t mr = d->mr, nr = d->nr;
@@ -65,7 +67,7 @@ static void compute_block(const gemm_ctx *x, float *abuf, int64_t r0, int64_t r1
         for (int64_t p = p0; p < p1; p++) {
             const int64_t jr = p * nr;
             const size_t n = (size_t)min64(nr, nc - jr);
-            const float *bp = x->bbuf + jr * kc;
+            const float *bp = bpan + (p - p0) * nr * kc;
             for (int64_t ir = 0; ir < mc; ir += mr) {
                 const size_t m = (size_t)min64(mr, mc - ir);
                 d->ukernel(m, n, (size_t)kc, abuf + ir * kc, bp,
@@ -95,16 +97,22 @@ static void packed_thread(const gemm_ctx *x, int tid, int nt) {
         for (int64_t pc = 0; pc < x->K; pc += d->kc) {
             const int64_t kc = min64(d->kc, x->K - pc);
             const float beta = pc == 0 ? x->beta : 1.0f;
+            /* split_m: panels back to back with stride nr*kc, shared (the
+               barriers order packing and use). split_n: a thread's panels
+               start at a place that does not depend on kc, so they never
+               overlap another thread's panels of a previous KC block that
+               is still in use. */
+            float *mine = x->bbuf + p0 * nr * (x->split_m ? kc : x->kcb);
             if (p1 > p0)
                 d->pack_b(x->tb, (size_t)kc, (size_t)(min64(nc, p1 * nr) - p0 * nr),
-                          b_at(x, pc, jc + p0 * nr), (ptrdiff_t)x->ldb, x->bbuf + p0 * nr * kc);
+                          b_at(x, pc, jc + p0 * nr), (ptrdiff_t)x->ldb, mine);
             if (x->split_m) {
 #pragma omp barrier
-                if (r1 > r0) compute_block(x, abuf, r0, r1, 0, np, jc, nc, pc, kc, beta);
+                if (r1 > r0) compute_block(x, abuf, r0, r1, x->bbuf, 0, np, jc, nc, pc, kc, beta);
                 /* Nobody repacks B while another thread still reads it. */
 #pragma omp barrier
             } else if (p1 > p0) {
-                compute_block(x, abuf, 0, x->M, p0, p1, jc, nc, pc, kc, beta);
+                compute_block(x, abuf, 0, x->M, mine, p0, p1, jc, nc, pc, kc, beta);
             }
         }
     }
@@ -145,6 +153,7 @@ static nb_status run_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
     } else {
         x->split_m = 1;
     }
+    x->kcb = kcb;
     x->abuf_stride = round_up(kcb * mcb + NB_GEMM_PACK_SLACK, 16);
     const size_t floats = (size_t)(kcb * ncb + NB_GEMM_PACK_SLACK) +
                           (size_t)x->abuf_stride * (size_t)nt;
@@ -202,7 +211,7 @@ nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,
         return NB_OK;
     }
     gemm_ctx x = {d, trans_a, trans_b, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C,
-                  NULL, NULL, 0, 1};
+                  NULL, NULL, 0, 0, 1};
     /* M*N*K saturates instead of overflowing: it only sizes the team. */
     int64_t mnk;
     if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;
