@@ -19,7 +19,15 @@
 #include <string>
 
 #ifdef NB_HAVE_OPENBLAS
+// OpenBLAS's config header uses C99 _Complex, which clang -Wpedantic flags in C++.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wc99-extensions"
+#endif
 #include <cblas.h>
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
 extern "C" void openblas_set_num_threads(int num_threads);
 #endif
 

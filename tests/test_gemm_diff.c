@@ -478,7 +478,7 @@ static void scalar_pack(int is_b, int trans, size_t rows, size_t k, const float 
             }
 }
 
-static void check_pack(pack_fn fn, int is_b, size_t w, size_t slack) {
+static __attribute__((unused)) void check_pack(pack_fn fn, int is_b, size_t w, size_t slack) {
     for (int trans = 0; trans < 2; trans++)
         for (size_t rows = 1; rows <= 3 * w + 1; rows++)
             for (size_t k = 1; k <= 19; k += (k < 10 ? 1 : 4)) {
@@ -508,8 +508,8 @@ static void check_pack(pack_fn fn, int is_b, size_t w, size_t slack) {
             }
 }
 
-/* pack_b's (k, n) argument order differs from pack_a's (m, k). */
 #if NB_BUILD_AVX2
+/* pack_b's (k, n) argument order differs from pack_a's (m, k). */
 static void avx2_pack_b(int trans, size_t n, size_t k, const float *b, ptrdiff_t ldb, float *dst) {
     nb_f32_packb_ukernel_16__avx2(trans, k, n, b, ldb, dst);
 }
@@ -543,5 +543,15 @@ int main(void) {
         cmocka_unit_test(simd_sgemm_row_alone_equals_row_in_batch),
         cmocka_unit_test(packing_kernels_match_scalar_packing),
     };
+    /* No SIMD SGEMM here (e.g. qemu -cpu Westmere, or a NEON build before
+       its kernels exist): skip the whole program with a TAP plan meson
+       understands. (cmocka 1.1.5 prints a skip() as "not ok # SKIP", which
+       meson counts as a failure, so the per-test skip() above is only the
+       fallback for a partly supported host.) */
+    const struct nb_kernels *tabs[2];
+    if (simd_tables(tabs) == 0) {
+        printf("1..0 # SKIP no SIMD SGEMM backend on this CPU/build\n");
+        return 0;
+    }
     return nbt_run(tests);
 }
