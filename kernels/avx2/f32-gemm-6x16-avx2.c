@@ -120,14 +120,22 @@ void nb_f32_gemm_ukernel_6x16__avx2(size_t m, size_t n, size_t k,
         if (read_c)
             for (size_t r = 0; r < m; r++) memcpy(tile + r * 16, c + (ptrdiff_t)r * ldc, n * sizeof(float));
     }
-#define NB_ROW(r, lo, hi)                                                                    \
-    _mm256_storeu_ps(out + (r) * ldo, nb_avx2_gemm_epilogue(lo, valpha, vbeta, out + (r) * ldo, read_c)); \
-    _mm256_storeu_ps(out + (r) * ldo + 8, nb_avx2_gemm_epilogue(hi, valpha, vbeta, out + (r) * ldo + 8, read_c));
+#define NB_ROW(mode, r, lo, hi)                                                                  \
+    _mm256_storeu_ps(out + (r) * ldo, nb_avx2_gemm_epilogue_mode(mode, lo, valpha, vbeta, out + (r) * ldo)); \
+    _mm256_storeu_ps(out + (r) * ldo + 8, nb_avx2_gemm_epilogue_mode(mode, hi, valpha, vbeta, out + (r) * ldo + 8));
+#define NB_TILE(mode)                                                                         \
+    NB_ROW(mode, 0, c00, c01) NB_ROW(mode, 1, c10, c11) NB_ROW(mode, 2, c20, c21)              \
+    NB_ROW(mode, 3, c30, c31) NB_ROW(mode, 4, c40, c41) NB_ROW(mode, 5, c50, c51)
     /* On an edge tile rows beyond m hold padding results; computing them
        keeps the code branch-free and they are never copied out. */
-    NB_ROW(0, c00, c01) NB_ROW(1, c10, c11) NB_ROW(2, c20, c21)
-    NB_ROW(3, c30, c31) NB_ROW(4, c40, c41) NB_ROW(5, c50, c51)
+    switch (nb_avx2_epilogue_mode(alpha, beta)) {
+    case NB_EPI_STORE: NB_TILE(NB_EPI_STORE) break;
+    case NB_EPI_SCALE: NB_TILE(NB_EPI_SCALE) break;
+    case NB_EPI_ADD:   NB_TILE(NB_EPI_ADD) break;
+    default:           NB_TILE(NB_EPI_GENERAL) break;
+    }
     if (!full)
         for (size_t r = 0; r < m; r++) memcpy(c + (ptrdiff_t)r * ldc, tile + r * 16, n * sizeof(float));
+#undef NB_TILE
 #undef NB_ROW
 }

@@ -18,6 +18,24 @@ static inline __m256 nb_avx2_gemm_epilogue(__m256 acc, __m256 valpha, __m256 vbe
     return read_c ? _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(c), t) : t;
 }
 
+/* The same epilogue, specialised (callers switch on nb_avx2_epilogue_mode
+   once per tile). Same bits: 1*acc == acc exactly, and fma(1, c, t) is the
+   correctly rounded c + t. */
+enum { NB_EPI_STORE, NB_EPI_SCALE, NB_EPI_ADD, NB_EPI_GENERAL };
+static inline int nb_avx2_epilogue_mode(float alpha, float beta) {
+    if (beta == 0.0f) return alpha == 1.0f ? NB_EPI_STORE : NB_EPI_SCALE;
+    return alpha == 1.0f && beta == 1.0f ? NB_EPI_ADD : NB_EPI_GENERAL;
+}
+static inline __attribute__((always_inline))
+__m256 nb_avx2_gemm_epilogue_mode(int mode, __m256 acc, __m256 valpha, __m256 vbeta, const float *c) {
+    switch (mode) {
+    case NB_EPI_STORE: return acc;
+    case NB_EPI_SCALE: return _mm256_mul_ps(valpha, acc);
+    case NB_EPI_ADD:   return _mm256_add_ps(_mm256_loadu_ps(c), acc);
+    default:           return _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(c), _mm256_mul_ps(valpha, acc));
+    }
+}
+
 /* One lane of the same: alpha*acc rounds like _mm256_mul_ps and fmaf like
    _mm256_fmadd_ps (both correctly rounded IEEE operations). */
 static inline float nb_avx2_gemm_epilogue1(float acc, float alpha, float beta,
