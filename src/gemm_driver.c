@@ -45,6 +45,7 @@ typedef struct {
     int64_t abuf_stride;
     int64_t kcb;            /* min(K, kc): the largest KC block */
     int split_m;            /* 1: threads split rows; 0: threads split columns */
+    int adirect;            /* A is read in place by ukernel_adirect, not packed */
 } gemm_ctx;
 
 /* op(A)[i,k] and op(B)[k,j] addresses. */
@@ -64,16 +65,21 @@ static void compute_block(const gemm_ctx *x, float *abuf, int64_t r0, int64_t r1
     const int64_t mr = d->mr, nr = d->nr;
     for (int64_t ic = r0; ic < r1; ic += d->mc) {
         const int64_t mc = min64(d->mc, r1 - ic);
-        d->pack_a(x->ta, (size_t)mc, (size_t)kc, a_at(x, ic, pc), (ptrdiff_t)x->lda, abuf);
+        if (!x->adirect)
+            d->pack_a(x->ta, (size_t)mc, (size_t)kc, a_at(x, ic, pc), (ptrdiff_t)x->lda, abuf);
         for (int64_t p = p0; p < p1; p++) {
             const int64_t jr = p * nr;
             const size_t n = (size_t)min64(nr, nc - jr);
             const float *bp = bpan + (p - p0) * nr * kc;
             for (int64_t ir = 0; ir < mc; ir += mr) {
                 const size_t m = (size_t)min64(mr, mc - ir);
-                d->ukernel(m, n, (size_t)kc, abuf + ir * kc, bp,
-                           x->C + (ic + ir) * x->ldc + jc + jr, (ptrdiff_t)x->ldc,
-                           x->alpha, beta);
+                float *c = x->C + (ic + ir) * x->ldc + jc + jr;
+                if (x->adirect)
+                    d->ukernel_adirect(m, n, (size_t)kc, a_at(x, ic + ir, pc), (ptrdiff_t)x->lda,
+                                       bp, c, (ptrdiff_t)x->ldc, x->alpha, beta);
+                else
+                    d->ukernel(m, n, (size_t)kc, abuf + ir * kc, bp, c, (ptrdiff_t)x->ldc,
+                               x->alpha, beta);
             }
         }
     }
@@ -197,7 +203,8 @@ static nb_status run_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
         x->split_m = 1;
     }
     x->kcb = kcb;
-    x->abuf_stride = round_up(kcb * mcb + NB_GEMM_PACK_SLACK, 16);
+    x->adirect = !x->ta && d->ukernel_adirect && x->N <= d->adirect_max_n;
+    x->abuf_stride = x->adirect ? 0 : round_up(kcb * mcb + NB_GEMM_PACK_SLACK, 16);
     const size_t floats = (size_t)(kcb * ncb + NB_GEMM_PACK_SLACK) +
                           (size_t)x->abuf_stride * (size_t)nt;
     int owned;
@@ -255,7 +262,7 @@ nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,
         return NB_OK;
     }
     gemm_ctx x = {d, trans_a, trans_b, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C,
-                  NULL, NULL, 0, 0, 1};
+                  NULL, NULL, 0, 0, 1, 0};
     /* M*N*K saturates instead of overflowing: it only sizes the team. */
     int64_t mnk;
     if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;

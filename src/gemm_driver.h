@@ -41,6 +41,13 @@ typedef void (*nb_gemm_ukernel_fn)(size_t m, size_t n, size_t k,
                                    const float *a, const float *b,
                                    float *c, ptrdiff_t ldc, float alpha, float beta);
 
+/* The same micro-kernel contract with A read in place instead of packed:
+ * op(A) = A (not transposed), element (r, p) at a[r*lda + p]; rows r >= m
+ * are never read. Same bits as the packed kernel. */
+typedef void (*nb_gemm_ukernel_adirect_fn)(size_t m, size_t n, size_t k,
+                                           const float *a, ptrdiff_t lda, const float *b,
+                                           float *c, ptrdiff_t ldc, float alpha, float beta);
+
 /* Packs the m x k block of op(A) whose (0,0) element is at `a` into
  * ceil(m/MR) micro-panels of k*MR floats each, back to back in dst (rows
  * beyond m of the last panel zero-filled). trans == 0: op(A)[i,k] = a[i*lda+k];
@@ -78,6 +85,10 @@ typedef struct {
     nb_gemm_ukernel_fn ukernel;
     nb_gemm_pack_a_fn pack_a;
     nb_gemm_pack_b_fn pack_b;
+    /* Optional: skip packing A (trans_a == 0) when N <= adirect_max_n, where
+       too few column panels reuse a packed A block to repay packing it. */
+    nb_gemm_ukernel_adirect_fn ukernel_adirect;
+    int64_t adirect_max_n;
     nb_gemm_rows_fn rows;       /* NULL: always pack */
     int rows_max_m;             /* use `rows` when M <= this and trans_b == 0 */
     int64_t rows_max_n;         /* columns per `rows` call */

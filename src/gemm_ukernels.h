@@ -15,6 +15,9 @@
 void nb_f32_gemm_ukernel_6x16__avx2(size_t m, size_t n, size_t k,
                                     const float *a, const float *b,
                                     float *c, ptrdiff_t ldc, float alpha, float beta);
+void nb_f32_gemm_ukernel_6x16__avx2_adirect(size_t m, size_t n, size_t k,
+                                            const float *a, ptrdiff_t lda, const float *b,
+                                            float *c, ptrdiff_t ldc, float alpha, float beta);
 void nb_f32_packa_ukernel_6__avx2(int trans, size_t m, size_t k,
                                   const float *a, ptrdiff_t lda, float *dst);
 void nb_f32_packb_ukernel_16__avx2(int trans, size_t k, size_t n,

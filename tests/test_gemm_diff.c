@@ -235,6 +235,20 @@ static void simd_sgemm_within_bound_on_micro_tile_edges(void **state) {
     }
 }
 
+static void simd_sgemm_within_bound_on_row_edges_with_wide_n(void **state) {
+    (void)state;
+    /* Wide enough N that A is packed (not read in place), both layouts. */
+    FOR_EACH_SIMD_TABLE(t) {
+        const nb_gemm_desc d = blocking(t->isa);
+        for (int64_t m = 1; m <= d.mr + 1; m++)
+            for (int r = 0; r < 4; r++) {
+                gcase c = make_case(m, nbt_range(97, 2 * d.nr * 5), nbt_range(1, 40));
+                c.ta = r & 1;
+                check_case(t, &c, DATA_UNIFORM);
+            }
+    }
+}
+
 static void simd_sgemm_within_bound_around_kc(void **state) {
     (void)state;
     FOR_EACH_SIMD_TABLE(t) {
@@ -531,6 +545,7 @@ static void packing_kernels_match_scalar_packing(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(simd_sgemm_within_bound_on_micro_tile_edges),
+        cmocka_unit_test(simd_sgemm_within_bound_on_row_edges_with_wide_n),
         cmocka_unit_test(simd_sgemm_within_bound_around_kc),
         cmocka_unit_test(simd_sgemm_within_bound_around_mc_and_nc),
         cmocka_unit_test(simd_sgemm_all_transposes_alphas_and_betas),

@@ -21,7 +21,6 @@
  * written back: C is never read or written outside [0:m,0:n].
  */
 #include <assert.h>
-#include <string.h>
 
 #include "gemm-avx2.h"
 #include "gemm_ukernels.h"
@@ -107,35 +106,6 @@ void nb_f32_gemm_ukernel_6x16__avx2(size_t m, size_t n, size_t k,
             : "xmm13", "xmm14", "xmm15", "cc", "memory");
     }
 
-    const __m256 valpha = _mm256_set1_ps(alpha), vbeta = _mm256_set1_ps(beta);
-    const int read_c = beta != 0.0f;
-    const int full = m == 6 && n == 16;
-    _Alignas(32) float tile[6 * 16];
-    float *out = c;
-    ptrdiff_t ldo = ldc;
-    if (!full) {
-        out = tile;
-        ldo = 16;
-        memset(tile, 0, sizeof tile);
-        if (read_c)
-            for (size_t r = 0; r < m; r++) memcpy(tile + r * 16, c + (ptrdiff_t)r * ldc, n * sizeof(float));
-    }
-#define NB_ROW(mode, r, lo, hi)                                                                  \
-    _mm256_storeu_ps(out + (r) * ldo, nb_avx2_gemm_epilogue_mode(mode, lo, valpha, vbeta, out + (r) * ldo)); \
-    _mm256_storeu_ps(out + (r) * ldo + 8, nb_avx2_gemm_epilogue_mode(mode, hi, valpha, vbeta, out + (r) * ldo + 8));
-#define NB_TILE(mode)                                                                         \
-    NB_ROW(mode, 0, c00, c01) NB_ROW(mode, 1, c10, c11) NB_ROW(mode, 2, c20, c21)              \
-    NB_ROW(mode, 3, c30, c31) NB_ROW(mode, 4, c40, c41) NB_ROW(mode, 5, c50, c51)
-    /* On an edge tile rows beyond m hold padding results; computing them
-       keeps the code branch-free and they are never copied out. */
-    switch (nb_avx2_epilogue_mode(alpha, beta)) {
-    case NB_EPI_STORE: NB_TILE(NB_EPI_STORE) break;
-    case NB_EPI_SCALE: NB_TILE(NB_EPI_SCALE) break;
-    case NB_EPI_ADD:   NB_TILE(NB_EPI_ADD) break;
-    default:           NB_TILE(NB_EPI_GENERAL) break;
-    }
-    if (!full)
-        for (size_t r = 0; r < m; r++) memcpy(c + (ptrdiff_t)r * ldc, tile + r * 16, n * sizeof(float));
-#undef NB_TILE
-#undef NB_ROW
+    nb_avx2_store_6x16(m, n, c, ldc, alpha, beta, c00, c01, c10, c11, c20, c21,
+                       c30, c31, c40, c41, c50, c51);
 }
