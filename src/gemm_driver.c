@@ -222,26 +222,37 @@ static nb_status run_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
     return NB_OK;
 }
 
+/* Units of the no-pack path: (column chunk q, row group g), q-major, so a
+   thread's consecutive units share the KC x rows_max_n block of B in L2. */
+static int64_t rows_groups(const gemm_ctx *x) { return (x->M + x->d->rows_mr - 1) / x->d->rows_mr; }
+static int64_t rows_units(const gemm_ctx *x) {
+    return (x->N + x->d->rows_max_n - 1) / x->d->rows_max_n * rows_groups(x);
+}
+
 static void rows_thread(const gemm_ctx *x, int tid, int nt) {
     const nb_gemm_desc *d = x->d;
-    const int64_t chunks = (x->N + d->rows_max_n - 1) / d->rows_max_n;
-    const int64_t q0 = chunks * tid / nt, q1 = chunks * (tid + 1) / nt;
+    const int64_t units = rows_units(x), groups = rows_groups(x);
+    const int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
     const ptrdiff_t rs_a = x->ta ? 1 : (ptrdiff_t)x->lda, cs_a = x->ta ? (ptrdiff_t)x->lda : 1;
+    /* Each unit belongs to one thread for every KC block, so each element
+       still sees its KC blocks in order on one thread. */
     for (int64_t pc = 0; pc < x->K; pc += d->kc) {
         const int64_t kc = min64(d->kc, x->K - pc);
         const float beta = pc == 0 ? x->beta : 1.0f;
-        for (int64_t q = q0; q < q1; q++) {
-            const int64_t j0 = q * d->rows_max_n, n = min64(d->rows_max_n, x->N - j0);
-            d->rows((size_t)x->M, (size_t)n, (size_t)kc, a_at(x, 0, pc), rs_a, cs_a,
-                    b_at(x, pc, j0), (ptrdiff_t)x->ldb, x->C + j0, (ptrdiff_t)x->ldc,
-                    x->alpha, beta);
+        for (int64_t u = u0; u < u1; u++) {
+            const int64_t j0 = u / groups * d->rows_max_n, n = min64(d->rows_max_n, x->N - j0);
+            const int64_t i0 = u % groups * d->rows_mr;
+            d->rows((size_t)min64(d->rows_mr, x->M - i0), (size_t)n, (size_t)kc,
+                    a_at(x, i0, pc), rs_a, cs_a, b_at(x, pc, j0), (ptrdiff_t)x->ldb,
+                    x->C + i0 * x->ldc + j0, (ptrdiff_t)x->ldc, x->alpha, beta);
         }
     }
 }
 
 static nb_status run_rows(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
-    const int64_t chunks = (x->N + d->rows_max_n - 1) / d->rows_max_n;
-    if (nt > chunks) nt = (int)chunks;
+    (void)d;
+    const int64_t units = rows_units(x);
+    if (nt > units) nt = (int)units;
     if (nt == 1) {
         rows_thread(x, 0, 1);
     } else {

@@ -68,7 +68,7 @@ typedef void (*nb_gemm_pack_b_fn)(int trans, size_t k, size_t n,
 
 /* Optional no-pack path for a few rows (small M, op(B) = B not transposed):
  * C[0:m, 0:n] = epilogue of one KC block, reading op(A)[i,k] at
- * a[i*rs_a + k*cs_a] and B[k,j] at b[k*ldb + j] in place. m <= rows_max_m,
+ * a[i*rs_a + k*cs_a] and B[k,j] at b[k*ldb + j] in place. m <= rows_mr,
  * n <= rows_max_n, k <= the descriptor's kc. Must give the same bits as the
  * packed path (same per-element FMA chain and epilogue). */
 typedef void (*nb_gemm_rows_fn)(size_t m, size_t n, size_t k,
@@ -90,8 +90,11 @@ typedef struct {
     nb_gemm_ukernel_adirect_fn ukernel_adirect;
     int64_t adirect_max_n;
     nb_gemm_rows_fn rows;       /* NULL: always pack */
+    int rows_mr;                /* rows per `rows` call */
     int rows_max_m;             /* use `rows` when M <= this and trans_b == 0 */
-    int64_t rows_max_n;         /* columns per `rows` call */
+    int64_t rows_max_n;         /* columns per `rows` call; a KC x rows_max_n
+                                   block of B is reused from L2 by the
+                                   row groups of one call */
     /* Threads: one more thread per this many multiply-adds (M*N*K). Below
        it a parallel region costs more than it saves (measured per ISA). */
     int64_t min_mnk_per_thread;

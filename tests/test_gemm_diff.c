@@ -315,7 +315,7 @@ static void simd_sgemm_small_m_within_bound(void **state) {
     /* The no-pack small-M path: few rows, B not transposed, wide N. */
     FOR_EACH_SIMD_TABLE(t) {
         for (int r = 0; r < 30; r++) {
-            gcase c = make_case(nbt_range(1, 6), nbt_range(1, 2100), nbt_range(1, 600));
+            gcase c = make_case(nbt_range(1, 40), nbt_range(1, 1100), nbt_range(1, 600));
             c.tb = 0;
             c.ldb = c.N + nbt_range(0, 3);
             check_case(t, &c, DATA_UNIFORM);
@@ -394,6 +394,7 @@ static void simd_sgemm_same_bits_for_1_2_and_3_threads(void **state) {
     (void)state;
     const int64_t shapes[][3] = {
         {300, 200, 600}, {1000, 20, 300}, {20, 1000, 300}, {3, 3000, 600}, {7, 700, 520}, {97, 97, 97},
+        {30, 300, 600}, {33, 2000, 70},
     };
     FOR_EACH_SIMD_TABLE(t) {
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
