@@ -222,11 +222,26 @@ static nb_status run_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
     return NB_OK;
 }
 
-/* Units of the no-pack path: (column chunk q, row group g), q-major, so a
-   thread's consecutive units share the KC x rows_max_n block of B in L2. */
+/* Units of the no-pack paths: (column chunk q, row group g), q-major, so a
+   thread's consecutive units share the chunk of B in L2. */
+static int64_t rows_chunk(const gemm_ctx *x) { return x->tb ? x->d->rows_bt_n : x->d->rows_max_n; }
 static int64_t rows_groups(const gemm_ctx *x) { return (x->M + x->d->rows_mr - 1) / x->d->rows_mr; }
 static int64_t rows_units(const gemm_ctx *x) {
-    return (x->N + x->d->rows_max_n - 1) / x->d->rows_max_n * rows_groups(x);
+    return (x->N + rows_chunk(x) - 1) / rows_chunk(x) * rows_groups(x);
+}
+
+/* B^T: each unit runs over the whole K (the kernel cuts it into KC blocks). */
+static void rows_bt_thread(const gemm_ctx *x, int tid, int nt) {
+    const nb_gemm_desc *d = x->d;
+    const int64_t units = rows_units(x), groups = rows_groups(x), chunk = rows_chunk(x);
+    const int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
+    const ptrdiff_t rs_a = x->ta ? 1 : (ptrdiff_t)x->lda, cs_a = x->ta ? (ptrdiff_t)x->lda : 1;
+    for (int64_t u = u0; u < u1; u++) {
+        const int64_t j0 = u / groups * chunk, i0 = u % groups * d->rows_mr;
+        d->rows_bt((size_t)min64(d->rows_mr, x->M - i0), (size_t)min64(chunk, x->N - j0),
+                   (size_t)x->K, (size_t)d->kc, a_at(x, i0, 0), rs_a, cs_a, b_at(x, 0, j0),
+                   (ptrdiff_t)x->ldb, x->C + i0 * x->ldc + j0, (ptrdiff_t)x->ldc, x->alpha, x->beta);
+    }
 }
 
 static void rows_thread(const gemm_ctx *x, int tid, int nt) {
@@ -249,15 +264,15 @@ static void rows_thread(const gemm_ctx *x, int tid, int nt) {
     }
 }
 
-static nb_status run_rows(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
-    (void)d;
+static nb_status run_rows(gemm_ctx *x, int nt) {
+    void (*body)(const gemm_ctx *, int, int) = x->tb ? rows_bt_thread : rows_thread;
     const int64_t units = rows_units(x);
     if (nt > units) nt = (int)units;
     if (nt == 1) {
-        rows_thread(x, 0, 1);
+        body(x, 0, 1);
     } else {
 #pragma omp parallel num_threads(nt)
-        rows_thread(x, team_thread_num(), team_size());
+        body(x, team_thread_num(), team_size());
     }
     return NB_OK;
 }
@@ -278,6 +293,7 @@ nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,
     int64_t mnk;
     if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;
     const int nt = nb_threads_for(mnk, d->min_mnk_per_thread);
-    if (d->rows && !trans_b && M <= d->rows_max_m) return run_rows(d, &x, nt);
+    if (d->rows && !trans_b && M <= d->rows_max_m) return run_rows(&x, nt);
+    if (d->rows_bt && trans_b && M <= d->rows_bt_max_m) return run_rows(&x, nt);
     return run_packed(d, &x, nt);
 }

@@ -76,6 +76,16 @@ typedef void (*nb_gemm_rows_fn)(size_t m, size_t n, size_t k,
                                 const float *b, ptrdiff_t ldb,
                                 float *c, ptrdiff_t ldc, float alpha, float beta);
 
+/* Optional no-pack path for a few rows with op(B) = B^T (B stored N x K,
+ * b[j*ldb + k]): C[0:m, 0:n] for the WHOLE K, m <= rows_mr, any n; the
+ * kernel cuts K into blocks of kc itself (so it can stream rows of B) and
+ * applies the per-block epilogue of the contract (beta on the first block,
+ * 1 after). Same bits as the packed path. */
+typedef void (*nb_gemm_rows_bt_fn)(size_t m, size_t n, size_t K, size_t kc,
+                                   const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                   const float *b, ptrdiff_t ldb,
+                                   float *c, ptrdiff_t ldc, float alpha, float beta);
+
 /* Floats of slack the driver leaves after every A packing buffer. */
 #define NB_GEMM_PACK_SLACK 16
 
@@ -95,6 +105,9 @@ typedef struct {
     int64_t rows_max_n;         /* columns per `rows` call; a KC x rows_max_n
                                    block of B is reused from L2 by the
                                    row groups of one call */
+    nb_gemm_rows_bt_fn rows_bt; /* NULL: always pack when trans_b == 1 */
+    int rows_bt_max_m;          /* use `rows_bt` when M <= this and trans_b == 1 */
+    int64_t rows_bt_n;          /* columns per `rows_bt` call (its B rows stay in L2) */
     /* Threads: one more thread per this many multiply-adds (M*N*K). Below
        it a parallel region costs more than it saves (measured per ISA). */
     int64_t min_mnk_per_thread;

@@ -323,6 +323,19 @@ static void simd_sgemm_small_m_within_bound(void **state) {
     }
 }
 
+static void simd_sgemm_small_m_with_transposed_b_within_bound(void **state) {
+    (void)state;
+    /* The no-pack path for x W^T: few rows, B stored N x K. */
+    FOR_EACH_SIMD_TABLE(t) {
+        for (int r = 0; r < 30; r++) {
+            gcase c = make_case(nbt_range(1, 20), nbt_range(1, 300), nbt_range(1, 700));
+            c.tb = 1;
+            c.ldb = c.K + nbt_range(0, 3);
+            check_case(t, &c, r % 3 == 0 ? DATA_SPECIAL : DATA_UNIFORM);
+        }
+    }
+}
+
 static void simd_sgemm_nan_and_inf_propagate_like_reference(void **state) {
     (void)state;
     FOR_EACH_SIMD_TABLE(t) {
@@ -552,6 +565,7 @@ int main(void) {
         cmocka_unit_test(simd_sgemm_all_transposes_alphas_and_betas),
         cmocka_unit_test(simd_sgemm_beta_zero_never_reads_c),
         cmocka_unit_test(simd_sgemm_small_m_within_bound),
+        cmocka_unit_test(simd_sgemm_small_m_with_transposed_b_within_bound),
         cmocka_unit_test(simd_sgemm_nan_and_inf_propagate_like_reference),
         cmocka_unit_test(simd_sgemm_integer_data_is_bit_exact),
         cmocka_unit_test(simd_sgemm_follows_documented_fma_order_bit_for_bit),

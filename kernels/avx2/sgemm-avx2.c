@@ -23,6 +23,9 @@
  * 119 vs 57 GFLOP/s; M = 32: 120 vs 100; M = 64: 116 vs 117) and runs a
  * GEMV (M = 1, 4096 x 4096) at memory bandwidth. 512 columns per call keep
  * a 256 x 512 block of B (512 KiB) in L2 for the row groups.
+ * B transposed (x W^T of a linear layer) with M <= 4 streams B's rows in
+ * place too, transposing 8x8 blocks in registers (M = 1, 4096 x 4096: ~2x
+ * the packed path; from M = 8 on, packing wins).
  * N <= 96 with A not transposed reads A in place (adirect): packing an A
  * block pays off only when enough 16-column panels reuse it.
  */
@@ -43,6 +46,9 @@ const nb_gemm_desc nb_avx2_sgemm_desc = {
     .rows_mr = 4,
     .rows_max_m = 32,
     .rows_max_n = 512,
+    .rows_bt = nb_f32_gemm_ukernel_4xn__avx2_nopack_bt,
+    .rows_bt_max_m = 4,
+    .rows_bt_n = 32,
     .min_mnk_per_thread = 64 * 64 * 64,
 };
 
