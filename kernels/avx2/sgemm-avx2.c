@@ -5,24 +5,27 @@
  * L1d, 1 MiB L2 per core, 32 MiB shared L3), BLIS's analysis:
  *   KC: the B micro-panel (KC x 16 floats = 64 KC bytes) stays in L1 while
  *       the A micro-panels (KC x 6 = 24 KC bytes) stream past it:
- *       88 KC <= ~half of 48 KiB -> KC = 256 (16 KiB + 6 KiB). KC also fixes
+ *       88 KC <= ~2/3 of 48 KiB -> KC = 384 (24 KiB + 9 KiB). KC also fixes
  *       the rounding (C is updated once per KC block), so it is a constant of
  *       the ISA, never adapted to the problem.
- *   MC: the packed A block (MC x KC floats) in about half of L2 beside the B
- *       panels that pass through: MC x 1 KiB <= 512 KiB; MC a multiple of 6.
+ *   MC: the packed A block (MC x KC floats) in about a quarter of L2 beside
+ *       the B panels passing through: 168 x 384 x 4 B = 252 KiB; MC a
+ *       multiple of 6.
  *   NC: the packed B block (KC x NC floats) in L3 with room for the other
- *       core: 256 x 4080 x 4 B = 4 MiB; NC a multiple of 16.
- * The values were then checked by measurement (bench/bench_gemm.cc): on
- * this machine MC in 72..336 and KC in 192..512 all land within 3% (the
- * 6x16 kernel runs at ~97% of the FMA throughput, and the B panel / A block
- * fit comfortably), so the BLIS-style values were kept.
+ *       core: 384 x 4080 x 4 B = 6 MiB of 32 MiB; NC a multiple of 16.
+ * Measured (1 thread, GFLOP/s, CPU time, best of several, on a busy
+ * machine): MC from 72 to 336 changes nothing beyond noise; KC = 384 was
+ * 1-3% faster than 256 on 256^3..1024^3 and the im2col shape, KC = 512 no
+ * better than 384. The 6x16 kernel itself runs at ~98% of a bare FMA loop,
+ * so blocking only has to keep it fed.
  *
  * Small M (<= 32, B not transposed) skips packing altogether: the no-pack
  * kernel keeps 4 rows of accumulators in an L1 tile and streams B rows; it
  * beats pack-then-compute for M up to ~48 (measured: M = 8, N = K = 1024:
  * 119 vs 57 GFLOP/s; M = 32: 120 vs 100; M = 64: 116 vs 117) and runs a
  * GEMV (M = 1, 4096 x 4096) at memory bandwidth. 512 columns per call keep
- * a 256 x 512 block of B (512 KiB) in L2 for the row groups.
+ * a 384 x 512 block of B (768 KiB) in L2 for the row groups (measured
+ * better than 256 or 128 columns).
  * B transposed (x W^T of a linear layer) with M <= 4 streams B's rows in
  * place too, transposing 8x8 blocks in registers (M = 1, 4096 x 4096: ~2x
  * the packed path; from M = 8 on, packing wins).
@@ -35,7 +38,7 @@ const nb_gemm_desc nb_avx2_sgemm_desc = {
     .mr = 6,
     .nr = 16,
     .mc = 168,
-    .kc = 256,
+    .kc = 384,
     .nc = 4080,
     .ukernel = nb_f32_gemm_ukernel_6x16__avx2,
     .pack_a = nb_f32_packa_ukernel_6__avx2,
