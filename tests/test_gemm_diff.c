@@ -347,6 +347,19 @@ static void simd_sgemm_nan_and_inf_propagate_like_reference(void **state) {
     }
 }
 
+static void simd_sgemm_alpha_zero_reads_neither_a_nor_b(void **state) {
+    (void)state;
+    /* BLAS (and the reference): alpha == 0 gives beta C even when A or B
+       hold NaN/Inf; check_case's special values exercise it. */
+    FOR_EACH_SIMD_TABLE(t) {
+        for (int r = 0; r < 20; r++) {
+            gcase c = make_case(nbt_range(1, 40), nbt_range(1, 40), nbt_range(1, 500));
+            c.alpha = 0.0f;
+            check_case(t, &c, DATA_SPECIAL);
+        }
+    }
+}
+
 static void simd_sgemm_integer_data_is_bit_exact(void **state) {
     (void)state;
     FOR_EACH_SIMD_TABLE(t) {
@@ -567,6 +580,7 @@ int main(void) {
         cmocka_unit_test(simd_sgemm_small_m_within_bound),
         cmocka_unit_test(simd_sgemm_small_m_with_transposed_b_within_bound),
         cmocka_unit_test(simd_sgemm_nan_and_inf_propagate_like_reference),
+        cmocka_unit_test(simd_sgemm_alpha_zero_reads_neither_a_nor_b),
         cmocka_unit_test(simd_sgemm_integer_data_is_bit_exact),
         cmocka_unit_test(simd_sgemm_follows_documented_fma_order_bit_for_bit),
         cmocka_unit_test(simd_sgemm_same_bits_for_1_2_and_3_threads),
