@@ -194,9 +194,13 @@ static nb_status run_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
     const int64_t mcb = round_up(min64(x->M, d->mc), d->mr);
     const int64_t mp = (x->M + d->mr - 1) / d->mr, np = ncb / d->nr;
     if (nt > 1) {
-        /* Split the dimension that balances better; rows on a tie (B is
-           shared, no A block is packed twice). */
-        x->split_m = imbalance(mp, nt) <= imbalance(np, nt);
+        /* Split the dimension that balances better; columns on a tie: that
+           split has no barrier (each thread packs the B panels it uses), so
+           a thread that the OS deschedules (more runnable threads than
+           cores) delays only its own share instead of stalling the team at
+           every KC block. The price is that every thread packs the A
+           blocks, ~nt/N of the work. */
+        x->split_m = imbalance(mp, nt) < imbalance(np, nt);
         const int64_t units = x->split_m ? mp : np;
         if (units < nt) nt = (int)units;
     } else {
