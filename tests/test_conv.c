@@ -125,9 +125,47 @@ static void named_shapes_match_the_direct_definition(void **state) {
 
 static void random_shapes_match_the_direct_definition(void **state) {
     (void)state;
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i < 100; i++) {
         nb_conv2d_desc d = oc_random_desc();
         run_case(&d, (int)nbt_range(0, 1), (int)nbt_range(0, 1), 0);
+    }
+}
+
+/* Enough channels and taps that the error bound's L is in the hundreds. */
+static void a_wider_layer_matches_the_direct_definition(void **state) {
+    (void)state;
+    const nb_conv2d_desc d = oc_desc(2, 32, 14, 13, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+    run_case(&d, 1, 1, 0);
+    const nb_conv2d_desc g = oc_desc(1, 32, 12, 12, 16, 5, 5, 2, 2, 2, 2, 1, 1, 4);
+    run_case(&g, 1, 1, 0);
+}
+
+/* Image i's forward and backward-data results do not depend on the other
+   images of the batch: a batch of 3 gives, bit for bit, the results of 3
+   single-image calls (DESIGN.md "same bits for any batch size"). */
+static void results_of_one_image_do_not_depend_on_the_batch(void **state) {
+    (void)state;
+    for (int t = 0; t < 4; t++) {
+        nb_conv2d_desc d = t == 0 ? oc_shapes[4] : oc_random_desc();
+        d.n = 3;
+        nb_conv2d_desc one = d;
+        one.n = 1;
+        const int64_t nx = oc_numel_x(&d), nw = oc_numel_w(&d), ny = oc_numel_y(&d);
+        const int64_t ix = nx / 3, iy = ny / 3;
+        float *x = malloc((size_t)nx * 4), *w = malloc((size_t)nw * 4), *b = malloc((size_t)d.k * 4);
+        float *dy = malloc((size_t)ny * 4), *y = malloc((size_t)ny * 4), *dx = malloc((size_t)nx * 4);
+        float *y1 = malloc((size_t)iy * 4), *dx1 = malloc((size_t)ix * 4);
+        nbt_fill_uniform(x, nx, -1, 1); nbt_fill_uniform(w, nw, -1, 1);
+        nbt_fill_uniform(b, d.k, -1, 1); nbt_fill_uniform(dy, ny, -1, 1);
+        assert_int_equal(nb_sconv2d_forward(&d, x, w, b, y), NB_OK);
+        assert_int_equal(nb_sconv2d_backward_data(&d, dy, w, dx), NB_OK);
+        for (int64_t i = 0; i < 3; i++) {
+            assert_int_equal(nb_sconv2d_forward(&one, x + i * ix, w, b, y1), NB_OK);
+            assert_memory_equal(y1, y + i * iy, (size_t)iy * 4);
+            assert_int_equal(nb_sconv2d_backward_data(&one, dy + i * iy, w, dx1), NB_OK);
+            assert_memory_equal(dx1, dx + i * ix, (size_t)ix * 4);
+        }
+        free(x); free(w); free(b); free(dy); free(y); free(dx); free(y1); free(dx1);
     }
 }
 
@@ -330,6 +368,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(named_shapes_match_the_direct_definition),
         cmocka_unit_test(random_shapes_match_the_direct_definition),
+        cmocka_unit_test(a_wider_layer_matches_the_direct_definition),
+        cmocka_unit_test(results_of_one_image_do_not_depend_on_the_batch),
         cmocka_unit_test(integer_data_gives_exact_results),
         cmocka_unit_test(out_shape_matches_counted_window_positions),
         cmocka_unit_test(nan_in_x_reaches_exactly_the_windows_that_read_it),
