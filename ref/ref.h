@@ -43,7 +43,6 @@ nb_status nb_ref_sunary(nb_unary_op op, int64_t n, const float *x, float *y);
 nb_status nb_ref_ssoftmax(int log, int64_t rows, int64_t cols,
                           const float *x, int64_t ldx, float *y, int64_t ldy);
 
-
 /* ---- im2col / col2im (ref/im2col.c), the building blocks of conv2d ----
  * One image, one group: x is `channels` x H x W (H, W, R, S, strides, pads
  * and dilations from d), col is (channels R S) x (P Q), row-major, row
