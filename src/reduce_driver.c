@@ -176,9 +176,8 @@ static float combined(const row_plan *p, combiner *c) {
 }
 
 static float out_value_seq(const row_plan *p, const float *xo) {
-    combiner c;
+    combiner c = {.v = 0.0f, .k = 0};
     c.q.sp = 0;
-    c.k = 0;
     for (int64_t s = 0; s < p->S; s++) combine(p, &c, seg_value(p, xo, s));
     return combined(p, &c);
 }
@@ -213,9 +212,8 @@ static void row_path(const row_plan *p, const float *x, float *y) {
         const int64_t S = p->S;
 #pragma omp parallel for num_threads(nt) schedule(static)
         for (int64_t s = 0; s < S; s++) part[s] = seg_value(p, xo, s);
-        combiner c;
+        combiner c = {.v = 0.0f, .k = 0};
         c.q.sp = 0;
-        c.k = 0;
         for (int64_t s = 0; s < S; s++) combine(p, &c, part[s]);
         y[outs.o1] = combined(p, &c);
     }
