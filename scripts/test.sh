@@ -95,7 +95,7 @@ for stage in $stages; do
     asan)
         if CC=gcc setup_build "$out/asan" -Dbench=disabled -Dtests=enabled -Dbuildtype=debugoptimized \
             -Db_sanitize=address,undefined -Db_lundef=false; then
-            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
                 run_suites asan "$out/asan" asan --suite auto --timeout-multiplier 4
         else stage_failed asan "build"; fi
         ;;
