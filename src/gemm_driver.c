@@ -114,10 +114,17 @@ static void packed_thread(const gemm_ctx *x, int tid, int nt) {
                 d->pack_b(x->tb, (size_t)kc, (size_t)(min64(nc, p1 * nr) - p0 * nr),
                           b_at(x, pc, jc + p0 * nr), (ptrdiff_t)x->ldb, mine);
             if (x->split_m) {
+                /* Only inside our own team: with nt == 1 no region was opened,
+                   and an orphaned barrier would bind to the CALLER's parallel
+                   region (nb_sgemm called from user threads) and deadlock. */
+                if (nt > 1) {
 #pragma omp barrier
+                }
                 if (r1 > r0) compute_block(x, abuf, r0, r1, x->bbuf, 0, np, jc, nc, pc, kc, beta);
                 /* Nobody repacks B while another thread still reads it. */
+                if (nt > 1) {
 #pragma omp barrier
+                }
             } else if (p1 > p0) {
                 compute_block(x, abuf, 0, x->M, mine, p0, p1, jc, nc, pc, kc, beta);
             }

@@ -451,6 +451,51 @@ static void simd_sgemm_same_bits_for_1_2_and_3_threads(void **state) {
     }
 }
 
+static void simd_sgemm_inside_a_user_parallel_region_runs_per_thread(void **state) {
+    (void)state;
+#ifdef _OPENMP
+    /* Each user thread calls sgemm with its own shape (so a barrier that
+       leaked into the user's team would deadlock or corrupt); each result
+       must equal the same call made outside any parallel region. */
+    FOR_EACH_SIMD_TABLE(t) {
+        enum { NT = 3 };
+        gcase cs[NT];
+        bufs bs[NT];
+        float *want[NT];
+        for (int i = 0; i < NT; i++) {
+            cs[i] = make_case(nbt_range(100, 300), nbt_range(20, 300), nbt_range(300, 900));
+            if (cs[i].alpha == 0.0f) cs[i].alpha = 1.0f;
+            bs[i] = make_bufs(&cs[i]);
+            want[i] = malloc(bs[i].nc * sizeof(float));
+            assert_non_null(want[i]);
+            memcpy(want[i], bs[i].C, bs[i].nc * sizeof(float));
+            nb_set_num_threads(2);
+            assert_int_equal(t->sgemm(cs[i].ta, cs[i].tb, cs[i].M, cs[i].N, cs[i].K, cs[i].alpha,
+                                      bs[i].A, cs[i].lda, bs[i].B, cs[i].ldb, cs[i].beta, want[i],
+                                      cs[i].ldc), NB_OK);
+        }
+        nb_status st[NT];
+#pragma omp parallel num_threads(NT)
+        {
+#pragma omp for schedule(static, 1)
+            for (int i = 0; i < NT; i++)
+                st[i] = t->sgemm(cs[i].ta, cs[i].tb, cs[i].M, cs[i].N, cs[i].K, cs[i].alpha,
+                                 bs[i].A, cs[i].lda, bs[i].B, cs[i].ldb, cs[i].beta, bs[i].C,
+                                 cs[i].ldc);
+        }
+        nb_set_num_threads(0);
+        for (int i = 0; i < NT; i++) {
+            assert_int_equal(st[i], NB_OK);
+            assert_memory_equal(bs[i].C, want[i], bs[i].nc * sizeof(float));
+            free(want[i]);
+            free_bufs(bs[i]);
+        }
+    }
+#else
+    skip();
+#endif
+}
+
 static void simd_sgemm_row_alone_equals_row_in_batch(void **state) {
     (void)state;
     const int64_t batch[] = {7, 100, 300};
@@ -584,6 +629,7 @@ int main(void) {
         cmocka_unit_test(simd_sgemm_integer_data_is_bit_exact),
         cmocka_unit_test(simd_sgemm_follows_documented_fma_order_bit_for_bit),
         cmocka_unit_test(simd_sgemm_same_bits_for_1_2_and_3_threads),
+        cmocka_unit_test(simd_sgemm_inside_a_user_parallel_region_runs_per_thread),
         cmocka_unit_test(simd_sgemm_row_alone_equals_row_in_batch),
         cmocka_unit_test(packing_kernels_match_scalar_packing),
     };
