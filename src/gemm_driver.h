@@ -100,7 +100,7 @@ typedef struct {
     nb_gemm_ukernel_adirect_fn ukernel_adirect;
     int64_t adirect_max_n;
     nb_gemm_rows_fn rows;       /* NULL: always pack */
-    int rows_mr;                /* rows per `rows` call */
+    int rows_mr;                /* rows per `rows` and `rows_bt` call */
     int rows_max_m;             /* use `rows` when M <= this and trans_b == 0 */
     int64_t rows_max_n;         /* columns per `rows` call; a KC x rows_max_n
                                    block of B is reused from L2 by the
