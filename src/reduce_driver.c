@@ -51,8 +51,11 @@
    bench reduce/nabla on a 2-core machine: ~64K floats take ~10 us, about
    the cost of opening a parallel region). */
 #define MIN_ELEMS_PER_THREAD ((int64_t)1 << 16)
-/* Column strip: 4 KiB of accumulator per cascade level, L1-resident. */
-#define COL_STRIP 1024
+/* Column strip: at most 16 KiB of accumulator (L1-resident) per cascade
+   level, so a row of up to 4096 floats is read as one sequential run. The
+   strip width never changes the arithmetic of a column (columns are
+   independent), so it may depend on the thread count. */
+#define COL_STRIP_MAX 4096
 #define COL_MIN_INNER 16
 
 static int thread_id(void) {
@@ -228,13 +231,13 @@ typedef struct {
     int nk, nr;
     int64_t kshape[NB_MAX_DIMS], kxs[NB_MAX_DIMS], kys[NB_MAX_DIMS];
     int64_t rshape[NB_MAX_DIMS], rxs[NB_MAX_DIMS];
-    int64_t R, n, ysn, nstrips, nouter, m;
+    int64_t R, n, ysn, strip, nstrips, nouter, m;
     int depth;
 } col_plan;
 
 static void col_item(const col_plan *p, const float *xo, float *yo, int64_t strip, float *scratch) {
-    const int64_t j0 = strip * COL_STRIP;
-    const int64_t w = p->n - j0 < COL_STRIP ? p->n - j0 : COL_STRIP;
+    const int64_t j0 = strip * p->strip;
+    const int64_t w = p->n - j0 < p->strip ? p->n - j0 : p->strip;
     nb_odo rows;
     nb_odo_init(&rows, p->nr, p->rshape, p->rxs, NULL);
     const float *xs = xo + j0;
@@ -243,19 +246,19 @@ static void col_item(const col_plan *p, const float *xo, float *yo, int64_t stri
         int64_t cnt[80];
         int sp = 0;
         for (int64_t r0 = 0; r0 < p->R; r0 += NB_RSUM_COL_BLOCK) {
-            float *a = scratch + (int64_t)sp * COL_STRIP;
+            float *a = scratch + (int64_t)sp * p->strip;
             memset(a, 0, (size_t)w * sizeof(float));
             const int64_t r1 = r0 + NB_RSUM_COL_BLOCK < p->R ? r0 + NB_RSUM_COL_BLOCK : p->R;
             for (int64_t r = r0; r < r1; r++, nb_odo_next(&rows)) p->uk->raddcol(w, xs + rows.o0, a);
             cnt[sp++] = 1;
             while (sp >= 2 && cnt[sp - 1] == cnt[sp - 2]) {
-                p->uk->raddcol(w, scratch + (int64_t)(sp - 1) * COL_STRIP, scratch + (int64_t)(sp - 2) * COL_STRIP);
+                p->uk->raddcol(w, scratch + (int64_t)(sp - 1) * p->strip, scratch + (int64_t)(sp - 2) * p->strip);
                 cnt[sp - 2] *= 2;
                 sp--;
             }
         }
         while (sp >= 2) {
-            p->uk->raddcol(w, scratch + (int64_t)(sp - 1) * COL_STRIP, scratch + (int64_t)(sp - 2) * COL_STRIP);
+            p->uk->raddcol(w, scratch + (int64_t)(sp - 1) * p->strip, scratch + (int64_t)(sp - 2) * p->strip);
             sp--;
         }
     } else {
@@ -269,11 +272,20 @@ static void col_item(const col_plan *p, const float *xo, float *yo, int64_t stri
     for (int64_t j = 0; j < w; j++) yo[(j0 + j) * p->ysn] = finish(p->op, res[j], p->m);
 }
 
-static nb_status col_path(const col_plan *p, const float *x, float *y) {
-    const int64_t items = p->nouter * p->nstrips;
+static nb_status col_path(col_plan *p, const float *x, float *y) {
     int nt = nb_threads_for(p->nouter * p->n * p->R, MIN_ELEMS_PER_THREAD);
+    p->strip = p->n < COL_STRIP_MAX ? p->n : COL_STRIP_MAX;
+    if (p->nouter < nt) {
+        /* Too few outer outputs for the threads: narrower strips. */
+        const int64_t per_thread = (p->n * p->nouter + nt - 1) / nt;
+        int64_t w = (per_thread + 15) / 16 * 16;
+        if (w < 256) w = 256;
+        if (w < p->strip) p->strip = w;
+    }
+    p->nstrips = (p->n + p->strip - 1) / p->strip;
+    const int64_t items = p->nouter * p->nstrips;
     if (nt > items) nt = (int)items;
-    const size_t per = (size_t)(p->depth + 1) * COL_STRIP;
+    const size_t per = (size_t)(p->depth + 1) * (size_t)p->strip;
     float *scratch = nb_aligned_alloc((size_t)nt * per * sizeof(float));
     if (!scratch) return NB_ERR_OOM;
     nb_odo outs;
@@ -361,7 +373,6 @@ nb_status nb_sreduce_driver(const nb_sreduce_ukernels *uk, nb_reduce_op op, int 
         p.nouter = nout / v.shape[inner];
         p.n = v.shape[inner];
         p.ysn = v.stride[1][inner];
-        p.nstrips = (p.n + COL_STRIP - 1) / COL_STRIP;
         const int64_t nseg = (p.R + NB_RSUM_COL_BLOCK - 1) / NB_RSUM_COL_BLOCK;
         p.depth = 2;
         while (((int64_t)1 << (p.depth - 2)) < nseg) p.depth++;

@@ -19,7 +19,7 @@ void  nb_f32_raddcol_ukernel__avx2_u32(int64_t n, const float *x, float *acc);
 void  nb_f32_rmaxcol_ukernel__avx2_u32(int64_t n, const float *x, float *acc);
 void  nb_f32_rmincol_ukernel__avx2_u32(int64_t n, const float *x, float *acc);
 void  nb_x32_transpose_ukernel_8x8__avx2(int64_t m, int64_t n, const void *src, int64_t lds,
-                                         void *dst, int64_t ldd);
+                                         void *dst, int64_t ldd, int nontemporal);
 void  nb_x32_fill_ukernel__avx2(int64_t n, uint32_t value, void *dst);
 
 /* The dispatch-table slots built on the portable drivers. */
