@@ -19,6 +19,11 @@ struct Case {
 // dst is always dense row-major over `shape`.
 const Case kCases[] = {
     {"contig_16M", 1, {int64_t(1) << 24}, {1}},
+    // Small copies: where a second thread starts to pay (MIN_BYTES_PER_THREAD).
+    {"contig_64K", 1, {int64_t(1) << 16}, {1}},
+    {"contig_256K", 1, {int64_t(1) << 18}, {1}},
+    {"transpose_256x256", 2, {256, 256}, {1, 256}},
+    {"transpose_512x512", 2, {512, 512}, {1, 512}},
     {"transpose_4096x4096", 2, {4096, 4096}, {1, 4096}},
     // NCHW (8, 128, 128, 128) -> NHWC: dst (N, H, W, C), src strides of NCHW.
     {"nchw_to_nhwc_8x128x128x128", 4, {8, 128, 128, 128}, {128 * 128 * 128, 128, 1, 128 * 128}},

@@ -20,6 +20,10 @@ struct Case {
 
 const Case kCases[] = {
     {"sum_16M", NB_REDUCE_SUM, 1, {int64_t(1) << 24, 1}, 1},
+    // Small sums: where a second thread starts to pay (MIN_ELEMS_PER_THREAD).
+    {"sum_32K", NB_REDUCE_SUM, 1, {int64_t(1) << 15, 1}, 1},
+    {"sum_128K", NB_REDUCE_SUM, 1, {int64_t(1) << 17, 1}, 1},
+    {"sum_512K", NB_REDUCE_SUM, 1, {int64_t(1) << 19, 1}, 1},
     {"max_16M", NB_REDUCE_MAX, 1, {int64_t(1) << 24, 1}, 1},
     {"rowsum_4096x4096", NB_REDUCE_SUM, 2, {4096, 4096}, 2},
     {"colsum_4096x4096", NB_REDUCE_SUM, 2, {4096, 4096}, 1},
