@@ -379,6 +379,17 @@ nb_status nb_sreduce_driver(const nb_sreduce_ukernels *uk, nb_reduce_op op, int 
         return col_path(&p, x, y);
     }
 
+    if (!any_reduced) {
+        /* Every reduced axis had size 1: each output is its one element.
+           (+0.0f turns -0 into +0, as the sum of {-0} starting from +0.) */
+        nb_odo o;
+        nb_odo_init(&o, nd, v.shape, v.stride[0], v.stride[1]);
+        const bool add = op == NB_REDUCE_SUM || op == NB_REDUCE_MEAN;
+        for (int64_t i = 0; i < nout; i++, nb_odo_next(&o))
+            y[o.o1] = add ? x[o.o0] + 0.0f : x[o.o0];
+        return NB_OK;
+    }
+
     row_plan p;
     memset(&p, 0, sizeof p);
     p.uk = uk;
@@ -401,9 +412,8 @@ nb_status nb_sreduce_driver(const nb_sreduce_ukernels *uk, nb_reduce_op op, int 
             p.kys[p.nk++] = v.stride[1][i];
         }
     }
-    /* No reduced dim left (all had size 1): one-element "rows". */
-    p.n = rowdim >= 0 ? v.shape[rowdim] : 1;
-    p.incx = rowdim >= 0 ? v.stride[0][rowdim] : 1;
+    p.n = v.shape[rowdim];
+    p.incx = v.stride[0][rowdim];
     if (p.n > NB_RSUM_BLOCK) {
         p.nch = (p.n + NB_RSUM_BLOCK - 1) / NB_RSUM_BLOCK;
         p.g = 1;
