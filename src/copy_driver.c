@@ -11,7 +11,7 @@
  *                stores).
  *   transpose    4-byte elements, src stride != 1 but another dim has src
  *                stride 1: the transpose32 kernel over those two dims, in
- *                blocks of 64 dst rows (8x8 register tiles inside). This is
+ *                blocks of 128 dst rows x 512 dst columns (8x8 register tiles inside). This is
  *                a 2-D transpose and any permute that moves the contiguous
  *                dim (NCHW -> NHWC).
  *   generic      everything else (other element sizes included): an
@@ -38,7 +38,7 @@
    common last-level caches per core; measured: streaming wins clearly on a
    64 MiB transpose, and small copies are usually read again soon). */
 #define NONTEMPORAL_BYTES ((int64_t)16 << 20)
-#define TRANSPOSE_ROWS 64                 /* dst rows per transpose work item */
+#define TRANSPOSE_ROWS 128  /* dst rows per transpose work item (the kernel's strip) */
 /* dst columns (= source rows) per transpose work item: 512 source rows of
    256 bytes each (128 KiB, L2-resident) are revisited by the next row block
    while their pages are still in the TLB (each source row is its own page
