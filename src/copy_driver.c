@@ -11,9 +11,11 @@
  *                stores).
  *   transpose    4-byte elements, src stride != 1 but another dim has src
  *                stride 1: the transpose32 kernel over those two dims, in
- *                blocks of 128 dst rows x 512 dst columns (8x8 register tiles inside). This is
- *                a 2-D transpose and any permute that moves the contiguous
- *                dim (NCHW -> NHWC).
+ *                blocks of 128 dst rows x 512 dst columns (8x8 register
+ *                tiles inside). This is a 2-D transpose and any permute
+ *                that moves the contiguous dim (NCHW -> NHWC). A src
+ *                running backwards (stride -1) on that dim takes the
+ *                generic path.
  *   generic      everything else (other element sizes included): an
  *                element loop with fixed-size moves for 1/2/4/8 bytes and
  *                memcpy otherwise.

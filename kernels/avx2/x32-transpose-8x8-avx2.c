@@ -1,8 +1,9 @@
 /* 2-D transpose of 4-byte elements: dst[i * ldd + j] = src[j * lds + i],
  * 0 <= i < m, 0 <= j < n (src row i is read down column i of the source).
  *
- * Tile: 8x8 in registers (16 half-row loads, 16 in-lane shuffles, 8 stores), two tiles side by side so each destination row gets a
- * whole cache line. nontemporal != 0 (the driver sets it for copies larger
+ * Tile: 8x8 in registers (16 half-row loads, 16 in-lane shuffles, 8
+ * stores), two tiles side by side so each destination row gets a whole
+ * cache line. nontemporal != 0 (the driver sets it for copies larger
  * than the last-level cache) uses streaming stores when the destination rows
  * are 32-byte aligned: no read-for-ownership of lines that are fully
  * overwritten. Blocking: strips of 128 destination rows; the caller bounds
