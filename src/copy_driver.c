@@ -33,9 +33,13 @@
 #include "internal.h"
 #include "nd_iter.h"
 
-/* Bytes copied below which a thread is not worth waking (memcpy moves
-   ~256 KiB in ~20-40 us here, well above a parallel region's cost). */
-#define MIN_BYTES_PER_THREAD ((int64_t)256 << 10)
+/* Bytes copied below which a thread is not worth waking: 1 MiB moves in
+   ~50-100 us, against a few us for a parallel region on an idle machine.
+   Same caveat as MIN_ELEMS_PER_THREAD in reduce_driver.c (measured on an
+   oversubscribed machine: copy/nabla/contig_256K took 34 ms on 2 threads,
+   0.08 ms on one); re-measure with bench copy/nabla/contig_{64K,256K} and
+   transpose_{256x256,512x512} vs their /t1. */
+#define MIN_BYTES_PER_THREAD ((int64_t)1 << 20)
 /* Copies at least this large bypass the cache on their stores (larger than
    common last-level caches per core; measured: streaming wins clearly on a
    64 MiB transpose, and small copies are usually read again soon). */

@@ -47,10 +47,15 @@
 #include "nd_iter.h"
 #include "reduce_driver.h"
 
-/* Elements of work below which a thread is not worth waking (measured with
-   bench reduce/nabla on a 2-core machine: ~64K floats take ~10 us, about
-   the cost of opening a parallel region). */
-#define MIN_ELEMS_PER_THREAD ((int64_t)1 << 16)
+/* Elements of work below which a thread is not worth waking. 2^18 floats
+   (1 MiB) stream in ~50 us at ~20 GB/s, against a few us to open a parallel
+   region on an idle machine, so the region costs <= ~10% at the threshold.
+   NOT a clean measurement: the 2-core machine this was written on was
+   oversubscribed by other jobs, where a region costs up to a scheduler
+   time slice (bench reduce/nabla/sum_512K: 0.85 ms on 2 threads vs 0.075
+   ms on one), which argues for a high threshold. Re-measure on a quiet
+   machine with bench reduce/nabla/sum_{32K,128K,512K} vs their /t1. */
+#define MIN_ELEMS_PER_THREAD ((int64_t)1 << 18)
 /* Column strip: at most 16 KiB of accumulator (L1-resident) per cascade
    level, so a row of up to 4096 floats is read as one sequential run. The
    strip width never changes the arithmetic of a column (columns are
