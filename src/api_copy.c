@@ -3,9 +3,10 @@
  * Checks, in order (each failure names the function and the argument, and
  * nothing is written): elem_size >= 1 (any size; 1/2/4/8 have fast
  * paths); 0 <= ndim <= NB_MAX_DIMS; shape/strides non-NULL when ndim > 0;
- * shape[i] >= 0; the element count fits int64; then, when there is data: src and dst non-NULL; dst has no
- * stride 0 on a dim of size > 1 (NB_ERR_ARG); the byte extents fit int64
- * (NB_ERR_OVERFLOW); dst provably overlapping src (NB_ERR_ALIAS).
+ * shape[i] >= 0; the element count fits int64; then, when there is data:
+ * src and dst non-NULL; dst has no stride 0 on a dim of size > 1
+ * (NB_ERR_ARG); the byte extents fit int64 (NB_ERR_OVERFLOW); dst provably
+ * overlapping src (NB_ERR_ALIAS).
  *
  * Overlap policy (as PyTorch's copy_):
  *   - dst and src the IDENTICAL view (same pointer, same stride on every dim
