@@ -11,6 +11,10 @@
  *   column path  the innermost dim is kept, has x stride 1 and at least
  *                16 elements (column sums: reduce the outer dims, stream
  *                whole rows with vertical adds into an L1-resident strip).
+ *   short rows   (when the ISA has an rrows kernel) every output is one
+ *                contiguous row of at most 64 elements: 8 outputs at a
+ *                time through an in-register transpose, instead of a
+ *                kernel call and a 32-lane tree per output.
  *
  * Summation order (fixed by the shape, never by the thread count):
  *   row path: a row longer than B = 4096 is cut into segments of B elements;
@@ -20,6 +24,8 @@
  *   of one output are combined pairwise by a binary-counter cascade.
  *   column path: segments of 128 rows are summed row after row, segment
  *   vectors are combined by the same cascade.
+ *   short rows: the rrows kernel's order (pairwise within 8 columns, then
+ *   left to right over at most 8 such groups: <= 10 roundings).
  *   Threads own whole outputs, or whole segments whose values land in a
  *   scratch array combined afterwards in segment order; either way the
  *   operations and their order are the same, so are the bits.
@@ -228,6 +234,46 @@ static void row_path(const row_plan *p, const float *x, float *y) {
     nb_aligned_free(part);
 }
 
+/* ---- short rows: many outputs of one short contiguous row each ---- */
+
+#define SHORT_ROWS_CHUNK 256
+
+static void short_rows_path(const row_plan *p, const float *x, float *y) {
+    int64_t rows = 1, ldx = 0, ldy = 0;
+    int no = p->nk;
+    if (p->nk > 0) {
+        no = p->nk - 1;
+        rows = p->kshape[no];
+        ldx = p->kxs[no];
+        ldy = p->kys[no];
+    }
+    const int64_t nouter = p->nout / rows;
+    const int64_t nch = (rows + SHORT_ROWS_CHUNK - 1) / SHORT_ROWS_CHUNK;
+    const int64_t items = nouter * nch;
+    int nt = nb_threads_for(p->nout * p->n, MIN_ELEMS_PER_THREAD);
+    if (nt > items) nt = (int)items;
+    const int opk = p->op == NB_REDUCE_MAX ? 1 : p->op == NB_REDUCE_MIN ? 2 : 0;
+    nb_odo outs;
+    nb_odo_init(&outs, no, p->kshape, p->kxs, p->kys);
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = thread_id(), T = thread_count();
+        const int64_t lo = items * t / T, hi = items * (t + 1) / T;
+        float tmp[SHORT_ROWS_CHUNK];
+        nb_odo o = outs;
+        int64_t cur = lo / nch;
+        nb_odo_seek(&o, cur);
+        for (int64_t it = lo; it < hi; it++) {
+            const int64_t oi = it / nch;
+            if (oi != cur) { nb_odo_next(&o); cur = oi; }
+            const int64_t r0 = (it % nch) * SHORT_ROWS_CHUNK;
+            const int64_t cnt = rows - r0 < SHORT_ROWS_CHUNK ? rows - r0 : SHORT_ROWS_CHUNK;
+            p->uk->rrows(opk, cnt, p->n, x + o.o0 + r0 * ldx, ldx, tmp);
+            for (int64_t i = 0; i < cnt; i++) y[o.o1 + (r0 + i) * ldy] = finish(p->op, tmp[i], p->m);
+        }
+    }
+}
+
 /* ---- column path ---- */
 
 typedef struct {
@@ -429,6 +475,7 @@ nb_status nb_sreduce_driver(const nb_sreduce_ukernels *uk, nb_reduce_op op, int 
         p.g = NB_RSUM_BLOCK / padded;
         p.S = (p.R + p.g - 1) / p.g;
     }
-    row_path(&p, x, y);
+    if (uk->rrows && p.nr == 0 && p.incx == 1 && p.n <= NB_RROWS_MAX_N) short_rows_path(&p, x, y);
+    else row_path(&p, x, y);
     return NB_OK;
 }
