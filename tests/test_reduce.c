@@ -427,6 +427,59 @@ static void simd_table_sums_stay_within_the_bound(void **state) {
     check_one(NB_REDUCE_SUM, 1, big, 1, 0, FILL_UNIFORM, t);
 }
 
+/* Gives x explicit strides (a fixed path, not a random layout). */
+static void case_restride_x(rcase *c, const int64_t *xs) {
+    nbt_view_free(&c->x);
+    c->x.lo = c->x.hi = 0;
+    for (int i = 0; i < c->ndim; i++) {
+        c->x.strides[i] = xs[i];
+        const int64_t s = (c->shape[i] - 1) * xs[i];
+        if (s < 0) c->x.lo += s; else c->x.hi += s;
+    }
+    nbt_view_alloc(&c->x);
+}
+
+/* Every path of the SIMD table (contiguous rows of every tail length,
+   strided rows, column strips, short rows, grouped rows) on inputs where
+   the max/min rules decide: all elements +-0 (a tie everywhere, random
+   signs), +-0 with one NaN somewhere, and values mixed with +-0 and NaN.
+   FMAX/FMIN (NEON) and the fixed-up vmaxps (AVX2) must give the oracle's
+   bits: NaN wins, -0 < +0. */
+static void simd_max_min_zero_ties_and_nans_on_every_path(void **state) {
+    (void)state;
+    const struct nb_kernels *t = simd_table();
+    if (!t) skip();
+    static const int64_t big[] = {100, 1000, 4097};
+    for (int64_t k = 1; k <= 73; k++) {
+        const int64_t n = k <= 70 ? k : big[k - 71];
+        const struct { int ndim; int64_t shape[2], xs[2]; uint64_t mask; } paths[] = {
+            {1, {n, 0}, {1, 0}, 1},               /* one contiguous row */
+            {1, {n, 0}, {3, 0}, 1},               /* one strided row */
+            {2, {5, n}, {n, 1}, 1},               /* columns (row path when n < 8) */
+            {2, {9, n}, {n + 1, 1}, 2},           /* short rows, grouped rows when n > 64 */
+            {2, {n, 2}, {1, n}, 1},               /* strided rows, several outputs */
+        };
+        for (size_t pi = 0; pi < sizeof paths / sizeof *paths; pi++)
+            for (int mode = 0; mode < 3; mode++)
+                for (int op = NB_REDUCE_MAX; op <= NB_REDUCE_MIN; op++) {
+                    rcase c;
+                    case_make(&c, (nb_reduce_op)op, paths[pi].ndim, paths[pi].shape, paths[pi].mask, 0,
+                              FILL_UNIFORM);
+                    case_restride_x(&c, paths[pi].xs);
+                    float *xb = (float *)c.x.buf;
+                    const int64_t nxb = (int64_t)(c.x.bytes / sizeof(float));
+                    for (int64_t i = 0; i < nxb; i++) {
+                        const float z = nbt_range(0, 1) ? 0.0f : -0.0f;
+                        xb[i] = mode == 2 && nbt_range(0, 2) == 0 ? nbt_uniform(-1, 1) : z;
+                        if (mode == 2 && nbt_range(0, 40) == 0) xb[i] = NAN;
+                    }
+                    if (mode == 1) xb[nbt_range(0, nxb - 1)] = NAN;
+                    case_check(&c, t);
+                    case_free(&c);
+                }
+    }
+}
+
 /* ---- threads ---- */
 
 static void thread_count_does_not_change_the_bits(void **state) {
@@ -506,6 +559,7 @@ int main(void) {
         cmocka_unit_test(zero_dim_reduction_is_the_element),
         cmocka_unit_test(simd_table_matches_reference_bit_for_bit_on_max_min),
         cmocka_unit_test(simd_table_sums_stay_within_the_bound),
+        cmocka_unit_test(simd_max_min_zero_ties_and_nans_on_every_path),
         cmocka_unit_test(thread_count_does_not_change_the_bits),
         cmocka_unit_test(dreduce_matches_double_loop_within_pairwise_bound),
     };
