@@ -40,27 +40,49 @@ static inline void load_row8(const float *p, int64_t k, float32x4_t *lo, float32
     }
 }
 
+/* Loads the 4 x k tile at p (rows ldx apart; rows >= nr are zero) and
+   transposes it into columns v[0..8). */
+static inline void load_tile(const float *p, int64_t ldx, int64_t nr, int64_t k, float32x4_t v[8]) {
+    for (int i = 0; i < 4; i++) {
+        if (i < nr) load_row8(p + i * ldx, k, &v[i], &v[4 + i]);
+        else v[i] = v[4 + i] = vdupq_n_f32(0.0f);
+    }
+    nb_neon_transpose4x4(v);
+    nb_neon_transpose4x4(v + 4);
+}
+
+/* A partial tile (k < 8 columns): the pairwise loop over a runtime count,
+   in its own function so that the full tiles' columns stay in registers
+   (a runtime-indexed array lives on the stack). */
+static float32x4_t tail_tile(int op, const float *p, int64_t ldx, int64_t nr, int64_t k) {
+    float32x4_t v[8];
+    load_tile(p, ldx, nr, k, v);
+    int64_t m = k;
+    while (m > 1) {
+        for (int64_t i = 0; i < m / 2; i++) v[i] = combine(op, v[2 * i], v[2 * i + 1]);
+        if (m & 1) v[m / 2] = v[m - 1];
+        m = (m + 1) / 2;
+    }
+    return v[0];
+}
+
 static inline void rrows(int op, int64_t rows, int64_t n, const float *x, int64_t ldx, float *out) {
     for (int64_t r0 = 0; r0 < rows; r0 += 4) {
         const int64_t nr = rows - r0 < 4 ? rows - r0 : 4;
+        const float *p = x + r0 * ldx;
         float32x4_t acc = vdupq_n_f32(0.0f);
-        for (int64_t c0 = 0; c0 < n; c0 += 8) {
-            const int64_t k = n - c0 < 8 ? n - c0 : 8;
-            float32x4_t v[8];   /* v[0..4): columns 0..3 of rows 0..3; v[4..8): columns 4..7 */
-            for (int i = 0; i < 4; i++) {
-                if (i < nr) load_row8(x + (r0 + i) * ldx + c0, k, &v[i], &v[4 + i]);
-                else v[i] = v[4 + i] = vdupq_n_f32(0.0f);
-            }
-            nb_neon_transpose4x4(v);
-            nb_neon_transpose4x4(v + 4);
-            /* v[c]: column c0 + c of the 4 rows; combine v[0..k) pairwise. */
-            int64_t m = k;
-            while (m > 1) {
-                for (int64_t i = 0; i < m / 2; i++) v[i] = combine(op, v[2 * i], v[2 * i + 1]);
-                if (m & 1) v[m / 2] = v[m - 1];
-                m = (m + 1) / 2;
-            }
-            acc = c0 == 0 ? v[0] : combine(op, acc, v[0]);
+        int64_t c0 = 0;
+        for (; c0 + 8 <= n; c0 += 8) {
+            float32x4_t v[8];   /* v[c]: column c0 + c of the 4 rows */
+            load_tile(p + c0, ldx, nr, 8, v);
+            /* The pairwise order of the loop in tail_tile for k = 8. */
+            const float32x4_t t = combine(op, combine(op, combine(op, v[0], v[1]), combine(op, v[2], v[3])),
+                                          combine(op, combine(op, v[4], v[5]), combine(op, v[6], v[7])));
+            acc = c0 == 0 ? t : combine(op, acc, t);
+        }
+        if (c0 < n) {
+            const float32x4_t t = tail_tile(op, p + c0, ldx, nr, n - c0);
+            acc = c0 == 0 ? t : combine(op, acc, t);
         }
         if (nr == 4) vst1q_f32(out + r0, acc);
         else nb_neon_store_partial(out + r0, nr, acc);

@@ -72,12 +72,14 @@ static inline void nb_neon_transpose4x4(float32x4_t v[4]) {
 
 /* Shared body of rmax/rmin (is_max is a compile-time constant at each call).
    Eight 4-lane accumulators seeded with x[0] (an element of the set, so
-   seeding changes nothing); tails fill their missing lanes with x[0] too. */
+   seeding changes nothing); tails fill their missing lanes with x[0] too.
+   Named variables, not an array: GCC 12 kept an array of accumulators on
+   the stack and stored it back every iteration. */
 static inline float nb_neon_rminmax(int64_t n, const float *x, int64_t incx, int is_max) {
 #define NB_MM(a, b) (is_max ? vmaxq_f32(a, b) : vminq_f32(a, b))
     const float32x4_t first = vdupq_n_f32(x[0]);
-    float32x4_t a[8];
-    for (int k = 0; k < 8; k++) a[k] = first;
+    float32x4_t a0 = first, a1 = first, a2 = first, a3 = first;
+    float32x4_t a4 = first, a5 = first, a6 = first, a7 = first;
     int64_t i = 0;
     if (incx != 1) {
         /* Strided (any sign, 0 allowed): four elements gathered lane by lane
@@ -87,19 +89,26 @@ static inline float nb_neon_rminmax(int64_t n, const float *x, int64_t incx, int
             t = vld1q_lane_f32(x + (i + 1) * incx, t, 1);
             t = vld1q_lane_f32(x + (i + 2) * incx, t, 2);
             t = vld1q_lane_f32(x + (i + 3) * incx, t, 3);
-            a[0] = NB_MM(a[0], t);
+            a0 = NB_MM(a0, t);
         }
-        for (; i < n; i++) a[1] = NB_MM(a[1], vdupq_n_f32(x[i * incx]));
+        for (; i < n; i++) a1 = NB_MM(a1, vdupq_n_f32(x[i * incx]));
     } else {
-        for (; i + 32 <= n; i += 32)
-            for (int k = 0; k < 8; k++) a[k] = NB_MM(a[k], vld1q_f32(x + i + 4 * k));
-        for (; i + 4 <= n; i += 4) a[0] = NB_MM(a[0], vld1q_f32(x + i));
-        if (i < n) a[1] = NB_MM(a[1], nb_neon_load_partial(x + i, n - i, first));
+        for (; i + 32 <= n; i += 32) {
+            a0 = NB_MM(a0, vld1q_f32(x + i));
+            a1 = NB_MM(a1, vld1q_f32(x + i + 4));
+            a2 = NB_MM(a2, vld1q_f32(x + i + 8));
+            a3 = NB_MM(a3, vld1q_f32(x + i + 12));
+            a4 = NB_MM(a4, vld1q_f32(x + i + 16));
+            a5 = NB_MM(a5, vld1q_f32(x + i + 20));
+            a6 = NB_MM(a6, vld1q_f32(x + i + 24));
+            a7 = NB_MM(a7, vld1q_f32(x + i + 28));
+        }
+        for (; i + 4 <= n; i += 4) a0 = NB_MM(a0, vld1q_f32(x + i));
+        if (i < n) a1 = NB_MM(a1, nb_neon_load_partial(x + i, n - i, first));
     }
-    for (int w = 4; w >= 1; w /= 2)
-        for (int k = 0; k < w; k++) a[k] = NB_MM(a[k], a[k + w]);
+    a0 = NB_MM(NB_MM(NB_MM(a0, a4), NB_MM(a1, a5)), NB_MM(NB_MM(a2, a6), NB_MM(a3, a7)));
 #undef NB_MM
-    return is_max ? vmaxvq_f32(a[0]) : vminvq_f32(a[0]);
+    return is_max ? vmaxvq_f32(a0) : vminvq_f32(a0);
 }
 
 /* Shared body of the column kernels: acc[j] = OP(acc[j], x[j]). */
