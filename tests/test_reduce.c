@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "kernels_table.h"
+#include "reduce_driver.h"
 #include "strided_view.h"
 
 static int qemu_scale(void) { return getenv("NABLA_QEMU") ? 8 : 1; }
@@ -480,6 +481,81 @@ static void simd_max_min_zero_ties_and_nans_on_every_path(void **state) {
     }
 }
 
+/* The summation order documented in src/reduce_driver.c for one contiguous
+   row of n elements, emulated here in float: n <= NB_RROWS_MAX_N through
+   the short-row kernels (8-column tiles, pairwise inside a tile, tiles left
+   to right); longer rows in segments of NB_RSUM_BLOCK elements, each summed
+   into NB_RSUM_LANES lanes (element i -> lane i mod 32), lanes combined by
+   halving, segments by a binary-counter cascade. */
+static float documented_row_sum(const float *x, int64_t n) {
+    if (n <= NB_RROWS_MAX_N) {
+        float acc = 0.0f;
+        for (int64_t c0 = 0; c0 < n; c0 += 8) {
+            const int64_t k = n - c0 < 8 ? n - c0 : 8;
+            float v[8];
+            for (int64_t c = 0; c < k; c++) v[c] = x[c0 + c];
+            for (int64_t m = k; m > 1; m = (m + 1) / 2) {
+                for (int64_t i = 0; i < m / 2; i++) v[i] = v[2 * i] + v[2 * i + 1];
+                if (m & 1) v[m / 2] = v[m - 1];
+            }
+            acc = c0 == 0 ? v[0] : acc + v[0];
+        }
+        return acc;
+    }
+    float stack[64];
+    int64_t cnt[64];
+    int sp = 0;
+    for (int64_t c0 = 0; c0 < n; c0 += NB_RSUM_BLOCK) {
+        const int64_t len = n - c0 < NB_RSUM_BLOCK ? n - c0 : NB_RSUM_BLOCK;
+        float lane[NB_RSUM_LANES] = {0};
+        for (int64_t i = 0; i < len; i++) lane[i % NB_RSUM_LANES] += x[c0 + i];
+        for (int w = NB_RSUM_LANES / 2; w >= 1; w /= 2)
+            for (int i = 0; i < w; i++) lane[i] += lane[i + w];
+        stack[sp] = lane[0];
+        cnt[sp++] = 1;
+        while (sp >= 2 && cnt[sp - 1] == cnt[sp - 2]) {
+            stack[sp - 2] += stack[sp - 1];
+            cnt[sp - 2] *= 2;
+            sp--;
+        }
+    }
+    while (sp >= 2) { stack[sp - 2] += stack[sp - 1]; sp--; }
+    return stack[0];
+}
+
+/* Every SIMD table sums a contiguous row in exactly the documented order
+   (so AVX2 and NEON give the same bits, and the driver's bound is the one
+   derived for that order): 1-D sums and 3 rows at once (row path split
+   over outputs), at every tail length around the lanes and the segments. */
+static void simd_table_row_sums_follow_the_documented_order_bit_for_bit(void **state) {
+    (void)state;
+    const struct nb_kernels *t = simd_table();
+    if (!t) skip();
+    static const int64_t lens[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 66, 95,
+                                   96, 97, 127, 128, 129, 1000, 4095, 4096, 4097, 8193, 12289, 100003};
+    for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
+        const int64_t n = lens[li];
+        const int64_t off = nbt_range(0, 7);
+        float *x = nbt_alloc_guarded((size_t)(3 * n + off) * sizeof(float), (int)nbt_range(0, 1));
+        assert_non_null(x);
+        /* Spread exponents: uniform(-1, 1) values alone are multiples of
+           2^-23, whose short sums are exact in any order. */
+        for (int64_t i = 0; i < 3 * n + off; i++) x[i] = ldexpf(nbt_uniform(-1, 1), (int)nbt_range(-12, 12));
+        float y[3];
+        const int64_t sh1[1] = {n}, st1[1] = {1}, ys1[1] = {1};
+        assert_int_equal(t->sreduce(NB_REDUCE_SUM, 1, sh1, x + off, st1, 1, y, ys1), NB_OK);
+        const float want = documented_row_sum(x + off, n);
+        if (memcmp(&y[0], &want, 4) != 0) fail_msg("n=%lld: got %a want %a", (long long)n, y[0], want);
+        const int64_t sh2[2] = {3, n}, st2[2] = {n, 1}, ys2[2] = {1, 0};
+        assert_int_equal(t->sreduce(NB_REDUCE_SUM, 2, sh2, x + off, st2, 2, y, ys2), NB_OK);
+        for (int r = 0; r < 3; r++) {
+            const float w = documented_row_sum(x + off + r * n, n);
+            if (memcmp(&y[r], &w, 4) != 0) fail_msg("n=%lld row %d: got %a want %a", (long long)n, r, y[r], w);
+        }
+        nbt_free_guarded(x);
+    }
+}
+
 /* ---- threads ---- */
 
 static void thread_count_does_not_change_the_bits(void **state) {
@@ -560,6 +636,7 @@ int main(void) {
         cmocka_unit_test(simd_table_matches_reference_bit_for_bit_on_max_min),
         cmocka_unit_test(simd_table_sums_stay_within_the_bound),
         cmocka_unit_test(simd_max_min_zero_ties_and_nans_on_every_path),
+        cmocka_unit_test(simd_table_row_sums_follow_the_documented_order_bit_for_bit),
         cmocka_unit_test(thread_count_does_not_change_the_bits),
         cmocka_unit_test(dreduce_matches_double_loop_within_pairwise_bound),
     };
