@@ -55,6 +55,15 @@ static inline void tu_assert_shape(const nb_tensor *t, int ndim, const int64_t *
 #define ASSERT_SHAPE(t, ...) tu_assert_shape(t, NDIM(__VA_ARGS__), SHAPE(__VA_ARGS__))
 #define ASSERT_SHAPE0(t) assert_int_equal(nb_tensor_ndim(t), 0)
 
+/* The last failure had status st, named fn and contained what. */
+static inline void tu_failed_with(nb_status st, const char *fn, const char *what) {
+    assert_int_equal(nb_last_status(), st);
+    const char *e = nb_last_error();
+    if (!strstr(e, fn) || (what && !strstr(e, what))) {
+        print_error("last error \"%s\" does not mention \"%s\" / \"%s\"\n", e, fn, what ? what : "");
+        fail();
+    }
+}
 /* The last error names fn and contains what. */
 static inline void tu_error_mentions(const char *fn, const char *what) {
     const char *e = nb_last_error();

@@ -35,6 +35,11 @@ typedef struct nb_generator nb_generator;
 /* Called once when the last tensor using a wrapped buffer goes away. */
 typedef void (*nb_free_fn)(void *data, void *user);
 
+/* The status of the last failure on this thread (with nb_last_error()'s
+   message): how functions that return NULL tell NB_ERR_SHAPE from
+   NB_ERR_DTYPE. */
+NB_API nb_status nb_last_status(void);
+
 NB_API const char *nb_dtype_name(nb_dtype dtype);   /* "float32", ... */
 NB_API size_t      nb_dtype_size(nb_dtype dtype);   /* 0 for a bad dtype */
 
