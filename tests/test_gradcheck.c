@@ -236,6 +236,24 @@ static void cross_entropy_and_nll(void **s) {
     nb_tensor_release(targets);
 }
 
+/* ---- convolution (NCHW x OIHW) ---- */
+
+static nb_conv2d_params conv_p;
+static nb_tensor *f_conv(nb_tensor **x) { return K(nb_conv2d(x[0], x[1], x[2], &conv_p)); }
+static nb_tensor *f_conv_nobias_permuted(nb_tensor **x) {
+    return K(nb_conv2d(K(nb_permute(x[0], (int[]){0, 1, 3, 2})), x[1], NULL, &conv_p));
+}
+static void conv2d_with_bias(void **s) {
+    (void)s;
+    conv_p = nb_conv2d_defaults();
+    RUN(f_conv, LEAF(-1, 1, 2, 3, 5, 4), LEAF(-1, 1, 2, 3, 3, 2), LEAF(-1, 1, 2));
+}
+static void conv2d_strided_padded_dilated_grouped(void **s) {
+    (void)s;
+    conv_p = (nb_conv2d_params){2, 1, 1, 2, 1, 2, 2};
+    RUN(f_conv_nobias_permuted, LEAF(-1, 1, 1, 4, 5, 6), LEAF(-1, 1, 4, 2, 3, 2));
+}
+
 /* ---- pooling ---- */
 
 static nb_tensor *f_maxpool(nb_tensor **x) { return K(nb_max_pool2d(x[0], 2, 2, 2, 1, 1, 0)); }
@@ -315,6 +333,8 @@ int main(void) {
         cmocka_unit_test(log_softmax),
         cmocka_unit_test(mse_loss),
         cmocka_unit_test(cross_entropy_and_nll),
+        cmocka_unit_test(conv2d_with_bias),
+        cmocka_unit_test(conv2d_strided_padded_dilated_grouped),
         cmocka_unit_test(max_pool2d),
         cmocka_unit_test(avg_pool2d_of_permuted),
         cmocka_unit_test(inplace_add_sub_on_non_leaf),
