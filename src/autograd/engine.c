@@ -345,7 +345,14 @@ out:
         nb_tensor_release(n->pending);
         n->pending = NULL;
         n->deps = 0;
-        if (!retain_graph && s == NB_OK) { free_saved(n); n->freed = true; }
+        if (!retain_graph && s == NB_OK) {
+            /* As PyTorch: only a node whose saved tensors are gone refuses a
+               second backward; a node that saved nothing can run again. */
+            bool had_saved = false;
+            for (int k = 0; k < NB_MAX_SAVED; k++) had_saved |= n->saved[k].t != NULL;
+            free_saved(n);
+            n->freed |= had_saved;
+        }
     }
     free(all.v);
     nb_no_grad_exit();
