@@ -108,6 +108,67 @@ static void mul_broadcasts_and_permuted(void **s) { (void)s; RUN(f_mul, LEAF(-1,
 static void div_broadcasts(void **s) { (void)s; RUN(f_div, LEAF(-1, 1, 2, 3), LEAF(0.5, 2, 3)); }
 static void pow_of_tensor_exponent(void **s) { (void)s; RUN(f_pow, LEAF(0.5, 2, 2, 3), LEAF(-1.5, 1.5, 2, 1)); }
 
+/* Random shapes: an output shape of 1..3 dims of sizes 1..4; each operand
+   keeps a random suffix of it with random dims set to 1 (broadcast), and is
+   stored transposed (a permuted view) when it has 2+ dims. */
+static int rand_op;
+static nb_tensor *f_rand_binary(nb_tensor **x) {
+    nb_tensor *a = nb_tensor_ndim(x[0]) >= 2 ? K(nb_transpose(x[0], 0, -1)) : x[0];
+    nb_tensor *b = nb_tensor_ndim(x[1]) >= 2 ? K(nb_transpose(x[1], 0, -1)) : x[1];
+    switch (rand_op) {
+    case 0: return K(nb_add(a, b));
+    case 1: return K(nb_sub(a, b));
+    case 2: return K(nb_mul(a, b));
+    case 3: return K(nb_div(a, b));
+    default: return K(nb_pow(a, b));
+    }
+}
+static int rand_dims[NB_MAX_DIMS], rand_ndims;
+static bool rand_keep;
+static nb_tensor *f_rand_reduce(nb_tensor **x) {
+    nb_tensor *a = nb_tensor_ndim(x[0]) >= 2 ? K(nb_transpose(x[0], 0, -1)) : x[0];
+    switch (rand_op) {
+    case 0: return K(nb_sum(a, rand_ndims, rand_dims, rand_keep));
+    case 1: return K(nb_mean(a, rand_ndims, rand_dims, rand_keep));
+    default: return K(nb_max(a, rand_ndims, rand_dims, rand_keep));
+    }
+}
+/* Operand shape (as stored: the first and last dims swapped back). */
+static nb_tensor *rand_operand(int n, const int64_t *out, double lo, double hi) {
+    int k = (int)nbt_range(0, n);                  /* keep the last k dims */
+    int64_t sh[NB_MAX_DIMS];
+    for (int i = 0; i < k; i++) sh[i] = nbt_range(0, 2) == 0 ? 1 : out[n - k + i];
+    if (k >= 2) { int64_t t = sh[0]; sh[0] = sh[k - 1]; sh[k - 1] = t; }
+    return leaf(tu_rand(F64, k, sh, lo, hi));
+}
+static void binary_ops_on_random_broadcast_shapes(void **s) {
+    (void)s;
+    for (int trial = 0; trial < 25; trial++) {
+        int n = (int)nbt_range(1, 3);
+        int64_t out[NB_MAX_DIMS];
+        for (int i = 0; i < n; i++) out[i] = nbt_range(1, 4);
+        rand_op = trial % 5;
+        bool positive = rand_op >= 3;          /* div by and pow of values away from 0 */
+        nb_tensor *a = rand_operand(n, out, positive ? 0.5 : -1, positive ? 2 : 1);
+        nb_tensor *b = rand_operand(n, out, positive ? 0.5 : -1, positive ? 2 : 1);
+        RUN(f_rand_binary, a, b);
+    }
+}
+static void reductions_on_random_shapes_and_dims(void **s) {
+    (void)s;
+    for (int trial = 0; trial < 24; trial++) {
+        int n = (int)nbt_range(1, 4);
+        int64_t sh[NB_MAX_DIMS];
+        for (int i = 0; i < n; i++) sh[i] = nbt_range(1, 4);
+        rand_op = trial % 3;
+        rand_keep = nbt_range(0, 1);
+        rand_ndims = 0;
+        for (int d = 0; d < n; d++)
+            if (nbt_range(0, 1)) rand_dims[rand_ndims++] = nbt_range(0, 1) ? d : d - n;
+        RUN(f_rand_reduce, leaf(tu_rand(F64, n, sh, -1, 1)));
+    }
+}
+
 /* ---- scalar variants ---- */
 
 static nb_tensor *f_scalars(nb_tensor **x) {
@@ -292,6 +353,8 @@ int main(void) {
         cmocka_unit_test(mul_broadcasts_and_permuted),
         cmocka_unit_test(div_broadcasts),
         cmocka_unit_test(pow_of_tensor_exponent),
+        cmocka_unit_test(binary_ops_on_random_broadcast_shapes),
+        cmocka_unit_test(reductions_on_random_shapes_and_dims),
         cmocka_unit_test(scalar_ops_chain),
         cmocka_unit_test(pow_scalar),
         cmocka_unit_test(neg_of_transposed),
