@@ -232,6 +232,13 @@ static nb_status accumulate(nb_tensor **slot, nb_tensor *g) {
 }
 
 static nb_status accumulate_leaf(nb_tensor *leaf, nb_tensor *g) {
+    if (!leaf->grad && g->refcount == 1 && g->storage->refcount == 1 && g->offset == 0 &&
+        g->dtype == leaf->dtype && nb_tensor_is_contiguous(g) && g->ndim == leaf->ndim &&
+        memcmp(g->shape, leaf->shape, sizeof(int64_t) * (size_t)g->ndim) == 0) {
+        /* A dense gradient nobody else can see: it becomes .grad as is. */
+        leaf->grad = nb_tensor_retain(g);
+        return NB_OK;
+    }
     if (!leaf->grad) {
         /* A fresh copy: g may be an expanded view or a tensor the caller holds. */
         nb_tensor *c = nb__empty("nb_backward", leaf->ndim, leaf->shape, leaf->dtype);

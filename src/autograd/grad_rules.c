@@ -297,13 +297,33 @@ nb_status nb_grad_amax(nb_node *n, nb_tensor *g, nb_tensor **grads) {
     return grads[0] ? NB_OK : NB_ERR_OOM;
 }
 
+/* The last two dims of t are stored column-major (t is a transposed view,
+   like the w^T inside linear). */
+static bool col_major(const nb_tensor *t) {
+    int n = t->ndim;
+    return n >= 2 && t->shape[n - 2] > 1 && t->shape[n - 1] > 1 && t->strides[n - 2] == 1 &&
+           t->strides[n - 1] >= t->shape[n - 2];
+}
+
+/* x @ y, or (y^T @ x^T)^T when the result should come out column-major:
+   the same values, laid out like the operand whose gradient it is, so that
+   the gradient of a transposed view (w^T in linear) is dense in w's layout
+   and reaches w.grad without a transposing copy. */
+static nb_tensor *matmul_as(nb_tensor *x, nb_tensor *y, bool transposed) {
+    if (!transposed) return nb_matmul(x, y);
+    nb_tensor *yt = nb_transpose(y, -1, -2), *xt = yt ? nb_transpose(x, -1, -2) : NULL;
+    nb_tensor *r = xt ? nb_matmul(yt, xt) : NULL, *rt = r ? nb_transpose(r, -1, -2) : NULL;
+    nb_tensor_release(yt); nb_tensor_release(xt); nb_tensor_release(r);
+    return rt;
+}
+
 /* Y = A @ B (batched, broadcast batch dims):  dL/dA = sum_to(G @ B^T),
    dL/dB = sum_to(A^T @ G); transposes are views handed to GEMM as
    transposed operands */
 nb_status nb_grad_matmul(nb_node *n, nb_tensor *g, nb_tensor **grads) {
     nb_tensor *a = saved(n, 0), *b = saved(n, 1);
     if (nb_node_needs(n, 0)) {
-        nb_tensor *bt = nb_transpose(b, -1, -2), *r = bt ? nb_matmul(g, bt) : NULL;
+        nb_tensor *bt = nb_transpose(b, -1, -2), *r = bt ? matmul_as(g, bt, col_major(a)) : NULL;
         nb_tensor_release(bt);
         OOM_IF(!r);
         grads[0] = nb__sum_to(r, a->ndim, a->shape);
@@ -311,7 +331,7 @@ nb_status nb_grad_matmul(nb_node *n, nb_tensor *g, nb_tensor **grads) {
         OOM_IF(!grads[0]);
     }
     if (nb_node_needs(n, 1)) {
-        nb_tensor *at = nb_transpose(a, -1, -2), *r = at ? nb_matmul(at, g) : NULL;
+        nb_tensor *at = nb_transpose(a, -1, -2), *r = at ? matmul_as(at, g, col_major(b)) : NULL;
         nb_tensor_release(at);
         OOM_IF(!r);
         grads[1] = nb__sum_to(r, b->ndim, b->shape);

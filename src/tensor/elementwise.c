@@ -83,25 +83,35 @@ static const nb_row_fn rows_i64[NB_BIN_COUNT] = {add_i64, sub_i64, mul_i64, NULL
 
 static const char *const binop_names[NB_BIN_COUNT] = {"add", "sub", "mul", "div", "pow", "eq"};
 
-/* a and b have the same dtype; out is allocated with the broadcast shape. */
-nb_tensor *nb__binary_raw(const char *fn, nb_binop op, const nb_tensor *a, const nb_tensor *b) {
-    int n;
-    int64_t shape[NB_MAX_DIMS], sa[NB_MAX_DIMS], sb[NB_MAX_DIMS];
-    if (nb__broadcast_shape(fn, a->ndim, a->shape, b->ndim, b->shape, &n, shape)) return NULL;
-    nb_row_fn row = a->dtype == NB_FLOAT32 ? rows_f32[op] : a->dtype == NB_FLOAT64 ? rows_f64[op] : rows_i64[op];
-    if (!row) {
+static nb_row_fn binop_row(const char *fn, nb_binop op, nb_dtype d) {
+    nb_row_fn row = d == NB_FLOAT32 ? rows_f32[op] : d == NB_FLOAT64 ? rows_f64[op] : rows_i64[op];
+    if (!row)
         nb_error(NB_ERR_DTYPE, fn, "%s is not defined for %s", binop_names[op] ? binop_names[op] : "this op",
-                 nb_dtype_name(a->dtype));
-        return NULL;
-    }
-    nb_tensor *out = nb__empty(fn, n, shape, a->dtype);
-    if (!out) return NULL;
-    broadcast_strides(a, n, shape, sa);
-    broadcast_strides(b, n, shape, sb);
+                 nb_dtype_name(d));
+    return row;
+}
+
+/* out <- op(a, b) elementwise; out has the broadcast shape, all one dtype.
+   out may be a itself (each element is read before it is written). */
+static void binary_into(nb_row_fn row, nb_tensor *out, const nb_tensor *a, const nb_tensor *b) {
+    int64_t sa[NB_MAX_DIMS], sb[NB_MAX_DIMS];
+    broadcast_strides(a, out->ndim, out->shape, sa);
+    broadcast_strides(b, out->ndim, out->shape, sb);
     char *base[3] = {nb_ptr(out), nb_ptr(a), nb_ptr(b)};
     const int64_t *st[3] = {out->strides, sa, sb};
     size_t es = nb_esize(a->dtype), esz[3] = {es, es, es};
-    nb__foreach(n, shape, 3, base, st, esz, row, NULL);
+    nb__foreach(out->ndim, out->shape, 3, base, st, esz, row, NULL);
+}
+
+/* a and b have the same dtype; out is allocated with the broadcast shape. */
+nb_tensor *nb__binary_raw(const char *fn, nb_binop op, const nb_tensor *a, const nb_tensor *b) {
+    int n;
+    int64_t shape[NB_MAX_DIMS];
+    if (nb__broadcast_shape(fn, a->ndim, a->shape, b->ndim, b->shape, &n, shape)) return NULL;
+    nb_row_fn row = binop_row(fn, op, a->dtype);
+    if (!row) return NULL;
+    nb_tensor *out = nb__empty(fn, n, shape, a->dtype);
+    if (out) binary_into(row, out, a, b);
     return out;
 }
 
@@ -330,23 +340,33 @@ static nb_status inplace(const char *fn, nb_binop op, nb_tensor *a, nb_tensor *b
         return nb_error(NB_ERR_UNSUPPORTED, fn, "in-place mul/div by a tensor that requires grad is not "
                         "supported; use the out-of-place op");
 
+    nb_row_fn row = binop_row(fn, op, a->dtype);
+    if (!row) return NB_ERR_DTYPE;
     nb_no_grad_enter();
     nb_tensor *bc = nb_to_dtype(b, a->dtype);
-    nb_tensor *r = bc ? nb__binary_raw(fn, op, a, bc) : NULL;
     nb_no_grad_exit();
+    if (!bc) return NB_ERR_OOM;
     nb_node *node = NULL;
-    if (r && graph) {
+    if (graph) {
         node = nb__node_new(fn, rule, 2, (nb_tensor *[]){a, b});
         if (node && (s = store_shapes(node, a, b)) == NB_OK && op != NB_BIN_ADD && op != NB_BIN_SUB)
             s = nb__node_save(node, 1, bc);
-        if (!node || s) { if (node) nb__node_release(node); nb_tensor_release(r); r = NULL; }
-        if (node) node->scalar = op == NB_BIN_SUB ? -1.0 : 1.0;
+        if (!node || s) {
+            if (node) nb__node_release(node);
+            nb_tensor_release(bc);
+            return NB_ERR_OOM;
+        }
+        node->scalar = op == NB_BIN_SUB ? -1.0 : 1.0;
     }
-    if (!r) { nb_tensor_release(bc); return NB_ERR_OOM; }
-    s = nb__copy_into(fn, a, r);
-    nb_tensor_release(r);
+    if (!nb_tensor_shares_storage(a, bc)) {
+        binary_into(row, a, a, bc);   /* straight into a: no temporary */
+    } else {                          /* b reads a's memory: go through a copy */
+        nb_tensor *r = nb__binary_raw(fn, op, a, bc);
+        s = r ? nb__copy_into(fn, a, r) : NB_ERR_OOM;
+        nb_tensor_release(r);
+        if (s) { nb_tensor_release(bc); if (node) nb__node_release(node); return s; }
+    }
     nb_tensor_release(bc);
-    if (s) { if (node) nb__node_release(node); return s; }
     nb__bump_version(a);
     if (node) {
         if (a->grad_fn) nb__node_release(a->grad_fn);   /* the node holds it now */
