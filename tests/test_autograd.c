@@ -257,6 +257,15 @@ static void in_place_on_a_view_of_a_tensor_requiring_grad_is_refused(void **s) {
     nb_tensor_release(x); nb_tensor_release(y); nb_tensor_release(v);
 }
 
+static void setting_an_element_of_a_non_leaf_requiring_grad_is_refused(void **s) {
+    (void)s;
+    nb_tensor *x = param((double[]){1, 2}, 2), *y = nb_mul_scalar(x, 2);
+    assert_int_equal(nb_tensor_set(y, SHAPE(0), 7), NB_ERR_UNSUPPORTED);
+    tu_error_mentions("nb_tensor_set", "nb_mul_scalar");
+    assert_true(AT(y, 0) == 2);
+    nb_tensor_release(x); nb_tensor_release(y);
+}
+
 static void a_shared_subgraph_receives_the_sum_of_its_uses(void **s) {
     (void)s;
     nb_tensor *x = param((double[]){3}, 1);
@@ -315,6 +324,7 @@ int main(void) {
         T(detach_shares_storage_and_cuts_the_graph),
         T(in_place_on_a_non_leaf_rebases_its_history),
         T(in_place_on_a_view_of_a_tensor_requiring_grad_is_refused),
+        T(setting_an_element_of_a_non_leaf_requiring_grad_is_refused),
         T(a_shared_subgraph_receives_the_sum_of_its_uses),
         T(a_long_chain_releases_without_deep_recursion),
         T(graph_is_freed_with_its_output),

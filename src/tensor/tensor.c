@@ -387,6 +387,10 @@ nb_status nb_tensor_set(nb_tensor *t, const int64_t *index, double v) {
     nb_status s = element_ptr("nb_tensor_set", t, index, &p);
     if (s) return s;
     if ((s = nb__check_writable("nb_tensor_set", t))) return s;
+    if (t->grad_fn && nb__grad_mode())   /* the graph would not see the new value */
+        return nb_error(NB_ERR_UNSUPPORTED, "nb_tensor_set",
+                        "t requires grad (produced by %s): set elements inside no-grad mode, on nb_detach(t), "
+                        "or use nb_copy_()", t->grad_fn->name);
     switch (t->dtype) {
     case NB_FLOAT32: *(float *)p = (float)v; break;
     case NB_FLOAT64: *(double *)p = v; break;
