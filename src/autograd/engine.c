@@ -189,27 +189,21 @@ static bool push(node_list *l, nb_node *n) {
     return true;
 }
 
-/* Every node reachable from root, each once, with deps = number of edges
-   into it from reachable nodes. */
+/* Every node reachable from root, each once, with deps = the number of
+   edges into it from reachable nodes. Expects deps == 0 on every reachable
+   node (the reset walk in nb_backward): a node is new while its deps is 0,
+   since the first edge found into it makes deps 1 (the root has no edge into
+   it). */
 static nb_status collect(const char *fn, nb_node *root, node_list *all) {
     node_list stack = {0};
     nb_status s = NB_OK;
-    root->deps = 0;
     if (!push(all, root) || !push(&stack, root)) { s = NB_ERR_OOM; goto done; }
-    /* deps doubles as a "seen" mark: seen nodes are in `all`; reset first. */
     while (stack.n > 0) {
         nb_node *n = stack.v[--stack.n];
         for (int i = 0; i < n->n_next; i++) {
             nb_node *m = n->next[i].node;
             if (!m) continue;
-            bool seen = false;
-            /* A node is seen iff its pending marker is set; we use deps < 0
-               for "unseen" via a first pass below. */
-            seen = m->deps > 0 || m == root;
-            if (!seen) {
-                m->deps = 0;
-                if (!push(all, m) || !push(&stack, m)) { s = NB_ERR_OOM; goto done; }
-            }
+            if (m->deps == 0 && (!push(all, m) || !push(&stack, m))) { s = NB_ERR_OOM; goto done; }
             m->deps++;
         }
     }
