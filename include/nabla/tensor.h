@@ -11,7 +11,11 @@
  *     failure;
  *   - dims may be negative (counted from the end), as in PyTorch;
  *   - every op on tensors that require grad records a graph node (see
- *     nabla/autograd.h), except inside no-grad mode.
+ *     nabla/autograd.h), except inside no-grad mode;
+ *   - threads: reference counts are atomic (a tensor may be released on
+ *     another thread) and grad mode is per thread; writing a tensor while
+ *     another thread uses it, and two backward passes through one graph at
+ *     the same time, are not supported.
  * The PyTorch equivalent of each function is given in its comment.
  */
 #ifndef NABLA_TENSOR_H

@@ -23,7 +23,7 @@ typedef struct {
 } nb_saved;
 
 struct nb_node {
-    int64_t refcount;
+    _Atomic int64_t refcount;   /* atomic: references may be dropped on any thread */
     const char *name;            /* the public op, "nb_mul" */
     nb_backward_fn backward;
     int n_next;

@@ -15,7 +15,7 @@ typedef struct nb_node nb_node;
 /* Shared by a tensor and all its views. The version counter counts in-place
    writes; a saved tensor remembers the version it was saved at. */
 typedef struct nb_storage {
-    int64_t refcount;
+    _Atomic int64_t refcount;   /* atomic: references may be dropped on any thread */
     void *data;
     size_t nbytes;
     nb_free_fn free_fn;      /* NULL with owned == false: borrowed memory */
@@ -25,7 +25,7 @@ typedef struct nb_storage {
 } nb_storage;
 
 struct nb_tensor {
-    int64_t refcount;
+    _Atomic int64_t refcount;   /* atomic: references may be dropped on any thread */
     nb_dtype dtype;
     int ndim;
     int64_t shape[NB_MAX_DIMS];
