@@ -437,6 +437,51 @@ static void element_access_checks_indices(void **s) {
     nb_tensor_release(x);
 }
 
+/* ---- errors: NULL, a status, and a message naming the function ---- */
+
+static void bad_arguments_return_null_with_a_message_naming_the_function(void **s) {
+    (void)s;
+    nb_tensor *x = ARANGE(2, 3), *i = nb_ones(1, SHAPE(3), I64);
+    assert_null(nb_empty(9, SHAPE(1, 1, 1, 1, 1, 1, 1, 1, 1), F32));
+    tu_failed_with(NB_ERR_ARG, "nb_empty", "ndim");
+    assert_null(nb_zeros(2, SHAPE(2, -1), F32));
+    tu_failed_with(NB_ERR_ARG, "nb_zeros", "negative");
+    assert_null(nb_ones(1, SHAPE(2), (nb_dtype)7));
+    tu_failed_with(NB_ERR_DTYPE, "nb_ones", "dtype");
+    assert_null(nb_full(2, SHAPE(INT64_MAX / 2, 4), F32, 0));
+    tu_failed_with(NB_ERR_OVERFLOW, "nb_full", "overflow");
+    assert_null(nb_add(x, NULL));
+    tu_failed_with(NB_ERR_ARG, "nb_add", "b is NULL");
+    assert_null(nb_transpose(x, 0, 2));
+    tu_failed_with(NB_ERR_ARG, "nb_transpose", "dim 2");
+    assert_null(nb_narrow(x, 1, 2, 2));
+    tu_failed_with(NB_ERR_ARG, "nb_narrow", "exceeds");
+    assert_null(nb_select(x, 0, 2));
+    tu_failed_with(NB_ERR_ARG, "nb_select", "out of range");
+    assert_null(nb_expand(x, 2, SHAPE(4, 3)));
+    tu_failed_with(NB_ERR_SHAPE, "nb_expand", "cannot be expanded");
+    nb_tensor *xi[2] = {x, i};
+    assert_null(nb_cat(2, xi, 0));
+    tu_failed_with(NB_ERR_DTYPE, "nb_cat", "int64");
+    assert_null(nb_matmul(x, x));
+    tu_failed_with(NB_ERR_SHAPE, "nb_matmul", "[2, 3] and [2, 3]");
+    assert_null(nb_arange(0, 1, 0, F32));
+    tu_failed_with(NB_ERR_ARG, "nb_arange", "step");
+    assert_null(nb_repeat(x, 1, SHAPE(2)));
+    tu_failed_with(NB_ERR_SHAPE, "nb_repeat", "repeats");
+    assert_null(nb_tensor_new(NULL, F32, 1, SHAPE(3)));
+    tu_failed_with(NB_ERR_ARG, "nb_tensor_new", "NULL");
+    nb_tensor *w = nb_ones(4, SHAPE(2, 4, 3, 3), F32), *img = nb_ones(4, SHAPE(1, 3, 5, 5), F32);
+    assert_null(nb_conv2d(img, w, NULL, NULL));
+    tu_failed_with(NB_ERR_SHAPE, "nb_conv2d", "input channels");
+    assert_null(nb_max_pool2d(img, 7, 7, 0, 0, 0, 0));
+    tu_failed_with(NB_ERR_SHAPE, "nb_max_pool2d", "does not fit");
+    assert_null(nb_sgd_new(1, &x, -1, 0, 0));
+    tu_failed_with(NB_ERR_ARG, "nb_sgd_new", "lr");
+    nb_tensor_release(w); nb_tensor_release(img);
+    nb_tensor_release(x); nb_tensor_release(i);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         T(tensor_new_copies_the_user_buffer),
@@ -468,6 +513,7 @@ int main(void) {
         T(binary_ops_promote_dtypes_as_pytorch),
         T(matmul_of_mixed_dtypes_is_a_dtype_error),
         T(element_access_checks_indices),
+        T(bad_arguments_return_null_with_a_message_naming_the_function),
     };
     return nbt_run(tests);
 }
