@@ -257,6 +257,19 @@ static void in_place_on_a_view_of_a_tensor_requiring_grad_is_refused(void **s) {
     nb_tensor_release(x); nb_tensor_release(y); nb_tensor_release(v);
 }
 
+static void writing_a_grad_requiring_value_into_a_plain_view_is_refused(void **s) {
+    (void)s;
+    nb_tensor *w = param((double[]){1, 2}, 2), *buf = nb_zeros(2, SHAPE(2, 2), F64), *row = nb_select(buf, 0, 0);
+    assert_int_equal(nb_copy_(row, w), NB_ERR_UNSUPPORTED);   /* buf would not know its row has history */
+    tu_error_mentions("nb_copy_", "nb_stack");
+    assert_int_equal(nb_add_(row, w), NB_ERR_UNSUPPORTED);
+    assert_true(AT(buf, 0, 1) == 0);
+    nb_tensor *ws[2] = {w, w}, *st = nb_stack(2, ws, 0);         /* the supported way */
+    assert_true(nb_tensor_requires_grad(st));
+    nb_tensor_release(st);
+    nb_tensor_release(w); nb_tensor_release(buf); nb_tensor_release(row);
+}
+
 static void setting_an_element_of_a_non_leaf_requiring_grad_is_refused(void **s) {
     (void)s;
     nb_tensor *x = param((double[]){1, 2}, 2), *y = nb_mul_scalar(x, 2);
@@ -324,6 +337,7 @@ int main(void) {
         T(detach_shares_storage_and_cuts_the_graph),
         T(in_place_on_a_non_leaf_rebases_its_history),
         T(in_place_on_a_view_of_a_tensor_requiring_grad_is_refused),
+        T(writing_a_grad_requiring_value_into_a_plain_view_is_refused),
         T(setting_an_element_of_a_non_leaf_requiring_grad_is_refused),
         T(a_shared_subgraph_receives_the_sum_of_its_uses),
         T(a_long_chain_releases_without_deep_recursion),

@@ -336,6 +336,10 @@ static nb_status inplace(const char *fn, nb_binop op, nb_tensor *a, nb_tensor *b
     if (graph && a->is_grad_view)
         return nb_error(NB_ERR_UNSUPPORTED, fn, "in-place ops on a view of a tensor that requires grad are not "
                         "supported; use the out-of-place op");
+    if (graph && !nb_requires_grad(a) && a->storage->refcount > 1)
+        return nb_error(NB_ERR_UNSUPPORTED, fn, "writing a value that requires grad into a tensor that shares its "
+                        "storage (a view) is not supported: the other views would not record it; use nb_cat, "
+                        "nb_stack or out-of-place ops");
     if (graph && (op == NB_BIN_MUL || op == NB_BIN_DIV) && nb_requires_grad(b))
         return nb_error(NB_ERR_UNSUPPORTED, fn, "in-place mul/div by a tensor that requires grad is not "
                         "supported; use the out-of-place op");
@@ -409,6 +413,10 @@ nb_status nb_copy_(nb_tensor *dst, nb_tensor *src) {
     if (graph && dst->is_grad_view)
         return nb_error(NB_ERR_UNSUPPORTED, fn, "in-place copy into a view of a tensor that requires grad is "
                         "not supported");
+    if (graph && !nb_requires_grad(dst) && dst->storage->refcount > 1)
+        return nb_error(NB_ERR_UNSUPPORTED, fn, "copying a value that requires grad into a tensor that shares its "
+                        "storage (a view) is not supported: the other views would not record it; use nb_cat, "
+                        "nb_stack or out-of-place ops");
     /* Read src through broadcast strides; a private copy when it overlaps dst. */
     int64_t st[NB_MAX_DIMS];
     broadcast_strides(src, n, shape, st);
