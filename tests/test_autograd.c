@@ -158,6 +158,20 @@ static void modifying_a_saved_tensor_in_place_is_caught_at_backward(void **s) {
 
 /* The counter belongs to the storage: a write through a view or a detached
    alias is seen too, and so is a write to an op's saved output. */
+/* mul saves only the operand the needed gradient reads (as PyTorch): a
+   change to the other one is fine. */
+static void only_the_operands_a_gradient_needs_are_saved(void **s) {
+    (void)s;
+    nb_tensor *w = param((double[]){1, 2}, 2), *x = nb_tensor_new((double[]){3, 4}, F64, 1, SHAPE(2));
+    nb_tensor *y = nb_mul(w, x), *l = nb_sum_all(y);           /* dl/dw = x: x saved, w not */
+    nb_no_grad_enter();
+    assert_int_equal(nb_add_scalar_(w, 10), NB_OK);
+    nb_no_grad_exit();
+    assert_int_equal(nb_backward(l, NULL, false), NB_OK);
+    assert_true(AT(nb_tensor_grad(w), 1) == 4);
+    nb_tensor_release(w); nb_tensor_release(x); nb_tensor_release(y); nb_tensor_release(l);
+}
+
 static void version_counter_is_shared_by_views_and_detached_aliases(void **s) {
     (void)s;
     nb_tensor *x = param((double[]){0.1, 0.2, 0.3}, 3);
@@ -330,6 +344,7 @@ int main(void) {
         T(a_graph_that_saved_nothing_can_be_walked_twice),
         T(retain_graph_allows_a_second_backward),
         T(modifying_a_saved_tensor_in_place_is_caught_at_backward),
+        T(only_the_operands_a_gradient_needs_are_saved),
         T(version_counter_is_shared_by_views_and_detached_aliases),
         T(in_place_on_a_leaf_requiring_grad_is_refused_outside_no_grad),
         T(no_grad_builds_no_graph_and_nests),

@@ -153,13 +153,18 @@ static nb_tensor *binary(const char *fn, nb_binop op, nb_tensor *a, nb_tensor *b
     out = nb__record(out, fn, rule, 2, in, &node);
     if (node) {
         nb_status s = store_shapes(node, ac, bc);
-        if (!s && (op == NB_BIN_MUL || op == NB_BIN_DIV || op == NB_BIN_POW)) {
-            /* mul/div need the other operand for each grad; pow also needs
-               the output for the exponent's grad. */
-            s = nb__node_save(node, 0, ac);
-            if (!s) s = nb__node_save(node, 1, bc);
-            if (!s && op == NB_BIN_POW) s = nb__node_save(node, 2, out);
-        }
+        /* Save only what the needed grads read (as PyTorch), so that an
+           operand whose grad is not needed may change afterwards:
+           mul: da needs b, db needs a; div: da needs b, db needs a and b;
+           pow: da needs a and b, db needs a and the output. */
+        const bool da = nb_node_needs(node, 0), db = nb_node_needs(node, 1);
+        bool save_a = false, save_b = false, save_out = false;
+        if (op == NB_BIN_MUL) { save_a = db; save_b = da; }
+        if (op == NB_BIN_DIV) { save_a = db; save_b = true; }
+        if (op == NB_BIN_POW) { save_a = save_b = true; save_out = db; }
+        if (!s && save_a) s = nb__node_save(node, 0, ac);
+        if (!s && save_b) s = nb__node_save(node, 1, bc);
+        if (!s && save_out) s = nb__node_save(node, 2, out);
         if (s) { nb_tensor_release(out); out = NULL; }
     }
     nb_tensor_release(ac);
