@@ -4,10 +4,44 @@
 
 #include "tensor_internal.h"
 
-void nb__foreach(int ndim, const int64_t *shape, int nops, char **base,
-                 const int64_t *const *strides, const size_t *esize, nb_row_fn row, void *ctx) {
-    for (int i = 0; i < ndim; i++)
-        if (shape[i] == 0) return;
+/* Merge dim d into dim d+1 when every operand steps through them as one
+   (stride[d] == stride[d+1] * shape[d+1]) and drop size-1 dims, so a dense
+   or dense-enough problem becomes one long row (the inner loop then runs
+   over all of it). */
+static int coalesce(int ndim, const int64_t *shape, int nops, const int64_t *const *strides,
+                    int64_t *cs, int64_t cst[3][NB_MAX_DIMS]) {
+    int n = 0;
+    for (int d = 0; d < ndim; d++) {
+        if (shape[d] == 1) continue;
+        cs[n] = shape[d];
+        for (int k = 0; k < nops; k++) cst[k][n] = strides[k][d];
+        n++;
+    }
+    int m = 0;
+    for (int d = 0; d < n; d++) {
+        if (m > 0) {
+            bool merge = true;
+            for (int k = 0; k < nops && merge; k++) merge = cst[k][m - 1] == cst[k][d] * cs[d];
+            if (merge) {
+                cs[m - 1] *= cs[d];
+                for (int k = 0; k < nops; k++) cst[k][m - 1] = cst[k][d];
+                continue;
+            }
+        }
+        cs[m] = cs[d];
+        for (int k = 0; k < nops; k++) cst[k][m] = cst[k][d];
+        m++;
+    }
+    return m;
+}
+
+void nb__foreach(int ndim_in, const int64_t *shape_in, int nops, char **base,
+                 const int64_t *const *strides_in, const size_t *esize, nb_row_fn row, void *ctx) {
+    for (int i = 0; i < ndim_in; i++)
+        if (shape_in[i] == 0) return;
+    int64_t shape[NB_MAX_DIMS], cst[3][NB_MAX_DIMS];
+    const int ndim = coalesce(ndim_in, shape_in, nops, strides_in, shape, cst);
+    const int64_t *strides[3] = {cst[0], cst[1], cst[2]};
     if (ndim == 0) {
         int64_t bs[3] = {0, 0, 0};
         row(ctx, 1, base, bs);
