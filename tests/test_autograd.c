@@ -293,6 +293,25 @@ static void setting_an_element_of_a_non_leaf_requiring_grad_is_refused(void **s)
     nb_tensor_release(x); nb_tensor_release(y);
 }
 
+/* Gradients flow back through dtype conversions and promotion, and arrive
+   in each leaf's own dtype. */
+static void gradients_cross_dtype_conversions(void **s) {
+    (void)s;
+    nb_tensor *x = param((double[]){1.5, -2}, 2);
+    nb_tensor *f = nb_ones(1, SHAPE(2), F32);
+    nb_tensor_requires_grad_(f, true);
+    nb_tensor *x32 = nb_to_dtype(x, F32), *y = nb_mul(x32, x32);      /* float32 */
+    nb_tensor *z = nb_mul(y, f), *w = nb_mul(z, x), *l = nb_sum_all(w);   /* float32 * float64 -> float64 */
+    assert_int_equal(nb_tensor_dtype(w), F64);
+    assert_int_equal(nb_backward(l, NULL, false), NB_OK);
+    assert_int_equal(nb_tensor_dtype(nb_tensor_grad(x)), F64);
+    assert_int_equal(nb_tensor_dtype(nb_tensor_grad(f)), F32);
+    assert_true(fabs(AT(nb_tensor_grad(x), 0) - 3 * 1.5 * 1.5) < 1e-5);   /* d(x^3)/dx */
+    assert_true(fabs(AT(nb_tensor_grad(f), 1) - (-8)) < 1e-5);
+    nb_tensor *ts[] = {x, f, x32, y, z, w, l};
+    for (int i = 0; i < 7; i++) nb_tensor_release(ts[i]);
+}
+
 static void a_shared_subgraph_receives_the_sum_of_its_uses(void **s) {
     (void)s;
     nb_tensor *x = param((double[]){3}, 1);
@@ -354,6 +373,7 @@ int main(void) {
         T(in_place_on_a_view_of_a_tensor_requiring_grad_is_refused),
         T(writing_a_grad_requiring_value_into_a_plain_view_is_refused),
         T(setting_an_element_of_a_non_leaf_requiring_grad_is_refused),
+        T(gradients_cross_dtype_conversions),
         T(a_shared_subgraph_receives_the_sum_of_its_uses),
         T(a_long_chain_releases_without_deep_recursion),
         T(graph_is_freed_with_its_output),
