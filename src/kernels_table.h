@@ -27,6 +27,15 @@ typedef nb_status (*nb_sconv2d_backward_data_fn)(const nb_conv2d_desc *d, const 
                                                  const float *w, float *dx);
 typedef nb_status (*nb_sconv2d_backward_filter_fn)(const nb_conv2d_desc *d, const float *x,
                                                    const float *dy, float *dw, float *dbias);
+/* Conv slots see n, c, h, w, k >= 1 and P, Q >= 1 (src/api_conv.c sends the
+   degenerate shapes, where a tensor is empty, to the reference backend). The
+   float64 twins are reference-only (gradient checks in the tensor layer). */
+typedef nb_status (*nb_dconv2d_forward_fn)(const nb_conv2d_desc *d, const double *x,
+                                           const double *w, const double *bias, double *y);
+typedef nb_status (*nb_dconv2d_backward_data_fn)(const nb_conv2d_desc *d, const double *dy,
+                                                 const double *w, double *dx);
+typedef nb_status (*nb_dconv2d_backward_filter_fn)(const nb_conv2d_desc *d, const double *x,
+                                                   const double *dy, double *dw, double *dbias);
 typedef nb_status (*nb_sreduce_fn)(nb_reduce_op op, int ndim, const int64_t *shape,
                                    const float *x, const int64_t *x_strides, uint64_t axes_mask,
                                    float *y, const int64_t *y_strides);

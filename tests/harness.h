@@ -46,7 +46,7 @@ int nbt_same_value(float a, float b);
 
 /* ---- running ---- */
 /* Prints the seed (TAP comment) and runs the group. */
-#define nbt_run(tests) nbt_run_impl(#tests, tests, sizeof(tests) / sizeof((tests)[0]))
+#define nbt_run(tests) nbt_run_impl(__FILE__, tests, sizeof(tests) / sizeof((tests)[0]))
 int nbt_run_impl(const char *name, const struct CMUnitTest *tests, size_t n);
 
 #endif

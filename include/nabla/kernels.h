@@ -131,6 +131,26 @@ NB_API nb_status nb_sconv2d_backward_data(const nb_conv2d_desc *d, const float *
 NB_API nb_status nb_sconv2d_backward_filter(const nb_conv2d_desc *d, const float *x,
                                             const float *dy, float *dw, float *dbias);
 
+/* Empty tensors (any of n, c, h, w, k == 0) are valid. Every output element
+   that exists is written, and an empty sum is 0: forward with c == 0 (or
+   h, w == 0, all padding) gives y = bias (0 without bias); backward_data
+   with k == 0 gives dx = 0; backward_filter with n == 0 gives dw = 0 and
+   dbias = 0, with c == 0 only dbias (the dy sum) exists. Calls whose outputs
+   are all empty (e.g. n == 0 in forward) do nothing.
+   Errors: desc == NULL or a NULL pointer for a tensor with elements is
+   NB_ERR_ARG; a desc field out of range (above) NB_ERR_SHAPE; an element or
+   byte count (or P, Q) that overflows int64_t NB_ERR_OVERFLOW; an output
+   overlapping an input, or dbias overlapping dw, NB_ERR_ALIAS. */
+
+/* float64 twins, reference path only (the tensor layer gradient-checks conv
+   in float64). Same contract as the float functions above. */
+NB_API nb_status nb_dconv2d_forward(const nb_conv2d_desc *d, const double *x,
+                                    const double *w, const double *bias, double *y);
+NB_API nb_status nb_dconv2d_backward_data(const nb_conv2d_desc *d, const double *dy,
+                                          const double *w, double *dx);
+NB_API nb_status nb_dconv2d_backward_filter(const nb_conv2d_desc *d, const double *x,
+                                            const double *dy, double *dw, double *dbias);
+
 /* ---- reductions ---------------------------------------------------------- */
 
 /* Reduce the axes set in axes_mask (bit i = axis i) of a strided array.

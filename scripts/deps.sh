@@ -1,0 +1,45 @@
+# Debian 12 packages the two quick-start commands need; sourced by
+# scripts/run.sh and scripts/test.sh. Installs what is missing (apt-get as
+# root, or through sudo), else prints the list and stops.
+
+# Native build and tests.
+NB_DEPS_BUILD="gcc g++ meson ninja-build pkg-config python3 libsleef-dev libcmocka-dev"
+# Benchmarks: Google Benchmark, and OpenBLAS as the peer measured side by side.
+NB_DEPS_BENCH="libbenchmark-dev libopenblas-dev"
+# The rest of the test command: clang (with its OpenMP runtime), qemu for
+# the no-AVX2 (Westmere) run and the AArch64 run, the AArch64 cross toolchain
+# with the arm64 -dev packages from Debian's multiarch archive.
+NB_DEPS_TEST_EXTRA="clang libomp-dev qemu-user gcc-aarch64-linux-gnu g++-aarch64-linux-gnu \
+libc6-dev-arm64-cross libsleef-dev:arm64 libcmocka-dev:arm64"
+
+nb_missing() {
+    local p missing=""
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+    done
+    echo "$missing"
+}
+
+nb_ensure_deps() {
+    local missing
+    missing=$(nb_missing "$@")
+    [ -z "$missing" ] && return 0
+    local sudo=""
+    if [ "$(id -u)" != 0 ]; then
+        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+            sudo="sudo -n"
+        else
+            echo "nabla: missing Debian packages:$missing" >&2
+            echo "nabla: install them as root: apt-get install$missing" >&2
+            exit 1
+        fi
+    fi
+    echo "nabla: installing$missing" >&2
+    case "$missing" in
+        *:arm64*) dpkg --print-foreign-architectures | grep -qx arm64 || $sudo dpkg --add-architecture arm64 ;;
+    esac
+    $sudo apt-get update -qq >&2 || { echo "nabla: apt-get update failed" >&2; exit 1; }
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing >&2 \
+        || { echo "nabla: apt-get install failed for:$missing" >&2; exit 1; }
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# The test command (README quick start): builds nabla and runs every test.
+#
+#   1. gcc release build: the CMocka suites under NABLA_ISA=auto and =ref
+#   2. the same binaries under `qemu-x86_64 -cpu Westmere` (no AVX/AVX2/FMA):
+#      proves no ISA instruction leaks outside kernels/avx2/ and that dispatch
+#      falls back to ref
+#   3. clang build: the suites under auto (the SIMD path through another
+#      compiler)
+#   4. gcc build with AddressSanitizer + UndefinedBehaviorSanitizer
+#   5. AArch64 cross build (cross/aarch64-linux-gnu.ini), suites under
+#      qemu-aarch64 (the NEON path)
+#   6. install + an out-of-tree program through pkg-config, and a meson
+#      project using nabla as a subproject
+#
+# Installs missing Debian packages first (scripts/deps.sh). Ends with one
+# line "N passed, M failed, K skipped" counting every test case that ran;
+# exits non-zero if anything failed. NB_TEST_STAGES="gcc westmere" runs a
+# subset.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+. scripts/deps.sh
+# shellcheck disable=SC2086
+nb_ensure_deps $NB_DEPS_BUILD $NB_DEPS_TEST_EXTRA
+
+stages=${NB_TEST_STAGES:-"gcc westmere clang asan aarch64 consumer"}
+out=${NB_TEST_BUILD_ROOT:-$root/build-test}
+mkdir -p "$out"
+total_pass=0 total_fail=0 total_skip=0
+summary=""
+
+# Adds one stage's counts (from meson test logs) to the totals.
+tally() {   # name logfile...
+    local name=$1; shift
+    read -r p f s < <(python3 scripts/tap_count.py "$@")
+    total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + s))
+    summary+=$(printf '\n  %-10s %5d passed, %d failed, %d skipped' "$name" "$p" "$f" "$s")
+}
+stage_failed() {   # name reason: a stage that could not run counts as one failure
+    echo "!! stage $1 failed: $2" >&2
+    total_fail=$((total_fail + 1))
+    summary+=$(printf '\n  %-10s FAILED: %s' "$1" "$2")
+}
+
+setup_build() {   # dir [meson args...]
+    local dir=$1; shift
+    if [ ! -f "$dir/build.ninja" ]; then
+        meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log" >&2; return 1; }
+    fi
+    ninja -C "$dir" >"$dir.build.log" 2>&1 || { tail -50 "$dir.build.log" >&2; return 1; }
+    if grep -q 'warning:' "$dir.build.log"; then
+        echo "-- compiler warnings in $dir:" >&2
+        grep -A3 'warning:' "$dir.build.log" | head -40 >&2
+    fi
+}
+
+run_suites() {   # stage-name build-dir logbase [meson test args...]
+    local name=$1 dir=$2 logbase=$3; shift 3
+    echo "== $name: meson test $*" >&2
+    meson test -C "$dir" --no-rebuild --print-errorlogs --logbase "$logbase" "$@" >&2
+    # meson appends the wrapper's name to the log base when --wrapper is used
+    local logs=("$dir/meson-logs/$logbase".json "$dir/meson-logs/$logbase"-*.json)
+    local existing=() l
+    for l in "${logs[@]}"; do [ -f "$l" ] && existing+=("$l"); done
+    tally "$name" "${existing[@]:-$dir/meson-logs/$logbase.json}"
+}
+
+for stage in $stages; do
+    case $stage in
+    gcc)
+        if CC=gcc setup_build "$out/gcc" -Dbench=disabled -Dtests=enabled; then
+            run_suites gcc "$out/gcc" gcc
+        else stage_failed gcc "build"; fi
+        ;;
+    westmere)
+        # Reuses the gcc build: the same binaries on a CPU without AVX.
+        if [ -f "$out/gcc/build.ninja" ] || CC=gcc setup_build "$out/gcc" -Dbench=disabled -Dtests=enabled; then
+            info=$(qemu-x86_64 -cpu Westmere "$out/gcc/tools/nabla" info 2>&1)
+            echo "$info" >&2
+            if echo "$info" | grep -q '^isa active: *ref$'; then
+                total_pass=$((total_pass + 1))
+            else
+                stage_failed westmere "nabla info under Westmere does not say ref"
+            fi
+            run_suites westmere "$out/gcc" westmere --wrapper "qemu-x86_64 -cpu Westmere" \
+                --suite auto --timeout-multiplier 10
+        else stage_failed westmere "build"; fi
+        ;;
+    clang)
+        if CC=clang setup_build "$out/clang" -Dbench=disabled -Dtests=enabled; then
+            run_suites clang "$out/clang" clang --suite auto
+        else stage_failed clang "build"; fi
+        ;;
+    asan)
+        if CC=gcc setup_build "$out/asan" -Dbench=disabled -Dtests=enabled -Dbuildtype=debugoptimized \
+            -Db_sanitize=address,undefined -Db_lundef=false; then
+            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+                run_suites asan "$out/asan" asan --suite auto --timeout-multiplier 4
+        else stage_failed asan "build"; fi
+        ;;
+    aarch64)
+        if setup_build "$out/aarch64" --cross-file "$root/cross/aarch64-linux-gnu.ini" \
+            -Dbench=disabled -Dtests=enabled; then
+            info=$(qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/aarch64/tools/nabla" info 2>&1)
+            echo "$info" >&2
+            run_suites aarch64 "$out/aarch64" aarch64 --timeout-multiplier 10
+        else stage_failed aarch64 "build"; fi
+        ;;
+    consumer)
+        # (a) installed library + pkg-config, compiled outside the tree
+        prefix="$out/prefix"
+        rm -rf "$prefix" "$out/install"
+        if setup_build "$out/install" --prefix="$prefix" -Dtests=disabled -Dbench=disabled \
+            && meson install -C "$out/install" >"$out/install.log" 2>&1; then
+            pcdir=$(dirname "$(find "$prefix" -name nabla.pc | head -1)")
+            libdir=$(dirname "$pcdir")
+            if PKG_CONFIG_PATH=$pcdir cc -std=c11 -Wall -Wextra -Wpedantic -Werror \
+                    -o "$out/consumer-pc" tests/consumer/consumer.c \
+                    $(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs nabla) -lm \
+                && LD_LIBRARY_PATH=$libdir "$out/consumer-pc" >&2; then
+                total_pass=$((total_pass + 1)); summary+=$'\n  consumer   pkg-config program: ok'
+            else stage_failed consumer "pkg-config program"; fi
+        else stage_failed consumer "install"; fi
+        # (b) a meson project with nabla as a subproject
+        sub="$out/subproject"
+        rm -rf "$sub"; mkdir -p "$sub/subprojects"
+        cp tests/consumer/meson.build tests/consumer/consumer.c "$sub/"
+        ln -s "$root" "$sub/subprojects/nabla"
+        if meson setup "$sub/build" "$sub" >"$out/subproject.log" 2>&1 \
+            && ninja -C "$sub/build" >>"$out/subproject.log" 2>&1; then
+            run_suites subproject "$sub/build" subproject
+        else tail -30 "$out/subproject.log" >&2; stage_failed subproject "build"; fi
+        ;;
+    *) stage_failed "$stage" "unknown stage" ;;
+    esac
+done
+
+echo "== test summary:$summary" >&2
+echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+[ "$total_fail" -eq 0 ]

@@ -1,0 +1,195 @@
+#include "conv_oracle.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "harness.h"
+
+void oc_out_shape(const nb_conv2d_desc *d, int64_t *P, int64_t *Q) {
+    int64_t p = 0, q = 0;
+    while (p * d->stride_h + d->dilation_h * (d->r - 1) <= d->h + 2 * d->pad_h - 1) p++;
+    while (q * d->stride_w + d->dilation_w * (d->s - 1) <= d->w + 2 * d->pad_w - 1) q++;
+    *P = p;
+    *Q = q;
+}
+
+int64_t oc_numel_x(const nb_conv2d_desc *d) { return d->n * d->c * d->h * d->w; }
+int64_t oc_numel_w(const nb_conv2d_desc *d) { return d->k * (d->c / d->groups) * d->r * d->s; }
+int64_t oc_numel_y(const nb_conv2d_desc *d) {
+    int64_t P, Q;
+    oc_out_shape(d, &P, &Q);
+    return d->n * d->k * P * Q;
+}
+
+/* Input row/column read by output (p, q) at kernel tap (r, s). */
+static int64_t in_row(const nb_conv2d_desc *d, int64_t p, int64_t r) {
+    return p * d->stride_h - d->pad_h + r * d->dilation_h;
+}
+static int64_t in_col(const nb_conv2d_desc *d, int64_t q, int64_t s) {
+    return q * d->stride_w - d->pad_w + s * d->dilation_w;
+}
+
+int64_t oc_forward(const nb_conv2d_desc *d, const double *x, const double *w,
+                   const double *bias, double *exact, double *mag) {
+    int64_t P, Q;
+    oc_out_shape(d, &P, &Q);
+    const int64_t cg = d->c / d->groups, kg = d->k / d->groups;
+    for (int64_t n = 0; n < d->n; n++)
+        for (int64_t k = 0; k < d->k; k++)
+            for (int64_t p = 0; p < P; p++)
+                for (int64_t q = 0; q < Q; q++) {
+                    double sum = bias ? bias[k] : 0.0, m = bias ? fabs(bias[k]) : 0.0;
+                    const int64_t g = k / kg;
+                    for (int64_t c = 0; c < cg; c++)
+                        for (int64_t r = 0; r < d->r; r++)
+                            for (int64_t s = 0; s < d->s; s++) {
+                                const int64_t ih = in_row(d, p, r), iw = in_col(d, q, s);
+                                if (ih < 0 || ih >= d->h || iw < 0 || iw >= d->w) continue;
+                                const double t = x[((n * d->c + g * cg + c) * d->h + ih) * d->w + iw] *
+                                                 w[((k * cg + c) * d->r + r) * d->s + s];
+                                sum += t;
+                                m += fabs(t);
+                            }
+                    const int64_t o = ((n * d->k + k) * P + p) * Q + q;
+                    exact[o] = sum;
+                    mag[o] = m;
+                }
+    return cg * d->r * d->s + (bias ? 1 : 0);
+}
+
+int64_t oc_backward_data(const nb_conv2d_desc *d, const double *dy, const double *w,
+                         double *exact, double *mag) {
+    int64_t P, Q;
+    oc_out_shape(d, &P, &Q);
+    const int64_t cg = d->c / d->groups, kg = d->k / d->groups;
+    for (int64_t n = 0; n < d->n; n++)
+        for (int64_t c = 0; c < d->c; c++)
+            for (int64_t h = 0; h < d->h; h++)
+                for (int64_t x = 0; x < d->w; x++) {
+                    double sum = 0, m = 0;
+                    const int64_t g = c / cg;
+                    for (int64_t k = g * kg; k < (g + 1) * kg; k++)
+                        for (int64_t r = 0; r < d->r; r++)
+                            for (int64_t s = 0; s < d->s; s++) {
+                                /* Which output (p, q) reads (h, x) through tap (r, s)? */
+                                const int64_t ph = h + d->pad_h - r * d->dilation_h;
+                                const int64_t qw = x + d->pad_w - s * d->dilation_w;
+                                if (ph < 0 || qw < 0 || ph % d->stride_h || qw % d->stride_w) continue;
+                                const int64_t p = ph / d->stride_h, q = qw / d->stride_w;
+                                if (p >= P || q >= Q) continue;
+                                const double t = w[((k * cg + (c - g * cg)) * d->r + r) * d->s + s] *
+                                                 dy[((n * d->k + k) * P + p) * Q + q];
+                                sum += t;
+                                m += fabs(t);
+                            }
+                    const int64_t o = ((n * d->c + c) * d->h + h) * d->w + x;
+                    exact[o] = sum;
+                    mag[o] = m;
+                }
+    return kg * d->r * d->s;
+}
+
+int64_t oc_backward_filter(const nb_conv2d_desc *d, const double *x, const double *dy,
+                           double *exact, double *mag) {
+    int64_t P, Q;
+    oc_out_shape(d, &P, &Q);
+    const int64_t cg = d->c / d->groups, kg = d->k / d->groups;
+    for (int64_t k = 0; k < d->k; k++)
+        for (int64_t c = 0; c < cg; c++)
+            for (int64_t r = 0; r < d->r; r++)
+                for (int64_t s = 0; s < d->s; s++) {
+                    double sum = 0, m = 0;
+                    const int64_t g = k / kg;
+                    for (int64_t n = 0; n < d->n; n++)
+                        for (int64_t p = 0; p < P; p++)
+                            for (int64_t q = 0; q < Q; q++) {
+                                const int64_t ih = in_row(d, p, r), iw = in_col(d, q, s);
+                                if (ih < 0 || ih >= d->h || iw < 0 || iw >= d->w) continue;
+                                const double t = dy[((n * d->k + k) * P + p) * Q + q] *
+                                                 x[((n * d->c + g * cg + c) * d->h + ih) * d->w + iw];
+                                sum += t;
+                                m += fabs(t);
+                            }
+                    const int64_t o = ((k * cg + c) * d->r + r) * d->s + s;
+                    exact[o] = sum;
+                    mag[o] = m;
+                }
+    return d->n * P * Q;
+}
+
+int64_t oc_backward_bias(const nb_conv2d_desc *d, const double *dy, double *exact, double *mag) {
+    int64_t P, Q;
+    oc_out_shape(d, &P, &Q);
+    for (int64_t k = 0; k < d->k; k++) {
+        double sum = 0, m = 0;
+        for (int64_t n = 0; n < d->n; n++)
+            for (int64_t i = 0; i < P * Q; i++) {
+                sum += dy[(n * d->k + k) * P * Q + i];
+                m += fabs(dy[(n * d->k + k) * P * Q + i]);
+            }
+        exact[k] = sum;
+        mag[k] = m;
+    }
+    return d->n * P * Q;
+}
+
+double oc_gamma(int64_t m, double u) { return (double)m * u / (1.0 - (double)m * u); }
+
+void oc_check(const char *what, const nb_conv2d_desc *d, int64_t count, const double *got,
+              const double *exact, const double *mag, double tol_factor) {
+    for (int64_t i = 0; i < count; i++) {
+        const double tol = tol_factor * mag[i];
+        if (!(fabs(got[i] - exact[i]) <= tol))
+            fail_msg("%s[%lld] = %.17g, exact %.17g, bound %.3g (n=%lld c=%lld h=%lld w=%lld k=%lld "
+                     "r=%lld s=%lld stride=%lldx%lld pad=%lldx%lld dil=%lldx%lld groups=%lld)",
+                     what, (long long)i, got[i], exact[i], tol, (long long)d->n, (long long)d->c,
+                     (long long)d->h, (long long)d->w, (long long)d->k, (long long)d->r,
+                     (long long)d->s, (long long)d->stride_h, (long long)d->stride_w,
+                     (long long)d->pad_h, (long long)d->pad_w, (long long)d->dilation_h,
+                     (long long)d->dilation_w, (long long)d->groups);
+    }
+}
+
+nb_conv2d_desc oc_desc(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r,
+                       int64_t s, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
+                       int64_t dw, int64_t groups) {
+    nb_conv2d_desc d = {n, c, h, w, k, r, s, sh, sw, ph, pw, dh, dw, groups};
+    return d;
+}
+
+/*                          n  c   h   w  k  r  s sh sw ph pw dh dw  g */
+const nb_conv2d_desc oc_shapes[] = {
+    {2, 5, 7, 6, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1},    /* 1x1 */
+    {1, 4, 6, 7, 6, 1, 1, 2, 2, 1, 1, 1, 1, 1},    /* 1x1, stride 2, padded border */
+    {3, 3, 8, 9, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1},    /* 3x3 "same", n = 3 */
+    {1, 2, 11, 10, 5, 5, 5, 1, 1, 2, 2, 1, 1, 1},  /* 5x5 */
+    {1, 3, 15, 13, 4, 7, 7, 2, 2, 3, 3, 1, 1, 1},  /* 7x7 stride 2 (ResNet stem) */
+    {2, 4, 9, 10, 3, 3, 3, 1, 1, 2, 2, 2, 2, 1},   /* dilation 2 */
+    {1, 2, 5, 4, 3, 3, 3, 1, 1, 3, 2, 1, 1, 1},    /* padding beyond the kernel's half */
+    {2, 3, 2, 3, 2, 5, 5, 1, 1, 2, 2, 1, 1, 1},    /* input smaller than the kernel */
+    {1, 7, 6, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1},    /* odd channel counts */
+    {2, 6, 7, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2},    /* groups = 2 */
+    {1, 5, 8, 8, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5},    /* depthwise (groups = C) */
+    {3, 3, 6, 7, 6, 3, 3, 2, 1, 1, 1, 1, 1, 3},    /* depthwise, channel multiplier 2 */
+    {1, 3, 9, 8, 2, 3, 2, 2, 1, 1, 0, 1, 3, 1},    /* asymmetric kernel, stride, pad, dilation */
+    {1, 2, 9, 9, 3, 2, 2, 3, 3, 0, 0, 1, 1, 1},    /* stride > kernel: inputs no window reads */
+    {0, 3, 5, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1},    /* n = 0 */
+    {1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1},    /* the smallest */
+};
+const int oc_shape_count = (int)(sizeof oc_shapes / sizeof oc_shapes[0]);
+
+nb_conv2d_desc oc_random_desc(void) {
+    for (;;) {
+        const int64_t g = nbt_range(1, 3);
+        nb_conv2d_desc d = oc_desc(nbt_range(0, 3), g * nbt_range(1, 4), nbt_range(1, 12),
+                                   nbt_range(1, 12), g * nbt_range(1, 4), nbt_range(1, 5),
+                                   nbt_range(1, 5), nbt_range(1, 3), nbt_range(1, 3),
+                                   nbt_range(0, 3), nbt_range(0, 3), nbt_range(1, 3),
+                                   nbt_range(1, 3), g);
+        int64_t P, Q;
+        oc_out_shape(&d, &P, &Q);
+        if (P >= 1 && Q >= 1) return d;
+    }
+}

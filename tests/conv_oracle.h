@@ -1,0 +1,57 @@
+/* Direct-definition 2-D convolution in double: the oracle of the conv tests.
+ *
+ * Written from the definition (PyTorch's cross-correlation), not from the
+ * im2col formulation the library uses: forward is the 7-deep loop, backward-
+ * data finds for each input position the output positions whose window
+ * reads it, backward-filter sums x * dy over every window. Each function
+ * also returns, per output element, the sum of |terms| (mag) and the number
+ * of terms a sum could have (terms), which give the error bound
+ *   |got - exact| <= gamma(terms + 2) mag,   gamma(m) = m u / (1 - m u).
+ */
+#ifndef NB_TEST_CONV_ORACLE_H
+#define NB_TEST_CONV_ORACLE_H
+
+#include <stdint.h>
+
+#include <nabla/nabla.h>
+
+/* P and Q counted position by position (not by the closed formula): the
+   number of window starts whose dilated extent fits the padded input. */
+void oc_out_shape(const nb_conv2d_desc *d, int64_t *P, int64_t *Q);
+
+int64_t oc_numel_x(const nb_conv2d_desc *d);
+int64_t oc_numel_w(const nb_conv2d_desc *d);
+int64_t oc_numel_y(const nb_conv2d_desc *d);
+
+/* Each fills exact[] and mag[] (sized like the output) and returns the
+   largest number of terms in one sum (for the bound). bias may be NULL. */
+int64_t oc_forward(const nb_conv2d_desc *d, const double *x, const double *w,
+                   const double *bias, double *exact, double *mag);
+int64_t oc_backward_data(const nb_conv2d_desc *d, const double *dy, const double *w,
+                         double *exact, double *mag);
+int64_t oc_backward_filter(const nb_conv2d_desc *d, const double *x, const double *dy,
+                           double *exact, double *mag);
+int64_t oc_backward_bias(const nb_conv2d_desc *d, const double *dy, double *exact, double *mag);
+
+/* gamma(m) for unit roundoff u. */
+double oc_gamma(int64_t m, double u);
+
+/* Fails the test (fail_msg) at the first i with |got[i] - exact[i]| >
+   tol_factor * mag[i], naming what and the index. */
+void oc_check(const char *what, const nb_conv2d_desc *d, int64_t count, const double *got,
+              const double *exact, const double *mag, double tol_factor);
+
+/* A desc from its 14 fields in struct order. */
+nb_conv2d_desc oc_desc(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r,
+                       int64_t s, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
+                       int64_t dw, int64_t groups);
+
+/* The shapes every conv suite runs (the brief's list: 1x1, 3x3, 5x5, 7x7
+   stride 2, dilation 2, padding beyond the kernel's half, input smaller
+   than the kernel, odd channels, groups 1/2/C, n = 0/1/3, ...). */
+extern const nb_conv2d_desc oc_shapes[];
+extern const int oc_shape_count;
+/* A random desc with a non-empty output (small sizes, runs fast under qemu). */
+nb_conv2d_desc oc_random_desc(void);
+
+#endif
