@@ -1,2 +1,148 @@
-/* STUB: public entry points (unary), to be written. */
+/* Public elementwise and softmax entry points: validate once, then dispatch.
+ *
+ * Both are embarrassingly parallel (element i, or row i, depends on nothing
+ * else), so the driver splits them into contiguous chunks over OpenMP
+ * threads and calls the backend slot once per chunk. The result does not
+ * depend on the thread count: every element/row goes through the same
+ * kernel code whatever chunk it lands in (the SIMD kernels' tail paths
+ * compute the same function as their main loops).
+ */
+#include <stdio.h>
+
 #include "internal.h"
+#include "kernels_table.h"
+
+/* Below this many elements per thread, a parallel region costs more than it
+   saves (an exp is a few ns per element with SIMD; a region ~ a few us). */
+#define UNARY_MIN_PER_THREAD   (int64_t)(1 << 15)
+#define SOFTMAX_MIN_PER_THREAD (int64_t)(1 << 14)
+
+static const char *op_name(nb_unary_op op) {
+    switch (op) {
+    case NB_UNARY_EXP:     return "exp";
+    case NB_UNARY_LOG:     return "log";
+    case NB_UNARY_TANH:    return "tanh";
+    case NB_UNARY_SIGMOID: return "sigmoid";
+    case NB_UNARY_GELU:    return "gelu";
+    case NB_UNARY_RELU:    return "relu";
+    }
+    return "?";
+}
+
+static nb_status validate_unary(nb_unary_op op, int64_t n, const float *x, const float *y) {
+    const char *fn = "nb_sunary";
+    if ((unsigned)op > (unsigned)NB_UNARY_RELU)
+        return nb_error(NB_ERR_ARG, fn, "op = %d is not an nb_unary_op value", (int)op);
+    if (n < 0) return nb_error(NB_ERR_ARG, fn, "n = %lld is negative", (long long)n);
+    if (n == 0) return NB_OK;
+    if (x == NULL) return nb_error(NB_ERR_ARG, fn, "x is NULL for n = %lld", (long long)n);
+    if (y == NULL) return nb_error(NB_ERR_ARG, fn, "y is NULL for n = %lld", (long long)n);
+    int64_t bytes;
+    if (!nb_mul_ok(n, (int64_t)sizeof(float), &bytes))
+        return nb_error(NB_ERR_OVERFLOW, fn, "n = %lld floats overflow int64 bytes", (long long)n);
+    if (y != x && nb_ranges_overlap(x, (size_t)bytes, y, (size_t)bytes))
+        return nb_error(NB_ERR_ALIAS, fn, "y overlaps x without being equal to it (only y == x, "
+                        "in place, is allowed)");
+    return NB_OK;
+}
+
+nb_status nb_sunary(nb_unary_op op, int64_t n, const float *x, float *y) {
+    nb_status s = validate_unary(op, n, x, y);
+    if (s != NB_OK || n == 0) return s;
+    const bool verbose = nb_verbose_enabled();
+    const double t0 = verbose ? nb_now_seconds() : 0.0;
+    const struct nb_kernels *k = nb_kernels_active();
+    const int nt = nb_threads_for(n, UNARY_MIN_PER_THREAD);
+    if (nt <= 1) {
+        s = k->sunary(op, n, x, y);
+    } else {
+        /* Chunks are multiples of 64 elements so every chunk but the last
+           starts 256-byte aligned relative to x (and runs full vectors). */
+        const int64_t chunk = ((n + nt - 1) / nt + 63) / 64 * 64;
+        int worst = NB_OK;   /* int: OpenMP reductions take arithmetic types */
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(max : worst)
+        for (int t = 0; t < nt; t++) {
+            const int64_t lo = (int64_t)t * chunk;
+            const int64_t len = lo >= n ? 0 : (n - lo < chunk ? n - lo : chunk);
+            if (len > 0) {
+                int r = (int)k->sunary(op, len, x + lo, y + lo);
+                if (r > worst) worst = r;
+            }
+        }
+        s = (nb_status)worst;
+    }
+    if (verbose)
+        fprintf(stderr, "nabla: nb_sunary isa=%s op=%s n=%lld threads=%d time=%.3f ms\n",
+                nb_isa_name(k->isa), op_name(op), (long long)n, nt, 1e3 * (nb_now_seconds() - t0));
+    return s;
+}
+
+/* rows x cols stored with leading dimension ld: span in elements. */
+static nb_status check_rows(const char *fn, const char *name, const char *ldname, const float *p,
+                            int64_t rows, int64_t cols, int64_t ld, int64_t *span) {
+    if (ld < cols)
+        return nb_error(NB_ERR_ARG, fn, "%s = %lld is smaller than cols = %lld",
+                        ldname, (long long)ld, (long long)cols);
+    *span = 0;
+    if (rows == 0 || cols == 0) return NB_OK;
+    if (p == NULL)
+        return nb_error(NB_ERR_ARG, fn, "%s is NULL for a %lld x %lld matrix",
+                        name, (long long)rows, (long long)cols);
+    int64_t s, bytes;
+    if (!nb_mul_ok(rows - 1, ld, &s) || !nb_add_ok(s, cols, &s) ||
+        !nb_mul_ok(s, (int64_t)sizeof(float), &bytes))
+        return nb_error(NB_ERR_OVERFLOW, fn, "%s: %lld rows with %s = %lld overflow int64",
+                        name, (long long)rows, ldname, (long long)ld);
+    *span = s;
+    return NB_OK;
+}
+
+static nb_status validate_softmax(int64_t rows, int64_t cols, const float *x, int64_t ldx,
+                                  const float *y, int64_t ldy) {
+    const char *fn = "nb_ssoftmax";
+    if (rows < 0) return nb_error(NB_ERR_ARG, fn, "rows = %lld is negative", (long long)rows);
+    if (cols < 0) return nb_error(NB_ERR_ARG, fn, "cols = %lld is negative", (long long)cols);
+    int64_t span_x, span_y;
+    nb_status s;
+    if ((s = check_rows(fn, "x", "ldx", x, rows, cols, ldx, &span_x))) return s;
+    if ((s = check_rows(fn, "y", "ldy", y, rows, cols, ldy, &span_y))) return s;
+    if (y == x && ldy == ldx) return NB_OK;   /* in place */
+    if (nb_ranges_overlap(x, (size_t)span_x * sizeof(float), y, (size_t)span_y * sizeof(float)))
+        return nb_error(NB_ERR_ALIAS, fn, "y overlaps x without being x itself with ldy == ldx "
+                        "(only exact in-place is allowed)");
+    return NB_OK;
+}
+
+nb_status nb_ssoftmax(int log, int64_t rows, int64_t cols,
+                      const float *x, int64_t ldx, float *y, int64_t ldy) {
+    nb_status s = validate_softmax(rows, cols, x, ldx, y, ldy);
+    if (s != NB_OK || rows == 0 || cols == 0) return s;
+    const bool verbose = nb_verbose_enabled();
+    const double t0 = verbose ? nb_now_seconds() : 0.0;
+    const struct nb_kernels *k = nb_kernels_active();
+    int64_t work;
+    if (!nb_mul_ok(rows, cols, &work)) work = INT64_MAX;
+    int nt = nb_threads_for(work, SOFTMAX_MIN_PER_THREAD);
+    if (nt > rows) nt = (int)rows;
+    if (nt <= 1) {
+        s = k->ssoftmax(log, rows, cols, x, ldx, y, ldy);
+    } else {
+        const int64_t chunk = (rows + nt - 1) / nt;
+        int worst = NB_OK;   /* int: OpenMP reductions take arithmetic types */
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(max : worst)
+        for (int t = 0; t < nt; t++) {
+            const int64_t lo = (int64_t)t * chunk;
+            const int64_t len = lo >= rows ? 0 : (rows - lo < chunk ? rows - lo : chunk);
+            if (len > 0) {
+                int r = (int)k->ssoftmax(log, len, cols, x + lo * ldx, ldx, y + lo * ldy, ldy);
+                if (r > worst) worst = r;
+            }
+        }
+        s = (nb_status)worst;
+    }
+    if (verbose)
+        fprintf(stderr, "nabla: nb_ssoftmax isa=%s log=%d rows=%lld cols=%lld threads=%d "
+                "time=%.3f ms\n", nb_isa_name(k->isa), log != 0, (long long)rows,
+                (long long)cols, nt, 1e3 * (nb_now_seconds() - t0));
+    return s;
+}

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "check.h"
 #include "cpu_features.h"
 #include "internal.h"
 #include "kernels_table.h"
@@ -22,6 +23,8 @@
 static struct nb_kernels tables[NB_ISA_COUNT];
 static bool usable[NB_ISA_COUNT];
 static int active_isa;                 /* accessed atomically */
+static struct nb_kernels check_table;  /* NABLA_CHECK: shadow-mode wrappers */
+static bool check_mode;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 const char *const nb_kernel_slot_names[] = {
@@ -96,11 +99,23 @@ static void init(void) {
             chosen = (nb_isa)want;
     }
     __atomic_store_n(&active_isa, (int)chosen, __ATOMIC_RELEASE);
+    const char *chk = getenv("NABLA_CHECK");
+    if (chk && *chk && strcmp(chk, "0") != 0) {
+        check_table = nb_kernels_ref;
+        nb_check_fill(&check_table);
+        check_mode = true;
+    }
+}
+
+const struct nb_kernels *nb_kernels_active_unchecked(void) {
+    pthread_once(&init_once, init);
+    return &tables[__atomic_load_n(&active_isa, __ATOMIC_ACQUIRE)];
 }
 
 const struct nb_kernels *nb_kernels_active(void) {
-    pthread_once(&init_once, init);
-    return &tables[__atomic_load_n(&active_isa, __ATOMIC_ACQUIRE)];
+    const struct nb_kernels *t = nb_kernels_active_unchecked();
+    /* Shadow mode wraps every ISA but the reference itself. */
+    return (check_mode && t->isa != NB_ISA_REF) ? &check_table : t;
 }
 
 const struct nb_kernels *nb_kernels_for(nb_isa isa) {
@@ -109,7 +124,7 @@ const struct nb_kernels *nb_kernels_for(nb_isa isa) {
     return &tables[isa];
 }
 
-nb_isa nb_isa_active(void) { return nb_kernels_active()->isa; }
+nb_isa nb_isa_active(void) { return nb_kernels_active_unchecked()->isa; }
 
 int nb_isa_supported(nb_isa isa) { return nb_kernels_for(isa) != NULL; }
 

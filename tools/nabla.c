@@ -1,11 +1,15 @@
 /* The nabla command-line tool.
  *
- *   nabla info      version, CPU features, ISAs supported and active, threads
+ *   nabla info        version, CPU features, ISAs supported and active, threads
+ *   nabla selftest    every SIMD family against the reference on random problems
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <nabla/nabla.h>
+
+#include "selftest.h"
 
 static void print_features(uint32_t f) {
     static const struct { uint32_t bit; const char *name; } names[] = {
@@ -32,14 +36,21 @@ static int cmd_info(void) {
 }
 
 static int usage(FILE *out) {
-    fprintf(out, "usage: nabla info\n"
-                 "  info   print the version, CPU features, supported and active ISA, threads\n");
+    fprintf(out, "usage: nabla info | nabla selftest [rounds]\n"
+                 "  info       print the version, CPU features, supported and active ISA, threads\n"
+                 "  selftest   run every SIMD family against the reference backend on random\n"
+                 "             problems (shadow mode, NABLA_CHECK) and report the worst error\n");
     return out == stdout ? 0 : 2;
 }
 
 int main(int argc, char **argv) {
     if (argc < 2) return usage(stderr);
     if (strcmp(argv[1], "info") == 0) return cmd_info();
+    if (strcmp(argv[1], "selftest") == 0) {
+        /* Shadow mode is read at the library's first use, which is below. */
+        setenv("NABLA_CHECK", "1", 1);
+        return nb_tool_selftest(argc > 2 ? atoi(argv[2]) : 20);
+    }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) return usage(stdout);
     fprintf(stderr, "nabla: unknown command '%s'\n", argv[1]);
     return usage(stderr);

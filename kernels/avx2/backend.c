@@ -4,9 +4,18 @@
  * run AVX2+FMA code. Returns how many slots were overridden. */
 #include "gemm_ukernels.h"
 #include "kernels_table.h"
+#include "reduce-avx2.h"
+
+nb_status nb_avx2_sunary(nb_unary_op op, int64_t n, const float *x, float *y);
+nb_status nb_avx2_ssoftmax(int log, int64_t rows, int64_t cols,
+                           const float *x, int64_t ldx, float *y, int64_t ldy);
 
 int nb_avx2_fill(struct nb_kernels *t) {
-    int count = 0;
-    t->sgemm = nb_avx2_sgemm; count++;
-    return count;
+    int n = 0;
+    t->sgemm = nb_avx2_sgemm; n++;
+    t->sreduce = nb_avx2_sreduce; n++;
+    t->copy_strided = nb_avx2_copy_strided; n++;
+    t->sunary = nb_avx2_sunary; n++;
+    t->ssoftmax = nb_avx2_ssoftmax; n++;
+    return n;
 }

@@ -1,0 +1,120 @@
+/* AVX2 reduction and copy micro-kernels (private to kernels/avx2/).
+ *
+ * Helpers here are static inline only: this header is included by TUs that
+ * are all compiled with the same AVX2 flags (see KERNEL-PLAYBOOK pitfall 3).
+ */
+#ifndef NB_AVX2_REDUCE_H
+#define NB_AVX2_REDUCE_H
+
+#include <stdint.h>
+
+#include <immintrin.h>
+
+#include "kernels_table.h"
+
+void  nb_f32_rsum_ukernel__avx2_u32(int64_t n, const float *x, int64_t incx, float *acc);
+float nb_f32_rmax_ukernel__avx2_u32(int64_t n, const float *x, int64_t incx);
+float nb_f32_rmin_ukernel__avx2_u32(int64_t n, const float *x, int64_t incx);
+void  nb_f32_raddcol_ukernel__avx2_u32(int64_t n, const float *x, float *acc);
+void  nb_f32_rmaxcol_ukernel__avx2_u32(int64_t n, const float *x, float *acc);
+void  nb_f32_rmincol_ukernel__avx2_u32(int64_t n, const float *x, float *acc);
+void  nb_x32_transpose_ukernel_8x8__avx2(int64_t m, int64_t n, const void *src, int64_t lds,
+                                         void *dst, int64_t ldd);
+void  nb_x32_fill_ukernel__avx2(int64_t n, uint32_t value, void *dst);
+
+/* The dispatch-table slots built on the portable drivers. */
+nb_status nb_avx2_sreduce(nb_reduce_op op, int ndim, const int64_t *shape, const float *x,
+                          const int64_t *xs, uint64_t mask, float *y, const int64_t *ys);
+nb_status nb_avx2_copy_strided(size_t elem_size, int ndim, const int64_t *shape,
+                               const void *src, const int64_t *ss, void *dst, const int64_t *ds);
+
+/* Lanes 0..k-1 set (k in 0..8), for maskload/maskstore tails. */
+static inline __m256i nb_avx2_tail_mask(int64_t k) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)k), idx);
+}
+
+/* max / min with nabla's rules, lane by lane:
+ *   - vmaxps/vminps return their SECOND operand when either is NaN and
+ *     also when the two compare equal (+0 vs -0). Taking both operand orders
+ *     and AND-ing (max) / OR-ing (min) the bits makes the zero tie
+ *     order-free: +0 & -0 = +0 for max, +0 | -0 = -0 for min; equal non-zero
+ *     values have equal bits, so the AND/OR changes nothing there.
+ *   - NaN: where either input is NaN (unordered) the result is a + b, which
+ *     is NaN; so a NaN anywhere in a chain stays NaN. */
+static inline __m256 nb_avx2_max_nan(__m256 a, __m256 b) {
+    const __m256 r = _mm256_and_ps(_mm256_max_ps(a, b), _mm256_max_ps(b, a));
+    return _mm256_blendv_ps(r, _mm256_add_ps(a, b), _mm256_cmp_ps(a, b, _CMP_UNORD_Q));
+}
+static inline __m256 nb_avx2_min_nan(__m256 a, __m256 b) {
+    const __m256 r = _mm256_or_ps(_mm256_min_ps(a, b), _mm256_min_ps(b, a));
+    return _mm256_blendv_ps(r, _mm256_add_ps(a, b), _mm256_cmp_ps(a, b, _CMP_UNORD_Q));
+}
+
+/* Scalar twin of the vector rule (strided rows, tails). */
+static inline float nb_avx2_pick(float r, float v, int is_max) {
+    if (r != r) return r;
+    if (v != v) return v;
+    if (r == v) {
+        uint32_t br, bv;
+        __builtin_memcpy(&br, &r, 4);
+        __builtin_memcpy(&bv, &v, 4);
+        const uint32_t b = is_max ? (br & bv) : (br | bv);
+        float out;
+        __builtin_memcpy(&out, &b, 4);
+        return out;
+    }
+    return (is_max ? v > r : v < r) ? v : r;
+}
+
+/* Shared body of rmax/rmin (is_max is a compile-time constant at each call). */
+static inline float nb_avx2_rminmax(int64_t n, const float *x, int64_t incx, int is_max) {
+    if (incx != 1) {
+        float r = x[0];
+        for (int64_t i = 1; i < n; i++) r = nb_avx2_pick(r, x[i * incx], is_max);
+        return r;
+    }
+    const __m256 first = _mm256_set1_ps(x[0]);
+    __m256 a0 = first, a1 = first, a2 = first, a3 = first;
+#define NB_MM(a, b) (is_max ? nb_avx2_max_nan(a, b) : nb_avx2_min_nan(a, b))
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = NB_MM(a0, _mm256_loadu_ps(x + i));
+        a1 = NB_MM(a1, _mm256_loadu_ps(x + i + 8));
+        a2 = NB_MM(a2, _mm256_loadu_ps(x + i + 16));
+        a3 = NB_MM(a3, _mm256_loadu_ps(x + i + 24));
+    }
+    for (; i + 8 <= n; i += 8) a0 = NB_MM(a0, _mm256_loadu_ps(x + i));
+    if (i < n) {
+        /* Masked-off lanes are replaced by x[0], which is already in. */
+        const __m256i mk = nb_avx2_tail_mask(n - i);
+        const __m256 t = _mm256_blendv_ps(first, _mm256_maskload_ps(x + i, mk), _mm256_castsi256_ps(mk));
+        a1 = NB_MM(a1, t);
+    }
+    a0 = NB_MM(NB_MM(a0, a1), NB_MM(a2, a3));
+    __m128 h = _mm256_castps256_ps128(a0), l = _mm256_extractf128_ps(a0, 1);
+    const __m256 c = _mm256_castps128_ps256(h);
+    a0 = NB_MM(c, _mm256_castps128_ps256(l));          /* lanes 0..3 valid */
+    a0 = NB_MM(a0, _mm256_permute_ps(a0, 0x4E));        /* 0,1 valid */
+    a0 = NB_MM(a0, _mm256_permute_ps(a0, 0xB1));        /* 0 valid */
+#undef NB_MM
+    return _mm256_cvtss_f32(a0);
+}
+
+/* Shared body of the column kernels: acc[j] = op(acc[j], x[j]). */
+#define NB_AVX2_COL_KERNEL(OP)                                                   \
+    int64_t j = 0;                                                               \
+    for (; j + 32 <= n; j += 32) {                                               \
+        _mm256_storeu_ps(acc + j,      OP(_mm256_loadu_ps(acc + j),      _mm256_loadu_ps(x + j)));      \
+        _mm256_storeu_ps(acc + j + 8,  OP(_mm256_loadu_ps(acc + j + 8),  _mm256_loadu_ps(x + j + 8)));  \
+        _mm256_storeu_ps(acc + j + 16, OP(_mm256_loadu_ps(acc + j + 16), _mm256_loadu_ps(x + j + 16))); \
+        _mm256_storeu_ps(acc + j + 24, OP(_mm256_loadu_ps(acc + j + 24), _mm256_loadu_ps(x + j + 24))); \
+    }                                                                            \
+    for (; j + 8 <= n; j += 8)                                                   \
+        _mm256_storeu_ps(acc + j, OP(_mm256_loadu_ps(acc + j), _mm256_loadu_ps(x + j)));            \
+    if (j < n) {                                                                 \
+        const __m256i mk = nb_avx2_tail_mask(n - j);                             \
+        _mm256_maskstore_ps(acc + j, mk, OP(_mm256_maskload_ps(acc + j, mk), _mm256_maskload_ps(x + j, mk))); \
+    }
+
+#endif

@@ -1,0 +1,178 @@
+/* Portable driver of strided copies (the SIMD backends' copy_strided slot).
+ *
+ * The layout is normalised with dst as the key (nd_iter.h): size-1 dims
+ * dropped, dims where dst runs backwards flipped on both operands, dims
+ * sorted by dst stride so the innermost dim is the dst-contiguous one, and
+ * composable dims merged. The innermost dim then picks a path:
+ *
+ *   contiguous   dst and src stride 1: memcpy of whole runs (glibc's memcpy
+ *                is already AVX2 and streams large blocks).
+ *   broadcast    4-byte elements, src stride 0: the fill32 kernel (splat
+ *                stores).
+ *   transpose    4-byte elements, src stride != 1 but another dim has src
+ *                stride 1: the transpose32 kernel over those two dims, in
+ *                blocks of 64 dst rows (8x8 register tiles inside). This is
+ *                a 2-D transpose and any permute that moves the contiguous
+ *                dim (NCHW -> NHWC).
+ *   generic      everything else (other element sizes included): an
+ *                element loop with fixed-size moves for 1/2/4/8 bytes and
+ *                memcpy otherwise.
+ * Outer dims are walked by an odometer; work items (outer index x block)
+ * are split into contiguous ranges over OpenMP threads when the copy is
+ * large. Pure data movement: bit-exact, whatever the path and threads.
+ */
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "copy_driver.h"
+#include "internal.h"
+#include "nd_iter.h"
+
+/* Bytes copied below which a thread is not worth waking (memcpy moves
+   ~256 KiB in ~20-40 us here, well above a parallel region's cost). */
+#define MIN_BYTES_PER_THREAD ((int64_t)256 << 10)
+#define TRANSPOSE_ROWS 64                 /* dst rows per transpose work item */
+#define CONTIG_CHUNK ((int64_t)256 << 10) /* bytes per work item of one long run */
+
+enum mode { CONTIG, FILL, TRANSPOSE, GENERIC };
+
+typedef struct {
+    const nb_copy_ukernels *uk;
+    enum mode mode;
+    int64_t es;
+    int64_t n, dsi, ssi;          /* innermost dim */
+    int64_t m, ldd, lds;          /* transpose: the src-contiguous dim */
+    int64_t nblk, nouter;
+    nb_odo outs;                  /* operand 0 = dst, 1 = src */
+} plan;
+
+static void copy_generic(const plan *p, char *d, const char *s, int64_t n) {
+    const int64_t dsb = p->dsi * p->es, ssb = p->ssi * p->es;
+    switch (p->es) {
+    case 1: for (int64_t j = 0; j < n; j++) d[j * dsb] = s[j * ssb]; break;
+    case 2: for (int64_t j = 0; j < n; j++) memcpy(d + j * dsb, s + j * ssb, 2); break;
+    case 4: for (int64_t j = 0; j < n; j++) memcpy(d + j * dsb, s + j * ssb, 4); break;
+    case 8: for (int64_t j = 0; j < n; j++) memcpy(d + j * dsb, s + j * ssb, 8); break;
+    default: for (int64_t j = 0; j < n; j++) memcpy(d + j * dsb, s + j * ssb, (size_t)p->es); break;
+    }
+}
+
+static void do_item(const plan *p, char *d, const char *s, int64_t blk) {
+    switch (p->mode) {
+    case CONTIG: {
+        const int64_t bytes = p->n * p->es, lo = blk * CONTIG_CHUNK;
+        const int64_t len = bytes - lo < CONTIG_CHUNK ? bytes - lo : CONTIG_CHUNK;
+        memcpy(d + lo, s + lo, (size_t)len);
+        break;
+    }
+    case FILL: {
+        uint32_t v;
+        memcpy(&v, s, 4);
+        p->uk->fill32(p->n, v, d);
+        break;
+    }
+    case TRANSPOSE: {
+        const int64_t i0 = blk * TRANSPOSE_ROWS;
+        const int64_t rows = p->m - i0 < TRANSPOSE_ROWS ? p->m - i0 : TRANSPOSE_ROWS;
+        p->uk->transpose32(rows, p->n, s + i0 * 4, p->lds, d + i0 * p->ldd * 4, p->ldd);
+        break;
+    }
+    case GENERIC:
+        copy_generic(p, d, s, p->n);
+        break;
+    }
+}
+
+static void run_range(const plan *p, char *dst, const char *src, int64_t lo, int64_t hi) {
+    if (lo >= hi) return;
+    nb_odo o = p->outs;
+    int64_t cur = lo / p->nblk;
+    nb_odo_seek(&o, cur);
+    for (int64_t it = lo; it < hi; it++) {
+        const int64_t oi = it / p->nblk;
+        if (oi != cur) { nb_odo_next(&o); cur = oi; }
+        do_item(p, dst + o.o0 * p->es, src + o.o1 * p->es, it % p->nblk);
+    }
+}
+
+nb_status nb_copy_strided_driver(const nb_copy_ukernels *uk, size_t elem_size, int ndim,
+                                 const int64_t *shape, const void *src, const int64_t *ss,
+                                 void *dst, const int64_t *ds) {
+    nb_nd v;
+    v.ndim = ndim;
+    v.mask = 0;
+    int64_t total = 1;
+    for (int i = 0; i < ndim; i++) {
+        v.shape[i] = shape[i];
+        v.stride[0][i] = ds[i];
+        v.stride[1][i] = ss[i];
+        total *= shape[i];
+    }
+    if (total == 0) return NB_OK;
+    int64_t off[2];
+    nb_nd_normalise(&v, 0, off);
+    plan p;
+    memset(&p, 0, sizeof p);
+    p.uk = uk;
+    p.es = (int64_t)elem_size;
+    char *d = (char *)dst + off[0] * p.es;
+    const char *s = (const char *)src + off[1] * p.es;
+    if (v.ndim == 0) {
+        memcpy(d, s, elem_size);
+        return NB_OK;
+    }
+    const int inner = v.ndim - 1;
+    p.n = v.shape[inner];
+    p.dsi = v.stride[0][inner];
+    p.ssi = v.stride[1][inner];
+    int tdim = -1;
+    if (p.es == 4 && p.dsi == 1 && p.ssi != 1 && p.ssi != 0)
+        for (int i = inner - 1; i >= 0; i--)
+            if (v.stride[1][i] == 1) { tdim = i; break; }
+    if (p.dsi == 1 && p.ssi == 1) p.mode = CONTIG;
+    else if (p.es == 4 && p.dsi == 1 && p.ssi == 0) p.mode = FILL;
+    else if (tdim >= 0) p.mode = TRANSPOSE;
+    else p.mode = GENERIC;
+
+    /* Outer dims: all but the innermost (and the transpose's row dim). */
+    int64_t osh[NB_MAX_DIMS], od[NB_MAX_DIMS], os[NB_MAX_DIMS];
+    int no = 0;
+    p.nouter = 1;
+    for (int i = 0; i < inner; i++) {
+        if (i == tdim) continue;
+        osh[no] = v.shape[i];
+        od[no] = v.stride[0][i];
+        os[no++] = v.stride[1][i];
+        p.nouter *= v.shape[i];
+    }
+    nb_odo_init(&p.outs, no, osh, od, os);
+    p.nblk = 1;
+    if (p.mode == TRANSPOSE) {
+        p.m = v.shape[tdim];
+        p.ldd = v.stride[0][tdim];
+        p.lds = p.ssi;
+        p.nblk = (p.m + TRANSPOSE_ROWS - 1) / TRANSPOSE_ROWS;
+    } else if (p.mode == CONTIG) {
+        p.nblk = (p.n * p.es + CONTIG_CHUNK - 1) / CONTIG_CHUNK;
+    }
+    const int64_t items = p.nouter * p.nblk;
+    int nt = nb_threads_for(total * p.es, MIN_BYTES_PER_THREAD);
+    if (nt > items) nt = (int)items;
+    if (nt <= 1) {
+        run_range(&p, d, s, 0, items);
+        return NB_OK;
+    }
+#pragma omp parallel num_threads(nt)
+    {
+#ifdef _OPENMP
+        const int t = omp_get_thread_num(), T = omp_get_num_threads();
+#else
+        const int t = 0, T = 1;
+#endif
+        run_range(&p, d, s, items * t / T, items * (t + 1) / T);
+    }
+    return NB_OK;
+}
