@@ -44,6 +44,9 @@ static nb_gemm_desc blocking(nb_isa isa) {
 #if NB_BUILD_AVX2
     if (isa == NB_ISA_AVX2) return nb_avx2_sgemm_desc;
 #endif
+#if NB_BUILD_NEON
+    if (isa == NB_ISA_NEON) return nb_neon_sgemm_desc;
+#endif
     (void)isa;
     nb_gemm_desc d = {0};
     d.mr = 8; d.nr = 12; d.mc = 128; d.kc = 256; d.nc = 4092;
@@ -514,6 +517,11 @@ static void avx2_pack_b(int trans, size_t n, size_t k, const float *b, ptrdiff_t
     nb_f32_packb_ukernel_16__avx2(trans, k, n, b, ldb, dst);
 }
 #endif
+#if NB_BUILD_NEON
+static void neon_pack_b(int trans, size_t n, size_t k, const float *b, ptrdiff_t ldb, float *dst) {
+    nb_f32_packb_ukernel_12__neon(trans, k, n, b, ldb, dst);
+}
+#endif
 
 static void packing_kernels_match_scalar_packing(void **state) {
     (void)state;
@@ -522,6 +530,13 @@ static void packing_kernels_match_scalar_packing(void **state) {
     if (nb_kernels_for(NB_ISA_AVX2)) {
         check_pack(nb_f32_packa_ukernel_6__avx2, 0, 6, NB_GEMM_PACK_SLACK);
         check_pack(avx2_pack_b, 1, 16, 0);   /* B: nothing outside the panels */
+        ran++;
+    }
+#endif
+#if NB_BUILD_NEON
+    if (nb_kernels_for(NB_ISA_NEON)) {
+        check_pack(nb_f32_packa_ukernel_8__neon, 0, 8, 0);   /* uses no slack */
+        check_pack(neon_pack_b, 1, 12, 0);
         ran++;
     }
 #endif
