@@ -9,7 +9,9 @@
  * resident) rather than registers, so that B is walked along whole rows,
  * 4 rows at a time (4 sequential streams the hardware prefetcher follows).
  * The 4 A values of a row for those 4 k sit in one register and are used by
- * lane (FMLA by element), so the 4 rows need 4 registers, not 16.
+ * lane (FMLA by element); GCC 12 hoists them into 16 broadcast registers
+ * instead, which still fits: the m = 4 inner loop is 4 B loads, 4 tile
+ * loads, 16 FMLA and 4 tile stores per 4 columns, no spill.
  *
  * The element order is the packed kernel's exactly: acc starts at +0, one
  * FMA per k in k order, then nb_neon_gemm_epilogue, so a row computed here
