@@ -41,6 +41,13 @@ typedef void (*nb_gemm_ukernel_fn)(size_t m, size_t n, size_t k,
                                    const float *a, const float *b,
                                    float *c, ptrdiff_t ldc, float alpha, float beta);
 
+/* The same micro-kernel contract with A read in place instead of packed:
+ * op(A) = A (not transposed), element (r, p) at a[r*lda + p]; rows r >= m
+ * are never read. Same bits as the packed kernel. */
+typedef void (*nb_gemm_ukernel_adirect_fn)(size_t m, size_t n, size_t k,
+                                           const float *a, ptrdiff_t lda, const float *b,
+                                           float *c, ptrdiff_t ldc, float alpha, float beta);
+
 /* Packs the m x k block of op(A) whose (0,0) element is at `a` into
  * ceil(m/MR) micro-panels of k*MR floats each, back to back in dst (rows
  * beyond m of the last panel zero-filled). trans == 0: op(A)[i,k] = a[i*lda+k];
@@ -61,13 +68,23 @@ typedef void (*nb_gemm_pack_b_fn)(int trans, size_t k, size_t n,
 
 /* Optional no-pack path for a few rows (small M, op(B) = B not transposed):
  * C[0:m, 0:n] = epilogue of one KC block, reading op(A)[i,k] at
- * a[i*rs_a + k*cs_a] and B[k,j] at b[k*ldb + j] in place. m <= rows_max_m,
+ * a[i*rs_a + k*cs_a] and B[k,j] at b[k*ldb + j] in place. m <= rows_mr,
  * n <= rows_max_n, k <= the descriptor's kc. Must give the same bits as the
  * packed path (same per-element FMA chain and epilogue). */
 typedef void (*nb_gemm_rows_fn)(size_t m, size_t n, size_t k,
                                 const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
                                 const float *b, ptrdiff_t ldb,
                                 float *c, ptrdiff_t ldc, float alpha, float beta);
+
+/* Optional no-pack path for a few rows with op(B) = B^T (B stored N x K,
+ * b[j*ldb + k]): C[0:m, 0:n] for the WHOLE K, m <= rows_mr, any n; the
+ * kernel cuts K into blocks of kc itself (so it can stream rows of B) and
+ * applies the per-block epilogue of the contract (beta on the first block,
+ * 1 after). Same bits as the packed path. */
+typedef void (*nb_gemm_rows_bt_fn)(size_t m, size_t n, size_t K, size_t kc,
+                                   const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                   const float *b, ptrdiff_t ldb,
+                                   float *c, ptrdiff_t ldc, float alpha, float beta);
 
 /* Floats of slack the driver leaves after every A packing buffer. */
 #define NB_GEMM_PACK_SLACK 16
@@ -78,9 +95,19 @@ typedef struct {
     nb_gemm_ukernel_fn ukernel;
     nb_gemm_pack_a_fn pack_a;
     nb_gemm_pack_b_fn pack_b;
+    /* Optional: skip packing A (trans_a == 0) when N <= adirect_max_n, where
+       too few column panels reuse a packed A block to repay packing it. */
+    nb_gemm_ukernel_adirect_fn ukernel_adirect;
+    int64_t adirect_max_n;
     nb_gemm_rows_fn rows;       /* NULL: always pack */
+    int rows_mr;                /* rows per `rows` call */
     int rows_max_m;             /* use `rows` when M <= this and trans_b == 0 */
-    int64_t rows_max_n;         /* columns per `rows` call */
+    int64_t rows_max_n;         /* columns per `rows` call; a KC x rows_max_n
+                                   block of B is reused from L2 by the
+                                   row groups of one call */
+    nb_gemm_rows_bt_fn rows_bt; /* NULL: always pack when trans_b == 1 */
+    int rows_bt_max_m;          /* use `rows_bt` when M <= this and trans_b == 1 */
+    int64_t rows_bt_n;          /* columns per `rows_bt` call (its B rows stay in L2) */
     /* Threads: one more thread per this many multiply-adds (M*N*K). Below
        it a parallel region costs more than it saves (measured per ISA). */
     int64_t min_mnk_per_thread;

@@ -15,6 +15,9 @@
 void nb_f32_gemm_ukernel_6x16__avx2(size_t m, size_t n, size_t k,
                                     const float *a, const float *b,
                                     float *c, ptrdiff_t ldc, float alpha, float beta);
+void nb_f32_gemm_ukernel_6x16__avx2_adirect(size_t m, size_t n, size_t k,
+                                            const float *a, ptrdiff_t lda, const float *b,
+                                            float *c, ptrdiff_t ldc, float alpha, float beta);
 void nb_f32_packa_ukernel_6__avx2(int trans, size_t m, size_t k,
                                   const float *a, ptrdiff_t lda, float *dst);
 void nb_f32_packb_ukernel_16__avx2(int trans, size_t k, size_t n,
@@ -24,6 +27,10 @@ void nb_f32_gemm_ukernel_4xn__avx2_nopack(size_t m, size_t n, size_t k,
                                           const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
                                           const float *b, ptrdiff_t ldb,
                                           float *c, ptrdiff_t ldc, float alpha, float beta);
+void nb_f32_gemm_ukernel_4xn__avx2_nopack_bt(size_t m, size_t n, size_t K, size_t kc,
+                                             const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                             const float *b, ptrdiff_t ldb,
+                                             float *c, ptrdiff_t ldc, float alpha, float beta);
 /* The AVX2 descriptor (tile, blocking, kernels) and the table entry. */
 extern const nb_gemm_desc nb_avx2_sgemm_desc;
 nb_status nb_avx2_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,

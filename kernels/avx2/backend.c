@@ -17,5 +17,6 @@ int nb_avx2_fill(struct nb_kernels *t) {
     t->copy_strided = nb_avx2_copy_strided; n++;
     t->sunary = nb_avx2_sunary; n++;
     t->ssoftmax = nb_avx2_ssoftmax; n++;
+    t->sgemm = nb_avx2_sgemm; n++;
     return n;
 }
