@@ -41,9 +41,11 @@ const nb_gemm_desc nb_neon_sgemm_desc = {
     .ukernel = nb_f32_gemm_ukernel_8x12__neonfma,
     .pack_a = nb_f32_packa_ukernel_8__neon,
     .pack_b = nb_f32_packb_ukernel_12__neon,
+    /* No A-in-place tile and no B^T row path yet (NULL: the driver packs). */
     .rows = nb_f32_gemm_ukernel_4xn__neonfma_nopack,
-    .rows_max_m = 4,
-    .rows_max_n = 1024,
+    .rows_mr = 4,
+    .rows_max_m = 4,            /* unmeasured: AVX2 measured its crossover at 32 */
+    .rows_max_n = 1024,         /* the kernel's stack tile holds 4 x 1024 floats */
     .min_mnk_per_thread = 64 * 64 * 64,
 };
 
