@@ -2,6 +2,7 @@
  *
  * Called once by src/dispatch.c after getauxval(AT_HWCAP) reported ASIMD.
  * Returns how many slots were overridden. */
+#include "gemm_ukernels.h"
 #include "kernels_table.h"
 
 nb_status nb_neon_sunary(nb_unary_op op, int64_t n, const float *x, float *y);
@@ -10,6 +11,7 @@ nb_status nb_neon_ssoftmax(int log, int64_t rows, int64_t cols,
 
 int nb_neon_fill(struct nb_kernels *t) {
     int n = 0;
+    t->sgemm = nb_neon_sgemm; n++;
     t->sunary = nb_neon_sunary; n++;
     t->ssoftmax = nb_neon_ssoftmax; n++;
     return n;
