@@ -132,7 +132,7 @@ for stage in $stages; do
         sub="$out/subproject"
         rm -rf "$sub"; mkdir -p "$sub/subprojects"
         cp tests/consumer/meson.build tests/consumer/consumer.c "$sub/"
-        ln -s "$root" "$sub/subprojects/nabla"
+        ln -sfn "$root" "$sub/subprojects/nabla"
         if meson setup "$sub/build" "$sub" >"$out/subproject.log" 2>&1 \
             && ninja -C "$sub/build" >>"$out/subproject.log" 2>&1; then
             run_suites subproject "$sub/build" subproject
