@@ -2,6 +2,7 @@
  *
  * Called once by src/dispatch.c after it has checked that the CPU and OS can
  * run AVX2+FMA code. Returns how many slots were overridden. */
+#include "gemm_ukernels.h"
 #include "kernels_table.h"
 #include "reduce-avx2.h"
 
@@ -11,9 +12,11 @@ nb_status nb_avx2_ssoftmax(int log, int64_t rows, int64_t cols,
 
 int nb_avx2_fill(struct nb_kernels *t) {
     int n = 0;
+    t->sgemm = nb_avx2_sgemm; n++;
     t->sreduce = nb_avx2_sreduce; n++;
     t->copy_strided = nb_avx2_copy_strided; n++;
     t->sunary = nb_avx2_sunary; n++;
     t->ssoftmax = nb_avx2_ssoftmax; n++;
+    t->sgemm = nb_avx2_sgemm; n++;
     return n;
 }

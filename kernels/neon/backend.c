@@ -2,6 +2,7 @@
  *
  * Called once by src/dispatch.c after getauxval(AT_HWCAP) reported ASIMD.
  * Returns how many slots were overridden. */
+#include "gemm_ukernels.h"
 #include "kernels_table.h"
 #include "reduce-neon.h"
 
@@ -13,6 +14,7 @@ int nb_neon_fill(struct nb_kernels *t) {
     int n = 0;
     t->sreduce = nb_neon_sreduce; n++;
     t->copy_strided = nb_neon_copy_strided; n++;
+    t->sgemm = nb_neon_sgemm; n++;
     t->sunary = nb_neon_sunary; n++;
     t->ssoftmax = nb_neon_ssoftmax; n++;
     return n;

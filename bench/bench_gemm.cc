@@ -1,0 +1,106 @@
+// SGEMM side by side: nabla (active ISA), the reference backend (small sizes
+// only, it is slow) and OpenBLAS, one thread unless the shape says _t2.
+//
+// Names: sgemm/<impl>/<M>x<N>x<K>[_t<threads>]; counters["FLOPS"] = 2 M N K
+// per call. Shapes:
+//   cubes 64 .. 2048 (A, B, C square, no transposes);
+//   3136x64x576, the im2col shape of a 3x3 conv, 64 -> 64 channels on a 56x56
+//     image, channels-last: A = the patch matrix (3136 output pixels x 576 =
+//     64 channels x 3 x 3 taps, row-major, not transposed), B = the weights as
+//     PyTorch stores them (64 output channels x 576, so op(B) = B^T,
+//     trans_b = 1), C = the 3136 x 64 output;
+//   1x4096x4096, a GEMV-like call (one row times a 4096 x 4096 matrix B, not
+//     transposed): memory bound, so it also reports the B bytes read per
+//     second (bytes_per_second, compare machine/read/64MiB);
+//   1x4096x4096_bt, the same with B transposed (x W^T of a linear layer).
+#include "bench_util.h"
+
+#include <benchmark/benchmark.h>
+
+#include <string>
+
+#ifdef NB_HAVE_OPENBLAS
+// OpenBLAS's config header uses C99 _Complex, which clang -Wpedantic flags in C++.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wc99-extensions"
+#endif
+#include <cblas.h>
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
+extern "C" void openblas_set_num_threads(int num_threads);
+#endif
+
+namespace {
+
+enum Impl { kNabla, kRef, kOpenblas };
+
+struct Shape {
+    int64_t M, N, K;
+    int tb;
+    int threads;
+    bool ref;   // also benchmark the reference backend
+};
+
+void run(benchmark::State &state, Impl impl, Shape s) {
+    const int64_t lda = s.K, ldb = s.tb ? s.K : s.N, ldc = s.N;
+    nbb::Buffer A(size_t(s.M * s.K), -1, 1, 1), B(size_t(s.K * s.N), -1, 1, 2), C(size_t(s.M * s.N), -1, 1, 3);
+    nbb::IsaScope isa(impl == kRef ? NB_ISA_REF : nb_isa_active());
+    nb_set_num_threads(s.threads);
+#ifdef NB_HAVE_OPENBLAS
+    if (impl == kOpenblas) openblas_set_num_threads(s.threads);
+#endif
+    for (auto _ : state) {
+        if (impl == kOpenblas) {
+#ifdef NB_HAVE_OPENBLAS
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, s.tb ? CblasTrans : CblasNoTrans, int(s.M), int(s.N),
+                        int(s.K), 1.0f, A.p, int(lda), B.p, int(ldb), 0.0f, C.p, int(ldc));
+#endif
+        } else if (nb_sgemm(0, s.tb, s.M, s.N, s.K, 1.0f, A.p, lda, B.p, ldb, 0.0f, C.p, ldc) != NB_OK) {
+            state.SkipWithError(nb_last_error());
+            break;
+        }
+        benchmark::ClobberMemory();
+    }
+    nb_set_num_threads(0);
+    const double flops = 2.0 * double(s.M) * double(s.N) * double(s.K);
+    state.counters["FLOPS"] = benchmark::Counter(flops * double(state.iterations()), benchmark::Counter::kIsRate);
+    if (s.M == 1) state.SetBytesProcessed(int64_t(state.iterations()) * s.K * s.N * int64_t(sizeof(float)));
+}
+
+int register_all() {
+    std::vector<Shape> shapes;
+    for (int64_t n : {64, 128, 256, 512, 1024, 2048}) shapes.push_back({n, n, n, 0, 1, n <= 256});
+    shapes.push_back({3136, 64, 576, 1, 1, false});
+    shapes.push_back({1, 4096, 4096, 0, 1, true});
+    shapes.push_back({1, 4096, 4096, 1, 1, false});
+    shapes.push_back({1024, 1024, 1024, 0, 2, false});
+    shapes.push_back({2048, 2048, 2048, 0, 2, false});
+    const struct { Impl impl; const char *name; } impls[] = {
+        {kNabla, "nabla"}, {kRef, "ref"},
+#ifdef NB_HAVE_OPENBLAS
+        {kOpenblas, "openblas"},
+#endif
+    };
+    for (const Shape &s : shapes)
+        for (const auto &im : impls) {
+            if (im.impl == kRef && !s.ref) continue;
+            std::string name = "sgemm/" + std::string(im.name) + "/" + std::to_string(s.M) + "x" +
+                               std::to_string(s.N) + "x" + std::to_string(s.K);
+            if (s.M == 1 && s.tb) name += "_bt";
+            if (s.threads != 1) name += "_t" + std::to_string(s.threads);
+            auto *b = benchmark::RegisterBenchmark(name.c_str(), run, im.impl, s)
+                          ->Unit(benchmark::kMillisecond);
+            // One thread: rates from CPU time, which other processes on a
+            // shared machine do not inflate (the same as real time on a quiet
+            // one). Several threads: real time (CPU time would only count the
+            // calling thread).
+            if (s.threads != 1) b->UseRealTime();
+        }
+    return 0;
+}
+
+const int registered = register_all();
+
+}  // namespace

@@ -1,0 +1,119 @@
+/* static inline helpers shared by the AVX2 GEMM kernels (AVX2+FMA TUs only).
+ *
+ * The epilogue lives here once so that the packed 6x16 tile, its edge tiles
+ * and the no-pack small-M kernel round identically (gemm_driver.h):
+ *   beta == 0:  c = alpha*acc                 (C not read)
+ *   otherwise:  c = fma(beta, c, alpha*acc)
+ */
+#ifndef NB_GEMM_AVX2_H
+#define NB_GEMM_AVX2_H
+
+#include <immintrin.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+static inline __m256 nb_avx2_gemm_epilogue(__m256 acc, __m256 valpha, __m256 vbeta,
+                                           const float *c, int read_c) {
+    const __m256 t = _mm256_mul_ps(valpha, acc);
+    return read_c ? _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(c), t) : t;
+}
+
+/* The same epilogue, specialised (callers switch on nb_avx2_epilogue_mode
+   once per tile). Same bits: 1*acc == acc exactly, and fma(1, c, t) is the
+   correctly rounded c + t. */
+enum { NB_EPI_STORE, NB_EPI_SCALE, NB_EPI_ADD, NB_EPI_GENERAL };
+static inline int nb_avx2_epilogue_mode(float alpha, float beta) {
+    if (beta == 0.0f) return alpha == 1.0f ? NB_EPI_STORE : NB_EPI_SCALE;
+    return alpha == 1.0f && beta == 1.0f ? NB_EPI_ADD : NB_EPI_GENERAL;
+}
+static inline __attribute__((always_inline))
+__m256 nb_avx2_gemm_epilogue_mode(int mode, __m256 acc, __m256 valpha, __m256 vbeta, const float *c) {
+    switch (mode) {
+    case NB_EPI_STORE: return acc;
+    case NB_EPI_SCALE: return _mm256_mul_ps(valpha, acc);
+    case NB_EPI_ADD:   return _mm256_add_ps(_mm256_loadu_ps(c), acc);
+    default:           return _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(c), _mm256_mul_ps(valpha, acc));
+    }
+}
+
+/* One lane of the same: alpha*acc rounds like _mm256_mul_ps and fmaf like
+   _mm256_fmadd_ps (both correctly rounded IEEE operations). */
+static inline float nb_avx2_gemm_epilogue1(float acc, float alpha, float beta,
+                                           const float *c, int read_c) {
+    const float t = alpha * acc;
+    return read_c ? fmaf(beta, *c, t) : t;
+}
+
+/* Lanes [0, n) set, n in [0, 8]: a mask for _mm256_maskload_ps, which
+   neither reads nor faults on the cleared lanes (and returns 0 there). */
+static inline __m256i nb_avx2_lane_mask(size_t n) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), idx);
+}
+
+/* In-register 8x8 transpose: r[i] holds row i on entry, column i on exit. */
+static inline void nb_avx2_transpose8(__m256 r[8]) {
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+
+/* The epilogue of a 6x16 tile held in 12 accumulators (row r in cr0, cr1),
+ * shared by the packed and the direct-A kernels. Full tiles go straight to
+ * C; edge tiles (m < 6 or n < 16) run the epilogue on a stack copy of the
+ * valid part of C (loaded only when beta != 0) and copy only that part
+ * back, so C is never read or written outside [0:m, 0:n]. */
+static inline __attribute__((always_inline))
+void nb_avx2_store_6x16(size_t m, size_t n, float *c, ptrdiff_t ldc, float alpha, float beta,
+                        __m256 c00, __m256 c01, __m256 c10, __m256 c11, __m256 c20, __m256 c21,
+                        __m256 c30, __m256 c31, __m256 c40, __m256 c41, __m256 c50, __m256 c51) {
+    const __m256 valpha = _mm256_set1_ps(alpha), vbeta = _mm256_set1_ps(beta);
+    const int read_c = beta != 0.0f;
+    const int full = m == 6 && n == 16;
+    _Alignas(32) float tile[6 * 16];
+    float *out = c;
+    ptrdiff_t ldo = ldc;
+    if (!full) {
+        out = tile;
+        ldo = 16;
+        memset(tile, 0, sizeof tile);
+        if (read_c)
+            for (size_t r = 0; r < m; r++) memcpy(tile + r * 16, c + (ptrdiff_t)r * ldc, n * sizeof(float));
+    }
+#define NB_ROW(mode, r, lo, hi)                                                                  \
+    _mm256_storeu_ps(out + (r) * ldo, nb_avx2_gemm_epilogue_mode(mode, lo, valpha, vbeta, out + (r) * ldo)); \
+    _mm256_storeu_ps(out + (r) * ldo + 8, nb_avx2_gemm_epilogue_mode(mode, hi, valpha, vbeta, out + (r) * ldo + 8));
+#define NB_TILE(mode)                                                                         \
+    NB_ROW(mode, 0, c00, c01) NB_ROW(mode, 1, c10, c11) NB_ROW(mode, 2, c20, c21)              \
+    NB_ROW(mode, 3, c30, c31) NB_ROW(mode, 4, c40, c41) NB_ROW(mode, 5, c50, c51)
+    /* On an edge tile rows beyond m hold padding results; computing them
+       keeps the code branch-free and they are never copied out. */
+    switch (nb_avx2_epilogue_mode(alpha, beta)) {
+    case NB_EPI_STORE: NB_TILE(NB_EPI_STORE) break;
+    case NB_EPI_SCALE: NB_TILE(NB_EPI_SCALE) break;
+    case NB_EPI_ADD:   NB_TILE(NB_EPI_ADD) break;
+    default:           NB_TILE(NB_EPI_GENERAL) break;
+    }
+    if (!full)
+        for (size_t r = 0; r < m; r++) memcpy(c + (ptrdiff_t)r * ldc, tile + r * 16, n * sizeof(float));
+#undef NB_TILE
+#undef NB_ROW
+}
+
+#endif

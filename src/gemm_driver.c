@@ -1,0 +1,303 @@
+/* The portable BLIS-style SGEMM driver: loops, packing buffers, threads.
+ * See gemm_driver.h for the loop structure and the numerical contract.
+ *
+ * Threads (OpenMP, one parallel region per call) split either the rows of C
+ * (each thread packs its own A blocks, all threads pack the shared B block
+ * together, with a barrier before and after using it) or the columns of each
+ * NC block (each thread packs and uses only its own B panels, no barrier;
+ * the small A blocks are packed by every thread). Never K: the KC blocks and
+ * the FMA order per element are those of one thread, so any thread count
+ * gives the same bits.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "gemm_driver.h"
+#include "internal.h"
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+/* alpha == 0 or K == 0: BLAS reads neither A nor B; C = beta C, and beta == 0
+   writes zeros without reading C. */
+static void scale_c(int64_t M, int64_t N, float beta, float *C, int64_t ldc) {
+    for (int64_t i = 0; i < M; i++) {
+        float *c = C + i * ldc;
+        if (beta == 0.0f) memset(c, 0, (size_t)N * sizeof *c);
+        else for (int64_t j = 0; j < N; j++) c[j] = beta * c[j];
+    }
+}
+
+typedef struct {
+    const nb_gemm_desc *d;
+    int ta, tb;
+    int64_t M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    int64_t lda, ldb, ldc;
+    float *C;
+    float *bbuf;            /* shared B block, kc x round_up(nc, nr) */
+    float *abuf;            /* per-thread A blocks, abuf_stride floats apart */
+    int64_t abuf_stride;
+    int64_t kcb;            /* min(K, kc): the largest KC block */
+    int split_m;            /* 1: threads split rows; 0: threads split columns */
+    int adirect;            /* A is read in place by ukernel_adirect, not packed */
+} gemm_ctx;
+
+/* op(A)[i,k] and op(B)[k,j] addresses. */
+static const float *a_at(const gemm_ctx *x, int64_t i, int64_t k) {
+    return x->ta ? x->A + k * x->lda + i : x->A + i * x->lda + k;
+}
+static const float *b_at(const gemm_ctx *x, int64_t k, int64_t j) {
+    return x->tb ? x->B + j * x->ldb + k : x->B + k * x->ldb + j;
+}
+
+/* Rows [r0, r1) x packed B panels [p0, p1) of the current (jc, pc) block;
+   panel p is at bpan + (p - p0) * nr * kc. */
+static void compute_block(const gemm_ctx *x, float *abuf, int64_t r0, int64_t r1,
+                          const float *bpan, int64_t p0, int64_t p1, int64_t jc, int64_t nc,
+                          int64_t pc, int64_t kc, float beta) {
+    const nb_gemm_desc *d = x->d;
+    const int64_t mr = d->mr, nr = d->nr;
+    for (int64_t ic = r0; ic < r1; ic += d->mc) {
+        const int64_t mc = min64(d->mc, r1 - ic);
+        if (!x->adirect)
+            d->pack_a(x->ta, (size_t)mc, (size_t)kc, a_at(x, ic, pc), (ptrdiff_t)x->lda, abuf);
+        for (int64_t p = p0; p < p1; p++) {
+            const int64_t jr = p * nr;
+            const size_t n = (size_t)min64(nr, nc - jr);
+            const float *bp = bpan + (p - p0) * nr * kc;
+            for (int64_t ir = 0; ir < mc; ir += mr) {
+                const size_t m = (size_t)min64(mr, mc - ir);
+                float *c = x->C + (ic + ir) * x->ldc + jc + jr;
+                if (x->adirect)
+                    d->ukernel_adirect(m, n, (size_t)kc, a_at(x, ic + ir, pc), (ptrdiff_t)x->lda,
+                                       bp, c, (ptrdiff_t)x->ldc, x->alpha, beta);
+                else
+                    d->ukernel(m, n, (size_t)kc, abuf + ir * kc, bp, c, (ptrdiff_t)x->ldc,
+                               x->alpha, beta);
+            }
+        }
+    }
+}
+
+static void packed_thread(const gemm_ctx *x, int tid, int nt) {
+    const nb_gemm_desc *d = x->d;
+    const int64_t mr = d->mr, nr = d->nr;
+    float *abuf = x->abuf + (int64_t)tid * x->abuf_stride;
+    /* Rows of this thread (split_m) in whole micro-panels. */
+    const int64_t mp = (x->M + mr - 1) / mr;
+    int64_t r0 = 0, r1 = x->M;
+    if (x->split_m) {
+        r0 = min64(x->M, (mp * tid / nt) * mr);
+        r1 = min64(x->M, (mp * (tid + 1) / nt) * mr);
+    }
+    for (int64_t jc = 0; jc < x->N; jc += d->nc) {
+        const int64_t nc = min64(d->nc, x->N - jc);
+        const int64_t np = (nc + nr - 1) / nr;
+        /* B panels this thread packs: a share of all (split_m) or its own. */
+        const int64_t p0 = np * tid / nt, p1 = np * (tid + 1) / nt;
+        for (int64_t pc = 0; pc < x->K; pc += d->kc) {
+            const int64_t kc = min64(d->kc, x->K - pc);
+            const float beta = pc == 0 ? x->beta : 1.0f;
+            /* split_m: panels back to back with stride nr*kc, shared (the
+               barriers order packing and use). split_n: a thread's panels
+               start at a place that does not depend on kc, so they never
+               overlap another thread's panels of a previous KC block that
+               is still in use. */
+            float *mine = x->bbuf + p0 * nr * (x->split_m ? kc : x->kcb);
+            if (p1 > p0)
+                d->pack_b(x->tb, (size_t)kc, (size_t)(min64(nc, p1 * nr) - p0 * nr),
+                          b_at(x, pc, jc + p0 * nr), (ptrdiff_t)x->ldb, mine);
+            if (x->split_m) {
+#pragma omp barrier
+                if (r1 > r0) compute_block(x, abuf, r0, r1, x->bbuf, 0, np, jc, nc, pc, kc, beta);
+                /* Nobody repacks B while another thread still reads it. */
+#pragma omp barrier
+            } else if (p1 > p0) {
+                compute_block(x, abuf, 0, x->M, mine, p0, p1, jc, nc, pc, kc, beta);
+            }
+        }
+    }
+}
+
+static int team_thread_num(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+static int team_size(void) {
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
+/* How imbalanced a split of `units` equal parts over nt threads is (the
+   busiest thread's share relative to a perfect split), scaled by 1000. */
+static int64_t imbalance(int64_t units, int64_t nt) {
+    return units <= 0 ? INT64_MAX : ((units + nt - 1) / nt) * nt * 1000 / units;
+}
+
+/* Packing buffers are kept per calling thread and reused: a 64^3 GEMM takes
+   a few microseconds, and malloc/free of its buffers (with glibc's
+   consolidation of freed chunks) cost a few percent of that. The size is
+   bounded by the blocking (kc*nc + threads*mc*kc floats, ~4 MiB on AVX2),
+   not by the problem; the buffer is freed when the thread exits. */
+typedef struct { float *p; size_t floats; } buf_cache;
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static int cache_ok;
+
+static void cache_destroy(void *v) {
+    buf_cache *c = v;
+    nb_aligned_free(c->p);
+    nb_aligned_free(c);
+}
+static void cache_init(void) { cache_ok = pthread_key_create(&cache_key, cache_destroy) == 0; }
+
+/* A 64-byte aligned buffer of at least `floats`, owned by the cache (when
+   *owned is set, the caller frees it instead). NULL on OOM. */
+static float *scratch(size_t floats, int *owned) {
+    pthread_once(&cache_once, cache_init);
+    *owned = 0;
+    buf_cache *c = cache_ok ? pthread_getspecific(cache_key) : NULL;
+    if (c && c->floats >= floats) return c->p;
+    float *p = nb_aligned_alloc(floats * sizeof(float));
+    if (!p) return NULL;
+    if (!cache_ok) { *owned = 1; return p; }
+    if (!c) {
+        c = nb_aligned_alloc(sizeof *c);
+        if (!c || pthread_setspecific(cache_key, c) != 0) {
+            nb_aligned_free(c);
+            *owned = 1;
+            return p;
+        }
+        c->p = NULL;
+    }
+    nb_aligned_free(c->p);
+    c->p = p;
+    c->floats = floats;
+    return p;
+}
+
+static nb_status run_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
+    const int64_t kcb = min64(x->K, d->kc);
+    const int64_t ncb = round_up(min64(x->N, d->nc), d->nr);
+    const int64_t mcb = round_up(min64(x->M, d->mc), d->mr);
+    const int64_t mp = (x->M + d->mr - 1) / d->mr, np = ncb / d->nr;
+    if (nt > 1) {
+        /* Split the dimension that balances better; columns on a tie: that
+           split has no barrier (each thread packs the B panels it uses), so
+           a thread that the OS deschedules (more runnable threads than
+           cores) delays only its own share instead of stalling the team at
+           every KC block. The price is that every thread packs the A
+           blocks, ~nt/N of the work. */
+        x->split_m = imbalance(mp, nt) < imbalance(np, nt);
+        const int64_t units = x->split_m ? mp : np;
+        if (units < nt) nt = (int)units;
+    } else {
+        x->split_m = 1;
+    }
+    x->kcb = kcb;
+    x->adirect = !x->ta && d->ukernel_adirect && x->N <= d->adirect_max_n;
+    x->abuf_stride = x->adirect ? 0 : round_up(kcb * mcb + NB_GEMM_PACK_SLACK, 16);
+    const size_t floats = (size_t)(kcb * ncb + NB_GEMM_PACK_SLACK) +
+                          (size_t)x->abuf_stride * (size_t)nt;
+    int owned;
+    float *buf = scratch(floats, &owned);
+    if (!buf) return NB_ERR_OOM;
+    x->abuf = buf;
+    x->bbuf = buf + x->abuf_stride * nt;   /* abuf_stride is a multiple of 16: aligned */
+    if (nt == 1) {
+        packed_thread(x, 0, 1);
+    } else {
+#pragma omp parallel num_threads(nt)
+        packed_thread(x, team_thread_num(), team_size());
+    }
+    if (owned) nb_aligned_free(buf);
+    return NB_OK;
+}
+
+/* Units of the no-pack paths: (column chunk q, row group g), q-major, so a
+   thread's consecutive units share the chunk of B in L2. */
+static int64_t rows_chunk(const gemm_ctx *x) { return x->tb ? x->d->rows_bt_n : x->d->rows_max_n; }
+static int64_t rows_groups(const gemm_ctx *x) { return (x->M + x->d->rows_mr - 1) / x->d->rows_mr; }
+static int64_t rows_units(const gemm_ctx *x) {
+    return (x->N + rows_chunk(x) - 1) / rows_chunk(x) * rows_groups(x);
+}
+
+/* B^T: each unit runs over the whole K (the kernel cuts it into KC blocks). */
+static void rows_bt_thread(const gemm_ctx *x, int tid, int nt) {
+    const nb_gemm_desc *d = x->d;
+    const int64_t units = rows_units(x), groups = rows_groups(x), chunk = rows_chunk(x);
+    const int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
+    const ptrdiff_t rs_a = x->ta ? 1 : (ptrdiff_t)x->lda, cs_a = x->ta ? (ptrdiff_t)x->lda : 1;
+    for (int64_t u = u0; u < u1; u++) {
+        const int64_t j0 = u / groups * chunk, i0 = u % groups * d->rows_mr;
+        d->rows_bt((size_t)min64(d->rows_mr, x->M - i0), (size_t)min64(chunk, x->N - j0),
+                   (size_t)x->K, (size_t)d->kc, a_at(x, i0, 0), rs_a, cs_a, b_at(x, 0, j0),
+                   (ptrdiff_t)x->ldb, x->C + i0 * x->ldc + j0, (ptrdiff_t)x->ldc, x->alpha, x->beta);
+    }
+}
+
+static void rows_thread(const gemm_ctx *x, int tid, int nt) {
+    const nb_gemm_desc *d = x->d;
+    const int64_t units = rows_units(x), groups = rows_groups(x);
+    const int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
+    const ptrdiff_t rs_a = x->ta ? 1 : (ptrdiff_t)x->lda, cs_a = x->ta ? (ptrdiff_t)x->lda : 1;
+    /* Each unit belongs to one thread for every KC block, so each element
+       still sees its KC blocks in order on one thread. */
+    for (int64_t pc = 0; pc < x->K; pc += d->kc) {
+        const int64_t kc = min64(d->kc, x->K - pc);
+        const float beta = pc == 0 ? x->beta : 1.0f;
+        for (int64_t u = u0; u < u1; u++) {
+            const int64_t j0 = u / groups * d->rows_max_n, n = min64(d->rows_max_n, x->N - j0);
+            const int64_t i0 = u % groups * d->rows_mr;
+            d->rows((size_t)min64(d->rows_mr, x->M - i0), (size_t)n, (size_t)kc,
+                    a_at(x, i0, pc), rs_a, cs_a, b_at(x, pc, j0), (ptrdiff_t)x->ldb,
+                    x->C + i0 * x->ldc + j0, (ptrdiff_t)x->ldc, x->alpha, beta);
+        }
+    }
+}
+
+static nb_status run_rows(gemm_ctx *x, int nt) {
+    void (*body)(const gemm_ctx *, int, int) = x->tb ? rows_bt_thread : rows_thread;
+    const int64_t units = rows_units(x);
+    if (nt > units) nt = (int)units;
+    if (nt == 1) {
+        body(x, 0, 1);
+    } else {
+#pragma omp parallel num_threads(nt)
+        body(x, team_thread_num(), team_size());
+    }
+    return NB_OK;
+}
+
+nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,
+                             int64_t M, int64_t N, int64_t K,
+                             float alpha, const float *A, int64_t lda,
+                             const float *B, int64_t ldb,
+                             float beta, float *C, int64_t ldc) {
+    if (M == 0 || N == 0) return NB_OK;
+    if (K == 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, ldc);
+        return NB_OK;
+    }
+    gemm_ctx x = {d, trans_a, trans_b, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C,
+                  NULL, NULL, 0, 0, 1, 0};
+    /* M*N*K saturates instead of overflowing: it only sizes the team. */
+    int64_t mnk;
+    if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;
+    const int nt = nb_threads_for(mnk, d->min_mnk_per_thread);
+    if (d->rows && !trans_b && M <= d->rows_max_m) return run_rows(&x, nt);
+    if (d->rows_bt && trans_b && M <= d->rows_bt_max_m) return run_rows(&x, nt);
+    return run_packed(d, &x, nt);
+}
