@@ -103,7 +103,7 @@ for stage in $stages; do
     aarch64)
         if setup_build "$out/aarch64" --cross-file "$root/cross/aarch64-linux-gnu.ini" \
             -Dbench=disabled -Dtests=enabled; then
-            info=$(qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/aarch64/tools/nabla" info 2>&1)
+            info=$(qemu-aarch64 "$out/aarch64/tools/nabla" info 2>&1)
             echo "$info" >&2
             NABLA_QEMU=1 run_suites aarch64 "$out/aarch64" aarch64 --timeout-multiplier 10
         else stage_failed aarch64 "build"; fi
@@ -122,12 +122,17 @@ for stage in $stages; do
                 && LD_LIBRARY_PATH=$libdir "$out/consumer-pc" >&2; then
                 total_pass=$((total_pass + 1)); summary+=$'\n  consumer   pkg-config program: ok'
             else stage_failed consumer "pkg-config program"; fi
+            # Only the NB_API names of the public headers leave the shared library.
+            stray=$(nm -D --defined-only "$libdir"/libnabla.so | awk '{print $3}' | grep -v '^nb_')
+            if [ -z "$stray" ]; then
+                total_pass=$((total_pass + 1)); summary+=$'\n  consumer   exported symbols all nb_*: ok'
+            else stage_failed consumer "exported symbols outside nb_*: $(echo $stray)"; fi
         else stage_failed consumer "install"; fi
         # (b) a meson project with nabla as a subproject
         sub="$out/subproject"
         rm -rf "$sub"; mkdir -p "$sub/subprojects"
         cp tests/consumer/meson.build tests/consumer/consumer.c "$sub/"
-        ln -s "$root" "$sub/subprojects/nabla"
+        ln -sfn "$root" "$sub/subprojects/nabla"
         if meson setup "$sub/build" "$sub" >"$out/subproject.log" 2>&1 \
             && ninja -C "$sub/build" >>"$out/subproject.log" 2>&1; then
             run_suites subproject "$sub/build" subproject

@@ -7,6 +7,7 @@
 #include "internal.h"
 
 static _Thread_local char last_error[512];
+static _Thread_local nb_status last_status;
 
 const char *nb_status_str(nb_status s) {
     switch (s) {
@@ -25,7 +26,12 @@ const char *nb_status_str(nb_status s) {
 
 const char *nb_last_error(void) { return last_error; }
 
+/* Declared in nabla/tensor.h: the status behind nb_last_error(), for the
+   tensor functions that report failure by returning NULL. */
+nb_status nb_last_status(void) { return last_status; }
+
 nb_status nb_error(nb_status s, const char *fn, const char *fmt, ...) {
+    last_status = s;
     int n = snprintf(last_error, sizeof last_error, "%s: ", fn);
     if (n < 0 || (size_t)n >= sizeof last_error) n = 0;
     va_list ap;

@@ -4,5 +4,8 @@
 
 #include <nabla/version.h>
 #include <nabla/kernels.h>
+#include <nabla/tensor.h>
+#include <nabla/autograd.h>
+#include <nabla/nn.h>
 
 #endif

@@ -12,6 +12,7 @@ nb_status nb_avx2_ssoftmax(int log, int64_t rows, int64_t cols,
 
 int nb_avx2_fill(struct nb_kernels *t) {
     int n = 0;
+    t->sgemm = nb_avx2_sgemm; n++;
     t->sreduce = nb_avx2_sreduce; n++;
     t->copy_strided = nb_avx2_copy_strided; n++;
     t->sunary = nb_avx2_sunary; n++;

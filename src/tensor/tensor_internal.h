@@ -1,0 +1,95 @@
+/* Private definitions shared by the tensor, autograd and nn layers. */
+#ifndef NB_TENSOR_INTERNAL_H
+#define NB_TENSOR_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <nabla/tensor.h>
+#include <nabla/autograd.h>
+
+#include "internal.h"
+
+typedef struct nb_node nb_node;
+
+/* Shared by a tensor and all its views. The version counter counts in-place
+   writes; a saved tensor remembers the version it was saved at. */
+typedef struct nb_storage {
+    _Atomic int64_t refcount;   /* atomic: references may be dropped on any thread */
+    void *data;
+    size_t nbytes;
+    nb_free_fn free_fn;      /* NULL with owned == false: borrowed memory */
+    void *user;
+    bool owned;              /* allocated by nb_aligned_alloc */
+    uint64_t version;
+} nb_storage;
+
+struct nb_tensor {
+    _Atomic int64_t refcount;   /* atomic: references may be dropped on any thread */
+    nb_dtype dtype;
+    int ndim;
+    int64_t shape[NB_MAX_DIMS];
+    int64_t strides[NB_MAX_DIMS];
+    int64_t offset;
+    nb_storage *storage;
+    /* autograd */
+    bool requires_grad;      /* leaf flag; a non-leaf requires grad iff grad_fn */
+    bool is_grad_view;       /* a view of a tensor that requires grad */
+    nb_node *grad_fn;        /* owned reference; NULL for leaves */
+    nb_tensor *grad;         /* owned reference */
+};
+
+static inline size_t nb_esize(nb_dtype d) { return d == NB_FLOAT32 ? 4 : 8; }
+static inline bool nb_is_float(nb_dtype d) { return d == NB_FLOAT32 || d == NB_FLOAT64; }
+static inline char *nb_ptr(const nb_tensor *t) {
+    return (char *)t->storage->data + t->offset * (int64_t)nb_esize(t->dtype);
+}
+static inline bool nb_requires_grad(const nb_tensor *t) {
+    return t->grad_fn != NULL || t->requires_grad;
+}
+
+/* ---- tensor.c ---- */
+/* A new tensor object viewing t's storage with the given geometry. */
+nb_tensor *nb__alias(const nb_tensor *t, int ndim, const int64_t *shape,
+                     const int64_t *strides, int64_t offset);
+/* Uninitialised contiguous tensor; fn names the caller for errors. */
+nb_tensor *nb__empty(const char *fn, int ndim, const int64_t *shape, nb_dtype dtype);
+void nb__contiguous_strides(int ndim, const int64_t *shape, int64_t *strides);
+nb_status nb__check_dtype(const char *fn, nb_dtype d);
+/* Normalise dim against ndim (negative counts from the end); -1 + error. */
+int nb__dim(const char *fn, int dim, int ndim);
+/* "[2, 3]" into buf. */
+const char *nb__shape_str(char *buf, size_t n, int ndim, const int64_t *shape);
+/* Refuse an in-place write into t (overlapping elements, leaf requiring grad). */
+nb_status nb__check_writable(const char *fn, const nb_tensor *t);
+void nb__bump_version(nb_tensor *t);
+
+/* ---- iter.c: strided loops over up to 3 operands ---- */
+typedef void (*nb_row_fn)(void *ctx, int64_t n, char **p, const int64_t *bstrides);
+/* Calls row() for every row (last dim) of shape; strides in elements. */
+void nb__foreach(int ndim, const int64_t *shape, int nops, char **base,
+                 const int64_t *const *strides, const size_t *esize, nb_row_fn row, void *ctx);
+/* dst <- src (same shape, any strides, any dtypes: converts). */
+nb_status nb__copy_into(const char *fn, nb_tensor *dst, const nb_tensor *src);
+
+/* ---- elementwise.c: raw ops (no autograd), for backward rules ---- */
+typedef enum {
+    NB_BIN_ADD, NB_BIN_SUB, NB_BIN_MUL, NB_BIN_DIV, NB_BIN_POW,
+    NB_BIN_EQ,            /* 1 where a == b else 0 */
+    NB_BIN_RELU_GRAD,     /* a where b > 0 else 0    (a = grad, b = relu output) */
+    NB_BIN_GELU_GRAD,     /* a * gelu'(b)            (b = input) */
+    NB_BIN_LOG_GRAD,      /* a * log(b)              (pow's exponent rule) */
+    NB_BIN_POW_GRAD,      /* b * a^(b-1)             (pow's base rule, without grad) */
+    NB_BIN_COUNT
+} nb_binop;
+nb_tensor *nb__binary_raw(const char *fn, nb_binop op, const nb_tensor *a, const nb_tensor *b);
+/* The broadcast shape of a and b; NB_ERR_SHAPE naming both. */
+nb_status nb__broadcast_shape(const char *fn, int na, const int64_t *sa, int nb_, const int64_t *sb,
+                              int *nout, int64_t *out);
+/* Sum g down to shape (the backward of broadcasting). */
+nb_tensor *nb__sum_to(nb_tensor *g, int ndim, const int64_t *shape);
+
+/* ---- reduce.c ---- */
+nb_tensor *nb__reduce_mask(const char *fn, nb_reduce_op op, nb_tensor *t, uint64_t mask, bool keepdim);
+
+#endif
