@@ -33,8 +33,10 @@
  * epilogue above), m <= MR, n <= NR, k >= 1.
  *   a: packed A micro-panel, k groups of MR floats (row r of group p is
  *      op(A)[r, p]; rows >= m are zero padding);
- *   b: packed B micro-panel, k groups of NR floats, 64-byte aligned (columns
- *      >= n are zero padding);
+ *   b: packed B micro-panel, k groups of NR floats (columns >= n are zero
+ *      padding); panels start 4*NR*k bytes apart from a 64-byte aligned
+ *      buffer, so b is 64-byte aligned when NR is a multiple of 16 (AVX2),
+ *      16-byte aligned in general (NR = 12 on NEON);
  *   c: row-major with row stride ldc, any alignment; only the m x n tile is
  *      read (beta != 0) or written. beta == 0: C is never read. */
 typedef void (*nb_gemm_ukernel_fn)(size_t m, size_t n, size_t k,
@@ -51,8 +53,8 @@ typedef void (*nb_gemm_ukernel_adirect_fn)(size_t m, size_t n, size_t k,
 /* Packs the m x k block of op(A) whose (0,0) element is at `a` into
  * ceil(m/MR) micro-panels of k*MR floats each, back to back in dst (rows
  * beyond m of the last panel zero-filled). trans == 0: op(A)[i,k] = a[i*lda+k];
- * trans == 1: op(A)[i,k] = a[k*lda+i]. dst is 64-byte aligned and private
- * to the calling thread, with NB_GEMM_PACK_SLACK floats of slack after the
+ * trans == 1: op(A)[i,k] = a[k*lda+i]. dst is 64-byte aligned (each panel
+ * 4*MR*k bytes after the previous one) and private to the calling thread, with NB_GEMM_PACK_SLACK floats of slack after the
  * last panel, so a routine may write a few floats past the position it fills
  * as long as it fills positions in increasing order. */
 typedef void (*nb_gemm_pack_a_fn)(int trans, size_t m, size_t k,
@@ -60,7 +62,8 @@ typedef void (*nb_gemm_pack_a_fn)(int trans, size_t m, size_t k,
 
 /* Packs the k x n block of op(B) at `b` into ceil(n/NR) micro-panels of k*NR
  * floats (columns beyond n zero-filled). trans == 0: op(B)[k,j] = b[k*ldb+j];
- * trans == 1: op(B)[k,j] = b[j*ldb+k]. dst is 64-byte aligned. It must write
+ * trans == 1: op(B)[k,j] = b[j*ldb+k]. dst is 4*NR*k*p0 bytes past a 64-byte
+ * aligned buffer (p0 = the first panel this call packs). It must write
  * nothing outside its panels: threads pack neighbouring panel ranges of one
  * shared buffer at the same time. */
 typedef void (*nb_gemm_pack_b_fn)(int trans, size_t k, size_t n,
