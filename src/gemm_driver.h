@@ -62,8 +62,9 @@ typedef void (*nb_gemm_pack_a_fn)(int trans, size_t m, size_t k,
 
 /* Packs the k x n block of op(B) at `b` into ceil(n/NR) micro-panels of k*NR
  * floats (columns beyond n zero-filled). trans == 0: op(B)[k,j] = b[k*ldb+j];
- * trans == 1: op(B)[k,j] = b[j*ldb+k]. dst is 4*NR*k*p0 bytes past a 64-byte
- * aligned buffer (p0 = the first panel this call packs). It must write
+ * trans == 1: op(B)[k,j] = b[j*ldb+k]. dst is a multiple of 4*NR bytes
+ * past a 64-byte aligned buffer: 64-byte aligned when NR is a multiple
+ * of 16, 16-byte aligned in general. It must write
  * nothing outside its panels: threads pack neighbouring panel ranges of one
  * shared buffer at the same time. */
 typedef void (*nb_gemm_pack_b_fn)(int trans, size_t k, size_t n,
