@@ -19,9 +19,10 @@
  * chain does not depend on the tile's position or on m, n.
  *
  * Edge tiles (m < 6 or n < 16): the full 6x16 tile is computed (packed
- * panels are zero padded), then the epilogue runs on a stack copy of the
- * valid part of C (loaded only when beta != 0) and only the valid part is
- * written back: C is never read or written outside [0:m,0:n].
+ * panels are zero padded); only rows < m are stored, and a tile narrower
+ * than 16 columns runs the epilogue on a stack copy of the valid part of C
+ * (loaded only when beta != 0) and writes back only that part: C is never
+ * read or written outside [0:m,0:n] (nb_avx2_store_6x16).
  */
 #include <assert.h>
 
