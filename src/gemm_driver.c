@@ -214,7 +214,8 @@ static nb_status run_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
         x->split_m = 1;
     }
     x->kcb = kcb;
-    x->adirect = !x->ta && d->ukernel_adirect && x->N <= d->adirect_max_n;
+    x->adirect = !x->ta && d->ukernel_adirect && x->N <= d->adirect_max_n &&
+                 x->K >= d->adirect_min_k;
     x->abuf_stride = x->adirect ? 0 : round_up(kcb * mcb + NB_GEMM_PACK_SLACK, 16);
     const size_t floats = (size_t)(kcb * ncb + NB_GEMM_PACK_SLACK) +
                           (size_t)x->abuf_stride * (size_t)nt;

@@ -99,10 +99,12 @@ typedef struct {
     nb_gemm_ukernel_fn ukernel;
     nb_gemm_pack_a_fn pack_a;
     nb_gemm_pack_b_fn pack_b;
-    /* Optional: skip packing A (trans_a == 0) when N <= adirect_max_n, where
-       too few column panels reuse a packed A block to repay packing it. */
+    /* Optional: skip packing A (trans_a == 0) when N <= adirect_max_n (too
+       few column panels reuse a packed A block to repay packing it) and
+       K >= adirect_min_k (short kernel calls favour the packed kernel, whose
+       per-call setup is smaller). */
     nb_gemm_ukernel_adirect_fn ukernel_adirect;
-    int64_t adirect_max_n;
+    int64_t adirect_max_n, adirect_min_k;
     nb_gemm_rows_fn rows;       /* NULL: always pack */
     int rows_mr;                /* rows per `rows` and `rows_bt` call */
     int rows_max_m;             /* use `rows` when M <= this and trans_b == 0 */

@@ -228,7 +228,7 @@ static void simd_sgemm_within_bound_on_micro_tile_edges(void **state) {
     (void)state;
     FOR_EACH_SIMD_TABLE(t) {
         const nb_gemm_desc d = blocking(t->isa);
-        const int64_t ks[] = {1, 2, 7, 8, 9, 17, 31};
+        const int64_t ks[] = {1, 2, 7, 8, 9, 17, 31, 300};   /* 300: A read in place */
         for (int64_t m = 1; m <= d.mr + 1; m++)
             for (int64_t n = 1; n <= 2 * d.nr + 1; n++)
                 for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
