@@ -71,7 +71,10 @@ typedef struct { float *base, *p; } gbuf;
 
 static gbuf galloc(size_t n, int guard_before, int off) {
     gbuf g;
-    g.base = nbt_alloc_guarded((n + (size_t)off) * sizeof(float) + 1, guard_before);
+    /* Exactly n + off floats (at least one), so with the guard after it the
+       last element ends at the guard page and every float stays aligned. */
+    const size_t count = n + (size_t)off > 0 ? n + (size_t)off : 1;
+    g.base = nbt_alloc_guarded(count * sizeof(float), guard_before);
     assert_non_null(g.base);
     g.p = g.base + off;
     return g;
