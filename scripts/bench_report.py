@@ -7,6 +7,11 @@ the ratios that the targets are stated in: nabla vs each peer measured in
 the same run, and nabla vs the machine's limits measured in the same run
 (machine/peak/fma for flop rates, machine/read and machine/memcpy for byte
 rates).
+Machine ratios are printed only where they mean something: % of FMA peak
+for single-thread flop rates, % of bandwidth for single-thread byte rates
+whose working set (bytes per iteration) is larger than the last-level
+cache. Multi-thread entries (`_t2`, `/real_time`, all threads) are compared
+with the same implementation's single-thread entry instead.
 Usage: bench_report.py results.json
 """
 import json
@@ -25,6 +30,30 @@ def rate(b):
     return None, None
 
 
+UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+DRAM_BYTES = 48 << 20     # beyond the 32 MiB L3 of the machines we measure on
+
+
+def bytes_per_iteration(b):
+    if "bytes_per_second" not in b:
+        return None
+    t = b["real_time"] if "real_time" in b.get("run_name", b["name"]) else b["cpu_time"]
+    return b["bytes_per_second"] * t * UNIT_SECONDS.get(b.get("time_unit", "ns"), 1e-9)
+
+
+def is_multithread(shape):
+    return "_t2" in shape or "real_time" in shape
+
+
+def single_thread_twin(shape):
+    """The single-thread shape name matching a multi-thread one, if any."""
+    if "_t2" in shape:
+        return shape.split("_t2")[0]
+    if "real_time" in shape:
+        return shape.replace("real_time", "t1")
+    return None
+
+
 def human(v, unit):
     for scale, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if v >= scale:
@@ -36,6 +65,7 @@ def main(path):
     data = json.load(open(path))
     ctx = data.get("context", {})
     results = OrderedDict()   # name -> (value, unit)
+    big = {}                  # name -> working set beyond the last-level cache
     have_median = any(b.get("aggregate_name") == "median" for b in data["benchmarks"])
     for b in data["benchmarks"]:
         if b.get("error_occurred"):
@@ -48,6 +78,7 @@ def main(path):
         v, u = rate(b)
         if v is not None:
             results[name] = (v, u)
+            big[name] = (bytes_per_iteration(b) or 0) >= DRAM_BYTES
 
     peak = results.get("machine/peak/fma", (None, None))[0]
     read_bw = next((v for k, (v, u) in results.items() if k.startswith("machine/read/")), None)
@@ -65,26 +96,31 @@ def main(path):
         if len(parts) < 3 or parts[0] == "machine":
             continue
         family, impl, shape = parts[0], parts[1], "/".join(parts[2:])
-        groups.setdefault((family, shape), OrderedDict())[impl] = vu
+        groups.setdefault((family, shape), OrderedDict())[impl] = vu + (big.get(name, False),)
 
     last_family = None
     for (family, shape), impls in groups.items():
         if family != last_family:
             print(f"\n## {family}")
             last_family = family
-        cells = [f"{impl} {human(v, u)}" for impl, (v, u) in impls.items()]
+        cells = [f"{impl} {human(v, u)}" for impl, (v, u, _) in impls.items()]
         ratios = []
         if "nabla" in impls:
-            nv, nu = impls["nabla"]
-            for impl, (v, u) in impls.items():
+            nv, nu, nbig = impls["nabla"]
+            for impl, (v, u, _) in impls.items():
                 if impl != "nabla" and u == nu and v > 0:
                     ratios.append(f"{nv / v:5.2f}x {impl}")
-            if nu == "flop/s" and peak:
-                ratios.append(f"{100 * nv / peak:5.1f}% of peak")
-            if nu == "B/s" and read_bw:
-                ratios.append(f"{100 * nv / read_bw:5.1f}% of read bw")
-            if nu == "B/s" and copy_bw:
-                ratios.append(f"{100 * nv / copy_bw:5.1f}% of memcpy bw")
+            if is_multithread(shape):
+                twin = groups.get((family, single_thread_twin(shape) or ""), {}).get("nabla")
+                if twin and twin[0] > 0:
+                    ratios.append(f"{nv / twin[0]:5.2f}x its 1 thread")
+            else:
+                if nu == "flop/s" and peak:
+                    ratios.append(f"{100 * nv / peak:5.1f}% of peak")
+                if nu == "B/s" and nbig and read_bw:
+                    ratios.append(f"{100 * nv / read_bw:5.1f}% of read bw")
+                if nu == "B/s" and nbig and copy_bw:
+                    ratios.append(f"{100 * nv / copy_bw:5.1f}% of memcpy bw")
         print(f"{shape:>24}: " + ", ".join(cells) + ("  |  " + ", ".join(ratios) if ratios else ""))
 
 
