@@ -103,7 +103,7 @@ for stage in $stages; do
     aarch64)
         if setup_build "$out/aarch64" --cross-file "$root/cross/aarch64-linux-gnu.ini" \
             -Dbench=disabled -Dtests=enabled; then
-            info=$(qemu-aarch64 -L /usr/aarch64-linux-gnu "$out/aarch64/tools/nabla" info 2>&1)
+            info=$(qemu-aarch64 "$out/aarch64/tools/nabla" info 2>&1)
             echo "$info" >&2
             NABLA_QEMU=1 run_suites aarch64 "$out/aarch64" aarch64 --timeout-multiplier 10
         else stage_failed aarch64 "build"; fi

@@ -1,11 +1,12 @@
 /* Public strided copy: validate once, then dispatch.
  *
  * Checks, in order (each failure names the function and the argument, and
- * nothing is written): elem_size >= 1; 0 <= ndim <= NB_MAX_DIMS;
- * shape/strides non-NULL when ndim > 0; shape[i] >= 0; the element count
- * fits int64; then, when there is data: src and dst non-NULL; dst has no
- * stride 0 on a dim of size > 1 (NB_ERR_ARG); the byte extents fit int64
- * (NB_ERR_OVERFLOW); dst provably overlapping src (NB_ERR_ALIAS).
+ * nothing is written): elem_size >= 1 (any size; 1/2/4/8 have fast
+ * paths); 0 <= ndim <= NB_MAX_DIMS; shape/strides non-NULL when ndim > 0;
+ * shape[i] >= 0; the element count fits int64; then, when there is data:
+ * src and dst non-NULL; dst has no stride 0 on a dim of size > 1
+ * (NB_ERR_ARG); the byte extents fit int64 (NB_ERR_OVERFLOW); dst provably
+ * overlapping src (NB_ERR_ALIAS).
  *
  * Overlap policy (as PyTorch's copy_):
  *   - dst and src the IDENTICAL view (same pointer, same stride on every dim
@@ -18,6 +19,9 @@
  *     elements, src = the odd elements of one buffer) cannot be decided
  *     cheaply; they are allowed, and the copy is correct when they share no
  *     element. If they do share one, the result is unspecified.
+ *   - dst overlapping ITSELF through strides other than 0 (e.g. shape 3x3,
+ *     strides 1,1) is not detected either (PyTorch: "too hard"); which
+ *     source element lands in a shared dst element is then unspecified.
  */
 #include <stdio.h>
 
@@ -32,8 +36,8 @@ static nb_status validate(size_t es, int ndim, const int64_t *shape, const void 
                           const int64_t *ss, const void *dst, const int64_t *ds, bool *nothing) {
     *nothing = true;
     if (es == 0) return nb_error(NB_ERR_ARG, FN, "elem_size is 0");
-    if (es > (size_t)INT32_MAX)
-        return nb_error(NB_ERR_ARG, FN, "elem_size = %zu is too large", es);
+    if (es > (size_t)INT64_MAX)
+        return nb_error(NB_ERR_OVERFLOW, FN, "elem_size = %zu overflows int64", es);
     if (ndim < 0 || ndim > NB_MAX_DIMS)
         return nb_error(NB_ERR_ARG, FN, "ndim = %d is outside 0..%d", ndim, NB_MAX_DIMS);
     if (ndim > 0 && shape == NULL) return nb_error(NB_ERR_ARG, FN, "shape is NULL with ndim = %d", ndim);

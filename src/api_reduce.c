@@ -10,7 +10,10 @@
  *   non-empty output is NB_ERR_SHAPE; y provably overlapping x is
  *   NB_ERR_ALIAS (nd_iter.h: byte ranges intersect and one view is dense or
  *   both start at the same address).
- * An output with no elements is valid and does nothing.
+ * An output with no elements is valid and does nothing. As in PyTorch, y
+ * overlapping itself through non-zero strides, and x and y views with holes
+ * whose ranges interleave, are not detected ("too hard to tell"): the
+ * result is correct when no element is shared, unspecified otherwise.
  */
 #include <stdio.h>
 

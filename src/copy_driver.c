@@ -11,9 +11,11 @@
  *                stores).
  *   transpose    4-byte elements, src stride != 1 but another dim has src
  *                stride 1: the transpose32 kernel over those two dims, in
- *                blocks of 64 dst rows (8x8 register tiles inside). This is
- *                a 2-D transpose and any permute that moves the contiguous
- *                dim (NCHW -> NHWC).
+ *                blocks of 128 dst rows x 512 dst columns (8x8 register
+ *                tiles inside). This is a 2-D transpose and any permute
+ *                that moves the contiguous dim (NCHW -> NHWC). A src
+ *                running backwards (stride -1) on that dim takes the
+ *                generic path.
  *   generic      everything else (other element sizes included): an
  *                element loop with fixed-size moves for 1/2/4/8 bytes and
  *                memcpy otherwise.
@@ -31,11 +33,23 @@
 #include "internal.h"
 #include "nd_iter.h"
 
-/* Bytes copied below which a thread is not worth waking (memcpy moves
-   ~256 KiB in ~20-40 us here, well above a parallel region's cost). */
-#define MIN_BYTES_PER_THREAD ((int64_t)256 << 10)
-#define TRANSPOSE_ROWS 64                 /* dst rows per transpose work item */
-#define CONTIG_CHUNK ((int64_t)256 << 10) /* bytes per work item of one long run */
+/* Bytes copied below which a thread is not worth waking: 1 MiB moves in
+   ~50-100 us, against a few us for a parallel region on an idle machine.
+   Same caveat as MIN_ELEMS_PER_THREAD in reduce_driver.c (measured on an
+   oversubscribed machine: copy/nabla/contig_256K took 34 ms on 2 threads,
+   0.08 ms on one); re-measure with bench copy/nabla/contig_{64K,256K} and
+   transpose_{256x256,512x512} vs their /t1. */
+#define MIN_BYTES_PER_THREAD ((int64_t)1 << 20)
+/* Copies at least this large bypass the cache on their stores (larger than
+   common last-level caches per core; measured: streaming wins clearly on a
+   64 MiB transpose, and small copies are usually read again soon). */
+#define NONTEMPORAL_BYTES ((int64_t)16 << 20)
+#define TRANSPOSE_ROWS 128  /* dst rows per transpose work item (the kernel's strip) */
+/* dst columns (= source rows) per transpose work item: 512 source rows of
+   256 bytes each (128 KiB, L2-resident) are revisited by the next row block
+   while their pages are still in the TLB (each source row is its own page
+   when rows are long). Items walk row blocks inside a column super-block. */
+#define TRANSPOSE_COLS 512
 
 enum mode { CONTIG, FILL, TRANSPOSE, GENERIC };
 
@@ -45,7 +59,10 @@ typedef struct {
     int64_t es;
     int64_t n, dsi, ssi;          /* innermost dim */
     int64_t m, ldd, lds;          /* transpose: the src-contiguous dim */
+    int64_t ni;                   /* transpose: row blocks per column super-block */
+    int nontemporal;              /* the copy is larger than the caches */
     int64_t nblk, nouter;
+    int64_t chunk;                /* contiguous: bytes per work item */
     nb_odo outs;                  /* operand 0 = dst, 1 = src */
 } plan;
 
@@ -63,8 +80,8 @@ static void copy_generic(const plan *p, char *d, const char *s, int64_t n) {
 static void do_item(const plan *p, char *d, const char *s, int64_t blk) {
     switch (p->mode) {
     case CONTIG: {
-        const int64_t bytes = p->n * p->es, lo = blk * CONTIG_CHUNK;
-        const int64_t len = bytes - lo < CONTIG_CHUNK ? bytes - lo : CONTIG_CHUNK;
+        const int64_t bytes = p->n * p->es, lo = blk * p->chunk;
+        const int64_t len = bytes - lo < p->chunk ? bytes - lo : p->chunk;
         memcpy(d + lo, s + lo, (size_t)len);
         break;
     }
@@ -75,9 +92,11 @@ static void do_item(const plan *p, char *d, const char *s, int64_t blk) {
         break;
     }
     case TRANSPOSE: {
-        const int64_t i0 = blk * TRANSPOSE_ROWS;
+        const int64_t i0 = (blk % p->ni) * TRANSPOSE_ROWS, j0 = (blk / p->ni) * TRANSPOSE_COLS;
         const int64_t rows = p->m - i0 < TRANSPOSE_ROWS ? p->m - i0 : TRANSPOSE_ROWS;
-        p->uk->transpose32(rows, p->n, s + i0 * 4, p->lds, d + i0 * p->ldd * 4, p->ldd);
+        const int64_t cols = p->n - j0 < TRANSPOSE_COLS ? p->n - j0 : TRANSPOSE_COLS;
+        p->uk->transpose32(rows, cols, s + (i0 + j0 * p->lds) * 4, p->lds,
+                           d + (i0 * p->ldd + j0) * 4, p->ldd, p->nontemporal);
         break;
     }
     case GENERIC:
@@ -154,12 +173,23 @@ nb_status nb_copy_strided_driver(const nb_copy_ukernels *uk, size_t elem_size, i
         p.m = v.shape[tdim];
         p.ldd = v.stride[0][tdim];
         p.lds = p.ssi;
-        p.nblk = (p.m + TRANSPOSE_ROWS - 1) / TRANSPOSE_ROWS;
+        p.ni = (p.m + TRANSPOSE_ROWS - 1) / TRANSPOSE_ROWS;
+        p.nblk = p.ni * ((p.n + TRANSPOSE_COLS - 1) / TRANSPOSE_COLS);
+    }
+    int nt = nb_threads_for(total * p.es, MIN_BYTES_PER_THREAD);
+    if (p.mode == CONTIG && p.nouter < nt) {
+        /* Few long runs: one piece per thread, as large as possible, so
+           memcpy can pick its streaming (non-temporal) path for big blocks
+           instead of many cache-sized calls. */
+        p.nblk = nt;
+        p.chunk = (p.n * p.es + nt - 1) / nt;
+        p.chunk = (p.chunk + 63) & ~(int64_t)63;
+        p.nblk = (p.n * p.es + p.chunk - 1) / p.chunk;
     } else if (p.mode == CONTIG) {
-        p.nblk = (p.n * p.es + CONTIG_CHUNK - 1) / CONTIG_CHUNK;
+        p.chunk = p.n * p.es;
     }
     const int64_t items = p.nouter * p.nblk;
-    int nt = nb_threads_for(total * p.es, MIN_BYTES_PER_THREAD);
+    p.nontemporal = total * p.es >= NONTEMPORAL_BYTES;
     if (nt > items) nt = (int)items;
     if (nt <= 1) {
         run_range(&p, d, s, 0, items);

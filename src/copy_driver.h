@@ -10,8 +10,10 @@
 
 typedef struct {
     /* 4-byte elements: dst[i * ldd + j] = src[j * lds + i], 0 <= i < m,
-       0 <= j < n (a 2-D transpose; src rows i are contiguous). */
-    void (*transpose32)(int64_t m, int64_t n, const void *src, int64_t lds, void *dst, int64_t ldd);
+       0 <= j < n (a 2-D transpose; src rows i are contiguous). nontemporal:
+       a hint that dst will not be read soon (the copy exceeds the cache). */
+    void (*transpose32)(int64_t m, int64_t n, const void *src, int64_t lds, void *dst, int64_t ldd,
+                        int nontemporal);
     /* 4-byte elements: dst[0..n) = value (a broadcast source). */
     void (*fill32)(int64_t n, uint32_t value, void *dst);
 } nb_copy_ukernels;

@@ -9,8 +9,12 @@
  *                strided loop); the other reduced dims enumerate rows; the
  *                kept dims enumerate outputs.
  *   column path  the innermost dim is kept, has x stride 1 and at least
- *                16 elements (column sums: reduce the outer dims, stream
+ *                8 elements (column sums: reduce the outer dims, stream
  *                whole rows with vertical adds into an L1-resident strip).
+ *   short rows   (when the ISA has an rrows kernel) every output is one
+ *                contiguous row of at most 64 elements: 8 outputs at a
+ *                time through an in-register transpose, instead of a
+ *                kernel call and a 32-lane tree per output.
  *
  * Summation order (fixed by the shape, never by the thread count):
  *   row path: a row longer than B = 4096 is cut into segments of B elements;
@@ -20,6 +24,8 @@
  *   of one output are combined pairwise by a binary-counter cascade.
  *   column path: segments of 128 rows are summed row after row, segment
  *   vectors are combined by the same cascade.
+ *   short rows: the rrows kernel's order (pairwise within 8 columns, then
+ *   left to right over at most 8 such groups: <= 10 roundings).
  *   Threads own whole outputs, or whole segments whose values land in a
  *   scratch array combined afterwards in segment order; either way the
  *   operations and their order are the same, so are the bits.
@@ -47,13 +53,24 @@
 #include "nd_iter.h"
 #include "reduce_driver.h"
 
-/* Elements of work below which a thread is not worth waking (measured with
-   bench reduce/nabla on a 2-core machine: ~64K floats take ~10 us, about
-   the cost of opening a parallel region). */
-#define MIN_ELEMS_PER_THREAD ((int64_t)1 << 16)
-/* Column strip: 4 KiB of accumulator per cascade level, L1-resident. */
-#define COL_STRIP 1024
-#define COL_MIN_INNER 16
+/* Elements of work below which a thread is not worth waking. 2^18 floats
+   (1 MiB) stream in ~50 us at ~20 GB/s, against a few us to open a parallel
+   region on an idle machine, so the region costs <= ~10% at the threshold.
+   NOT a clean measurement: the 2-core machine this was written on was
+   oversubscribed by other jobs, where a region costs up to a scheduler
+   time slice (bench reduce/nabla/sum_512K: 0.85 ms on 2 threads vs 0.075
+   ms on one), which argues for a high threshold. Re-measure on a quiet
+   machine with bench reduce/nabla/sum_{32K,128K,512K} vs their /t1. */
+#define MIN_ELEMS_PER_THREAD ((int64_t)1 << 18)
+/* Column strip: at most 16 KiB of accumulator (L1-resident) per cascade
+   level, so a row of up to 4096 floats is read as one sequential run. The
+   strip width never changes the arithmetic of a column (columns are
+   independent), so it may depend on the thread count. */
+#define COL_STRIP_MAX 4096
+/* Narrower kept rows go through the row path's strided loop: measured
+   (one thread) 1M x 10 column sums 29 ms row path vs 13 ms column path,
+   1M x 3: 1.5 ms row path vs 9.8 ms column path. */
+#define COL_MIN_INNER 8
 
 static int thread_id(void) {
 #ifdef _OPENMP
@@ -220,6 +237,46 @@ static void row_path(const row_plan *p, const float *x, float *y) {
     nb_aligned_free(part);
 }
 
+/* ---- short rows: many outputs of one short contiguous row each ---- */
+
+#define SHORT_ROWS_CHUNK 256
+
+static void short_rows_path(const row_plan *p, const float *x, float *y) {
+    int64_t rows = 1, ldx = 0, ldy = 0;
+    int no = p->nk;
+    if (p->nk > 0) {
+        no = p->nk - 1;
+        rows = p->kshape[no];
+        ldx = p->kxs[no];
+        ldy = p->kys[no];
+    }
+    const int64_t nouter = p->nout / rows;
+    const int64_t nch = (rows + SHORT_ROWS_CHUNK - 1) / SHORT_ROWS_CHUNK;
+    const int64_t items = nouter * nch;
+    int nt = nb_threads_for(p->nout * p->n, MIN_ELEMS_PER_THREAD);
+    if (nt > items) nt = (int)items;
+    const int opk = p->op == NB_REDUCE_MAX ? 1 : p->op == NB_REDUCE_MIN ? 2 : 0;
+    nb_odo outs;
+    nb_odo_init(&outs, no, p->kshape, p->kxs, p->kys);
+#pragma omp parallel num_threads(nt)
+    {
+        const int t = thread_id(), T = thread_count();
+        const int64_t lo = items * t / T, hi = items * (t + 1) / T;
+        float tmp[SHORT_ROWS_CHUNK];
+        nb_odo o = outs;
+        int64_t cur = lo / nch;
+        nb_odo_seek(&o, cur);
+        for (int64_t it = lo; it < hi; it++) {
+            const int64_t oi = it / nch;
+            if (oi != cur) { nb_odo_next(&o); cur = oi; }
+            const int64_t r0 = (it % nch) * SHORT_ROWS_CHUNK;
+            const int64_t cnt = rows - r0 < SHORT_ROWS_CHUNK ? rows - r0 : SHORT_ROWS_CHUNK;
+            p->uk->rrows(opk, cnt, p->n, x + o.o0 + r0 * ldx, ldx, tmp);
+            for (int64_t i = 0; i < cnt; i++) y[o.o1 + (r0 + i) * ldy] = finish(p->op, tmp[i], p->m);
+        }
+    }
+}
+
 /* ---- column path ---- */
 
 typedef struct {
@@ -228,13 +285,13 @@ typedef struct {
     int nk, nr;
     int64_t kshape[NB_MAX_DIMS], kxs[NB_MAX_DIMS], kys[NB_MAX_DIMS];
     int64_t rshape[NB_MAX_DIMS], rxs[NB_MAX_DIMS];
-    int64_t R, n, ysn, nstrips, nouter, m;
+    int64_t R, n, ysn, strip, nstrips, nouter, m;
     int depth;
 } col_plan;
 
 static void col_item(const col_plan *p, const float *xo, float *yo, int64_t strip, float *scratch) {
-    const int64_t j0 = strip * COL_STRIP;
-    const int64_t w = p->n - j0 < COL_STRIP ? p->n - j0 : COL_STRIP;
+    const int64_t j0 = strip * p->strip;
+    const int64_t w = p->n - j0 < p->strip ? p->n - j0 : p->strip;
     nb_odo rows;
     nb_odo_init(&rows, p->nr, p->rshape, p->rxs, NULL);
     const float *xs = xo + j0;
@@ -243,19 +300,19 @@ static void col_item(const col_plan *p, const float *xo, float *yo, int64_t stri
         int64_t cnt[80];
         int sp = 0;
         for (int64_t r0 = 0; r0 < p->R; r0 += NB_RSUM_COL_BLOCK) {
-            float *a = scratch + (int64_t)sp * COL_STRIP;
+            float *a = scratch + (int64_t)sp * p->strip;
             memset(a, 0, (size_t)w * sizeof(float));
             const int64_t r1 = r0 + NB_RSUM_COL_BLOCK < p->R ? r0 + NB_RSUM_COL_BLOCK : p->R;
             for (int64_t r = r0; r < r1; r++, nb_odo_next(&rows)) p->uk->raddcol(w, xs + rows.o0, a);
             cnt[sp++] = 1;
             while (sp >= 2 && cnt[sp - 1] == cnt[sp - 2]) {
-                p->uk->raddcol(w, scratch + (int64_t)(sp - 1) * COL_STRIP, scratch + (int64_t)(sp - 2) * COL_STRIP);
+                p->uk->raddcol(w, scratch + (int64_t)(sp - 1) * p->strip, scratch + (int64_t)(sp - 2) * p->strip);
                 cnt[sp - 2] *= 2;
                 sp--;
             }
         }
         while (sp >= 2) {
-            p->uk->raddcol(w, scratch + (int64_t)(sp - 1) * COL_STRIP, scratch + (int64_t)(sp - 2) * COL_STRIP);
+            p->uk->raddcol(w, scratch + (int64_t)(sp - 1) * p->strip, scratch + (int64_t)(sp - 2) * p->strip);
             sp--;
         }
     } else {
@@ -269,11 +326,20 @@ static void col_item(const col_plan *p, const float *xo, float *yo, int64_t stri
     for (int64_t j = 0; j < w; j++) yo[(j0 + j) * p->ysn] = finish(p->op, res[j], p->m);
 }
 
-static nb_status col_path(const col_plan *p, const float *x, float *y) {
-    const int64_t items = p->nouter * p->nstrips;
+static nb_status col_path(col_plan *p, const float *x, float *y) {
     int nt = nb_threads_for(p->nouter * p->n * p->R, MIN_ELEMS_PER_THREAD);
+    p->strip = p->n < COL_STRIP_MAX ? p->n : COL_STRIP_MAX;
+    if (p->nouter < nt) {
+        /* Too few outer outputs for the threads: narrower strips. */
+        const int64_t per_thread = (p->n * p->nouter + nt - 1) / nt;
+        int64_t w = (per_thread + 15) / 16 * 16;
+        if (w < 256) w = 256;
+        if (w < p->strip) p->strip = w;
+    }
+    p->nstrips = (p->n + p->strip - 1) / p->strip;
+    const int64_t items = p->nouter * p->nstrips;
     if (nt > items) nt = (int)items;
-    const size_t per = (size_t)(p->depth + 1) * COL_STRIP;
+    const size_t per = (size_t)(p->depth + 1) * (size_t)p->strip;
     float *scratch = nb_aligned_alloc((size_t)nt * per * sizeof(float));
     if (!scratch) return NB_ERR_OOM;
     nb_odo outs;
@@ -361,11 +427,21 @@ nb_status nb_sreduce_driver(const nb_sreduce_ukernels *uk, nb_reduce_op op, int 
         p.nouter = nout / v.shape[inner];
         p.n = v.shape[inner];
         p.ysn = v.stride[1][inner];
-        p.nstrips = (p.n + COL_STRIP - 1) / COL_STRIP;
         const int64_t nseg = (p.R + NB_RSUM_COL_BLOCK - 1) / NB_RSUM_COL_BLOCK;
         p.depth = 2;
         while (((int64_t)1 << (p.depth - 2)) < nseg) p.depth++;
         return col_path(&p, x, y);
+    }
+
+    if (!any_reduced) {
+        /* Every reduced axis had size 1: each output is its one element.
+           (+0.0f turns -0 into +0, as the sum of {-0} starting from +0.) */
+        nb_odo o;
+        nb_odo_init(&o, nd, v.shape, v.stride[0], v.stride[1]);
+        const bool add = op == NB_REDUCE_SUM || op == NB_REDUCE_MEAN;
+        for (int64_t i = 0; i < nout; i++, nb_odo_next(&o))
+            y[o.o1] = add ? x[o.o0] + 0.0f : x[o.o0];
+        return NB_OK;
     }
 
     row_plan p;
@@ -390,9 +466,8 @@ nb_status nb_sreduce_driver(const nb_sreduce_ukernels *uk, nb_reduce_op op, int 
             p.kys[p.nk++] = v.stride[1][i];
         }
     }
-    /* No reduced dim left (all had size 1): one-element "rows". */
-    p.n = rowdim >= 0 ? v.shape[rowdim] : 1;
-    p.incx = rowdim >= 0 ? v.stride[0][rowdim] : 1;
+    p.n = v.shape[rowdim];
+    p.incx = v.stride[0][rowdim];
     if (p.n > NB_RSUM_BLOCK) {
         p.nch = (p.n + NB_RSUM_BLOCK - 1) / NB_RSUM_BLOCK;
         p.g = 1;
@@ -403,6 +478,7 @@ nb_status nb_sreduce_driver(const nb_sreduce_ukernels *uk, nb_reduce_op op, int 
         p.g = NB_RSUM_BLOCK / padded;
         p.S = (p.R + p.g - 1) / p.g;
     }
-    row_path(&p, x, y);
+    if (uk->rrows && p.nr == 0 && p.incx == 1 && p.n <= NB_RROWS_MAX_N) short_rows_path(&p, x, y);
+    else row_path(&p, x, y);
     return NB_OK;
 }

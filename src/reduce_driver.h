@@ -27,7 +27,14 @@ typedef struct {
     void (*raddcol)(int64_t n, const float *x, float *acc);
     void (*rmaxcol)(int64_t n, const float *x, float *acc);
     void (*rmincol)(int64_t n, const float *x, float *acc);
+    /* Optional (NULL: the row path serves short rows too). out[r] = op of
+       x[r * ldx + c], 0 <= c < n, 0 <= r < rows, for rows of
+       1 <= n <= NB_RROWS_MAX_N elements; op 0 = sum, 1 = max, 2 = min; a
+       sum takes at most 16 roundings per row. */
+    void (*rrows)(int op, int64_t rows, int64_t n, const float *x, int64_t ldx, float *out);
 } nb_sreduce_ukernels;
+
+#define NB_RROWS_MAX_N 64
 
 /* The sreduce slot on validated arguments (src/api_reduce.c). Returns
    NB_ERR_OOM (nothing written) if a scratch buffer cannot be allocated. */

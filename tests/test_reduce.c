@@ -257,6 +257,21 @@ static void contiguous_rows_and_columns_of_edge_lengths(void **state) {
         }
 }
 
+/* Many outputs of one short contiguous row each (the SIMD short-row path:
+   8 rows per in-register transpose): every length up to past 64, row
+   counts around 8, padded rows, special values. */
+static void short_rows_of_every_length(void **state) {
+    (void)state;
+    for (int64_t n = 1; n <= 66; n++)
+        for (int op = 0; op < 4; op++) {
+            const int64_t rows = nbt_range(1, 19);
+            const int64_t shape[2] = {rows, n};
+            check_one((nb_reduce_op)op, 2, shape, 2, NBT_ALLOW_PAD, (n & 1) ? FILL_SPECIAL : FILL_UNIFORM, NULL);
+            const int64_t shape3[3] = {3, rows, n};
+            check_one((nb_reduce_op)op, 3, shape3, 4, NBT_ALLOW_PAD | NBT_ALLOW_NEG, FILL_UNIFORM, NULL);
+        }
+}
+
 static void large_sums_stay_within_the_blocked_bound(void **state) {
     (void)state;
     const int64_t n = 1000003 / qemu_scale();
@@ -423,6 +438,7 @@ static void thread_count_does_not_change_the_bits(void **state) {
         {2, {1500 / s, 700}, 1},         /* column sums, split over strips */
         {3, {3, 400000 / s, 2}, 2},      /* few outputs, strided rows */
         {3, {40, 300 / s, 50}, 5},       /* outer and inner reduced */
+        {2, {300000 / s, 10}, 2},        /* short rows, many outputs */
     };
     for (size_t k = 0; k < sizeof cases / sizeof *cases; k++)
         for (int op = 0; op < 4; op++) {
@@ -480,6 +496,7 @@ int main(void) {
         cmocka_unit_test(every_op_matches_double_oracle_on_random_views),
         cmocka_unit_test(every_axes_mask_pattern_for_small_ndim),
         cmocka_unit_test(contiguous_rows_and_columns_of_edge_lengths),
+        cmocka_unit_test(short_rows_of_every_length),
         cmocka_unit_test(large_sums_stay_within_the_blocked_bound),
         cmocka_unit_test(nan_inf_signed_zero_and_denormal_inputs_follow_the_rules),
         cmocka_unit_test(max_min_propagate_a_nan_from_any_position),

@@ -158,7 +158,13 @@ NB_API nb_status nb_dconv2d_backward_filter(const nb_conv2d_desc *d, const doubl
    value on reduced axes is ignored). Sum of an empty set is 0, mean of an
    empty set is NaN, max/min of an empty set is NB_ERR_SHAPE. max/min
    propagate NaN (as torch.max). Sums use blocked summation: the error is
-   bounded by a multiple of log2(n) u sum|x|, not n u sum|x|. */
+   bounded by a multiple of log2(n) u sum|x|, not n u sum|x|.
+   Details: max/min order signed zeros -0 < +0 (max(+0, -0) = +0 and
+   min(+0, -0) = -0 in any order), so every backend and thread count gives
+   the same bits; a NaN result's payload is unspecified. float sums:
+   |sum - exact| <= gamma(133 + ceil(log2 m)) sum|x| for m reduced elements
+   (gamma(k) = k u / (1 - k u), u = 2^-24); partial sums may overflow to Inf
+   when sum|x| > FLT_MAX. y strides on reduced axes are ignored. */
 typedef enum { NB_REDUCE_SUM, NB_REDUCE_MEAN, NB_REDUCE_MAX, NB_REDUCE_MIN } nb_reduce_op;
 
 NB_API nb_status nb_sreduce(nb_reduce_op op, int ndim, const int64_t *shape,
@@ -174,7 +180,10 @@ NB_API nb_status nb_dreduce(nb_reduce_op op, int ndim, const int64_t *shape,
 /* dst[i] = src[i] for every index i of shape, elements of elem_size bytes.
    src strides may be 0 (broadcast) or negative; dst must not overlap src
    (NB_ERR_ALIAS when it provably does) and must not have stride 0 on a dim
-   of size > 1. */
+   of size > 1. Provable: the byte ranges intersect and either view is dense
+   or both start at the same address; dst identical to src (same pointer and
+   strides) is a no-op returning NB_OK; two views with holes whose ranges
+   interleave are allowed (correct when they share no element). */
 NB_API nb_status nb_copy_strided(size_t elem_size, int ndim, const int64_t *shape,
                                  const void *src, const int64_t *src_strides,
                                  void *dst, const int64_t *dst_strides);

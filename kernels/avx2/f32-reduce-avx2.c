@@ -10,6 +10,7 @@ static const nb_sreduce_ukernels avx2_reduce = {
     .raddcol = nb_f32_raddcol_ukernel__avx2_u32,
     .rmaxcol = nb_f32_rmaxcol_ukernel__avx2_u32,
     .rmincol = nb_f32_rmincol_ukernel__avx2_u32,
+    .rrows   = nb_f32_rrows_ukernel__avx2_8x8,
 };
 
 nb_status nb_avx2_sreduce(nb_reduce_op op, int ndim, const int64_t *shape, const float *x,

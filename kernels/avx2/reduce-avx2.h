@@ -15,11 +15,13 @@
 void  nb_f32_rsum_ukernel__avx2_u32(int64_t n, const float *x, int64_t incx, float *acc);
 float nb_f32_rmax_ukernel__avx2_u32(int64_t n, const float *x, int64_t incx);
 float nb_f32_rmin_ukernel__avx2_u32(int64_t n, const float *x, int64_t incx);
+void  nb_f32_rrows_ukernel__avx2_8x8(int op, int64_t rows, int64_t n, const float *x, int64_t ldx,
+                                     float *out);
 void  nb_f32_raddcol_ukernel__avx2_u32(int64_t n, const float *x, float *acc);
 void  nb_f32_rmaxcol_ukernel__avx2_u32(int64_t n, const float *x, float *acc);
 void  nb_f32_rmincol_ukernel__avx2_u32(int64_t n, const float *x, float *acc);
 void  nb_x32_transpose_ukernel_8x8__avx2(int64_t m, int64_t n, const void *src, int64_t lds,
-                                         void *dst, int64_t ldd);
+                                         void *dst, int64_t ldd, int nontemporal);
 void  nb_x32_fill_ukernel__avx2(int64_t n, uint32_t value, void *dst);
 
 /* The dispatch-table slots built on the portable drivers. */
@@ -49,6 +51,26 @@ static inline __m256 nb_avx2_max_nan(__m256 a, __m256 b) {
 static inline __m256 nb_avx2_min_nan(__m256 a, __m256 b) {
     const __m256 r = _mm256_or_ps(_mm256_min_ps(a, b), _mm256_min_ps(b, a));
     return _mm256_blendv_ps(r, _mm256_add_ps(a, b), _mm256_cmp_ps(a, b, _CMP_UNORD_Q));
+}
+
+/* In-register 8x8 transpose: v[c] becomes column c of the rows v[0..8). */
+static inline void nb_avx2_transpose8x8(__m256 v[8]) {
+    const __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(v[4], v[5]), t5 = _mm256_unpackhi_ps(v[4], v[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(v[6], v[7]), t7 = _mm256_unpackhi_ps(v[6], v[7]);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    v[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    v[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    v[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    v[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    v[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    v[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    v[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    v[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
 /* Scalar twin of the vector rule (strided rows, tails). */

@@ -1,0 +1,118 @@
+// Elementwise transcendentals and softmax: nabla (active ISA) vs the
+// reference backend vs a plain scalar glibc loop.
+//   unary/<impl>/<fn>/<n>        impl: nabla | ref | libm;  items = elements
+//   softmax/<impl>/<rows>x<cols> impl: nabla | ref;         items = elements
+// Kernel benchmarks run on ONE thread (nb_set_num_threads(1) for the
+// duration), so the ratio against the scalar libm loop is per core.
+#include "bench_util.h"
+
+#include <benchmark/benchmark.h>
+#include <cmath>
+
+namespace {
+
+struct OneThread {
+    int saved = nb_get_num_threads();
+    OneThread() { nb_set_num_threads(1); }
+    ~OneThread() { nb_set_num_threads(saved); }
+};
+
+const char *fn_name(nb_unary_op op) {
+    switch (op) {
+    case NB_UNARY_EXP:     return "exp";
+    case NB_UNARY_LOG:     return "log";
+    case NB_UNARY_TANH:    return "tanh";
+    case NB_UNARY_SIGMOID: return "sigmoid";
+    case NB_UNARY_GELU:    return "gelu";
+    case NB_UNARY_RELU:    return "relu";
+    }
+    return "?";
+}
+
+// Inputs in a range where every function does real work (no saturation
+// shortcuts): exp/tanh/sigmoid/gelu in [-10, 10], log in (0, 100].
+void fill(nb_unary_op op, nbb::Buffer &x) {
+    for (size_t i = 0; i < x.n; i++) x.p[i] = op == NB_UNARY_LOG ? 50.0f * (x.p[i] + 1.0001f)
+                                                                 : 10.0f * x.p[i];
+}
+
+void bm_unary(benchmark::State &state, nb_unary_op op, nb_isa isa) {
+    const int64_t n = state.range(0);
+    nbb::Buffer x(size_t(n), -1.0f, 1.0f, 7), y{size_t(n)};
+    fill(op, x);
+    nbb::IsaScope scope(isa);
+    if (!scope.ok) {
+        state.SkipWithError("isa unsupported");
+        return;
+    }
+    OneThread one;
+    for (auto _ : state) {
+        if (nb_sunary(op, n, x.p, y.p) != NB_OK) {
+            state.SkipWithError(nb_last_error());
+            return;
+        }
+        benchmark::ClobberMemory();
+    }
+    state.SetItemsProcessed(int64_t(state.iterations()) * n);
+}
+
+// The baseline an engine author would write: a scalar loop over glibc.
+void bm_libm(benchmark::State &state, nb_unary_op op) {
+    const int64_t n = state.range(0);
+    nbb::Buffer x(size_t(n), -1.0f, 1.0f, 7), y{size_t(n)};
+    fill(op, x);
+    for (auto _ : state) {
+        switch (op) {
+        case NB_UNARY_EXP:  for (int64_t i = 0; i < n; i++) y.p[i] = std::exp(x.p[i]); break;
+        case NB_UNARY_LOG:  for (int64_t i = 0; i < n; i++) y.p[i] = std::log(x.p[i]); break;
+        case NB_UNARY_TANH: for (int64_t i = 0; i < n; i++) y.p[i] = std::tanh(x.p[i]); break;
+        default: state.SkipWithError("no libm baseline"); return;
+        }
+        benchmark::ClobberMemory();
+    }
+    state.SetItemsProcessed(int64_t(state.iterations()) * n);
+}
+
+void bm_softmax(benchmark::State &state, nb_isa isa) {
+    const int64_t rows = state.range(0), cols = state.range(1);
+    nbb::Buffer x(size_t(rows * cols), -10.0f, 10.0f, 3), y{size_t(rows * cols)};
+    nbb::IsaScope scope(isa);
+    if (!scope.ok) {
+        state.SkipWithError("isa unsupported");
+        return;
+    }
+    OneThread one;
+    for (auto _ : state) {
+        if (nb_ssoftmax(0, rows, cols, x.p, cols, y.p, cols) != NB_OK) {
+            state.SkipWithError(nb_last_error());
+            return;
+        }
+        benchmark::ClobberMemory();
+    }
+    state.SetItemsProcessed(int64_t(state.iterations()) * rows * cols);
+}
+
+const int64_t kN = int64_t(1) << 20;   // 1M floats: 4 MiB in, 4 MiB out
+
+int register_all() {
+    const nb_unary_op ops[] = {NB_UNARY_EXP, NB_UNARY_TANH, NB_UNARY_LOG, NB_UNARY_SIGMOID,
+                               NB_UNARY_GELU, NB_UNARY_RELU};
+    for (nb_unary_op op : ops) {
+        const std::string f = fn_name(op);
+        benchmark::RegisterBenchmark(("unary/nabla/" + f).c_str(), bm_unary, op, nb_isa_active())
+            ->Arg(kN)->Unit(benchmark::kMicrosecond);
+        benchmark::RegisterBenchmark(("unary/ref/" + f).c_str(), bm_unary, op, NB_ISA_REF)
+            ->Arg(kN)->Unit(benchmark::kMicrosecond);
+        if (op == NB_UNARY_EXP || op == NB_UNARY_TANH || op == NB_UNARY_LOG)
+            benchmark::RegisterBenchmark(("unary/libm/" + f).c_str(), bm_libm, op)
+                ->Arg(kN)->Unit(benchmark::kMicrosecond);
+    }
+    benchmark::RegisterBenchmark("softmax/nabla", bm_softmax, nb_isa_active())
+        ->Args({1024, 1024})->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark("softmax/ref", bm_softmax, NB_ISA_REF)
+        ->Args({1024, 1024})->Unit(benchmark::kMicrosecond);
+    return 0;
+}
+const int registered = register_all();
+
+}  // namespace

@@ -1,0 +1,14 @@
+/* y = log(x), AArch64 Advanced SIMD.
+ * Layout: n contiguous floats, any alignment; y == x allowed.
+ * Unroll 8, stack-buffer tail (never touches memory beyond n).
+ * Accuracy: SLEEF Sleef_logf4_u10advsimd, <= 1.0 ULP (same algorithm and
+ * bound as the AVX2 kernel; see f32-vlog-avx2.c for the special values). */
+#include <sleef.h>
+
+#include "vunary-neon.h"
+
+#define F(v) Sleef_logf4_u10advsimd(v)
+
+void nb_f32_vlog_ukernel__neon_u8(size_t n, const float *x, float *y) {
+    NB_NEON_VUNARY_LOOP(F, n, x, y);
+}
