@@ -77,6 +77,28 @@ static void keep_first(nb_status *all, nb_status s) {
     if (*all == NB_OK) *all = s;
 }
 
+/* The ISA's SGEMM, in a team of one when called inside a parallel region
+   (this driver's task loop, or a caller's region). The GEMM then runs on one
+   thread, and its driver's single-thread path reaches `omp barrier`s that
+   are not inside a parallel construct of its own: they bind to the
+   innermost enclosing region, so without this team of one they would wait
+   for the other threads of the task loop, which run other tasks (different
+   GEMMs, or none): a deadlock (found by the random shapes of
+   tests/test_conv_avx2.c). Costs ~1 us per call, each call is >> that. */
+static nb_status sgemm_call(const nb_conv_desc *cd, int ta, int tb, int64_t M, int64_t N,
+                            int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
+                            float beta, float *C, int64_t ldc) {
+#ifdef _OPENMP
+    if (omp_in_parallel()) {
+        nb_status s = NB_OK;
+#pragma omp parallel num_threads(1)
+        s = cd->sgemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+        return s;
+    }
+#endif
+    return cd->sgemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+}
+
 /* ---- forward ---- */
 
 typedef struct {
@@ -107,8 +129,8 @@ static nb_status fwd_task(const fwd_ctx *c, int64_t t, float *col) {
         for (int64_t k = 0; k < g->kg; k++) c->cd->fill(nj, c->bias[gi * g->kg + k], yg + k * g->PQ);
         beta = 1.0f;
     }
-    return c->cd->sgemm(0, 0, g->kg, nj, g->L, 1.0f, c->w + gi * g->kg * g->L, g->L, B, ldb, beta,
-                        yg, g->PQ);
+    return sgemm_call(c->cd, 0, 0, g->kg, nj, g->L, c->w + gi * g->kg * g->L, g->L, B, ldb, beta,
+                      yg, g->PQ);
 }
 
 nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
@@ -151,12 +173,12 @@ static nb_status bwd_data_task(const bwd_data_ctx *c, int64_t unit, float *col) 
     float *dxg = c->dx + (n * c->d->c + gi * g->cg) * g->HW;
     /* w[g] is stored kg x L: op(A) = w[g]^T is L x kg (lda = L). */
     if (g->pointwise)
-        return c->cd->sgemm(1, 0, g->cg, g->HW, g->kg, 1.0f, wg, g->L, dyg, g->PQ, 0.0f, dxg, g->HW);
+        return sgemm_call(c->cd, 1, 0, g->cg, g->HW, g->kg, wg, g->L, dyg, g->PQ, 0.0f, dxg, g->HW);
     c->cd->fill(g->cg * g->HW, 0.0f, dxg);
     for (int64_t j0 = 0; j0 < g->PQ; j0 += c->nb) {
         const int64_t nj = c->nb < g->PQ - j0 ? c->nb : g->PQ - j0;
-        const nb_status s = c->cd->sgemm(1, 0, g->L, nj, g->kg, 1.0f, wg, g->L, dyg + j0, g->PQ,
-                                         0.0f, col, nj);
+        const nb_status s = sgemm_call(c->cd, 1, 0, g->L, nj, g->kg, wg, g->L, dyg + j0, g->PQ,
+                                       0.0f, col, nj);
         if (s != NB_OK) return s;
         c->cd->col2im(c->d, g->cg, g->P, g->Q, j0, nj, col, nj, dxg);
     }
@@ -206,10 +228,10 @@ static nb_status bwd_filter_task(const bwd_filter_ctx *c, int64_t gi, float *col
             B = col;
         }
         /* dw[g] (kg x L) (+)= dy[n,g] (kg x PQ) col^T (col stored L x PQ). */
-        const nb_status s = c->cd->sgemm(0, 1, g->kg, g->L, g->PQ, 1.0f,
-                                         c->dy + (n * c->d->k + gi * g->kg) * g->PQ, g->PQ,
-                                         B, g->PQ, n == 0 ? 0.0f : 1.0f,
-                                         c->dw + gi * g->kg * g->L, g->L);
+        const nb_status s = sgemm_call(c->cd, 0, 1, g->kg, g->L, g->PQ,
+                                       c->dy + (n * c->d->k + gi * g->kg) * g->PQ, g->PQ,
+                                       B, g->PQ, n == 0 ? 0.0f : 1.0f,
+                                       c->dw + gi * g->kg * g->L, g->L);
         if (s != NB_OK) return s;
     }
     return NB_OK;

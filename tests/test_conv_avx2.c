@@ -20,10 +20,15 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conv_oracle.h"
 #include "harness.h"
 #include "kernels_table.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define SENTINEL (-7777.0f)
 
@@ -322,6 +327,54 @@ static void one_image_alone_gives_the_bits_it_gets_in_a_batch(void **state) {
     }
 }
 
+/* DESIGN.md: a call from inside a caller's parallel region runs on one
+   thread. Two threads of the caller run different convolutions (different
+   GEMM shapes and counts, so no synchronisation inside the library may
+   pair them up) and must get the results of a call outside any region. An
+   alarm turns a deadlock into a failure. */
+static void calls_from_inside_a_parallel_region_give_the_same_bits(void **state) {
+    (void)state;
+    FOR_EACH_SIMD_TABLE(t) {
+        const nb_conv2d_desc d[2] = {thread_shapes[0], thread_shapes[2]};
+        float *x[2], *w[2], *b[2], *dy[2];
+        outputs want[2], got[2];
+        for (int i = 0; i < 2; i++) {
+            const int64_t nx = oc_numel_x(&d[i]), nw = oc_numel_w(&d[i]), ny = oc_numel_y(&d[i]);
+            x[i] = malloc((size_t)nx * 4); w[i] = malloc((size_t)nw * 4);
+            b[i] = malloc((size_t)d[i].k * 4); dy[i] = malloc((size_t)ny * 4);
+            assert_non_null(x[i]); assert_non_null(w[i]); assert_non_null(b[i]); assert_non_null(dy[i]);
+            nbt_fill_uniform(x[i], nx, -1, 1); nbt_fill_uniform(w[i], nw, -1, 1);
+            nbt_fill_uniform(b[i], d[i].k, -1, 1); nbt_fill_uniform(dy[i], ny, -1, 1);
+            want[i] = run_all(t, &d[i], x[i], w[i], b[i], dy[i]);
+        }
+        alarm(120);
+        nb_set_num_threads(2);
+#pragma omp parallel num_threads(2)
+        {
+#ifdef _OPENMP
+            const int i = omp_get_thread_num();
+#else
+            const int i = 0;
+#endif
+            if (i < 2) got[i] = run_all(t, &d[i], x[i], w[i], b[i], dy[i]);
+        }
+        nb_set_num_threads(0);
+        alarm(0);
+#ifndef _OPENMP
+        got[1] = run_all(t, &d[1], x[1], w[1], b[1], dy[1]);
+#endif
+        for (int i = 0; i < 2; i++) {
+            const int64_t nx = oc_numel_x(&d[i]), nw = oc_numel_w(&d[i]), ny = oc_numel_y(&d[i]);
+            assert_memory_equal(got[i].y, want[i].y, (size_t)ny * 4);
+            assert_memory_equal(got[i].dx, want[i].dx, (size_t)nx * 4);
+            assert_memory_equal(got[i].dw, want[i].dw, (size_t)nw * 4);
+            assert_memory_equal(got[i].db, want[i].db, (size_t)d[i].k * 4);
+            free_outputs(got[i]); free_outputs(want[i]);
+            free(x[i]); free(w[i]); free(b[i]); free(dy[i]);
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(simd_matches_reference_and_oracle_on_named_shapes),
@@ -329,6 +382,7 @@ int main(void) {
         cmocka_unit_test(integer_data_is_bit_exact_against_the_reference),
         cmocka_unit_test(thread_count_does_not_change_the_bits),
         cmocka_unit_test(one_image_alone_gives_the_bits_it_gets_in_a_batch),
+        cmocka_unit_test(calls_from_inside_a_parallel_region_give_the_same_bits),
     };
     return nbt_run(tests);
 }
