@@ -189,6 +189,9 @@ static const nb_conv2d_desc *extra_shapes(int *count) {
         {1, 3, 37, 41, 7, 7, 7, 2, 2, 3, 3, 1, 1, 1},   /* stem-like 7x7 s2 p3 */
         {1, 2, 4, 3, 3, 5, 5, 1, 1, 4, 4, 1, 1, 1},     /* input smaller than kernel */
         {1, 7, 23, 17, 5, 3, 3, 3, 1, 6, 7, 1, 3, 1},   /* large padding, stride 3 x 1 */
+        {1, 50, 19, 23, 5, 3, 3, 1, 1, 2, 2, 2, 2, 1},  /* "same" with dilation 2, 2 blocks */
+        {2, 24, 13, 11, 6, 5, 5, 1, 1, 2, 2, 1, 1, 2},  /* "same" 5x5, groups 2 */
+        {1, 9, 6, 5, 4, 3, 5, 1, 1, 1, 2, 1, 1, 1},     /* "same", input rows shorter than taps */
     };
     *count = (int)(sizeof s / sizeof s[0]);
     return s;
