@@ -42,10 +42,15 @@ static int64_t block_cols(const nb_conv_desc *cd, int64_t L, int64_t PQ) {
     return nb < PQ ? nb : PQ;
 }
 
-/* Threads for `tasks` independent tasks of `mnk` multiply-adds in all: 1
-   when they should rather run one after the other with threaded GEMMs (too
-   few tasks to balance). */
-static int task_threads(const nb_conv_desc *cd, int64_t tasks, int64_t mnk) {
+/* Threads for `tasks` independent tasks of n k P Q L multiply-adds in all:
+   1 when they should rather run one after the other with threaded GEMMs
+   (too few tasks to balance). */
+static int task_threads(const nb_conv_desc *cd, int64_t tasks, const nb_conv2d_desc *d,
+                        const conv_geom *g) {
+    /* n k P Q (the elements of y) fits int64; times L it may not: saturate,
+       it only sizes the team. */
+    int64_t mnk;
+    if (!nb_mul_ok(d->n * d->k * g->PQ, g->L, &mnk)) mnk = INT64_MAX;
     const int nt = nb_threads_for(mnk, cd->min_mnk_per_thread);
     if (nt <= 1 || tasks < nt) return 1;
     if (tasks % nt == 0 || tasks >= 4 * (int64_t)nt) return nt;
@@ -139,7 +144,7 @@ nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, c
     c.nb = c.g.pointwise ? c.g.PQ : block_cols(cd, c.g.L, c.g.PQ);
     c.nblk = (c.g.PQ + c.nb - 1) / c.nb;
     const int64_t tasks = d->n * c.g.G * c.nblk;
-    const int nt = task_threads(cd, tasks, d->n * d->k * c.g.PQ * c.g.L);
+    const int nt = task_threads(cd, tasks, d, &c.g);
     float *col = NULL;
     if (!c.g.pointwise && !(col = alloc_floats(nt, c.g.L, c.nb))) return NB_ERR_OOM;
     nb_status st = NB_OK;
@@ -190,7 +195,7 @@ nb_status nb_conv_backward_data_run(const nb_conv_desc *cd, const nb_conv2d_desc
     bwd_data_ctx c = {cd, d, geom_of(d), 0, dy, w, dx};
     c.nb = c.g.pointwise ? c.g.PQ : block_cols(cd, c.g.L, c.g.PQ);
     const int64_t tasks = d->n * c.g.G;
-    const int nt = task_threads(cd, tasks, d->n * d->k * c.g.PQ * c.g.L);
+    const int nt = task_threads(cd, tasks, d, &c.g);
     float *col = NULL;
     if (!c.g.pointwise && !(col = alloc_floats(nt, c.g.L, c.nb))) return NB_ERR_OOM;
     nb_status st = NB_OK;
@@ -241,7 +246,7 @@ nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_de
                                       const float *x, const float *dy, float *dw, float *dbias) {
     bwd_filter_ctx c = {cd, d, geom_of(d), x, dy, dw};
     const int64_t tasks = c.g.G;
-    const int nt = task_threads(cd, tasks, d->n * d->k * c.g.PQ * c.g.L);
+    const int nt = task_threads(cd, tasks, d, &c.g);
     float *col = NULL;
     if (!c.g.pointwise && !(col = alloc_floats(nt, c.g.L, c.g.PQ))) return NB_ERR_OOM;
     nb_status st = NB_OK;
