@@ -4,7 +4,9 @@
 // (NB_HAVE_DNNL), "onednn": its convolution primitives with the layouts it
 // picks itself (format "any"); inputs are reordered into them once, outside
 // the timed loop, as PyTorch does for its weights, and only the primitive's
-// execution is timed.
+// execution is timed. oneDNN picks its ISA at run time (AVX-512 where the
+// CPU has it); DNNL_MAX_CPU_ISA=AVX2 in the environment caps it at nabla's
+// ISA for a like-for-like comparison.
 // One thread for every impl (nb_set_num_threads(1); oneDNN runs on OpenMP,
 // so omp_set_num_threads(1): this is the bench program, not the library),
 // rates from CPU time, which other processes on a shared machine disturb
