@@ -1,6 +1,16 @@
 // 2-D convolution: conv2d/<impl>/<layer> (forward), conv2d_bwd_data/...,
 // conv2d_bwd_filter/... on four typical layers, impl "nabla" (the active
-// ISA) and "ref" (the reference backend).
+// ISA), "ref" (the reference backend) and, when built with oneDNN
+// (NB_HAVE_DNNL), "onednn": its convolution primitives with the layouts it
+// picks itself (format "any"); inputs are reordered into them once, outside
+// the timed loop, as PyTorch does for its weights, and only the primitive's
+// execution is timed. oneDNN picks its ISA at run time (AVX-512 where the
+// CPU has it); DNNL_MAX_CPU_ISA=AVX2 in the environment caps it at nabla's
+// ISA for a like-for-like comparison.
+// One thread for every impl (nb_set_num_threads(1); oneDNN runs on OpenMP,
+// so omp_set_num_threads(1): this is the bench program, not the library),
+// rates from CPU time, which other processes on a shared machine disturb
+// less than real time.
 // FLOPS counter (kIsRate) = 2 N K P Q (C/groups) R S per call, the same for
 // all three directions (each is one GEMM of that size per image and group).
 #include "bench_util.h"
@@ -8,6 +18,11 @@
 #include <benchmark/benchmark.h>
 
 #include <string>
+
+#ifdef NB_HAVE_DNNL
+#include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
+#endif
 
 namespace {
 
@@ -25,8 +40,15 @@ const Layer kLayers[] = {
 };
 
 enum Direction { kForward, kBackwardData, kBackwardFilter };
+enum Impl { kNabla, kRef, kOnednn };
+const char *const kImplNames[] = {"nabla", "ref", "onednn"};
 
-void run(benchmark::State &state, const nb_conv2d_desc &d, Direction dir, bool ref) {
+double conv_flop(const nb_conv2d_desc &d, int64_t P, int64_t Q) {
+    return 2.0 * double(d.n) * double(d.k) * double(P) * double(Q) * double(d.c / d.groups) *
+           double(d.r) * double(d.s);
+}
+
+void run_nabla(benchmark::State &state, const nb_conv2d_desc &d, Direction dir, bool ref) {
     nbb::IsaScope scope(ref ? NB_ISA_REF : nb_isa_active());
     if (!scope.ok) {
         state.SkipWithError("isa unsupported");
@@ -42,6 +64,7 @@ void run(benchmark::State &state, const nb_conv2d_desc &d, Direction dir, bool r
     const size_t ny = size_t(d.n * d.k * P * Q);
     nbb::Buffer x(nx, -1, 1, 1), w(nw, -1, 1, 2), bias(size_t(d.k), -1, 1, 3), y(ny, -1, 1, 4);
     nbb::Buffer dbias(size_t(d.k));
+    nb_set_num_threads(1);
     for (auto _ : state) {
         nb_status s = NB_OK;
         switch (dir) {
@@ -50,16 +73,186 @@ void run(benchmark::State &state, const nb_conv2d_desc &d, Direction dir, bool r
         case kBackwardFilter: s = nb_sconv2d_backward_filter(&d, x.p, y.p, w.p, dbias.p); break;
         }
         if (s != NB_OK) {
+            nb_set_num_threads(0);
             state.SkipWithError(nb_last_error());
             return;
         }
         benchmark::ClobberMemory();
     }
-    const double flop = 2.0 * double(d.n) * double(d.k) * double(P) * double(Q) *
-                        double(d.c / d.groups) * double(d.r) * double(d.s);
+    nb_set_num_threads(0);
     state.counters["FLOPS"] =
-        benchmark::Counter(flop * double(state.iterations()), benchmark::Counter::kIsRate);
+        benchmark::Counter(conv_flop(d, P, Q) * double(state.iterations()), benchmark::Counter::kIsRate);
 }
+
+#ifdef NB_HAVE_DNNL
+
+// Everything one oneDNN primitive needs, released in the destructor.
+struct Dnnl {
+    dnnl_engine_t engine = nullptr;
+    dnnl_stream_t stream = nullptr;
+    std::vector<dnnl_primitive_desc_t> pds;
+    std::vector<dnnl_primitive_t> prims;
+    std::vector<dnnl_memory_t> mems;
+    ~Dnnl() {
+        for (auto p : prims) dnnl_primitive_destroy(p);
+        for (auto p : pds) dnnl_primitive_desc_destroy(p);
+        for (auto m : mems) dnnl_memory_destroy(m);
+        if (stream) dnnl_stream_destroy(stream);
+        if (engine) dnnl_engine_destroy(engine);
+    }
+    dnnl_memory_t mem(const dnnl_memory_desc_t *md, void *handle) {
+        dnnl_memory_t m = nullptr;
+        if (dnnl_memory_create(&m, md, engine, handle) != dnnl_success) return nullptr;
+        mems.push_back(m);
+        return m;
+    }
+    // A memory of the primitive's layout `md`, filled from the plain buffer
+    // `user` (layout `user_md`) by a reorder run once, here.
+    dnnl_memory_t from_user(const dnnl_memory_desc_t *user_md, float *user,
+                            const dnnl_memory_desc_t *md) {
+        dnnl_memory_t u = mem(user_md, user), m = mem(md, DNNL_MEMORY_ALLOCATE);
+        if (!u || !m) return nullptr;
+        dnnl_primitive_desc_t rpd = nullptr;
+        dnnl_primitive_t r = nullptr;
+        if (dnnl_reorder_primitive_desc_create(&rpd, user_md, engine, md, engine, nullptr) != dnnl_success)
+            return nullptr;
+        pds.push_back(rpd);
+        if (dnnl_primitive_create(&r, rpd) != dnnl_success) return nullptr;
+        prims.push_back(r);
+        const dnnl_exec_arg_t args[] = {{DNNL_ARG_FROM, u}, {DNNL_ARG_TO, m}};
+        if (dnnl_primitive_execute(r, stream, 2, args) != dnnl_success) return nullptr;
+        dnnl_stream_wait(stream);
+        return m;
+    }
+};
+
+void run_onednn(benchmark::State &state, const nb_conv2d_desc &d, Direction dir) {
+    int64_t P = 0, Q = 0;
+    if (nb_conv2d_out_shape(&d, &P, &Q) != NB_OK) {
+        state.SkipWithError(nb_last_error());
+        return;
+    }
+    const int saved_threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    Dnnl e;
+    const char *err = nullptr;
+    const int64_t G = d.groups;
+    const dnnl_dims_t xd = {d.n, d.c, d.h, d.w}, yd = {d.n, d.k, P, Q}, bd = {d.k};
+    const dnnl_dims_t wd = {G, d.k / G, d.c / G, d.r, d.s};
+    const int wnd = G == 1 ? 4 : 5;
+    const dnnl_dim_t *wdims = G == 1 ? wd + 1 : wd;
+    const dnnl_dims_t strides = {d.stride_h, d.stride_w}, dil = {d.dilation_h - 1, d.dilation_w - 1};
+    const dnnl_dims_t pad = {d.pad_h, d.pad_w};
+    // Right padding so that oneDNN's output extent matches P, Q exactly.
+    const dnnl_dims_t pad_r = {(P - 1) * d.stride_h + (d.r - 1) * d.dilation_h + 1 - d.h - d.pad_h,
+                               (Q - 1) * d.stride_w + (d.s - 1) * d.dilation_w + 1 - d.w - d.pad_w};
+    dnnl_memory_desc_t x_user, w_user, b_user, y_user, x_any, w_any, b_any, y_any;
+    dnnl_memory_desc_init_by_tag(&x_user, 4, xd, dnnl_f32, dnnl_nchw);
+    dnnl_memory_desc_init_by_tag(&y_user, 4, yd, dnnl_f32, dnnl_nchw);
+    dnnl_memory_desc_init_by_tag(&w_user, wnd, wdims, dnnl_f32, G == 1 ? dnnl_oihw : dnnl_goihw);
+    dnnl_memory_desc_init_by_tag(&b_user, 1, bd, dnnl_f32, dnnl_x);
+    dnnl_memory_desc_init_by_tag(&x_any, 4, xd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&y_any, 4, yd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&w_any, wnd, wdims, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&b_any, 1, bd, dnnl_f32, dnnl_format_tag_any);
+
+    const size_t nx = size_t(d.n * d.c * d.h * d.w);
+    const size_t nw = size_t(d.k * (d.c / d.groups) * d.r * d.s);
+    const size_t ny = size_t(d.n * d.k * P * Q);
+    nbb::Buffer x(nx, -1, 1, 1), w(nw, -1, 1, 2), bias(size_t(d.k), -1, 1, 3), y(ny, -1, 1, 4);
+
+    dnnl_primitive_t prim = nullptr;
+    std::vector<dnnl_exec_arg_t> args;
+    do {
+        if (dnnl_engine_create(&e.engine, dnnl_cpu, 0) != dnnl_success ||
+            dnnl_stream_create(&e.stream, e.engine, dnnl_stream_default_flags) != dnnl_success) {
+            err = "oneDNN engine";
+            break;
+        }
+        dnnl_convolution_desc_t fd;
+        const dnnl_prop_kind_t prop = dir == kForward ? dnnl_forward_inference : dnnl_forward_training;
+        dnnl_primitive_desc_t fpd = nullptr;
+        if (dnnl_dilated_convolution_forward_desc_init(&fd, prop, dnnl_convolution_direct, &x_any, &w_any,
+                                                       &b_any, &y_any, strides, dil, pad, pad_r) != dnnl_success ||
+            dnnl_primitive_desc_create(&fpd, &fd, nullptr, e.engine, nullptr) != dnnl_success) {
+            err = "oneDNN forward descriptor";
+            break;
+        }
+        e.pds.push_back(fpd);
+        dnnl_primitive_desc_t pd = fpd;
+        if (dir == kBackwardData) {
+            dnnl_convolution_desc_t bdd;
+            if (dnnl_dilated_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &x_any, &w_any,
+                                                                 &y_any, strides, dil, pad, pad_r) != dnnl_success ||
+                dnnl_primitive_desc_create(&pd, &bdd, nullptr, e.engine, fpd) != dnnl_success) {
+                err = "oneDNN backward-data descriptor";
+                break;
+            }
+            e.pds.push_back(pd);
+        } else if (dir == kBackwardFilter) {
+            dnnl_convolution_desc_t bwd;
+            if (dnnl_dilated_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &x_any,
+                                                                    &w_any, &b_any, &y_any, strides, dil, pad,
+                                                                    pad_r) != dnnl_success ||
+                dnnl_primitive_desc_create(&pd, &bwd, nullptr, e.engine, fpd) != dnnl_success) {
+                err = "oneDNN backward-weights descriptor";
+                break;
+            }
+            e.pds.push_back(pd);
+        }
+        if (dnnl_primitive_create(&prim, pd) != dnnl_success) {
+            err = "oneDNN primitive";
+            break;
+        }
+        e.prims.push_back(prim);
+        auto md = [pd](dnnl_query_t q, int i = 0) { return dnnl_primitive_desc_query_md(pd, q, i); };
+        auto scratch = [&]() {
+            const dnnl_memory_desc_t *s = md(dnnl_query_scratchpad_md);
+            if (s && s->ndims > 0) args.push_back({DNNL_ARG_SCRATCHPAD, e.mem(s, DNNL_MEMORY_ALLOCATE)});
+        };
+        if (dir == kForward) {
+            dnnl_memory_t xm = e.from_user(&x_user, x.p, md(dnnl_query_src_md));
+            dnnl_memory_t wm = e.from_user(&w_user, w.p, md(dnnl_query_weights_md));
+            dnnl_memory_t bm = e.from_user(&b_user, bias.p, md(dnnl_query_weights_md, 1));
+            dnnl_memory_t ym = e.mem(md(dnnl_query_dst_md), DNNL_MEMORY_ALLOCATE);
+            if (!xm || !wm || !bm || !ym) { err = "oneDNN memory"; break; }
+            args = {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, ym}};
+        } else if (dir == kBackwardData) {
+            dnnl_memory_t dym = e.from_user(&y_user, y.p, md(dnnl_query_diff_dst_md));
+            dnnl_memory_t wm = e.from_user(&w_user, w.p, md(dnnl_query_weights_md));
+            dnnl_memory_t dxm = e.mem(md(dnnl_query_diff_src_md), DNNL_MEMORY_ALLOCATE);
+            if (!dym || !wm || !dxm) { err = "oneDNN memory"; break; }
+            args = {{DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DIFF_SRC, dxm}};
+        } else {
+            dnnl_memory_t xm = e.from_user(&x_user, x.p, md(dnnl_query_src_md));
+            dnnl_memory_t dym = e.from_user(&y_user, y.p, md(dnnl_query_diff_dst_md));
+            dnnl_memory_t dwm = e.mem(md(dnnl_query_diff_weights_md), DNNL_MEMORY_ALLOCATE);
+            dnnl_memory_t dbm = e.mem(md(dnnl_query_diff_weights_md, 1), DNNL_MEMORY_ALLOCATE);
+            if (!xm || !dym || !dwm || !dbm) { err = "oneDNN memory"; break; }
+            args = {{DNNL_ARG_SRC, xm}, {DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_DIFF_WEIGHTS, dwm},
+                    {DNNL_ARG_DIFF_BIAS, dbm}};
+        }
+        scratch();
+    } while (false);
+    if (err) {
+        omp_set_num_threads(saved_threads);
+        state.SkipWithError(err);
+        return;
+    }
+    for (auto _ : state) {
+        if (dnnl_primitive_execute(prim, e.stream, int(args.size()), args.data()) != dnnl_success) {
+            state.SkipWithError("oneDNN execute");
+            break;
+        }
+        dnnl_stream_wait(e.stream);
+        benchmark::ClobberMemory();
+    }
+    omp_set_num_threads(saved_threads);
+    state.counters["FLOPS"] =
+        benchmark::Counter(conv_flop(d, P, Q) * double(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+#endif
 
 int register_all() {
     static const struct {
@@ -67,16 +260,27 @@ int register_all() {
         Direction dir;
     } kDirs[] = {{"conv2d", kForward}, {"conv2d_bwd_data", kBackwardData},
                  {"conv2d_bwd_filter", kBackwardFilter}};
+#ifdef NB_HAVE_DNNL
+    const int impls = 3;
+#else
+    const int impls = 2;
+#endif
     for (const auto &dir : kDirs)
         for (const Layer &layer : kLayers)
-            for (int ref = 0; ref < 2; ref++) {
-                const std::string name = std::string(dir.family) + (ref ? "/ref/" : "/nabla/") + layer.name;
+            for (int impl = 0; impl < impls; impl++) {
+                const std::string name = std::string(dir.family) + "/" + kImplNames[impl] + "/" + layer.name;
                 const nb_conv2d_desc d = layer.d;
                 const Direction dr = dir.dir;
-                const bool is_ref = ref != 0;
-                benchmark::RegisterBenchmark(name.c_str(), [d, dr, is_ref](benchmark::State &st) {
-                    run(st, d, dr, is_ref);
-                })->Unit(benchmark::kMillisecond)->UseRealTime();
+                const Impl im = Impl(impl);
+                benchmark::RegisterBenchmark(name.c_str(), [d, dr, im](benchmark::State &st) {
+#ifdef NB_HAVE_DNNL
+                    if (im == kOnednn) {
+                        run_onednn(st, d, dr);
+                        return;
+                    }
+#endif
+                    run_nabla(st, d, dr, im == kRef);
+                })->Unit(benchmark::kMillisecond);
             }
     return 0;
 }

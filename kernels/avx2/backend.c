@@ -5,6 +5,7 @@
 #include "gemm_ukernels.h"
 #include "kernels_table.h"
 #include "reduce-avx2.h"
+#include "conv-avx2.h"
 
 nb_status nb_avx2_sunary(nb_unary_op op, int64_t n, const float *x, float *y);
 nb_status nb_avx2_ssoftmax(int log, int64_t rows, int64_t cols,
@@ -18,5 +19,8 @@ int nb_avx2_fill(struct nb_kernels *t) {
     t->sunary = nb_avx2_sunary; n++;
     t->ssoftmax = nb_avx2_ssoftmax; n++;
     t->sgemm = nb_avx2_sgemm; n++;
+    t->sconv2d_forward = nb_avx2_sconv2d_forward; n++;
+    t->sconv2d_backward_data = nb_avx2_sconv2d_backward_data; n++;
+    t->sconv2d_backward_filter = nb_avx2_sconv2d_backward_filter; n++;
     return n;
 }

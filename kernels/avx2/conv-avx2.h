@@ -1,0 +1,53 @@
+/* AVX2 convolution kernels (private to kernels/avx2/): im2col / col2im over
+ * a range of output pixels, and the row walk they share.
+ *
+ * Static inline helpers only: every includer is compiled with the same AVX2
+ * flags (KERNEL-PLAYBOOK pitfall 3).
+ */
+#ifndef NB_AVX2_CONV_H
+#define NB_AVX2_CONV_H
+
+#include <stdint.h>
+
+#include <immintrin.h>
+
+#include "kernels_table.h"
+
+/* Contracts: src/conv_driver.h (nb_conv_im2col_fn, nb_conv_col2im_fn). */
+void nb_x32_im2col_ukernel__avx2(const nb_conv2d_desc *d, int64_t channels, int64_t P, int64_t Q,
+                                 int64_t j0, int64_t nj, const float *x, float *col,
+                                 int64_t ldcol);
+void nb_f32_col2im_ukernel__avx2(const nb_conv2d_desc *d, int64_t channels, int64_t P, int64_t Q,
+                                 int64_t j0, int64_t nj, const float *col, int64_t ldcol,
+                                 float *x);
+
+/* The three dispatch-table slots (kernels/avx2/conv2d-avx2.c). */
+nb_status nb_avx2_sconv2d_forward(const nb_conv2d_desc *d, const float *x, const float *w,
+                                  const float *bias, float *y);
+nb_status nb_avx2_sconv2d_backward_data(const nb_conv2d_desc *d, const float *dy, const float *w,
+                                        float *dx);
+nb_status nb_avx2_sconv2d_backward_filter(const nb_conv2d_desc *d, const float *x,
+                                          const float *dy, float *dw, float *dbias);
+
+static inline __m256i nb_avx2_conv_mask(int64_t k) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static inline int64_t nb_conv_clamp(int64_t v, int64_t lo, int64_t hi) {
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* For tap column s: iw(q) = q stride_w + off, off = s dilation_w - pad_w.
+   [*q_lo, *q_hi) is the range of q in [0, Q] whose iw lies in [0, W). */
+static inline void nb_conv_valid_q(int64_t off, int64_t stride, int64_t W, int64_t Q,
+                                   int64_t *q_lo, int64_t *q_hi) {
+    /* q_lo: least q with q stride + off >= 0; q_hi: least q with q stride + off >= W. */
+    int64_t lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+    int64_t hi = W - off <= 0 ? 0 : (W - off + stride - 1) / stride;
+    lo = nb_conv_clamp(lo, 0, Q);
+    hi = nb_conv_clamp(hi, lo, Q);
+    *q_lo = lo;
+    *q_hi = hi;
+}
+
+#endif

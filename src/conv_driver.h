@@ -1,0 +1,78 @@
+/* The portable im2col + GEMM convolution driver (private), float32.
+ *
+ * An ISA supplies its SGEMM, im2col / col2im over a range of output pixels,
+ * a fill and a row sum through a descriptor; this file (baseline flags) owns
+ * the loops, the scratch buffers and the threads, so AVX2 and NEON can share
+ * it like they share src/gemm_driver.c.
+ *
+ * Per image n and group g (cg = C/groups, kg = K/groups, L = cg R S):
+ *   forward          y[n,g][:, blk] = w[g] (kg x L) im2col(x[n,g])[:, blk] (+ bias)
+ *                    for column blocks blk of `col_floats / L` output pixels
+ *                    (the block of the column matrix stays in L2 and is
+ *                    consumed by the GEMM right away);
+ *   backward-data    col[:, blk] = w[g]^T dy[n,g][:, blk]; dx[n,g] += col2im
+ *                    block by block, in block order;
+ *   backward-filter  dw[g] = sum over n in order of dy[n,g] im2col(x[n,g])^T
+ *                    (beta = 0 for n = 0, then 1); dbias[k] = row sums in
+ *                    double, n in order.
+ * A 1x1 kernel with stride 1 and no padding skips im2col / col2im: the
+ * column matrix is x (dx) itself.
+ *
+ * Bits: the block sizes depend only on the shape, never on the thread
+ * count, and the SGEMM gives the same bits for a column whatever N and the
+ * threads (gemm_driver.h), so every result is the same for any thread count
+ * and for an image alone or in a batch. Threads go either over independent
+ * tasks (forward: image x group x column block; backward-data: image x
+ * group; backward-filter: group) with the inner GEMMs single-threaded, or
+ * into the GEMM when there are too few tasks.
+ */
+#ifndef NB_CONV_DRIVER_H
+#define NB_CONV_DRIVER_H
+
+#include <stdint.h>
+
+#include <nabla/kernels.h>
+
+typedef nb_status (*nb_conv_sgemm_fn)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                                      float alpha, const float *A, int64_t lda,
+                                      const float *B, int64_t ldb,
+                                      float beta, float *C, int64_t ldc);
+
+/* col[l * ldcol + (j - j0)] = the input element that tap l = (c R + r) S + s
+   of output pixel j = p Q + q reads (0 in the padding), for c < channels and
+   j0 <= j < j0 + nj. x is one image and group (channels x H x W). */
+typedef void (*nb_conv_im2col_fn)(const nb_conv2d_desc *d, int64_t channels, int64_t P,
+                                  int64_t Q, int64_t j0, int64_t nj, const float *x,
+                                  float *col, int64_t ldcol);
+
+/* The adjoint: x[...] += col[l * ldcol + (j - j0)] for every tap that reads
+   an input element, in the order c, r, s, p, q (ascending). */
+typedef void (*nb_conv_col2im_fn)(const nb_conv2d_desc *d, int64_t channels, int64_t P,
+                                  int64_t Q, int64_t j0, int64_t nj, const float *col,
+                                  int64_t ldcol, float *x);
+
+/* dst[0..n) = v. */
+typedef void (*nb_conv_fill_fn)(int64_t n, float v, float *dst);
+
+/* Sum of x[0..n) accumulated in double (a fixed order for a given n). */
+typedef double (*nb_conv_rowsum_fn)(int64_t n, const float *x);
+
+typedef struct {
+    nb_conv_sgemm_fn sgemm;
+    nb_conv_im2col_fn im2col;
+    nb_conv_col2im_fn col2im;
+    nb_conv_fill_fn fill;
+    nb_conv_rowsum_fn rowsum;
+    int64_t col_floats;         /* target size of one column block (L2) */
+    int64_t min_block;          /* fewest output pixels per block */
+    int64_t min_mnk_per_thread; /* multiply-adds worth one more thread */
+} nb_conv_desc;
+
+nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
+                              const float *w, const float *bias, float *y);
+nb_status nb_conv_backward_data_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                    const float *dy, const float *w, float *dx);
+nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                      const float *x, const float *dy, float *dw, float *dbias);
+
+#endif
