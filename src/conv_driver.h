@@ -68,6 +68,25 @@ typedef struct {
     int64_t min_mnk_per_thread; /* multiply-adds worth one more thread */
 } nb_conv_desc;
 
+/* ---- the row walk every ISA's im2col / col2im shares (plain C) ---- */
+
+static inline int64_t nb_conv_clamp(int64_t v, int64_t lo, int64_t hi) {
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* For tap column s: iw(q) = q stride_w + off, off = s dilation_w - pad_w.
+   [*q_lo, *q_hi) is the range of q in [0, Q] whose iw lies in [0, W). */
+static inline void nb_conv_valid_q(int64_t off, int64_t stride, int64_t W, int64_t Q,
+                                   int64_t *q_lo, int64_t *q_hi) {
+    /* q_lo: least q with q stride + off >= 0; q_hi: least q with q stride + off >= W. */
+    int64_t lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+    int64_t hi = W - off <= 0 ? 0 : (W - off + stride - 1) / stride;
+    lo = nb_conv_clamp(lo, 0, Q);
+    hi = nb_conv_clamp(hi, lo, Q);
+    *q_lo = lo;
+    *q_hi = hi;
+}
+
 nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
                               const float *w, const float *bias, float *y);
 nb_status nb_conv_backward_data_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,

@@ -11,6 +11,7 @@
 
 #include <immintrin.h>
 
+#include "conv_driver.h"
 #include "kernels_table.h"
 
 /* Contracts: src/conv_driver.h (nb_conv_im2col_fn, nb_conv_col2im_fn). */
@@ -31,23 +32,6 @@ nb_status nb_avx2_sconv2d_backward_filter(const nb_conv2d_desc *d, const float *
 
 static inline __m256i nb_avx2_conv_mask(int64_t k) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-static inline int64_t nb_conv_clamp(int64_t v, int64_t lo, int64_t hi) {
-    return v < lo ? lo : v > hi ? hi : v;
-}
-
-/* For tap column s: iw(q) = q stride_w + off, off = s dilation_w - pad_w.
-   [*q_lo, *q_hi) is the range of q in [0, Q] whose iw lies in [0, W). */
-static inline void nb_conv_valid_q(int64_t off, int64_t stride, int64_t W, int64_t Q,
-                                   int64_t *q_lo, int64_t *q_hi) {
-    /* q_lo: least q with q stride + off >= 0; q_hi: least q with q stride + off >= W. */
-    int64_t lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
-    int64_t hi = W - off <= 0 ? 0 : (W - off + stride - 1) / stride;
-    lo = nb_conv_clamp(lo, 0, Q);
-    hi = nb_conv_clamp(hi, lo, Q);
-    *q_lo = lo;
-    *q_hi = hi;
 }
 
 #endif

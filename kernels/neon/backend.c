@@ -2,6 +2,7 @@
  *
  * Called once by src/dispatch.c after getauxval(AT_HWCAP) reported ASIMD.
  * Returns how many slots were overridden. */
+#include "conv-neon.h"
 #include "gemm_ukernels.h"
 #include "kernels_table.h"
 #include "reduce-neon.h"
@@ -17,5 +18,8 @@ int nb_neon_fill(struct nb_kernels *t) {
     t->sgemm = nb_neon_sgemm; n++;
     t->sunary = nb_neon_sunary; n++;
     t->ssoftmax = nb_neon_ssoftmax; n++;
+    t->sconv2d_forward = nb_neon_sconv2d_forward; n++;
+    t->sconv2d_backward_data = nb_neon_sconv2d_backward_data; n++;
+    t->sconv2d_backward_filter = nb_neon_sconv2d_backward_filter; n++;
     return n;
 }
