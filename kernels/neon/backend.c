@@ -1,7 +1,12 @@
 /* The NEON (AArch64 Advanced SIMD) backend: overrides of the reference table.
  *
  * Called once by src/dispatch.c after getauxval(AT_HWCAP) reported ASIMD.
- * Returns how many slots were overridden. */
+ * Returns how many slots were overridden.
+ *
+ * Every float32 slot is overridden. The float64 slots (dgemm, dconv2d_*,
+ * dreduce) stay on the reference on purpose: they exist for gradient checks
+ * and precise oracles, where a plain, obviously correct loop is the point,
+ * not speed. */
 #include "conv-neon.h"
 #include "gemm_ukernels.h"
 #include "kernels_table.h"
