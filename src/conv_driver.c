@@ -78,8 +78,10 @@ static int thread_num(void) {
    still run, as each writes only its own outputs). */
 static void keep_first(nb_status *all, nb_status s) {
     if (s == NB_OK) return;
-#pragma omp critical(nb_conv_status)
-    if (*all == NB_OK) *all = s;
+    /* A compare-and-swap, not a named omp critical (which would export a
+       symbol from the shared library). */
+    nb_status ok = NB_OK;
+    __atomic_compare_exchange_n(all, &ok, s, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
 /* The ISA's SGEMM, in a team of one when called inside a parallel region

@@ -1,7 +1,12 @@
 /* The AVX2+FMA backend: overrides of the reference table.
  *
  * Called once by src/dispatch.c after it has checked that the CPU and OS can
- * run AVX2+FMA code. Returns how many slots were overridden. */
+ * run AVX2+FMA code. Returns how many slots were overridden.
+ *
+ * Every float32 slot is overridden. The float64 slots (dgemm, dconv2d_*,
+ * dreduce) stay on the reference on purpose: they exist for gradient checks
+ * and precise oracles, where a plain, obviously correct loop is the point,
+ * not speed. */
 #include "gemm_ukernels.h"
 #include "kernels_table.h"
 #include "reduce-avx2.h"
