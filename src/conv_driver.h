@@ -87,6 +87,80 @@ static inline void nb_conv_valid_q(int64_t off, int64_t stride, int64_t W, int64
     *q_hi = hi;
 }
 
+/* An ISA's contiguous-run primitives for the walks below: zero n floats;
+   o[i] = in[i stride]; x[i stride] += in[i]. */
+typedef void (*nb_conv_zero_run_fn)(float *o, int64_t n);
+typedef void (*nb_conv_copy_run_fn)(float *o, const float *in, int64_t n, int64_t stride);
+typedef void (*nb_conv_add_run_fn)(float *x, const float *in, int64_t n, int64_t stride);
+
+/* The im2col / col2im row walk over output pixels [j0, j0 + nj) (contracts:
+   nb_conv_im2col_fn, nb_conv_col2im_fn): each column-matrix row (one tap
+   c, r, s) is walked one output row p at a time; a p-row splits into left
+   padding, an interior that reads one input row with stride stride_w, and
+   right padding. Static inline with the run primitives as arguments, so an
+   ISA file that passes its own static functions gets them inlined. col2im
+   adds in the order c, r, s, p, q, one add per tap, as the reference. */
+static inline void nb_conv_im2col_walk(const nb_conv2d_desc *d, int64_t channels, int64_t Q,
+                                       int64_t j0, int64_t nj, const float *x, float *col,
+                                       int64_t ldcol, nb_conv_zero_run_fn zero_run,
+                                       nb_conv_copy_run_fn copy_run) {
+    const int64_t H = d->h, W = d->w, R = d->r, S = d->s, sw = d->stride_w;
+    for (int64_t c = 0; c < channels; c++)
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t s = 0; s < S; s++) {
+                float *row = col + ((c * R + r) * S + s) * ldcol;
+                const int64_t off = s * d->dilation_w - d->pad_w;
+                int64_t q_lo, q_hi;
+                nb_conv_valid_q(off, sw, W, Q, &q_lo, &q_hi);
+                int64_t j = j0, p = j0 / Q, q = j0 % Q;
+                while (j < j0 + nj) {
+                    const int64_t qe = Q - q < j0 + nj - j ? Q : q + (j0 + nj - j);
+                    float *out = row + (j - j0);   /* pixel (p, q) */
+                    const int64_t ih = p * d->stride_h - d->pad_h + r * d->dilation_h;
+                    if (ih < 0 || ih >= H) {
+                        zero_run(out, qe - q);
+                    } else {
+                        const int64_t a = nb_conv_clamp(q_lo, q, qe), b = nb_conv_clamp(q_hi, a, qe);
+                        zero_run(out, a - q);
+                        if (b > a)
+                            copy_run(out + (a - q), x + (c * H + ih) * W + a * sw + off, b - a, sw);
+                        zero_run(out + (b - q), qe - b);
+                    }
+                    j += qe - q;
+                    p++;
+                    q = 0;
+                }
+            }
+}
+
+static inline void nb_conv_col2im_walk(const nb_conv2d_desc *d, int64_t channels, int64_t Q,
+                                       int64_t j0, int64_t nj, const float *col, int64_t ldcol,
+                                       float *x, nb_conv_add_run_fn add_run) {
+    const int64_t H = d->h, W = d->w, R = d->r, S = d->s, sw = d->stride_w;
+    for (int64_t c = 0; c < channels; c++)
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t s = 0; s < S; s++) {
+                const float *row = col + ((c * R + r) * S + s) * ldcol;
+                const int64_t off = s * d->dilation_w - d->pad_w;
+                int64_t q_lo, q_hi;
+                nb_conv_valid_q(off, sw, W, Q, &q_lo, &q_hi);
+                int64_t j = j0, p = j0 / Q, q = j0 % Q;
+                while (j < j0 + nj) {
+                    const int64_t qe = Q - q < j0 + nj - j ? Q : q + (j0 + nj - j);
+                    const float *in = row + (j - j0);   /* pixel (p, q) */
+                    const int64_t ih = p * d->stride_h - d->pad_h + r * d->dilation_h;
+                    if (ih >= 0 && ih < H) {
+                        const int64_t a = nb_conv_clamp(q_lo, q, qe), b = nb_conv_clamp(q_hi, a, qe);
+                        if (b > a)
+                            add_run(x + (c * H + ih) * W + a * sw + off, in + (a - q), b - a, sw);
+                    }
+                    j += qe - q;
+                    p++;
+                    q = 0;
+                }
+            }
+}
+
 nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
                               const float *w, const float *bias, float *y);
 nb_status nb_conv_backward_data_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,

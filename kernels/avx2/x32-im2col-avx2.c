@@ -84,36 +84,18 @@ static void row_same(const nb_conv2d_desc *d, int64_t r, int64_t off, int64_t q_
 void nb_x32_im2col_ukernel__avx2(const nb_conv2d_desc *d, int64_t channels, int64_t P, int64_t Q,
                                  int64_t j0, int64_t nj, const float *x, float *col,
                                  int64_t ldcol) {
-    const int64_t H = d->h, W = d->w, R = d->r, S = d->s, sw = d->stride_w;
-    const int same = d->stride_h == 1 && sw == 1 && Q == W;
+    if (!(d->stride_h == 1 && d->stride_w == 1 && Q == d->w)) {
+        nb_conv_im2col_walk(d, channels, Q, j0, nj, x, col, ldcol, zero_run, copy_run);
+        return;
+    }
+    const int64_t H = d->h, W = d->w, R = d->r, S = d->s;
     for (int64_t c = 0; c < channels; c++)
         for (int64_t r = 0; r < R; r++)
             for (int64_t s = 0; s < S; s++) {
-                float *row = col + ((c * R + r) * S + s) * ldcol;
                 const int64_t off = s * d->dilation_w - d->pad_w;
                 int64_t q_lo, q_hi;
-                nb_conv_valid_q(off, sw, W, Q, &q_lo, &q_hi);
-                if (same) {
-                    row_same(d, r, off, q_lo, q_hi, P, Q, j0, nj, x + c * H * W, row);
-                    continue;
-                }
-                int64_t j = j0, p = j0 / Q, q = j0 % Q;
-                while (j < j0 + nj) {
-                    const int64_t qe = Q - q < j0 + nj - j ? Q : q + (j0 + nj - j);
-                    float *out = row + (j - j0);   /* pixel (p, q) */
-                    const int64_t ih = p * d->stride_h - d->pad_h + r * d->dilation_h;
-                    if (ih < 0 || ih >= H) {
-                        zero_run(out, qe - q);
-                    } else {
-                        const int64_t a = nb_conv_clamp(q_lo, q, qe), b = nb_conv_clamp(q_hi, a, qe);
-                        zero_run(out, a - q);
-                        if (b > a)
-                            copy_run(out + (a - q), x + (c * H + ih) * W + a * sw + off, b - a, sw);
-                        zero_run(out + (b - q), qe - b);
-                    }
-                    j += qe - q;
-                    p++;
-                    q = 0;
-                }
+                nb_conv_valid_q(off, 1, W, Q, &q_lo, &q_hi);
+                row_same(d, r, off, q_lo, q_hi, P, Q, j0, nj, x + c * H * W,
+                         col + ((c * R + r) * S + s) * ldcol);
             }
 }

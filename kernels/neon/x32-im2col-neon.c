@@ -1,10 +1,8 @@
 /* im2col over a range of output pixels (contract: src/conv_driver.h). Exact
  * (a copy). ISA: AArch64 Advanced SIMD.
  *
- * The AVX2 kernel's row walk: each column-matrix row (one tap c, r, s) is
- * walked one output row p at a time; a p-row splits into left padding
- * (zeros), an interior that copies one input row with stride stride_w, and
- * right padding. Stride 1 copies 4 floats per vld1q/vst1q (16 per step)
+ * The shared row walk (nb_conv_im2col_walk, src/conv_driver.h) with NEON
+ * runs: stride 1 copies 4 floats per vld1q/vst1q (16 per step)
  * with a scalar tail, so nothing past the run is touched; other strides
  * copy scalar (the GEMM after it dominates: im2col is ~10% of a 3x3
  * forward on AVX2).
@@ -39,31 +37,5 @@ void nb_x32_im2col_ukernel__neon(const nb_conv2d_desc *d, int64_t channels, int6
                                  int64_t j0, int64_t nj, const float *x, float *col,
                                  int64_t ldcol) {
     (void)P;
-    const int64_t H = d->h, W = d->w, R = d->r, S = d->s, sw = d->stride_w;
-    for (int64_t c = 0; c < channels; c++)
-        for (int64_t r = 0; r < R; r++)
-            for (int64_t s = 0; s < S; s++) {
-                float *row = col + ((c * R + r) * S + s) * ldcol;
-                const int64_t off = s * d->dilation_w - d->pad_w;
-                int64_t q_lo, q_hi;
-                nb_conv_valid_q(off, sw, W, Q, &q_lo, &q_hi);
-                int64_t j = j0, p = j0 / Q, q = j0 % Q;
-                while (j < j0 + nj) {
-                    const int64_t qe = Q - q < j0 + nj - j ? Q : q + (j0 + nj - j);
-                    float *out = row + (j - j0);   /* pixel (p, q) */
-                    const int64_t ih = p * d->stride_h - d->pad_h + r * d->dilation_h;
-                    if (ih < 0 || ih >= H) {
-                        zero_run(out, qe - q);
-                    } else {
-                        const int64_t a = nb_conv_clamp(q_lo, q, qe), b = nb_conv_clamp(q_hi, a, qe);
-                        zero_run(out, a - q);
-                        if (b > a)
-                            copy_run(out + (a - q), x + (c * H + ih) * W + a * sw + off, b - a, sw);
-                        zero_run(out + (b - q), qe - b);
-                    }
-                    j += qe - q;
-                    p++;
-                    q = 0;
-                }
-            }
+    nb_conv_im2col_walk(d, channels, Q, j0, nj, x, col, ldcol, zero_run, copy_run);
 }
