@@ -10,7 +10,6 @@
  * gives the same bits.
  */
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 #ifdef _OPENMP
@@ -290,7 +289,6 @@ static nb_status run_rows(gemm_ctx *x, int nt) {
     if (!x->tb && x->M == 1 && x->d->rows1_max_n > 0) {
         const int64_t per_thread = (x->N + nt - 1) / nt;
         x->rows1_n = min64(x->d->rows1_max_n, (per_thread + 63) / 64 * 64);
-        { const char *e = getenv("NB_EXP_N"); if (e) x->rows1_n = atoi(e); }
     }
     const int64_t units = rows_units(x);
     if (nt > units) nt = (int)units;
@@ -314,7 +312,7 @@ nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,
         return NB_OK;
     }
     gemm_ctx x = {d, trans_a, trans_b, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C,
-                  NULL, NULL, 0, 0, 1, 0};
+                  NULL, NULL, 0, 0, 1, 0, 0};
     /* M*N*K saturates instead of overflowing: it only sizes the team. */
     int64_t mnk;
     if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;
