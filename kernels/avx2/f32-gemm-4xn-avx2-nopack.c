@@ -7,7 +7,8 @@
  *
  * Accumulators live in a stack tile (m x n floats, L1-resident) rather than
  * registers, so that B is walked along whole rows (4 rows at a time: 4
- * sequential streams the hardware prefetcher follows). The element order is
+ * sequential streams the hardware prefetcher follows; 6 at a time when m == 1,
+ * see rows_body1). The element order is
  * the packed kernel's exactly: acc starts at +0, one FMA per k in k order,
  * then nb_avx2_gemm_epilogue, so a row computed here has the same bits as
  * the same row computed inside a batch by the 6x16 kernel (gemm_driver.h).
@@ -73,10 +74,11 @@ void rows_body(const size_t M, size_t n, size_t k, const float *a, ptrdiff_t rs_
 /* M = 1 (a GEMV-like call): the accumulator row is loaded and stored once
  * per R rows of B, with the R FMAs applied in k order to the register copy:
  * the same per-element chain as one FMA per row, so the same bits. Measured
- * (1x4096x4096, whole rows of B per call): R = 8 streams B at ~37 GB/s
- * against ~31 for R = 4, ~29 for R = 1 and ~33 for R = 16 (which spills the
- * broadcasts); software prefetch of the rows ahead and a 2x column unroll
- * did not help. */
+ * (1x4096x4096, whole rows of B per call, B bytes/s, read probe ~45 GB/s):
+ * R = 1: ~29, 4: ~31-35, 5-7: ~37.5-38, 8: ~36, 10: ~34.5, 12: ~33, 16: ~33
+ * (spills the broadcasts). R = 6 divides KC = 384. Software prefetch (rows
+ * ahead, or along the row 128-1024 floats ahead) and a 2x column unroll did
+ * not help. */
 static inline __attribute__((always_inline))
 void rows_step1(const int R, size_t n, size_t nv, __m256i tail, const float *ap, ptrdiff_t cs_a,
                 const float *b0, ptrdiff_t ldb, float *acc) {
@@ -101,8 +103,8 @@ static void rows_body1(size_t n, size_t k, const float *a, ptrdiff_t cs_a,
     const size_t nv = n & ~(size_t)7;
     const __m256i tail = nb_avx2_lane_mask(n - nv);
     size_t p = 0;
-    for (; p + 8 <= k; p += 8)
-        rows_step1(8, n, nv, tail, a + (ptrdiff_t)p * cs_a, cs_a, b + (ptrdiff_t)p * ldb, ldb, acc);
+    for (; p + 6 <= k; p += 6)
+        rows_step1(6, n, nv, tail, a + (ptrdiff_t)p * cs_a, cs_a, b + (ptrdiff_t)p * ldb, ldb, acc);
     for (; p + 4 <= k; p += 4)
         rows_step1(4, n, nv, tail, a + (ptrdiff_t)p * cs_a, cs_a, b + (ptrdiff_t)p * ldb, ldb, acc);
     for (; p < k; p++)
