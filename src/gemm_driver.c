@@ -46,6 +46,7 @@ typedef struct {
     int64_t kcb;            /* min(K, kc): the largest KC block */
     int split_m;            /* 1: threads split rows; 0: threads split columns */
     int adirect;            /* A is read in place by ukernel_adirect, not packed */
+    int64_t rows1_n;        /* M == 1 no-pack path: columns per call (0: unused) */
 } gemm_ctx;
 
 /* op(A)[i,k] and op(B)[k,j] addresses. */
@@ -236,7 +237,11 @@ static nb_status run_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
 
 /* Units of the no-pack paths: (column chunk q, row group g), q-major, so a
    thread's consecutive units share the chunk of B in L2. */
-static int64_t rows_chunk(const gemm_ctx *x) { return x->tb ? x->d->rows_bt_n : x->d->rows_max_n; }
+static int64_t rows_chunk(const gemm_ctx *x) {
+    if (x->tb) return x->d->rows_bt_n;
+    if (x->rows1_n > 0) return x->rows1_n;
+    return x->d->rows_max_n;
+}
 static int64_t rows_groups(const gemm_ctx *x) { return (x->M + x->d->rows_mr - 1) / x->d->rows_mr; }
 static int64_t rows_units(const gemm_ctx *x) {
     return (x->N + rows_chunk(x) - 1) / rows_chunk(x) * rows_groups(x);
@@ -258,7 +263,7 @@ static void rows_bt_thread(const gemm_ctx *x, int tid, int nt) {
 
 static void rows_thread(const gemm_ctx *x, int tid, int nt) {
     const nb_gemm_desc *d = x->d;
-    const int64_t units = rows_units(x), groups = rows_groups(x);
+    const int64_t units = rows_units(x), groups = rows_groups(x), chunk = rows_chunk(x);
     const int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
     const ptrdiff_t rs_a = x->ta ? 1 : (ptrdiff_t)x->lda, cs_a = x->ta ? (ptrdiff_t)x->lda : 1;
     /* Each unit belongs to one thread for every KC block, so each element
@@ -267,7 +272,7 @@ static void rows_thread(const gemm_ctx *x, int tid, int nt) {
         const int64_t kc = min64(d->kc, x->K - pc);
         const float beta = pc == 0 ? x->beta : 1.0f;
         for (int64_t u = u0; u < u1; u++) {
-            const int64_t j0 = u / groups * d->rows_max_n, n = min64(d->rows_max_n, x->N - j0);
+            const int64_t j0 = u / groups * chunk, n = min64(chunk, x->N - j0);
             const int64_t i0 = u % groups * d->rows_mr;
             d->rows((size_t)min64(d->rows_mr, x->M - i0), (size_t)n, (size_t)kc,
                     a_at(x, i0, pc), rs_a, cs_a, b_at(x, pc, j0), (ptrdiff_t)x->ldb,
@@ -278,6 +283,13 @@ static void rows_thread(const gemm_ctx *x, int tid, int nt) {
 
 static nb_status run_rows(gemm_ctx *x, int nt) {
     void (*body)(const gemm_ctx *, int, int) = x->tb ? rows_bt_thread : rows_thread;
+    /* M == 1: one long chunk per thread (up to rows1_max_n columns, a multiple
+       of 64 so chunks start on cache lines when B does), as no row group
+       reuses it; the chunking never changes a bit of C. */
+    if (!x->tb && x->M == 1 && x->d->rows1_max_n > 0) {
+        const int64_t per_thread = (x->N + nt - 1) / nt;
+        x->rows1_n = min64(x->d->rows1_max_n, (per_thread + 63) / 64 * 64);
+    }
     const int64_t units = rows_units(x);
     if (nt > units) nt = (int)units;
     if (nt == 1) {
@@ -300,7 +312,7 @@ nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,
         return NB_OK;
     }
     gemm_ctx x = {d, trans_a, trans_b, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C,
-                  NULL, NULL, 0, 0, 1, 0};
+                  NULL, NULL, 0, 0, 1, 0, 0};
     /* M*N*K saturates instead of overflowing: it only sizes the team. */
     int64_t mnk;
     if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;

@@ -73,7 +73,8 @@ typedef void (*nb_gemm_pack_b_fn)(int trans, size_t k, size_t n,
 /* Optional no-pack path for a few rows (small M, op(B) = B not transposed):
  * C[0:m, 0:n] = epilogue of one KC block, reading op(A)[i,k] at
  * a[i*rs_a + k*cs_a] and B[k,j] at b[k*ldb + j] in place. m <= rows_mr,
- * n <= rows_max_n, k <= the descriptor's kc. Must give the same bits as the
+ * n <= rows_max_n (n <= rows1_max_n when the whole GEMM has M == 1), k <= the
+ * descriptor's kc. Must give the same bits as the
  * packed path (same per-element FMA chain and epilogue). */
 typedef void (*nb_gemm_rows_fn)(size_t m, size_t n, size_t k,
                                 const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
@@ -111,6 +112,9 @@ typedef struct {
     int64_t rows_max_n;         /* columns per `rows` call; a KC x rows_max_n
                                    block of B is reused from L2 by the
                                    row groups of one call */
+    int64_t rows1_max_n;        /* columns per `rows` call when M == 1 (no
+                                   row group reuses B, so longer runs of a
+                                   B row stream better); 0: rows_max_n */
     nb_gemm_rows_bt_fn rows_bt; /* NULL: always pack when trans_b == 1 */
     int rows_bt_max_m;          /* use `rows_bt` when M <= this and trans_b == 1 */
     int64_t rows_bt_n;          /* columns per `rows_bt` call (its B rows stay in L2) */

@@ -7,7 +7,8 @@
  *
  * Accumulators live in a stack tile (m x n floats, L1-resident) rather than
  * registers, so that B is walked along whole rows (4 rows at a time: 4
- * sequential streams the hardware prefetcher follows). The element order is
+ * sequential streams the hardware prefetcher follows; 6 at a time when m == 1,
+ * see rows_body1). The element order is
  * the packed kernel's exactly: acc starts at +0, one FMA per k in k order,
  * then nb_avx2_gemm_epilogue, so a row computed here has the same bits as
  * the same row computed inside a batch by the 6x16 kernel (gemm_driver.h).
@@ -70,17 +71,57 @@ void rows_body(const size_t M, size_t n, size_t k, const float *a, ptrdiff_t rs_
     }
 }
 
+/* M = 1 (a GEMV-like call): the accumulator row is loaded and stored once
+ * per R rows of B, with the R FMAs applied in k order to the register copy:
+ * the same per-element chain as one FMA per row, so the same bits. Measured
+ * (1x4096x4096, whole rows of B per call, B bytes/s, read probe ~45 GB/s):
+ * R = 1: ~29, 4: ~31-35, 5-7: ~37.5-38, 8: ~36, 10: ~34.5, 12: ~33, 16: ~33
+ * (spills the broadcasts). R = 6 divides KC = 384. Software prefetch (rows
+ * ahead, or along the row 128-1024 floats ahead) and a 2x column unroll did
+ * not help. */
+static inline __attribute__((always_inline))
+void rows_step1(const int R, size_t n, size_t nv, __m256i tail, const float *ap, ptrdiff_t cs_a,
+                const float *b0, ptrdiff_t ldb, float *acc) {
+    __m256 av[8];
+    for (int q = 0; q < R; q++) av[q] = _mm256_broadcast_ss(ap + (ptrdiff_t)q * cs_a);
+    for (size_t j = 0; j < nv; j += 8) {
+        __m256 s = _mm256_load_ps(acc + j);
+        for (int q = 0; q < R; q++)
+            s = _mm256_fmadd_ps(av[q], _mm256_loadu_ps(b0 + (ptrdiff_t)q * ldb + j), s);
+        _mm256_store_ps(acc + j, s);
+    }
+    if (nv < n) {   /* masked loads: nothing past the end of a B row is read */
+        __m256 s = _mm256_load_ps(acc + nv);
+        for (int q = 0; q < R; q++)
+            s = _mm256_fmadd_ps(av[q], _mm256_maskload_ps(b0 + (ptrdiff_t)q * ldb + nv, tail), s);
+        _mm256_store_ps(acc + nv, s);
+    }
+}
+
+static void rows_body1(size_t n, size_t k, const float *a, ptrdiff_t cs_a,
+                       const float *b, ptrdiff_t ldb, float *acc) {
+    const size_t nv = n & ~(size_t)7;
+    const __m256i tail = nb_avx2_lane_mask(n - nv);
+    size_t p = 0;
+    for (; p + 6 <= k; p += 6)
+        rows_step1(6, n, nv, tail, a + (ptrdiff_t)p * cs_a, cs_a, b + (ptrdiff_t)p * ldb, ldb, acc);
+    for (; p + 4 <= k; p += 4)
+        rows_step1(4, n, nv, tail, a + (ptrdiff_t)p * cs_a, cs_a, b + (ptrdiff_t)p * ldb, ldb, acc);
+    for (; p < k; p++)
+        rows_step1(1, n, nv, tail, a + (ptrdiff_t)p * cs_a, cs_a, b + (ptrdiff_t)p * ldb, ldb, acc);
+}
+
 void nb_f32_gemm_ukernel_4xn__avx2_nopack(size_t m, size_t n, size_t k,
                                           const float *restrict a, ptrdiff_t rs_a, ptrdiff_t cs_a,
                                           const float *restrict b, ptrdiff_t ldb,
                                           float *restrict c, ptrdiff_t ldc, float alpha, float beta) {
-    assert(m >= 1 && m <= NB_ROWS_M && n >= 1 && n <= NB_ROWS_N && k >= 1);
+    assert(m >= 1 && m <= NB_ROWS_M && n >= 1 && n <= (m == 1 ? NB_ROWS_M * NB_ROWS_N : NB_ROWS_N) && k >= 1);
     _Alignas(64) float acc[NB_ROWS_M * NB_ROWS_N];
     const size_t nr8 = (n + 7) & ~(size_t)7;
     for (size_t i = 0; i < m; i++) memset(acc + i * NB_ROWS_N, 0, nr8 * sizeof(float));
     /* Constant row counts let the compiler keep the broadcasts in registers. */
     switch (m) {
-    case 1: rows_body(1, n, k, a, rs_a, cs_a, b, ldb, acc); break;
+    case 1: rows_body1(n, k, a, cs_a, b, ldb, acc); break;
     case 2: rows_body(2, n, k, a, rs_a, cs_a, b, ldb, acc); break;
     case 3: rows_body(3, n, k, a, rs_a, cs_a, b, ldb, acc); break;
     default: rows_body(4, n, k, a, rs_a, cs_a, b, ldb, acc); break;

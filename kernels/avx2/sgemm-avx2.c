@@ -53,6 +53,7 @@ const nb_gemm_desc nb_avx2_sgemm_desc = {
     .rows_mr = 4,
     .rows_max_m = 32,
     .rows_max_n = 512,
+    .rows1_max_n = 4096,        /* the kernel's stack tile as one row */
     .rows_bt = nb_f32_gemm_ukernel_4xn__avx2_nopack_bt,
     .rows_bt_max_m = 4,
     .rows_bt_n = 32,
