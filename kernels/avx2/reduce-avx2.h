@@ -120,6 +120,7 @@ static inline float nb_avx2_rminmax_contig(int64_t n, const float *x, int is_max
            from the start, so the bits never depend on the fast pass. */
         __m256 un = _mm256_setzero_ps();
         for (; i + 32 <= n; i += 32) {
+            nb_avx2_prefetch_ahead(x + i);
             const __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
             const __m256 x2 = _mm256_loadu_ps(x + i + 16), x3 = _mm256_loadu_ps(x + i + 24);
             a0 = NB_MM_PLAIN(x0, a0);
@@ -174,6 +175,7 @@ static inline float nb_avx2_rminmax(int64_t n, const float *x, int64_t incx, int
 #define NB_AVX2_COL_KERNEL(OP)                                                   \
     int64_t j = 0;                                                               \
     for (; j + 32 <= n; j += 32) {                                               \
+        nb_avx2_prefetch_ahead(x + j);                                           \
         _mm256_storeu_ps(acc + j,      OP(_mm256_loadu_ps(acc + j),      _mm256_loadu_ps(x + j)));      \
         _mm256_storeu_ps(acc + j + 8,  OP(_mm256_loadu_ps(acc + j + 8),  _mm256_loadu_ps(x + j + 8)));  \
         _mm256_storeu_ps(acc + j + 16, OP(_mm256_loadu_ps(acc + j + 16), _mm256_loadu_ps(x + j + 16))); \
