@@ -6,7 +6,7 @@
  * cache line. nontemporal != 0 (the driver sets it for copies larger
  * than the last-level cache) uses streaming stores when the destination rows
  * are 32-byte aligned: no read-for-ownership of lines that are fully
- * overwritten. Blocking: strips of 128 destination rows; the caller bounds
+ * overwritten. Blocking: strips of 64 destination rows; the caller bounds
  * n (the driver passes at most 512 columns per call, so a call's source
  * rows stay in the TLB and L2 for the next strip); inside a strip, 16
  * source rows at a time, so every 64-byte source and destination line is
@@ -20,10 +20,13 @@
 
 #include "reduce-avx2.h"
 
-/* Destination rows per strip: 128 source floats (512 bytes, 8 lines) are
+/* Destination rows per strip: 64 source floats (256 bytes, 4 lines) are
    read from each source row per visit. Measured on the 64 MiB transpose
-   (CPU time, one thread): 64 -> 11.0, 128 -> 12.9, 256 -> 11.4 GB/s. */
-#define STRIP_ROWS 128
+   (CPU time, one thread) with the old all-at-once prefetch: 64 -> 11.0,
+   128 -> 12.9, 256 -> 11.4 GB/s; with the spread prefetch below
+   (transpose_4096x4096 / nchw_to_nhwc_8x128x128x128, memcpy ~19.3):
+   32 -> 14.3/8.6, 64 -> 15.6-15.7/13.7-13.9, 128 -> 13.5/12.8 GB/s. */
+#define STRIP_ROWS 64
 
 /* Transposes the 8x8 tile at s (rows lds apart) into out[0..8).
    Rows k and k+4 are loaded into the low and high 128-bit halves of one
