@@ -44,7 +44,7 @@
    common last-level caches per core; measured: streaming wins clearly on a
    64 MiB transpose, and small copies are usually read again soon). */
 #define NONTEMPORAL_BYTES ((int64_t)16 << 20)
-#define TRANSPOSE_ROWS 128  /* dst rows per transpose work item (the kernel's strip) */
+#define TRANSPOSE_ROWS 128  /* dst rows per transpose work item (AVX2: two kernel strips) */
 /* dst columns (= source rows) per transpose work item: 512 source rows of
    256 bytes each (128 KiB, L2-resident) are revisited by the next row block
    while their pages are still in the TLB (each source row is its own page

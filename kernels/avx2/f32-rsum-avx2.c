@@ -22,6 +22,7 @@ void nb_f32_rsum_ukernel__avx2_u32(int64_t n, const float *x, int64_t incx, floa
     __m256 a2 = _mm256_loadu_ps(acc + 16), a3 = _mm256_loadu_ps(acc + 24);
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
+        nb_avx2_prefetch_ahead(x + i);
         a0 = _mm256_add_ps(a0, _mm256_loadu_ps(x + i));
         a1 = _mm256_add_ps(a1, _mm256_loadu_ps(x + i + 8));
         a2 = _mm256_add_ps(a2, _mm256_loadu_ps(x + i + 16));

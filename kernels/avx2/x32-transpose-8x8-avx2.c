@@ -6,7 +6,7 @@
  * cache line. nontemporal != 0 (the driver sets it for copies larger
  * than the last-level cache) uses streaming stores when the destination rows
  * are 32-byte aligned: no read-for-ownership of lines that are fully
- * overwritten. Blocking: strips of 128 destination rows; the caller bounds
+ * overwritten. Blocking: strips of 64 destination rows; the caller bounds
  * n (the driver passes at most 512 columns per call, so a call's source
  * rows stay in the TLB and L2 for the next strip); inside a strip, 16
  * source rows at a time, so every 64-byte source and destination line is
@@ -20,10 +20,13 @@
 
 #include "reduce-avx2.h"
 
-/* Destination rows per strip: 128 source floats (512 bytes, 8 lines) are
+/* Destination rows per strip: 64 source floats (256 bytes, 4 lines) are
    read from each source row per visit. Measured on the 64 MiB transpose
-   (CPU time, one thread): 64 -> 11.0, 128 -> 12.9, 256 -> 11.4 GB/s. */
-#define STRIP_ROWS 128
+   (CPU time, one thread) with the old all-at-once prefetch: 64 -> 11.0,
+   128 -> 12.9, 256 -> 11.4 GB/s; with the spread prefetch below
+   (transpose_4096x4096 / nchw_to_nhwc_8x128x128x128, memcpy ~19.3):
+   32 -> 14.3/8.6, 64 -> 15.6-15.7/13.7-13.9, 128 -> 13.5/12.8 GB/s. */
+#define STRIP_ROWS 64
 
 /* Transposes the 8x8 tile at s (rows lds apart) into out[0..8).
    Rows k and k+4 are loaded into the low and high 128-bit halves of one
@@ -73,15 +76,19 @@ static void block(const float *s, int64_t lds, float *d, int64_t ldd, int64_t mi
     __m256 a[8], b[8];
     int64_t j = 0;
     for (; j + 16 <= nj; j += 16) {
-        /* Next 16 source rows: one prefetch per line of this strip
-           (measured: 8.2 GB/s without, 11.0 with; 32 or 64 rows ahead
-           was no better). */
-        if (j + 32 <= nj)
-            for (int k = 16; k < 32; k++)
-                for (int64_t c = 0; c < mi; c += 16)
-                    _mm_prefetch((const char *)(s + (j + k) * lds + c), _MM_HINT_T0);
         int64_t i = 0;
         for (; i + 8 <= mi; i += 8) {
+            /* The next 16 source rows, one line of each every second tile
+               step, so the prefetches are spread over the strip instead of
+               128 issued at once (more than the line-fill buffers hold).
+               Measured (GB/s, one thread, transpose_4096x4096 /
+               nchw_to_nhwc_8x128x128x128, memcpy ~19.5): none 12.0/11.9;
+               all at once (previous code) ~12.0/11.7; spread, 16 rows
+               ahead, T0 13.0-13.3/12.3-12.5, 32 ahead 13.1/12.0; 16 ahead
+               NTA 13.6/12.6, T1 13.5/12.8. */
+            if ((i & 15) == 0 && j + 32 <= nj)
+                for (int k = 16; k < 32; k++)
+                    _mm_prefetch((const char *)(s + (j + k) * lds + i), _MM_HINT_T1);
             tile8x8(s + j * lds + i, lds, a);
             tile8x8(s + (j + 8) * lds + i, lds, b);
             store8(d + i * ldd + j, ldd, a, b, stream);
