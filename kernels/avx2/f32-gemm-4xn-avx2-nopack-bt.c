@@ -7,7 +7,7 @@
  * (8 sequential streams), instead of being packed.
  *
  * Eight columns of C are one vector: 8 rows of B x 8 k are loaded and
- * transposed in registers (nb_avx2_transpose8), so lane j of vector p holds
+ * transposed in registers (nb_avx2_transpose8x8, transpose-avx2.h), so lane j of vector p holds
  * op(B)[p, j]; each accumulator lane then receives one FMA per k in k order.
  * K is cut into the driver's KC blocks inside the kernel (so B is read along
  * whole rows), with the packed kernel's epilogue per block: the same
@@ -59,7 +59,7 @@ void bt_block(const size_t M, const size_t JB, size_t n, size_t K, size_t kc, co
                     t[q] = !brow[jb][q] ? _mm256_setzero_ps()
                          : kk == 8 ? _mm256_loadu_ps(brow[jb][q] + p)
                                    : _mm256_maskload_ps(brow[jb][q] + p, mask);
-                nb_avx2_transpose8(t);
+                nb_avx2_transpose8x8(t);
                 for (size_t s = 0; s < kk; s++)
                     for (size_t i = 0; i < M; i++)
                         acc[jb][i] = _mm256_fmadd_ps(

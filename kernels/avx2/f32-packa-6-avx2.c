@@ -28,7 +28,7 @@ static void pack_rows_panel(size_t mm, size_t k, const float *a, ptrdiff_t lda, 
             __m256 r[8];
             for (int i = 0; i < MR; i++) r[i] = _mm256_loadu_ps(a + i * lda + p);
             r[6] = r[7] = _mm256_setzero_ps();
-            nb_avx2_transpose8(r);
+            nb_avx2_transpose8x8(r);
             for (int q = 0; q < 8; q++) _mm256_storeu_ps(dst + (p + (size_t)q) * MR, r[q]);
         }
     }

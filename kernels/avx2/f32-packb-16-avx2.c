@@ -41,7 +41,7 @@ static void pack_cols_panel(size_t nn, size_t k, const float *b, ptrdiff_t ldb, 
             for (int h = 0; h < 2; h++) {
                 __m256 r[8];
                 for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(b + (ptrdiff_t)(8 * h + j) * ldb + p);
-                nb_avx2_transpose8(r);
+                nb_avx2_transpose8x8(r);
                 for (int q = 0; q < 8; q++) _mm256_store_ps(dst + (p + (size_t)q) * NR + 8 * h, r[q]);
             }
         }
