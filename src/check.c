@@ -368,5 +368,6 @@ void nb_check_fill(struct nb_kernels *t) {
     t->copy_strided = chk_copy_strided;
     t->sunary = chk_sunary;
     t->ssoftmax = chk_ssoftmax;
-    atexit(summary);
+    static int registered;   /* once, however many tables are filled */
+    if (!registered++) atexit(summary);
 }

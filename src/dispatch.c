@@ -23,7 +23,9 @@
 static struct nb_kernels tables[NB_ISA_COUNT];
 static bool usable[NB_ISA_COUNT];
 static int active_isa;                 /* accessed atomically */
-static struct nb_kernels check_table;  /* NABLA_CHECK: shadow-mode wrappers */
+/* NABLA_CHECK: shadow-mode wrappers, one per ISA so that `isa` names the
+   backend being shadowed (the wrappers call the active ISA's own table). */
+static struct nb_kernels check_tables[NB_ISA_COUNT];
 static bool check_mode;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -101,8 +103,11 @@ static void init(void) {
     __atomic_store_n(&active_isa, (int)chosen, __ATOMIC_RELEASE);
     const char *chk = getenv("NABLA_CHECK");
     if (chk && *chk && strcmp(chk, "0") != 0) {
-        check_table = nb_kernels_ref;
-        nb_check_fill(&check_table);
+        for (int i = 0; i < NB_ISA_COUNT; i++) {
+            check_tables[i] = nb_kernels_ref;
+            check_tables[i].isa = (nb_isa)i;
+            nb_check_fill(&check_tables[i]);
+        }
         check_mode = true;
     }
 }
@@ -115,7 +120,7 @@ const struct nb_kernels *nb_kernels_active_unchecked(void) {
 const struct nb_kernels *nb_kernels_active(void) {
     const struct nb_kernels *t = nb_kernels_active_unchecked();
     /* Shadow mode wraps every ISA but the reference itself. */
-    return (check_mode && t->isa != NB_ISA_REF) ? &check_table : t;
+    return (check_mode && t->isa != NB_ISA_REF) ? &check_tables[t->isa] : t;
 }
 
 const struct nb_kernels *nb_kernels_for(nb_isa isa) {
