@@ -35,6 +35,7 @@ int main(void) {
     nb_optimizer *opt = nb_sgd_new(n, params, 0.1, 0.5, 0.0);
     CHECK(model && opt);
 
+    double first_loss = 0, last_loss = 0;
     for (int step = 0; step < 60; step++) {
         nb_optimizer_zero_grad(opt);
         nb_tensor *pred = nb_module_forward(model, x);
@@ -45,6 +46,8 @@ int main(void) {
         double l;
         nb_tensor_item(loss, &l);
         if (step % 5 == 0 || step == 59) printf("step %2d  loss %.6f\n", step, l);
+        if (step == 0) first_loss = l;
+        last_loss = l;
         nb_tensor_release(pred);
         nb_tensor_release(loss);   /* frees the step's graph */
     }
@@ -55,6 +58,9 @@ int main(void) {
     nb_module_free(model);
     nb_tensor *all[] = {x, w_true, noise, xw, xwb, eps, y};
     for (int i = 0; i < 7; i++) nb_tensor_release(all[i]);
-    printf("live tensors at exit: %lld\n", (long long)nb_tensor_live_count());
-    return 0;
+    const long long live = (long long)nb_tensor_live_count();
+    printf("live tensors at exit: %lld\n", live);
+    /* Exit status for the smoke test in examples/meson.build: training
+       must have reduced the loss 100-fold and released every tensor. */
+    return (last_loss < first_loss / 100 && live == 0) ? 0 : 1;
 }
