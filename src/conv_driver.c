@@ -84,26 +84,36 @@ static void keep_first(nb_status *all, nb_status s) {
     __atomic_compare_exchange_n(all, &ok, s, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
-/* The ISA's SGEMM, in a team of one when called inside a parallel region
-   (this driver's task loop, or a caller's region). The GEMM then runs on one
-   thread, and its driver's single-thread path reaches `omp barrier`s that
-   are not inside a parallel construct of its own: they bind to the
-   innermost enclosing region, so without this team of one they would wait
-   for the other threads of the task loop, which run other tasks (different
-   GEMMs, or none): a deadlock (found by the random shapes of
-   tests/test_conv_avx2.c). Costs ~1 us per call, each call is >> that. */
+/* The ISA's SGEMM with alpha = 1. Inside this driver's task loop (or a
+   caller's parallel region) it runs on one thread: nb_threads_for() sees
+   omp_in_parallel(), and the GEMM driver opens no barrier then. */
 static nb_status sgemm_call(const nb_conv_desc *cd, int ta, int tb, int64_t M, int64_t N,
                             int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb,
                             float beta, float *C, int64_t ldc) {
-#ifdef _OPENMP
-    if (omp_in_parallel()) {
-        nb_status s = NB_OK;
-#pragma omp parallel num_threads(1)
-        s = cd->sgemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
-        return s;
-    }
-#endif
     return cd->sgemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
+}
+
+/* Runs tasks 0..tasks-1 of a pass over nt threads (each with its own
+   rows x cols column block) or in order on this one; the first failure is
+   returned (the others still run: each task writes only its own outputs).
+   The column blocks are allocated here, before any output is written,
+   unless need_col is 0 (pointwise convolutions read x directly). */
+typedef nb_status (*conv_task_fn)(const void *ctx, int64_t task, float *col);
+
+static nb_status run_tasks(int nt, int64_t tasks, int64_t rows, int64_t cols, int need_col,
+                           conv_task_fn fn, const void *ctx) {
+    float *col = NULL;
+    if (need_col && !(col = alloc_floats(nt, rows, cols))) return NB_ERR_OOM;
+    nb_status st = NB_OK;
+    if (nt > 1) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (int64_t t = 0; t < tasks; t++)
+            keep_first(&st, fn(ctx, t, col ? col + thread_num() * rows * cols : NULL));
+    } else {
+        for (int64_t t = 0; t < tasks && st == NB_OK; t++) st = fn(ctx, t, col);
+    }
+    nb_aligned_free(col);
+    return st;
 }
 
 /* ---- forward ---- */
@@ -117,7 +127,9 @@ typedef struct {
     float *y;
 } fwd_ctx;
 
-static nb_status fwd_task(const fwd_ctx *c, int64_t t, float *col) {
+
+static nb_status fwd_task(const void *ctx, int64_t t, float *col) {
+    const fwd_ctx *c = ctx;
     const conv_geom *g = &c->g;
     const int64_t unit = t / c->nblk, blk = t % c->nblk;
     const int64_t n = unit / g->G, gi = unit % g->G;
@@ -147,18 +159,7 @@ nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, c
     c.nblk = (c.g.PQ + c.nb - 1) / c.nb;
     const int64_t tasks = d->n * c.g.G * c.nblk;
     const int nt = task_threads(cd, tasks, d, &c.g);
-    float *col = NULL;
-    if (!c.g.pointwise && !(col = alloc_floats(nt, c.g.L, c.nb))) return NB_ERR_OOM;
-    nb_status st = NB_OK;
-    if (nt > 1) {
-#pragma omp parallel for num_threads(nt) schedule(static)
-        for (int64_t t = 0; t < tasks; t++)
-            keep_first(&st, fwd_task(&c, t, col ? col + thread_num() * c.g.L * c.nb : NULL));
-    } else {
-        for (int64_t t = 0; t < tasks && st == NB_OK; t++) st = fwd_task(&c, t, col);
-    }
-    nb_aligned_free(col);
-    return st;
+    return run_tasks(nt, tasks, c.g.L, c.nb, !c.g.pointwise, fwd_task, &c);
 }
 
 /* ---- backward-data ---- */
@@ -172,7 +173,8 @@ typedef struct {
     float *dx;
 } bwd_data_ctx;
 
-static nb_status bwd_data_task(const bwd_data_ctx *c, int64_t unit, float *col) {
+static nb_status bwd_data_task(const void *ctx, int64_t unit, float *col) {
+    const bwd_data_ctx *c = ctx;
     const conv_geom *g = &c->g;
     const int64_t n = unit / g->G, gi = unit % g->G;
     const float *dyg = c->dy + (n * c->d->k + gi * g->kg) * g->PQ;
@@ -198,18 +200,7 @@ nb_status nb_conv_backward_data_run(const nb_conv_desc *cd, const nb_conv2d_desc
     c.nb = c.g.pointwise ? c.g.PQ : block_cols(cd, c.g.L, c.g.PQ);
     const int64_t tasks = d->n * c.g.G;
     const int nt = task_threads(cd, tasks, d, &c.g);
-    float *col = NULL;
-    if (!c.g.pointwise && !(col = alloc_floats(nt, c.g.L, c.nb))) return NB_ERR_OOM;
-    nb_status st = NB_OK;
-    if (nt > 1) {
-#pragma omp parallel for num_threads(nt) schedule(static)
-        for (int64_t t = 0; t < tasks; t++)
-            keep_first(&st, bwd_data_task(&c, t, col ? col + thread_num() * c.g.L * c.nb : NULL));
-    } else {
-        for (int64_t t = 0; t < tasks && st == NB_OK; t++) st = bwd_data_task(&c, t, col);
-    }
-    nb_aligned_free(col);
-    return st;
+    return run_tasks(nt, tasks, c.g.L, c.nb, !c.g.pointwise, bwd_data_task, &c);
 }
 
 /* ---- backward-filter ---- */
