@@ -118,6 +118,10 @@ static nb_status run_tasks(int nt, int64_t tasks, int64_t rows, int64_t cols, in
 
 /* ---- forward ---- */
 
+static int use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const conv_geom *g);
+static nb_status forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                  const float *x, const float *w, const float *bias, float *y);
+
 typedef struct {
     const nb_conv_desc *cd;
     const nb_conv2d_desc *d;
@@ -155,11 +159,189 @@ static nb_status fwd_task(const void *ctx, int64_t t, float *col) {
 nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
                               const float *w, const float *bias, float *y) {
     fwd_ctx c = {cd, d, geom_of(d), 0, 0, x, w, bias, y};
+    if (use_implicit(cd, d, &c.g)) return forward_implicit(cd, d, x, w, bias, y);
     c.nb = c.g.pointwise ? c.g.PQ : block_cols(cd, c.g.L, c.g.PQ);
     c.nblk = (c.g.PQ + c.nb - 1) / c.nb;
     const int64_t tasks = d->n * c.g.G * c.nblk;
     const int nt = task_threads(cd, tasks, d, &c.g);
     return run_tasks(nt, tasks, c.g.L, c.nb, !c.g.pointwise, fwd_task, &c);
+}
+
+/* ---- forward, implicit im2col (conv_driver.h) ----
+ *
+ * Per task (image, group, block of nb output pixels), for each KC block of
+ * the L taps: the ISA packs the block's B panels from the image through
+ * the tap plan, and the micro-kernel multiplies them by the filters, which
+ * were packed once per call (A panels, all KC blocks of every group). The
+ * loops are the GEMM driver's (ic over MC rows, panels, MR rows) with the
+ * same KC blocks and micro-kernel, so every output gets the bits the
+ * explicit path's SGEMM gives it, whatever nb and the thread count. */
+
+/* Channels that share one plan entry below which building the plan costs
+   more than the column block it saves (it is O(panels x R x S), packing is
+   O(panels x C x R x S)). */
+#define IMPLICIT_MIN_CHANNELS 4
+
+static int64_t round_up64(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+/* stride_w == 1: a panel's lanes read runs of one input row (FULL and
+   CONTIG loads); other strides would gather every lane, which measured
+   slower than the explicit column block. Plan offsets are int32. */
+static int use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const conv_geom *g) {
+    return cd->pack_b_im2col && cd->gemm && !g->pointwise && d->stride_w == 1 &&
+           g->cg >= IMPLICIT_MIN_CHANNELS && g->HW <= INT32_MAX &&
+           cd->gemm->nr <= NB_CONV_PLAN_LANES;
+}
+
+/* The plan of the panels of nr pixels from pixel j0 (nj pixels in all):
+   entry p RS + r S + s. Lanes past the block or past nr read nothing. */
+static void build_plan(const nb_conv2d_desc *d, const conv_geom *g, int64_t nr, int64_t j0,
+                       int64_t nj, nb_conv_tap *plan) {
+    const int64_t H = d->h, W = d->w, RS = d->r * d->s, panels = (nj + nr - 1) / nr;
+    for (int64_t pn = 0; pn < panels; pn++) {
+        /* Input row and column of each lane at r = s = 0. */
+        int64_t ih0[NB_CONV_PLAN_LANES], iw0[NB_CONV_PLAN_LANES];
+        int live[NB_CONV_PLAN_LANES];
+        const int64_t jp = j0 + pn * nr;
+        int64_t p = jp / g->Q, q = jp % g->Q;
+        for (int i = 0; i < NB_CONV_PLAN_LANES; i++) {
+            live[i] = i < nr && jp + i < j0 + nj;
+            ih0[i] = p * d->stride_h - d->pad_h;
+            iw0[i] = q * d->stride_w - d->pad_w;
+            if (++q == g->Q) { q = 0; p++; }
+        }
+        for (int64_t r = 0; r < d->r; r++)
+            for (int64_t s = 0; s < d->s; s++) {
+                nb_conv_tap *e = &plan[pn * RS + r * d->s + s];
+                const int64_t dh = r * d->dilation_h, dw = s * d->dilation_w;
+                int valid = 0, contig = 1;
+                int64_t base = 0;
+                for (int i = 0; i < NB_CONV_PLAN_LANES; i++) {
+                    const int64_t ih = ih0[i] + dh, iw = iw0[i] + dw;
+                    const int ok = live[i] && ih >= 0 && ih < H && iw >= 0 && iw < W;
+                    const int64_t off = ok ? ih * W + iw : 0;
+                    e->off[i] = (int32_t)off;
+                    e->mask[i] = ok ? -1 : 0;
+                    if (!ok) continue;
+                    if (valid++ == 0) base = off - i;
+                    else if (off - i != base) contig = 0;
+                }
+                e->base = (int32_t)(contig ? base : 0);
+                e->kind = valid == 0 ? NB_TAP_ZERO
+                        : !contig    ? NB_TAP_GATHER
+                        : valid == nr ? NB_TAP_FULL : NB_TAP_CONTIG;
+            }
+    }
+}
+
+typedef struct {
+    const nb_conv_desc *cd;
+    const nb_conv2d_desc *d;
+    conv_geom g;
+    int64_t nb, nblk;
+    int64_t kgr;          /* kg rounded up to MR: rows of a packed A block */
+    int64_t a_group;      /* floats of one group's packed filters */
+    int64_t plan_floats;  /* the plan's share of a task's scratch */
+    const float *x, *apack, *bias;
+    float *y;
+} ifwd_ctx;
+
+static nb_status ifwd_task(const void *ctx, int64_t t, float *scratch) {
+    const ifwd_ctx *c = ctx;
+    const conv_geom *g = &c->g;
+    const nb_gemm_desc *gd = c->cd->gemm;
+    const int64_t mr = gd->mr, nr = gd->nr, RS = c->d->r * c->d->s;
+    const int64_t unit = t / c->nblk, blk = t % c->nblk;
+    const int64_t n = unit / g->G, gi = unit % g->G;
+    const int64_t j0 = blk * c->nb, nj = c->nb < g->PQ - j0 ? c->nb : g->PQ - j0;
+    const int64_t panels = (nj + nr - 1) / nr;
+    const float *xg = c->x + (n * c->d->c + gi * g->cg) * g->HW;
+    float *yg = c->y + (n * c->d->k + gi * g->kg) * g->PQ + j0;
+    nb_conv_tap *plan = (nb_conv_tap *)scratch;
+    float *bpack = scratch + c->plan_floats;
+    build_plan(c->d, g, nr, j0, nj, plan);
+    float beta0 = 0.0f;
+    if (c->bias) {   /* y starts at the bias; the first KC block adds to it */
+        for (int64_t k = 0; k < g->kg; k++) c->cd->fill(nj, c->bias[gi * g->kg + k], yg + k * g->PQ);
+        beta0 = 1.0f;
+    }
+    const float *ag = c->apack + gi * c->a_group;
+    for (int64_t pc = 0; pc < g->L; pc += gd->kc) {
+        const int64_t kc = gd->kc < g->L - pc ? gd->kc : g->L - pc;
+        c->cd->pack_b_im2col(plan, RS, pc, kc, panels, xg, g->HW, bpack);
+        const float beta = pc == 0 ? beta0 : 1.0f;
+        const float *ab = ag + pc * c->kgr;   /* A block of this KC block */
+        for (int64_t ic = 0; ic < g->kg; ic += gd->mc) {
+            const int64_t ie = ic + gd->mc < g->kg ? ic + gd->mc : g->kg;
+            for (int64_t pn = 0; pn < panels; pn++) {
+                const size_t nn = (size_t)(nr < nj - pn * nr ? nr : nj - pn * nr);
+                const float *bp = bpack + pn * nr * kc;
+                for (int64_t ir = ic; ir < ie; ir += mr)
+                    gd->ukernel((size_t)(mr < g->kg - ir ? mr : g->kg - ir), nn, (size_t)kc,
+                                ab + ir * kc, bp, yg + ir * g->PQ + pn * nr, (ptrdiff_t)g->PQ,
+                                1.0f, beta);
+            }
+        }
+    }
+    return NB_OK;
+}
+
+/* The filters as packed A blocks: group gi's KC block pc at
+   apack + gi a_group + pc kgr (64-byte aligned: kc and a_group are
+   multiples of 16 floats). */
+static void pack_filters(const ifwd_ctx *c, const float *w, float *apack) {
+    const nb_gemm_desc *gd = c->cd->gemm;
+    const conv_geom *g = &c->g;
+    for (int64_t gi = 0; gi < g->G; gi++)
+        for (int64_t pc = 0; pc < g->L; pc += gd->kc) {
+            const int64_t kc = gd->kc < g->L - pc ? gd->kc : g->L - pc;
+            gd->pack_a(0, (size_t)g->kg, (size_t)kc, w + gi * g->kg * g->L + pc, (ptrdiff_t)g->L,
+                       apack + gi * c->a_group + pc * c->kgr);
+        }
+}
+
+static nb_status forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                  const float *x, const float *w, const float *bias, float *y) {
+    const nb_gemm_desc *gd = cd->gemm;
+    ifwd_ctx c = {cd, d, geom_of(d), 0, 0, 0, 0, 0, x, NULL, bias, y};
+    const conv_geom *g = &c.g;
+    const int64_t nr = gd->nr, kcb = gd->kc < g->L ? gd->kc : g->L;
+    /* Pixels per task: a KC block of B panels of about col_floats (L2). */
+    int64_t nb = cd->col_floats / kcb;
+    nb -= nb % nr;
+    if (nb < cd->min_block) nb = cd->min_block;
+    if (nb > g->PQ) nb = g->PQ;
+    int64_t nblk = (g->PQ + nb - 1) / nb;
+    const int nt0 = task_threads(cd, INT64_MAX, d, g);   /* threads the work is worth */
+    if (nt0 > 1) {
+        /* The bits do not depend on nb here: cut finer until the tasks
+           split evenly over the threads (or are many), as long as blocks
+           keep at least one full panel. */
+        const int64_t units = d->n * g->G;
+        while ((units * nblk) % nt0 != 0 && units * nblk < 4 * (int64_t)nt0 && nblk < g->PQ / nr)
+            nblk++;
+        nb = round_up64((g->PQ + nblk - 1) / nblk, nr);
+        nblk = (g->PQ + nb - 1) / nb;
+    }
+    c.nb = nb;
+    c.nblk = nblk;
+    const int64_t tasks = d->n * g->G * nblk;
+    const int nt = tasks < nt0 ? (int)tasks : nt0;
+    c.kgr = round_up64(g->kg, gd->mr);
+    /* Sizes below are bounded by the validated tensors (filters, one KC
+       block of one pixel block) up to small factors: no overflow checks
+       beyond alloc_floats' own. */
+    c.a_group = round_up64(c.kgr * g->L + NB_GEMM_PACK_SLACK, 16);
+    const int64_t panels = (nb + nr - 1) / nr;
+    c.plan_floats = round_up64(panels * d->r * d->s * (int64_t)(sizeof(nb_conv_tap) / sizeof(float)), 16);
+    const int64_t scratch_floats = c.plan_floats + round_up64(panels * nr * kcb, 16);
+    float *apack = alloc_floats(g->G, 1, c.a_group);
+    if (!apack) return NB_ERR_OOM;
+    pack_filters(&c, w, apack);
+    c.apack = apack;
+    const nb_status st = run_tasks(nt, tasks, 1, scratch_floats, 1, ifwd_task, &c);
+    nb_aligned_free(apack);
+    return st;
 }
 
 /* ---- backward-data ---- */

@@ -33,6 +33,8 @@
 
 #include <nabla/kernels.h>
 
+#include "gemm_driver.h"
+
 typedef nb_status (*nb_conv_sgemm_fn)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                                       float alpha, const float *A, int64_t lda,
                                       const float *B, int64_t ldb,
@@ -57,8 +59,52 @@ typedef void (*nb_conv_fill_fn)(int64_t n, float v, float *dst);
 /* Sum of x[0..n) accumulated in double (a fixed order for a given n). */
 typedef double (*nb_conv_rowsum_fn)(int64_t n, const float *x);
 
+/* ---- implicit im2col: the forward GEMM's B panels packed from the image ----
+ *
+ * Forward convolutions with stride_w == 1 skip the column matrix: each KC
+ * block of its rows (taps) is packed straight from the image into the
+ * ISA's NR-wide B micro-panels, which the GEMM micro-kernel then reads. What
+ * a panel's NR output pixels read for one kernel position (r, s) is the same
+ * for every channel up to the channel's offset, so the driver describes it
+ * once per (panel, r, s) in a tap plan, and the ISA's packer applies the
+ * plan to each channel. */
+#define NB_CONV_PLAN_LANES 16   /* the widest NR of any ISA */
+
+enum {
+    NB_TAP_ZERO,     /* every lane is padding: zeros */
+    NB_TAP_FULL,     /* all NR lanes read x_c[base + i] */
+    NB_TAP_CONTIG,   /* the lanes with mask read x_c[base + i], the others are 0 */
+    NB_TAP_GATHER,   /* the lanes with mask read x_c[off[i]], the others are 0 */
+};
+
+/* Lane i (< NR) of the panel reads x_c[off[i]] when mask[i] == -1 and is 0
+   when mask[i] == 0 (padding, or a pixel past the block); off[i] == 0 and
+   mask[i] == 0 for lanes >= NR. 160 bytes: the arrays stay 32-byte aligned
+   in a 64-byte aligned plan. */
+typedef struct {
+    _Alignas(32) int32_t off[NB_CONV_PLAN_LANES];
+    int32_t mask[NB_CONV_PLAN_LANES];
+    int32_t kind;   /* NB_TAP_* */
+    int32_t base;   /* FULL, CONTIG: off[i] == base + i where mask[i] */
+    int32_t pad_[6];
+} nb_conv_tap;
+
+/* Packs rows [l0, l0 + kc) of the implicit column matrix of one image and
+   group (x: channels x hw floats) for `panels` panels of NR pixels into
+   dst: panel p at dst + p kc NR, row l at + (l - l0) NR, where row
+   l = c RS + t (t = r S + s) reads channel c through plan[p RS + t]. dst
+   is 64-byte aligned when NR is a multiple of 16 (16-byte aligned in
+   general); the packer writes exactly the panels. */
+typedef void (*nb_conv_pack_b_fn)(const nb_conv_tap *plan, int64_t rs, int64_t l0, int64_t kc,
+                                  int64_t panels, const float *x, int64_t hw, float *dst);
+
 typedef struct {
     nb_conv_sgemm_fn sgemm;
+    /* The ISA's GEMM (micro-kernel, A packing, blocking) and its implicit
+       im2col B packer; pack_b_im2col NULL: the forward pass always goes
+       through an explicit column block and sgemm. */
+    const nb_gemm_desc *gemm;
+    nb_conv_pack_b_fn pack_b_im2col;
     nb_conv_im2col_fn im2col;
     nb_conv_col2im_fn col2im;
     nb_conv_fill_fn fill;

@@ -174,7 +174,7 @@ static int non_empty(const nb_conv2d_desc *d) {
    path (no im2col), 1x1 with stride or padding (im2col), and layers wide
    enough (C R S in the hundreds) that the forward and backward-data column
    matrices are cut into blocks starting mid-row (stride 1 and 2, dilation,
-   groups 2, depthwise). */
+   groups 2, depthwise), and the edges of the implicit-im2col forward path. */
 static const nb_conv2d_desc *extra_shapes(int *count) {
     //                       n   c   h   w   k  r  s sh sw ph pw dh dw g
     static const nb_conv2d_desc s[] = {
@@ -192,6 +192,20 @@ static const nb_conv2d_desc *extra_shapes(int *count) {
         {1, 50, 19, 23, 5, 3, 3, 1, 1, 2, 2, 2, 2, 1},  /* "same" with dilation 2, 2 blocks */
         {2, 24, 13, 11, 6, 5, 5, 1, 1, 2, 2, 1, 1, 2},  /* "same" 5x5, groups 2 */
         {1, 9, 6, 5, 4, 3, 5, 1, 1, 1, 2, 1, 1, 1},     /* "same", input rows shorter than taps */
+        /* The forward pass's implicit im2col (stride_w 1, >= 4 channels a
+           group): filter rows past MC, taps past 2 KC blocks, panels that
+           wrap to the next output row with Q != W (gathered lanes), rows of
+           pure padding, stride_h != stride_w, dilation, groups, a single
+           partial panel, a one-column image. */
+        {1, 8, 9, 10, 200, 3, 3, 1, 1, 1, 1, 1, 1, 1},  /* kg 200 > MC */
+        {1, 96, 11, 13, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1}, /* L 864: 3 KC blocks */
+        {2, 16, 19, 23, 13, 3, 3, 1, 1, 0, 0, 1, 1, 1}, /* "valid": Q != W */
+        {1, 8, 20, 17, 10, 3, 3, 2, 1, 1, 1, 1, 1, 1},  /* stride 2 x 1 */
+        {1, 12, 15, 16, 9, 3, 2, 1, 1, 2, 1, 2, 3, 1},  /* dilation 2 x 3 */
+        {2, 32, 9, 11, 48, 3, 3, 1, 1, 1, 1, 1, 1, 4},  /* groups 4, cg 8 */
+        {1, 8, 3, 4, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1},     /* 12 pixels: one partial panel */
+        {1, 5, 6, 7, 6, 3, 3, 1, 1, 3, 3, 1, 1, 1},     /* padding 3: all-zero rows */
+        {1, 4, 17, 1, 5, 3, 1, 1, 1, 1, 0, 1, 1, 1},    /* one column */
     };
     *count = (int)(sizeof s / sizeof s[0]);
     return s;

@@ -43,6 +43,8 @@ static double rowsum_f64(int64_t n, const float *x) {
 
 static const nb_conv_desc conv_desc = {
     .sgemm = nb_avx2_sgemm,
+    .gemm = &nb_avx2_sgemm_desc,
+    .pack_b_im2col = nb_f32_packb_im2col_ukernel_16__avx2,
     .im2col = nb_x32_im2col_ukernel__avx2,
     .col2im = nb_f32_col2im_ukernel__avx2,
     .fill = fill_f32,

@@ -16,6 +16,11 @@ void nb_f32_col2im_ukernel__neon(const nb_conv2d_desc *d, int64_t channels, int6
                                  int64_t j0, int64_t nj, const float *col, int64_t ldcol,
                                  float *x);
 
+/* Implicit im2col B packer (contract: nb_conv_pack_b_fn). */
+void nb_f32_packb_im2col_ukernel_12__neon(const nb_conv_tap *plan, int64_t rs, int64_t l0,
+                                          int64_t kc, int64_t panels, const float *x, int64_t hw,
+                                          float *dst);
+
 nb_status nb_neon_sconv2d_forward(const nb_conv2d_desc *d, const float *x, const float *w,
                                   const float *bias, float *y);
 nb_status nb_neon_sconv2d_backward_data(const nb_conv2d_desc *d, const float *dy, const float *w,

@@ -38,6 +38,8 @@ static double rowsum_f64(int64_t n, const float *x) {
 
 static const nb_conv_desc conv_desc = {
     .sgemm = nb_neon_sgemm,
+    .gemm = &nb_neon_sgemm_desc,
+    .pack_b_im2col = nb_f32_packb_im2col_ukernel_12__neon,
     .im2col = nb_x32_im2col_ukernel__neon,
     .col2im = nb_f32_col2im_ukernel__neon,
     .fill = fill_f32,
