@@ -1,23 +1,43 @@
 // 2-D convolution: conv2d/<impl>/<layer> (forward), conv2d_bwd_data/...,
-// conv2d_bwd_filter/... on four typical layers, impl "nabla" (the active
-// ISA), "ref" (the reference backend) and, when built with oneDNN
-// (NB_HAVE_DNNL), "onednn": its convolution primitives with the layouts it
-// picks itself (format "any"); inputs are reordered into them once, outside
-// the timed loop, as PyTorch does for its weights, and only the primitive's
-// execution is timed. oneDNN picks its ISA at run time (AVX-512 where the
-// CPU has it); DNNL_MAX_CPU_ISA=AVX2 in the environment caps it at nabla's
-// ISA for a like-for-like comparison.
+// conv2d_bwd_filter/... on four typical layers. Impls:
+//   nabla        the active ISA; plain NCHW/OIHW in and out on every call.
+//   ref          the reference backend, same calling convention.
+//   onednn       (built with oneDNN, NB_HAVE_DNNL) its convolution
+//                primitive with the layouts it picks itself (format "any";
+//                here nhwc for forward under AVX-512, nChw16c for backward,
+//                nChw8c under AVX2, plain nchw for a few). Every input is
+//                reordered into them once, outside the timed loop, and only
+//                the primitive's execution is timed: oneDNN's best case, a
+//                caller whose whole network stays in oneDNN's layouts.
+//   onednn_nchw  the same primitive as a caller holding plain NCHW tensors
+//                pays for it on every call, as PyTorch eager does: inside
+//                the timed loop the activations are reordered from nchw into
+//                the primitive's layout (forward x, backward-data dy,
+//                backward-filter x and dy), the primitive runs, and its
+//                results are reordered back to plain nchw / oihw / x (y, dx,
+//                dw and dbias). Weights are reordered once, outside the
+//                loop, as PyTorch does for its weights. A reorder exists
+//                only where the chosen layout differs from the plain one.
+//                Same arguments in and out as nabla's entry points.
+// oneDNN picks its ISA at run time (AVX-512 on this machine; nabla has only
+// AVX2 kernels). DNNL_MAX_CPU_ISA=AVX2 in the environment, read once per
+// process, caps it at nabla's ISA: scripts/run.sh runs both oneDNN impls a
+// second time that way, and the report calls them onednn_avx2 and
+// onednn_nchw_avx2. The benchmark's label names the ISA oneDNN dispatched to
+// (dnnl_get_effective_cpu_isa), so a cap that did not take is visible.
 // One thread for every impl (nb_set_num_threads(1); oneDNN runs on OpenMP,
 // so omp_set_num_threads(1): this is the bench program, not the library),
 // rates from CPU time, which other processes on a shared machine disturb
 // less than real time.
 // FLOPS counter (kIsRate) = 2 N K P Q (C/groups) R S per call, the same for
-// all three directions (each is one GEMM of that size per image and group).
+// all three directions and all impls (each is one GEMM of that size per
+// image and group; onednn_nchw's reorders count as time, not as flops).
 #include "bench_util.h"
 
 #include <benchmark/benchmark.h>
 
 #include <string>
+#include <vector>
 
 #ifdef NB_HAVE_DNNL
 #include <omp.h>
@@ -40,8 +60,8 @@ const Layer kLayers[] = {
 };
 
 enum Direction { kForward, kBackwardData, kBackwardFilter };
-enum Impl { kNabla, kRef, kOnednn };
-const char *const kImplNames[] = {"nabla", "ref", "onednn"};
+enum Impl { kNabla, kRef, kOnednn, kOnednnNchw };
+const char *const kImplNames[] = {"nabla", "ref", "onednn", "onednn_nchw"};
 
 double conv_flop(const nb_conv2d_desc &d, int64_t P, int64_t Q) {
     return 2.0 * double(d.n) * double(d.k) * double(P) * double(Q) * double(d.c / d.groups) *
@@ -124,9 +144,59 @@ struct Dnnl {
         dnnl_stream_wait(stream);
         return m;
     }
+    // A reorder between the plain buffer `user` (layout `user_md`) and a
+    // memory of the primitive's layout `md`, run on every call: into the
+    // primitive's layout when `in`, else out of it. Returns the memory the
+    // primitive reads or writes: the user's buffer itself when the layouts
+    // are the same (no reorder; a no-op one would still cost a call).
+    struct Step {
+        dnnl_primitive_t prim;
+        dnnl_memory_t from, to;
+    };
+    std::vector<Step> before, after;
+    dnnl_memory_t per_call(const dnnl_memory_desc_t *user_md, float *user, const dnnl_memory_desc_t *md,
+                           bool in) {
+        dnnl_memory_t u = mem(user_md, user);
+        if (!u || dnnl_memory_desc_equal(user_md, md)) return u;
+        dnnl_memory_t m = mem(md, DNNL_MEMORY_ALLOCATE);
+        if (!m) return nullptr;
+        dnnl_primitive_desc_t rpd = nullptr;
+        dnnl_primitive_t r = nullptr;
+        const dnnl_memory_desc_t *from = in ? user_md : md, *to = in ? md : user_md;
+        if (dnnl_reorder_primitive_desc_create(&rpd, from, engine, to, engine, nullptr) != dnnl_success)
+            return nullptr;
+        pds.push_back(rpd);
+        if (dnnl_primitive_create(&r, rpd) != dnnl_success) return nullptr;
+        prims.push_back(r);
+        (in ? before : after).push_back(in ? Step{r, u, m} : Step{r, m, u});
+        return m;
+    }
+    bool run_steps(const std::vector<Step> &steps) {
+        for (const Step &st : steps) {
+            const dnnl_exec_arg_t args[] = {{DNNL_ARG_FROM, st.from}, {DNNL_ARG_TO, st.to}};
+            if (dnnl_primitive_execute(st.prim, stream, 2, args) != dnnl_success) return false;
+        }
+        return true;
+    }
 };
 
-void run_onednn(benchmark::State &state, const nb_conv2d_desc &d, Direction dir) {
+const char *isa_name(dnnl_cpu_isa_t isa) {
+    switch (isa) {
+    case dnnl_cpu_isa_sse41: return "sse41";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+    }
+}
+
+// `nchw`: the onednn_nchw impl (activations reordered on every call), else
+// onednn (everything reordered once, before timing).
+void run_onednn(benchmark::State &state, const nb_conv2d_desc &d, Direction dir, bool nchw) {
     int64_t P = 0, Q = 0;
     if (nb_conv2d_out_shape(&d, &P, &Q) != NB_OK) {
         state.SkipWithError(nb_last_error());
@@ -160,6 +230,7 @@ void run_onednn(benchmark::State &state, const nb_conv2d_desc &d, Direction dir)
     const size_t nw = size_t(d.k * (d.c / d.groups) * d.r * d.s);
     const size_t ny = size_t(d.n * d.k * P * Q);
     nbb::Buffer x(nx, -1, 1, 1), w(nw, -1, 1, 2), bias(size_t(d.k), -1, 1, 3), y(ny, -1, 1, 4);
+    nbb::Buffer dbias(size_t(d.k));
 
     dnnl_primitive_t prim = nullptr;
     std::vector<dnnl_exec_arg_t> args;
@@ -210,24 +281,32 @@ void run_onednn(benchmark::State &state, const nb_conv2d_desc &d, Direction dir)
             const dnnl_memory_desc_t *s = md(dnnl_query_scratchpad_md);
             if (s && s->ndims > 0) args.push_back({DNNL_ARG_SCRATCHPAD, e.mem(s, DNNL_MEMORY_ALLOCATE)});
         };
+        // Activations and results: once here (onednn) or on every call
+        // (onednn_nchw, into the user's plain buffers x, y, w, dbias).
+        auto in = [&](const dnnl_memory_desc_t *user_md, float *user, const dnnl_memory_desc_t *m) {
+            return nchw ? e.per_call(user_md, user, m, true) : e.from_user(user_md, user, m);
+        };
+        auto out = [&](const dnnl_memory_desc_t *user_md, float *user, const dnnl_memory_desc_t *m) {
+            return nchw ? e.per_call(user_md, user, m, false) : e.mem(m, DNNL_MEMORY_ALLOCATE);
+        };
         if (dir == kForward) {
-            dnnl_memory_t xm = e.from_user(&x_user, x.p, md(dnnl_query_src_md));
+            dnnl_memory_t xm = in(&x_user, x.p, md(dnnl_query_src_md));
             dnnl_memory_t wm = e.from_user(&w_user, w.p, md(dnnl_query_weights_md));
             dnnl_memory_t bm = e.from_user(&b_user, bias.p, md(dnnl_query_weights_md, 1));
-            dnnl_memory_t ym = e.mem(md(dnnl_query_dst_md), DNNL_MEMORY_ALLOCATE);
+            dnnl_memory_t ym = out(&y_user, y.p, md(dnnl_query_dst_md));
             if (!xm || !wm || !bm || !ym) { err = "oneDNN memory"; break; }
             args = {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, ym}};
         } else if (dir == kBackwardData) {
-            dnnl_memory_t dym = e.from_user(&y_user, y.p, md(dnnl_query_diff_dst_md));
+            dnnl_memory_t dym = in(&y_user, y.p, md(dnnl_query_diff_dst_md));
             dnnl_memory_t wm = e.from_user(&w_user, w.p, md(dnnl_query_weights_md));
-            dnnl_memory_t dxm = e.mem(md(dnnl_query_diff_src_md), DNNL_MEMORY_ALLOCATE);
+            dnnl_memory_t dxm = out(&x_user, x.p, md(dnnl_query_diff_src_md));
             if (!dym || !wm || !dxm) { err = "oneDNN memory"; break; }
             args = {{DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DIFF_SRC, dxm}};
         } else {
-            dnnl_memory_t xm = e.from_user(&x_user, x.p, md(dnnl_query_src_md));
-            dnnl_memory_t dym = e.from_user(&y_user, y.p, md(dnnl_query_diff_dst_md));
-            dnnl_memory_t dwm = e.mem(md(dnnl_query_diff_weights_md), DNNL_MEMORY_ALLOCATE);
-            dnnl_memory_t dbm = e.mem(md(dnnl_query_diff_weights_md, 1), DNNL_MEMORY_ALLOCATE);
+            dnnl_memory_t xm = in(&x_user, x.p, md(dnnl_query_src_md));
+            dnnl_memory_t dym = in(&y_user, y.p, md(dnnl_query_diff_dst_md));
+            dnnl_memory_t dwm = out(&w_user, w.p, md(dnnl_query_diff_weights_md));
+            dnnl_memory_t dbm = out(&b_user, dbias.p, md(dnnl_query_diff_weights_md, 1));
             if (!xm || !dym || !dwm || !dbm) { err = "oneDNN memory"; break; }
             args = {{DNNL_ARG_SRC, xm}, {DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_DIFF_WEIGHTS, dwm},
                     {DNNL_ARG_DIFF_BIAS, dbm}};
@@ -240,7 +319,9 @@ void run_onednn(benchmark::State &state, const nb_conv2d_desc &d, Direction dir)
         return;
     }
     for (auto _ : state) {
-        if (dnnl_primitive_execute(prim, e.stream, int(args.size()), args.data()) != dnnl_success) {
+        if (!e.run_steps(e.before) ||
+            dnnl_primitive_execute(prim, e.stream, int(args.size()), args.data()) != dnnl_success ||
+            !e.run_steps(e.after)) {
             state.SkipWithError("oneDNN execute");
             break;
         }
@@ -248,6 +329,8 @@ void run_onednn(benchmark::State &state, const nb_conv2d_desc &d, Direction dir)
         benchmark::ClobberMemory();
     }
     omp_set_num_threads(saved_threads);
+    state.SetLabel(std::string("isa=") + isa_name(dnnl_get_effective_cpu_isa()) +
+                   (nchw ? " reorders=" + std::to_string(e.before.size() + e.after.size()) : ""));
     state.counters["FLOPS"] =
         benchmark::Counter(conv_flop(d, P, Q) * double(state.iterations()), benchmark::Counter::kIsRate);
 }
@@ -261,7 +344,7 @@ int register_all() {
     } kDirs[] = {{"conv2d", kForward}, {"conv2d_bwd_data", kBackwardData},
                  {"conv2d_bwd_filter", kBackwardFilter}};
 #ifdef NB_HAVE_DNNL
-    const int impls = 3;
+    const int impls = 4;
 #else
     const int impls = 2;
 #endif
@@ -274,8 +357,8 @@ int register_all() {
                 const Impl im = Impl(impl);
                 benchmark::RegisterBenchmark(name.c_str(), [d, dr, im](benchmark::State &st) {
 #ifdef NB_HAVE_DNNL
-                    if (im == kOnednn) {
-                        run_onednn(st, d, dr);
+                    if (im == kOnednn || im == kOnednnNchw) {
+                        run_onednn(st, d, dr, im == kOnednnNchw);
                         return;
                     }
 #endif

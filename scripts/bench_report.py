@@ -12,7 +12,12 @@ for single-thread flop rates, % of bandwidth for single-thread byte rates
 whose working set (bytes per iteration) is larger than the last-level
 cache. Multi-thread entries (`_t2`, `/real_time`, all threads) are compared
 with the same implementation's single-thread entry instead.
-Usage: bench_report.py results.json
+The optional second file is a run with oneDNN capped at AVX2
+(DNNL_MAX_CPU_ISA=AVX2, scripts/run.sh): its conv oneDNN entries join the
+first file's as impls onednn_avx2 and onednn_nchw_avx2 (everything else in
+it is ignored). A row too wide for one line puts its ratios on a second,
+indented line.
+Usage: bench_report.py results.json [results-avx2.json]
 """
 import json
 import sys
@@ -61,11 +66,14 @@ def human(v, unit):
     return f"{v:7.2f} {unit}"
 
 
-def main(path):
+WIDTH = 144               # longest row kept on one line
+
+
+def load(path, results, big, labels, rename=None):
+    """Add the median rate of every entry of `path` to `results` (and its
+    working-set flag to `big`, its label to `labels`), under the name
+    rename(name) returns; entries it returns None for are skipped."""
     data = json.load(open(path))
-    ctx = data.get("context", {})
-    results = OrderedDict()   # name -> (value, unit)
-    big = {}                  # name -> working set beyond the last-level cache
     have_median = any(b.get("aggregate_name") == "median" for b in data["benchmarks"])
     for b in data["benchmarks"]:
         if b.get("error_occurred"):
@@ -75,10 +83,33 @@ def main(path):
         if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
             continue
         name = b.get("run_name", b["name"])
+        if rename:
+            name = rename(name)
+            if name is None:
+                continue
         v, u = rate(b)
         if v is not None:
             results[name] = (v, u)
             big[name] = (bytes_per_iteration(b) or 0) >= DRAM_BYTES
+            labels[name] = b.get("label", "")
+    return data.get("context", {})
+
+
+def avx2_name(name):
+    """conv2d*/onednn[_nchw]/<layer> -> conv2d*/onednn[_nchw]_avx2/<layer>."""
+    parts = name.split("/")
+    if len(parts) < 3 or not parts[0].startswith("conv2d") or parts[1] not in ("onednn", "onednn_nchw"):
+        return None
+    return "/".join([parts[0], parts[1] + "_avx2"] + parts[2:])
+
+
+def main(path, avx2_path=None):
+    results = OrderedDict()   # name -> (value, unit)
+    big = {}                  # name -> working set beyond the last-level cache
+    labels = {}               # name -> benchmark label (oneDNN: the ISA it ran)
+    ctx = load(path, results, big, labels)
+    if avx2_path:
+        load(avx2_path, results, big, labels, avx2_name)
 
     peak = results.get("machine/peak/fma", (None, None))[0]
     read_bw = next((v for k, (v, u) in results.items() if k.startswith("machine/read/")), None)
@@ -89,6 +120,11 @@ def main(path):
     print(f"machine: FMA peak {human(peak, 'flop/s') if peak else 'n/a'} (1 core), "
           f"read {human(read_bw, 'B/s') if read_bw else 'n/a'}, "
           f"memcpy {human(copy_bw, 'B/s') if copy_bw else 'n/a'}")
+    # A cap oneDNN ignored would make the _avx2 peers AVX-512 in disguise.
+    isas = {next((t for t in labels[k].split() if t.startswith("isa=")), "isa unknown")
+            for k in results if "_avx2/" in k}
+    if isas - {"isa=avx2"}:
+        print(f"WARNING: the onednn*_avx2 entries did not all run on AVX2 ({', '.join(sorted(isas))})")
 
     groups = OrderedDict()    # (family, shape) -> {impl: (v, u)}
     for name, vu in results.items():
@@ -121,8 +157,12 @@ def main(path):
                     ratios.append(f"{100 * nv / read_bw:5.1f}% of read bw")
                 if nu == "B/s" and nbig and copy_bw:
                     ratios.append(f"{100 * nv / copy_bw:5.1f}% of memcpy bw")
-        print(f"{shape:>24}: " + ", ".join(cells) + ("  |  " + ", ".join(ratios) if ratios else ""))
+        line = f"{shape:>24}: " + ", ".join(cells)
+        if ratios and len(line) + 5 + len(", ".join(ratios)) > WIDTH:
+            print(line)
+            line = " " * 24 + "  "
+        print(line + ("  |  " + ", ".join(ratios) if ratios else ""))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:3])

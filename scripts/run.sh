@@ -6,6 +6,10 @@
 #   NB_BENCH_FILTER   regex of benchmarks to run (default: all)
 #   NB_BENCH_ARGS     extra Google Benchmark flags
 # Results: build/bench-results.json and build/bench-report.txt.
+# A second pass runs the oneDNN convolution peers again with oneDNN capped at
+# AVX2, nabla's ISA (DNNL_MAX_CPU_ISA, read once per process): those of them
+# that NB_BENCH_FILTER selects, into build/bench-results-avx2.json; the report
+# shows them as onednn_avx2 and onednn_nchw_avx2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
@@ -23,4 +27,22 @@ echo
     --benchmark_min_time=0.2 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
     --benchmark_out=build/bench-results.json --benchmark_out_format=json \
     ${NB_BENCH_ARGS:-} >/dev/null
-python3 scripts/bench_report.py build/bench-results.json | tee build/bench-report.txt
+
+# The oneDNN conv benchmarks the filter selects, as one exact-name regex
+# (names are plain [a-z0-9_/]); none without oneDNN or for a filter like
+# "sgemm", and then no second pass.
+avx2_names=$(./build/bench/nabla_bench --benchmark_list_tests \
+    --benchmark_filter="${NB_BENCH_FILTER:-.}" 2>/dev/null | grep -E '^conv2d[a-z_]*/onednn(_nchw)?/' | paste -sd'|' || true)
+avx2_json=
+rm -f build/bench-results-avx2.json
+if [ -n "$avx2_names" ]; then
+    # shellcheck disable=SC2086
+    DNNL_MAX_CPU_ISA=AVX2 ./build/bench/nabla_bench \
+        --benchmark_filter="^($avx2_names)\$" \
+        --benchmark_min_time=0.2 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+        --benchmark_out=build/bench-results-avx2.json --benchmark_out_format=json \
+        ${NB_BENCH_ARGS:-} >/dev/null
+    avx2_json=build/bench-results-avx2.json
+fi
+# shellcheck disable=SC2086
+python3 scripts/bench_report.py build/bench-results.json $avx2_json | tee build/bench-report.txt
