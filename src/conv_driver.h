@@ -17,6 +17,10 @@
  *                    double, n in order.
  * A 1x1 kernel with stride 1 and no padding skips im2col / col2im: the
  * column matrix is x (dx) itself.
+ * Where the ISA has an implicit-im2col packer (below), the forward pass
+ * with stride_w 1 packs the GEMM's B panels straight from the image instead
+ * of writing a column block, and backward-data with stride 1 runs as that
+ * forward pass on dy with the filters transposed and rotated (no col2im).
  *
  * Bits: the block sizes depend only on the shape, never on the thread
  * count, and the SGEMM gives the same bits for a column whatever N and the
