@@ -116,6 +116,45 @@ static nb_status run_tasks(int nt, int64_t tasks, int64_t rows, int64_t cols, in
     return st;
 }
 
+/* im2col of pixels [j0, j0 + nj) and col2im, on this thread or, when this
+   pass runs its tasks one after the other (too few to spread: the GEMMs
+   take the threads) on several: im2col splits the pixels (each thread
+   writes its own columns), col2im splits the channels (each thread adds
+   into its own rows of dx, in the same order as one thread would). */
+static void im2col_split(const nb_conv_desc *cd, const nb_conv2d_desc *d, const conv_geom *g,
+                         int64_t j0, int64_t nj, const float *xg, float *col, int64_t ldcol) {
+    int64_t work;
+    if (!nb_mul_ok(g->L, nj, &work)) work = INT64_MAX;
+    const int nt = nj >= 64 ? nb_threads_for(work, cd->min_mnk_per_thread) : 1;
+    if (nt <= 1) {
+        cd->im2col(d, g->cg, g->P, g->Q, j0, nj, xg, col, ldcol);
+        return;
+    }
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int t = 0; t < nt; t++) {
+        const int64_t a = nj * t / nt, b = nj * (t + 1) / nt;
+        cd->im2col(d, g->cg, g->P, g->Q, j0 + a, b - a, xg, col + a, ldcol);
+    }
+}
+
+static void col2im_split(const nb_conv_desc *cd, const nb_conv2d_desc *d, const conv_geom *g,
+                         int64_t j0, int64_t nj, const float *col, int64_t ldcol, float *dxg) {
+    int64_t work;
+    if (!nb_mul_ok(g->L, nj, &work)) work = INT64_MAX;
+    int nt = nb_threads_for(work, cd->min_mnk_per_thread);
+    if (nt > g->cg) nt = (int)g->cg;
+    if (nt <= 1) {
+        cd->col2im(d, g->cg, g->P, g->Q, j0, nj, col, ldcol, dxg);
+        return;
+    }
+    const int64_t RS = d->r * d->s;
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int t = 0; t < nt; t++) {
+        const int64_t c0 = g->cg * t / nt, c1 = g->cg * (t + 1) / nt;
+        cd->col2im(d, c1 - c0, g->P, g->Q, j0, nj, col + c0 * RS * ldcol, ldcol, dxg + c0 * g->HW);
+    }
+}
+
 /* ---- forward ---- */
 
 static int use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const conv_geom *g);
@@ -143,7 +182,7 @@ static nb_status fwd_task(const void *ctx, int64_t t, float *col) {
     const float *B = xg + j0;
     int64_t ldb = g->HW;
     if (!g->pointwise) {
-        c->cd->im2col(c->d, g->cg, g->P, g->Q, j0, nj, xg, col, nj);
+        im2col_split(c->cd, c->d, g, j0, nj, xg, col, nj);
         B = col;
         ldb = nj;
     }
@@ -372,7 +411,7 @@ static nb_status bwd_data_task(const void *ctx, int64_t unit, float *col) {
         const nb_status s = sgemm_call(c->cd, 1, 0, g->L, nj, g->kg, wg, g->L, dyg + j0, g->PQ,
                                        0.0f, col, nj);
         if (s != NB_OK) return s;
-        c->cd->col2im(c->d, g->cg, g->P, g->Q, j0, nj, col, nj, dxg);
+        col2im_split(c->cd, c->d, g, j0, nj, col, nj, dxg);
     }
     return NB_OK;
 }
@@ -452,7 +491,7 @@ static nb_status bwd_filter_task(const bwd_filter_ctx *c, int64_t gi, float *col
         const float *xg = c->x + (n * c->d->c + gi * g->cg) * g->HW;
         const float *B = xg;
         if (!g->pointwise) {
-            c->cd->im2col(c->d, g->cg, g->P, g->Q, 0, g->PQ, xg, col, g->PQ);
+            im2col_split(c->cd, c->d, g, 0, g->PQ, xg, col, g->PQ);
             B = col;
         }
         /* dw[g] (kg x L) (+)= dy[n,g] (kg x PQ) col^T (col stored L x PQ). */
