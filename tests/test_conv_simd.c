@@ -198,6 +198,7 @@ static const nb_conv2d_desc *extra_shapes(int *count) {
            pure padding, stride_h != stride_w, dilation, groups, a single
            partial panel, a one-column image. */
         {1, 8, 9, 10, 200, 3, 3, 1, 1, 1, 1, 1, 1, 1},  /* kg 200 > MC */
+        {1, 48, 6, 7, 400, 3, 3, 1, 1, 1, 1, 1, 1, 1},  /* filter block > L2 share, MC loop */
         {1, 96, 11, 13, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1}, /* L 864: 3 KC blocks */
         {2, 16, 19, 23, 13, 3, 3, 1, 1, 0, 0, 1, 1, 1}, /* "valid": Q != W */
         {1, 8, 20, 17, 10, 3, 3, 2, 1, 1, 1, 1, 1, 1},  /* stride 2 x 1 */
