@@ -11,6 +11,7 @@
 
 #include "conv_driver.h"
 #include "internal.h"
+#include "scratch.h"
 
 typedef struct {
     int64_t P, Q, G, cg, kg, L, PQ, HW;
@@ -57,13 +58,16 @@ static int task_threads(const nb_conv_desc *cd, int64_t tasks, const nb_conv2d_d
     return 1;
 }
 
-/* count buffers of rows x cols floats, back to back; NULL on overflow/OOM. */
-static float *alloc_floats(int64_t count, int64_t rows, int64_t cols) {
+/* count buffers of rows x cols floats, back to back, from this thread's
+   scratch slot (scratch.h; release with nb_scratch_done(p, *owned)); NULL
+   on overflow/OOM. */
+static float *alloc_floats(int slot, int64_t count, int64_t rows, int64_t cols, int *owned) {
     int64_t n, bytes;
+    *owned = 0;
     if (!nb_mul_ok(rows, cols, &n) || !nb_mul_ok(n, count, &n) ||
         !nb_mul_ok(n, (int64_t)sizeof(float), &bytes))
         return NULL;
-    return nb_aligned_alloc((size_t)bytes);
+    return nb_scratch(slot, (size_t)bytes, owned);
 }
 
 static int thread_num(void) {
@@ -103,7 +107,9 @@ typedef nb_status (*conv_task_fn)(const void *ctx, int64_t task, float *col);
 static nb_status run_tasks(int nt, int64_t tasks, int64_t rows, int64_t cols, int need_col,
                            conv_task_fn fn, const void *ctx) {
     float *col = NULL;
-    if (need_col && !(col = alloc_floats(nt, rows, cols))) return NB_ERR_OOM;
+    int owned = 0;
+    if (need_col && !(col = alloc_floats(NB_SCRATCH_CONV_TASKS, nt, rows, cols, &owned)))
+        return NB_ERR_OOM;
     nb_status st = NB_OK;
     if (nt > 1) {
 #pragma omp parallel for num_threads(nt) schedule(static)
@@ -112,7 +118,7 @@ static nb_status run_tasks(int nt, int64_t tasks, int64_t rows, int64_t cols, in
     } else {
         for (int64_t t = 0; t < tasks && st == NB_OK; t++) st = fn(ctx, t, col);
     }
-    nb_aligned_free(col);
+    nb_scratch_done(col, owned);
     return st;
 }
 
@@ -258,21 +264,33 @@ static void build_plan(const nb_conv2d_desc *d, const conv_geom *g, int64_t nr, 
             for (int64_t s = 0; s < d->s; s++) {
                 nb_conv_tap *e = &plan[pn * RS + r * d->s + s];
                 const int64_t dh = r * d->dilation_h, dw = s * d->dilation_w;
-                int valid = 0, contig = 1;
-                int64_t base = 0;
+                /* runs: 1 while the valid lanes so far read base + i, 2 once
+                   later ones switched to base2 + i, 3 for anything else. */
+                int valid = 0, runs = 1;
+                int64_t base = 0, base2 = 0;
                 for (int i = 0; i < NB_CONV_PLAN_LANES; i++) {
                     const int64_t ih = ih0[i] + dh, iw = iw0[i] + dw;
                     const int ok = live[i] && ih >= 0 && ih < H && iw >= 0 && iw < W;
                     const int64_t off = ok ? ih * W + iw : 0;
                     e->off[i] = (int32_t)off;
                     e->mask[i] = ok ? -1 : 0;
+                    e->split[i] = 0;
                     if (!ok) continue;
-                    if (valid++ == 0) base = off - i;
-                    else if (off - i != base) contig = 0;
+                    if (valid++ == 0) {
+                        base = off - i;
+                    } else if (runs == 1 && off - i != base) {
+                        runs = 2;
+                        base2 = off - i;
+                    } else if (runs == 2 && off - i != base2) {
+                        runs = 3;
+                    }
+                    if (runs == 2) e->split[i] = -1;
                 }
-                e->base = (int32_t)(contig ? base : 0);
-                e->kind = valid == 0 ? NB_TAP_ZERO
-                        : !contig    ? NB_TAP_GATHER
+                e->base = (int32_t)(runs <= 2 ? base : 0);
+                e->base2 = (int32_t)(runs == 2 ? base2 : 0);
+                e->kind = valid == 0  ? NB_TAP_ZERO
+                        : runs == 3   ? NB_TAP_GATHER
+                        : runs == 2   ? NB_TAP_SPLIT
                         : valid == nr ? NB_TAP_FULL : NB_TAP_CONTIG;
             }
     }
@@ -394,12 +412,13 @@ static nb_status forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *
     const int64_t panels = (nb + nr - 1) / nr;
     c.plan_floats = round_up64(panels * d->r * d->s * (int64_t)(sizeof(nb_conv_tap) / sizeof(float)), 16);
     const int64_t scratch_floats = c.plan_floats + round_up64(panels * nr * kcb, 16);
-    float *apack = alloc_floats(g->G, 1, c.a_group);
+    int owned;
+    float *apack = alloc_floats(NB_SCRATCH_CONV_FILTERS, g->G, 1, c.a_group, &owned);
     if (!apack) return NB_ERR_OOM;
     pack_filters(&c, w, apack);
     c.apack = apack;
     const nb_status st = run_tasks(nt, tasks, 1, scratch_floats, 1, ifwd_task, &c);
-    nb_aligned_free(apack);
+    nb_scratch_done(apack, owned);
     return st;
 }
 
@@ -479,11 +498,12 @@ nb_status nb_conv_backward_data_run(const nb_conv_desc *cd, const nb_conv2d_desc
     if (transposed_desc(d, &g0, &td)) {
         const conv_geom tg = geom_of(&td);
         if (use_implicit(cd, &td, &tg)) {
-            float *wt = alloc_floats(1, d->k, g0.L);
+            int owned;
+            float *wt = alloc_floats(NB_SCRATCH_CONV_WT, 1, d->k, g0.L, &owned);
             if (!wt) return NB_ERR_OOM;
             rotate_filters(d, &g0, w, wt);
             const nb_status st = forward_implicit(cd, &td, dy, wt, NULL, dx);
-            nb_aligned_free(wt);
+            nb_scratch_done(wt, owned);
             return st;
         }
     }
@@ -532,7 +552,9 @@ nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_de
     const int64_t tasks = c.g.G;
     const int nt = task_threads(cd, tasks, d, &c.g);
     float *col = NULL;
-    if (!c.g.pointwise && !(col = alloc_floats(nt, c.g.L, c.g.PQ))) return NB_ERR_OOM;
+    int owned = 0;
+    if (!c.g.pointwise && !(col = alloc_floats(NB_SCRATCH_CONV_TASKS, nt, c.g.L, c.g.PQ, &owned)))
+        return NB_ERR_OOM;
     nb_status st = NB_OK;
     if (nt > 1) {
 #pragma omp parallel for num_threads(nt) schedule(static)
@@ -541,7 +563,7 @@ nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_de
     } else {
         for (int64_t t = 0; t < tasks && st == NB_OK; t++) st = bwd_filter_task(&c, t, col);
     }
-    nb_aligned_free(col);
+    nb_scratch_done(col, owned);
     if (st == NB_OK && dbias) {
         /* Double accumulator, images in order: nearly exact, thread-free. */
         for (int64_t k = 0; k < d->k; k++) {

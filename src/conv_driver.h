@@ -78,19 +78,25 @@ enum {
     NB_TAP_ZERO,     /* every lane is padding: zeros */
     NB_TAP_FULL,     /* all NR lanes read x_c[base + i] */
     NB_TAP_CONTIG,   /* the lanes with mask read x_c[base + i], the others are 0 */
+    NB_TAP_SPLIT,    /* two runs: lanes with split read x_c[base2 + i], the other
+                        lanes with mask read x_c[base + i] (a panel that wraps to
+                        the next output row when Q != W) */
     NB_TAP_GATHER,   /* the lanes with mask read x_c[off[i]], the others are 0 */
 };
 
 /* Lane i (< NR) of the panel reads x_c[off[i]] when mask[i] == -1 and is 0
    when mask[i] == 0 (padding, or a pixel past the block); off[i] == 0 and
-   mask[i] == 0 for lanes >= NR. 160 bytes: the arrays stay 32-byte aligned
-   in a 64-byte aligned plan. */
+   mask[i] == 0 for lanes >= NR. off and mask are filled for every kind (an
+   ISA may always use them); the kind names a faster way. 224 bytes: the
+   arrays stay 32-byte aligned in a 64-byte aligned plan. */
 typedef struct {
     _Alignas(32) int32_t off[NB_CONV_PLAN_LANES];
     int32_t mask[NB_CONV_PLAN_LANES];
-    int32_t kind;   /* NB_TAP_* */
-    int32_t base;   /* FULL, CONTIG: off[i] == base + i where mask[i] */
-    int32_t pad_[6];
+    int32_t split[NB_CONV_PLAN_LANES];   /* SPLIT: -1 on the second run's lanes */
+    int32_t kind;    /* NB_TAP_* */
+    int32_t base;    /* FULL, CONTIG, SPLIT: off[i] == base + i on the (first) run */
+    int32_t base2;   /* SPLIT: off[i] == base2 + i on the second run */
+    int32_t pad_[5];
 } nb_conv_tap;
 
 /* Packs rows [l0, l0 + kc) of the implicit column matrix of one image and

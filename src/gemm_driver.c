@@ -9,7 +9,6 @@
  * the FMA order per element are those of one thread, so any thread count
  * gives the same bits.
  */
-#include <pthread.h>
 #include <string.h>
 
 #ifdef _OPENMP
@@ -18,6 +17,7 @@
 
 #include "gemm_driver.h"
 #include "internal.h"
+#include "scratch.h"
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
@@ -154,47 +154,11 @@ static int64_t imbalance(int64_t units, int64_t nt) {
     return units <= 0 ? INT64_MAX : ((units + nt - 1) / nt) * nt * 1000 / units;
 }
 
-/* Packing buffers are kept per calling thread and reused: a 64^3 GEMM takes
-   a few microseconds, and malloc/free of its buffers (with glibc's
-   consolidation of freed chunks) cost a few percent of that. The size is
-   bounded by the blocking (kc*nc + threads*mc*kc floats, ~4 MiB on AVX2),
-   not by the problem; the buffer is freed when the thread exits. */
-typedef struct { float *p; size_t floats; } buf_cache;
-static pthread_key_t cache_key;
-static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
-static int cache_ok;
-
-static void cache_destroy(void *v) {
-    buf_cache *c = v;
-    nb_aligned_free(c->p);
-    nb_aligned_free(c);
-}
-static void cache_init(void) { cache_ok = pthread_key_create(&cache_key, cache_destroy) == 0; }
-
-/* A 64-byte aligned buffer of at least `floats`, owned by the cache (when
-   *owned is set, the caller frees it instead). NULL on OOM. */
-static float *scratch(size_t floats, int *owned) {
-    pthread_once(&cache_once, cache_init);
-    *owned = 0;
-    buf_cache *c = cache_ok ? pthread_getspecific(cache_key) : NULL;
-    if (c && c->floats >= floats) return c->p;
-    float *p = nb_aligned_alloc(floats * sizeof(float));
-    if (!p) return NULL;
-    if (!cache_ok) { *owned = 1; return p; }
-    if (!c) {
-        c = nb_aligned_alloc(sizeof *c);
-        if (!c || pthread_setspecific(cache_key, c) != 0) {
-            nb_aligned_free(c);
-            *owned = 1;
-            return p;
-        }
-        c->p = NULL;
-    }
-    nb_aligned_free(c->p);
-    c->p = p;
-    c->floats = floats;
-    return p;
-}
+/* Packing buffers come from the calling thread's scratch slot (scratch.h):
+   a 64^3 GEMM takes a few microseconds, and malloc/free of its buffers
+   (with glibc's consolidation of freed chunks) cost a few percent of that.
+   The size is bounded by the blocking (kc*nc + threads*mc*kc floats, ~4 MiB
+   on AVX2), not by the problem. */
 
 static nb_status run_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
     const int64_t kcb = min64(x->K, d->kc);
@@ -221,7 +185,7 @@ static nb_status run_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
     const size_t floats = (size_t)(kcb * ncb + NB_GEMM_PACK_SLACK) +
                           (size_t)x->abuf_stride * (size_t)nt;
     int owned;
-    float *buf = scratch(floats, &owned);
+    float *buf = nb_scratch(NB_SCRATCH_GEMM, floats * sizeof(float), &owned);
     if (!buf) return NB_ERR_OOM;
     x->abuf = buf;
     x->bbuf = buf + x->abuf_stride * nt;   /* abuf_stride is a multiple of 16: aligned */
@@ -231,7 +195,7 @@ static nb_status run_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
 #pragma omp parallel num_threads(nt)
         packed_thread(x, team_thread_num(), team_size());
     }
-    if (owned) nb_aligned_free(buf);
+    nb_scratch_done(buf, owned);
     return NB_OK;
 }
 
