@@ -41,21 +41,77 @@ static double gelu_grad(double x) {
     return 0.5 * (1.0 + erf(x * 0.70710678118654752440)) + x * 0.39894228040143267794 * exp(-0.5 * x * x);
 }
 
-#define FLOAT_ROWS(T, SUF, POW, LOG)                                                         \
-    static void add_##SUF(void *c, int64_t n, char **p, const int64_t *s) { (void)c;          \
-        for (int64_t i = 0; i < n; i++) *(T *)(p[0] + i * s[0]) = *(T *)(p[1] + i * s[1]) + *(T *)(p[2] + i * s[2]); } \
-    static void sub_##SUF(void *c, int64_t n, char **p, const int64_t *s) { (void)c;          \
-        for (int64_t i = 0; i < n; i++) *(T *)(p[0] + i * s[0]) = *(T *)(p[1] + i * s[1]) - *(T *)(p[2] + i * s[2]); } \
-    static void mul_##SUF(void *c, int64_t n, char **p, const int64_t *s) { (void)c;          \
-        for (int64_t i = 0; i < n; i++) *(T *)(p[0] + i * s[0]) = *(T *)(p[1] + i * s[1]) * *(T *)(p[2] + i * s[2]); } \
-    static void div_##SUF(void *c, int64_t n, char **p, const int64_t *s) { (void)c;          \
-        for (int64_t i = 0; i < n; i++) *(T *)(p[0] + i * s[0]) = *(T *)(p[1] + i * s[1]) / *(T *)(p[2] + i * s[2]); } \
+/* Cheap ops (a few cycles per element) get typed fast paths for the
+   layouts nb__row_layout recognises: simple loops over restrict pointers
+   that the compiler vectorizes at the baseline ISA. Each element is still
+   one exactly rounded IEEE operation (no reassociation, no contraction:
+   -ffp-contract=off), so the bits equal the strided loop's. */
+#define FAST_ROW(NAME, T, OP)                                                                   \
+    static void NAME##_vv(int64_t n, T *restrict o, const T *restrict a, const T *restrict b) {  \
+        for (int64_t i = 0; i < n; i++) o[i] = OP(a[i], b[i]);                                   \
+    }                                                                                            \
+    static void NAME##_vv_ip(int64_t n, T *restrict o, const T *restrict b) {                   \
+        for (int64_t i = 0; i < n; i++) o[i] = OP(o[i], b[i]);                                   \
+    }                                                                                            \
+    static void NAME##_vs(int64_t n, T *restrict o, const T *restrict a, T b) {                 \
+        for (int64_t i = 0; i < n; i++) o[i] = OP(a[i], b);                                      \
+    }                                                                                            \
+    static void NAME##_vs_ip(int64_t n, T *restrict o, T b) {                                   \
+        for (int64_t i = 0; i < n; i++) o[i] = OP(o[i], b);                                      \
+    }                                                                                            \
+    static void NAME##_sv(int64_t n, T *restrict o, T a, const T *restrict b) {                 \
+        for (int64_t i = 0; i < n; i++) o[i] = OP(a, b[i]);                                      \
+    }                                                                                            \
+    static void NAME(void *c, int64_t n, char **p, const int64_t *s) {                          \
+        (void)c;                                                                                 \
+        switch (nb__row_layout(n, p, s, (int64_t)sizeof(T))) {                                   \
+        case NB_ROW_VV: NAME##_vv(n, (T *)p[0], (const T *)p[1], (const T *)p[2]); return;       \
+        case NB_ROW_VV_IP: NAME##_vv_ip(n, (T *)p[0], (const T *)p[2]); return;                  \
+        case NB_ROW_VS: NAME##_vs(n, (T *)p[0], (const T *)p[1], *(const T *)p[2]); return;      \
+        case NB_ROW_VS_IP: NAME##_vs_ip(n, (T *)p[0], *(const T *)p[2]); return;                 \
+        case NB_ROW_SV: NAME##_sv(n, (T *)p[0], *(const T *)p[1], (const T *)p[2]); return;      \
+        case NB_ROW_STRIDED: break;                                                              \
+        }                                                                                        \
+        for (int64_t i = 0; i < n; i++)                                                          \
+            *(T *)(p[0] + i * s[0]) = OP(*(const T *)(p[1] + i * s[1]), *(const T *)(p[2] + i * s[2])); \
+    }
+
+#define OP_ADD(x, y) ((x) + (y))
+#define OP_SUB(x, y) ((x) - (y))
+#define OP_MUL(x, y) ((x) * (y))
+#define OP_DIV(x, y) ((x) / (y))
+/* Wrapping integer arithmetic (through uint64_t: signed overflow is UB). */
+#define OP_ADD_I(x, y) ((int64_t)((uint64_t)(x) + (uint64_t)(y)))
+#define OP_SUB_I(x, y) ((int64_t)((uint64_t)(x) - (uint64_t)(y)))
+#define OP_MUL_I(x, y) ((int64_t)((uint64_t)(x) * (uint64_t)(y)))
+#define OP_EQ_F(x, y) ((x) == (y) ? 1.0f : 0.0f)
+#define OP_EQ_D(x, y) ((x) == (y) ? 1.0 : 0.0)
+#define OP_EQ_I(x, y) ((int64_t)((x) == (y)))
+#define OP_RELUG_F(x, y) ((y) > 0 ? (x) : 0.0f)
+#define OP_RELUG_D(x, y) ((y) > 0 ? (x) : 0.0)
+
+FAST_ROW(add_f32, float, OP_ADD)
+FAST_ROW(sub_f32, float, OP_SUB)
+FAST_ROW(mul_f32, float, OP_MUL)
+FAST_ROW(div_f32, float, OP_DIV)
+FAST_ROW(eq_f32, float, OP_EQ_F)
+FAST_ROW(relug_f32, float, OP_RELUG_F)
+FAST_ROW(add_f64, double, OP_ADD)
+FAST_ROW(sub_f64, double, OP_SUB)
+FAST_ROW(mul_f64, double, OP_MUL)
+FAST_ROW(div_f64, double, OP_DIV)
+FAST_ROW(eq_f64, double, OP_EQ_D)
+FAST_ROW(relug_f64, double, OP_RELUG_D)
+FAST_ROW(add_i64, int64_t, OP_ADD_I)
+FAST_ROW(sub_i64, int64_t, OP_SUB_I)
+FAST_ROW(mul_i64, int64_t, OP_MUL_I)
+FAST_ROW(eq_i64, int64_t, OP_EQ_I)
+
+/* Ops through libm (tens of ns per element): the strided loop; they are
+   threaded at a smaller grain (SLOW_GRAIN). */
+#define SLOW_ROWS(T, SUF, POW, LOG)                                                          \
     static void pow_##SUF(void *c, int64_t n, char **p, const int64_t *s) { (void)c;          \
         for (int64_t i = 0; i < n; i++) *(T *)(p[0] + i * s[0]) = POW(*(T *)(p[1] + i * s[1]), *(T *)(p[2] + i * s[2])); } \
-    static void eq_##SUF(void *c, int64_t n, char **p, const int64_t *s) { (void)c;           \
-        for (int64_t i = 0; i < n; i++) *(T *)(p[0] + i * s[0]) = *(T *)(p[1] + i * s[1]) == *(T *)(p[2] + i * s[2]); } \
-    static void relug_##SUF(void *c, int64_t n, char **p, const int64_t *s) { (void)c;        \
-        for (int64_t i = 0; i < n; i++) *(T *)(p[0] + i * s[0]) = *(T *)(p[2] + i * s[2]) > 0 ? *(T *)(p[1] + i * s[1]) : 0; } \
     static void gelug_##SUF(void *c, int64_t n, char **p, const int64_t *s) { (void)c;        \
         for (int64_t i = 0; i < n; i++) *(T *)(p[0] + i * s[0]) = *(T *)(p[1] + i * s[1]) * (T)gelu_grad(*(T *)(p[2] + i * s[2])); } \
     static void logg_##SUF(void *c, int64_t n, char **p, const int64_t *s) { (void)c;         \
@@ -68,18 +124,19 @@ static double gelu_grad(double x) {
         add_##SUF, sub_##SUF, mul_##SUF, div_##SUF, pow_##SUF, eq_##SUF, relug_##SUF,           \
         gelug_##SUF, logg_##SUF, powg_##SUF};
 
-FLOAT_ROWS(float, f32, powf, logf)
-FLOAT_ROWS(double, f64, pow, log)
+SLOW_ROWS(float, f32, powf, logf)
+SLOW_ROWS(double, f64, pow, log)
 
-static void add_i64(void *c, int64_t n, char **p, const int64_t *s) { (void)c;
-    for (int64_t i = 0; i < n; i++) *(int64_t *)(p[0] + i * s[0]) = (int64_t)((uint64_t)*(int64_t *)(p[1] + i * s[1]) + (uint64_t)*(int64_t *)(p[2] + i * s[2])); }
-static void sub_i64(void *c, int64_t n, char **p, const int64_t *s) { (void)c;
-    for (int64_t i = 0; i < n; i++) *(int64_t *)(p[0] + i * s[0]) = (int64_t)((uint64_t)*(int64_t *)(p[1] + i * s[1]) - (uint64_t)*(int64_t *)(p[2] + i * s[2])); }
-static void mul_i64(void *c, int64_t n, char **p, const int64_t *s) { (void)c;
-    for (int64_t i = 0; i < n; i++) *(int64_t *)(p[0] + i * s[0]) = (int64_t)((uint64_t)*(int64_t *)(p[1] + i * s[1]) * (uint64_t)*(int64_t *)(p[2] + i * s[2])); }
-static void eq_i64(void *c, int64_t n, char **p, const int64_t *s) { (void)c;
-    for (int64_t i = 0; i < n; i++) *(int64_t *)(p[0] + i * s[0]) = *(int64_t *)(p[1] + i * s[1]) == *(int64_t *)(p[2] + i * s[2]); }
 static const nb_row_fn rows_i64[NB_BIN_COUNT] = {add_i64, sub_i64, mul_i64, NULL, NULL, eq_i64};
+
+/* Elements per thread below which a libm-bound op stays on one thread:
+   ~20 ns per element, so 8K elements are ~160 us of work, far above the
+   cost of a parallel region (a few us). */
+#define SLOW_GRAIN ((int64_t)1 << 13)
+
+static bool is_slow(nb_binop op) {
+    return op == NB_BIN_POW || op == NB_BIN_GELU_GRAD || op == NB_BIN_LOG_GRAD || op == NB_BIN_POW_GRAD;
+}
 
 static const char *const binop_names[NB_BIN_COUNT] = {"add", "sub", "mul", "div", "pow", "eq"};
 
@@ -93,14 +150,15 @@ static nb_row_fn binop_row(const char *fn, nb_binop op, nb_dtype d) {
 
 /* out <- op(a, b) elementwise; out has the broadcast shape, all one dtype.
    out may be a itself (each element is read before it is written). */
-static void binary_into(nb_row_fn row, nb_tensor *out, const nb_tensor *a, const nb_tensor *b) {
+static void binary_into(nb_binop op, nb_row_fn row, nb_tensor *out, const nb_tensor *a, const nb_tensor *b) {
     int64_t sa[NB_MAX_DIMS], sb[NB_MAX_DIMS];
     broadcast_strides(a, out->ndim, out->shape, sa);
     broadcast_strides(b, out->ndim, out->shape, sb);
     char *base[3] = {nb_ptr(out), nb_ptr(a), nb_ptr(b)};
     const int64_t *st[3] = {out->strides, sa, sb};
     size_t es = nb_esize(a->dtype), esz[3] = {es, es, es};
-    nb__foreach(out->ndim, out->shape, 3, base, st, esz, row, NULL);
+    nb__foreach_grain(out->ndim, out->shape, 3, base, st, esz, row, NULL,
+                      is_slow(op) ? SLOW_GRAIN : NB_FOREACH_GRAIN);
 }
 
 /* a and b have the same dtype; out is allocated with the broadcast shape. */
@@ -111,7 +169,7 @@ nb_tensor *nb__binary_raw(const char *fn, nb_binop op, const nb_tensor *a, const
     nb_row_fn row = binop_row(fn, op, a->dtype);
     if (!row) return NULL;
     nb_tensor *out = nb__empty(fn, n, shape, a->dtype);
-    if (out) binary_into(row, out, a, b);
+    if (out) binary_into(op, row, out, a, b);
     return out;
 }
 
@@ -221,37 +279,43 @@ nb_tensor *nb_to_dtype(nb_tensor *t, nb_dtype dtype) {
 
 /* ---- unary ---- */
 
-static void neg_row(void *c, int64_t n, char **p, const int64_t *s) {
-    nb_dtype d = *(nb_dtype *)c;
-    for (int64_t i = 0; i < n; i++) {
-        if (d == NB_FLOAT32) *(float *)(p[0] + i * s[0]) = -*(float *)(p[1] + i * s[1]);
-        else if (d == NB_FLOAT64) *(double *)(p[0] + i * s[0]) = -*(double *)(p[1] + i * s[1]);
-        else *(int64_t *)(p[0] + i * s[0]) = (int64_t)(0 - (uint64_t)*(int64_t *)(p[1] + i * s[1]));
+/* o[i] = OP(a[i]); a dense fast path as for the binary rows. */
+#define FAST_ROW1(NAME, T, OP)                                                \
+    static void NAME##_dense(int64_t n, T *restrict o, const T *restrict a) {  \
+        for (int64_t i = 0; i < n; i++) o[i] = OP(a[i]);                       \
+    }                                                                          \
+    static void NAME(void *c, int64_t n, char **p, const int64_t *s) {        \
+        (void)c;                                                               \
+        if (nb__row_dense2(n, p, s, sizeof(T), sizeof(T))) {                   \
+            NAME##_dense(n, (T *)p[0], (const T *)p[1]);                       \
+            return;                                                            \
+        }                                                                      \
+        for (int64_t i = 0; i < n; i++)                                        \
+            *(T *)(p[0] + i * s[0]) = OP(*(const T *)(p[1] + i * s[1]));       \
     }
-}
+#define OP_NEG(x) (-(x))
+#define OP_NEG_I(x) ((int64_t)(0 - (uint64_t)(x)))
+#define OP_RELU_I(x) ((x) > 0 ? (x) : 0)
+FAST_ROW1(neg_f32, float, OP_NEG)
+FAST_ROW1(neg_f64, double, OP_NEG)
+FAST_ROW1(neg_i64, int64_t, OP_NEG_I)
+FAST_ROW1(relu_i64_row, int64_t, OP_RELU_I)
 
-static void relu_i64_row(void *c, int64_t n, char **p, const int64_t *s) {
-    (void)c;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t v = *(int64_t *)(p[1] + i * s[1]);
-        *(int64_t *)(p[0] + i * s[0]) = v > 0 ? v : 0;
-    }
-}
-
-static nb_tensor *map_rows(const char *fn, nb_tensor *x, nb_row_fn row, void *ctx) {
+static nb_tensor *map_rows(const char *fn, nb_tensor *x, nb_row_fn row, void *ctx, int64_t grain) {
     nb_tensor *out = nb__empty(fn, x->ndim, x->shape, x->dtype);
     if (!out) return NULL;
     char *base[2] = {nb_ptr(out), nb_ptr(x)};
     const int64_t *st[2] = {out->strides, x->strides};
     size_t es[2] = {nb_esize(x->dtype), nb_esize(x->dtype)};
-    nb__foreach(x->ndim, x->shape, 2, base, st, es, row, ctx);
+    nb__foreach_grain(x->ndim, x->shape, 2, base, st, es, row, ctx, grain);
     return out;
 }
 
 nb_tensor *nb_neg(nb_tensor *x) {
     if (!x) { nb_error(NB_ERR_ARG, "nb_neg", "x is NULL"); return NULL; }
     nb_dtype d = x->dtype;
-    nb_tensor *out = map_rows("nb_neg", x, neg_row, &d);
+    nb_row_fn row = d == NB_FLOAT32 ? neg_f32 : d == NB_FLOAT64 ? neg_f64 : neg_i64;
+    nb_tensor *out = map_rows("nb_neg", x, row, NULL, NB_FOREACH_GRAIN);
     return nb__record(out, "nb_neg", nb_grad_neg, 1, &x, NULL);
 }
 
@@ -279,7 +343,7 @@ static void f64_row(void *c, int64_t n, char **p, const int64_t *s) {
 /* out = f(x) without autograd. float32 goes through the nb_sunary kernel on a
    dense buffer; float64 is plain C (reference precision for gradient checks). */
 static nb_tensor *unary_raw(const char *fn, nb_unary_op op, nb_tensor *x) {
-    if (x->dtype == NB_FLOAT64) return map_rows(fn, x, f64_row, &op);
+    if (x->dtype == NB_FLOAT64) return map_rows(fn, x, f64_row, &op, SLOW_GRAIN);
     nb_tensor *out = nb__empty(fn, x->ndim, x->shape, x->dtype);
     if (!out) return NULL;
     nb_tensor *src = x;
@@ -296,7 +360,7 @@ static nb_tensor *unary_raw(const char *fn, nb_unary_op op, nb_tensor *x) {
 static nb_tensor *unary(const char *fn, nb_unary_op op, nb_tensor *x, nb_backward_fn rule, bool save_out) {
     if (!x) { nb_error(NB_ERR_ARG, fn, "x is NULL"); return NULL; }
     if (x->dtype == NB_INT64) {
-        if (op == NB_UNARY_RELU) return map_rows(fn, x, relu_i64_row, NULL);
+        if (op == NB_UNARY_RELU) return map_rows(fn, x, relu_i64_row, NULL, NB_FOREACH_GRAIN);
         /* As PyTorch: integer inputs of float functions give float32. */
         nb_tensor *xf = nb_to_dtype(x, NB_FLOAT32);
         nb_tensor *out = xf ? unary(fn, op, xf, rule, save_out) : NULL;
@@ -368,7 +432,7 @@ static nb_status inplace(const char *fn, nb_binop op, nb_tensor *a, nb_tensor *b
         node->scalar = op == NB_BIN_SUB ? -1.0 : 1.0;
     }
     if (!nb_tensor_shares_storage(a, bc)) {
-        binary_into(row, a, a, bc);   /* straight into a: no temporary */
+        binary_into(op, row, a, a, bc);   /* straight into a: no temporary */
     } else {                          /* b reads a's memory: go through a copy */
         nb_tensor *r = nb__binary_raw(fn, op, a, bc);
         s = r ? nb__copy_into(fn, a, r) : NB_ERR_OOM;

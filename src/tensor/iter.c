@@ -35,41 +35,136 @@ static int coalesce(int ndim, const int64_t *shape, int nops, const int64_t *con
     return m;
 }
 
-void nb__foreach(int ndim_in, const int64_t *shape_in, int nops, char **base,
-                 const int64_t *const *strides_in, const size_t *esize, nb_row_fn row, void *ctx) {
+/* The coalesced problem, shared read-only by the threads. */
+typedef struct {
+    int ndim, nops;
+    int64_t shape[NB_MAX_DIMS];
+    int64_t st[3][NB_MAX_DIMS];   /* byte strides */
+    char *base[3];
+    nb_row_fn row;
+    void *ctx;
+} plan;
+
+/* Rows covering elements [lo, hi) of the flattened (row-major) iteration
+   space: a partial first row, whole rows, a partial last row. */
+static void run_range(const plan *pl, int64_t lo, int64_t hi) {
+    const int last = pl->ndim - 1;
+    int64_t idx[NB_MAX_DIMS], rest = lo;
+    for (int d = last; d >= 0; d--) {
+        idx[d] = rest % pl->shape[d];
+        rest /= pl->shape[d];
+    }
+    int64_t bs[3];
+    char *p[3];
+    for (int k = 0; k < pl->nops; k++) bs[k] = pl->st[k][last];
+    while (lo < hi) {
+        int64_t len = pl->shape[last] - idx[last];
+        if (len > hi - lo) len = hi - lo;
+        for (int k = 0; k < pl->nops; k++) {
+            int64_t off = 0;
+            for (int d = 0; d <= last; d++) off += idx[d] * pl->st[k][d];
+            p[k] = pl->base[k] + off;
+        }
+        pl->row(pl->ctx, len, p, bs);
+        lo += len;
+        idx[last] = 0;
+        for (int d = last - 1; d >= 0; d--) {
+            if (++idx[d] < pl->shape[d]) break;
+            idx[d] = 0;
+        }
+    }
+}
+
+void nb__foreach_grain(int ndim_in, const int64_t *shape_in, int nops, char **base,
+                       const int64_t *const *strides_in, const size_t *esize, nb_row_fn row, void *ctx,
+                       int64_t min_per_thread) {
     for (int i = 0; i < ndim_in; i++)
         if (shape_in[i] == 0) return;
-    int64_t shape[NB_MAX_DIMS], cst[3][NB_MAX_DIMS];
-    const int ndim = coalesce(ndim_in, shape_in, nops, strides_in, shape, cst);
-    const int64_t *strides[3] = {cst[0], cst[1], cst[2]};
-    if (ndim == 0) {
+    plan pl;
+    int64_t cst[3][NB_MAX_DIMS];
+    pl.ndim = coalesce(ndim_in, shape_in, nops, strides_in, pl.shape, cst);
+    pl.nops = nops;
+    pl.row = row;
+    pl.ctx = ctx;
+    for (int k = 0; k < nops; k++) {
+        pl.base[k] = base[k];
+        for (int d = 0; d < pl.ndim; d++) pl.st[k][d] = cst[k][d] * (int64_t)esize[k];
+    }
+    if (pl.ndim == 0) {
         int64_t bs[3] = {0, 0, 0};
         row(ctx, 1, base, bs);
         return;
     }
-    int64_t idx[NB_MAX_DIMS] = {0}, bs[3];
-    char *p[3];
-    const int last = ndim - 1;
-    for (int k = 0; k < nops; k++) bs[k] = strides[k][last] * (int64_t)esize[k];
-    for (;;) {
-        for (int k = 0; k < nops; k++) {
-            int64_t off = 0;
-            for (int d = 0; d < last; d++) off += idx[d] * strides[k][d];
-            p[k] = base[k] + off * (int64_t)esize[k];
-        }
-        row(ctx, shape[last], p, bs);
-        int d = last - 1;
-        for (; d >= 0; d--) {
-            if (++idx[d] < shape[d]) break;
-            idx[d] = 0;
-        }
-        if (d < 0) return;
+    int64_t total = 1;
+    for (int d = 0; d < pl.ndim; d++) total *= pl.shape[d];
+    const int nt = nb_threads_for(total, min_per_thread);
+    if (nt <= 1) {
+        run_range(&pl, 0, total);
+        return;
+    }
+    /* Chunks of whole 64-element blocks: a dense operand's chunks start on
+       the same alignment as its first element, so each runs full vectors. */
+    const int64_t chunk = ((total + nt - 1) / nt + 63) / 64 * 64;
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int t = 0; t < nt; t++) {
+        const int64_t lo = (int64_t)t * chunk;
+        const int64_t hi = lo + chunk < total ? lo + chunk : total;
+        if (lo < hi) run_range(&pl, lo, hi);
     }
 }
 
+void nb__foreach(int ndim, const int64_t *shape, int nops, char **base, const int64_t *const *strides,
+                 const size_t *esize, nb_row_fn row, void *ctx) {
+    nb__foreach_grain(ndim, shape, nops, base, strides, esize, row, ctx, NB_FOREACH_GRAIN);
+}
+
+/* ---- row layouts ---- */
+
+static bool disjoint(const char *x, int64_t xbytes, const char *y, int64_t ybytes) {
+    const uintptr_t a = (uintptr_t)x, b = (uintptr_t)y;
+    return a + (uintptr_t)xbytes <= b || b + (uintptr_t)ybytes <= a;
+}
+
+nb_row_layout nb__row_layout(int64_t n, char *const *p, const int64_t *s, int64_t e) {
+    if (s[0] != e) return NB_ROW_STRIDED;
+    const int64_t bytes = n * e;
+    const bool inplace = p[0] == p[1];
+    if (s[1] == e && s[2] == e) {
+        if (!disjoint(p[0], bytes, p[2], bytes)) return NB_ROW_STRIDED;
+        if (inplace) return NB_ROW_VV_IP;
+        return disjoint(p[0], bytes, p[1], bytes) ? NB_ROW_VV : NB_ROW_STRIDED;
+    }
+    if (s[1] == e && s[2] == 0) {
+        /* The scalar is read once before the loop: it must not be an
+           element the loop writes. */
+        if (!disjoint(p[0], bytes, p[2], e)) return NB_ROW_STRIDED;
+        if (inplace) return NB_ROW_VS_IP;
+        return disjoint(p[0], bytes, p[1], bytes) ? NB_ROW_VS : NB_ROW_STRIDED;
+    }
+    if (s[1] == 0 && s[2] == e)
+        return disjoint(p[0], bytes, p[1], e) && disjoint(p[0], bytes, p[2], bytes) ? NB_ROW_SV
+                                                                                   : NB_ROW_STRIDED;
+    return NB_ROW_STRIDED;
+}
+
+bool nb__row_dense2(int64_t n, char *const *p, const int64_t *s, int64_t oe, int64_t ae) {
+    return s[0] == oe && s[1] == ae && disjoint(p[0], n * oe, p[1], n * ae);
+}
+
+/* ---- dtype conversion ---- */
+
+/* Dense rows as typed restrict loops (vectorized where the ISA converts in
+   vector registers, e.g. float <-> double on SSE2); anything else strided. */
 #define CONVERT_ROW(name, TD, TS)                                                    \
+    static void name##_dense(int64_t n, TD *restrict o, const TS *restrict a) {      \
+        for (int64_t i = 0; i < n; i++) o[i] = (TD)a[i];                             \
+    }                                                                                \
     static void name(void *ctx, int64_t n, char **p, const int64_t *s) {             \
         (void)ctx;                                                                   \
+        if (nb__row_dense2(n, p, s, sizeof(TD), sizeof(TS))) {                       \
+            name##_dense(n, (TD *)p[0], (const TS *)p[1]);                           \
+            return;                                                                  \
+        }                                                                            \
         for (int64_t i = 0; i < n; i++)                                              \
             *(TD *)(p[0] + i * s[0]) = (TD)(*(const TS *)(p[1] + i * s[1]));         \
     }

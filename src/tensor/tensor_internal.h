@@ -65,10 +65,44 @@ nb_status nb__check_writable(const char *fn, const nb_tensor *t);
 void nb__bump_version(nb_tensor *t);
 
 /* ---- iter.c: strided loops over up to 3 operands ---- */
+/* One row: n elements, operand k at p[k] stepping bstrides[k] BYTES.
+   Operand 0 is the output. A row must write only its own output elements
+   and treat ctx as read-only: nb__foreach may call it from several threads
+   at once, on disjoint pieces of the iteration space. */
 typedef void (*nb_row_fn)(void *ctx, int64_t n, char **p, const int64_t *bstrides);
-/* Calls row() for every row (last dim) of shape; strides in elements. */
+/* Calls row() for every row (last dim, after coalescing dims that every
+   operand steps through as one) of shape; strides in elements. Problems of
+   at least 2 * min_per_thread elements are split across threads (contiguous
+   ranges of the flattened iteration space); elementwise rows give the same
+   bits for any split. */
+void nb__foreach_grain(int ndim, const int64_t *shape, int nops, char **base,
+                       const int64_t *const *strides, const size_t *esize, nb_row_fn row, void *ctx,
+                       int64_t min_per_thread);
+/* nb__foreach_grain for cheap rows (a few cycles per element: arithmetic,
+   copies, conversions), where a thread needs NB_FOREACH_GRAIN elements to
+   pay for waking it. */
+#define NB_FOREACH_GRAIN ((int64_t)1 << 16)
 void nb__foreach(int ndim, const int64_t *shape, int nops, char **base,
                  const int64_t *const *strides, const size_t *esize, nb_row_fn row, void *ctx);
+
+/* How a row's operands are laid out, for rows with typed fast paths:
+   output contiguous (stride == element size e) and each input contiguous
+   or a broadcast scalar (stride 0). "_IP": the output IS input a (in
+   place). A fast layout also guarantees that the output overlaps no input
+   (other than being a itself), so the fast loops may use restrict
+   pointers. Anything else is NB_ROW_STRIDED (the generic loop). */
+typedef enum {
+    NB_ROW_STRIDED,
+    NB_ROW_VV,      /* o[i] = f(a[i], b[i]) */
+    NB_ROW_VV_IP,   /* o[i] = f(o[i], b[i]) */
+    NB_ROW_VS,      /* o[i] = f(a[i], *b)   */
+    NB_ROW_VS_IP,   /* o[i] = f(o[i], *b)   */
+    NB_ROW_SV,      /* o[i] = f(*a, b[i])   */
+} nb_row_layout;
+nb_row_layout nb__row_layout(int64_t n, char *const *p, const int64_t *bstrides, int64_t e);
+/* The 2-operand version (o, a): true when o[i] = f(a[i]) may run on
+   contiguous restrict pointers (oe, ae: element sizes). */
+bool nb__row_dense2(int64_t n, char *const *p, const int64_t *bstrides, int64_t oe, int64_t ae);
 /* dst <- src (same shape, any strides, any dtypes: converts). */
 nb_status nb__copy_into(const char *fn, nb_tensor *dst, const nb_tensor *src);
 
