@@ -226,6 +226,7 @@ nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, c
    more than the column block it saves (it is O(panels x R x S), packing is
    O(panels x C x R x S)). */
 #define IMPLICIT_MIN_CHANNELS 4
+#define IMPLICIT_MIN_CHANNELS_S2 16
 
 /* Packed filter blocks up to this size (half of a 1 MiB L2) are run over
    one freshly packed B panel at a time. */
@@ -233,13 +234,18 @@ nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, c
 
 static int64_t round_up64(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-/* stride_w == 1: a panel's lanes read runs of one input row (FULL and
-   CONTIG loads). Other strides gather every lane, which measured slower
-   than the explicit column block (3x3 stride 2, C = K = 128, 56x56, one
-   thread: 92 against 108 GFLOP/s). Plan offsets are int32. */
+/* stride_w 1 or 2: a panel's lanes read runs of one input row, every
+   element (FULL, CONTIG, SPLIT loads) or every other one (the same, loading
+   pairs and keeping the even elements). Stride 2 builds the plan for fewer
+   pixels per byte read, so it takes at least IMPLICIT_MIN_CHANNELS_S2
+   channels to repay (3x3 stride 2, C = K = 128, 56x56, one thread:
+   explicit column block 107-109 GFLOP/s, every lane gathered 92, runs of
+   pairs 116-119). Larger strides use the column block. Plan offsets are
+   int32. */
 static int use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const conv_geom *g) {
-    return cd->pack_b_im2col && cd->gemm && !g->pointwise && d->stride_w == 1 &&
-           g->cg >= IMPLICIT_MIN_CHANNELS && g->HW <= INT32_MAX &&
+    const int64_t min_c = d->stride_w == 1 ? IMPLICIT_MIN_CHANNELS : IMPLICIT_MIN_CHANNELS_S2;
+    return cd->pack_b_im2col && cd->gemm && !g->pointwise && d->stride_w <= 2 &&
+           g->cg >= min_c && g->HW <= INT32_MAX &&
            cd->gemm->nr <= NB_CONV_PLAN_LANES;
 }
 
@@ -248,6 +254,7 @@ static int use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const c
 static void build_plan(const nb_conv2d_desc *d, const conv_geom *g, int64_t nr, int64_t j0,
                        int64_t nj, nb_conv_tap *plan) {
     const int64_t H = d->h, W = d->w, RS = d->r * d->s, panels = (nj + nr - 1) / nr;
+    const int64_t step = d->stride_w;
     for (int64_t pn = 0; pn < panels; pn++) {
         /* Input row and column of each lane at r = s = 0. */
         int64_t ih0[NB_CONV_PLAN_LANES], iw0[NB_CONV_PLAN_LANES];
@@ -264,8 +271,9 @@ static void build_plan(const nb_conv2d_desc *d, const conv_geom *g, int64_t nr, 
             for (int64_t s = 0; s < d->s; s++) {
                 nb_conv_tap *e = &plan[pn * RS + r * d->s + s];
                 const int64_t dh = r * d->dilation_h, dw = s * d->dilation_w;
-                /* runs: 1 while the valid lanes so far read base + i, 2 once
-                   later ones switched to base2 + i, 3 for anything else. */
+                /* runs: 1 while the valid lanes so far read base + i step,
+                   2 once later ones switched to base2 + i step, 3 for
+                   anything else. */
                 int valid = 0, runs = 1;
                 int64_t base = 0, base2 = 0;
                 for (int i = 0; i < NB_CONV_PLAN_LANES; i++) {
@@ -276,22 +284,28 @@ static void build_plan(const nb_conv2d_desc *d, const conv_geom *g, int64_t nr, 
                     e->mask[i] = ok ? -1 : 0;
                     e->split[i] = 0;
                     if (!ok) continue;
+                    const int64_t b = off - i * step;
                     if (valid++ == 0) {
-                        base = off - i;
-                    } else if (runs == 1 && off - i != base) {
+                        base = b;
+                    } else if (runs == 1 && b != base) {
                         runs = 2;
-                        base2 = off - i;
-                    } else if (runs == 2 && off - i != base2) {
+                        base2 = b;
+                    } else if (runs == 2 && b != base2) {
                         runs = 3;
                     }
                     if (runs == 2) e->split[i] = -1;
                 }
+                /* FULL promises x_c[base + step nr - 1] is in the channel
+                   too: a packer may load the element after the last lane
+                   (stride 2 loads pairs and keeps the even ones). */
+                const int full = valid == nr && base + step * nr - 1 < g->HW;
+                e->step = (int32_t)step;
                 e->base = (int32_t)(runs <= 2 ? base : 0);
                 e->base2 = (int32_t)(runs == 2 ? base2 : 0);
-                e->kind = valid == 0  ? NB_TAP_ZERO
-                        : runs == 3   ? NB_TAP_GATHER
-                        : runs == 2   ? NB_TAP_SPLIT
-                        : valid == nr ? NB_TAP_FULL : NB_TAP_CONTIG;
+                e->kind = valid == 0 ? NB_TAP_ZERO
+                        : runs == 3  ? NB_TAP_GATHER
+                        : runs == 2  ? NB_TAP_SPLIT
+                        : full       ? NB_TAP_FULL : NB_TAP_CONTIG;
             }
     }
 }
