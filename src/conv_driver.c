@@ -9,6 +9,9 @@
 #include <omp.h>
 #endif
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "conv_driver.h"
 #include "internal.h"
 #include "scratch.h"
@@ -222,11 +225,6 @@ nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, c
  * same KC blocks and micro-kernel, so every output gets the bits the
  * explicit path's SGEMM gives it, whatever nb and the thread count. */
 
-/* Channels that share one plan entry below which building the plan costs
-   more than the column block it saves (it is O(panels x R x S), packing is
-   O(panels x C x R x S)). */
-#define IMPLICIT_MIN_CHANNELS 4
-#define IMPLICIT_MIN_CHANNELS_S2 16
 
 /* Packed filter blocks up to this size (half of a 1 MiB L2) are run over
    one freshly packed B panel at a time. */
@@ -234,19 +232,39 @@ nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, c
 
 static int64_t round_up64(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-/* stride_w 1 or 2: a panel's lanes read runs of one input row, every
-   element (FULL, CONTIG, SPLIT loads) or every other one (the same, loading
-   pairs and keeping the even elements). Stride 2 builds the plan for fewer
-   pixels per byte read, so it takes at least IMPLICIT_MIN_CHANNELS_S2
-   channels to repay (3x3 stride 2, C = K = 128, 56x56, one thread:
-   explicit column block 107-109 GFLOP/s, every lane gathered 92, runs of
-   pairs 116-119). Larger strides use the column block. Plan offsets are
-   int32. */
+/* NABLA_CONV_PATH=implicit / explicit: take that path wherever the
+   implicit one is possible at all (the tests run the SIMD suite both ways
+   on every shape); anything else: choose by shape. */
+static int forced_path(void) {
+    const char *e = getenv("NABLA_CONV_PATH");
+    if (!e) return 0;
+    if (strcmp(e, "implicit") == 0) return 1;
+    if (strcmp(e, "explicit") == 0) return -1;
+    return 0;
+}
+
+/* Possible: an ISA packer, a column matrix that is not x itself, stride_w
+   1 or 2 (a panel's lanes read runs of one input row, every element or
+   every other one: pairs are loaded and the even elements kept; larger
+   strides would gather every lane), int32 plan offsets.
+   Worth it: the plan costs O(panels R S) and is shared by the cg channels,
+   and the implicit path always runs the packed MR x NR kernel, while the
+   explicit one gives a small kg to the GEMM's no-pack kernel. Measured
+   (GFLOP/s, one thread, 56x56 unless said, implicit vs column block):
+     3x3 s1:  c8 k64 98 vs 109, c16 k64 108 vs 110, c32 k64 113 vs 110,
+              c16 k32 91 vs 103, c32 k32 101 vs 102, c64 k32 104 vs 101,
+              c64 k16 87 vs 88, c128 k16 28x28 89 vs 74;
+     3x3 s2:  c16 k32 112x112 84 vs 89, c32 k64 111 vs 93, c64 k32 92 vs 75,
+              c128 k128 117 vs 108;
+     7x7 s2 c3 k64 224x224 (stem) 82 vs 104. */
 static int use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const conv_geom *g) {
-    const int64_t min_c = d->stride_w == 1 ? IMPLICIT_MIN_CHANNELS : IMPLICIT_MIN_CHANNELS_S2;
-    return cd->pack_b_im2col && cd->gemm && !g->pointwise && d->stride_w <= 2 &&
-           g->cg >= min_c && g->HW <= INT32_MAX &&
-           cd->gemm->nr <= NB_CONV_PLAN_LANES;
+    if (!cd->pack_b_im2col || !cd->gemm || g->pointwise || d->stride_w > 2 ||
+        g->HW > INT32_MAX || cd->gemm->nr > NB_CONV_PLAN_LANES)
+        return 0;
+    const int forced = forced_path();
+    if (forced) return forced > 0;
+    if (d->stride_w == 1) return g->cg >= 32 || (g->cg >= 16 && g->kg >= 64);
+    return g->cg >= 32;
 }
 
 /* The plan of the panels of nr pixels from pixel j0 (nj pixels in all):
