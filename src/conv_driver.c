@@ -226,6 +226,10 @@ nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, c
  * explicit path's SGEMM gives it, whatever nb and the thread count. */
 
 
+/* Threads (by OpenMP thread number) that keep their last plan between
+   tasks; others rebuild it per task. */
+#define PLAN_CACHE_THREADS 256
+
 /* Packed filter blocks up to this size (half of a 1 MiB L2) are run over
    one freshly packed B panel at a time. */
 #define A_BLOCK_L2_FLOATS (128 * 1024)
@@ -336,6 +340,7 @@ typedef struct {
     int64_t kgr;          /* kg rounded up to MR: rows of a packed A block */
     int64_t a_group;      /* floats of one group's packed filters */
     int64_t plan_floats;  /* the plan's share of a task's scratch */
+    int64_t *plan_blk;    /* per thread number: the block its scratch plan is for */
     const float *x, *apack, *bias;
     float *y;
 } ifwd_ctx;
@@ -345,7 +350,10 @@ static nb_status ifwd_task(const void *ctx, int64_t t, float *scratch) {
     const conv_geom *g = &c->g;
     const nb_gemm_desc *gd = c->cd->gemm;
     const int64_t mr = gd->mr, nr = gd->nr, RS = c->d->r * c->d->s;
-    const int64_t unit = t / c->nblk, blk = t % c->nblk;
+    /* Block-major: a thread's consecutive tasks (static schedule) share the
+       pixel block, hence the plan, across images and groups. */
+    const int64_t units = c->d->n * g->G;
+    const int64_t blk = t / units, unit = t % units;
     const int64_t n = unit / g->G, gi = unit % g->G;
     const int64_t j0 = blk * c->nb, nj = c->nb < g->PQ - j0 ? c->nb : g->PQ - j0;
     const int64_t panels = (nj + nr - 1) / nr;
@@ -353,7 +361,11 @@ static nb_status ifwd_task(const void *ctx, int64_t t, float *scratch) {
     float *yg = c->y + (n * c->d->k + gi * g->kg) * g->PQ + j0;
     nb_conv_tap *plan = (nb_conv_tap *)scratch;
     float *bpack = scratch + c->plan_floats;
-    build_plan(c->d, g, nr, j0, nj, plan);
+    const int tn = thread_num();
+    if (tn >= PLAN_CACHE_THREADS || c->plan_blk[tn] != blk) {
+        build_plan(c->d, g, nr, j0, nj, plan);
+        if (tn < PLAN_CACHE_THREADS) c->plan_blk[tn] = blk;
+    }
     float beta0 = 0.0f;
     if (c->bias) {   /* y starts at the bias; the first KC block adds to it */
         for (int64_t k = 0; k < g->kg; k++) c->cd->fill(nj, c->bias[gi * g->kg + k], yg + k * g->PQ);
@@ -412,7 +424,7 @@ static void pack_filters(const ifwd_ctx *c, const float *w, float *apack) {
 static nb_status forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                   const float *x, const float *w, const float *bias, float *y) {
     const nb_gemm_desc *gd = cd->gemm;
-    ifwd_ctx c = {cd, d, geom_of(d), 0, 0, 0, 0, 0, x, NULL, bias, y};
+    ifwd_ctx c = {.cd = cd, .d = d, .g = geom_of(d), .x = x, .bias = bias, .y = y};
     const conv_geom *g = &c.g;
     const int64_t nr = gd->nr, kcb = gd->kc < g->L ? gd->kc : g->L;
     /* Pixels per task: a KC block of B panels of about col_floats (L2). */
@@ -445,6 +457,9 @@ static nb_status forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *
     c.plan_floats = round_up64(panels * d->r * d->s * (int64_t)(sizeof(nb_conv_tap) / sizeof(float)), 16);
     const int64_t scratch_floats = c.plan_floats + round_up64(panels * nr * kcb, 16);
     int owned;
+    int64_t plan_blk[PLAN_CACHE_THREADS];
+    for (int i = 0; i < PLAN_CACHE_THREADS; i++) plan_blk[i] = -1;
+    c.plan_blk = plan_blk;
     float *apack = alloc_floats(NB_SCRATCH_CONV_FILTERS, g->G, 1, c.a_group, &owned);
     if (!apack) return NB_ERR_OOM;
     pack_filters(&c, w, apack);
