@@ -9,6 +9,9 @@
 #include <omp.h>
 #endif
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "conv_driver.h"
 #include "internal.h"
 #include "scratch.h"
@@ -222,10 +225,10 @@ nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, c
  * same KC blocks and micro-kernel, so every output gets the bits the
  * explicit path's SGEMM gives it, whatever nb and the thread count. */
 
-/* Channels that share one plan entry below which building the plan costs
-   more than the column block it saves (it is O(panels x R x S), packing is
-   O(panels x C x R x S)). */
-#define IMPLICIT_MIN_CHANNELS 4
+
+/* Threads (by OpenMP thread number) that keep their last plan between
+   tasks; others rebuild it per task. */
+#define PLAN_CACHE_THREADS 256
 
 /* Packed filter blocks up to this size (half of a 1 MiB L2) are run over
    one freshly packed B panel at a time. */
@@ -233,14 +236,39 @@ nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, c
 
 static int64_t round_up64(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-/* stride_w == 1: a panel's lanes read runs of one input row (FULL and
-   CONTIG loads). Other strides gather every lane, which measured slower
-   than the explicit column block (3x3 stride 2, C = K = 128, 56x56, one
-   thread: 92 against 108 GFLOP/s). Plan offsets are int32. */
+/* NABLA_CONV_PATH=implicit / explicit: take that path wherever the
+   implicit one is possible at all (the tests run the SIMD suite both ways
+   on every shape); anything else: choose by shape. */
+static int forced_path(void) {
+    const char *e = getenv("NABLA_CONV_PATH");
+    if (!e) return 0;
+    if (strcmp(e, "implicit") == 0) return 1;
+    if (strcmp(e, "explicit") == 0) return -1;
+    return 0;
+}
+
+/* Possible: an ISA packer, a column matrix that is not x itself, stride_w
+   1 or 2 (a panel's lanes read runs of one input row, every element or
+   every other one: pairs are loaded and the even elements kept; larger
+   strides would gather every lane), int32 plan offsets.
+   Worth it: the plan costs O(panels R S) and is shared by the cg channels,
+   and the implicit path always runs the packed MR x NR kernel, while the
+   explicit one gives a small kg to the GEMM's no-pack kernel. Measured
+   (GFLOP/s, one thread, 56x56 unless said, implicit vs column block):
+     3x3 s1:  c8 k64 98 vs 109, c16 k64 108 vs 110, c32 k64 113 vs 110,
+              c16 k32 91 vs 103, c32 k32 101 vs 102, c64 k32 104 vs 101,
+              c64 k16 87 vs 88, c128 k16 28x28 89 vs 74;
+     3x3 s2:  c16 k32 112x112 84 vs 89, c32 k64 111 vs 93, c64 k32 92 vs 75,
+              c128 k128 117 vs 108;
+     7x7 s2 c3 k64 224x224 (stem) 82 vs 104. */
 static int use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const conv_geom *g) {
-    return cd->pack_b_im2col && cd->gemm && !g->pointwise && d->stride_w == 1 &&
-           g->cg >= IMPLICIT_MIN_CHANNELS && g->HW <= INT32_MAX &&
-           cd->gemm->nr <= NB_CONV_PLAN_LANES;
+    if (!cd->pack_b_im2col || !cd->gemm || g->pointwise || d->stride_w > 2 ||
+        g->HW > INT32_MAX || cd->gemm->nr > NB_CONV_PLAN_LANES)
+        return 0;
+    const int forced = forced_path();
+    if (forced) return forced > 0;
+    if (d->stride_w == 1) return g->cg >= 32 || (g->cg >= 16 && g->kg >= 64);
+    return g->cg >= 32;
 }
 
 /* The plan of the panels of nr pixels from pixel j0 (nj pixels in all):
@@ -248,6 +276,7 @@ static int use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const c
 static void build_plan(const nb_conv2d_desc *d, const conv_geom *g, int64_t nr, int64_t j0,
                        int64_t nj, nb_conv_tap *plan) {
     const int64_t H = d->h, W = d->w, RS = d->r * d->s, panels = (nj + nr - 1) / nr;
+    const int64_t step = d->stride_w;
     for (int64_t pn = 0; pn < panels; pn++) {
         /* Input row and column of each lane at r = s = 0. */
         int64_t ih0[NB_CONV_PLAN_LANES], iw0[NB_CONV_PLAN_LANES];
@@ -264,8 +293,9 @@ static void build_plan(const nb_conv2d_desc *d, const conv_geom *g, int64_t nr, 
             for (int64_t s = 0; s < d->s; s++) {
                 nb_conv_tap *e = &plan[pn * RS + r * d->s + s];
                 const int64_t dh = r * d->dilation_h, dw = s * d->dilation_w;
-                /* runs: 1 while the valid lanes so far read base + i, 2 once
-                   later ones switched to base2 + i, 3 for anything else. */
+                /* runs: 1 while the valid lanes so far read base + i step,
+                   2 once later ones switched to base2 + i step, 3 for
+                   anything else. */
                 int valid = 0, runs = 1;
                 int64_t base = 0, base2 = 0;
                 for (int i = 0; i < NB_CONV_PLAN_LANES; i++) {
@@ -276,22 +306,28 @@ static void build_plan(const nb_conv2d_desc *d, const conv_geom *g, int64_t nr, 
                     e->mask[i] = ok ? -1 : 0;
                     e->split[i] = 0;
                     if (!ok) continue;
+                    const int64_t b = off - i * step;
                     if (valid++ == 0) {
-                        base = off - i;
-                    } else if (runs == 1 && off - i != base) {
+                        base = b;
+                    } else if (runs == 1 && b != base) {
                         runs = 2;
-                        base2 = off - i;
-                    } else if (runs == 2 && off - i != base2) {
+                        base2 = b;
+                    } else if (runs == 2 && b != base2) {
                         runs = 3;
                     }
                     if (runs == 2) e->split[i] = -1;
                 }
+                /* FULL promises x_c[base + step nr - 1] is in the channel
+                   too: a packer may load the element after the last lane
+                   (stride 2 loads pairs and keeps the even ones). */
+                const int full = valid == nr && base + step * nr - 1 < g->HW;
+                e->step = (int32_t)step;
                 e->base = (int32_t)(runs <= 2 ? base : 0);
                 e->base2 = (int32_t)(runs == 2 ? base2 : 0);
-                e->kind = valid == 0  ? NB_TAP_ZERO
-                        : runs == 3   ? NB_TAP_GATHER
-                        : runs == 2   ? NB_TAP_SPLIT
-                        : valid == nr ? NB_TAP_FULL : NB_TAP_CONTIG;
+                e->kind = valid == 0 ? NB_TAP_ZERO
+                        : runs == 3  ? NB_TAP_GATHER
+                        : runs == 2  ? NB_TAP_SPLIT
+                        : full       ? NB_TAP_FULL : NB_TAP_CONTIG;
             }
     }
 }
@@ -304,6 +340,7 @@ typedef struct {
     int64_t kgr;          /* kg rounded up to MR: rows of a packed A block */
     int64_t a_group;      /* floats of one group's packed filters */
     int64_t plan_floats;  /* the plan's share of a task's scratch */
+    int64_t *plan_blk;    /* per thread number: the block its scratch plan is for */
     const float *x, *apack, *bias;
     float *y;
 } ifwd_ctx;
@@ -313,7 +350,10 @@ static nb_status ifwd_task(const void *ctx, int64_t t, float *scratch) {
     const conv_geom *g = &c->g;
     const nb_gemm_desc *gd = c->cd->gemm;
     const int64_t mr = gd->mr, nr = gd->nr, RS = c->d->r * c->d->s;
-    const int64_t unit = t / c->nblk, blk = t % c->nblk;
+    /* Block-major: a thread's consecutive tasks (static schedule) share the
+       pixel block, hence the plan, across images and groups. */
+    const int64_t units = c->d->n * g->G;
+    const int64_t blk = t / units, unit = t % units;
     const int64_t n = unit / g->G, gi = unit % g->G;
     const int64_t j0 = blk * c->nb, nj = c->nb < g->PQ - j0 ? c->nb : g->PQ - j0;
     const int64_t panels = (nj + nr - 1) / nr;
@@ -321,7 +361,11 @@ static nb_status ifwd_task(const void *ctx, int64_t t, float *scratch) {
     float *yg = c->y + (n * c->d->k + gi * g->kg) * g->PQ + j0;
     nb_conv_tap *plan = (nb_conv_tap *)scratch;
     float *bpack = scratch + c->plan_floats;
-    build_plan(c->d, g, nr, j0, nj, plan);
+    const int tn = thread_num();
+    if (tn >= PLAN_CACHE_THREADS || c->plan_blk[tn] != blk) {
+        build_plan(c->d, g, nr, j0, nj, plan);
+        if (tn < PLAN_CACHE_THREADS) c->plan_blk[tn] = blk;
+    }
     float beta0 = 0.0f;
     if (c->bias) {   /* y starts at the bias; the first KC block adds to it */
         for (int64_t k = 0; k < g->kg; k++) c->cd->fill(nj, c->bias[gi * g->kg + k], yg + k * g->PQ);
@@ -380,7 +424,7 @@ static void pack_filters(const ifwd_ctx *c, const float *w, float *apack) {
 static nb_status forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                   const float *x, const float *w, const float *bias, float *y) {
     const nb_gemm_desc *gd = cd->gemm;
-    ifwd_ctx c = {cd, d, geom_of(d), 0, 0, 0, 0, 0, x, NULL, bias, y};
+    ifwd_ctx c = {.cd = cd, .d = d, .g = geom_of(d), .x = x, .bias = bias, .y = y};
     const conv_geom *g = &c.g;
     const int64_t nr = gd->nr, kcb = gd->kc < g->L ? gd->kc : g->L;
     /* Pixels per task: a KC block of B panels of about col_floats (L2). */
@@ -413,6 +457,9 @@ static nb_status forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *
     c.plan_floats = round_up64(panels * d->r * d->s * (int64_t)(sizeof(nb_conv_tap) / sizeof(float)), 16);
     const int64_t scratch_floats = c.plan_floats + round_up64(panels * nr * kcb, 16);
     int owned;
+    int64_t plan_blk[PLAN_CACHE_THREADS];
+    for (int i = 0; i < PLAN_CACHE_THREADS; i++) plan_blk[i] = -1;
+    c.plan_blk = plan_blk;
     float *apack = alloc_floats(NB_SCRATCH_CONV_FILTERS, g->G, 1, c.a_group, &owned);
     if (!apack) return NB_ERR_OOM;
     pack_filters(&c, w, apack);

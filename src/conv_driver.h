@@ -18,7 +18,7 @@
  * A 1x1 kernel with stride 1 and no padding skips im2col / col2im: the
  * column matrix is x (dx) itself.
  * Where the ISA has an implicit-im2col packer (below), the forward pass
- * with stride_w 1 packs the GEMM's B panels straight from the image instead
+ * with stride_w 1 or 2 packs the GEMM's B panels straight from the image instead
  * of writing a column block, and backward-data with stride 1 runs as that
  * forward pass on dy with the filters transposed and rotated (no col2im).
  *
@@ -65,7 +65,7 @@ typedef double (*nb_conv_rowsum_fn)(int64_t n, const float *x);
 
 /* ---- implicit im2col: the forward GEMM's B panels packed from the image ----
  *
- * Forward convolutions with stride_w == 1 skip the column matrix: each KC
+ * Forward convolutions with stride_w 1 or 2 skip the column matrix: each KC
  * block of its rows (taps) is packed straight from the image into the
  * ISA's NR-wide B micro-panels, which the GEMM micro-kernel then reads. What
  * a panel's NR output pixels read for one kernel position (r, s) is the same
@@ -76,12 +76,14 @@ typedef double (*nb_conv_rowsum_fn)(int64_t n, const float *x);
 
 enum {
     NB_TAP_ZERO,     /* every lane is padding: zeros */
-    NB_TAP_FULL,     /* all NR lanes read x_c[base + i] */
-    NB_TAP_CONTIG,   /* the lanes with mask read x_c[base + i], the others are 0 */
-    NB_TAP_SPLIT,    /* two runs: lanes with split read x_c[base2 + i], the other
-                        lanes with mask read x_c[base + i] (a panel that wraps to
-                        the next output row when Q != W) */
+    NB_TAP_FULL,     /* all NR lanes read x_c[base + i step], and x_c[base +
+                        step NR - 1] is inside the channel too */
+    NB_TAP_CONTIG,   /* the lanes with mask read x_c[base + i step], the others are 0 */
+    NB_TAP_SPLIT,    /* two runs: lanes with split read x_c[base2 + i step], the
+                        other lanes with mask read x_c[base + i step] (a panel that
+                        wraps to the next output row when Q != W) */
     NB_TAP_GATHER,   /* the lanes with mask read x_c[off[i]], the others are 0 */
+    NB_TAP_KINDS
 };
 
 /* Lane i (< NR) of the panel reads x_c[off[i]] when mask[i] == -1 and is 0
@@ -94,9 +96,10 @@ typedef struct {
     int32_t mask[NB_CONV_PLAN_LANES];
     int32_t split[NB_CONV_PLAN_LANES];   /* SPLIT: -1 on the second run's lanes */
     int32_t kind;    /* NB_TAP_* */
-    int32_t base;    /* FULL, CONTIG, SPLIT: off[i] == base + i on the (first) run */
-    int32_t base2;   /* SPLIT: off[i] == base2 + i on the second run */
-    int32_t pad_[5];
+    int32_t base;    /* FULL, CONTIG, SPLIT: off[i] == base + i step on the (first) run */
+    int32_t base2;   /* SPLIT: off[i] == base2 + i step on the second run */
+    int32_t step;    /* stride_w: 1 or 2 */
+    int32_t pad_[4];
 } nb_conv_tap;
 
 /* Packs rows [l0, l0 + kc) of the implicit column matrix of one image and

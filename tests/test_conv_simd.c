@@ -207,6 +207,13 @@ static const nb_conv2d_desc *extra_shapes(int *count) {
         {1, 8, 3, 4, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1},     /* 12 pixels: one partial panel */
         {1, 5, 6, 7, 6, 3, 3, 1, 1, 3, 3, 1, 1, 1},     /* padding 3: all-zero rows */
         {1, 4, 17, 1, 5, 3, 1, 1, 1, 1, 0, 1, 1, 1},    /* one column */
+        /* ... and with stride_w 2 (>= 16 channels a group): pairs loaded
+           and the even elements kept, runs over two output rows, the
+           last row of the image against the guard page. */
+        {1, 16, 64, 70, 12, 3, 3, 2, 2, 1, 1, 1, 1, 1}, /* Q 35: split runs */
+        {2, 32, 20, 45, 10, 1, 1, 2, 2, 0, 0, 1, 1, 1}, /* 1x1 stride 2 */
+        {1, 16, 9, 40, 8, 3, 3, 1, 2, 0, 0, 1, 1, 1},   /* stride 1 x 2, no padding */
+        {1, 16, 7, 33, 6, 1, 3, 1, 2, 0, 0, 1, 1, 1},   /* last lane at the image's end */
     };
     *count = (int)(sizeof s / sizeof s[0]);
     return s;

@@ -2,10 +2,11 @@
  * pixels wide, the 8x12 GEMM kernel's NR) packed straight from the image
  * (contract: nb_conv_pack_b_fn in src/conv_driver.h). Exact (a copy).
  *
- * Panel by panel, row by row, as the AVX2 packer: FULL rows (the interior
- * of the image) are three 4-lane loads and stores; rows next to the
+ * Panel by panel, row by row, as the AVX2 packer: FULL rows of stride_w 1
+ * (the interior of the image) are three 4-lane loads and stores; rows next to the
  * padding, past the block or wrapping to the next output row pick their
- * lanes one by one (NEON has no masked load or gather); ZERO rows store
+ * lanes one by one through off and mask (NEON has no masked load or
+ * gather); ZERO rows store
  * zeros. The channel advances every RS rows.
  */
 #include <arm_neon.h>
@@ -23,7 +24,7 @@ void nb_f32_packb_im2col_ukernel_12__neon(const nb_conv_tap *plan, int64_t rs, i
         float *o = dst + p * kc * 12;
         for (int64_t l = 0; l < kc; l++, o += 12) {
             const nb_conv_tap *e = pl + t;
-            switch (e->kind) {
+            switch (e->step == 1 ? e->kind : e->kind == NB_TAP_ZERO ? NB_TAP_ZERO : NB_TAP_GATHER) {
             case NB_TAP_FULL: {
                 const float *s = xc + e->base;
                 vst1q_f32(o, vld1q_f32(s));
@@ -32,6 +33,7 @@ void nb_f32_packb_im2col_ukernel_12__neon(const nb_conv_tap *plan, int64_t rs, i
                 break;
             }
             case NB_TAP_CONTIG:
+            case NB_TAP_SPLIT:
             case NB_TAP_GATHER:
                 for (int i = 0; i < 12; i++) o[i] = e->mask[i] ? xc[e->off[i]] : 0.0f;
                 break;
