@@ -38,8 +38,10 @@ const Case kCases[] = {
     {"add_bcast_1024x1024", kRowBroadcast, 1024, 1024, 1},
     {"add_bcast_1024x1024_t2", kRowBroadcast, 1024, 1024, 2},
     {"add_scalar_4M", kScalar, 1, int64_t(1) << 22, 1},
-    // Cache-resident: 3 x 256 KiB, in L2.
+    // Cache-resident: 3 x 256 KiB, in L2. On 2 threads: the smallest add
+    // the tensor layer splits (NB_FOREACH_GRAIN elements a thread).
     {"add_64K", kContig, 1, int64_t(1) << 16, 1},
+    {"add_64K_t2", kContig, 1, int64_t(1) << 16, 2},
 };
 
 int64_t bytes_moved(const Case &c) {

@@ -11,7 +11,9 @@ Machine ratios are printed only where they mean something: % of FMA peak
 for single-thread flop rates, % of bandwidth for single-thread byte rates
 whose working set (bytes per iteration) is larger than the last-level
 cache. Multi-thread entries (`_t2`, `/real_time`, all threads) are compared
-with the same implementation's single-thread entry instead.
+with the same implementation's single-thread entry instead. The tensor
+family counts bytes read + written, so it is compared with memcpy's
+traffic (twice its rate, which counts the bytes read).
 The optional second file is a run with oneDNN capped at AVX2
 (DNNL_MAX_CPU_ISA=AVX2, scripts/run.sh): its conv oneDNN entries join the
 first file's as impls onednn_avx2 and onednn_nchw_avx2 (everything else in
@@ -153,10 +155,15 @@ def main(path, avx2_path=None):
             else:
                 if nu == "flop/s" and peak:
                     ratios.append(f"{100 * nv / peak:5.1f}% of peak")
-                if nu == "B/s" and nbig and read_bw:
-                    ratios.append(f"{100 * nv / read_bw:5.1f}% of read bw")
-                if nu == "B/s" and nbig and copy_bw:
-                    ratios.append(f"{100 * nv / copy_bw:5.1f}% of memcpy bw")
+                if family == "tensor":
+                    # tensor/ counts bytes read + written; memcpy/ only the reads.
+                    if nu == "B/s" and nbig and copy_bw:
+                        ratios.append(f"{100 * nv / (2 * copy_bw):5.1f}% of memcpy traffic")
+                else:
+                    if nu == "B/s" and nbig and read_bw:
+                        ratios.append(f"{100 * nv / read_bw:5.1f}% of read bw")
+                    if nu == "B/s" and nbig and copy_bw:
+                        ratios.append(f"{100 * nv / copy_bw:5.1f}% of memcpy bw")
         line = f"{shape:>24}: " + ", ".join(cells)
         if ratios and len(line) + 5 + len(", ".join(ratios)) > WIDTH:
             print(line)

@@ -416,32 +416,34 @@ static void dtype_conversions_match_c_casts(void **s) {
 
 /* ---- threads ---- */
 
-/* op(a, b) on 1 thread and on 2: the same bits, and the oracle's. */
+/* op(a, b) on 1, 2 and 3 threads (3 > the cores of a small machine: the
+   split still differs): the same bits, and the oracle's. */
 static void check_threads(op_t op, nb_tensor *a, nb_tensor *b, const char *what) {
-    nb_set_num_threads(1);
-    nb_tensor *y1 = apply(op, a, b);
-    nb_set_num_threads(2);
-    nb_tensor *y2 = apply(op, a, b);
+    nb_tensor *y[3];
+    for (int t = 0; t < 3; t++) {
+        nb_set_num_threads(t + 1);
+        y[t] = apply(op, a, b);
+    }
     nb_set_num_threads(0);
-    assert_non_null(y1);
-    assert_non_null(y2);
-    const size_t bytes = (size_t)nb_tensor_numel(y1) * nb_dtype_size(nb_tensor_dtype(y1));
-    if (memcmp(nb_tensor_data(y1), nb_tensor_data(y2), bytes) != 0)
-        fail_msg("%s %s: 1 thread and 2 threads differ", what, op_names[op]);
-    assert_matches_oracle(op, y2, a, b, what);
-    nb_tensor_release(y1);
-    nb_tensor_release(y2);
+    for (int t = 0; t < 3; t++) assert_non_null(y[t]);
+    const size_t bytes = (size_t)nb_tensor_numel(y[0]) * nb_dtype_size(nb_tensor_dtype(y[0]));
+    for (int t = 1; t < 3; t++)
+        if (memcmp(nb_tensor_data(y[0]), nb_tensor_data(y[t]), bytes) != 0)
+            fail_msg("%s %s: 1 thread and %d threads differ", what, op_names[op], t + 1);
+    assert_matches_oracle(op, y[1], a, b, what);
+    for (int t = 0; t < 3; t++) nb_tensor_release(y[t]);
 }
 
-/* Enough elements for two threads (2 x 64K), not a multiple of anything. */
-#define BIG_N ((int64_t)3 * 65536 + 13)
+/* Enough elements for three threads, not a multiple of anything. */
+#define BIG_N (3 * NB_FOREACH_GRAIN + 13)
 #define BIG_R 389
 #define BIG_C 509
 
-static void large_ops_give_the_same_bits_on_one_and_two_threads(void **s) {
+static void large_ops_give_the_same_bits_on_one_two_and_three_threads(void **s) {
     (void)s;
     const op_t ops[] = {OP_ADD, OP_MUL, OP_DIV, OP_RELUG};
     const size_t nops = under_qemu() ? 2 : sizeof ops / sizeof ops[0];
+    assert_true(BIG_R * BIG_C >= 3 * NB_FOREACH_GRAIN);
     for (size_t d = 0; d < 3; d++)
         for (size_t o = 0; o < nops; o++) {
             if (!op_defined(ops[o], dtypes[d]) || (ops[o] == OP_RELUG && dtypes[d] == I64)) continue;
@@ -466,7 +468,7 @@ static void large_ops_give_the_same_bits_on_one_and_two_threads(void **s) {
 }
 
 /* pow goes through libm and is split at a smaller size. */
-static void pow_gives_the_same_bits_on_one_and_two_threads(void **s) {
+static void pow_gives_the_same_bits_on_one_two_and_three_threads(void **s) {
     (void)s;
     for (size_t d = 0; d < 2; d++) {
         nb_tensor *a = rand_t(dtypes[d], 1, SHAPE(40009), 0), *b = rand_t(dtypes[d], 1, SHAPE(40009), 0);
@@ -475,7 +477,7 @@ static void pow_gives_the_same_bits_on_one_and_two_threads(void **s) {
     }
 }
 
-static void large_in_place_and_conversions_give_the_same_bits_on_one_and_two_threads(void **s) {
+static void large_in_place_and_conversions_give_the_same_bits_on_one_two_and_three_threads(void **s) {
     (void)s;
     nb_tensor *a1 = rand_t(F32, 2, SHAPE(BIG_R, BIG_C), 0), *b = rand_t(F32, 1, SHAPE(BIG_C), 0);
     nb_tensor *a2 = nb_clone(a1), *before = nb_clone(a1);
@@ -508,9 +510,9 @@ int main(void) {
         cmocka_unit_test(in_place_into_a_transposed_view_matches_the_scalar_loop),
         cmocka_unit_test(negation_matches_the_scalar_loop),
         cmocka_unit_test(dtype_conversions_match_c_casts),
-        cmocka_unit_test(large_ops_give_the_same_bits_on_one_and_two_threads),
-        cmocka_unit_test(pow_gives_the_same_bits_on_one_and_two_threads),
-        cmocka_unit_test(large_in_place_and_conversions_give_the_same_bits_on_one_and_two_threads),
+        cmocka_unit_test(large_ops_give_the_same_bits_on_one_two_and_three_threads),
+        cmocka_unit_test(pow_gives_the_same_bits_on_one_two_and_three_threads),
+        cmocka_unit_test(large_in_place_and_conversions_give_the_same_bits_on_one_two_and_three_threads),
     };
     return nbt_run(tests);
 }
