@@ -35,6 +35,9 @@ struct Case {
 const Case kCases[] = {
     {"add_4M", kContig, 1, int64_t(1) << 22, 1},
     {"add_4M_t2", kContig, 1, int64_t(1) << 22, 2},
+    // 4M floats move 48 MiB, not far above a 32 MiB L3; 16M (192 MiB) is DRAM.
+    {"add_16M", kContig, 1, int64_t(1) << 24, 1},
+    {"add_16M_t2", kContig, 1, int64_t(1) << 24, 2},
     {"add_bcast_1024x1024", kRowBroadcast, 1024, 1024, 1},
     {"add_bcast_1024x1024_t2", kRowBroadcast, 1024, 1024, 2},
     {"add_scalar_4M", kScalar, 1, int64_t(1) << 22, 1},
