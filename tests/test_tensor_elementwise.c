@@ -12,6 +12,9 @@
  * Inputs contain +-0, +-Inf, NaN (one payload, so every result NaN is
  * determined), subnormals and values that overflow. */
 #include <stdlib.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "tensor_util.h"
 #include "tensor/tensor_internal.h"
@@ -497,6 +500,34 @@ static void large_in_place_and_conversions_give_the_same_bits_on_one_two_and_thr
     nb_tensor_release(c1); nb_tensor_release(c2); nb_tensor_release(n1); nb_tensor_release(n2);
 }
 
+/* From inside a user's parallel region the op runs on the calling thread
+   alone (no nested region) and gives the bits it gives outside. */
+static void ops_called_from_a_parallel_region_give_the_same_bits(void **s) {
+    (void)s;
+    nb_tensor *a = rand_t(F32, 1, SHAPE(BIG_N), 0), *b = rand_t(F32, 1, SHAPE(BIG_N), 0);
+    nb_set_num_threads(2);
+    nb_tensor *want = nb_add(a, b);
+    assert_non_null(want);
+    nb_tensor *got[2] = {NULL, NULL};
+#pragma omp parallel num_threads(2)
+    {
+#ifdef _OPENMP
+        const int t = omp_get_thread_num();
+#else
+        const int t = 0;
+#endif
+        if (t < 2) got[t] = nb_add(a, b);
+    }
+    nb_set_num_threads(0);
+    for (int t = 0; t < 2; t++) {
+        if (!got[t]) continue;   /* a team of one (no OpenMP): one result */
+        assert_memory_equal(nb_tensor_data(got[t]), nb_tensor_data(want), (size_t)BIG_N * sizeof(float));
+        nb_tensor_release(got[t]);
+    }
+    assert_non_null(got[0]);
+    nb_tensor_release(want); nb_tensor_release(a); nb_tensor_release(b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dense_operands_match_the_scalar_loop),
@@ -513,6 +544,7 @@ int main(void) {
         cmocka_unit_test(large_ops_give_the_same_bits_on_one_two_and_three_threads),
         cmocka_unit_test(pow_gives_the_same_bits_on_one_two_and_three_threads),
         cmocka_unit_test(large_in_place_and_conversions_give_the_same_bits_on_one_two_and_three_threads),
+        cmocka_unit_test(ops_called_from_a_parallel_region_give_the_same_bits),
     };
     return nbt_run(tests);
 }
