@@ -230,7 +230,7 @@ nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, c
  * explicit path's SGEMM gives it, whatever nb and the thread count. */
 
 
-/* Output pixels (all images) below which packing the filters once per
+/* Output pixels of an image below which packing the filters once per
    call costs more than it saves (C = K = 512 3x3, one image: 4x4 87 vs 118
    GFLOP/s, 7x7 85 vs 94; C = K = 256: 8x8 122 vs 120, 14x14 123 vs 119). */
 #define IMPLICIT_MIN_PIXELS 64
@@ -279,9 +279,12 @@ static int use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const c
         return 0;
     const int forced = forced_path();
     if (forced) return forced > 0;
-    /* The filters are packed once per call: a few output pixels in all do
-       not repay it (the column-block path reads them in place then). */
-    if (d->n * g->PQ < IMPLICIT_MIN_PIXELS) return 0;
+    /* The filters are packed once per call: a few output pixels do not
+       repay it (the column-block path reads them in place then). Pixels
+       of one image, not of the batch: the two backward-data paths sum in
+       different orders, and an image must get the same bits alone as in
+       a batch. */
+    if (g->PQ < IMPLICIT_MIN_PIXELS) return 0;
     if (d->stride_w == 1) return g->cg >= 32 || (g->cg >= 16 && g->kg >= 64);
     return g->cg >= 32;
 }

@@ -291,6 +291,7 @@ static const nb_conv2d_desc thread_shapes[] = {
     {1, 64, 5, 6, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1},    /* one pixel block: filter rows split */
     {2, 48, 9, 10, 400, 3, 3, 1, 1, 1, 1, 1, 1, 1},  /* filter block > the L2 share */
     {2, 64, 21, 23, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1},  /* stride 2 */
+    {4, 32, 6, 6, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},    /* few pixels an image, many in the batch */
 };
 
 static void thread_count_does_not_change_the_bits(void **state) {
