@@ -154,6 +154,14 @@ static void trace(const char *fn, const struct nb_kernels *t, const nb_conv2d_de
             (long long)d->groups, 1e3 * (nb_now_seconds() - t0));
 }
 
+/* A backend fails only for want of working memory (its arguments were
+   validated here): say so, naming the entry point. */
+static nb_status backend_status(const char *fn, nb_status s) {
+    if (s == NB_OK) return s;
+    return nb_error(s, fn, "%s", s == NB_ERR_OOM ? "out of memory for the working buffers"
+                                                  : "the backend failed");
+}
+
 /* Element counts only (elem = 1): the byte sizes depend on the dtype the
    caller will use, and the tensor functions check them. */
 nb_status nb_conv2d_out_shape(const nb_conv2d_desc *d, int64_t *p, int64_t *q) {
@@ -183,7 +191,7 @@ nb_status nb_conv2d_out_shape(const nb_conv2d_desc *d, int64_t *p, int64_t *q) {
         const bool verbose = nb_verbose_enabled();                                                \
         const double t0 = verbose ? nb_now_seconds() : 0.0;                                      \
         const struct nb_kernels *kt = table_for(d);                                               \
-        s = kt->PFX##conv2d_forward(d, x, w, bias, y);                                            \
+        s = backend_status(fn, kt->PFX##conv2d_forward(d, x, w, bias, y));                                            \
         if (verbose) trace(fn, kt, d, t0);                                                        \
         return s;                                                                                 \
     }                                                                                             \
@@ -200,7 +208,7 @@ nb_status nb_conv2d_out_shape(const nb_conv2d_desc *d, int64_t *p, int64_t *q) {
         const bool verbose = nb_verbose_enabled();                                                \
         const double t0 = verbose ? nb_now_seconds() : 0.0;                                       \
         const struct nb_kernels *kt = table_for(d);                                               \
-        s = kt->PFX##conv2d_backward_data(d, dy, w, dx);                                          \
+        s = backend_status(fn, kt->PFX##conv2d_backward_data(d, dy, w, dx));                                          \
         if (verbose) trace(fn, kt, d, t0);                                                        \
         return s;                                                                                 \
     }                                                                                             \
@@ -218,7 +226,7 @@ nb_status nb_conv2d_out_shape(const nb_conv2d_desc *d, int64_t *p, int64_t *q) {
         const bool verbose = nb_verbose_enabled();                                                \
         const double t0 = verbose ? nb_now_seconds() : 0.0;                                       \
         const struct nb_kernels *kt = table_for(d);                                               \
-        s = kt->PFX##conv2d_backward_filter(d, x, dy, dw, dbias);                                 \
+        s = backend_status(fn, kt->PFX##conv2d_backward_filter(d, x, dy, dw, dbias));                                 \
         if (verbose) trace(fn, kt, d, t0);                                                        \
         return s;                                                                                 \
     }

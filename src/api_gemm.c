@@ -65,6 +65,8 @@ nb_status nb_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
     const double t0 = verbose ? nb_now_seconds() : 0.0;
     s = nb_kernels_active()->sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     if (verbose) trace("nb_sgemm", trans_a, trans_b, M, N, K, t0);
+    if (s == NB_ERR_OOM)   /* the packing buffers; C is untouched then */
+        return nb_error(s, "nb_sgemm", "out of memory for the packing buffers");
     return s;
 }
 

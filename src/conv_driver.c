@@ -2,8 +2,12 @@
  * See conv_driver.h for the formulation and the bit-reproducibility rules.
  *
  * Arguments were validated by src/api_conv.c and every dim is >= 1 here (the
- * degenerate shapes go to the reference backend). Scratch buffers are
- * allocated before any output is written (NB_ERR_OOM otherwise).
+ * degenerate shapes go to the reference backend). This driver's scratch
+ * (packed filters, plans, column blocks) is allocated before any output is
+ * written: NB_ERR_OOM then leaves the outputs untouched. On the column-block
+ * paths the SGEMM takes its packing buffers per call, after the task has
+ * written the bias (forward) or zeroed dx (backward-data): an OOM there
+ * still returns NB_ERR_OOM, with those outputs partly written.
  */
 #ifdef _OPENMP
 #include <omp.h>
@@ -226,6 +230,11 @@ nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, c
  * explicit path's SGEMM gives it, whatever nb and the thread count. */
 
 
+/* Output pixels of an image below which packing the filters once per
+   call costs more than it saves (C = K = 512 3x3, one image: 4x4 87 vs 118
+   GFLOP/s, 7x7 85 vs 94; C = K = 256: 8x8 122 vs 120, 14x14 123 vs 119). */
+#define IMPLICIT_MIN_PIXELS 64
+
 /* Threads (by OpenMP thread number) that keep their last plan between
    tasks; others rebuild it per task. */
 #define PLAN_CACHE_THREADS 256
@@ -240,11 +249,13 @@ static int64_t round_up64(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
    implicit one is possible at all (the tests run the SIMD suite both ways
    on every shape); anything else: choose by shape. */
 static int forced_path(void) {
+    static int cached = 2;   /* 2: not read yet (read once, like NABLA_ISA) */
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v != 2) return v;
     const char *e = getenv("NABLA_CONV_PATH");
-    if (!e) return 0;
-    if (strcmp(e, "implicit") == 0) return 1;
-    if (strcmp(e, "explicit") == 0) return -1;
-    return 0;
+    v = !e ? 0 : strcmp(e, "implicit") == 0 ? 1 : strcmp(e, "explicit") == 0 ? -1 : 0;
+    __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    return v;
 }
 
 /* Possible: an ISA packer, a column matrix that is not x itself, stride_w
@@ -262,11 +273,18 @@ static int forced_path(void) {
               c128 k128 117 vs 108;
      7x7 s2 c3 k64 224x224 (stem) 82 vs 104. */
 static int use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const conv_geom *g) {
+    /* Plan offsets are int32 and a packer adds up to 2 NR to them. */
     if (!cd->pack_b_im2col || !cd->gemm || g->pointwise || d->stride_w > 2 ||
-        g->HW > INT32_MAX || cd->gemm->nr > NB_CONV_PLAN_LANES)
+        g->HW > INT32_MAX - 4 * NB_CONV_PLAN_LANES || cd->gemm->nr > NB_CONV_PLAN_LANES)
         return 0;
     const int forced = forced_path();
     if (forced) return forced > 0;
+    /* The filters are packed once per call: a few output pixels do not
+       repay it (the column-block path reads them in place then). Pixels
+       of one image, not of the batch: the two backward-data paths sum in
+       different orders, and an image must get the same bits alone as in
+       a batch. */
+    if (g->PQ < IMPLICIT_MIN_PIXELS) return 0;
     if (d->stride_w == 1) return g->cg >= 32 || (g->cg >= 16 && g->kg >= 64);
     return g->cg >= 32;
 }
@@ -338,8 +356,11 @@ typedef struct {
     conv_geom g;
     int64_t nb, nblk;
     int64_t kgr;          /* kg rounded up to MR: rows of a packed A block */
-    int64_t a_group;      /* floats of one group's packed filters */
+    int64_t a_block;      /* floats of one packed A block (a KC block of one group) */
+    int64_t nkc;          /* KC blocks of L */
     int64_t plan_floats;  /* the plan's share of a task's scratch */
+    int64_t ksplit;       /* tasks per (block, image, group): filter rows split */
+    int64_t krows;        /* filter rows per split, a multiple of MR */
     int64_t *plan_blk;    /* per thread number: the block its scratch plan is for */
     const float *x, *apack, *bias;
     float *y;
@@ -352,9 +373,11 @@ static nb_status ifwd_task(const void *ctx, int64_t t, float *scratch) {
     const int64_t mr = gd->mr, nr = gd->nr, RS = c->d->r * c->d->s;
     /* Block-major: a thread's consecutive tasks (static schedule) share the
        pixel block, hence the plan, across images and groups. */
-    const int64_t units = c->d->n * g->G;
-    const int64_t blk = t / units, unit = t % units;
+    const int64_t per_blk = c->d->n * g->G * c->ksplit;
+    const int64_t blk = t / per_blk, unit = t % per_blk / c->ksplit, ks = t % c->ksplit;
     const int64_t n = unit / g->G, gi = unit % g->G;
+    /* Filter rows [k0, k1) of this task. */
+    const int64_t k0 = ks * c->krows, k1 = k0 + c->krows < g->kg ? k0 + c->krows : g->kg;
     const int64_t j0 = blk * c->nb, nj = c->nb < g->PQ - j0 ? c->nb : g->PQ - j0;
     const int64_t panels = (nj + nr - 1) / nr;
     const float *xg = c->x + (n * c->d->c + gi * g->cg) * g->HW;
@@ -368,14 +391,14 @@ static nb_status ifwd_task(const void *ctx, int64_t t, float *scratch) {
     }
     float beta0 = 0.0f;
     if (c->bias) {   /* y starts at the bias; the first KC block adds to it */
-        for (int64_t k = 0; k < g->kg; k++) c->cd->fill(nj, c->bias[gi * g->kg + k], yg + k * g->PQ);
+        for (int64_t k = k0; k < k1; k++) c->cd->fill(nj, c->bias[gi * g->kg + k], yg + k * g->PQ);
         beta0 = 1.0f;
     }
-    const float *ag = c->apack + gi * c->a_group;
+    const float *ag = c->apack + gi * c->nkc * c->a_block;
     for (int64_t pc = 0; pc < g->L; pc += gd->kc) {
         const int64_t kc = gd->kc < g->L - pc ? gd->kc : g->L - pc;
         const float beta = pc == 0 ? beta0 : 1.0f;
-        const float *ab = ag + pc * c->kgr;   /* A block of this KC block */
+        const float *ab = ag + pc / gd->kc * c->a_block;   /* A block of this KC block */
         if (c->kgr * kc <= A_BLOCK_L2_FLOATS) {
             /* The whole A block stays in L2: pack one B panel and run every
                row of filters over it while it is still in L1 (measured 1-3%
@@ -384,21 +407,21 @@ static nb_status ifwd_task(const void *ctx, int64_t t, float *scratch) {
             for (int64_t pn = 0; pn < panels; pn++) {
                 const size_t nn = (size_t)(nr < nj - pn * nr ? nr : nj - pn * nr);
                 c->cd->pack_b_im2col(plan + pn * RS, RS, pc, kc, 1, xg, g->HW, bpack);
-                for (int64_t ir = 0; ir < g->kg; ir += mr)
-                    gd->ukernel((size_t)(mr < g->kg - ir ? mr : g->kg - ir), nn, (size_t)kc,
+                for (int64_t ir = k0; ir < k1; ir += mr)
+                    gd->ukernel((size_t)(mr < k1 - ir ? mr : k1 - ir), nn, (size_t)kc,
                                 ab + ir * kc, bpack, yg + ir * g->PQ + pn * nr, (ptrdiff_t)g->PQ,
                                 1.0f, beta);
             }
             continue;
         }
         c->cd->pack_b_im2col(plan, RS, pc, kc, panels, xg, g->HW, bpack);
-        for (int64_t ic = 0; ic < g->kg; ic += gd->mc) {
-            const int64_t ie = ic + gd->mc < g->kg ? ic + gd->mc : g->kg;
+        for (int64_t ic = k0; ic < k1; ic += gd->mc) {
+            const int64_t ie = ic + gd->mc < k1 ? ic + gd->mc : k1;
             for (int64_t pn = 0; pn < panels; pn++) {
                 const size_t nn = (size_t)(nr < nj - pn * nr ? nr : nj - pn * nr);
                 const float *bp = bpack + pn * nr * kc;
                 for (int64_t ir = ic; ir < ie; ir += mr)
-                    gd->ukernel((size_t)(mr < g->kg - ir ? mr : g->kg - ir), nn, (size_t)kc,
+                    gd->ukernel((size_t)(mr < ie - ir ? mr : ie - ir), nn, (size_t)kc,
                                 ab + ir * kc, bp, yg + ir * g->PQ + pn * nr, (ptrdiff_t)g->PQ,
                                 1.0f, beta);
             }
@@ -407,18 +430,24 @@ static nb_status ifwd_task(const void *ctx, int64_t t, float *scratch) {
     return NB_OK;
 }
 
-/* The filters as packed A blocks: group gi's KC block pc at
-   apack + gi a_group + pc kgr (64-byte aligned: kc and a_group are
-   multiples of 16 floats). */
-static void pack_filters(const ifwd_ctx *c, const float *w, float *apack) {
+/* The filters as packed A blocks: group gi's KC block b at
+   apack + (gi nkc + b) a_block, each block followed by its own packing
+   slack (so that blocks can be packed at the same time: a packer may write
+   a few floats past its panels) and 64-byte aligned (a_block is a multiple
+   of 16 floats). Over the threads the work is worth: with a few output
+   pixels, packing the filters is a large part of the call. */
+static void pack_filters(const ifwd_ctx *c, const float *w, float *apack, int nt) {
     const nb_gemm_desc *gd = c->cd->gemm;
     const conv_geom *g = &c->g;
-    for (int64_t gi = 0; gi < g->G; gi++)
-        for (int64_t pc = 0; pc < g->L; pc += gd->kc) {
-            const int64_t kc = gd->kc < g->L - pc ? gd->kc : g->L - pc;
-            gd->pack_a(0, (size_t)g->kg, (size_t)kc, w + gi * g->kg * g->L + pc, (ptrdiff_t)g->L,
-                       apack + gi * c->a_group + pc * c->kgr);
-        }
+    const int64_t blocks = g->G * c->nkc;
+    if (nt > blocks) nt = (int)blocks;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t i = 0; i < blocks; i++) {
+        const int64_t gi = i / c->nkc, pc = i % c->nkc * gd->kc;
+        const int64_t kc = gd->kc < g->L - pc ? gd->kc : g->L - pc;
+        gd->pack_a(0, (size_t)g->kg, (size_t)kc, w + gi * g->kg * g->L + pc, (ptrdiff_t)g->L,
+                   apack + i * c->a_block);
+    }
 }
 
 static nb_status forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d,
@@ -446,23 +475,44 @@ static nb_status forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *
     }
     c.nb = nb;
     c.nblk = nblk;
-    const int64_t tasks = d->n * g->G * nblk;
-    const int nt = tasks < nt0 ? (int)tasks : nt0;
     c.kgr = round_up64(g->kg, gd->mr);
-    /* Sizes below are bounded by the validated tensors (filters, one KC
-       block of one pixel block) up to small factors: no overflow checks
-       beyond alloc_floats' own. */
-    c.a_group = round_up64(c.kgr * g->L + NB_GEMM_PACK_SLACK, 16);
+    /* Too few blocks for the threads (a small image, one of a few): split
+       the filter rows too. Every such task packs the same B panels, but
+       an output's bits do not depend on which task computes it. */
+    c.ksplit = 1;
+    c.krows = c.kgr;
+    const int64_t units = d->n * g->G;
+    if (nt0 > 1 && units * nblk % nt0 != 0 && units * nblk < 4 * (int64_t)nt0) {
+        const int64_t want = nt0 < c.kgr / gd->mr ? nt0 : c.kgr / gd->mr;
+        c.krows = round_up64((g->kg + want - 1) / want, gd->mr);
+        c.ksplit = (g->kg + c.krows - 1) / c.krows;
+    }
+    const int64_t tasks = units * nblk * c.ksplit;
+    const int nt = tasks < nt0 ? (int)tasks : nt0;
+    /* The scratch sizes: the filters of one group as packed A blocks, and
+       per thread a plan plus one KC block of B panels. The validated
+       tensor sizes do not bound them (L R S can be huge with a tiny image),
+       so they are checked; too large is out of memory. */
     const int64_t panels = (nb + nr - 1) / nr;
-    c.plan_floats = round_up64(panels * d->r * d->s * (int64_t)(sizeof(nb_conv_tap) / sizeof(float)), 16);
-    const int64_t scratch_floats = c.plan_floats + round_up64(panels * nr * kcb, 16);
+    const int64_t tap_floats = (int64_t)(sizeof(nb_conv_tap) / sizeof(float));
+    int64_t a_floats, plan_floats, b_floats;
+    if (!nb_mul_ok(c.kgr, kcb, &a_floats) ||
+        !nb_mul_ok(a_floats + 64, g->G * ((g->L + gd->kc - 1) / gd->kc), &a_floats) ||
+        !nb_mul_ok(panels, d->r * d->s, &plan_floats) ||
+        !nb_mul_ok(plan_floats, tap_floats, &plan_floats) || plan_floats > INT64_MAX / 4 ||
+        !nb_mul_ok(panels * nr, kcb, &b_floats) || b_floats > INT64_MAX / 4)
+        return NB_ERR_OOM;
+    c.nkc = (g->L + gd->kc - 1) / gd->kc;
+    c.a_block = round_up64(c.kgr * kcb + NB_GEMM_PACK_SLACK, 16);
+    c.plan_floats = round_up64(plan_floats, 16);
+    const int64_t scratch_floats = c.plan_floats + round_up64(b_floats, 16);
     int owned;
     int64_t plan_blk[PLAN_CACHE_THREADS];
     for (int i = 0; i < PLAN_CACHE_THREADS; i++) plan_blk[i] = -1;
     c.plan_blk = plan_blk;
-    float *apack = alloc_floats(NB_SCRATCH_CONV_FILTERS, g->G, 1, c.a_group, &owned);
+    float *apack = alloc_floats(NB_SCRATCH_CONV_FILTERS, g->G * c.nkc, 1, c.a_block, &owned);
     if (!apack) return NB_ERR_OOM;
-    pack_filters(&c, w, apack);
+    pack_filters(&c, w, apack, nt0);
     c.apack = apack;
     const nb_status st = run_tasks(nt, tasks, 1, scratch_floats, 1, ifwd_task, &c);
     nb_scratch_done(apack, owned);

@@ -3,6 +3,8 @@
  * destructor when the thread exits. */
 #include <pthread.h>
 
+#include <nabla/kernels.h>
+
 #include "internal.h"
 #include "scratch.h"
 
@@ -58,4 +60,16 @@ void *nb_scratch(int slot, size_t bytes, int *owned) {
 
 void nb_scratch_done(void *p, int owned) {
     if (owned) nb_aligned_free(p);
+}
+
+void nb_free_buffers(void) {
+    pthread_once(&once, init);
+    if (!key_ok) return;
+    slots *s = pthread_getspecific(key);
+    if (!s) return;
+    for (int i = 0; i < NB_SCRATCH_SLOTS; i++) {
+        nb_aligned_free(s->p[i]);
+        s->p[i] = NULL;
+        s->bytes[i] = 0;
+    }
 }

@@ -7,7 +7,8 @@
  * 128-channel 28x28 convolution. Each slot is one layer of the call stack
  * (the convolution driver holds its slots while the GEMM uses its own), so
  * a slot is never handed out twice at once on a thread. Buffers live until
- * the thread exits; larger than NB_SCRATCH_MAX_CACHED they are not kept.
+ * the thread exits or calls nb_free_buffers(); larger than
+ * NB_SCRATCH_MAX_CACHED they are not kept.
  */
 #ifndef NB_SCRATCH_H
 #define NB_SCRATCH_H
@@ -22,7 +23,7 @@ enum {
     NB_SCRATCH_SLOTS
 };
 
-#define NB_SCRATCH_MAX_CACHED ((size_t)64 << 20)
+#define NB_SCRATCH_MAX_CACHED ((size_t)16 << 20)
 
 /* A 64-byte aligned buffer of at least `bytes` for this thread's slot: the
    slot's cached buffer (its contents are garbage) or, when *owned is set on

@@ -288,6 +288,10 @@ static const nb_conv2d_desc thread_shapes[] = {
     {4, 48, 17, 19, 32, 5, 5, 2, 1, 2, 2, 1, 1, 2},
     {3, 24, 15, 16, 24, 1, 1, 1, 1, 0, 0, 1, 1, 1},
     {2, 32, 24, 24, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32},
+    {1, 64, 5, 6, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1},    /* one pixel block: filter rows split */
+    {2, 48, 9, 10, 400, 3, 3, 1, 1, 1, 1, 1, 1, 1},  /* filter block > the L2 share */
+    {2, 64, 21, 23, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1},  /* stride 2 */
+    {4, 32, 6, 6, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},    /* few pixels an image, many in the batch */
 };
 
 static void thread_count_does_not_change_the_bits(void **state) {
@@ -400,6 +404,35 @@ static void calls_from_inside_a_parallel_region_give_the_same_bits(void **state)
     }
 }
 
+/* nb_free_buffers() between calls: the next calls allocate their working
+   memory again and give the same bits (under ASan, a kept pointer to a
+   freed block would be a use after free). */
+static void freeing_the_kept_buffers_between_calls_gives_the_same_bits(void **state) {
+    (void)state;
+    FOR_EACH_SIMD_TABLE(t) {
+        for (size_t i = 0; i < sizeof thread_shapes / sizeof thread_shapes[0]; i++) {
+            const nb_conv2d_desc *d = &thread_shapes[i];
+            const int64_t nx = oc_numel_x(d), nw = oc_numel_w(d), ny = oc_numel_y(d);
+            float *x = malloc((size_t)nx * 4), *w = malloc((size_t)nw * 4);
+            float *b = malloc((size_t)d->k * 4), *dy = malloc((size_t)ny * 4);
+            assert_non_null(x); assert_non_null(w); assert_non_null(b); assert_non_null(dy);
+            nbt_fill_uniform(x, nx, -1, 1); nbt_fill_uniform(w, nw, -1, 1);
+            nbt_fill_uniform(b, d->k, -1, 1); nbt_fill_uniform(dy, ny, -1, 1);
+            const outputs kept = run_all(t, d, x, w, b, dy);
+            nb_free_buffers();
+            const outputs fresh = run_all(t, d, x, w, b, dy);
+            nb_free_buffers();
+            nb_free_buffers();   /* twice: nothing kept is fine */
+            assert_memory_equal(fresh.y, kept.y, (size_t)ny * 4);
+            assert_memory_equal(fresh.dx, kept.dx, (size_t)nx * 4);
+            assert_memory_equal(fresh.dw, kept.dw, (size_t)nw * 4);
+            assert_memory_equal(fresh.db, kept.db, (size_t)d->k * 4);
+            free_outputs(kept); free_outputs(fresh);
+            free(x); free(w); free(b); free(dy);
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(simd_matches_reference_and_oracle_on_named_shapes),
@@ -408,6 +441,7 @@ int main(void) {
         cmocka_unit_test(thread_count_does_not_change_the_bits),
         cmocka_unit_test(one_image_alone_gives_the_bits_it_gets_in_a_batch),
         cmocka_unit_test(calls_from_inside_a_parallel_region_give_the_same_bits),
+        cmocka_unit_test(freeing_the_kept_buffers_between_calls_gives_the_same_bits),
     };
     return nbt_run(tests);
 }

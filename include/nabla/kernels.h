@@ -88,6 +88,14 @@ NB_API const char *nb_isa_name(nb_isa isa);
 NB_API void nb_set_num_threads(int n);
 NB_API int  nb_get_num_threads(void);
 
+/* Working memory: GEMM packing buffers and convolution workspaces (packed
+   filters, column blocks) are kept per calling thread between calls
+   (blocks of at most 16 MiB each; larger ones are freed after the call),
+   as a fresh multi-megabyte block costs a page fault per 4 KiB on first
+   touch. This frees the calling thread's kept blocks now (a thread's are
+   also freed when it exits); the next call allocates them again. */
+NB_API void nb_free_buffers(void);
+
 /* ---- GEMM -------------------------------------------------------------- */
 
 /* C = alpha * op(A) * op(B) + beta * C; op(A) is M x K, op(B) is K x N.

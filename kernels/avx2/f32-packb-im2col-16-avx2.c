@@ -25,6 +25,8 @@
 
 #include "conv-avx2.h"
 
+_Static_assert(NB_TAP_KINDS == 5, "a new plan kind needs a case here");
+
 /* xc + off as an address, without forming an out-of-bounds pointer in C
    (off may be negative in a CONTIG row whose first lanes are padding). */
 static inline const float *at(const float *xc, int32_t off) {
@@ -99,13 +101,13 @@ void nb_f32_packb_im2col_ukernel_16__avx2(const nb_conv_tap *plan, int64_t rs, i
                                   load8_step2(xc, e->base2 + 16, s1));
                 break;
             }
-            case NB_TAP_GATHER:
-            case NB_TAP_GATHER + NB_TAP_KINDS:
+            case NB_TAP_ZERO:
+            case NB_TAP_ZERO + NB_TAP_KINDS:
+                break;
+            default:   /* GATHER, and any kind without a faster case: off and mask are always filled */
                 v0 = _mm256_mask_i32gather_ps(zero, xc, mask8(e->off), _mm256_load_ps((const float *)e->mask), 4);
                 v1 = _mm256_mask_i32gather_ps(zero, xc, mask8(e->off + 8),
                                               _mm256_load_ps((const float *)(e->mask + 8)), 4);
-                break;
-            default:   /* ZERO */
                 break;
             }
             _mm256_store_ps(o, v0);

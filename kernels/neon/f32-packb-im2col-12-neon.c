@@ -13,6 +13,8 @@
 
 #include "conv-neon.h"
 
+_Static_assert(NB_TAP_KINDS == 5, "a new plan kind needs a case here");
+
 void nb_f32_packb_im2col_ukernel_12__neon(const nb_conv_tap *plan, int64_t rs, int64_t l0,
                                           int64_t kc, int64_t panels, const float *x, int64_t hw,
                                           float *dst) {
@@ -32,15 +34,13 @@ void nb_f32_packb_im2col_ukernel_12__neon(const nb_conv_tap *plan, int64_t rs, i
                 vst1q_f32(o + 8, vld1q_f32(s + 8));
                 break;
             }
-            case NB_TAP_CONTIG:
-            case NB_TAP_SPLIT:
-            case NB_TAP_GATHER:
-                for (int i = 0; i < 12; i++) o[i] = e->mask[i] ? xc[e->off[i]] : 0.0f;
-                break;
-            default:
+            case NB_TAP_ZERO:
                 vst1q_f32(o, zero);
                 vst1q_f32(o + 4, zero);
                 vst1q_f32(o + 8, zero);
+                break;
+            default:   /* CONTIG, SPLIT, GATHER, stride 2: off and mask are always filled */
+                for (int i = 0; i < 12; i++) o[i] = e->mask[i] ? xc[e->off[i]] : 0.0f;
                 break;
             }
             if (++t == rs) {
