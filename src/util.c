@@ -1,6 +1,7 @@
 /* Size arithmetic, aligned scratch memory, clocks and environment flags. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <time.h>
 
@@ -30,10 +31,30 @@ bool nb_extent_ok(int ndim, const int64_t *shape, const int64_t *strides,
     return true;
 }
 
+/* Blocks from 32 MiB on (glibc's largest mmap threshold: it serves them
+   with a fresh mmap every time, never from memory freed before) are 2 MiB
+   aligned and offered to the kernel for transparent huge pages: first
+   touch then costs a page fault per 2 MiB instead of per 4 KiB (a 16M-float
+   tensor add: 31 -> 7.7 ms, of which the kernel zeroing the new pages is
+   most of the rest). Smaller blocks stay as they are: glibc recycles them
+   from its heap, with no fault and no zeroing at all, and a 2 MiB
+   alignment would push them to mmap (measured: a 4M-float add 0.9 -> 1.7
+   ms). A hint only: where THP is off nothing changes. */
+#define HUGE_FROM ((size_t)32 << 20)
+#define HUGE_ALIGN ((size_t)2 << 20)
+
 void *nb_aligned_alloc(size_t bytes) {
     void *p = NULL;
     if (bytes == 0) bytes = 64;
-    if (posix_memalign(&p, 64, (bytes + 63) & ~(size_t)63) != 0) return NULL;
+    bytes = (bytes + 63) & ~(size_t)63;
+#ifdef MADV_HUGEPAGE
+    if (bytes >= HUGE_FROM) {
+        if (posix_memalign(&p, HUGE_ALIGN, bytes) != 0) return NULL;
+        (void)madvise(p, bytes & ~(HUGE_ALIGN - 1), MADV_HUGEPAGE);
+        return p;
+    }
+#endif
+    if (posix_memalign(&p, 64, bytes) != 0) return NULL;
     return p;
 }
 
