@@ -1,0 +1,71 @@
+/* What the convolution driver's files share (private): src/conv_driver.c
+ * (the passes, the column-block paths, the task runner) and
+ * src/conv_implicit.c (the implicit-im2col forward path). */
+#ifndef NB_CONV_INTERNAL_H
+#define NB_CONV_INTERNAL_H
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include <stdint.h>
+
+#include "conv_driver.h"
+
+typedef struct {
+    int64_t P, Q, G, cg, kg, L, PQ, HW;
+    int pointwise;   /* 1x1, stride 1, no padding: the column matrix is x */
+} nb_conv_geom;
+
+static inline nb_conv_geom nb_conv_geom_of(const nb_conv2d_desc *d) {
+    nb_conv_geom g;
+    g.P = (d->h + 2 * d->pad_h - d->dilation_h * (d->r - 1) - 1) / d->stride_h + 1;
+    g.Q = (d->w + 2 * d->pad_w - d->dilation_w * (d->s - 1) - 1) / d->stride_w + 1;
+    g.G = d->groups;
+    g.cg = d->c / g.G;
+    g.kg = d->k / g.G;
+    g.L = g.cg * d->r * d->s;
+    g.PQ = g.P * g.Q;
+    g.HW = d->h * d->w;
+    g.pointwise = d->r == 1 && d->s == 1 && d->stride_h == 1 && d->stride_w == 1 &&
+                  d->pad_h == 0 && d->pad_w == 0;
+    return g;
+}
+
+static inline int nb_conv_thread_num(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+/* Threads for `tasks` independent tasks of n k P Q L multiply-adds in all:
+   1 when they should rather run one after the other with threaded GEMMs
+   (too few tasks to balance). */
+int nb_conv_task_threads(const nb_conv_desc *cd, int64_t tasks, const nb_conv2d_desc *d,
+                         const nb_conv_geom *g);
+
+/* count buffers of rows x cols floats, back to back, from this thread's
+   scratch slot (scratch.h; release with nb_scratch_done(p, *owned)); NULL
+   on overflow/OOM. */
+float *nb_conv_scratch_floats(int slot, int64_t count, int64_t rows, int64_t cols, int *owned);
+
+/* One task of a pass: writes only its own outputs; col is the calling
+   thread's share of the pass's scratch. */
+typedef nb_status (*nb_conv_task_fn)(const void *ctx, int64_t task, float *col);
+
+/* Runs tasks 0..tasks-1 over nt threads (each with its own rows x cols
+   floats of scratch, allocated before any output is written unless
+   need_col is 0) or in order on this one; returns the first failure. */
+nb_status nb_conv_run_tasks(int nt, int64_t tasks, int64_t rows, int64_t cols, int need_col,
+                            nb_conv_task_fn fn, const void *ctx);
+
+/* The implicit-im2col forward path (src/conv_implicit.c): whether it
+   applies to this shape, and the pass itself (backward-data also runs it,
+   on dy with transposed, rotated filters). */
+int nb_conv_use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g);
+nb_status nb_conv_forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                   const float *x, const float *w, const float *bias, float *y);
+
+#endif
