@@ -35,6 +35,12 @@ nb_status nb_avx2_sconv2d_backward_data(const nb_conv2d_desc *d, const float *dy
 nb_status nb_avx2_sconv2d_backward_filter(const nb_conv2d_desc *d, const float *x,
                                           const float *dy, float *dw, float *dbias);
 
+/* The even elements of a and b: [a0 a2 a4 a6 b0 b2 b4 b6] (stride-2 copies). */
+static inline __m256 nb_avx2_evens(__m256 a, __m256 b) {
+    const __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));   /* a0 a2 b0 b2 | a4 a6 b4 b6 */
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
 static inline __m256i nb_avx2_conv_mask(int64_t k) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }

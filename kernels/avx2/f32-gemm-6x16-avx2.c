@@ -32,30 +32,8 @@
 /* Prefetch distance for the A stream (bytes): A panels come from L2. */
 #define NB_PF_A "384"
 
-/* One k step at byte offsets A: 24*i, B: 64*i. ymm13/14 = B, ymm15 = A. */
-#define NB_ASM_STEP(ao, bo)                                   \
-    "vmovaps " bo "(%[b]), %%ymm13\n\t"                       \
-    "vmovaps " bo "+32(%[b]), %%ymm14\n\t"                    \
-    "vbroadcastss " ao "(%[a]), %%ymm15\n\t"                  \
-    "vfmadd231ps %%ymm13, %%ymm15, %[c00]\n\t"                \
-    "vfmadd231ps %%ymm14, %%ymm15, %[c01]\n\t"                \
-    "vbroadcastss " ao "+4(%[a]), %%ymm15\n\t"                \
-    "vfmadd231ps %%ymm13, %%ymm15, %[c10]\n\t"                \
-    "vfmadd231ps %%ymm14, %%ymm15, %[c11]\n\t"                \
-    "vbroadcastss " ao "+8(%[a]), %%ymm15\n\t"                \
-    "vfmadd231ps %%ymm13, %%ymm15, %[c20]\n\t"                \
-    "vfmadd231ps %%ymm14, %%ymm15, %[c21]\n\t"                \
-    "vbroadcastss " ao "+12(%[a]), %%ymm15\n\t"               \
-    "vfmadd231ps %%ymm13, %%ymm15, %[c30]\n\t"                \
-    "vfmadd231ps %%ymm14, %%ymm15, %[c31]\n\t"                \
-    "vbroadcastss " ao "+16(%[a]), %%ymm15\n\t"               \
-    "vfmadd231ps %%ymm13, %%ymm15, %[c40]\n\t"                \
-    "vfmadd231ps %%ymm14, %%ymm15, %[c41]\n\t"                \
-    "vbroadcastss " ao "+20(%[a]), %%ymm15\n\t"               \
-    "vfmadd231ps %%ymm13, %%ymm15, %[c50]\n\t"                \
-    "vfmadd231ps %%ymm14, %%ymm15, %[c51]\n\t"
-
-/* The same k step for the first 4 rows only (edge tiles with m <= 4). */
+/* One k step at byte offsets A: 24*i, B: 64*i, rows 0..3 only (edge tiles
+   with m <= 4). ymm13/14 = B, ymm15 = A. */
 #define NB_ASM_STEP4(ao, bo)                                  \
     "vmovaps " bo "(%[b]), %%ymm13\n\t"                       \
     "vmovaps " bo "+32(%[b]), %%ymm14\n\t"                    \
@@ -71,6 +49,16 @@
     "vbroadcastss " ao "+12(%[a]), %%ymm15\n\t"               \
     "vfmadd231ps %%ymm13, %%ymm15, %[c30]\n\t"                \
     "vfmadd231ps %%ymm14, %%ymm15, %[c31]\n\t"
+
+/* The full 6-row k step: the 4-row one, then rows 4 and 5. */
+#define NB_ASM_STEP(ao, bo)                                   \
+    NB_ASM_STEP4(ao, bo)                                      \
+    "vbroadcastss " ao "+16(%[a]), %%ymm15\n\t"               \
+    "vfmadd231ps %%ymm13, %%ymm15, %[c40]\n\t"                \
+    "vfmadd231ps %%ymm14, %%ymm15, %[c41]\n\t"                \
+    "vbroadcastss " ao "+20(%[a]), %%ymm15\n\t"               \
+    "vfmadd231ps %%ymm13, %%ymm15, %[c50]\n\t"                \
+    "vfmadd231ps %%ymm14, %%ymm15, %[c51]\n\t"
 
 /* Rows 0..3 of the tile over the whole k (8 accumulators: enough chains for
    two FMA pipes at latency 4): an edge tile of m <= 4 rows costs 2/3 of a

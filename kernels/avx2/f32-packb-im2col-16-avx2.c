@@ -37,12 +37,6 @@ static inline __m256i mask8(const int32_t *m) { return _mm256_load_si256((const 
 
 /* ---- stride 2: lane i reads x_c[base + 2 i] ---- */
 
-/* The even elements of a and b: [a0 a2 a4 a6 b0 b2 b4 b6]. */
-static inline __m256 evens(__m256 a, __m256 b) {
-    const __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));   /* a0 a2 b0 b2 | a4 a6 b4 b6 */
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
-}
-
 /* 8 lanes, lane i = x_c[off + 2 i] where m (lane mask) is set, else 0: two
    masked loads of 8 floats whose even positions carry the lane masks (the
    odd elements are never read). */
@@ -50,7 +44,7 @@ static inline __m256 load8_step2(const float *xc, int32_t off, __m256i m) {
     const __m256i even = _mm256_setr_epi32(-1, 0, -1, 0, -1, 0, -1, 0);
     const __m256i lo = _mm256_and_si256(_mm256_permutevar8x32_epi32(m, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3)), even);
     const __m256i hi = _mm256_and_si256(_mm256_permutevar8x32_epi32(m, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7)), even);
-    return evens(_mm256_maskload_ps(at(xc, off), lo), _mm256_maskload_ps(at(xc, off + 8), hi));
+    return nb_avx2_evens(_mm256_maskload_ps(at(xc, off), lo), _mm256_maskload_ps(at(xc, off + 8), hi));
 }
 
 void nb_f32_packb_im2col_ukernel_16__avx2(const nb_conv_tap *plan, int64_t rs, int64_t l0,
@@ -86,8 +80,8 @@ void nb_f32_packb_im2col_ukernel_16__avx2(const nb_conv_tap *plan, int64_t rs, i
             }
             case NB_TAP_FULL + NB_TAP_KINDS:
                 /* x_c[base .. base + 31] is inside the channel (FULL). */
-                v0 = evens(_mm256_loadu_ps(at(xc, e->base)), _mm256_loadu_ps(at(xc, e->base + 8)));
-                v1 = evens(_mm256_loadu_ps(at(xc, e->base + 16)), _mm256_loadu_ps(at(xc, e->base + 24)));
+                v0 = nb_avx2_evens(_mm256_loadu_ps(at(xc, e->base)), _mm256_loadu_ps(at(xc, e->base + 8)));
+                v1 = nb_avx2_evens(_mm256_loadu_ps(at(xc, e->base + 16)), _mm256_loadu_ps(at(xc, e->base + 24)));
                 break;
             case NB_TAP_CONTIG + NB_TAP_KINDS:
                 v0 = load8_step2(xc, e->base, mask8(e->mask));

@@ -22,12 +22,6 @@ static void zero_run(float *o, int64_t n) {
     if (i < n) _mm256_maskstore_ps(o + i, nb_avx2_conv_mask(n - i), z);
 }
 
-/* The even elements of a and b: [a0 a2 a4 a6 b0 b2 b4 b6]. */
-static inline __m256 evens(__m256 a, __m256 b) {
-    const __m256 e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));   /* a0 a2 b0 b2 | a4 a6 b4 b6 */
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
-}
-
 /* o[i] = in[i * stride] for i < n; in[(n - 1) stride] is the last element
    that may be read. */
 static void copy_run(float *o, const float *in, int64_t n, int64_t stride) {
@@ -48,7 +42,7 @@ static void copy_run(float *o, const float *in, int64_t n, int64_t stride) {
         /* in[2i .. 2i + 15] is read: 2i + 15 <= 2 (n - 1) needs i + 9 <= n. */
         for (; i + 9 <= n; i += 8) {
             const __m256 a = _mm256_loadu_ps(in + 2 * i), b = _mm256_loadu_ps(in + 2 * i + 8);
-            _mm256_storeu_ps(o + i, evens(a, b));
+            _mm256_storeu_ps(o + i, nb_avx2_evens(a, b));
         }
         if (i < n) {
             /* The last 1..8 outputs: in[2i .. 2(n - 1)] only, through masks
@@ -57,7 +51,7 @@ static void copy_run(float *o, const float *in, int64_t n, int64_t stride) {
             const __m256 a = _mm256_maskload_ps(in + 2 * i, nb_avx2_conv_mask(last < 8 ? last : 8));
             const __m256 b = last > 8 ? _mm256_maskload_ps(in + 2 * i + 8, nb_avx2_conv_mask(last - 8))
                                       : _mm256_setzero_ps();
-            _mm256_maskstore_ps(o + i, nb_avx2_conv_mask(m), evens(a, b));
+            _mm256_maskstore_ps(o + i, nb_avx2_conv_mask(m), nb_avx2_evens(a, b));
         }
         return;
     }
