@@ -10,7 +10,28 @@ NB_DEPS_BENCH="libbenchmark-dev libopenblas-dev libdnnl-dev"
 # the no-AVX2 (Westmere) run and the AArch64 run, the AArch64 cross toolchain
 # with the arm64 -dev packages from Debian's multiarch archive.
 NB_DEPS_TEST_EXTRA="clang libomp-dev qemu-user gcc-aarch64-linux-gnu g++-aarch64-linux-gnu \
-libc6-dev-arm64-cross libsleef-dev:arm64 libcmocka-dev:arm64"
+libc6-dev-arm64-cross libsleef-dev:arm64 libcmocka-dev:arm64 libgomp1:arm64"
+# (libgomp1:arm64 is the OpenMP runtime that the AArch64 test programs load
+# under qemu-aarch64: the cross toolchain's libgomp1-arm64-cross is only for
+# linking, in a directory that qemu does not search.)
+
+# The Debian package that provides a shared library the build's programs
+# load (for a clear message when one is missing). arch: "" or ":arm64".
+nb_package_of_lib() {   # soname arch
+    case $1 in
+        libgomp.so.*)      echo "libgomp1$2" ;;
+        libsleef.so.*)     echo "libsleef3$2" ;;
+        libcmocka.so.*)    echo "libcmocka0$2" ;;
+        libomp.so.*)       echo "libomp5-14$2" ;;
+        libgcc_s.so.*)     echo "libgcc-s1$2" ;;
+        libstdc++.so.*)    echo "libstdc++6$2" ;;
+        libbenchmark*.so*) echo "libbenchmark1debian$2" ;;
+        libopenblas.so.*)  echo "libopenblas0$2" ;;
+        libdnnl.so.*)      echo "libdnnl2$2" ;;
+        libc.so.*|libm.so.*|ld-linux*) echo "libc6$2" ;;
+        *) echo "" ;;
+    esac
+}
 
 nb_missing() {
     local p missing=""

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "nabla/tensor.h"   /* nb_last_status: its NB_API declaration gives it default visibility */
 
 static _Thread_local char last_error[512];
 static _Thread_local nb_status last_status;

@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include <fnmatch.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,13 +107,31 @@ void nbt_skip_impl(const char *file, int line) {
     _skip(file, line);
 }
 
+/* NABLA_TEST_FILTER: a glob (fnmatch) over case names; without a glob
+   character it matches names that contain it. */
+static int selected(const char *filter, const char *name) {
+    if (!filter || !*filter) return 1;
+    if (!strpbrk(filter, "*?[")) return strstr(name, filter) != NULL;
+    return fnmatch(filter, name, 0) == 0;
+}
+
 int nbt_run_impl(const char *name, const struct CMUnitTest *tests, size_t n) {
+    /* NABLA_TEST_LIST=1: the case names, one a line, and nothing run (the
+       test command uses it to check that a stage's programs can load). */
+    const char *list = getenv("NABLA_TEST_LIST");
+    if (list && *list && strcmp(list, "0") != 0) {
+        for (size_t i = 0; i < n; i++) printf("%s\n", tests[i].name);
+        return 0;
+    }
+    const char *filter = getenv("NABLA_TEST_FILTER");
     cmocka_set_message_output(CM_OUTPUT_STDOUT);
     /* The seed first, as a TAP comment, so a failure can be replayed. */
-    printf("# %s: NABLA_TEST_SEED=%llu isa=%s\n", name, (unsigned long long)nbt_seed(),
-           nb_isa_name(nb_isa_active()));
+    printf("# %s: NABLA_TEST_SEED=%llu isa=%s%s%s\n", name, (unsigned long long)nbt_seed(),
+           nb_isa_name(nb_isa_active()), filter && *filter ? " NABLA_TEST_FILTER=" : "",
+           filter && *filter ? filter : "");
     fflush(stdout);
     int failures = 0;
+    size_t ran = 0;
     char (*result)[160] = calloc(n ? n : 1, sizeof *result);
     if (!result) return 1;
     /* CMocka's readable lines (and anything a test prints) go to stderr
@@ -120,17 +139,19 @@ int nbt_run_impl(const char *name, const struct CMUnitTest *tests, size_t n) {
     const int tap_fd = dup(STDOUT_FILENO);
     dup2(STDERR_FILENO, STDOUT_FILENO);
     for (size_t i = 0; i < n; i++) {
+        if (!selected(filter, tests[i].name)) continue;
         skipped_flag = 0;
         fflush(stdout);
         const int failed = _cmocka_run_group_tests(tests[i].name, &tests[i], 1, NULL, NULL);
         failures += failed != 0;
-        snprintf(result[i], sizeof result[i], "%s %zu - %s%s", failed ? "not ok" : "ok", i + 1,
+        snprintf(result[ran], sizeof result[ran], "%s %zu - %s%s", failed ? "not ok" : "ok", ran + 1,
                  tests[i].name, (!failed && skipped_flag) ? " # SKIP" : "");
+        ran++;
     }
     fflush(stdout);
     if (tap_fd >= 0) { dup2(tap_fd, STDOUT_FILENO); close(tap_fd); }
-    printf("1..%zu\n", n);
-    for (size_t i = 0; i < n; i++) printf("%s\n", result[i]);
+    printf("1..%zu\n", ran);
+    for (size_t i = 0; i < ran; i++) printf("%s\n", result[i]);
     fflush(stdout);
     free(result);
     return failures;

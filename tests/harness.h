@@ -57,7 +57,10 @@ void nbt_skip_impl(const char *file, int line);
 /* Runs each test as its own CMocka group (CMocka's readable output, on
    stdout and stderr) and writes one TAP line per test ("ok", "not ok",
    "ok ... # SKIP"), after a TAP comment with the seed. Returns the number
-   of failures (the process exit status). */
+   of failures (the process exit status).
+   NABLA_TEST_FILTER=pattern runs only the cases whose name matches (a glob,
+   or a substring when it has no glob character); NABLA_TEST_LIST=1 prints
+   the case names and runs nothing. */
 #define nbt_run(tests) nbt_run_impl(__FILE__, tests, sizeof(tests) / sizeof((tests)[0]))
 int nbt_run_impl(const char *name, const struct CMUnitTest *tests, size_t n);
 
