@@ -11,7 +11,10 @@
 #   5. AArch64 cross build (cross/aarch64-linux-gnu.ini), suites under
 #      qemu-aarch64 (the NEON path)
 #   6. install + an out-of-tree program through pkg-config, and a meson
-#      project using nabla as a subproject
+#      project using nabla as a subproject; the shared library exports
+#      exactly the NB_API functions (scripts/check_exports.py)
+#   0. (first, "docs") the cross-references of README.md, docs/ and the
+#      public headers exist (scripts/check_refs.py)
 #
 # Installs missing Debian packages first (scripts/deps.sh). Ends with one
 # line "N passed, M failed, K skipped" counting every test case that ran;
@@ -25,7 +28,7 @@ root=$(pwd)
 # shellcheck disable=SC2086
 nb_ensure_deps $NB_DEPS_BUILD $NB_DEPS_TEST_EXTRA
 
-stages=${NB_TEST_STAGES:-"gcc westmere clang asan aarch64 consumer"}
+stages=${NB_TEST_STAGES:-"docs gcc westmere clang asan aarch64 consumer"}
 out=${NB_TEST_BUILD_ROOT:-$root/build-test}
 mkdir -p "$out"
 total_pass=0 total_fail=0 total_skip=0
@@ -94,6 +97,13 @@ run_suites() {   # stage-name build-dir logbase [meson test args...]
 
 for stage in $stages; do
     case $stage in
+    docs)
+        # Every file, nb_ name and NABLA_ variable that README.md, docs/ and
+        # the public headers mention exists in the tree.
+        if python3 scripts/check_refs.py >&2; then
+            total_pass=$((total_pass + 1)); summary+=$'\n  docs       cross-references: ok'
+        else stage_failed docs "dangling cross-references (see above)"; fi
+        ;;
     gcc)
         if CC=gcc setup_build "$out/gcc" -Dbench=disabled -Dtests=enabled; then
             stage_loads gcc "$out/gcc" "" && run_suites gcc "$out/gcc" gcc
