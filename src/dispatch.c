@@ -15,6 +15,7 @@
 #include "check.h"
 #include "cpu_features.h"
 #include "internal.h"
+#include "isa_ops.h"
 #include "kernels_table.h"
 #include "nb_config.h"
 
@@ -72,13 +73,7 @@ static void build_table(nb_isa isa) {
     tables[isa].isa = isa;
     if (isa == NB_ISA_REF) { usable[isa] = true; return; }
     if (!nb_cpu_can_run(isa)) return;
-    int overridden = 0;
-#if NB_BUILD_AVX2
-    if (isa == NB_ISA_AVX2) overridden = nb_avx2_fill(&tables[isa]);
-#endif
-#if NB_BUILD_NEON
-    if (isa == NB_ISA_NEON) overridden = nb_neon_fill(&tables[isa]);
-#endif
+    const int overridden = nb_isa_ops_fill(isa, &tables[isa]);
     /* An ISA without a single kernel of its own is not "supported". */
     usable[isa] = overridden > 0;
 }

@@ -73,9 +73,5 @@ bool nb_kernels_slot_differs(const struct nb_kernels *a, const struct nb_kernels
 /* The reference table (ref/backend.c). */
 extern const struct nb_kernels nb_kernels_ref;
 
-/* ISA backends: copy-then-override fillers. Each returns how many slots it
-   overrode; an ISA with none is not reported as supported. */
-int nb_avx2_fill(struct nb_kernels *t);
-int nb_neon_fill(struct nb_kernels *t);
 
 #endif

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gemm_ukernels.h"
+#include "ukernel.h"
 #include "harness.h"
 #include "internal.h"
 #include "kernels_table.h"

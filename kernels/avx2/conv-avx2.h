@@ -11,10 +11,10 @@
 
 #include <immintrin.h>
 
-#include "conv_driver.h"
-#include "kernels_table.h"
+#include "mask-avx2.h"
+#include "ukernel.h"
 
-/* Contracts: src/conv_driver.h (nb_conv_im2col_fn, nb_conv_col2im_fn). */
+/* Contracts: src/ukernel.h (nb_conv_im2col_fn, nb_conv_col2im_fn). */
 void nb_x32_im2col_ukernel__avx2(const nb_conv2d_desc *d, int64_t channels, int64_t P, int64_t Q,
                                  int64_t j0, int64_t nj, const float *x, float *col,
                                  int64_t ldcol);
@@ -27,13 +27,6 @@ void nb_f32_packb_im2col_ukernel_16__avx2(const nb_conv_tap *plan, int64_t rs, i
                                           int64_t kc, int64_t panels, const float *x, int64_t hw,
                                           float *dst);
 
-/* The three dispatch-table slots (kernels/avx2/conv2d-avx2.c). */
-nb_status nb_avx2_sconv2d_forward(const nb_conv2d_desc *d, const float *x, const float *w,
-                                  const float *bias, float *y);
-nb_status nb_avx2_sconv2d_backward_data(const nb_conv2d_desc *d, const float *dy, const float *w,
-                                        float *dx);
-nb_status nb_avx2_sconv2d_backward_filter(const nb_conv2d_desc *d, const float *x,
-                                          const float *dy, float *dw, float *dbias);
 
 /* The even elements of a and b: [a0 a2 a4 a6 b0 b2 b4 b6] (stride-2 copies). */
 static inline __m256 nb_avx2_evens(__m256 a, __m256 b) {
@@ -41,8 +34,5 @@ static inline __m256 nb_avx2_evens(__m256 a, __m256 b) {
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
-static inline __m256i nb_avx2_conv_mask(int64_t k) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 
 #endif

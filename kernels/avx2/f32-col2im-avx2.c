@@ -17,7 +17,7 @@ static void add_run(float *o, const float *in, int64_t n, int64_t stride) {
         for (; i + 8 <= n; i += 8)
             _mm256_storeu_ps(o + i, _mm256_add_ps(_mm256_loadu_ps(o + i), _mm256_loadu_ps(in + i)));
         if (i < n) {
-            const __m256i m = nb_avx2_conv_mask(n - i);
+            const __m256i m = nb_avx2_lane_mask(n - i);
             _mm256_maskstore_ps(o + i, m, _mm256_add_ps(_mm256_maskload_ps(o + i, m),
                                                         _mm256_maskload_ps(in + i, m)));
         }

@@ -19,7 +19,7 @@
 #include <assert.h>
 
 #include "gemm-avx2.h"
-#include "gemm_ukernels.h"
+#include "ukernel.h"
 
 /* JB blocks of 8 columns at once. Each accumulator receives 8 dependent
    FMAs per 8 k, so more blocks would hide more FMA latency, but 8 JB rows

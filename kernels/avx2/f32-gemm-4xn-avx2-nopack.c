@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "gemm-avx2.h"
-#include "gemm_ukernels.h"
+#include "ukernel.h"
 
 #define NB_ROWS_M 4
 #define NB_ROWS_N 1024

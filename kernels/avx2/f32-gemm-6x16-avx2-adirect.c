@@ -13,7 +13,7 @@
 #include <assert.h>
 
 #include "gemm-avx2.h"
-#include "gemm_ukernels.h"
+#include "ukernel.h"
 
 /* One k step: B at byte offset bo of the packed panel, A at byte offset ao
    from each row pointer plus the running index. */

@@ -27,7 +27,7 @@
 #include <assert.h>
 
 #include "gemm-avx2.h"
-#include "gemm_ukernels.h"
+#include "ukernel.h"
 
 /* Prefetch distance for the A stream (bytes): A panels come from L2. */
 #define NB_PF_A "384"

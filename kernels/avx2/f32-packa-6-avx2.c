@@ -17,7 +17,7 @@
 #include <assert.h>
 
 #include "gemm-avx2.h"
-#include "gemm_ukernels.h"
+#include "ukernel.h"
 
 #define MR 6
 

@@ -41,7 +41,7 @@ void nb_f32_raddcol_ukernel__avx2_u32(int64_t n, const float *x, float *acc) {
     for (; j + 8 <= n; j += 8)
         _mm256_storeu_ps(acc + j, _mm256_add_ps(_mm256_loadu_ps(acc + j), _mm256_loadu_ps(x + j)));
     if (j < n) {
-        const __m256i mk = nb_avx2_tail_mask(n - j);
+        const __m256i mk = nb_avx2_lane_mask(n - j);
         _mm256_maskstore_ps(acc + j, mk, _mm256_add_ps(_mm256_maskload_ps(acc + j, mk), _mm256_maskload_ps(x + j, mk)));
     }
 }

@@ -27,7 +27,7 @@ static inline void rrows(int op, int64_t rows, int64_t n, const float *x, int64_
         __m256 acc = _mm256_setzero_ps();
         for (int64_t c0 = 0; c0 < n; c0 += 8) {
             const int64_t k = n - c0 < 8 ? n - c0 : 8;
-            const __m256i mk = nb_avx2_tail_mask(k);
+            const __m256i mk = nb_avx2_lane_mask(k);
             __m256 v[8];
             for (int i = 0; i < 8; i++) {
                 const float *p = x + (r0 + i) * ldx + c0;
@@ -44,7 +44,7 @@ static inline void rrows(int op, int64_t rows, int64_t n, const float *x, int64_
             acc = c0 == 0 ? v[0] : combine(op, acc, v[0]);
         }
         if (nr == 8) _mm256_storeu_ps(out + r0, acc);
-        else _mm256_maskstore_ps(out + r0, nb_avx2_tail_mask(nr), acc);
+        else _mm256_maskstore_ps(out + r0, nb_avx2_lane_mask(nr), acc);
     }
 }
 

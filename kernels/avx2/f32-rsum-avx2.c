@@ -34,7 +34,7 @@ void nb_f32_rsum_ukernel__avx2_u32(int64_t n, const float *x, int64_t incx, floa
     __m256 *acc_k[4] = {&a0, &a1, &a2, &a3};
     for (int k = 0; k < 4 && i < n; k++, i += 8) {
         const int64_t r = n - i;
-        const __m256 t = r >= 8 ? _mm256_loadu_ps(x + i) : _mm256_maskload_ps(x + i, nb_avx2_tail_mask(r));
+        const __m256 t = r >= 8 ? _mm256_loadu_ps(x + i) : _mm256_maskload_ps(x + i, nb_avx2_lane_mask(r));
         *acc_k[k] = _mm256_add_ps(*acc_k[k], t);
     }
     _mm256_storeu_ps(acc, a0);

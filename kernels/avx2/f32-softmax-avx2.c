@@ -57,7 +57,7 @@ float nb_avx2_softmax_row_max(size_t n, const float *x) {
     }
     if (i + 8 <= n) { m0 = _mm256_max_ps(m0, _mm256_loadu_ps(x + i)); i += 8; }
     if (i < n) {
-        const __m256i k = nb_avx2_tail_mask(n - i);
+        const __m256i k = nb_avx2_lane_mask(n - i);
         const __m256 v = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_maskload_ps(x + i, k),
                                           _mm256_castsi256_ps(k));
         m1 = _mm256_max_ps(m1, v);
@@ -84,7 +84,7 @@ double nb_avx2_softmax_exp_sum(size_t n, const float *x, float m, float *y) {
         i += 8;
     }
     if (i < n) {
-        const __m256i k = nb_avx2_tail_mask(n - i);
+        const __m256i k = nb_avx2_lane_mask(n - i);
         __m256 a = Sleef_expf8_u10avx2(_mm256_sub_ps(_mm256_maskload_ps(x + i, k), vm));
         a = _mm256_and_ps(a, _mm256_castsi256_ps(k));      /* masked lanes add nothing */
         if (y) _mm256_maskstore_ps(y + i, k, a);
@@ -100,7 +100,7 @@ void nb_f32_softmax_ukernel__avx2(size_t n, const float *x, float *y) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, scale_d(_mm256_loadu_ps(y + i), inv));
     if (i < n) {
-        const __m256i k = nb_avx2_tail_mask(n - i);
+        const __m256i k = nb_avx2_lane_mask(n - i);
         _mm256_maskstore_ps(y + i, k, scale_d(_mm256_maskload_ps(y + i, k), inv));
     }
 }

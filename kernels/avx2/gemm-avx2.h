@@ -10,6 +10,7 @@
 
 #include <immintrin.h>
 
+#include "mask-avx2.h"
 #include "transpose-avx2.h"
 #include <math.h>
 #include <stddef.h>
@@ -48,12 +49,6 @@ static inline float nb_avx2_gemm_epilogue1(float acc, float alpha, float beta,
     return read_c ? fmaf(beta, *c, t) : t;
 }
 
-/* Lanes [0, n) set, n in [0, 8]: a mask for _mm256_maskload_ps, which
-   neither reads nor faults on the cleared lanes (and returns 0 there). */
-static inline __m256i nb_avx2_lane_mask(size_t n) {
-    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), idx);
-}
 
 
 

@@ -10,9 +10,10 @@
 
 #include <immintrin.h>
 
+#include "mask-avx2.h"
 #include "transpose-avx2.h"
 
-#include "kernels_table.h"
+#include "ukernel.h"
 
 void  nb_f32_rsum_ukernel__avx2_u32(int64_t n, const float *x, int64_t incx, float *acc);
 float nb_f32_rmax_ukernel__avx2_u32(int64_t n, const float *x, int64_t incx);
@@ -26,17 +27,7 @@ void  nb_x32_transpose_ukernel_8x8__avx2(int64_t m, int64_t n, const void *src, 
                                          void *dst, int64_t ldd, int nontemporal);
 void  nb_x32_fill_ukernel__avx2(int64_t n, uint32_t value, void *dst);
 
-/* The dispatch-table slots built on the portable drivers. */
-nb_status nb_avx2_sreduce(nb_reduce_op op, int ndim, const int64_t *shape, const float *x,
-                          const int64_t *xs, uint64_t mask, float *y, const int64_t *ys);
-nb_status nb_avx2_copy_strided(size_t elem_size, int ndim, const int64_t *shape,
-                               const void *src, const int64_t *ss, void *dst, const int64_t *ds);
 
-/* Lanes 0..k-1 set (k in 0..8), for maskload/maskstore tails. */
-static inline __m256i nb_avx2_tail_mask(int64_t k) {
-    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)k), idx);
-}
 
 /* Software prefetch of the two cache lines NB_AVX2_PF_BYTES past p, for
  * streaming kernels that consume 128 bytes per step. Distance measured on
@@ -127,7 +118,7 @@ static inline float nb_avx2_rminmax_contig(int64_t n, const float *x, int is_max
     for (; i + 8 <= n; i += 8) a0 = NB_MM(a0, _mm256_loadu_ps(x + i));
     if (i < n) {
         /* Masked-off lanes are replaced by x[0], which is already in. */
-        const __m256i mk = nb_avx2_tail_mask(n - i);
+        const __m256i mk = nb_avx2_lane_mask(n - i);
         const __m256 t = _mm256_blendv_ps(first, _mm256_maskload_ps(x + i, mk), _mm256_castsi256_ps(mk));
         a1 = NB_MM(a1, t);
     }
@@ -167,7 +158,7 @@ static inline float nb_avx2_rminmax(int64_t n, const float *x, int64_t incx, int
     for (; j + 8 <= n; j += 8)                                                   \
         _mm256_storeu_ps(acc + j, OP(_mm256_loadu_ps(acc + j), _mm256_loadu_ps(x + j)));            \
     if (j < n) {                                                                 \
-        const __m256i mk = nb_avx2_tail_mask(n - j);                             \
+        const __m256i mk = nb_avx2_lane_mask(n - j);                             \
         _mm256_maskstore_ps(acc + j, mk, OP(_mm256_maskload_ps(acc + j, mk), _mm256_maskload_ps(x + j, mk))); \
     }
 

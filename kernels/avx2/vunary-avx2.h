@@ -10,14 +10,9 @@
 #include <stddef.h>
 #include <immintrin.h>
 
-#include "ref.h"
+#include "mask-avx2.h"
+#include "ukernel.h"
 
-/* Lanes 0..r-1 set (r in 0..8): a load from table + 8 - r. */
-static const int nb_avx2_mask_table[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                                           0,  0,  0,  0,  0,  0,  0,  0};
-static inline __m256i nb_avx2_tail_mask(size_t r) {
-    return _mm256_loadu_si256((const __m256i *)(const void *)(nb_avx2_mask_table + 8 - r));
-}
 
 /* y[i] = F(x[i]) for i < n, 16 elements per iteration, then one vector of 8,
    then a masked vector for the last 1..7: maskload never touches (or faults
@@ -38,7 +33,7 @@ static inline __m256i nb_avx2_tail_mask(size_t r) {
             i_ += 8;                                                            \
         }                                                                       \
         if (i_ < (n)) {                                                         \
-            const __m256i m_ = nb_avx2_tail_mask((n) - i_);                     \
+            const __m256i m_ = nb_avx2_lane_mask((n) - i_);                     \
             _mm256_maskstore_ps((y) + i_, m_, F(_mm256_maskload_ps((x) + i_, m_))); \
         }                                                                       \
     } while (0)
@@ -60,9 +55,5 @@ void nb_f32_logsoftmax_ukernel__avx2(size_t n, const float *x, float *y);
 float nb_avx2_softmax_row_max(size_t n, const float *x);
 double nb_avx2_softmax_exp_sum(size_t n, const float *x, float m, float *y);
 
-/* Dispatch-table slots (kernels/avx2/unary.c, kernels/avx2/softmax.c). */
-nb_status nb_avx2_sunary(nb_unary_op op, int64_t n, const float *x, float *y);
-nb_status nb_avx2_ssoftmax(int log, int64_t rows, int64_t cols,
-                           const float *x, int64_t ldx, float *y, int64_t ldy);
 
 #endif

@@ -18,5 +18,5 @@ void nb_x32_fill_ukernel__avx2(int64_t n, uint32_t value, void *dst) {
         _mm256_storeu_si256((__m256i *)(d + 4 * i + 96), v);
     }
     for (; i + 8 <= n; i += 8) _mm256_storeu_si256((__m256i *)(d + 4 * i), v);
-    if (i < n) _mm256_maskstore_epi32((int *)(d + 4 * i), nb_avx2_tail_mask(n - i), v);
+    if (i < n) _mm256_maskstore_epi32((int *)(d + 4 * i), nb_avx2_lane_mask(n - i), v);
 }

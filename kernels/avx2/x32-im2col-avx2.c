@@ -19,7 +19,7 @@ static void zero_run(float *o, int64_t n) {
     const __m256 z = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(o + i, z);
-    if (i < n) _mm256_maskstore_ps(o + i, nb_avx2_conv_mask(n - i), z);
+    if (i < n) _mm256_maskstore_ps(o + i, nb_avx2_lane_mask(n - i), z);
 }
 
 /* o[i] = in[i * stride] for i < n; in[(n - 1) stride] is the last element
@@ -33,7 +33,7 @@ static void copy_run(float *o, const float *in, int64_t n, int64_t stride) {
         }
         for (; i + 8 <= n; i += 8) _mm256_storeu_ps(o + i, _mm256_loadu_ps(in + i));
         if (i < n) {
-            const __m256i m = nb_avx2_conv_mask(n - i);
+            const __m256i m = nb_avx2_lane_mask(n - i);
             _mm256_maskstore_ps(o + i, m, _mm256_maskload_ps(in + i, m));
         }
         return;
@@ -48,10 +48,10 @@ static void copy_run(float *o, const float *in, int64_t n, int64_t stride) {
             /* The last 1..8 outputs: in[2i .. 2(n - 1)] only, through masks
                (the element after the last even one may be past the image). */
             const int64_t m = n - i, last = 2 * m - 1;   /* floats to read */
-            const __m256 a = _mm256_maskload_ps(in + 2 * i, nb_avx2_conv_mask(last < 8 ? last : 8));
-            const __m256 b = last > 8 ? _mm256_maskload_ps(in + 2 * i + 8, nb_avx2_conv_mask(last - 8))
+            const __m256 a = _mm256_maskload_ps(in + 2 * i, nb_avx2_lane_mask(last < 8 ? last : 8));
+            const __m256 b = last > 8 ? _mm256_maskload_ps(in + 2 * i + 8, nb_avx2_lane_mask(last - 8))
                                       : _mm256_setzero_ps();
-            _mm256_maskstore_ps(o + i, nb_avx2_conv_mask(m), nb_avx2_evens(a, b));
+            _mm256_maskstore_ps(o + i, nb_avx2_lane_mask(m), nb_avx2_evens(a, b));
         }
         return;
     }

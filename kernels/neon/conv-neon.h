@@ -1,13 +1,12 @@
 /* NEON convolution kernels (private to kernels/neon/): im2col / col2im over
- * a range of output pixels and the three dispatch-table slots. Contracts:
- * src/conv_driver.h. */
+ * a range of output pixels. Contracts:
+ * src/ukernel.h. */
 #ifndef NB_NEON_CONV_H
 #define NB_NEON_CONV_H
 
 #include <stdint.h>
 
-#include "conv_driver.h"
-#include "kernels_table.h"
+#include "ukernel.h"
 
 void nb_x32_im2col_ukernel__neon(const nb_conv2d_desc *d, int64_t channels, int64_t P, int64_t Q,
                                  int64_t j0, int64_t nj, const float *x, float *col,
@@ -21,11 +20,5 @@ void nb_f32_packb_im2col_ukernel_12__neon(const nb_conv_tap *plan, int64_t rs, i
                                           int64_t kc, int64_t panels, const float *x, int64_t hw,
                                           float *dst);
 
-nb_status nb_neon_sconv2d_forward(const nb_conv2d_desc *d, const float *x, const float *w,
-                                  const float *bias, float *y);
-nb_status nb_neon_sconv2d_backward_data(const nb_conv2d_desc *d, const float *dy, const float *w,
-                                        float *dx);
-nb_status nb_neon_sconv2d_backward_filter(const nb_conv2d_desc *d, const float *x,
-                                          const float *dy, float *dw, float *dbias);
 
 #endif

@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "gemm-neon.h"
-#include "gemm_ukernels.h"
+#include "ukernel.h"
 
 #define NB_ROWS_M 4
 #define NB_ROWS_N 1024

@@ -43,7 +43,7 @@
 #include <string.h>
 
 #include "gemm-neon.h"
-#include "gemm_ukernels.h"
+#include "ukernel.h"
 
 /* Prefetch distance for the A stream (bytes): A panels come from L2; one
    2-step iteration consumes 64 bytes of A (one cache line), so one prefetch

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "gemm-neon.h"
-#include "gemm_ukernels.h"
+#include "ukernel.h"
 
 #define MR 8
 

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "gemm-neon.h"
-#include "gemm_ukernels.h"
+#include "ukernel.h"
 
 #define NR 12
 

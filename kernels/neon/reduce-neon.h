@@ -21,7 +21,7 @@
 
 #include <arm_neon.h>
 
-#include "kernels_table.h"
+#include "ukernel.h"
 
 void  nb_f32_rsum_ukernel__neon_u32(int64_t n, const float *x, int64_t incx, float *acc);
 float nb_f32_rmax_ukernel__neon_u32(int64_t n, const float *x, int64_t incx);
@@ -35,11 +35,6 @@ void  nb_x32_transpose_ukernel_4x4__neon(int64_t m, int64_t n, const void *src, 
                                          void *dst, int64_t ldd, int nontemporal);
 void  nb_x32_fill_ukernel__neon(int64_t n, uint32_t value, void *dst);
 
-/* The dispatch-table slots built on the portable drivers. */
-nb_status nb_neon_sreduce(nb_reduce_op op, int ndim, const int64_t *shape, const float *x,
-                          const int64_t *xs, uint64_t mask, float *y, const int64_t *ys);
-nb_status nb_neon_copy_strided(size_t elem_size, int ndim, const int64_t *shape,
-                               const void *src, const int64_t *ss, void *dst, const int64_t *ds);
 
 /* Lanes 0..r-1 loaded from p, the others kept from v (r in 1..3): NEON has
    no masked loads, so tails are built lane by lane and nothing past p[r-1]

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <arm_neon.h>
 
-#include "ref.h"
+#include "ukernel.h"
 
 /* y[i] = F(x[i]) for i < n: 8 elements per iteration, then one vector of 4,
    then the last 1..3 through a 4-float stack buffer (NEON has no masked
@@ -54,8 +54,5 @@ void nb_f32_logsoftmax_ukernel__neon(size_t n, const float *x, float *y);
 float nb_neon_softmax_row_max(size_t n, const float *x);
 double nb_neon_softmax_exp_sum(size_t n, const float *x, float m, float *y);
 
-nb_status nb_neon_sunary(nb_unary_op op, int64_t n, const float *x, float *y);
-nb_status nb_neon_ssoftmax(int log, int64_t rows, int64_t cols,
-                           const float *x, int64_t ldx, float *y, int64_t ldy);
 
 #endif

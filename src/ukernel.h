@@ -1,0 +1,420 @@
+/* The micro-kernel contract (private): what every file under kernels/
+ * includes from outside its own folder, and all it may include.
+ *
+ * A micro-kernel is a leaf: single-threaded, no allocation, no dispatch, no
+ * error reporting; it works on arguments that a portable driver in src/ has
+ * already validated and blocked. This header gives, per family, the
+ * function types that the drivers call through, the descriptors that bundle
+ * an ISA's micro-kernels with its blocking, and the prototypes of every
+ * ISA's micro-kernels (declarations only, so portable code and tests can
+ * name them; calling one requires a CPU that has its ISA).
+ *
+ * The numerical contract of each family (the FMA order, the block
+ * boundaries) is written next to its driver: src/gemm_driver.h,
+ * src/conv_driver.h, src/reduce_driver.c, src/copy_driver.c.
+ */
+#ifndef NB_UKERNEL_H
+#define NB_UKERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <nabla/kernels.h>
+
+#include "nb_config.h"
+
+/* ======================= GEMM (src/gemm_driver.h) ======================= */
+
+/* Micro-kernel: C[0:m, 0:n] = alpha * Apanel * Bpanel + beta * C (the
+ * epilogue above), m <= MR, n <= NR, k >= 1.
+ *   a: packed A micro-panel, k groups of MR floats (row r of group p is
+ *      op(A)[r, p]; rows >= m are zero padding);
+ *   b: packed B micro-panel, k groups of NR floats (columns >= n are zero
+ *      padding); panels start 4*NR*k bytes apart from a 64-byte aligned
+ *      buffer, so b is 64-byte aligned when NR is a multiple of 16 (AVX2),
+ *      16-byte aligned in general (NR = 12 on NEON);
+ *   c: row-major with row stride ldc, any alignment; only the m x n tile is
+ *      read (beta != 0) or written. beta == 0: C is never read. */
+typedef void (*nb_gemm_ukernel_fn)(size_t m, size_t n, size_t k,
+                                   const float *a, const float *b,
+                                   float *c, ptrdiff_t ldc, float alpha, float beta);
+
+/* The same micro-kernel contract with A read in place instead of packed:
+ * op(A) = A (not transposed), element (r, p) at a[r*lda + p]; rows r >= m
+ * are never read. Same bits as the packed kernel. */
+typedef void (*nb_gemm_ukernel_adirect_fn)(size_t m, size_t n, size_t k,
+                                           const float *a, ptrdiff_t lda, const float *b,
+                                           float *c, ptrdiff_t ldc, float alpha, float beta);
+
+/* Packs the m x k block of op(A) whose (0,0) element is at `a` into
+ * ceil(m/MR) micro-panels of k*MR floats each, back to back in dst (rows
+ * beyond m of the last panel zero-filled). trans == 0: op(A)[i,k] = a[i*lda+k];
+ * trans == 1: op(A)[i,k] = a[k*lda+i]. dst is 64-byte aligned (each panel
+ * 4*MR*k bytes after the previous one) and private to the calling thread, with NB_GEMM_PACK_SLACK floats of slack after the
+ * last panel, so a routine may write a few floats past the position it fills
+ * as long as it fills positions in increasing order. */
+typedef void (*nb_gemm_pack_a_fn)(int trans, size_t m, size_t k,
+                                  const float *a, ptrdiff_t lda, float *dst);
+
+/* Packs the k x n block of op(B) at `b` into ceil(n/NR) micro-panels of k*NR
+ * floats (columns beyond n zero-filled). trans == 0: op(B)[k,j] = b[k*ldb+j];
+ * trans == 1: op(B)[k,j] = b[j*ldb+k]. dst is a multiple of 4*NR bytes
+ * past a 64-byte aligned buffer: 64-byte aligned when NR is a multiple
+ * of 16, 16-byte aligned in general. It must write
+ * nothing outside its panels: threads pack neighbouring panel ranges of one
+ * shared buffer at the same time. */
+typedef void (*nb_gemm_pack_b_fn)(int trans, size_t k, size_t n,
+                                  const float *b, ptrdiff_t ldb, float *dst);
+
+/* Optional no-pack path for a few rows (small M, op(B) = B not transposed):
+ * C[0:m, 0:n] = epilogue of one KC block, reading op(A)[i,k] at
+ * a[i*rs_a + k*cs_a] and B[k,j] at b[k*ldb + j] in place. m <= rows_mr,
+ * n <= rows_max_n (n <= rows1_max_n when the whole GEMM has M == 1), k <= the
+ * descriptor's kc. Must give the same bits as the
+ * packed path (same per-element FMA chain and epilogue). */
+typedef void (*nb_gemm_rows_fn)(size_t m, size_t n, size_t k,
+                                const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                const float *b, ptrdiff_t ldb,
+                                float *c, ptrdiff_t ldc, float alpha, float beta);
+
+/* Optional no-pack path for a few rows with op(B) = B^T (B stored N x K,
+ * b[j*ldb + k]): C[0:m, 0:n] for the WHOLE K, m <= rows_mr, any n; the
+ * kernel cuts K into blocks of kc itself (so it can stream rows of B) and
+ * applies the per-block epilogue of the contract (beta on the first block,
+ * 1 after). Same bits as the packed path. */
+typedef void (*nb_gemm_rows_bt_fn)(size_t m, size_t n, size_t K, size_t kc,
+                                   const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                   const float *b, ptrdiff_t ldb,
+                                   float *c, ptrdiff_t ldc, float alpha, float beta);
+
+/* Floats of slack the driver leaves after every A packing buffer. */
+#define NB_GEMM_PACK_SLACK 16
+
+typedef struct {
+    int mr, nr;                 /* micro-tile */
+    int64_t mc, kc, nc;         /* cache blocking; mc % mr == 0, nc % nr == 0 */
+    nb_gemm_ukernel_fn ukernel;
+    nb_gemm_pack_a_fn pack_a;
+    nb_gemm_pack_b_fn pack_b;
+    /* Optional: skip packing A (trans_a == 0) when N <= adirect_max_n (too
+       few column panels reuse a packed A block to repay packing it) and
+       K >= adirect_min_k (short kernel calls favour the packed kernel, whose
+       per-call setup is smaller). */
+    nb_gemm_ukernel_adirect_fn ukernel_adirect;
+    int64_t adirect_max_n, adirect_min_k;
+    nb_gemm_rows_fn rows;       /* NULL: always pack */
+    int rows_mr;                /* rows per `rows` and `rows_bt` call */
+    int rows_max_m;             /* use `rows` when M <= this and trans_b == 0 */
+    int64_t rows_max_n;         /* columns per `rows` call; a KC x rows_max_n
+                                   block of B is reused from L2 by the
+                                   row groups of one call */
+    int64_t rows1_max_n;        /* columns per `rows` call when M == 1 (no
+                                   row group reuses B, so longer runs of a
+                                   B row stream better); 0: rows_max_n */
+    nb_gemm_rows_bt_fn rows_bt; /* NULL: always pack when trans_b == 1 */
+    int rows_bt_max_m;          /* use `rows_bt` when M <= this and trans_b == 1 */
+    int64_t rows_bt_n;          /* columns per `rows_bt` call (its B rows stay in L2) */
+    /* Threads: one more thread per this many multiply-adds (M*N*K). Below
+       it a parallel region costs more than it saves (measured per ISA). */
+    int64_t min_mnk_per_thread;
+} nb_gemm_desc;
+
+/* ================= convolution pieces (src/conv_driver.h) ================= */
+
+typedef nb_status (*nb_conv_sgemm_fn)(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                                      float alpha, const float *A, int64_t lda,
+                                      const float *B, int64_t ldb,
+                                      float beta, float *C, int64_t ldc);
+
+/* col[l * ldcol + (j - j0)] = the input element that tap l = (c R + r) S + s
+   of output pixel j = p Q + q reads (0 in the padding), for c < channels and
+   j0 <= j < j0 + nj. x is one image and group (channels x H x W). */
+typedef void (*nb_conv_im2col_fn)(const nb_conv2d_desc *d, int64_t channels, int64_t P,
+                                  int64_t Q, int64_t j0, int64_t nj, const float *x,
+                                  float *col, int64_t ldcol);
+
+/* The adjoint: x[...] += col[l * ldcol + (j - j0)] for every tap that reads
+   an input element, in the order c, r, s, p, q (ascending). */
+typedef void (*nb_conv_col2im_fn)(const nb_conv2d_desc *d, int64_t channels, int64_t P,
+                                  int64_t Q, int64_t j0, int64_t nj, const float *col,
+                                  int64_t ldcol, float *x);
+
+/* dst[0..n) = v. */
+typedef void (*nb_conv_fill_fn)(int64_t n, float v, float *dst);
+
+/* Sum of x[0..n) accumulated in double (a fixed order for a given n). */
+typedef double (*nb_conv_rowsum_fn)(int64_t n, const float *x);
+
+/* ---- implicit im2col: the forward GEMM's B panels packed from the image ----
+ *
+ * Forward convolutions with stride_w 1 or 2 skip the column matrix: each KC
+ * block of its rows (taps) is packed straight from the image into the
+ * ISA's NR-wide B micro-panels, which the GEMM micro-kernel then reads. What
+ * a panel's NR output pixels read for one kernel position (r, s) is the same
+ * for every channel up to the channel's offset, so the driver describes it
+ * once per (panel, r, s) in a tap plan, and the ISA's packer applies the
+ * plan to each channel. */
+#define NB_CONV_PLAN_LANES 16   /* the widest NR of any ISA */
+
+enum {
+    NB_TAP_ZERO,     /* every lane is padding: zeros */
+    NB_TAP_FULL,     /* all NR lanes read x_c[base + i step], and x_c[base +
+                        step NR - 1] is inside the channel too */
+    NB_TAP_CONTIG,   /* the lanes with mask read x_c[base + i step], the others are 0 */
+    NB_TAP_SPLIT,    /* two runs: lanes with split read x_c[base2 + i step], the
+                        other lanes with mask read x_c[base + i step] (a panel that
+                        wraps to the next output row when Q != W) */
+    NB_TAP_GATHER,   /* the lanes with mask read x_c[off[i]], the others are 0 */
+    NB_TAP_KINDS
+};
+
+/* Lane i (< NR) of the panel reads x_c[off[i]] when mask[i] == -1 and is 0
+   when mask[i] == 0 (padding, or a pixel past the block); off[i] == 0 and
+   mask[i] == 0 for lanes >= NR. off and mask are filled for every kind (an
+   ISA may always use them); the kind names a faster way. 224 bytes: the
+   arrays stay 32-byte aligned in a 64-byte aligned plan. */
+typedef struct {
+    _Alignas(32) int32_t off[NB_CONV_PLAN_LANES];
+    int32_t mask[NB_CONV_PLAN_LANES];
+    int32_t split[NB_CONV_PLAN_LANES];   /* SPLIT: -1 on the second run's lanes */
+    int32_t kind;    /* NB_TAP_* */
+    int32_t base;    /* FULL, CONTIG, SPLIT: off[i] == base + i step on the (first) run */
+    int32_t base2;   /* SPLIT: off[i] == base2 + i step on the second run */
+    int32_t step;    /* stride_w: 1 or 2 */
+    int32_t pad_[4];
+} nb_conv_tap;
+
+/* Packs rows [l0, l0 + kc) of the implicit column matrix of one image and
+   group (x: channels x hw floats) for `panels` panels of NR pixels into
+   dst: panel p at dst + p kc NR, row l at + (l - l0) NR, where row
+   l = c RS + t (t = r S + s) reads channel c through plan[p RS + t]. dst
+   is 64-byte aligned when NR is a multiple of 16 (16-byte aligned in
+   general); the packer writes exactly the panels. */
+typedef void (*nb_conv_pack_b_fn)(const nb_conv_tap *plan, int64_t rs, int64_t l0, int64_t kc,
+                                  int64_t panels, const float *x, int64_t hw, float *dst);
+
+typedef struct {
+    nb_conv_sgemm_fn sgemm;
+    /* The ISA's GEMM (micro-kernel, A packing, blocking) and its implicit
+       im2col B packer; pack_b_im2col NULL: the forward pass always goes
+       through an explicit column block and sgemm. */
+    const nb_gemm_desc *gemm;
+    nb_conv_pack_b_fn pack_b_im2col;
+    nb_conv_im2col_fn im2col;
+    nb_conv_col2im_fn col2im;
+    nb_conv_fill_fn fill;
+    nb_conv_rowsum_fn rowsum;
+    int64_t col_floats;         /* target size of one column block (L2) */
+    int64_t min_block;          /* fewest output pixels per block */
+    int64_t min_mnk_per_thread; /* multiply-adds worth one more thread */
+} nb_conv_desc;
+
+/* ---- the row walk every ISA's im2col / col2im shares (plain C) ---- */
+
+static inline int64_t nb_conv_clamp(int64_t v, int64_t lo, int64_t hi) {
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* For tap column s: iw(q) = q stride_w + off, off = s dilation_w - pad_w.
+   [*q_lo, *q_hi) is the range of q in [0, Q] whose iw lies in [0, W). */
+static inline void nb_conv_valid_q(int64_t off, int64_t stride, int64_t W, int64_t Q,
+                                   int64_t *q_lo, int64_t *q_hi) {
+    /* q_lo: least q with q stride + off >= 0; q_hi: least q with q stride + off >= W. */
+    int64_t lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+    int64_t hi = W - off <= 0 ? 0 : (W - off + stride - 1) / stride;
+    lo = nb_conv_clamp(lo, 0, Q);
+    hi = nb_conv_clamp(hi, lo, Q);
+    *q_lo = lo;
+    *q_hi = hi;
+}
+
+/* An ISA's contiguous-run primitives for the walks below: zero n floats;
+   o[i] = in[i stride]; x[i stride] += in[i]. */
+typedef void (*nb_conv_zero_run_fn)(float *o, int64_t n);
+typedef void (*nb_conv_copy_run_fn)(float *o, const float *in, int64_t n, int64_t stride);
+typedef void (*nb_conv_add_run_fn)(float *x, const float *in, int64_t n, int64_t stride);
+
+/* The im2col / col2im row walk over output pixels [j0, j0 + nj) (contracts:
+   nb_conv_im2col_fn, nb_conv_col2im_fn): each column-matrix row (one tap
+   c, r, s) is walked one output row p at a time; a p-row splits into left
+   padding, an interior that reads one input row with stride stride_w, and
+   right padding. Static inline with the run primitives as arguments, so an
+   ISA file that passes its own static functions gets them inlined. col2im
+   adds in the order c, r, s, p, q, one add per tap, as the reference. */
+static inline void nb_conv_im2col_walk(const nb_conv2d_desc *d, int64_t channels, int64_t Q,
+                                       int64_t j0, int64_t nj, const float *x, float *col,
+                                       int64_t ldcol, nb_conv_zero_run_fn zero_run,
+                                       nb_conv_copy_run_fn copy_run) {
+    const int64_t H = d->h, W = d->w, R = d->r, S = d->s, sw = d->stride_w;
+    for (int64_t c = 0; c < channels; c++)
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t s = 0; s < S; s++) {
+                float *row = col + ((c * R + r) * S + s) * ldcol;
+                const int64_t off = s * d->dilation_w - d->pad_w;
+                int64_t q_lo, q_hi;
+                nb_conv_valid_q(off, sw, W, Q, &q_lo, &q_hi);
+                int64_t j = j0, p = j0 / Q, q = j0 % Q;
+                while (j < j0 + nj) {
+                    const int64_t qe = Q - q < j0 + nj - j ? Q : q + (j0 + nj - j);
+                    float *out = row + (j - j0);   /* pixel (p, q) */
+                    const int64_t ih = p * d->stride_h - d->pad_h + r * d->dilation_h;
+                    if (ih < 0 || ih >= H) {
+                        zero_run(out, qe - q);
+                    } else {
+                        const int64_t a = nb_conv_clamp(q_lo, q, qe), b = nb_conv_clamp(q_hi, a, qe);
+                        zero_run(out, a - q);
+                        if (b > a)
+                            copy_run(out + (a - q), x + (c * H + ih) * W + a * sw + off, b - a, sw);
+                        zero_run(out + (b - q), qe - b);
+                    }
+                    j += qe - q;
+                    p++;
+                    q = 0;
+                }
+            }
+}
+
+static inline void nb_conv_col2im_walk(const nb_conv2d_desc *d, int64_t channels, int64_t Q,
+                                       int64_t j0, int64_t nj, const float *col, int64_t ldcol,
+                                       float *x, nb_conv_add_run_fn add_run) {
+    const int64_t H = d->h, W = d->w, R = d->r, S = d->s, sw = d->stride_w;
+    for (int64_t c = 0; c < channels; c++)
+        for (int64_t r = 0; r < R; r++)
+            for (int64_t s = 0; s < S; s++) {
+                const float *row = col + ((c * R + r) * S + s) * ldcol;
+                const int64_t off = s * d->dilation_w - d->pad_w;
+                int64_t q_lo, q_hi;
+                nb_conv_valid_q(off, sw, W, Q, &q_lo, &q_hi);
+                int64_t j = j0, p = j0 / Q, q = j0 % Q;
+                while (j < j0 + nj) {
+                    const int64_t qe = Q - q < j0 + nj - j ? Q : q + (j0 + nj - j);
+                    const float *in = row + (j - j0);   /* pixel (p, q) */
+                    const int64_t ih = p * d->stride_h - d->pad_h + r * d->dilation_h;
+                    if (ih >= 0 && ih < H) {
+                        const int64_t a = nb_conv_clamp(q_lo, q, qe), b = nb_conv_clamp(q_hi, a, qe);
+                        if (b > a)
+                            add_run(x + (c * H + ih) * W + a * sw + off, in + (a - q), b - a, sw);
+                    }
+                    j += qe - q;
+                    p++;
+                    q = 0;
+                }
+            }
+}
+
+
+/* =================== reductions (src/reduce_driver.c) =================== */
+
+/* Lanes of the row-sum accumulator and the fixed block sizes: part of the
+   numerical contract (results depend on them, never on the thread count). */
+#define NB_RSUM_LANES      32
+#define NB_RSUM_BLOCK      4096   /* elements of one row segment */
+#define NB_RSUM_COL_BLOCK  128    /* rows of one column segment */
+
+typedef struct {
+    /* acc[i % 32] += x[i * incx] for 0 <= i < n: element i of the call always
+       goes to lane i mod 32, whatever incx (0 and negative allowed). */
+    void (*rsum)(int64_t n, const float *x, int64_t incx, float *acc);
+    /* max / min of x[i * incx], 0 <= i < n, n >= 1, with the rules of
+       ref/reduce.c: any NaN gives NaN; -0 < +0. */
+    float (*rmax)(int64_t n, const float *x, int64_t incx);
+    float (*rmin)(int64_t n, const float *x, int64_t incx);
+    /* acc[j] = acc[j] + x[j], max(acc[j], x[j]), min(acc[j], x[j]) for
+       0 <= j < n, both contiguous; same NaN and signed-zero rules. */
+    void (*raddcol)(int64_t n, const float *x, float *acc);
+    void (*rmaxcol)(int64_t n, const float *x, float *acc);
+    void (*rmincol)(int64_t n, const float *x, float *acc);
+    /* Optional (NULL: the row path serves short rows too). out[r] = op of
+       x[r * ldx + c], 0 <= c < n, 0 <= r < rows, for rows of
+       1 <= n <= NB_RROWS_MAX_N elements; op 0 = sum, 1 = max, 2 = min; a
+       sum takes at most 16 roundings per row. */
+    void (*rrows)(int op, int64_t rows, int64_t n, const float *x, int64_t ldx, float *out);
+} nb_sreduce_ukernels;
+
+#define NB_RROWS_MAX_N 64
+
+/* ================ strided copies (src/copy_driver.c) ================ */
+
+typedef struct {
+    /* 4-byte elements: dst[i * ldd + j] = src[j * lds + i], 0 <= i < m,
+       0 <= j < n (a 2-D transpose; src rows i are contiguous). nontemporal:
+       a hint that dst will not be read soon (the copy exceeds the cache). */
+    void (*transpose32)(int64_t m, int64_t n, const void *src, int64_t lds, void *dst, int64_t ldd,
+                        int nontemporal);
+    /* 4-byte elements: dst[0..n) = value (a broadcast source). */
+    void (*fill32)(int64_t n, uint32_t value, void *dst);
+} nb_copy_ukernels;
+
+/* ============ elementwise: y[i] = f(x[i]), 0 <= i < n (y == x allowed) ============ */
+
+typedef void (*nb_f32_vunary_fn)(size_t n, const float *x, float *y);
+
+/* Softmax / log-softmax of one contiguous row of n >= 1 floats. */
+typedef void (*nb_f32_softmax_row_fn)(size_t n, const float *x, float *y);
+
+/* ============ an ISA's configuration: every micro-kernel it brings ============
+ *
+ * kernels/<isa>/config-<isa>.c fills one of these (its only entry point,
+ * nb_<isa>_config); src/isa_ops.c runs the portable drivers over it. Every
+ * entry must be set: the drivers call them without checking. conv.sgemm
+ * and conv.gemm are filled in by src/isa_ops.c (the ISA's own GEMM). */
+typedef struct nb_ukernel_config {
+    nb_gemm_desc gemm;
+    nb_conv_desc conv;
+    nb_sreduce_ukernels reduce;
+    nb_copy_ukernels copy;
+    nb_f32_vunary_fn unary[NB_UNARY_RELU + 1];   /* indexed by nb_unary_op */
+    nb_f32_softmax_row_fn softmax, logsoftmax;
+} nb_ukernel_config;
+
+#if NB_BUILD_AVX2
+void nb_avx2_config(nb_ukernel_config *cfg);
+extern const nb_gemm_desc nb_avx2_sgemm_desc;   /* cfg->gemm, for the tests */
+#endif
+#if NB_BUILD_NEON
+void nb_neon_config(nb_ukernel_config *cfg);
+extern const nb_gemm_desc nb_neon_sgemm_desc;
+#endif
+
+/* ================== GEMM micro-kernels of every ISA ================== */
+
+#if NB_BUILD_AVX2
+/* AVX2+FMA: 6x16 tile (12 YMM accumulators). */
+void nb_f32_gemm_ukernel_6x16__avx2(size_t m, size_t n, size_t k,
+                                    const float *a, const float *b,
+                                    float *c, ptrdiff_t ldc, float alpha, float beta);
+void nb_f32_gemm_ukernel_6x16__avx2_adirect(size_t m, size_t n, size_t k,
+                                            const float *a, ptrdiff_t lda, const float *b,
+                                            float *c, ptrdiff_t ldc, float alpha, float beta);
+void nb_f32_packa_ukernel_6__avx2(int trans, size_t m, size_t k,
+                                  const float *a, ptrdiff_t lda, float *dst);
+void nb_f32_packb_ukernel_16__avx2(int trans, size_t k, size_t n,
+                                   const float *b, ptrdiff_t ldb, float *dst);
+/* No-pack small-M path: m <= 4 rows, n <= 1024 columns, B read in place. */
+void nb_f32_gemm_ukernel_4xn__avx2_nopack(size_t m, size_t n, size_t k,
+                                          const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                          const float *b, ptrdiff_t ldb,
+                                          float *c, ptrdiff_t ldc, float alpha, float beta);
+void nb_f32_gemm_ukernel_4xn__avx2_nopack_bt(size_t m, size_t n, size_t K, size_t kc,
+                                             const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                             const float *b, ptrdiff_t ldb,
+                                             float *c, ptrdiff_t ldc, float alpha, float beta);
+#endif
+
+#if NB_BUILD_NEON
+/* AArch64 Advanced SIMD with FMA: 8x12 tile (24 Q-register accumulators). */
+void nb_f32_gemm_ukernel_8x12__neonfma(size_t m, size_t n, size_t k,
+                                       const float *a, const float *b,
+                                       float *c, ptrdiff_t ldc, float alpha, float beta);
+void nb_f32_packa_ukernel_8__neon(int trans, size_t m, size_t k,
+                                  const float *a, ptrdiff_t lda, float *dst);
+void nb_f32_packb_ukernel_12__neon(int trans, size_t k, size_t n,
+                                   const float *b, ptrdiff_t ldb, float *dst);
+/* No-pack small-M path: m <= 4 rows, n <= 1024 columns, B read in place. */
+void nb_f32_gemm_ukernel_4xn__neonfma_nopack(size_t m, size_t n, size_t k,
+                                             const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                             const float *b, ptrdiff_t ldb,
+                                             float *c, ptrdiff_t ldc, float alpha, float beta);
+#endif
+
+#endif
