@@ -19,6 +19,7 @@
 #include "conv_driver.h"
 #include "conv_internal.h"
 #include "internal.h"
+#include "parallel.h"
 #include "scratch.h"
 
 /* Output pixels per column block: about col_floats / L, a multiple of 16
@@ -92,7 +93,7 @@ nb_status nb_conv_run_tasks(int nt, int64_t tasks, int64_t rows, int64_t cols, i
     if (nt > 1) {
 #pragma omp parallel for num_threads(nt) schedule(static)
         for (int64_t t = 0; t < tasks; t++)
-            keep_first(&st, fn(ctx, t, col ? col + nb_conv_thread_num() * rows * cols : NULL));
+            keep_first(&st, fn(ctx, t, col ? col + nb_parallel_thread_num() * rows * cols : NULL));
     } else {
         for (int64_t t = 0; t < tasks && st == NB_OK; t++) st = fn(ctx, t, col);
     }
@@ -323,7 +324,7 @@ nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_de
     if (nt > 1) {
 #pragma omp parallel for num_threads(nt) schedule(static)
         for (int64_t t = 0; t < tasks; t++)
-            keep_first(&st, bwd_filter_task(&c, t, col ? col + nb_conv_thread_num() * c.g.L * c.g.PQ : NULL));
+            keep_first(&st, bwd_filter_task(&c, t, col ? col + nb_parallel_thread_num() * c.g.L * c.g.PQ : NULL));
     } else {
         for (int64_t t = 0; t < tasks && st == NB_OK; t++) st = bwd_filter_task(&c, t, col);
     }

@@ -6,6 +6,7 @@
 
 #include "conv_internal.h"
 #include "internal.h"
+#include "parallel.h"
 #include "scratch.h"
 
 /* ---- forward, implicit im2col (conv_driver.h) ----
@@ -172,7 +173,7 @@ static nb_status ifwd_task(const void *ctx, int64_t t, float *scratch) {
     float *yg = c->y + (n * c->d->k + gi * g->kg) * g->PQ + j0;
     nb_conv_tap *plan = (nb_conv_tap *)scratch;
     float *bpack = scratch + c->plan_floats;
-    const int tn = nb_conv_thread_num();
+    const int tn = nb_parallel_thread_num();
     if (tn >= PLAN_CACHE_THREADS || c->plan_blk[tn] != blk) {
         build_plan(c->d, g, nr, j0, nj, plan);
         if (tn < PLAN_CACHE_THREADS) c->plan_blk[tn] = blk;

@@ -4,13 +4,11 @@
 #ifndef NB_CONV_INTERNAL_H
 #define NB_CONV_INTERNAL_H
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include <stdint.h>
 
 #include "conv_driver.h"
+#include "parallel.h"
 
 typedef struct {
     int64_t P, Q, G, cg, kg, L, PQ, HW;
@@ -30,14 +28,6 @@ static inline nb_conv_geom nb_conv_geom_of(const nb_conv2d_desc *d) {
     g.pointwise = d->r == 1 && d->s == 1 && d->stride_h == 1 && d->stride_w == 1 &&
                   d->pad_h == 0 && d->pad_w == 0;
     return g;
-}
-
-static inline int nb_conv_thread_num(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
 }
 
 /* Threads for `tasks` independent tasks of n k P Q L multiply-adds in all:

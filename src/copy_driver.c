@@ -25,12 +25,10 @@
  */
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "copy_driver.h"
 #include "internal.h"
+#include "parallel.h"
 #include "nd_iter.h"
 
 /* Bytes copied below which a thread is not worth waking: 1 MiB moves in
@@ -208,11 +206,7 @@ nb_status nb_copy_strided_driver(const nb_copy_ukernels *uk, size_t elem_size, i
     }
 #pragma omp parallel num_threads(nt)
     {
-#ifdef _OPENMP
-        const int t = omp_get_thread_num(), T = omp_get_num_threads();
-#else
-        const int t = 0, T = 1;
-#endif
+        const int t = nb_parallel_thread_num(), T = nb_parallel_team_size();
         run_range(&p, d, s, items * t / T, items * (t + 1) / T);
     }
     return NB_OK;

@@ -11,12 +11,10 @@
  */
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "gemm_driver.h"
 #include "internal.h"
+#include "parallel.h"
 #include "scratch.h"
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -133,21 +131,6 @@ static void packed_thread(const gemm_ctx *x, int tid, int nt) {
     }
 }
 
-static int team_thread_num(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-static int team_size(void) {
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
-
 /* How imbalanced a split of `units` equal parts over nt threads is (the
    busiest thread's share relative to a perfect split), scaled by 1000. */
 static int64_t imbalance(int64_t units, int64_t nt) {
@@ -193,7 +176,7 @@ static nb_status run_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
         packed_thread(x, 0, 1);
     } else {
 #pragma omp parallel num_threads(nt)
-        packed_thread(x, team_thread_num(), team_size());
+        packed_thread(x, nb_parallel_thread_num(), nb_parallel_team_size());
     }
     nb_scratch_done(buf, owned);
     return NB_OK;
@@ -260,7 +243,7 @@ static nb_status run_rows(gemm_ctx *x, int nt) {
         body(x, 0, 1);
     } else {
 #pragma omp parallel num_threads(nt)
-        body(x, team_thread_num(), team_size());
+        body(x, nb_parallel_thread_num(), nb_parallel_team_size());
     }
     return NB_OK;
 }

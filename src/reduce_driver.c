@@ -45,11 +45,9 @@
 #include <math.h>
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "internal.h"
+#include "parallel.h"
 #include "nd_iter.h"
 #include "reduce_driver.h"
 
@@ -72,20 +70,6 @@
    1M x 3: 1.5 ms row path vs 9.8 ms column path. */
 #define COL_MIN_INNER 8
 
-static int thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-static int thread_count(void) {
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
 
 static float pick(float r, float v, int is_max) {
     if (isnan(r)) return r;
@@ -207,7 +191,7 @@ static void row_path(const row_plan *p, const float *x, float *y) {
         /* Threads own whole outputs. */
 #pragma omp parallel num_threads(nt)
         {
-            const int t = thread_id(), T = thread_count();
+            const int t = nb_parallel_thread_num(), T = nb_parallel_team_size();
             const int64_t lo = p->nout * t / T, hi = p->nout * (t + 1) / T;
             nb_odo o = outs;
             nb_odo_seek(&o, lo);
@@ -260,7 +244,7 @@ static void short_rows_path(const row_plan *p, const float *x, float *y) {
     nb_odo_init(&outs, no, p->kshape, p->kxs, p->kys);
 #pragma omp parallel num_threads(nt)
     {
-        const int t = thread_id(), T = thread_count();
+        const int t = nb_parallel_thread_num(), T = nb_parallel_team_size();
         const int64_t lo = items * t / T, hi = items * (t + 1) / T;
         float tmp[SHORT_ROWS_CHUNK];
         nb_odo o = outs;
@@ -346,7 +330,7 @@ static nb_status col_path(col_plan *p, const float *x, float *y) {
     nb_odo_init(&outs, p->nk, p->kshape, p->kxs, p->kys);
 #pragma omp parallel num_threads(nt)
     {
-        const int t = thread_id(), T = thread_count();
+        const int t = nb_parallel_thread_num(), T = nb_parallel_team_size();
         const int64_t lo = items * t / T, hi = items * (t + 1) / T;
         nb_odo o = outs;
         int64_t cur = lo / p->nstrips;
