@@ -34,7 +34,8 @@ bool nb_numel_ok(int ndim, const int64_t *shape, int64_t *numel);
 
 /* For a strided view with every dim of size >= 1: the lowest and highest
    element offsets it touches (relative to its base pointer). False when an
-   offset overflows int64, or when the byte offsets (times elem_size) do. */
+   offset overflows int64, or when the byte offsets (times elem_size) or the
+   byte span (hi - lo + 1) * elem_size do. */
 bool nb_extent_ok(int ndim, const int64_t *shape, const int64_t *strides,
                   size_t elem_size, int64_t *lo, int64_t *hi);
 

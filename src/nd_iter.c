@@ -100,10 +100,14 @@ bool nb_view_dense(int ndim, const int64_t *shape, const int64_t *strides) {
         st[j] = a;
         sh[j] = shape[i];
     }
-    int64_t expect = 1;
+    /* The dims before i touch every offset 0..reach; dim i (the smallest
+       stride left) then fills 0..reach + (sh - 1) st without a gap exactly
+       when st <= reach + 1, else reach + 1 is a hole. A view that overlaps
+       itself (windows: strides 1, 1) can be dense too. */
+    int64_t reach = 0;
     for (int i = 0; i < n; i++) {
-        if (st[i] != expect) return false;
-        expect *= sh[i];   /* no overflow: the extent was checked */
+        if (st[i] > reach + 1) return false;
+        reach += (sh[i] - 1) * st[i];   /* no overflow: the extent was checked */
     }
     return true;
 }

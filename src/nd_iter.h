@@ -57,7 +57,8 @@ static inline void nb_odo_next(nb_odo *o) {
 
 /* A view (every shape[i] >= 1, extent already checked for overflow) is dense
    when the element offsets it touches are exactly every offset between its
-   lowest and highest one (no holes). Stride-0 dims add no offsets. */
+   lowest and highest one (no holes). Stride-0 dims add no offsets; a view
+   that overlaps itself is dense when it leaves no hole (strides 1, 1). */
 bool nb_view_dense(int ndim, const int64_t *shape, const int64_t *strides);
 
 /* A non-empty strided view: element offsets [lo, hi] of base, dense or not. */

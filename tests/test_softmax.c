@@ -3,19 +3,7 @@
  * against ref; PyTorch's special-value rules; tails, misalignment, leading
  * dimensions, in place; the public entry point and thread invariance.
  *
- * Bound (u = 2^-24; m = row max; d_j = x_j - m <= 0 exact; p_j the exact
- * softmax; b_e = 1 ULP for both expf (glibc measured 0.502) and SLEEF u10):
- *   e_j = exp(fl(x_j - m)): the subtraction's rounding (<= u|d_j|) moves exp
- *     by a factor exp(u|d_j|), and exp adds b_e ulp (<= 2 b_e u), so
- *     r_j = u|d_j| + 2 b_e u is e_j's relative error (0 when d_j = -inf);
- *   S = sum e_j (in double): relative error sigma <= sum_j p_j r_j + n 2^-52;
- *   softmax: y_i = fl(e_i / S): |y_i - p_i| <= (r_i + sigma + u) p_i, plus
- *     (b_e + 1) 2^-149 absolute when e_i or y_i is subnormal;
- *   log_softmax: y_i = fl(x_i - (m + log S)), the subtraction in double:
- *     |y_i - (d_i - log S_exact)| <= u|y_i| + sigma + 2^-51 (|m| + |log S| + |y_i|).
- * Each bound gets a factor 1 + 2^-20 for the O(u^2) terms. The u|d_j| term
- * is inherent to float inputs (PyTorch's kernels have it too): a row spread
- * over [-100, 0] allows ~100u on its smallest entries.
+ * The oracle and its derived bound: softmax_oracle.h.
  */
 #include <float.h>
 #include <math.h>
@@ -24,9 +12,7 @@
 
 #include "harness.h"
 #include "kernels_table.h"
-
-#define U 0x1p-24
-#define BE 1.0
+#include "softmax_oracle.h"
 
 static int in_qemu(void) { return getenv("NABLA_QEMU") != NULL; }
 
@@ -37,85 +23,18 @@ static int tables(const struct nb_kernels *out[3]) {
     return k;
 }
 
-/* Oracle for one row: exact[j] and the allowed |y_j - exact[j]|. A row with
-   NaN, +inf, or all -inf: every exact[j] is NaN (PyTorch's result). */
-static void oracle_row(int take_log, int64_t n, const float *x, double *exact, double *tol) {
-    double m = -INFINITY;
-    int nan_row = 0;
-    for (int64_t j = 0; j < n; j++) {
-        if (isnan(x[j]) || x[j] == INFINITY) nan_row = 1;
-        if (x[j] > m) m = x[j];
-    }
-    if (m == -INFINITY) nan_row = 1;
-    if (nan_row) {
-        for (int64_t j = 0; j < n; j++) exact[j] = NAN, tol[j] = 0;
-        return;
-    }
-    double s = 0, sigma = 0;
-    for (int64_t j = 0; j < n; j++) s += exp((double)x[j] - m);
-    for (int64_t j = 0; j < n; j++) {
-        const double d = (double)x[j] - m;
-        if (d != -INFINITY) sigma += exp(d) / s * (U * fabs(d) + 2 * BE * U);
-    }
-    sigma += (double)n * 0x1p-52;
-    const double L = log(s);
-    for (int64_t j = 0; j < n; j++) {
-        const double d = (double)x[j] - m;
-        const double r = d == -INFINITY ? 0 : U * fabs(d) + 2 * BE * U;
-        if (take_log) {
-            exact[j] = d - L;
-            tol[j] = isinf(d) ? 0
-                              : U * fabs(exact[j]) + sigma +
-                                    0x1p-51 * (fabs(m) + fabs(L) + fabs(exact[j]));
-        } else {
-            exact[j] = exp(d) / s;
-            tol[j] = (r + sigma + U) * exact[j] + (BE + 1) * 0x1p-149;
-        }
-        tol[j] *= 1 + 0x1p-20;
-    }
-}
-
-/* Checks rows x cols of y (leading dimension ldy) against the oracle. */
-static void check(const char *who, int log, int64_t rows, int64_t cols, const float *x,
-                  int64_t ldx, const float *y, int64_t ldy) {
-    double *ex = malloc((size_t)(cols ? cols : 1) * sizeof(double));
-    double *tol = malloc((size_t)(cols ? cols : 1) * sizeof(double));
-    assert_non_null(ex); assert_non_null(tol);
-    for (int64_t i = 0; i < rows; i++) {
-        oracle_row(log, cols, x + i * ldx, ex, tol);
-        for (int64_t j = 0; j < cols; j++) {
-            const float got = y[i * ldy + j];
-            /* +-inf stands for +-2^128 (the float after FLT_MAX), and exact
-               values beyond it are clamped there: a log_softmax of -FLT_MAX
-               next to FLT_MAX is below -FLT_MAX and correctly -inf. */
-            const double lim = 0x1p128;
-            const double g = isinf(got) ? copysign(lim, got) : got;
-            const double e = fmax(-lim, fmin(lim, ex[j]));
-            const int ok = isnan(ex[j]) ? isnan(got)
-                           : isinf(ex[j]) ? got == ex[j]
-                                          : !isnan(got) && fabs(g - e) <= tol[j];
-            if (!ok)
-                fail_msg("%s %s: row %lld col %lld of %lld x %lld: x = %a, got %.9g, exact "
-                         "%.17g, bound %.3g", who, log ? "log_softmax" : "softmax",
-                         (long long)i, (long long)j, (long long)rows, (long long)cols,
-                         x[i * ldx + j], got, ex[j], tol[j]);
-        }
-    }
-    free(ex); free(tol);
-}
-
 /* ---- tests ---- */
 
 static void the_oracle_check_rejects_wrong_results(void **state) {
     (void)state;
     const float x[3] = {1.0f, 2.0f, 3.0f};
     double ex[3], tol[3];
-    oracle_row(0, 3, x, ex, tol);
+    so_oracle_row(0, 3, x, ex, tol);
     for (int j = 0; j < 3; j++) assert_true(tol[j] < 1e-6 * ex[j]);
-    oracle_row(1, 3, x, ex, tol);
+    so_oracle_row(1, 3, x, ex, tol);
     for (int j = 0; j < 3; j++) assert_true(tol[j] < 1e-6 * fabs(ex[j]));
     const float row[2] = {1.0f, INFINITY};
-    oracle_row(0, 2, row, ex, tol);
+    so_oracle_row(0, 2, row, ex, tol);
     assert_true(isnan(ex[0]) && isnan(ex[1]));
 }
 
@@ -140,7 +59,7 @@ static void every_backend_meets_the_bound_on_random_rows(void **state) {
             for (int k = 0; k < nt; k++) {
                 memcpy(y, y0, (size_t)(rows * ldy) * sizeof(float));
                 assert_int_equal(t[k]->ssoftmax(log, rows, cols, x, ldx, y, ldy), NB_OK);
-                check(nb_isa_name(t[k]->isa), log, rows, cols, x, ldx, y, ldy);
+                so_check(nb_isa_name(t[k]->isa), log, rows, cols, x, ldx, y, ldy);
                 /* the padding columns of y are never written */
                 for (int64_t i = 0; i < rows; i++)
                     for (int64_t j = cols; j < ldy; j++)
@@ -173,7 +92,7 @@ static void special_rows_follow_pytorch(void **state) {
     for (int k = 0; k < nt; k++)
         for (int log = 0; log < 2; log++) {
             assert_int_equal(t[k]->ssoftmax(log, R, C, &x[0][0], C, &y[0][0], C), NB_OK);
-            check(nb_isa_name(t[k]->isa), log, R, C, &x[0][0], C, &y[0][0], C);
+            so_check(nb_isa_name(t[k]->isa), log, R, C, &x[0][0], C, &y[0][0], C);
             for (int j = 0; j < C; j++) {
                 assert_true(isnan(y[0][j]) && isnan(y[1][j]) && isnan(y[2][j]));
                 if (j % 3) assert_true(log ? y[3][j] == -INFINITY : y[3][j] == 0.0f);
@@ -205,7 +124,7 @@ static void simd_matches_reference_within_the_sum_of_bounds(void **state) {
             assert_int_equal(ref->ssoftmax(log, R, C, x, C, yr, C), NB_OK);
             assert_int_equal(t[k]->ssoftmax(log, R, C, x, C, ys, C), NB_OK);
             for (int i = 0; i < R; i++) {
-                oracle_row(log, C, x + i * C, ex, tol);
+                so_oracle_row(log, C, x + i * C, ex, tol);
                 for (int j = 0; j < C; j++)
                     if (!(fabs((double)ys[i * C + j] - yr[i * C + j]) <= 2 * tol[j]))
                         fail_msg("%s vs ref, log=%d [%d,%d]: %a vs %a", nb_isa_name(t[k]->isa),
@@ -233,7 +152,7 @@ static void tails_and_misalignment_never_touch_memory_outside(void **state) {
                     for (int log = 0; log < 2; log++) {
                         for (int i = 0; i < off; i++) yb[i] = -7.0f;
                         assert_int_equal(t[k]->ssoftmax(log, rows, cols, x, cols, y, cols), NB_OK);
-                        check(nb_isa_name(t[k]->isa), log, rows, cols, x, cols, y, cols);
+                        so_check(nb_isa_name(t[k]->isa), log, rows, cols, x, cols, y, cols);
                         for (int i = 0; i < off; i++) assert_true(yb[i] == -7.0f);
                     }
                 nbt_free_guarded(xb); nbt_free_guarded(yb);
@@ -270,14 +189,14 @@ static void public_entry_point_long_row_and_thread_count_invariance(void **state
     const int saved = nb_get_num_threads();
     for (int log = 0; log < 2; log++) {
         assert_int_equal(nb_ssoftmax(log, 1, n, x, n, y1, n), NB_OK);
-        check(nb_isa_name(nb_isa_active()), log, 1, n, x, n, y1, n);
+        so_check(nb_isa_name(nb_isa_active()), log, 1, n, x, n, y1, n);
         const int64_t rows = 997, cols = n / rows;
         nb_set_num_threads(1);
         assert_int_equal(nb_ssoftmax(log, rows, cols, x, cols, y1, cols), NB_OK);
         nb_set_num_threads(2);
         assert_int_equal(nb_ssoftmax(log, rows, cols, x, cols, y2, cols), NB_OK);
         assert_memory_equal(y1, y2, (size_t)(rows * cols) * sizeof(float));
-        check(nb_isa_name(nb_isa_active()), log, rows, cols, x, cols, y1, cols);
+        so_check(nb_isa_name(nb_isa_active()), log, rows, cols, x, cols, y1, cols);
     }
     nb_set_num_threads(saved);
     nbt_free_guarded(x); nbt_free_guarded(y1); nbt_free_guarded(y2);

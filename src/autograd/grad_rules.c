@@ -392,7 +392,7 @@ nb_status nb_grad_conv2d(nb_node *n, nb_tensor *g, nb_tensor **grads) {
 }
 
 /* y[n, c, p, q] = max over the window of x:  dL/dx at the argmax of each
-   window += g[n, c, p, q] (the first maximum, as PyTorch) */
+   window += g[n, c, p, q] (the first maximum, or the last NaN, as PyTorch) */
 nb_status nb_grad_max_pool2d(nb_node *n, nb_tensor *g, nb_tensor **grads) {
     return (grads[0] = nb__max_pool2d_backward(n, g)) ? NB_OK : NB_ERR_OOM;
 }

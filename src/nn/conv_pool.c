@@ -158,7 +158,9 @@ static nb_tensor *pool(const char *fn, bool is_max, nb_tensor *x, int64_t kh, in
                         int64_t k = (nc * H + h) * W + w;
                         double v = ld(xc, k);
                         if (!is_max) acc += v;
-                        else if (best < 0 || v > acc || (isnan(v) && !isnan(acc))) { acc = v; best = k; }
+                        /* PyTorch's scan: the first of tied maxima, the last of
+                           several NaNs (it updates on v > max or isnan(v)). */
+                        else if (best < 0 || v > acc || isnan(v)) { acc = v; best = k; }
                     }
                 st(y, o, is_max ? acc : acc / (double)(g.kh * g.kw));
                 if (is_max) ((int64_t *)nb_ptr(arg))[o] = best;
