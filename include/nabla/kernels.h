@@ -189,7 +189,9 @@ NB_API nb_status nb_dreduce(nb_reduce_op op, int ndim, const int64_t *shape,
    src strides may be 0 (broadcast) or negative; dst must not overlap src
    (NB_ERR_ALIAS when it provably does) and must not have stride 0 on a dim
    of size > 1. Provable: the byte ranges intersect and either view is dense
-   or both start at the same address; dst identical to src (same pointer and
+   (covers its range without holes, even where its own elements overlap, as
+   strides {1, 1} do) or the first, the lowest or the highest elements of
+   the two views share a byte; dst identical to src (same pointer and
    strides) is a no-op returning NB_OK; two views with holes whose ranges
    interleave are allowed (correct when they share no element). */
 NB_API nb_status nb_copy_strided(size_t elem_size, int ndim, const int64_t *shape,
