@@ -84,7 +84,14 @@ NB_API const char *nb_isa_name(nb_isa isa);
 /* Threads used by nabla's own parallel regions. n <= 0 restores the default:
    NABLA_NUM_THREADS if set, else OpenMP's default (OMP_NUM_THREADS, else the
    CPUs this process may run on). A call from inside an OpenMP parallel
-   region always runs on one thread. */
+   region always runs on one thread.
+   fork(): in a child process made by fork() nabla runs on one thread for
+   good (a pthread_atfork handler, as PyTorch's): the OpenMP runtime's
+   worker threads do not exist in the child, and a parallel region there
+   would wait for them forever. nb_get_num_threads() returns 1 in the child
+   and nb_set_num_threads() has no effect there; the parent is unchanged.
+   Workers that need threads must be started with exec (posix_spawn, or
+   Python multiprocessing's "spawn" / "forkserver" start methods). */
 NB_API void nb_set_num_threads(int n);
 NB_API int  nb_get_num_threads(void);
 
