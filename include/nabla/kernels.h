@@ -155,7 +155,9 @@ NB_API nb_status nb_sconv2d_backward_filter(const nb_conv2d_desc *d, const float
    Errors: desc == NULL or a NULL pointer for a tensor with elements is
    NB_ERR_ARG; a desc field out of range (above) NB_ERR_SHAPE; an element or
    byte count (or P, Q) that overflows int64_t NB_ERR_OVERFLOW; an output
-   overlapping an input, or dbias overlapping dw, NB_ERR_ALIAS. */
+   overlapping an input, or dbias overlapping dw, NB_ERR_ALIAS. Working
+   memory is all taken before any output is written: NB_ERR_OOM leaves the
+   outputs untouched, and n == 0 (backward_filter) takes none. */
 
 /* float64 twins, reference path only (the tensor layer gradient-checks conv
    in float64). Same contract as the float functions above. */
