@@ -5,21 +5,19 @@
  * double accumulator makes the float32 result nearly exact (error ~ u |alpha|
  * |A||B| rather than K u), so it is a sharp oracle for the SIMD kernels.
  * BLAS semantics: alpha == 0 or K == 0 does not read A or B; beta == 0 does
- * not read C.
+ * not read C. The _acc twins take the row buffer (N doubles; unused, may
+ * be NULL, when alpha == 0 or K == 0) from the caller and cannot fail: the
+ * convolutions allocate it with their other buffers, before writing.
  */
 #include <stdlib.h>
 
 #include "ref.h"
 
 #define DEFINE_REF_GEMM(NAME, T)                                                               \
-    nb_status NAME(int ta, int tb, int64_t M, int64_t N, int64_t K, T alpha, const T *A,        \
-                   int64_t lda, const T *B, int64_t ldb, T beta, T *C, int64_t ldc) {           \
+    void NAME##_acc(int ta, int tb, int64_t M, int64_t N, int64_t K, T alpha, const T *A,       \
+                    int64_t lda, const T *B, int64_t ldb, T beta, T *C, int64_t ldc,            \
+                    double *acc) {                                                              \
         const int use_ab = (alpha != 0 && K > 0);                                               \
-        double *acc = NULL;                                                                     \
-        if (use_ab) {                                                                           \
-            acc = malloc((size_t)N * sizeof *acc);                                              \
-            if (!acc) return NB_ERR_OOM;                                                        \
-        }                                                                                       \
         for (int64_t i = 0; i < M; i++) {                                                       \
             T *c = C + i * ldc;                                                                 \
             if (use_ab) {                                                                       \
@@ -35,6 +33,16 @@
                 c[j] = (T)(beta == 0 ? ab : ab + (double)beta * (double)c[j]);                  \
             }                                                                                   \
         }                                                                                       \
+    }                                                                                           \
+                                                                                                \
+    nb_status NAME(int ta, int tb, int64_t M, int64_t N, int64_t K, T alpha, const T *A,        \
+                   int64_t lda, const T *B, int64_t ldb, T beta, T *C, int64_t ldc) {           \
+        double *acc = NULL;                                                                     \
+        if (alpha != 0 && K > 0) {                                                              \
+            acc = malloc((size_t)N * sizeof *acc);                                              \
+            if (!acc) return NB_ERR_OOM;                                                        \
+        }                                                                                       \
+        NAME##_acc(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, acc);                  \
         free(acc);                                                                              \
         return NB_OK;                                                                           \
     }

@@ -52,15 +52,21 @@ static void split(int ndim, const int64_t *shape, const int64_t *xs, uint64_t ma
 }
 
 /* Advance a row-major multi-index; adds the stride steps to *off (and *off2
-   if non-NULL). */
+   if non-NULL). The offsets stay those of elements that exist: a stride is
+   added only when its index moves to one, and a wrap takes back exactly
+   the strides added (a stride on a size-1 dim is never applied, whatever
+   its value). Past the last index every offset is back at 0. */
 static void step(int n, const int64_t *shape, int64_t *idx, const int64_t *s, int64_t *off,
                  const int64_t *s2, int64_t *off2) {
     for (int d = n - 1; d >= 0; d--) {
-        *off += s[d];
-        if (s2) *off2 += s2[d];
-        if (++idx[d] < shape[d]) return;
-        *off -= s[d] * shape[d];
-        if (s2) *off2 -= s2[d] * shape[d];
+        if (idx[d] + 1 < shape[d]) {
+            idx[d]++;
+            *off += s[d];
+            if (s2) *off2 += s2[d];
+            return;
+        }
+        *off -= s[d] * idx[d];
+        if (s2) *off2 -= s2[d] * idx[d];
         idx[d] = 0;
     }
 }
@@ -111,6 +117,7 @@ nb_status NAME(nb_reduce_op op, int ndim, const int64_t *shape, const T *x,     
     split(ndim, shape, xs, mask, ys, &a);                                                     \
     if (a.nout == 0) return NB_OK;                                                            \
     if (a.m == 0 && (op == NB_REDUCE_MAX || op == NB_REDUCE_MIN)) return NB_ERR_SHAPE;        \
+    static const int64_t zero[NB_MAX_DIMS] = {0};                                             \
     int64_t kidx[NB_MAX_DIMS] = {0}, xo = 0, yo = 0;                                          \
     for (int64_t o = 0; o < a.nout; o++) {                                                    \
         int64_t ridx[NB_MAX_DIMS] = {0}, ro = 0;                                              \
@@ -134,7 +141,8 @@ nb_status NAME(nb_reduce_op op, int ndim, const int64_t *shape, const T *x,     
             }                                                                                 \
         }                                                                                     \
         y[yo] = (T)r;                                                                         \
-        step(a.nk, a.kshape, kidx, a.kxs, &xo, a.kys, &yo);                                   \
+        /* An empty x is never read: its strides (any value) are not applied. */              \
+        step(a.nk, a.kshape, kidx, a.m ? a.kxs : zero, &xo, a.kys, &yo);                      \
     }                                                                                         \
     return NB_OK;                                                                             \
 }

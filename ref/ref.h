@@ -18,6 +18,13 @@ nb_status nb_ref_dgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K
                        double alpha, const double *A, int64_t lda,
                        const double *B, int64_t ldb,
                        double beta, double *C, int64_t ldc);
+/* The same with the caller's row buffer of N doubles (ref/gemm.c). */
+void nb_ref_sgemm_acc(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                      float alpha, const float *A, int64_t lda, const float *B, int64_t ldb,
+                      float beta, float *C, int64_t ldc, double *acc);
+void nb_ref_dgemm_acc(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
+                      double alpha, const double *A, int64_t lda, const double *B, int64_t ldb,
+                      double beta, double *C, int64_t ldc, double *acc);
 nb_status nb_ref_sconv2d_forward(const nb_conv2d_desc *d, const float *x,
                                  const float *w, const float *bias, float *y);
 nb_status nb_ref_sconv2d_backward_data(const nb_conv2d_desc *d, const float *dy,

@@ -13,10 +13,11 @@
  *     of size > 1) is a no-op: NB_OK, nothing written (every element would
  *     be copied onto itself).
  *   - otherwise, byte ranges that intersect are an overlap when either view
- *     is dense (covers its range without holes) or both start at the same
- *     address: NB_ERR_ALIAS.
- *   - two views with holes whose ranges intersect (e.g. dst = the even
- *     elements, src = the odd elements of one buffer) cannot be decided
+ *     is dense (covers its range without holes, even if its own elements
+ *     overlap: strides {1, 1}), or when the first, the lowest or the
+ *     highest elements of the two views meet: NB_ERR_ALIAS.
+ *   - two views with holes whose ranges intersect otherwise (e.g. dst = the
+ *     even elements, src = the odd elements of one buffer) cannot be decided
  *     cheaply; they are allowed, and the copy is correct when they share no
  *     element. If they do share one, the result is unspecified.
  *   - dst overlapping ITSELF through strides other than 0 (e.g. shape 3x3,

@@ -8,8 +8,8 @@
  *   stride 0 on a kept dim of size > 1 (its elements would overlap); x and y
  *   are non-NULL when they hold data; max/min of an empty reduced set with a
  *   non-empty output is NB_ERR_SHAPE; y provably overlapping x is
- *   NB_ERR_ALIAS (nd_iter.h: byte ranges intersect and one view is dense or
- *   both start at the same address).
+ *   NB_ERR_ALIAS (nd_iter.h: byte ranges intersect and one view is dense,
+ *   or their first, lowest or highest elements meet).
  * An output with no elements is valid and does nothing. As in PyTorch, y
  * overlapping itself through non-zero strides, and x and y views with holes
  * whose ranges interleave, are not detected ("too hard to tell"): the

@@ -2,12 +2,11 @@
  * See conv_driver.h for the formulation and the bit-reproducibility rules.
  *
  * Arguments were validated by src/api_conv.c and every dim is >= 1 here (the
- * degenerate shapes go to the reference backend). This driver's scratch
- * (packed filters, plans, column blocks) is allocated before any output is
- * written: NB_ERR_OOM then leaves the outputs untouched. On the column-block
- * paths the SGEMM takes its packing buffers per call, after the task has
- * written the bias (forward) or zeroed dx (backward-data): an OOM there
- * still returns NB_ERR_OOM, with those outputs partly written.
+ * degenerate shapes go to the reference backend). All the working memory of
+ * a pass (packed filters, plans, column blocks, and on each thread the
+ * packing buffer of the SGEMMs its tasks call, reserved in the GEMM's
+ * scratch slot) is taken before any output is written: NB_ERR_OOM then
+ * leaves the outputs untouched.
  */
 #ifdef _OPENMP
 #include <omp.h>
@@ -78,24 +77,46 @@ static nb_status sgemm_call(const nb_conv_desc *cd, int ta, int tb, int64_t M, i
     return cd->sgemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, beta, C, ldc);
 }
 
+static nb_status reserve_gemm(const nb_conv_desc *cd, const nb_conv_gemm_shape *gemm) {
+    return gemm ? nb_gemm_driver_reserve(cd->gemm, gemm->ta, gemm->tb, gemm->M, gemm->N, gemm->K)
+                : NB_OK;
+}
+
 /* Runs tasks 0..tasks-1 of a pass over nt threads (each with its own
    rows x cols column block) or in order on this one; the first failure is
    returned (the others still run: each task writes only its own outputs).
-   The column blocks are allocated here, before any output is written,
-   unless need_col is 0 (pointwise convolutions read x directly). */
-nb_status nb_conv_run_tasks(int nt, int64_t tasks, int64_t rows, int64_t cols, int need_col,
-                           nb_conv_task_fn fn, const void *ctx) {
+   The column blocks are allocated here, unless need_col is 0 (pointwise
+   convolutions read x directly), and every thread reserves the packing
+   buffer of its tasks' SGEMMs (sized for a GEMM on one thread inside the
+   team, for a threaded one when the tasks run in order), all before any
+   task runs: out of memory is then NB_ERR_OOM with nothing written. */
+nb_status nb_conv_run_tasks(const nb_conv_desc *cd, int nt, int64_t tasks, int64_t rows,
+                            int64_t cols, int need_col, const nb_conv_gemm_shape *gemm,
+                            nb_conv_task_fn fn, const void *ctx) {
     float *col = NULL;
     int owned = 0;
     if (need_col && !(col = nb_conv_scratch_floats(NB_SCRATCH_CONV_TASKS, nt, rows, cols, &owned)))
         return NB_ERR_OOM;
     nb_status st = NB_OK;
     if (nt > 1) {
-#pragma omp parallel for num_threads(nt) schedule(static)
-        for (int64_t t = 0; t < tasks; t++)
-            keep_first(&st, fn(ctx, t, col ? col + nb_parallel_thread_num() * rows * cols : NULL));
-    } else {
+        int reserve_failed = 0;
+#pragma omp parallel num_threads(nt)
+        {
+            if (reserve_gemm(cd, gemm) != NB_OK) __atomic_store_n(&reserve_failed, 1, __ATOMIC_RELAXED);
+            /* Every thread reads the flag after every thread has set it, so
+               all of them take the same branch to the worksharing loop. */
+#pragma omp barrier
+            if (!__atomic_load_n(&reserve_failed, __ATOMIC_RELAXED)) {
+#pragma omp for schedule(static)
+                for (int64_t t = 0; t < tasks; t++)
+                    keep_first(&st, fn(ctx, t, col ? col + nb_parallel_thread_num() * rows * cols : NULL));
+            }
+            if (gemm) nb_scratch_trim(NB_SCRATCH_GEMM);
+        }
+        if (reserve_failed) st = NB_ERR_OOM;
+    } else if ((st = reserve_gemm(cd, gemm)) == NB_OK) {
         for (int64_t t = 0; t < tasks && st == NB_OK; t++) st = fn(ctx, t, col);
+        if (gemm) nb_scratch_trim(NB_SCRATCH_GEMM);
     }
     nb_scratch_done(col, owned);
     return st;
@@ -184,7 +205,8 @@ nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, c
     c.nblk = (c.g.PQ + c.nb - 1) / c.nb;
     const int64_t tasks = d->n * c.g.G * c.nblk;
     const int nt = nb_conv_task_threads(cd, tasks, d, &c.g);
-    return nb_conv_run_tasks(nt, tasks, c.g.L, c.nb, !c.g.pointwise, fwd_task, &c);
+    const nb_conv_gemm_shape gemm = {0, 0, c.g.kg, c.nb, c.g.L};
+    return nb_conv_run_tasks(cd, nt, tasks, c.g.L, c.nb, !c.g.pointwise, &gemm, fwd_task, &c);
 }
 
 /* ---- backward-data ---- */
@@ -276,7 +298,9 @@ nb_status nb_conv_backward_data_run(const nb_conv_desc *cd, const nb_conv2d_desc
     c.nb = c.g.pointwise ? c.g.PQ : block_cols(cd, c.g.L, c.g.PQ);
     const int64_t tasks = d->n * c.g.G;
     const int nt = nb_conv_task_threads(cd, tasks, d, &c.g);
-    return nb_conv_run_tasks(nt, tasks, c.g.L, c.nb, !c.g.pointwise, bwd_data_task, &c);
+    const nb_conv_gemm_shape gemm = c.g.pointwise ? (nb_conv_gemm_shape){1, 0, c.g.cg, c.g.HW, c.g.kg}
+                                                  : (nb_conv_gemm_shape){1, 0, c.g.L, c.nb, c.g.kg};
+    return nb_conv_run_tasks(cd, nt, tasks, c.g.L, c.nb, !c.g.pointwise, &gemm, bwd_data_task, &c);
 }
 
 /* ---- backward-filter ---- */
@@ -292,7 +316,8 @@ typedef struct {
 /* dw[g] for one group: the images in order, beta = 0 for the first. The
    whole P Q is one GEMM K (the SGEMM cuts it into its fixed KC blocks), so
    dw[g] is read and written once per image, not once per column block. */
-static nb_status bwd_filter_task(const bwd_filter_ctx *c, int64_t gi, float *col) {
+static nb_status bwd_filter_task(const void *ctx, int64_t gi, float *col) {
+    const bwd_filter_ctx *c = ctx;
     const nb_conv_geom *g = &c->g;
     for (int64_t n = 0; n < c->d->n; n++) {
         const float *xg = c->x + (n * c->d->c + gi * g->cg) * g->HW;
@@ -316,19 +341,9 @@ nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_de
     bwd_filter_ctx c = {cd, d, nb_conv_geom_of(d), x, dy, dw};
     const int64_t tasks = c.g.G;
     const int nt = nb_conv_task_threads(cd, tasks, d, &c.g);
-    float *col = NULL;
-    int owned = 0;
-    if (!c.g.pointwise && !(col = nb_conv_scratch_floats(NB_SCRATCH_CONV_TASKS, nt, c.g.L, c.g.PQ, &owned)))
-        return NB_ERR_OOM;
-    nb_status st = NB_OK;
-    if (nt > 1) {
-#pragma omp parallel for num_threads(nt) schedule(static)
-        for (int64_t t = 0; t < tasks; t++)
-            keep_first(&st, bwd_filter_task(&c, t, col ? col + nb_parallel_thread_num() * c.g.L * c.g.PQ : NULL));
-    } else {
-        for (int64_t t = 0; t < tasks && st == NB_OK; t++) st = bwd_filter_task(&c, t, col);
-    }
-    nb_scratch_done(col, owned);
+    const nb_conv_gemm_shape gemm = {0, 1, c.g.kg, c.g.L, c.g.PQ};
+    const nb_status st = nb_conv_run_tasks(cd, nt, tasks, c.g.L, c.g.PQ, !c.g.pointwise, &gemm,
+                                           bwd_filter_task, &c);
     if (st == NB_OK && dbias) {
         /* Double accumulator, images in order: nearly exact, thread-free. */
         for (int64_t k = 0; k < d->k; k++) {

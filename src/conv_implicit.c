@@ -303,7 +303,7 @@ nb_status nb_conv_forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc 
     if (!apack) return NB_ERR_OOM;
     pack_filters(&c, w, apack, nt0);
     c.apack = apack;
-    const nb_status st = nb_conv_run_tasks(nt, tasks, 1, scratch_floats, 1, ifwd_task, &c);
+    const nb_status st = nb_conv_run_tasks(cd, nt, tasks, 1, scratch_floats, 1, NULL, ifwd_task, &c);
     nb_scratch_done(apack, owned);
     return st;
 }

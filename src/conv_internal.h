@@ -45,10 +45,19 @@ float *nb_conv_scratch_floats(int slot, int64_t count, int64_t rows, int64_t col
    thread's share of the pass's scratch. */
 typedef nb_status (*nb_conv_task_fn)(const void *ctx, int64_t task, float *col);
 
+/* The largest SGEMM (cd->sgemm, alpha != 0) the tasks of a pass call. */
+typedef struct {
+    int ta, tb;
+    int64_t M, N, K;
+} nb_conv_gemm_shape;
+
 /* Runs tasks 0..tasks-1 over nt threads (each with its own rows x cols
-   floats of scratch, allocated before any output is written unless
-   need_col is 0) or in order on this one; returns the first failure. */
-nb_status nb_conv_run_tasks(int nt, int64_t tasks, int64_t rows, int64_t cols, int need_col,
+   floats of scratch unless need_col is 0) or in order on this one; returns
+   the first failure. All the working memory is taken before any task
+   writes an output: the scratch, and on every thread that runs tasks the
+   SGEMM's packing buffer for `gemm` (NULL: the tasks call no SGEMM). */
+nb_status nb_conv_run_tasks(const nb_conv_desc *cd, int nt, int64_t tasks, int64_t rows,
+                            int64_t cols, int need_col, const nb_conv_gemm_shape *gemm,
                             nb_conv_task_fn fn, const void *ctx);
 
 /* The implicit-im2col forward path (src/conv_implicit.c): whether it

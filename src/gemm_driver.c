@@ -143,7 +143,10 @@ static int64_t imbalance(int64_t units, int64_t nt) {
    The size is bounded by the blocking (kc*nc + threads*mc*kc floats, ~4 MiB
    on AVX2), not by the problem. */
 
-static nb_status run_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
+/* Sets x's split, blocking and A-in-place choice for nt threads; returns
+   the threads the packed path will use and sets *floats to the size of its
+   packing buffer. */
+static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *floats) {
     const int64_t kcb = min64(x->K, d->kc);
     const int64_t ncb = round_up(min64(x->N, d->nc), d->nr);
     const int64_t mcb = round_up(min64(x->M, d->mc), d->mr);
@@ -165,8 +168,13 @@ static nb_status run_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
     x->adirect = !x->ta && d->ukernel_adirect && x->N <= d->adirect_max_n &&
                  x->K >= d->adirect_min_k;
     x->abuf_stride = x->adirect ? 0 : round_up(kcb * mcb + NB_GEMM_PACK_SLACK, 16);
-    const size_t floats = (size_t)(kcb * ncb + NB_GEMM_PACK_SLACK) +
-                          (size_t)x->abuf_stride * (size_t)nt;
+    *floats = (size_t)(kcb * ncb + NB_GEMM_PACK_SLACK) + (size_t)x->abuf_stride * (size_t)nt;
+    return nt;
+}
+
+static nb_status run_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
+    size_t floats;
+    nt = plan_packed(d, x, nt, &floats);
     int owned;
     float *buf = nb_scratch(NB_SCRATCH_GEMM, floats * sizeof(float), &owned);
     if (!buf) return NB_ERR_OOM;
@@ -246,6 +254,31 @@ static nb_status run_rows(gemm_ctx *x, int nt) {
         body(x, nb_parallel_thread_num(), nb_parallel_team_size());
     }
     return NB_OK;
+}
+
+/* Threads for a GEMM of this shape (the team size of the call's own
+   parallel region, 1 inside a caller's region); 0 when the call packs
+   nothing (empty, C = beta C only, or a no-pack row path). */
+static int packed_threads(const nb_gemm_desc *d, int trans_b, int64_t M, int64_t N, int64_t K,
+                          float alpha) {
+    if (M == 0 || N == 0 || K == 0 || alpha == 0.0f) return 0;
+    if (d->rows && !trans_b && M <= d->rows_max_m) return 0;
+    if (d->rows_bt && trans_b && M <= d->rows_bt_max_m) return 0;
+    /* M*N*K saturates instead of overflowing: it only sizes the team. */
+    int64_t mnk;
+    if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;
+    return nb_threads_for(mnk, d->min_mnk_per_thread);
+}
+
+nb_status nb_gemm_driver_reserve(const nb_gemm_desc *d, int trans_a, int trans_b, int64_t M,
+                                 int64_t N, int64_t K) {
+    const int nt = packed_threads(d, trans_b, M, N, K, 1.0f);
+    if (nt == 0) return NB_OK;
+    gemm_ctx x = {d, trans_a, trans_b, M, N, K, 1.0f, 0.0f, NULL, NULL, 0, 0, 0, NULL,
+                  NULL, NULL, 0, 0, 1, 0, 0};
+    size_t floats;
+    plan_packed(d, &x, nt, &floats);
+    return nb_scratch_reserve(NB_SCRATCH_GEMM, floats * sizeof(float)) ? NB_OK : NB_ERR_OOM;
 }
 
 nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,

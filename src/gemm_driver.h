@@ -40,4 +40,15 @@ nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,
                              const float *B, int64_t ldb,
                              float beta, float *C, int64_t ldc);
 
+/* Makes the calling thread's GEMM scratch slot (scratch.h) hold the
+   packing buffer nb_gemm_driver_run would take for this shape (alpha != 0)
+   right now, so that calls of this shape or smaller ones then allocate
+   nothing: a caller that writes its outputs around several GEMM calls (the
+   convolution driver) reserves first, and runs out of memory before
+   writing anything. (Bytes depend on the thread count; a concurrent
+   nb_set_num_threads() between the two may still make the GEMM allocate.)
+   Release with nb_scratch_trim(NB_SCRATCH_GEMM). */
+nb_status nb_gemm_driver_reserve(const nb_gemm_desc *d, int trans_a, int trans_b, int64_t M,
+                                 int64_t N, int64_t K);
+
 #endif

@@ -100,16 +100,24 @@ bool nb_view_dense(int ndim, const int64_t *shape, const int64_t *strides) {
         st[j] = a;
         sh[j] = shape[i];
     }
-    /* The dims before i touch every offset 0..reach; dim i (the smallest
-       stride left) then fills 0..reach + (sh - 1) st without a gap exactly
-       when st <= reach + 1, else reach + 1 is a hole. A view that overlaps
-       itself (windows: strides 1, 1) can be dense too. */
-    int64_t reach = 0;
+    /* Relative to the lowest offset, the offsets are the sums of k_i |s_i|
+       (0 <= k_i < n_i). By induction over the dims in ascending |stride|:
+       dims 0..i-1 cover [0, span) without holes; dim i adds copies of that
+       set shifted by k |s_i|, which leave no hole iff |s_i| <= span. When
+       |s_i| > span, offset `span` (inside the range) is a hole: the smaller
+       dims reach at most span - 1 and any term of a larger one exceeds it.
+       Elements may coincide (strides 1, 1): dense is about holes only. */
+    int64_t span = 1, ext;
     for (int i = 0; i < n; i++) {
-        if (st[i] > reach + 1) return false;
-        reach += (sh[i] - 1) * st[i];   /* no overflow: the extent was checked */
+        if (st[i] > span) return false;
+        if (!nb_mul_ok(sh[i] - 1, st[i], &ext) || !nb_add_ok(span, ext, &span)) return false;
     }
     return true;
+}
+
+/* Elements of es bytes at p and q share a byte. */
+static bool elements_meet(const char *p, const char *q, int64_t es) {
+    return p < q ? q - p < es : p - q < es;
 }
 
 bool nb_views_provably_overlap(const nb_view_span *a, const nb_view_span *b, size_t elem_size) {
@@ -119,5 +127,10 @@ bool nb_views_provably_overlap(const nb_view_span *a, const nb_view_span *b, siz
     const size_t la = (size_t)(a->hi - a->lo + 1) * elem_size;
     const size_t lb = (size_t)(b->hi - b->lo + 1) * elem_size;
     if (!nb_ranges_overlap(pa, la, pb, lb)) return false;
-    return a->dense || b->dense || a->base == b->base;
+    if (a->dense || b->dense) return true;
+    /* Both have holes: proven when an element known to exist in both
+       meets: the first one (base), or the lowest or highest one of each. */
+    const char *ea = pa + la - es, *eb = pb + lb - es;
+    return elements_meet(a->base, b->base, es) || elements_meet(pa, pb, es) ||
+           elements_meet(pa, eb, es) || elements_meet(ea, pb, es) || elements_meet(ea, eb, es);
 }

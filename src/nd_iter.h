@@ -57,8 +57,9 @@ static inline void nb_odo_next(nb_odo *o) {
 
 /* A view (every shape[i] >= 1, extent already checked for overflow) is dense
    when the element offsets it touches are exactly every offset between its
-   lowest and highest one (no holes). Stride-0 dims add no offsets; a view
-   that overlaps itself is dense when it leaves no hole (strides 1, 1). */
+   lowest and highest one (no holes), whether or not two of its elements
+   share an offset (strides {1, 1} on 2 x 2 touch 0 1 1 2: dense). Stride-0
+   dims add no offsets. */
 bool nb_view_dense(int ndim, const int64_t *shape, const int64_t *strides);
 
 /* A non-empty strided view: element offsets [lo, hi] of base, dense or not. */
@@ -69,10 +70,11 @@ typedef struct {
 } nb_view_span;
 
 /* Provable overlap of two non-empty views of elem_size-byte elements: their
-   byte ranges intersect AND (either view is dense, or both start at the
-   same address). Two views with holes whose ranges interleave (the even
-   and the odd elements of one buffer) are "too hard to tell" and allowed,
-   as PyTorch does. */
+   byte ranges intersect AND (either view is dense, or an element both are
+   known to have shares a byte: the element at index 0 of each, or the
+   lowest or highest element of each). Two views with holes whose ranges
+   interleave otherwise (the even and the odd elements of one buffer) are
+   "too hard to tell" and allowed, as PyTorch does. */
 bool nb_views_provably_overlap(const nb_view_span *a, const nb_view_span *b, size_t elem_size);
 
 #endif

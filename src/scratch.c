@@ -44,11 +44,11 @@ static slots *thread_slots(void) {
 
 void *nb_scratch(int slot, size_t bytes, int *owned) {
     *owned = 0;
-    slots *s = bytes <= NB_SCRATCH_MAX_CACHED ? thread_slots() : NULL;
-    if (s && s->bytes[slot] >= bytes) return s->p[slot];
+    slots *s = thread_slots();
+    if (s && s->bytes[slot] >= bytes) return s->p[slot];   /* cached or reserved */
     void *p = nb_aligned_alloc(bytes);
     if (!p) return NULL;
-    if (!s) {
+    if (!s || bytes > NB_SCRATCH_MAX_CACHED) {
         *owned = 1;
         return p;
     }
@@ -56,6 +56,27 @@ void *nb_scratch(int slot, size_t bytes, int *owned) {
     s->p[slot] = p;
     s->bytes[slot] = bytes;
     return p;
+}
+
+int nb_scratch_reserve(int slot, size_t bytes) {
+    slots *s = thread_slots();
+    if (!s) return 0;
+    if (s->bytes[slot] >= bytes) return 1;
+    void *p = nb_aligned_alloc(bytes);
+    if (!p) return 0;
+    nb_aligned_free(s->p[slot]);
+    s->p[slot] = p;
+    s->bytes[slot] = bytes;
+    return 1;
+}
+
+void nb_scratch_trim(int slot) {
+    pthread_once(&once, init);
+    slots *s = key_ok ? pthread_getspecific(key) : NULL;
+    if (!s || s->bytes[slot] <= NB_SCRATCH_MAX_CACHED) return;
+    nb_aligned_free(s->p[slot]);
+    s->p[slot] = NULL;
+    s->bytes[slot] = 0;
 }
 
 void nb_scratch_done(void *p, int owned) {

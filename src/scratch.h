@@ -31,4 +31,11 @@ enum {
 void *nb_scratch(int slot, size_t bytes, int *owned);
 void nb_scratch_done(void *p, int owned);
 
+/* Makes this thread's slot hold at least `bytes` (any size, so that the
+   nb_scratch calls of a pass that must not fail half way find it there);
+   0 on OOM, the slot then unchanged. nb_scratch_trim drops a slot's buffer
+   when it is larger than NB_SCRATCH_MAX_CACHED (after such a pass). */
+int nb_scratch_reserve(int slot, size_t bytes);
+void nb_scratch_trim(int slot);
+
 #endif

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "nd_iter.h"
 
 static float S[64], D[64], D0[64];
 static const int64_t SH[2] = {4, 8}, ST[2] = {8, 1};
@@ -118,6 +119,48 @@ static void zero_dim_copy_moves_one_element(void **state) {
     assert_true(D[1] == D0[1]);
 }
 
+/* "Dense" is the header's definition: the view covers its range of
+   offsets without holes, whether or not its elements overlap each other. */
+static void a_view_is_dense_when_it_covers_its_range_without_holes(void **state) {
+    (void)state;
+    const int64_t sh22[2] = {2, 2}, sh33[2] = {3, 3}, sh2[1] = {2}, sh23[2] = {2, 3};
+    assert_true(nb_view_dense(2, sh22, (const int64_t[]){1, 1}));     /* 0 1 1 2 */
+    assert_true(nb_view_dense(2, sh33, (const int64_t[]){1, 1}));     /* 0..4 */
+    assert_true(nb_view_dense(2, sh33, (const int64_t[]){2, 1}));     /* 0..6, overlapping */
+    assert_true(nb_view_dense(2, sh22, (const int64_t[]){-1, 1}));    /* -1..1 */
+    assert_true(nb_view_dense(2, sh23, (const int64_t[]){1, 2}));     /* transposed */
+    assert_true(nb_view_dense(2, sh23, (const int64_t[]){0, 1}));     /* broadcast */
+    assert_false(nb_view_dense(1, sh2, (const int64_t[]){2}));        /* 0 2 */
+    assert_false(nb_view_dense(2, sh22, (const int64_t[]){1, 3}));    /* 0 1 3 4 */
+    assert_false(nb_view_dense(2, sh33, (const int64_t[]){3, 2}));    /* 0 2 3 4 5 ... */
+}
+
+/* The issue's reproducer: src = {D[0], D[1]; D[1], D[2]} (strides 1, 1)
+   covers D[0..2] without holes, so a dst that meets that range overlaps it. */
+static void dst_overlapping_a_self_overlapping_dense_src_is_an_alias_error(void **state) {
+    (void)state; reset();
+    const int64_t sh[2] = {2, 2}, s11[2] = {1, 1}, holes[2] = {4, 2};   /* holes: 0 2 4 6 */
+    expect_error(nb_copy_strided(4, 2, sh, D, s11, D + 1, holes), NB_ERR_ALIAS, "dst overlaps src");
+    expect_error(nb_copy_strided(4, 2, sh, D + 2, holes, D, s11), NB_ERR_ALIAS, "dst overlaps src");
+}
+
+/* Two views with holes whose extreme elements meet: src's last element
+   D[6] is dst's first. */
+static void views_with_holes_sharing_an_extreme_element_are_an_alias_error(void **state) {
+    (void)state; reset();
+    const int64_t sh4[1] = {4}, s2[1] = {2}, s3[1] = {3};
+    expect_error(nb_copy_strided(4, 1, sh4, D, s2, D + 6, s3), NB_ERR_ALIAS, "dst overlaps src");
+}
+
+static void a_self_overlapping_src_disjoint_from_dst_is_copied(void **state) {
+    (void)state; reset();
+    const int64_t sh[2] = {2, 2}, s11[2] = {1, 1}, rm[2] = {2, 1};
+    assert_int_equal(nb_copy_strided(4, 2, sh, D, s11, D + 3, rm), NB_OK);
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) assert_true(D[3 + 2 * i + j] == D0[i + j]);
+    assert_true(D[2] == D0[2] && D[7] == D0[7]);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(zero_element_size_is_an_arg_error),
@@ -132,6 +175,10 @@ int main(void) {
         cmocka_unit_test(identical_views_are_a_no_op),
         cmocka_unit_test(interleaved_views_with_holes_are_allowed_and_correct),
         cmocka_unit_test(empty_copies_accept_null_pointers),
+        cmocka_unit_test(a_view_is_dense_when_it_covers_its_range_without_holes),
+        cmocka_unit_test(dst_overlapping_a_self_overlapping_dense_src_is_an_alias_error),
+        cmocka_unit_test(a_self_overlapping_src_disjoint_from_dst_is_copied),
+        cmocka_unit_test(views_with_holes_sharing_an_extreme_element_are_an_alias_error),
         cmocka_unit_test(zero_dim_copy_moves_one_element),
     };
     return nbt_run(tests);

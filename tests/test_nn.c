@@ -3,6 +3,7 @@
  * updates against their formulas, and a training loop that learns and
  * leaves no tensor behind. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "tensor_util.h"
 
@@ -239,6 +240,72 @@ static void cnn_training_step_leaks_nothing(void **s) {
     nb_generator_free(g);
 }
 
+/* ---- ownership: a module has at most one parent and the tree has no cycle ---- */
+
+static void expect_refused(nb_status st, const char *fn, const char *arg) {
+    assert_int_not_equal(st, NB_OK);
+    assert_non_null(strstr(nb_last_error(), fn));
+    assert_non_null(strstr(nb_last_error(), arg));
+}
+
+static void add_child_refuses_the_module_itself(void **s) {
+    (void)s;
+    nb_module *m = nb_relu_new();
+    expect_refused(nb_module_add_child(m, m), "nb_module_add_child", "child");
+    assert_int_equal(nb_module_num_children(m), 0);
+    nb_module_free(m);   /* returns: no cycle to recurse through */
+}
+
+static void add_child_refuses_a_module_that_already_has_a_parent(void **s) {
+    (void)s;
+    nb_module *a = nb_sequential_new(0, NULL), *b = nb_sequential_new(0, NULL), *c = nb_relu_new();
+    assert_int_equal(nb_module_add_child(a, c), NB_OK);
+    expect_refused(nb_module_add_child(b, c), "nb_module_add_child", "parent");
+    expect_refused(nb_module_add_child(a, c), "nb_module_add_child", "parent");
+    assert_int_equal(nb_module_num_children(a), 1);
+    assert_int_equal(nb_module_num_children(b), 0);
+    nb_module_free(a);   /* frees c once */
+    nb_module_free(b);
+}
+
+static void add_child_refuses_an_ancestor(void **s) {
+    (void)s;
+    nb_module *a = nb_sequential_new(0, NULL), *b = nb_sequential_new(0, NULL), *c = nb_sequential_new(0, NULL);
+    assert_int_equal(nb_module_add_child(a, b), NB_OK);
+    assert_int_equal(nb_module_add_child(b, c), NB_OK);
+    expect_refused(nb_module_add_child(c, a), "nb_module_add_child", "ancestor");
+    expect_refused(nb_module_add_child(c, b), "nb_module_add_child", "parent");
+    assert_int_equal(nb_module_num_children(c), 0);
+    nb_module_free(a);
+}
+
+static void sequential_refuses_a_module_listed_twice_and_leaves_it_to_the_caller(void **s) {
+    (void)s;
+    nb_module *r = nb_linear_new(2, 2, true, NULL);
+    assert_null(nb_sequential_new(2, (nb_module *[]){r, r}));
+    assert_non_null(strstr(nb_last_error(), "nb_sequential_new"));
+    assert_non_null(strstr(nb_last_error(), "module 1"));
+    /* Still the caller's, with no parent: it can be adopted once, freed once. */
+    nb_module *net = nb_sequential_new(1, (nb_module *[]){r});
+    assert_non_null(net);
+    assert_ptr_equal(nb_module_child(net, 0), r);
+    nb_module_free(net);
+}
+
+static void sequential_refuses_a_module_that_has_a_parent_and_changes_nothing(void **s) {
+    (void)s;
+    nb_module *r = nb_relu_new(), *l = nb_linear_new(2, 2, false, NULL);
+    nb_module *owner = nb_sequential_new(1, (nb_module *[]){r});
+    assert_null(nb_sequential_new(2, (nb_module *[]){l, r}));
+    assert_non_null(strstr(nb_last_error(), "module 1"));
+    assert_int_equal(nb_module_num_children(owner), 1);
+    /* l was not adopted by the refused call. */
+    nb_module *net = nb_sequential_new(1, (nb_module *[]){l});
+    assert_non_null(net);
+    nb_module_free(net);
+    nb_module_free(owner);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         T(linear_module_has_weight_and_bias_with_pytorch_shapes_and_init),
@@ -250,6 +317,11 @@ int main(void) {
         T(adam_first_step_moves_each_parameter_by_about_lr),
         T(training_loop_learns_and_leaks_nothing),
         T(cnn_training_step_leaks_nothing),
+        T(add_child_refuses_the_module_itself),
+        T(add_child_refuses_a_module_that_already_has_a_parent),
+        T(add_child_refuses_an_ancestor),
+        T(sequential_refuses_a_module_listed_twice_and_leaves_it_to_the_caller),
+        T(sequential_refuses_a_module_that_has_a_parent_and_changes_nothing),
     };
     return nbt_run(tests);
 }

@@ -84,7 +84,14 @@ NB_API const char *nb_isa_name(nb_isa isa);
 /* Threads used by nabla's own parallel regions. n <= 0 restores the default:
    NABLA_NUM_THREADS if set, else OpenMP's default (OMP_NUM_THREADS, else the
    CPUs this process may run on). A call from inside an OpenMP parallel
-   region always runs on one thread. */
+   region always runs on one thread.
+   fork(): in a child process made by fork() nabla runs on one thread for
+   good (a pthread_atfork handler, as PyTorch's): the OpenMP runtime's
+   worker threads do not exist in the child, and a parallel region there
+   would wait for them forever. nb_get_num_threads() returns 1 in the child
+   and nb_set_num_threads() has no effect there; the parent is unchanged.
+   Workers that need threads must be started with exec (posix_spawn, or
+   Python multiprocessing's "spawn" / "forkserver" start methods). */
 NB_API void nb_set_num_threads(int n);
 NB_API int  nb_get_num_threads(void);
 
@@ -148,7 +155,9 @@ NB_API nb_status nb_sconv2d_backward_filter(const nb_conv2d_desc *d, const float
    Errors: desc == NULL or a NULL pointer for a tensor with elements is
    NB_ERR_ARG; a desc field out of range (above) NB_ERR_SHAPE; an element or
    byte count (or P, Q) that overflows int64_t NB_ERR_OVERFLOW; an output
-   overlapping an input, or dbias overlapping dw, NB_ERR_ALIAS. */
+   overlapping an input, or dbias overlapping dw, NB_ERR_ALIAS. Working
+   memory is all taken before any output is written: NB_ERR_OOM leaves the
+   outputs untouched, and n == 0 (backward_filter) takes none. */
 
 /* float64 twins, reference path only (the tensor layer gradient-checks conv
    in float64). Same contract as the float functions above. */
@@ -189,7 +198,9 @@ NB_API nb_status nb_dreduce(nb_reduce_op op, int ndim, const int64_t *shape,
    src strides may be 0 (broadcast) or negative; dst must not overlap src
    (NB_ERR_ALIAS when it provably does) and must not have stride 0 on a dim
    of size > 1. Provable: the byte ranges intersect and either view is dense
-   or both start at the same address; dst identical to src (same pointer and
+   (covers its range without holes, even where its own elements overlap, as
+   strides {1, 1} do) or the first, the lowest or the highest elements of
+   the two views share a byte; dst identical to src (same pointer and
    strides) is a no-op returning NB_OK; two views with holes whose ranges
    interleave are allowed (correct when they share no element). */
 NB_API nb_status nb_copy_strided(size_t elem_size, int ndim, const int64_t *shape,

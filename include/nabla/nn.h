@@ -64,7 +64,9 @@ NB_API void      *nb_module_impl(const nb_module *m);
 NB_API const char *nb_module_name(const nb_module *m);
 /* Registers p (retained) as a parameter of m. */
 NB_API nb_status  nb_module_add_parameter(nb_module *m, nb_tensor *p);
-/* m takes ownership of child. */
+/* m takes ownership of child. A module has one owner and the tree has no
+   cycle: a child that already has a parent, m itself, or an ancestor of m is
+   refused (NB_ERR_ARG, nothing changed, the caller keeps child). */
 NB_API nb_status  nb_module_add_child(nb_module *m, nb_module *child);
 NB_API nb_tensor *nb_module_forward(nb_module *m, nb_tensor *x);   /* module(x) */
 /* model.parameters(): own parameters first, then the children's, depth first.
@@ -74,7 +76,9 @@ NB_API int        nb_module_parameters(const nb_module *m, nb_tensor **out, int 
 NB_API int        nb_module_num_children(const nb_module *m);
 NB_API nb_module *nb_module_child(const nb_module *m, int i);      /* borrowed */
 NB_API void       nb_module_zero_grad(nb_module *m);                /* grads set to NULL */
-NB_API void       nb_module_free(nb_module *m);                     /* and its children */
+/* Frees m and its children. Free only roots (modules without a parent):
+   a child is freed by its parent. */
+NB_API void       nb_module_free(nb_module *m);
 
 /* nn.Linear(in, out, bias): weight [out, in] and bias [out] uniform in
    (-1/sqrt(in), 1/sqrt(in)) as PyTorch's default init; gen may be NULL. */
@@ -85,7 +89,10 @@ NB_API nb_module *nb_conv2d_new(int64_t in_channels, int64_t out_channels, int64
 NB_API nb_module *nb_relu_new(void);
 /* nn.Flatten(): [N, ...] -> [N, prod(...)] */
 NB_API nb_module *nb_flatten_new(void);
-/* nn.Sequential(m_0, ..., m_{n-1}): takes ownership of the modules. */
+/* nn.Sequential(m_0, ..., m_{n-1}): takes ownership of the modules. A
+   module listed twice, or that already has a parent, is refused: NULL
+   (nb_last_error() names it), and on any failure the caller still owns
+   every module, unchanged. */
 NB_API nb_module *nb_sequential_new(int n, nb_module *const *modules);
 /* The weight / bias of a Linear or Conv2d (borrowed; bias may be NULL). */
 NB_API nb_tensor *nb_module_weight(const nb_module *m);

@@ -84,6 +84,10 @@ NB_API void       nb_tensor_release(nb_tensor *t);     /* NULL is a no-op */
 /* Debug counter: tensor objects currently alive in this process (leak tests). */
 NB_API int64_t    nb_tensor_live_count(void);
 
+/* Given NULL, each accessor sets the last error (NB_ERR_ARG, naming it)
+   and returns an error value: -1 for ndim, size, stride, offset and numel,
+   NULL for shape, strides and data, false for is_contiguous, and
+   (nb_dtype)-1 for dtype (not a dtype: nb_dtype_size() gives 0). */
 NB_API nb_dtype       nb_tensor_dtype(const nb_tensor *t);
 NB_API int            nb_tensor_ndim(const nb_tensor *t);
 NB_API const int64_t *nb_tensor_shape(const nb_tensor *t);
@@ -123,7 +127,10 @@ NB_API nb_tensor *nb_t(nb_tensor *t);                            /* x.t(): ndim 
 NB_API nb_tensor *nb_squeeze(nb_tensor *t, int dim);             /* x.squeeze(dim) */
 NB_API nb_tensor *nb_squeeze_all(nb_tensor *t);                  /* x.squeeze() */
 NB_API nb_tensor *nb_unsqueeze(nb_tensor *t, int dim);
-/* x.expand(shape): stride 0 on broadcast dims; -1 keeps a size. */
+/* x.expand(shape): stride 0 on broadcast dims; -1 keeps a size.
+   NB_ERR_OVERFLOW when the element count or the size in bytes of the
+   expanded shape does not fit int64 (as for every function that makes a
+   shape: creation, views, copies). */
 NB_API nb_tensor *nb_expand(nb_tensor *t, int ndim, const int64_t *shape);
 NB_API nb_tensor *nb_narrow(nb_tensor *t, int dim, int64_t start, int64_t length);
 /* x[..., start:end:step, ...] on dim; start/end are clamped as in Python, step >= 1. */

@@ -13,6 +13,7 @@ struct nb_module {
     int n_params, cap_params;
     nb_module **children;
     int n_children, cap_children;
+    nb_module *parent;   /* the module that owns this one, NULL for a root */
 };
 
 nb_module *nb_module_new(const nb_module_vtable *vt, void *impl) {
@@ -45,11 +46,24 @@ nb_status nb_module_add_parameter(nb_module *m, nb_tensor *p) {
     return NB_OK;
 }
 
+/* Why child cannot become a child of m (the tree would lose an owner or
+   gain a cycle), or NULL. */
+static const char *adoption_refused(const nb_module *m, const nb_module *child) {
+    if (child == m) return "child is the module itself";
+    if (child->parent) return "child already has a parent (a module has one owner)";
+    for (const nb_module *a = m->parent; a; a = a->parent)
+        if (a == child) return "child is an ancestor of the module (the tree would have a cycle)";
+    return NULL;
+}
+
 nb_status nb_module_add_child(nb_module *m, nb_module *child) {
     if (!m || !child) return nb_error(NB_ERR_ARG, "nb_module_add_child", "%s is NULL", m ? "child" : "m");
+    const char *why = adoption_refused(m, child);
+    if (why) return nb_error(NB_ERR_ARG, "nb_module_add_child", "%s", why);
     if (!grow((void **)&m->children, &m->cap_children, m->n_children, sizeof *m->children))
         return nb_error(NB_ERR_OOM, "nb_module_add_child", "cannot allocate");
     m->children[m->n_children++] = child;
+    child->parent = m;
     return NB_OK;
 }
 
@@ -173,15 +187,33 @@ static nb_tensor *sequential_forward(nb_module *m, nb_tensor *x) {
 static const nb_module_vtable sequential_vt = {"Sequential", sequential_forward, NULL};
 
 nb_module *nb_sequential_new(int n, nb_module *const *modules) {
-    if (n < 0 || (n > 0 && !modules)) { nb_error(NB_ERR_ARG, "nb_sequential_new", "modules is NULL"); return NULL; }
-    for (int i = 0; i < n; i++)
-        if (!modules[i]) { nb_error(NB_ERR_ARG, "nb_sequential_new", "module %d is NULL", i); return NULL; }
-    nb_module *m = nb_module_new(&sequential_vt, NULL);
-    for (int i = 0; m && i < n; i++)
-        if (nb_module_add_child(m, modules[i])) {
-            m->n_children = 0;   /* ownership stays with the caller on failure */
-            nb_module_free(m);
-            m = NULL;
+    static const char fn[] = "nb_sequential_new";
+    if (n < 0 || (n > 0 && !modules)) { nb_error(NB_ERR_ARG, fn, "modules is NULL"); return NULL; }
+    /* Every check before anything is adopted: on failure the caller still
+       owns every module, unchanged. */
+    for (int i = 0; i < n; i++) {
+        if (!modules[i]) { nb_error(NB_ERR_ARG, fn, "module %d is NULL", i); return NULL; }
+        if (modules[i]->parent) {
+            nb_error(NB_ERR_ARG, fn, "module %d already has a parent (a module has one owner)", i);
+            return NULL;
         }
+        for (int j = 0; j < i; j++)
+            if (modules[j] == modules[i]) {
+                nb_error(NB_ERR_ARG, fn, "module %d is module %d again (a module has one owner)", i, j);
+                return NULL;
+            }
+    }
+    nb_module *m = nb_module_new(&sequential_vt, NULL);
+    if (m && n > 0 && !(m->children = malloc(sizeof *m->children * (size_t)n))) {
+        nb_module_free(m);
+        nb_error(NB_ERR_OOM, fn, "cannot allocate");
+        return NULL;
+    }
+    if (!m) return NULL;
+    m->cap_children = n;
+    for (int i = 0; i < n; i++) {
+        m->children[m->n_children++] = modules[i];
+        modules[i]->parent = m;
+    }
     return m;
 }

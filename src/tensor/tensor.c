@@ -68,6 +68,18 @@ static nb_status check_shape(const char *fn, int ndim, const int64_t *shape, int
     return NB_OK;
 }
 
+nb_status nb__check_numel(const char *fn, int ndim, const int64_t *shape, nb_dtype dtype) {
+    int64_t numel, bytes;
+    char b[160];
+    if (!nb_numel_ok(ndim, shape, &numel))
+        return nb_error(NB_ERR_OVERFLOW, fn, "the element count of shape %s overflows int64",
+                        nb__shape_str(b, sizeof b, ndim, shape));
+    if (!nb_mul_ok(numel, (int64_t)nb_esize(dtype), &bytes))
+        return nb_error(NB_ERR_OVERFLOW, fn, "the size in bytes of shape %s (%lld elements of %s) overflows int64",
+                        nb__shape_str(b, sizeof b, ndim, shape), (long long)numel, nb_dtype_name(dtype));
+    return NB_OK;
+}
+
 static nb_tensor *tensor_object(nb_storage *s, nb_dtype dtype, int ndim, const int64_t *shape,
                                 const int64_t *strides, int64_t offset) {
     nb_tensor *t = calloc(1, sizeof *t);
@@ -310,28 +322,39 @@ nb_tensor *nb_randn(int ndim, const int64_t *shape, nb_dtype dtype, nb_generator
 
 /* ---- properties ---- */
 
-nb_dtype nb_tensor_dtype(const nb_tensor *t) { return t->dtype; }
-int nb_tensor_ndim(const nb_tensor *t) { return t->ndim; }
-const int64_t *nb_tensor_shape(const nb_tensor *t) { return t->shape; }
-const int64_t *nb_tensor_strides(const nb_tensor *t) { return t->strides; }
-int64_t nb_tensor_offset(const nb_tensor *t) { return t->offset; }
-void *nb_tensor_data(const nb_tensor *t) { return nb_ptr(t); }
+/* The accessors take NULL with an error value (documented in tensor.h)
+   and a message naming them, like every other function. */
+#define NULL_T(fn, t, bad) \
+    do { if (!(t)) { nb_error(NB_ERR_ARG, fn, "t is NULL"); return bad; } } while (0)
+
+nb_dtype nb_tensor_dtype(const nb_tensor *t) { NULL_T("nb_tensor_dtype", t, (nb_dtype)-1); return t->dtype; }
+int nb_tensor_ndim(const nb_tensor *t) { NULL_T("nb_tensor_ndim", t, -1); return t->ndim; }
+const int64_t *nb_tensor_shape(const nb_tensor *t) { NULL_T("nb_tensor_shape", t, NULL); return t->shape; }
+const int64_t *nb_tensor_strides(const nb_tensor *t) { NULL_T("nb_tensor_strides", t, NULL); return t->strides; }
+int64_t nb_tensor_offset(const nb_tensor *t) { NULL_T("nb_tensor_offset", t, -1); return t->offset; }
+void *nb_tensor_data(const nb_tensor *t) { NULL_T("nb_tensor_data", t, NULL); return nb_ptr(t); }
 
 int64_t nb_tensor_size(const nb_tensor *t, int dim) {
+    NULL_T("nb_tensor_size", t, -1);
     int d = nb__dim("nb_tensor_size", dim, t->ndim);
     return d < 0 || t->ndim == 0 ? -1 : t->shape[d];
 }
 int64_t nb_tensor_stride(const nb_tensor *t, int dim) {
+    NULL_T("nb_tensor_stride", t, -1);
     int d = nb__dim("nb_tensor_stride", dim, t->ndim);
     return d < 0 || t->ndim == 0 ? -1 : t->strides[d];
 }
+/* Never overflows: every function that makes a shape checks its count
+   (nb__check_numel). */
 int64_t nb_tensor_numel(const nb_tensor *t) {
+    NULL_T("nb_tensor_numel", t, -1);
     int64_t n = 1;
     for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
     return n;
 }
 
 bool nb_tensor_is_contiguous(const nb_tensor *t) {
+    NULL_T("nb_tensor_is_contiguous", t, false);
     int64_t expect = 1;
     if (nb_tensor_numel(t) == 0) return true;
     for (int i = t->ndim - 1; i >= 0; i--) {

@@ -56,6 +56,11 @@ nb_tensor *nb__alias(const nb_tensor *t, int ndim, const int64_t *shape,
 nb_tensor *nb__empty(const char *fn, int ndim, const int64_t *shape, nb_dtype dtype);
 void nb__contiguous_strides(int ndim, const int64_t *shape, int64_t *strides);
 nb_status nb__check_dtype(const char *fn, nb_dtype d);
+/* NB_ERR_OVERFLOW (naming fn) when the element count of a shape of
+   non-negative sizes, or its size in bytes, does not fit int64: every
+   function that makes a shape (views too) checks it, so nb_tensor_numel
+   never overflows. */
+nb_status nb__check_numel(const char *fn, int ndim, const int64_t *shape, nb_dtype dtype);
 /* Normalise dim against ndim (negative counts from the end); -1 + error. */
 int nb__dim(const char *fn, int dim, int ndim);
 /* "[2, 3]" into buf. */

@@ -230,6 +230,7 @@ nb_tensor *nb_expand(nb_tensor *t, int ndim, const int64_t *shape) {
         ns[i] = want;
         st[i] = 0;
     }
+    if (nb__check_numel(fn, ndim, ns, t->dtype)) return NULL;
     nb_tensor *v = nb__alias(t, ndim, ns, st, t->offset);
     return record_view(v, fn, nb_grad_expand, t, NULL, 0);
 }
@@ -337,9 +338,11 @@ nb_tensor *nb_repeat(nb_tensor *t, int nreps, const int64_t *reps) {
     }
     nb_tensor *out = nb__empty(fn, nreps, ns, t->dtype);
     if (!out) return NULL;
-    /* Copy t into every tile: the tile grid has prod(reps) cells. */
+    /* Copy t into every tile: the tile grid has prod(reps) cells, none
+       when out is empty (prod(reps) may then not even fit int64). */
     int64_t tiles = 1, cell[NB_MAX_DIMS] = {0};
-    for (int i = 0; i < nreps; i++) tiles *= reps[i];
+    if (nb_tensor_numel(out) == 0) tiles = 0;
+    else for (int i = 0; i < nreps; i++) tiles *= reps[i];
     int64_t src_st[NB_MAX_DIMS];
     for (int i = 0; i < nreps; i++) {
         int it = i - (nreps - t->ndim);
@@ -398,7 +401,11 @@ static nb_tensor *cat_impl(const char *fn, int n, nb_tensor *const *ts, int dim)
             return NULL;
         }
         sizes[i] = t->shape[d];
-        shape[d] += t->shape[d];
+        if (!nb_add_ok(shape[d], t->shape[d], &shape[d])) {
+            free(sizes);
+            nb_error(NB_ERR_OVERFLOW, fn, "the size of dim %d of the result overflows int64", d);
+            return NULL;
+        }
     }
     nb_tensor *out = nb__empty(fn, t0->ndim, shape, t0->dtype);
     int64_t at = 0;
