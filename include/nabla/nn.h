@@ -108,7 +108,12 @@ NB_API nb_optimizer *nb_sgd_new(int n, nb_tensor *const *params, double lr, doub
 /* torch.optim.Adam(params, lr, betas=(beta1, beta2), eps, weight_decay). */
 NB_API nb_optimizer *nb_adam_new(int n, nb_tensor *const *params, double lr, double beta1, double beta2,
                                  double eps, double weight_decay);
-/* One update from the current .grad (parameters without grad are skipped). */
+/* One update from the current .grad (parameters without grad are skipped).
+   Atomic: every new value is computed before any parameter or state buffer
+   changes, so a failure (NB_ERR_OOM, ...) leaves the parameters, the
+   moments and the step count as they were, and a retried step equals a
+   clean one. The price is memory: the updates of all parameters (and their
+   new state buffers) are alive at once. */
 NB_API nb_status nb_optimizer_step(nb_optimizer *opt);
 /* optimizer.zero_grad(): sets every .grad to NULL (PyTorch's set_to_none). */
 NB_API void      nb_optimizer_zero_grad(nb_optimizer *opt);

@@ -1,6 +1,7 @@
 /* Optimisers: SGD (momentum, weight decay) and Adam, as torch.optim. Updates
  * run in no-grad mode through the tensor ops, so any parameter layout works. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "tensor/tensor_internal.h"
@@ -56,68 +57,126 @@ nb_optimizer *nb_adam_new(int n, nb_tensor *const *params, double lr, double bet
     return o;
 }
 
-#define TRY(x) do { if (!(x)) { s = NB_ERR_OOM; goto done; } } while (0)
-#define TRYS(x) do { if ((s = (x)) != NB_OK) goto done; } while (0)
+/* A step is atomic: every new value (each parameter's update, each new
+ * state buffer) is computed out of place first; only when all of them
+ * exist are they applied, by in-place adds of same-dtype, same-shape
+ * tensors and pointer swaps, which allocate nothing and cannot fail. Out
+ * of memory half way therefore changes no parameter and no state (the
+ * price: the new values of every parameter are alive at once). */
 
-static nb_status sgd_one(nb_optimizer *o, int i) {
+/* What one parameter's update needs, computed before anything changes. */
+typedef struct {
+    nb_tensor *delta;        /* added to the parameter */
+    nb_tensor *nbuf1, *nbuf2; /* the new state buffers (NULL: unchanged) */
+} pending;
+
+#define TRY(x) do { if (!(x)) goto fail; } while (0)
+
+/* The update as torch.optim.SGD: d = grad + wd p; buf = d on the first
+   step, else momentum buf + d; p -= lr buf (lr d without momentum). */
+static bool sgd_compute(const nb_optimizer *o, int i, pending *out) {
     nb_tensor *p = o->params[i], *d = NULL, *t = NULL;
-    nb_status s = NB_OK;
-    /* d = grad + wd * p */
     if (o->wd != 0) { TRY(t = nb_mul_scalar(p, o->wd)); TRY(d = nb_add(p->grad, t)); }
     else d = nb_tensor_retain(p->grad);
+    nb_tensor_release(t);
+    t = NULL;
     if (o->momentum != 0) {
-        if (!o->buf1[i]) { TRY(o->buf1[i] = nb_clone(d)); }   /* buf = d on the first step */
-        else { TRYS(nb_mul_scalar_(o->buf1[i], o->momentum)); TRYS(nb_add_(o->buf1[i], d)); }
+        if (!o->buf1[i]) { TRY(out->nbuf1 = nb_clone(d)); }
+        else { TRY(t = nb_mul_scalar(o->buf1[i], o->momentum)); TRY(out->nbuf1 = nb_add(t, d)); }
         nb_tensor_release(d);
-        d = nb_tensor_retain(o->buf1[i]);
+        d = nb_tensor_retain(out->nbuf1);
     }
     nb_tensor_release(t);
     TRY(t = nb_mul_scalar(d, -o->lr));
-    TRYS(nb_add_(p, t));
-done:
+    TRY(out->delta = nb_to_dtype(t, p->dtype));
     nb_tensor_release(t);
     nb_tensor_release(d);
-    return s;
+    return true;
+fail:
+    nb_tensor_release(t);
+    nb_tensor_release(d);
+    return false;
 }
 
-static nb_status adam_one(nb_optimizer *o, int i) {
-    nb_tensor *p = o->params[i], *g = NULL, *t = NULL, *u = NULL, *v = NULL;
-    nb_status s = NB_OK;
+/* torch.optim.Adam at step o->steps + 1. */
+static bool adam_compute(const nb_optimizer *o, int i, pending *out) {
+    nb_tensor *p = o->params[i], *g = NULL, *t = NULL, *u = NULL, *m0 = NULL, *v0 = NULL;
     if (o->wd != 0) { TRY(t = nb_mul_scalar(p, o->wd)); TRY(g = nb_add(p->grad, t)); nb_tensor_release(t); t = NULL; }
     else g = nb_tensor_retain(p->grad);
-    if (!o->buf1[i]) { TRY(o->buf1[i] = nb_zeros_like(p)); TRY(o->buf2[i] = nb_zeros_like(p)); }
+    if (o->buf1[i]) { m0 = nb_tensor_retain(o->buf1[i]); v0 = nb_tensor_retain(o->buf2[i]); }
+    else { TRY(m0 = nb_zeros_like(p)); TRY(v0 = nb_zeros_like(p)); }
     /* m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2 */
-    TRYS(nb_mul_scalar_(o->buf1[i], o->beta1));
-    TRY(t = nb_mul_scalar(g, 1 - o->beta1));
-    TRYS(nb_add_(o->buf1[i], t));
-    nb_tensor_release(t); t = NULL;
-    TRYS(nb_mul_scalar_(o->buf2[i], o->beta2));
-    TRY(t = nb_mul(g, g));
-    TRYS(nb_mul_scalar_(t, 1 - o->beta2));
-    TRYS(nb_add_(o->buf2[i], t));
-    nb_tensor_release(t); t = NULL;
+    TRY(t = nb_mul_scalar(m0, o->beta1));
+    TRY(u = nb_mul_scalar(g, 1 - o->beta1));
+    TRY(out->nbuf1 = nb_add(t, u));
+    nb_tensor_release(t); nb_tensor_release(u); t = u = NULL;
+    TRY(t = nb_mul_scalar(v0, o->beta2));
+    TRY(u = nb_mul(g, g));
+    TRY(nb_mul_scalar_(u, 1 - o->beta2) == NB_OK);
+    TRY(out->nbuf2 = nb_add(t, u));
+    nb_tensor_release(t); nb_tensor_release(u); t = u = NULL;
     /* p -= lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps) */
-    double bc1 = 1 - pow(o->beta1, (double)o->steps), bc2 = 1 - pow(o->beta2, (double)o->steps);
-    TRY(t = nb_div_scalar(o->buf2[i], bc2));
+    const double steps = (double)(o->steps + 1);
+    const double bc1 = 1 - pow(o->beta1, steps), bc2 = 1 - pow(o->beta2, steps);
+    TRY(t = nb_div_scalar(out->nbuf2, bc2));
     TRY(u = nb_pow_scalar(t, 0.5));
-    TRYS(nb_add_scalar_(u, o->eps));
-    TRY(v = nb_div(o->buf1[i], u));
-    TRYS(nb_mul_scalar_(v, -o->lr / bc1));
-    TRYS(nb_add_(p, v));
-done:
-    nb_tensor_release(g); nb_tensor_release(t); nb_tensor_release(u); nb_tensor_release(v);
-    return s;
+    TRY(nb_add_scalar_(u, o->eps) == NB_OK);
+    nb_tensor_release(t);
+    TRY(t = nb_div(out->nbuf1, u));
+    TRY(nb_mul_scalar_(t, -o->lr / bc1) == NB_OK);
+    TRY(out->delta = nb_to_dtype(t, p->dtype));
+    nb_tensor_release(g); nb_tensor_release(t); nb_tensor_release(u);
+    nb_tensor_release(m0); nb_tensor_release(v0);
+    return true;
+fail:
+    nb_tensor_release(g); nb_tensor_release(t); nb_tensor_release(u);
+    nb_tensor_release(m0); nb_tensor_release(v0);
+    return false;
+}
+
+static void pending_release(pending *w, int n) {
+    for (int i = 0; i < n; i++) {
+        nb_tensor_release(w[i].delta);
+        nb_tensor_release(w[i].nbuf1);
+        nb_tensor_release(w[i].nbuf2);
+    }
 }
 
 nb_status nb_optimizer_step(nb_optimizer *o) {
-    if (!o) return nb_error(NB_ERR_ARG, "nb_optimizer_step", "opt is NULL");
-    nb_status s = NB_OK;
+    static const char fn[] = "nb_optimizer_step";
+    if (!o) return nb_error(NB_ERR_ARG, fn, "opt is NULL");
     nb_no_grad_enter();
+    for (int i = 0; i < o->n; i++) {
+        const nb_status s = o->params[i]->grad ? nb__check_writable(fn, o->params[i]) : NB_OK;
+        if (s != NB_OK) { nb_no_grad_exit(); return s; }
+    }
+    pending *w = calloc((size_t)(o->n ? o->n : 1), sizeof *w);
+    if (!w) { nb_no_grad_exit(); return nb_error(NB_ERR_OOM, fn, "cannot allocate"); }
+    for (int i = 0; i < o->n; i++) {
+        if (!o->params[i]->grad) continue;
+        if (!(o->adam ? adam_compute(o, i, &w[i]) : sgd_compute(o, i, &w[i]))) {
+            const nb_status s = nb_last_status();
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", nb_last_error());
+            nb_no_grad_exit();
+            pending_release(w, o->n);
+            free(w);
+            return nb_error(s != NB_OK ? s : NB_ERR_OOM, fn,
+                            "parameter %d: %s (nothing was updated)", i, msg);
+        }
+    }
+    /* Commit: nothing below allocates. */
     o->steps++;
-    for (int i = 0; i < o->n && s == NB_OK; i++)
-        if (o->params[i]->grad) s = o->adam ? adam_one(o, i) : sgd_one(o, i);
+    for (int i = 0; i < o->n; i++) {
+        if (!w[i].delta) continue;
+        (void)nb_add_(o->params[i], w[i].delta);   /* same dtype and shape, own storage: no allocation */
+        if (w[i].nbuf1) { nb_tensor_release(o->buf1[i]); o->buf1[i] = w[i].nbuf1; w[i].nbuf1 = NULL; }
+        if (w[i].nbuf2) { nb_tensor_release(o->buf2[i]); o->buf2[i] = w[i].nbuf2; w[i].nbuf2 = NULL; }
+    }
     nb_no_grad_exit();
-    return s;
+    pending_release(w, o->n);
+    free(w);
+    return NB_OK;
 }
 
 void nb_optimizer_zero_grad(nb_optimizer *o) {
