@@ -9,8 +9,11 @@
  * (and a second reference pass on absolute values for the bounds).
  *
  * Bounds (|simd - ref| <= |simd - exact| + |ref - exact|, hence the 2):
- *   GEMM, conv:  2 gamma(L+2) * (the same product on absolute values),
- *                L the length of each dot product;
+ *   GEMM, conv:  2 gamma(L+2) * (the same product on absolute values, run
+ *                on the float64 reference), L the length of each dot
+ *                product; with the documented overflow exception
+ *                (nb_check_overflow_exempt): +-Inf or NaN accepted where
+ *                that magnitude is finite and above FLT_MAX/(1+gamma(L+2));
  *   sum / mean:  2 gamma(n) * sum|x| (n reduced elements; /n for mean);
  *   max / min, copies: exact;
  *   unary:       8 ulp(ref) + 4 u |x| (covers cancellation in gelu/sigmoid);
@@ -45,16 +48,24 @@ static double gamma_n(double n) {
     return n * u / (1.0 - n * u);
 }
 
+bool nb_check_overflow_exempt(float got, double mag, double terms) {
+    return !isfinite(got) && isfinite(mag) && mag > FLT_MAX / (1.0 + gamma_n(terms));
+}
+
 /* Worst |got - want| / bound over n floats; NaN must match NaN; a zero
-   bound means exact. Returns +inf on a NaN mismatch. */
+   bound means exact. Returns +inf on a NaN mismatch. mag (NULL for the
+   families without dot products): each output's magnitude for the
+   overflow exception (nb_check_overflow_exempt), of dot products of
+   `terms` terms. */
 static double worst_ratio(const float *got, const float *want, const double *bound,
-                          int64_t n, int64_t *where) {
+                          const double *mag, double terms, int64_t n, int64_t *where) {
     double worst = 0;
     *where = -1;
     for (int64_t i = 0; i < n; i++) {
         const float g = got[i], w = want[i];
         double r;
-        if (isnan(g) || isnan(w)) r = (isnan(g) && isnan(w)) ? 0 : INFINITY;
+        if (mag && nb_check_overflow_exempt(g, mag[i], terms)) r = 0;
+        else if (isnan(g) || isnan(w)) r = (isnan(g) && isnan(w)) ? 0 : INFINITY;
         else if (g == w) r = 0;
         else {
             const double d = fabs((double)g - (double)w);
@@ -98,9 +109,12 @@ void nb_check_stats(nb_check_slot s, long *calls, long *violations, double *wors
 
 /* ---- helpers: dense copies of strided matrices ---- */
 
-static float *abs_copy(const float *p, int64_t n) {
-    float *q = malloc((size_t)(n > 0 ? n : 1) * sizeof *q);
-    if (q) for (int64_t i = 0; i < n; i++) q[i] = fabsf(p[i]);
+/* |p| in double: the magnitude passes of the dot-product families run on
+   the float64 reference, so a magnitude above FLT_MAX stays finite (the
+   overflow exception needs its value). */
+static double *abs_copy_d(const float *p, int64_t n) {
+    double *q = malloc((size_t)(n > 0 ? n : 1) * sizeof *q);
+    if (q) for (int64_t i = 0; i < n; i++) q[i] = fabs((double)p[i]);
     return q;
 }
 
@@ -114,25 +128,27 @@ static nb_status chk_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, floa
     const int64_t asz = ((ta ? K : M) - 1) * lda + (ta ? M : K);
     const int64_t bsz = ((tb ? N : K) - 1) * ldb + (tb ? K : N);
     float *c0 = malloc((size_t)csz * sizeof *c0), *cref = malloc((size_t)csz * sizeof *cref);
-    float *aa = K > 0 ? abs_copy(A, asz) : NULL, *ab = K > 0 ? abs_copy(B, bsz) : NULL;
-    float *mag = malloc((size_t)csz * sizeof *mag);
-    double *bound = malloc((size_t)(M * N) * sizeof *bound);
+    double *aa = K > 0 ? abs_copy_d(A, asz) : NULL, *ab = K > 0 ? abs_copy_d(B, bsz) : NULL;
+    double *mag = malloc((size_t)csz * sizeof *mag);   /* sum |a||b|, before alpha */
+    double *bound = malloc((size_t)(M * N) * sizeof *bound), *exm = malloc((size_t)(M * N) * sizeof *exm);
     float *got = malloc((size_t)(M * N) * sizeof *got), *want = malloc((size_t)(M * N) * sizeof *want);
-    const bool ok = c0 && cref && mag && bound && got && want && (K == 0 || (aa && ab));
+    const bool ok = c0 && cref && mag && bound && exm && got && want && (K == 0 || (aa && ab));
     if (ok) { memcpy(c0, C, (size_t)csz * sizeof *C); memcpy(cref, C, (size_t)csz * sizeof *C); }
     nb_status s = t->sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     if (s == NB_OK && ok && nb_ref_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, cref, ldc) == NB_OK &&
-        (K == 0 || nb_ref_sgemm(ta, tb, M, N, K, fabsf(alpha), aa, lda, ab, ldb, 0.0f, mag, ldc) == NB_OK)) {
+        (K == 0 || nb_ref_dgemm(ta, tb, M, N, K, 1.0, aa, lda, ab, ldb, 0.0, mag, ldc) == NB_OK)) {
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < N; j++) {
                 const int64_t o = i * ldc + j;
-                const double m = (K ? (double)mag[o] : 0.0) + (beta != 0 ? fabs((double)beta * c0[o]) : 0.0);
+                const double ab_mag = K ? mag[o] : 0.0;
+                const double m = fabs((double)alpha) * ab_mag + (beta != 0 ? fabs((double)beta * c0[o]) : 0.0);
                 bound[i * N + j] = 2 * gamma_n((double)K + 2) * m;
+                exm[i * N + j] = m > ab_mag ? m : ab_mag;
                 got[i * N + j] = C[o];
                 want[i * N + j] = cref[o];
             }
         int64_t where;
-        const double r = worst_ratio(got, want, bound, M * N, &where);
+        const double r = worst_ratio(got, want, bound, exm, (double)K + 2, M * N, &where);
         char shape[96];
         snprintf(shape, sizeof shape, "%c%c M=%lld N=%lld K=%lld", ta ? 'T' : 'N', tb ? 'T' : 'N',
                  (long long)M, (long long)N, (long long)K);
@@ -140,7 +156,7 @@ static nb_status chk_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, floa
     } else if (s == NB_OK) {
         oom(NB_CHECK_SGEMM);
     }
-    free(c0); free(cref); free(aa); free(ab); free(mag); free(bound); free(got); free(want);
+    free(c0); free(cref); free(aa); free(ab); free(mag); free(bound); free(exm); free(got); free(want);
     return s;
 }
 
@@ -161,12 +177,12 @@ static void conv_shape(char *buf, size_t len, const nb_conv2d_desc *d) {
 /* Worst error/bound of `n` outputs of a conv pass against the reference
    output, the bound from the reference pass on absolute values (mag) and
    the dot length L. */
-static double conv_ratio(const float *got, const float *want, const float *mag, int64_t n,
+static double conv_ratio(const float *got, const float *want, const double *mag, int64_t n,
                          double L, int64_t *where) {
     double *bound = malloc((size_t)(n > 0 ? n : 1) * sizeof *bound);
     if (!bound) { *where = -1; return 0; }
-    for (int64_t i = 0; i < n; i++) bound[i] = 2 * gamma_n(L + 2) * (double)mag[i];
-    const double r = worst_ratio(got, want, bound, n, where);
+    for (int64_t i = 0; i < n; i++) bound[i] = 2 * gamma_n(L + 2) * mag[i];
+    const double r = worst_ratio(got, want, bound, mag, L + 2, n, where);
     free(bound);
     return r;
 }
@@ -183,10 +199,11 @@ static nb_status chk_sconv2d_forward(const nb_conv2d_desc *d, const float *x, co
     if (s != NB_OK) return s;
     int64_t xn, wn, yn;
     conv_sizes(d, &xn, &wn, &yn);
-    float *ref = malloc((size_t)yn * sizeof *ref), *mag = malloc((size_t)yn * sizeof *mag);
-    float *ax = abs_copy(x, xn), *aw = abs_copy(w, wn), *ab = bias ? abs_copy(bias, d->k) : NULL;
+    float *ref = malloc((size_t)yn * sizeof *ref);
+    double *mag = malloc((size_t)yn * sizeof *mag);
+    double *ax = abs_copy_d(x, xn), *aw = abs_copy_d(w, wn), *ab = bias ? abs_copy_d(bias, d->k) : NULL;
     if (ref && mag && ax && aw && (!bias || ab) && nb_ref_sconv2d_forward(d, x, w, bias, ref) == NB_OK &&
-        nb_ref_sconv2d_forward(d, ax, aw, ab, mag) == NB_OK)
+        nb_ref_dconv2d_forward(d, ax, aw, ab, mag) == NB_OK)
     {
         int64_t where;
         const double r = conv_ratio(y, ref, mag, yn, (double)(d->c / d->groups * d->r * d->s + 1), &where);
@@ -203,10 +220,11 @@ static nb_status chk_sconv2d_backward_data(const nb_conv2d_desc *d, const float 
     if (s != NB_OK) return s;
     int64_t xn, wn, yn;
     conv_sizes(d, &xn, &wn, &yn);
-    float *ref = malloc((size_t)xn * sizeof *ref), *mag = malloc((size_t)xn * sizeof *mag);
-    float *ady = abs_copy(dy, yn), *aw = abs_copy(w, wn);
+    float *ref = malloc((size_t)xn * sizeof *ref);
+    double *mag = malloc((size_t)xn * sizeof *mag);
+    double *ady = abs_copy_d(dy, yn), *aw = abs_copy_d(w, wn);
     if (ref && mag && ady && aw && nb_ref_sconv2d_backward_data(d, dy, w, ref) == NB_OK &&
-        nb_ref_sconv2d_backward_data(d, ady, aw, mag) == NB_OK)
+        nb_ref_dconv2d_backward_data(d, ady, aw, mag) == NB_OK)
     {
         int64_t where;
         const double r = conv_ratio(dx, ref, mag, xn, (double)(d->k / d->groups * d->r * d->s), &where);
@@ -224,11 +242,12 @@ static nb_status chk_sconv2d_backward_filter(const nb_conv2d_desc *d, const floa
     int64_t xn, wn, yn, p = 0, q = 0;
     conv_sizes(d, &xn, &wn, &yn);
     nb_conv2d_out_shape(d, &p, &q);
-    float *ref = malloc((size_t)(wn + d->k) * sizeof *ref), *mag = malloc((size_t)(wn + d->k) * sizeof *mag);
-    float *ax = abs_copy(x, xn), *ady = abs_copy(dy, yn);
+    float *ref = malloc((size_t)(wn + d->k) * sizeof *ref);
+    double *mag = malloc((size_t)(wn + d->k) * sizeof *mag);
+    double *ax = abs_copy_d(x, xn), *ady = abs_copy_d(dy, yn);
     if (ref && mag && ax && ady &&
         nb_ref_sconv2d_backward_filter(d, x, dy, ref, dbias ? ref + wn : NULL) == NB_OK &&
-        nb_ref_sconv2d_backward_filter(d, ax, ady, mag, dbias ? mag + wn : NULL) == NB_OK) {
+        nb_ref_dconv2d_backward_filter(d, ax, ady, mag, dbias ? mag + wn : NULL) == NB_OK) {
         const double L = (double)(d->n * p * q);
         int64_t where, where_b = -1;
         double r = conv_ratio(dw, ref, mag, wn, L, &where);
@@ -279,7 +298,7 @@ static nb_status chk_sreduce(nb_reduce_op op, int ndim, const int64_t *shape, co
         for (int64_t i = 0; i < ny; i++) bound[i] = 0;
     }
     int64_t where;
-    const double r = worst_ratio(got, ref, bound, ny, &where);
+    const double r = worst_ratio(got, ref, bound, NULL, 0, ny, &where);
     char desc[64];
     snprintf(desc, sizeof desc, "op=%d ndim=%d mask=0x%llx", (int)op, ndim, (unsigned long long)mask);
     record(NB_CHECK_REDUCE, r, where, desc);
@@ -324,7 +343,7 @@ static nb_status chk_sunary(nb_unary_op op, int64_t n, const float *x, float *y)
             bound[i] = 8 * 2 * u * mag + 4 * u * fabs((double)xin[i]) + (double)FLT_TRUE_MIN;
         }
         int64_t where;
-        const double r = worst_ratio(y, ref, bound, n, &where);
+        const double r = worst_ratio(y, ref, bound, NULL, 0, n, &where);
         char desc[48];
         snprintf(desc, sizeof desc, "op=%d n=%lld", (int)op, (long long)n);
         record(NB_CHECK_UNARY, r, where, desc);
@@ -350,7 +369,7 @@ static nb_status chk_ssoftmax(int log, int64_t rows, int64_t cols, const float *
                 bound[i * cols + j] = 4 * u * ((double)cols + 8) * (fabs((double)ref[i * cols + j]) + (log ? 1 : 0));
             }
         int64_t where;
-        const double r = worst_ratio(got, ref, bound, n, &where);
+        const double r = worst_ratio(got, ref, bound, NULL, 0, n, &where);
         char desc[64];
         snprintf(desc, sizeof desc, "log=%d rows=%lld cols=%lld", log, (long long)rows, (long long)cols);
         record(NB_CHECK_SOFTMAX, r, where, desc);

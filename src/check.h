@@ -2,6 +2,8 @@
 #ifndef NB_CHECK_H
 #define NB_CHECK_H
 
+#include <stdbool.h>
+
 #include "kernels_table.h"
 
 typedef enum {
@@ -13,6 +15,14 @@ typedef enum {
    wrappers that run the active ISA's slot, then the reference, and compare.
    Slots it does not know stay on the reference. Registers the exit summary. */
 void nb_check_fill(struct nb_kernels *t);
+
+/* The one exception to the GEMM and convolution bounds (kernels.h,
+   "Overflow"): got may be +-Inf or NaN, whatever the reference gives, when
+   the magnitude of the dot product (mag: sum of |a_k b_k| over `terms`
+   terms, before alpha, or the bound's |alpha| sum + |beta c|, whichever is
+   larger) is finite (finite inputs) and above FLT_MAX / (1 + gamma(terms)):
+   a float intermediate of the SIMD paths may overflow there. */
+bool nb_check_overflow_exempt(float got, double mag, double terms);
 
 /* Counters of one family so far (for tests and `nabla selftest`). */
 void nb_check_stats(nb_check_slot s, long *calls, long *violations, double *worst);

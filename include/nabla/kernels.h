@@ -109,7 +109,20 @@ NB_API void nb_free_buffers(void);
    trans_* are 0 or 1 (op(X) = X or X^T). Row-major: A is stored M x K
    (trans_a == 0, lda >= K) or K x M (trans_a == 1, lda >= M); likewise B;
    ldc >= N. beta == 0 means C is written, never read (NaN in C does not
-   leak), as in BLAS. C must not overlap A or B (NB_ERR_ALIAS). */
+   leak), as in BLAS. C must not overlap A or B (NB_ERR_ALIAS).
+   Error bound (README "Numerics"): elementwise
+     |C - C_exact| <= gamma(K+2) (|alpha| |A||B| + |beta| |C|),
+   gamma(k) = k u / (1 - k u), u = 2^-24, with one exception, overflow: the
+   SIMD paths sum each dot product in float (an FMA chain per KC block) and
+   apply alpha and beta afterwards, so where a float intermediate can
+   exceed FLT_MAX, i.e. where m = sum over k of |op(A)[i,k] op(B)[k,j]|
+   (before alpha), or |alpha| m + |beta C[i,j]|, is above
+   FLT_MAX / (1 + gamma(K+2)), C[i,j] may be +-Inf or NaN although the exact
+   result is finite (A.B = 6e38 with alpha = 0.25: +Inf, not 1.5e38), and
+   NaN where it is +-Inf (huge terms of both signs). The reference path
+   sums in double and rounds the exact result once. Shadow mode
+   (NABLA_CHECK) and the differential tests accept exactly this exception;
+   the convolutions have it too (below). */
 NB_API nb_status nb_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                           float alpha, const float *A, int64_t lda,
                           const float *B, int64_t ldb,
@@ -155,7 +168,13 @@ NB_API nb_status nb_sconv2d_backward_filter(const nb_conv2d_desc *d, const float
    Errors: desc == NULL or a NULL pointer for a tensor with elements is
    NB_ERR_ARG; a desc field out of range (above) NB_ERR_SHAPE; an element or
    byte count (or P, Q) that overflows int64_t NB_ERR_OVERFLOW; an output
-   overlapping an input, or dbias overlapping dw, NB_ERR_ALIAS. Working
+   overlapping an input, or dbias overlapping dw, NB_ERR_ALIAS.
+   Numerics: each output is a dot product of L terms (forward: x w over
+   C/groups R S taps, plus the bias; backward_data: dy w; backward_filter:
+   x dy over n P Q) within gamma(L+2) of the sum of their magnitudes, with
+   nb_sgemm's overflow exception: where that magnitude sum is above
+   FLT_MAX / (1 + gamma(L+2)) a SIMD result may be +-Inf or NaN while the
+   reference's is finite (dbias is summed in double: no exception). Working
    memory is all taken before any output is written: NB_ERR_OOM leaves the
    outputs untouched, and n == 0 (backward_filter) takes none. */
 
