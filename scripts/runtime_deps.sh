@@ -5,7 +5,7 @@
 #   scripts/runtime_deps.sh BUILD_DIR [aarch64]
 # Native programs are read with ldd; AArch64 ones with readelf -d (NEEDED),
 # resolved in the multiarch directories qemu-aarch64's loader searches.
-set -uo pipefail
+set -uo pipefail   # (no grep -q after apt-cache: its early exit would fail the pipe)
 cd "$(dirname "$0")/.."
 dir=$1 arch=${2:-}
 . scripts/deps.sh
@@ -28,7 +28,7 @@ deps_line() {   # package -> "deps.sh:N (how)" for the line that brings it in
             if [ -n "$arch" ]; then [[ $p == *"$arch" ]] || continue
             else [[ $p == *:* ]] && continue; fi
             if apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
-                  --no-replaces --no-enhances "$p" 2>/dev/null | grep -q "^ *Depends: <\?${want//+/\\+}>\?\$\|^${want//+/\\+}\$"; then
+                  --no-replaces --no-enhances "$p" 2>/dev/null | grep "^ *Depends: <\?${want//+/\\+}>\?\$\|^${want//+/\\+}\$" >/dev/null; then
                 echo "deps.sh:$(var_line $v) $v, through $p"; return
             fi
         done
