@@ -107,6 +107,11 @@ for stage in $stages; do
     gcc)
         if CC=gcc setup_build "$out/gcc" -Dbench=disabled -Dtests=enabled; then
             stage_loads gcc "$out/gcc" "" && run_suites gcc "$out/gcc" gcc
+            # The layering (kernels/ include only src/ukernel.h; no include or
+            # call cycles among src/ files below the tensor layer).
+            if python3 scripts/check_layers.py . "$out/gcc/libnabla.a" >&2; then
+                total_pass=$((total_pass + 1)); summary+=$'\n  gcc        layering (check_layers.py): ok'
+            else stage_failed gcc "layering violations (see above)"; fi
         else stage_failed gcc "build"; fi
         ;;
     westmere)

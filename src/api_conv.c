@@ -60,7 +60,7 @@ static nb_status out_extent(const char *fn, const char *out_name, const char *in
                         out_name, dil_name, ker_name, (long long)span, in_name, pad_name,
                         (long long)padded, in_name, (long long)in, pad_name, (long long)pad,
                         ker_name, (long long)ker, dil_name, (long long)dil);
-    *out = (padded - span - 1) / stride + 1;
+    *out = nb_conv_out_len(in, pad, ker, dil, stride);
     return NB_OK;
 }
 
@@ -176,60 +176,79 @@ nb_status nb_conv2d_out_shape(const nb_conv2d_desc *d, int64_t *p, int64_t *q) {
     return NB_OK;
 }
 
-/* The three entry points of one precision: T is the element type, PFX its
-   letter (s, d) in the public and the slot names. */
-#define DEFINE_CONV_API(PFX, T)                                                                    \
-    nb_status nb_##PFX##conv2d_forward(const nb_conv2d_desc *d, const T *x, const T *w,           \
-                                       const T *bias, T *y) {                                     \
-        static const char fn[] = "nb_" #PFX "conv2d_forward";                                     \
-        conv_geom g;                                                                              \
-        nb_status s = validate_desc(fn, d, sizeof(T), &g);                                        \
-        if (s != NB_OK) return s;                                                                 \
-        const tensor_arg t[] = {{"y", y, g.ny, 1, 0}, {"x", x, g.nx, 0, 0},                        \
-                                {"w", w, g.nw, 0, 0}, {"bias", bias, d->k, 0, 1}};                \
-        if ((s = check_tensors(fn, t, 4, sizeof(T))) != NB_OK || g.ny == 0) return s;             \
-        const bool verbose = nb_verbose_enabled();                                                \
-        const double t0 = verbose ? nb_now_seconds() : 0.0;                                      \
-        const struct nb_kernels *kt = table_for(d);                                               \
-        s = backend_status(fn, kt->PFX##conv2d_forward(d, x, w, bias, y));                                            \
-        if (verbose) trace(fn, kt, d, t0);                                                        \
-        return s;                                                                                 \
-    }                                                                                             \
-                                                                                                  \
-    nb_status nb_##PFX##conv2d_backward_data(const nb_conv2d_desc *d, const T *dy, const T *w,    \
-                                             T *dx) {                                             \
-        static const char fn[] = "nb_" #PFX "conv2d_backward_data";                               \
-        conv_geom g;                                                                              \
-        nb_status s = validate_desc(fn, d, sizeof(T), &g);                                        \
-        if (s != NB_OK) return s;                                                                 \
-        const tensor_arg t[] = {{"dx", dx, g.nx, 1, 0}, {"dy", dy, g.ny, 0, 0},                    \
-                                {"w", w, g.nw, 0, 0}};                                            \
-        if ((s = check_tensors(fn, t, 3, sizeof(T))) != NB_OK || g.nx == 0) return s;             \
-        const bool verbose = nb_verbose_enabled();                                                \
-        const double t0 = verbose ? nb_now_seconds() : 0.0;                                       \
-        const struct nb_kernels *kt = table_for(d);                                               \
-        s = backend_status(fn, kt->PFX##conv2d_backward_data(d, dy, w, dx));                                          \
-        if (verbose) trace(fn, kt, d, t0);                                                        \
-        return s;                                                                                 \
-    }                                                                                             \
-                                                                                                  \
-    nb_status nb_##PFX##conv2d_backward_filter(const nb_conv2d_desc *d, const T *x, const T *dy,  \
-                                               T *dw, T *dbias) {                                 \
-        static const char fn[] = "nb_" #PFX "conv2d_backward_filter";                             \
-        conv_geom g;                                                                              \
-        nb_status s = validate_desc(fn, d, sizeof(T), &g);                                        \
-        if (s != NB_OK) return s;                                                                 \
-        const tensor_arg t[] = {{"dw", dw, g.nw, 1, 0}, {"dbias", dbias, d->k, 1, 1},              \
-                                {"x", x, g.nx, 0, 0}, {"dy", dy, g.ny, 0, 0}};                    \
-        if ((s = check_tensors(fn, t, 4, sizeof(T))) != NB_OK) return s;                          \
-        if (g.nw == 0 && (dbias == NULL || d->k == 0)) return NB_OK;                              \
-        const bool verbose = nb_verbose_enabled();                                                \
-        const double t0 = verbose ? nb_now_seconds() : 0.0;                                       \
-        const struct nb_kernels *kt = table_for(d);                                               \
-        s = backend_status(fn, kt->PFX##conv2d_backward_filter(d, x, dy, dw, dbias));                                 \
-        if (verbose) trace(fn, kt, d, t0);                                                        \
-        return s;                                                                                 \
-    }
+/* The six entry points share one body per direction: validate, check the
+   tensors, run the slot of the precision's element size. */
+typedef enum { CONV_FWD, CONV_BWD_DATA, CONV_BWD_FILTER } conv_dir;
 
-DEFINE_CONV_API(s, float)
-DEFINE_CONV_API(d, double)
+static nb_status conv_call(const char *fn, conv_dir dir, size_t es, const nb_conv2d_desc *d,
+                           const void *in, const void *w, const void *in2, void *out, void *out2) {
+    conv_geom g;
+    nb_status s = validate_desc(fn, d, es, &g);
+    if (s != NB_OK) return s;
+    /* in, w, in2, out, out2 per direction:
+       forward        x, w, bias, y, -
+       backward-data  dy, w, -, dx, -
+       backward-filter x, -, dy, dw, dbias */
+    if (dir == CONV_FWD) {
+        const tensor_arg t[] = {{"y", out, g.ny, 1, 0}, {"x", in, g.nx, 0, 0},
+                                {"w", w, g.nw, 0, 0}, {"bias", in2, d->k, 0, 1}};
+        if ((s = check_tensors(fn, t, 4, es)) != NB_OK || g.ny == 0) return s;
+    } else if (dir == CONV_BWD_DATA) {
+        const tensor_arg t[] = {{"dx", out, g.nx, 1, 0}, {"dy", in, g.ny, 0, 0},
+                                {"w", w, g.nw, 0, 0}};
+        if ((s = check_tensors(fn, t, 3, es)) != NB_OK || g.nx == 0) return s;
+    } else {
+        const tensor_arg t[] = {{"dw", out, g.nw, 1, 0}, {"dbias", out2, d->k, 1, 1},
+                                {"x", in, g.nx, 0, 0}, {"dy", in2, g.ny, 0, 0}};
+        if ((s = check_tensors(fn, t, 4, es)) != NB_OK) return s;
+        if (g.nw == 0 && (out2 == NULL || d->k == 0)) return NB_OK;
+    }
+    const bool verbose = nb_verbose_enabled();
+    const double t0 = verbose ? nb_now_seconds() : 0.0;
+    const struct nb_kernels *kt = table_for(d);
+    const bool f32 = es == sizeof(float);
+    switch (dir) {
+    case CONV_FWD:
+        s = f32 ? kt->sconv2d_forward(d, in, w, in2, out) : kt->dconv2d_forward(d, in, w, in2, out);
+        break;
+    case CONV_BWD_DATA:
+        s = f32 ? kt->sconv2d_backward_data(d, in, w, out) : kt->dconv2d_backward_data(d, in, w, out);
+        break;
+    case CONV_BWD_FILTER:
+        s = f32 ? kt->sconv2d_backward_filter(d, in, in2, out, out2)
+                : kt->dconv2d_backward_filter(d, in, in2, out, out2);
+        break;
+    }
+    s = backend_status(fn, s);
+    if (verbose) trace(fn, kt, d, t0);
+    return s;
+}
+
+nb_status nb_sconv2d_forward(const nb_conv2d_desc *d, const float *x, const float *w,
+                             const float *bias, float *y) {
+    return conv_call("nb_sconv2d_forward", CONV_FWD, sizeof(float), d, x, w, bias, y, NULL);
+}
+nb_status nb_dconv2d_forward(const nb_conv2d_desc *d, const double *x, const double *w,
+                             const double *bias, double *y) {
+    return conv_call("nb_dconv2d_forward", CONV_FWD, sizeof(double), d, x, w, bias, y, NULL);
+}
+nb_status nb_sconv2d_backward_data(const nb_conv2d_desc *d, const float *dy, const float *w,
+                                   float *dx) {
+    return conv_call("nb_sconv2d_backward_data", CONV_BWD_DATA, sizeof(float), d, dy, w, NULL, dx,
+                     NULL);
+}
+nb_status nb_dconv2d_backward_data(const nb_conv2d_desc *d, const double *dy, const double *w,
+                                   double *dx) {
+    return conv_call("nb_dconv2d_backward_data", CONV_BWD_DATA, sizeof(double), d, dy, w, NULL, dx,
+                     NULL);
+}
+nb_status nb_sconv2d_backward_filter(const nb_conv2d_desc *d, const float *x, const float *dy,
+                                     float *dw, float *dbias) {
+    return conv_call("nb_sconv2d_backward_filter", CONV_BWD_FILTER, sizeof(float), d, x, NULL, dy,
+                     dw, dbias);
+}
+nb_status nb_dconv2d_backward_filter(const nb_conv2d_desc *d, const double *x, const double *dy,
+                                     double *dw, double *dbias) {
+    return conv_call("nb_dconv2d_backward_filter", CONV_BWD_FILTER, sizeof(double), d, x, NULL,
+                     dy, dw, dbias);
+}

@@ -36,6 +36,9 @@ typedef struct {
 } slot_stats;
 
 static slot_stats stats[NB_CHECK_SLOTS];
+/* Where the wrappers find the table they check: handed in by dispatch
+   (nb_check_fill), so this file calls nothing of dispatch's. */
+static nb_checked_table_fn checked;
 /* A mutex rather than a named omp critical: the latter exports a symbol. */
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *const slot_names[NB_CHECK_SLOTS] = {
@@ -84,7 +87,7 @@ static void record(nb_check_slot s, double ratio, int64_t where, const char *sha
     pthread_mutex_unlock(&stats_lock);
     if (ratio > 1.0)
         fprintf(stderr, "nabla: NABLA_CHECK %s (%s) %s: worst error is %.3g x its bound (element %lld)\n",
-                slot_names[s], nb_isa_name(nb_isa_active()), shape, ratio, (long long)where);
+                slot_names[s], nb_isa_name(checked()->isa), shape, ratio, (long long)where);
     else if (nb_verbose_enabled())
         fprintf(stderr, "nabla: NABLA_CHECK %s %s: worst error %.3g x its bound\n",
                 slot_names[s], shape, ratio);
@@ -123,7 +126,7 @@ static double *abs_copy_d(const float *p, int64_t n) {
 static nb_status chk_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
                            const float *A, int64_t lda, const float *B, int64_t ldb,
                            float beta, float *C, int64_t ldc) {
-    const struct nb_kernels *t = nb_kernels_active_unchecked();
+    const struct nb_kernels *t = checked();
     const int64_t csz = (M - 1) * ldc + N;
     const int64_t asz = ((ta ? K : M) - 1) * lda + (ta ? M : K);
     const int64_t bsz = ((tb ? N : K) - 1) * ldb + (tb ? K : N);
@@ -162,7 +165,7 @@ static nb_status chk_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, floa
 
 static void conv_sizes(const nb_conv2d_desc *d, int64_t *xn, int64_t *wn, int64_t *yn) {
     int64_t p = 0, q = 0;
-    nb_conv2d_out_shape(d, &p, &q);
+    nb_conv_out_dims(d, &p, &q);
     *xn = d->n * d->c * d->h * d->w;
     *wn = d->k * (d->c / d->groups) * d->r * d->s;
     *yn = d->n * d->k * p * q;
@@ -195,7 +198,7 @@ static void conv_record(nb_check_slot slot, const nb_conv2d_desc *d, double r, i
 
 static nb_status chk_sconv2d_forward(const nb_conv2d_desc *d, const float *x, const float *w,
                                      const float *bias, float *y) {
-    nb_status s = nb_kernels_active_unchecked()->sconv2d_forward(d, x, w, bias, y);
+    nb_status s = checked()->sconv2d_forward(d, x, w, bias, y);
     if (s != NB_OK) return s;
     int64_t xn, wn, yn;
     conv_sizes(d, &xn, &wn, &yn);
@@ -216,7 +219,7 @@ static nb_status chk_sconv2d_forward(const nb_conv2d_desc *d, const float *x, co
 
 static nb_status chk_sconv2d_backward_data(const nb_conv2d_desc *d, const float *dy, const float *w,
                                            float *dx) {
-    nb_status s = nb_kernels_active_unchecked()->sconv2d_backward_data(d, dy, w, dx);
+    nb_status s = checked()->sconv2d_backward_data(d, dy, w, dx);
     if (s != NB_OK) return s;
     int64_t xn, wn, yn;
     conv_sizes(d, &xn, &wn, &yn);
@@ -237,11 +240,11 @@ static nb_status chk_sconv2d_backward_data(const nb_conv2d_desc *d, const float 
 
 static nb_status chk_sconv2d_backward_filter(const nb_conv2d_desc *d, const float *x, const float *dy,
                                              float *dw, float *dbias) {
-    nb_status s = nb_kernels_active_unchecked()->sconv2d_backward_filter(d, x, dy, dw, dbias);
+    nb_status s = checked()->sconv2d_backward_filter(d, x, dy, dw, dbias);
     if (s != NB_OK) return s;
     int64_t xn, wn, yn, p = 0, q = 0;
     conv_sizes(d, &xn, &wn, &yn);
-    nb_conv2d_out_shape(d, &p, &q);
+    nb_conv_out_dims(d, &p, &q);
     float *ref = malloc((size_t)(wn + d->k) * sizeof *ref);
     double *mag = malloc((size_t)(wn + d->k) * sizeof *mag);
     double *ax = abs_copy_d(x, xn), *ady = abs_copy_d(dy, yn);
@@ -261,7 +264,7 @@ static nb_status chk_sconv2d_backward_filter(const nb_conv2d_desc *d, const floa
 
 static nb_status chk_sreduce(nb_reduce_op op, int ndim, const int64_t *shape, const float *x,
                              const int64_t *xs, uint64_t mask, float *y, const int64_t *ys) {
-    nb_status s = nb_kernels_active_unchecked()->sreduce(op, ndim, shape, x, xs, mask, y, ys);
+    nb_status s = checked()->sreduce(op, ndim, shape, x, xs, mask, y, ys);
     if (s != NB_OK) return s;
     /* Dense outputs for the shadow runs: same shape, contiguous strides. */
     int64_t dshape[NB_MAX_DIMS], dstr[NB_MAX_DIMS], ny = 1, nred = 1;
@@ -309,7 +312,7 @@ done:
 
 static nb_status chk_copy_strided(size_t es, int ndim, const int64_t *shape, const void *src,
                                   const int64_t *ss, void *dst, const int64_t *ds) {
-    nb_status s = nb_kernels_active_unchecked()->copy_strided(es, ndim, shape, src, ss, dst, ds);
+    nb_status s = checked()->copy_strided(es, ndim, shape, src, ss, dst, ds);
     if (s != NB_OK) return s;
     int64_t n = 1, cstr[NB_MAX_DIMS];
     for (int i = 0; i < ndim; i++) n *= shape[i];
@@ -335,7 +338,7 @@ static nb_status chk_sunary(nb_unary_op op, int64_t n, const float *x, float *y)
     float *xin = malloc((size_t)(n > 0 ? n : 1) * sizeof *xin), *ref = malloc((size_t)(n > 0 ? n : 1) * sizeof *ref);
     double *bound = malloc((size_t)(n > 0 ? n : 1) * sizeof *bound);
     if (xin) memcpy(xin, x, (size_t)n * sizeof *x);
-    nb_status s = nb_kernels_active_unchecked()->sunary(op, n, x, y);
+    nb_status s = checked()->sunary(op, n, x, y);
     if (s == NB_OK && xin && ref && bound && nb_ref_sunary(op, n, xin, ref) == NB_OK) {
         const double u = ldexp(1.0, -24);
         for (int64_t i = 0; i < n; i++) {
@@ -359,7 +362,7 @@ static nb_status chk_ssoftmax(int log, int64_t rows, int64_t cols, const float *
     float *got = malloc((size_t)(n > 0 ? n : 1) * sizeof *got);
     double *bound = malloc((size_t)(n > 0 ? n : 1) * sizeof *bound);
     if (xin) for (int64_t i = 0; i < rows; i++) memcpy(xin + i * cols, x + i * ldx, (size_t)cols * sizeof *x);
-    nb_status s = nb_kernels_active_unchecked()->ssoftmax(log, rows, cols, x, ldx, y, ldy);
+    nb_status s = checked()->ssoftmax(log, rows, cols, x, ldx, y, ldy);
     if (s == NB_OK && xin && ref && got && bound &&
         nb_ref_ssoftmax(log, rows, cols, xin, cols, ref, cols) == NB_OK) {
         const double u = ldexp(1.0, -24);
@@ -378,7 +381,8 @@ static nb_status chk_ssoftmax(int log, int64_t rows, int64_t cols, const float *
     return s;
 }
 
-void nb_check_fill(struct nb_kernels *t) {
+void nb_check_fill(struct nb_kernels *t, nb_checked_table_fn table) {
+    checked = table;
     t->sgemm = chk_sgemm;
     t->sconv2d_forward = chk_sconv2d_forward;
     t->sconv2d_backward_data = chk_sconv2d_backward_data;

@@ -11,10 +11,13 @@ typedef enum {
     NB_CHECK_REDUCE, NB_CHECK_COPY, NB_CHECK_UNARY, NB_CHECK_SOFTMAX, NB_CHECK_SLOTS
 } nb_check_slot;
 
+/* The table whose slots the wrappers run before the reference. */
+typedef const struct nb_kernels *(*nb_checked_table_fn)(void);
+
 /* Overrides the float32 slots of t (a copy of the reference table) with
-   wrappers that run the active ISA's slot, then the reference, and compare.
+   wrappers that run table()'s slot, then the reference, and compare.
    Slots it does not know stay on the reference. Registers the exit summary. */
-void nb_check_fill(struct nb_kernels *t);
+void nb_check_fill(struct nb_kernels *t, nb_checked_table_fn table);
 
 /* The one exception to the GEMM and convolution bounds (kernels.h,
    "Overflow"): got may be +-Inf or NaN, whatever the reference gives, when
@@ -26,8 +29,5 @@ bool nb_check_overflow_exempt(float got, double mag, double terms);
 
 /* Counters of one family so far (for tests and `nabla selftest`). */
 void nb_check_stats(nb_check_slot s, long *calls, long *violations, double *worst);
-
-/* The active ISA's own table, never the check wrapper. */
-const struct nb_kernels *nb_kernels_active_unchecked(void);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "conv_driver.h"
+#include "internal.h"
 #include "parallel.h"
 
 typedef struct {
@@ -17,8 +18,7 @@ typedef struct {
 
 static inline nb_conv_geom nb_conv_geom_of(const nb_conv2d_desc *d) {
     nb_conv_geom g;
-    g.P = (d->h + 2 * d->pad_h - d->dilation_h * (d->r - 1) - 1) / d->stride_h + 1;
-    g.Q = (d->w + 2 * d->pad_w - d->dilation_w * (d->s - 1) - 1) / d->stride_w + 1;
+    nb_conv_out_dims(d, &g.P, &g.Q);
     g.G = d->groups;
     g.cg = d->c / g.G;
     g.kg = d->k / g.G;

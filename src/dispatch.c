@@ -53,15 +53,6 @@ bool nb_kernels_slot_differs(const struct nb_kernels *a, const struct nb_kernels
     return false;
 }
 
-const char *nb_isa_name(nb_isa isa) {
-    switch (isa) {
-    case NB_ISA_REF:  return "ref";
-    case NB_ISA_AVX2: return "avx2";
-    case NB_ISA_NEON: return "neon";
-    }
-    return "unknown";
-}
-
 static nb_isa best_isa(void) {
     if (usable[NB_ISA_AVX2]) return NB_ISA_AVX2;
     if (usable[NB_ISA_NEON]) return NB_ISA_NEON;
@@ -101,7 +92,7 @@ static void init(void) {
         for (int i = 0; i < NB_ISA_COUNT; i++) {
             check_tables[i] = nb_kernels_ref;
             check_tables[i].isa = (nb_isa)i;
-            nb_check_fill(&check_tables[i]);
+            nb_check_fill(&check_tables[i], nb_kernels_active_unchecked);
         }
         check_mode = true;
     }

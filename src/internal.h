@@ -29,6 +29,19 @@ static inline bool nb_add_ok(int64_t a, int64_t b, int64_t *out) {
     return !__builtin_add_overflow(a, b, out);
 }
 
+/* ---- convolution geometry: the one formula (ref/ keeps its own, as the oracle) ---- */
+
+/* Output length along one spatial axis of a validated desc:
+   (in + 2 pad - dilation (kernel - 1) - 1) / stride + 1. */
+static inline int64_t nb_conv_out_len(int64_t in, int64_t pad, int64_t ker, int64_t dil,
+                                      int64_t stride) {
+    return (in + 2 * pad - dil * (ker - 1) - 1) / stride + 1;
+}
+static inline void nb_conv_out_dims(const nb_conv2d_desc *d, int64_t *P, int64_t *Q) {
+    *P = nb_conv_out_len(d->h, d->pad_h, d->r, d->dilation_h, d->stride_h);
+    *Q = nb_conv_out_len(d->w, d->pad_w, d->s, d->dilation_w, d->stride_w);
+}
+
 /* Number of elements of shape[0..ndim); false on overflow. */
 bool nb_numel_ok(int ndim, const int64_t *shape, int64_t *numel);
 

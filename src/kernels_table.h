@@ -60,6 +60,8 @@ struct nb_kernels {
 extern const char *const nb_kernel_slot_names[];
 extern const int nb_kernel_slot_count;
 
+/* The active ISA's own table, never the shadow-mode wrapper. */
+const struct nb_kernels *nb_kernels_active_unchecked(void);
 /* The table of the active ISA (initialised on first use, thread-safe). */
 const struct nb_kernels *nb_kernels_active(void);
 /* The table of one ISA, or NULL when this build/CPU cannot run it. Tests use

@@ -1,4 +1,4 @@
-/* Size arithmetic, aligned scratch memory, clocks and environment flags. */
+/* Size arithmetic, aligned scratch memory, clocks, environment flags and ISA names. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -81,4 +81,15 @@ bool nb_verbose_enabled(void) {
         __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
     }
     return v == 1;
+}
+
+/* Pure (no dispatch state), so that shadow mode and messages can name an ISA
+   without calling into dispatch. */
+const char *nb_isa_name(nb_isa isa) {
+    switch (isa) {
+    case NB_ISA_REF:  return "ref";
+    case NB_ISA_AVX2: return "avx2";
+    case NB_ISA_NEON: return "neon";
+    }
+    return "unknown";
 }

@@ -88,7 +88,7 @@ static void shadow_mode_accepts_the_documented_exception(void **state) {
     fill_mixed();
     static struct nb_kernels t;
     t = nb_kernels_ref;
-    nb_check_fill(&t);
+    nb_check_fill(&t, nb_kernels_active_unchecked);
     long calls0, viol0, calls, viol;
     double worst;
     nb_check_stats(NB_CHECK_SGEMM, &calls0, &viol0, &worst);
