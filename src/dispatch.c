@@ -19,8 +19,6 @@
 #include "kernels_table.h"
 #include "nb_config.h"
 
-#define NB_ISA_COUNT 3
-
 static struct nb_kernels tables[NB_ISA_COUNT];
 static bool usable[NB_ISA_COUNT];
 static int active_isa;                 /* accessed atomically */
@@ -53,9 +51,12 @@ bool nb_kernels_slot_differs(const struct nb_kernels *a, const struct nb_kernels
     return false;
 }
 
+/* The first usable ISA of the build's list (nb_config.h: in order of
+   preference), else the reference. */
 static nb_isa best_isa(void) {
-    if (usable[NB_ISA_AVX2]) return NB_ISA_AVX2;
-    if (usable[NB_ISA_NEON]) return NB_ISA_NEON;
+#define NB_BEST_IF_USABLE(name, value) if (usable[value]) return value;
+    NB_ALL_SIMD_ISAS(NB_BEST_IF_USABLE)
+#undef NB_BEST_IF_USABLE
     return NB_ISA_REF;
 }
 

@@ -3,8 +3,8 @@
  *
  * kernels/<isa>/ holds only micro-kernels and one nb_<isa>_config(); the
  * whole operations are built here, once, from the list below. Adding an
- * ISA is one line in NB_SIMD_ISAS (plus its folder in the build and its CPU
- * feature check): nothing else in src/ names it.
+ * ISA is an entry in meson.build's list (plus its folder and its CPU feature
+ * check): nothing in src/ names it.
  */
 #include "isa_ops.h"
 
@@ -86,25 +86,21 @@ static nb_status softmax_run(const nb_ukernel_config *cfg, int log, int64_t rows
         return 8;                                                                           \
     }
 
-/* The SIMD ISAs this build has: X(name, enum value). */
-#if NB_BUILD_AVX2
-#define NB_SIMD_ISA_AVX2(X) X(avx2, NB_ISA_AVX2)
-#else
-#define NB_SIMD_ISA_AVX2(X)
-#endif
-#if NB_BUILD_NEON
-#define NB_SIMD_ISA_NEON(X) X(neon, NB_ISA_NEON)
-#else
-#define NB_SIMD_ISA_NEON(X)
-#endif
-#define NB_SIMD_ISAS(X) NB_SIMD_ISA_AVX2(X) NB_SIMD_ISA_NEON(X)
-
+/* The SIMD ISAs this build has: NB_BUILT_SIMD_ISAS(X) in nb_config.h. */
 #define NB_ISA_OPS_OF(name, value) NB_DEFINE_ISA_OPS(name)
-NB_SIMD_ISAS(NB_ISA_OPS_OF)
+NB_BUILT_SIMD_ISAS(NB_ISA_OPS_OF)
+
+const nb_ukernel_config *nb_isa_ukernels(nb_isa isa) {
+#define NB_ISA_CFG_CASE(name, value) \
+    if (isa == value) return name##_cfg.gemm.ukernel ? &name##_cfg : NULL;
+    NB_BUILT_SIMD_ISAS(NB_ISA_CFG_CASE)
+    (void)isa;
+    return NULL;
+}
 
 int nb_isa_ops_fill(nb_isa isa, struct nb_kernels *t) {
 #define NB_ISA_OPS_CASE(name, value) if (isa == value) return name##_fill(t);
-    NB_SIMD_ISAS(NB_ISA_OPS_CASE)
+    NB_BUILT_SIMD_ISAS(NB_ISA_OPS_CASE)
     (void)isa;
     (void)t;
     return 0;

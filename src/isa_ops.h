@@ -4,11 +4,17 @@
 #define NB_ISA_OPS_H
 
 #include "kernels_table.h"
+#include "ukernel.h"
 
 /* Overrides t's float32 slots with the drivers over `isa`'s micro-kernels
    (the CPU must be able to run it); returns how many slots it set, 0 for
    an ISA this build has no kernels for. Not thread-safe: called once per
    ISA by dispatch's initialisation. */
 int nb_isa_ops_fill(nb_isa isa, struct nb_kernels *t);
+
+/* The micro-kernel configuration that `isa`'s slots run on, NULL before
+   dispatch has filled it (nb_kernels_for(isa) does) or for an ISA this
+   build or CPU lacks. */
+const nb_ukernel_config *nb_isa_ukernels(nb_isa isa);
 
 #endif

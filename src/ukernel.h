@@ -23,6 +23,10 @@
 
 #include "nb_config.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ======================= GEMM (src/gemm_driver.h) ======================= */
 
 /* Micro-kernel: C[0:m, 0:n] = alpha * Apanel * Bpanel + beta * C (the
@@ -35,16 +39,18 @@
  *      16-byte aligned in general (NR = 12 on NEON);
  *   c: row-major with row stride ldc, any alignment; only the m x n tile is
  *      read (beta != 0) or written. beta == 0: C is never read. */
-typedef void (*nb_gemm_ukernel_fn)(size_t m, size_t n, size_t k,
-                                   const float *a, const float *b,
-                                   float *c, ptrdiff_t ldc, float alpha, float beta);
+typedef void nb_gemm_ukernel_ft(size_t m, size_t n, size_t k,
+                                const float *a, const float *b,
+                                float *c, ptrdiff_t ldc, float alpha, float beta);
+typedef nb_gemm_ukernel_ft *nb_gemm_ukernel_fn;
 
 /* The same micro-kernel contract with A read in place instead of packed:
  * op(A) = A (not transposed), element (r, p) at a[r*lda + p]; rows r >= m
  * are never read. Same bits as the packed kernel. */
-typedef void (*nb_gemm_ukernel_adirect_fn)(size_t m, size_t n, size_t k,
-                                           const float *a, ptrdiff_t lda, const float *b,
-                                           float *c, ptrdiff_t ldc, float alpha, float beta);
+typedef void nb_gemm_ukernel_adirect_ft(size_t m, size_t n, size_t k,
+                                        const float *a, ptrdiff_t lda, const float *b,
+                                        float *c, ptrdiff_t ldc, float alpha, float beta);
+typedef nb_gemm_ukernel_adirect_ft *nb_gemm_ukernel_adirect_fn;
 
 /* Packs the m x k block of op(A) whose (0,0) element is at `a` into
  * ceil(m/MR) micro-panels of k*MR floats each, back to back in dst (rows
@@ -53,8 +59,9 @@ typedef void (*nb_gemm_ukernel_adirect_fn)(size_t m, size_t n, size_t k,
  * 4*MR*k bytes after the previous one) and private to the calling thread, with NB_GEMM_PACK_SLACK floats of slack after the
  * last panel, so a routine may write a few floats past the position it fills
  * as long as it fills positions in increasing order. */
-typedef void (*nb_gemm_pack_a_fn)(int trans, size_t m, size_t k,
-                                  const float *a, ptrdiff_t lda, float *dst);
+typedef void nb_gemm_pack_a_ft(int trans, size_t m, size_t k,
+                               const float *a, ptrdiff_t lda, float *dst);
+typedef nb_gemm_pack_a_ft *nb_gemm_pack_a_fn;
 
 /* Packs the k x n block of op(B) at `b` into ceil(n/NR) micro-panels of k*NR
  * floats (columns beyond n zero-filled). trans == 0: op(B)[k,j] = b[k*ldb+j];
@@ -63,8 +70,9 @@ typedef void (*nb_gemm_pack_a_fn)(int trans, size_t m, size_t k,
  * of 16, 16-byte aligned in general. It must write
  * nothing outside its panels: threads pack neighbouring panel ranges of one
  * shared buffer at the same time. */
-typedef void (*nb_gemm_pack_b_fn)(int trans, size_t k, size_t n,
-                                  const float *b, ptrdiff_t ldb, float *dst);
+typedef void nb_gemm_pack_b_ft(int trans, size_t k, size_t n,
+                               const float *b, ptrdiff_t ldb, float *dst);
+typedef nb_gemm_pack_b_ft *nb_gemm_pack_b_fn;
 
 /* Optional no-pack path for a few rows (small M, op(B) = B not transposed):
  * C[0:m, 0:n] = epilogue of one KC block, reading op(A)[i,k] at
@@ -72,20 +80,22 @@ typedef void (*nb_gemm_pack_b_fn)(int trans, size_t k, size_t n,
  * n <= rows_max_n (n <= rows1_max_n when the whole GEMM has M == 1), k <= the
  * descriptor's kc. Must give the same bits as the
  * packed path (same per-element FMA chain and epilogue). */
-typedef void (*nb_gemm_rows_fn)(size_t m, size_t n, size_t k,
-                                const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                const float *b, ptrdiff_t ldb,
-                                float *c, ptrdiff_t ldc, float alpha, float beta);
+typedef void nb_gemm_rows_ft(size_t m, size_t n, size_t k,
+                             const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                             const float *b, ptrdiff_t ldb,
+                             float *c, ptrdiff_t ldc, float alpha, float beta);
+typedef nb_gemm_rows_ft *nb_gemm_rows_fn;
 
 /* Optional no-pack path for a few rows with op(B) = B^T (B stored N x K,
  * b[j*ldb + k]): C[0:m, 0:n] for the WHOLE K, m <= rows_mr, any n; the
  * kernel cuts K into blocks of kc itself (so it can stream rows of B) and
  * applies the per-block epilogue of the contract (beta on the first block,
  * 1 after). Same bits as the packed path. */
-typedef void (*nb_gemm_rows_bt_fn)(size_t m, size_t n, size_t K, size_t kc,
-                                   const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                   const float *b, ptrdiff_t ldb,
-                                   float *c, ptrdiff_t ldc, float alpha, float beta);
+typedef void nb_gemm_rows_bt_ft(size_t m, size_t n, size_t K, size_t kc,
+                                const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
+                                const float *b, ptrdiff_t ldb,
+                                float *c, ptrdiff_t ldc, float alpha, float beta);
+typedef nb_gemm_rows_bt_ft *nb_gemm_rows_bt_fn;
 
 /* Floats of slack the driver leaves after every A packing buffer. */
 #define NB_GEMM_PACK_SLACK 16
@@ -129,15 +139,17 @@ typedef nb_status (*nb_conv_sgemm_fn)(int trans_a, int trans_b, int64_t M, int64
 /* col[l * ldcol + (j - j0)] = the input element that tap l = (c R + r) S + s
    of output pixel j = p Q + q reads (0 in the padding), for c < channels and
    j0 <= j < j0 + nj. x is one image and group (channels x H x W). */
-typedef void (*nb_conv_im2col_fn)(const nb_conv2d_desc *d, int64_t channels, int64_t P,
-                                  int64_t Q, int64_t j0, int64_t nj, const float *x,
-                                  float *col, int64_t ldcol);
+typedef void nb_conv_im2col_ft(const nb_conv2d_desc *d, int64_t channels, int64_t P,
+                               int64_t Q, int64_t j0, int64_t nj, const float *x,
+                               float *col, int64_t ldcol);
+typedef nb_conv_im2col_ft *nb_conv_im2col_fn;
 
 /* The adjoint: x[...] += col[l * ldcol + (j - j0)] for every tap that reads
    an input element, in the order c, r, s, p, q (ascending). */
-typedef void (*nb_conv_col2im_fn)(const nb_conv2d_desc *d, int64_t channels, int64_t P,
-                                  int64_t Q, int64_t j0, int64_t nj, const float *col,
-                                  int64_t ldcol, float *x);
+typedef void nb_conv_col2im_ft(const nb_conv2d_desc *d, int64_t channels, int64_t P,
+                               int64_t Q, int64_t j0, int64_t nj, const float *col,
+                               int64_t ldcol, float *x);
+typedef nb_conv_col2im_ft *nb_conv_col2im_fn;
 
 /* dst[0..n) = v. */
 typedef void (*nb_conv_fill_fn)(int64_t n, float v, float *dst);
@@ -190,8 +202,9 @@ typedef struct {
    l = c RS + t (t = r S + s) reads channel c through plan[p RS + t]. dst
    is 64-byte aligned when NR is a multiple of 16 (16-byte aligned in
    general); the packer writes exactly the panels. */
-typedef void (*nb_conv_pack_b_fn)(const nb_conv_tap *plan, int64_t rs, int64_t l0, int64_t kc,
-                                  int64_t panels, const float *x, int64_t hw, float *dst);
+typedef void nb_conv_pack_b_ft(const nb_conv_tap *plan, int64_t rs, int64_t l0, int64_t kc,
+                               int64_t panels, const float *x, int64_t hw, float *dst);
+typedef nb_conv_pack_b_ft *nb_conv_pack_b_fn;
 
 typedef struct {
     nb_conv_sgemm_fn sgemm;
@@ -311,6 +324,16 @@ static inline void nb_conv_col2im_walk(const nb_conv2d_desc *d, int64_t channels
 #define NB_RSUM_BLOCK      4096   /* elements of one row segment */
 #define NB_RSUM_COL_BLOCK  128    /* rows of one column segment */
 
+/* Function types of the reduce and copy micro-kernels (members below). */
+typedef void  nb_f32_rsum_ft(int64_t n, const float *x, int64_t incx, float *acc);
+typedef float nb_f32_rpick_ft(int64_t n, const float *x, int64_t incx);
+typedef void  nb_f32_rcol_ft(int64_t n, const float *x, float *acc);
+typedef void  nb_f32_rrows_ft(int op, int64_t rows, int64_t n, const float *x, int64_t ldx,
+                              float *out);
+typedef void  nb_x32_transpose_ft(int64_t m, int64_t n, const void *src, int64_t lds, void *dst,
+                                  int64_t ldd, int nontemporal);
+typedef void  nb_x32_fill_ft(int64_t n, uint32_t value, void *dst);
+
 typedef struct {
     /* acc[i % 32] += x[i * incx] for 0 <= i < n: element i of the call always
        goes to lane i mod 32, whatever incx (0 and negative allowed). */
@@ -347,10 +370,12 @@ typedef struct {
 
 /* ============ elementwise: y[i] = f(x[i]), 0 <= i < n (y == x allowed) ============ */
 
-typedef void (*nb_f32_vunary_fn)(size_t n, const float *x, float *y);
+typedef void nb_f32_vunary_ft(size_t n, const float *x, float *y);
+typedef nb_f32_vunary_ft *nb_f32_vunary_fn;
 
 /* Softmax / log-softmax of one contiguous row of n >= 1 floats. */
-typedef void (*nb_f32_softmax_row_fn)(size_t n, const float *x, float *y);
+typedef void nb_f32_softmax_row_ft(size_t n, const float *x, float *y);
+typedef nb_f32_softmax_row_ft *nb_f32_softmax_row_fn;
 
 /* ============ an ISA's configuration: every micro-kernel it brings ============
  *
@@ -367,54 +392,36 @@ typedef struct nb_ukernel_config {
     nb_f32_softmax_row_fn softmax, logsoftmax;
 } nb_ukernel_config;
 
-#if NB_BUILD_AVX2
-void nb_avx2_config(nb_ukernel_config *cfg);
-extern const nb_gemm_desc nb_avx2_sgemm_desc;   /* cfg->gemm, for the tests */
-#endif
-#if NB_BUILD_NEON
-void nb_neon_config(nb_ukernel_config *cfg);
-extern const nb_gemm_desc nb_neon_sgemm_desc;
-#endif
+/* void nb_<isa>_config(nb_ukernel_config *) of every ISA this build has. */
+#define NB_DECLARE_CONFIG(name, value) void nb_##name##_config(nb_ukernel_config *cfg);
+NB_BUILT_SIMD_ISAS(NB_DECLARE_CONFIG)
+#undef NB_DECLARE_CONFIG
 
-/* ================== GEMM micro-kernels of every ISA ================== */
+/* ============ the micro-kernels of every ISA: the registry ============ */
 
-#if NB_BUILD_AVX2
-/* AVX2+FMA: 6x16 tile (12 YMM accumulators). */
-void nb_f32_gemm_ukernel_6x16__avx2(size_t m, size_t n, size_t k,
-                                    const float *a, const float *b,
-                                    float *c, ptrdiff_t ldc, float alpha, float beta);
-void nb_f32_gemm_ukernel_6x16__avx2_adirect(size_t m, size_t n, size_t k,
-                                            const float *a, ptrdiff_t lda, const float *b,
-                                            float *c, ptrdiff_t ldc, float alpha, float beta);
-void nb_f32_packa_ukernel_6__avx2(int trans, size_t m, size_t k,
-                                  const float *a, ptrdiff_t lda, float *dst);
-void nb_f32_packb_ukernel_16__avx2(int trans, size_t k, size_t n,
-                                   const float *b, ptrdiff_t ldb, float *dst);
-/* No-pack small-M path: m <= 4 rows, n <= 1024 columns, B read in place. */
-void nb_f32_gemm_ukernel_4xn__avx2_nopack(size_t m, size_t n, size_t k,
-                                          const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                          const float *b, ptrdiff_t ldb,
-                                          float *c, ptrdiff_t ldc, float alpha, float beta);
-void nb_f32_gemm_ukernel_4xn__avx2_nopack_bt(size_t m, size_t n, size_t K, size_t kc,
-                                             const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                             const float *b, ptrdiff_t ldb,
-                                             float *c, ptrdiff_t ldc, float alpha, float beta);
-#endif
+/* Prototypes from each built ISA's kernels/<isa>/ukernels.def (see
+   src/ukernel_registry.h for the entry kinds). */
+#define NB_UK_GEMM(fn, mr, nr)            nb_gemm_ukernel_ft fn;
+#define NB_UK_GEMM_ADIRECT(fn, mr, nr)    nb_gemm_ukernel_adirect_ft fn;
+#define NB_UK_PACKA(fn, mr)               nb_gemm_pack_a_ft fn;
+#define NB_UK_PACKB(fn, nr)               nb_gemm_pack_b_ft fn;
+#define NB_UK_GEMM_ROWS(fn, mr)           nb_gemm_rows_ft fn;
+#define NB_UK_GEMM_ROWS_BT(fn, mr)        nb_gemm_rows_bt_ft fn;
+#define NB_UK_IM2COL(fn)                  nb_conv_im2col_ft fn;
+#define NB_UK_COL2IM(fn)                  nb_conv_col2im_ft fn;
+#define NB_UK_PACKB_IM2COL(fn, nr)        nb_conv_pack_b_ft fn;
+#define NB_UK_RSUM(fn)                    nb_f32_rsum_ft fn;
+#define NB_UK_RPICK(fn, is_max)           nb_f32_rpick_ft fn;
+#define NB_UK_RCOL(fn, op)                nb_f32_rcol_ft fn;
+#define NB_UK_RROWS(fn)                   nb_f32_rrows_ft fn;
+#define NB_UK_TRANSPOSE32(fn, tile)       nb_x32_transpose_ft fn;
+#define NB_UK_FILL32(fn)                  nb_x32_fill_ft fn;
+#define NB_UK_VUNARY(fn, op, unroll)      nb_f32_vunary_ft fn;
+#define NB_UK_SOFTMAX(fn, log)            nb_f32_softmax_row_ft fn;
+#include "ukernel_registry.h"
 
-#if NB_BUILD_NEON
-/* AArch64 Advanced SIMD with FMA: 8x12 tile (24 Q-register accumulators). */
-void nb_f32_gemm_ukernel_8x12__neonfma(size_t m, size_t n, size_t k,
-                                       const float *a, const float *b,
-                                       float *c, ptrdiff_t ldc, float alpha, float beta);
-void nb_f32_packa_ukernel_8__neon(int trans, size_t m, size_t k,
-                                  const float *a, ptrdiff_t lda, float *dst);
-void nb_f32_packb_ukernel_12__neon(int trans, size_t k, size_t n,
-                                   const float *b, ptrdiff_t ldb, float *dst);
-/* No-pack small-M path: m <= 4 rows, n <= 1024 columns, B read in place. */
-void nb_f32_gemm_ukernel_4xn__neonfma_nopack(size_t m, size_t n, size_t k,
-                                             const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a,
-                                             const float *b, ptrdiff_t ldb,
-                                             float *c, ptrdiff_t ldc, float alpha, float beta);
+#ifdef __cplusplus
+}
 #endif
 
 #endif

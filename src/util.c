@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "nb_config.h"
 
 bool nb_numel_ok(int ndim, const int64_t *shape, int64_t *numel) {
     int64_t n = 1;
@@ -86,10 +87,9 @@ bool nb_verbose_enabled(void) {
 /* Pure (no dispatch state), so that shadow mode and messages can name an ISA
    without calling into dispatch. */
 const char *nb_isa_name(nb_isa isa) {
-    switch (isa) {
-    case NB_ISA_REF:  return "ref";
-    case NB_ISA_AVX2: return "avx2";
-    case NB_ISA_NEON: return "neon";
-    }
+    if (isa == NB_ISA_REF) return "ref";
+#define NB_NAME_IF(name, value) if (isa == value) return #name;
+    NB_ALL_SIMD_ISAS(NB_NAME_IF)
+#undef NB_NAME_IF
     return "unknown";
 }

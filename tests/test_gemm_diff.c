@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "isa_ops.h"
 #include "ukernel.h"
 #include "harness.h"
 #include "internal.h"
@@ -33,7 +34,7 @@
 
 static int simd_tables(const struct nb_kernels *out[2]) {
     int n = 0;
-    for (int isa = NB_ISA_AVX2; isa <= NB_ISA_NEON; isa++) {
+    for (int isa = NB_ISA_REF + 1; isa < NB_ISA_COUNT; isa++) {
         const struct nb_kernels *t = nb_kernels_for((nb_isa)isa);
         if (t && t->sgemm != nb_kernels_ref.sgemm) out[n++] = t;
     }
@@ -42,13 +43,8 @@ static int simd_tables(const struct nb_kernels *out[2]) {
 
 /* The blocking of an ISA's SGEMM (KC fixes the rounding; MC/NC the loops). */
 static nb_gemm_desc blocking(nb_isa isa) {
-#if NB_BUILD_AVX2
-    if (isa == NB_ISA_AVX2) return nb_avx2_sgemm_desc;
-#endif
-#if NB_BUILD_NEON
-    if (isa == NB_ISA_NEON) return nb_neon_sgemm_desc;
-#endif
-    (void)isa;
+    const nb_ukernel_config *cfg = nb_isa_ukernels(isa);
+    if (cfg) return cfg->gemm;
     nb_gemm_desc d = {0};
     d.mr = 8; d.nr = 12; d.mc = 128; d.kc = 256; d.nc = 4092;
     return d;
@@ -623,88 +619,6 @@ static void simd_sgemm_row_alone_equals_row_in_batch(void **state) {
     }
 }
 
-/* ---- packing kernels against a trivial scalar packing ---- */
-
-typedef void (*pack_fn)(int trans, size_t rows, size_t k, const float *src, ptrdiff_t ld, float *dst);
-
-/* Panels of `w` along the packed dimension: dst[panel][p][r] = op(X)[panel*w + r, p]
-   (op(A) rows for A; op(B) columns for B), 0 beyond `rows`. */
-static void scalar_pack(int is_b, int trans, size_t rows, size_t k, const float *src, ptrdiff_t ld,
-                        size_t w, float *dst) {
-    for (size_t q = 0; q < (rows + w - 1) / w; q++)
-        for (size_t p = 0; p < k; p++)
-            for (size_t r = 0; r < w; r++) {
-                const size_t i = q * w + r;
-                /* A: op(A)[i,p] = trans ? src[p*ld+i] : src[i*ld+p]
-                   B: op(B)[p,i] = trans ? src[i*ld+p] : src[p*ld+i] */
-                const int by_row = is_b ? trans : !trans;
-                dst[(q * k + p) * w + r] = i >= rows ? 0.0f
-                    : by_row ? src[(ptrdiff_t)i * ld + (ptrdiff_t)p] : src[(ptrdiff_t)p * ld + (ptrdiff_t)i];
-            }
-}
-
-static __attribute__((unused)) void check_pack(pack_fn fn, int is_b, size_t w, size_t slack) {
-    for (int trans = 0; trans < 2; trans++)
-        for (size_t rows = 1; rows <= 3 * w + 1; rows++)
-            for (size_t k = 1; k <= 19; k += (k < 10 ? 1 : 4)) {
-                const int by_row = is_b ? trans : !trans;
-                const ptrdiff_t ld = (ptrdiff_t)(by_row ? k : rows) + (ptrdiff_t)nbt_range(0, 3);
-                const size_t nsrc = by_row ? span((int64_t)rows, (int64_t)k, ld) : span((int64_t)k, (int64_t)rows, ld);
-                gbuf src = galloc(nsrc, (int)nbt_range(0, 1), (int)nbt_range(0, 7));
-                nbt_fill_uniform(src.p, (int64_t)nsrc, -1, 1);
-                const size_t npk = (rows + w - 1) / w * w * k;
-                float *got = nb_aligned_alloc((npk + slack + 16) * sizeof(float));
-                float *want = malloc(npk * sizeof(float));
-                assert_non_null(got); assert_non_null(want);
-                for (size_t e = 0; e < npk + slack + 16; e++) got[e] = -7.0f;   /* canaries */
-                scalar_pack(is_b, trans, rows, k, src.p, ld, w, want);
-                fn(trans, rows, k, src.p, ld, got);
-                for (size_t e = 0; e < npk; e++)
-                    if (got[e] != want[e] || signbit(got[e]) != signbit(want[e]))
-                        fail_msg("%s trans=%d rows=%zu k=%zu: element %zu = %g, want %g",
-                                 is_b ? "pack_b" : "pack_a", trans, rows, k, e, (double)got[e], (double)want[e]);
-                for (size_t e = npk + slack; e < npk + slack + 16; e++)
-                    if (got[e] != -7.0f)
-                        fail_msg("%s trans=%d rows=%zu k=%zu: wrote %zu floats past its panels",
-                                 is_b ? "pack_b" : "pack_a", trans, rows, k, e - npk);
-                nb_aligned_free(got);
-                free(want);
-                gfree(src);
-            }
-}
-
-#if NB_BUILD_AVX2
-/* pack_b's (k, n) argument order differs from pack_a's (m, k). */
-static void avx2_pack_b(int trans, size_t n, size_t k, const float *b, ptrdiff_t ldb, float *dst) {
-    nb_f32_packb_ukernel_16__avx2(trans, k, n, b, ldb, dst);
-}
-#endif
-#if NB_BUILD_NEON
-static void neon_pack_b(int trans, size_t n, size_t k, const float *b, ptrdiff_t ldb, float *dst) {
-    nb_f32_packb_ukernel_12__neon(trans, k, n, b, ldb, dst);
-}
-#endif
-
-static void packing_kernels_match_scalar_packing(void **state) {
-    (void)state;
-    int ran = 0;
-#if NB_BUILD_AVX2
-    if (nb_kernels_for(NB_ISA_AVX2)) {
-        check_pack(nb_f32_packa_ukernel_6__avx2, 0, 6, NB_GEMM_PACK_SLACK);
-        check_pack(avx2_pack_b, 1, 16, 0);   /* B: nothing outside the panels */
-        ran++;
-    }
-#endif
-#if NB_BUILD_NEON
-    if (nb_kernels_for(NB_ISA_NEON)) {
-        check_pack(nb_f32_packa_ukernel_8__neon, 0, 8, 0);   /* uses no slack */
-        check_pack(neon_pack_b, 1, 12, 0);
-        ran++;
-    }
-#endif
-    if (!ran) skip();
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(simd_sgemm_within_bound_on_micro_tile_edges),
@@ -724,7 +638,6 @@ int main(void) {
         cmocka_unit_test(simd_sgemm_single_row_wide_n_follows_fma_order_on_any_thread_count),
         cmocka_unit_test(simd_sgemm_inside_a_user_parallel_region_runs_per_thread),
         cmocka_unit_test(simd_sgemm_row_alone_equals_row_in_batch),
-        cmocka_unit_test(packing_kernels_match_scalar_packing),
     };
     return nbt_run(tests);
 }

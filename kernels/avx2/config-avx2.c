@@ -50,7 +50,7 @@
  * (measured: 3136x128x576 129 vs 123 GFLOP/s; 64^3 and 3000x64x64 are 3%
  * faster packed).
  */
-const nb_gemm_desc nb_avx2_sgemm_desc = {
+static const nb_gemm_desc sgemm_desc = {
     .mr = 6,
     .nr = 16,
     .mc = 168,
@@ -115,7 +115,7 @@ static double rowsum_f64(int64_t n, const float *x) {
 }
 
 void nb_avx2_config(nb_ukernel_config *cfg) {
-    cfg->gemm = nb_avx2_sgemm_desc;
+    cfg->gemm = sgemm_desc;
     cfg->conv = (nb_conv_desc){
         .pack_b_im2col = nb_f32_packb_im2col_ukernel_16__avx2,
         .im2col = nb_x32_im2col_ukernel__avx2,

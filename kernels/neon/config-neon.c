@@ -45,7 +45,7 @@
  * problem about twice as long, so the threshold errs on the side of fewer
  * threads).
  */
-const nb_gemm_desc nb_neon_sgemm_desc = {
+static const nb_gemm_desc sgemm_desc = {
     .mr = 8,
     .nr = 12,
     .mc = 256,
@@ -95,7 +95,7 @@ static double rowsum_f64(int64_t n, const float *x) {
 }
 
 void nb_neon_config(nb_ukernel_config *cfg) {
-    cfg->gemm = nb_neon_sgemm_desc;
+    cfg->gemm = sgemm_desc;
     cfg->conv = (nb_conv_desc){
         .pack_b_im2col = nb_f32_packb_im2col_ukernel_12__neon,
         .im2col = nb_x32_im2col_ukernel__neon,

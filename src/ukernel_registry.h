@@ -1,0 +1,95 @@
+/* Expands the micro-kernel registry of every ISA this build has (private;
+ * no include guard: include it once per expansion).
+ *
+ * Each kernels/<isa>/ukernels.def lists its ISA's micro-kernels, one line
+ * each, by kind (its function type in src/ukernel.h) and shape. Define the
+ * NB_UK_* kinds you want before including this file; the others expand to
+ * nothing. While an ISA's lines expand, NB_UK_ISA is its nb_isa value. All
+ * NB_UK_* macros are undefined afterwards.
+ *
+ *   NB_UK_GEMM(fn, mr, nr)          packed mr x nr tile      (nb_gemm_ukernel_ft)
+ *   NB_UK_GEMM_ADIRECT(fn, mr, nr)  the tile reading A in place
+ *   NB_UK_PACKA(fn, mr)             A packer                 (nb_gemm_pack_a_ft)
+ *   NB_UK_PACKB(fn, nr)             B packer                 (nb_gemm_pack_b_ft)
+ *   NB_UK_GEMM_ROWS(fn, mr)         no-pack small-M rows     (nb_gemm_rows_ft)
+ *   NB_UK_GEMM_ROWS_BT(fn, mr)      the same with B^T        (nb_gemm_rows_bt_ft)
+ *   NB_UK_IM2COL(fn), NB_UK_COL2IM(fn), NB_UK_PACKB_IM2COL(fn, nr)   conv pieces
+ *   NB_UK_RSUM(fn), NB_UK_RPICK(fn, is_max), NB_UK_RCOL(fn, op), NB_UK_RROWS(fn)
+ *                                   reduction rows and columns (op: 0 sum, 1 max, 2 min)
+ *   NB_UK_TRANSPOSE32(fn, tile), NB_UK_FILL32(fn)                    copies
+ *   NB_UK_VUNARY(fn, op, unroll)    y = f(x), op an nb_unary_op
+ *   NB_UK_SOFTMAX(fn, log)          one softmax / log-softmax row
+ */
+
+#ifndef NB_UK_GEMM
+#define NB_UK_GEMM(fn, mr, nr)
+#endif
+#ifndef NB_UK_GEMM_ADIRECT
+#define NB_UK_GEMM_ADIRECT(fn, mr, nr)
+#endif
+#ifndef NB_UK_PACKA
+#define NB_UK_PACKA(fn, mr)
+#endif
+#ifndef NB_UK_PACKB
+#define NB_UK_PACKB(fn, nr)
+#endif
+#ifndef NB_UK_GEMM_ROWS
+#define NB_UK_GEMM_ROWS(fn, mr)
+#endif
+#ifndef NB_UK_GEMM_ROWS_BT
+#define NB_UK_GEMM_ROWS_BT(fn, mr)
+#endif
+#ifndef NB_UK_IM2COL
+#define NB_UK_IM2COL(fn)
+#endif
+#ifndef NB_UK_COL2IM
+#define NB_UK_COL2IM(fn)
+#endif
+#ifndef NB_UK_PACKB_IM2COL
+#define NB_UK_PACKB_IM2COL(fn, nr)
+#endif
+#ifndef NB_UK_RSUM
+#define NB_UK_RSUM(fn)
+#endif
+#ifndef NB_UK_RPICK
+#define NB_UK_RPICK(fn, is_max)
+#endif
+#ifndef NB_UK_RCOL
+#define NB_UK_RCOL(fn, op)
+#endif
+#ifndef NB_UK_RROWS
+#define NB_UK_RROWS(fn)
+#endif
+#ifndef NB_UK_TRANSPOSE32
+#define NB_UK_TRANSPOSE32(fn, tile)
+#endif
+#ifndef NB_UK_FILL32
+#define NB_UK_FILL32(fn)
+#endif
+#ifndef NB_UK_VUNARY
+#define NB_UK_VUNARY(fn, op, unroll)
+#endif
+#ifndef NB_UK_SOFTMAX
+#define NB_UK_SOFTMAX(fn, log)
+#endif
+
+/* The includes of the built ISAs' registries (written by meson). */
+#include "nb_ukernel_isas.h"
+
+#undef NB_UK_GEMM
+#undef NB_UK_GEMM_ADIRECT
+#undef NB_UK_PACKA
+#undef NB_UK_PACKB
+#undef NB_UK_GEMM_ROWS
+#undef NB_UK_GEMM_ROWS_BT
+#undef NB_UK_IM2COL
+#undef NB_UK_COL2IM
+#undef NB_UK_PACKB_IM2COL
+#undef NB_UK_RSUM
+#undef NB_UK_RPICK
+#undef NB_UK_RCOL
+#undef NB_UK_RROWS
+#undef NB_UK_TRANSPOSE32
+#undef NB_UK_FILL32
+#undef NB_UK_VUNARY
+#undef NB_UK_SOFTMAX
