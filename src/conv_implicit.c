@@ -13,10 +13,10 @@
  *
  * Per task (image, group, block of nb output pixels), for each KC block of
  * the L taps: the ISA packs the block's B panels from the image through
- * the tap plan, and the micro-kernel multiplies them by the filters, which
- * were packed once per call (A panels, all KC blocks of every group). The
- * loops are the GEMM driver's (ic over MC rows, panels, MR rows) with the
- * same KC blocks and micro-kernel, so every output gets the bits the
+ * the tap plan, and the GEMM's macro-kernel (nb_gemm_macro_kernel: panels,
+ * then MR rows) multiplies them by the filters, which were packed once per
+ * call (A panels, all KC blocks of every group), with the same KC blocks
+ * and micro-kernel as the SGEMM, so every output gets the bits the
  * explicit path's SGEMM gives it, whatever nb and the thread count. */
 
 /* Output pixels of an image below which packing the filters once per
@@ -159,7 +159,7 @@ static nb_status ifwd_task(const void *ctx, int64_t t, float *scratch) {
     const ifwd_ctx *c = ctx;
     const nb_conv_geom *g = &c->g;
     const nb_gemm_desc *gd = c->cd->gemm;
-    const int64_t mr = gd->mr, nr = gd->nr, RS = c->d->r * c->d->s;
+    const int64_t nr = gd->nr, RS = c->d->r * c->d->s;
     /* Block-major: a thread's consecutive tasks (static schedule) share the
        pixel block, hence the plan, across images and groups. */
     const int64_t per_blk = c->d->n * g->G * c->ksplit;
@@ -194,26 +194,18 @@ static nb_status ifwd_task(const void *ctx, int64_t t, float *scratch) {
                faster than packing the whole block first on the 3x3 bench
                layers). */
             for (int64_t pn = 0; pn < panels; pn++) {
-                const size_t nn = (size_t)(nr < nj - pn * nr ? nr : nj - pn * nr);
+                const int64_t nn = nr < nj - pn * nr ? nr : nj - pn * nr;
                 c->cd->pack_b_im2col(plan + pn * RS, RS, pc, kc, 1, xg, g->HW, bpack);
-                for (int64_t ir = k0; ir < k1; ir += mr)
-                    gd->ukernel((size_t)(mr < k1 - ir ? mr : k1 - ir), nn, (size_t)kc,
-                                ab + ir * kc, bpack, yg + ir * g->PQ + pn * nr, (ptrdiff_t)g->PQ,
-                                1.0f, beta);
+                nb_gemm_macro_kernel(gd, k1 - k0, nn, kc, ab + k0 * kc, bpack,
+                                     yg + k0 * g->PQ + pn * nr, g->PQ, 1.0f, beta);
             }
             continue;
         }
         c->cd->pack_b_im2col(plan, RS, pc, kc, panels, xg, g->HW, bpack);
         for (int64_t ic = k0; ic < k1; ic += gd->mc) {
             const int64_t ie = ic + gd->mc < k1 ? ic + gd->mc : k1;
-            for (int64_t pn = 0; pn < panels; pn++) {
-                const size_t nn = (size_t)(nr < nj - pn * nr ? nr : nj - pn * nr);
-                const float *bp = bpack + pn * nr * kc;
-                for (int64_t ir = ic; ir < ie; ir += mr)
-                    gd->ukernel((size_t)(mr < ie - ir ? mr : ie - ir), nn, (size_t)kc,
-                                ab + ir * kc, bp, yg + ir * g->PQ + pn * nr, (ptrdiff_t)g->PQ,
-                                1.0f, beta);
-            }
+            nb_gemm_macro_kernel(gd, ie - ic, nj, kc, ab + ic * kc, bpack, yg + ic * g->PQ, g->PQ,
+                                 1.0f, beta);
         }
     }
     return NB_OK;

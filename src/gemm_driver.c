@@ -55,6 +55,24 @@ static const float *b_at(const gemm_ctx *x, int64_t k, int64_t j) {
     return x->tb ? x->B + j * x->ldb + k : x->B + k * x->ldb + j;
 }
 
+/* BLIS's macro-kernel (loops 2 and 1): every n <= NR column panel, then
+   every m <= MR row panel, of one packed A block and one KC block of packed
+   B panels. The one loop nest that calls the micro-kernel on packed
+   operands: the SGEMM below and the implicit-im2col convolution, whose B
+   panels come from its own packer, both run it. */
+void nb_gemm_macro_kernel(const nb_gemm_desc *d, int64_t m, int64_t n, int64_t kc,
+                          const float *a, const float *b, float *c, int64_t ldc, float alpha,
+                          float beta) {
+    const int64_t mr = d->mr, nr = d->nr;
+    for (int64_t jr = 0; jr < n; jr += nr) {
+        const size_t nn = (size_t)min64(nr, n - jr);
+        const float *bp = b + jr * kc;
+        for (int64_t ir = 0; ir < m; ir += mr)
+            d->ukernel((size_t)min64(mr, m - ir), nn, (size_t)kc, a + ir * kc, bp,
+                       c + ir * ldc + jr, (ptrdiff_t)ldc, alpha, beta);
+    }
+}
+
 /* Rows [r0, r1) x packed B panels [p0, p1) of the current (jc, pc) block;
    panel p is at bpan + (p - p0) * nr * kc. */
 static void compute_block(const gemm_ctx *x, float *abuf, int64_t r0, int64_t r1,
@@ -62,25 +80,22 @@ static void compute_block(const gemm_ctx *x, float *abuf, int64_t r0, int64_t r1
                           int64_t pc, int64_t kc, float beta) {
     const nb_gemm_desc *d = x->d;
     const int64_t mr = d->mr, nr = d->nr;
+    const int64_t j0 = p0 * nr, n = min64(nc, p1 * nr) - j0;
     for (int64_t ic = r0; ic < r1; ic += d->mc) {
         const int64_t mc = min64(d->mc, r1 - ic);
-        if (!x->adirect)
+        float *c = x->C + ic * x->ldc + jc + j0;
+        if (!x->adirect) {
             d->pack_a(x->ta, (size_t)mc, (size_t)kc, a_at(x, ic, pc), (ptrdiff_t)x->lda, abuf);
-        for (int64_t p = p0; p < p1; p++) {
-            const int64_t jr = p * nr;
-            const size_t n = (size_t)min64(nr, nc - jr);
-            const float *bp = bpan + (p - p0) * nr * kc;
-            for (int64_t ir = 0; ir < mc; ir += mr) {
-                const size_t m = (size_t)min64(mr, mc - ir);
-                float *c = x->C + (ic + ir) * x->ldc + jc + jr;
-                if (x->adirect)
-                    d->ukernel_adirect(m, n, (size_t)kc, a_at(x, ic + ir, pc), (ptrdiff_t)x->lda,
-                                       bp, c, (ptrdiff_t)x->ldc, x->alpha, beta);
-                else
-                    d->ukernel(m, n, (size_t)kc, abuf + ir * kc, bp, c, (ptrdiff_t)x->ldc,
-                               x->alpha, beta);
-            }
+            nb_gemm_macro_kernel(d, mc, n, kc, abuf, bpan, c, x->ldc, x->alpha, beta);
+            continue;
         }
+        /* A read in place: the same loops with the A-direct tile. */
+        for (int64_t jr = 0; jr < n; jr += nr)
+            for (int64_t ir = 0; ir < mc; ir += mr)
+                d->ukernel_adirect((size_t)min64(mr, mc - ir), (size_t)min64(nr, n - jr),
+                                   (size_t)kc, a_at(x, ic + ir, pc), (ptrdiff_t)x->lda,
+                                   bpan + jr * kc, c + ir * x->ldc + jr, (ptrdiff_t)x->ldc,
+                                   x->alpha, beta);
     }
 }
 

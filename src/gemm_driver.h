@@ -32,6 +32,15 @@
 #include "ukernel.h"   /* the micro-kernel contract and nb_gemm_desc */
 
 
+/* The macro-kernel: C[0:m, 0:n] = the contract's epilogue of one KC block,
+   over a packed A block (MR-row micro-panels, panel i/MR at a + i kc) and
+   packed B panels (NR columns each, panel j/NR at b + j kc). Column panels
+   outer, row panels inner, each tile by the micro-kernel: every caller of
+   the micro-kernel on packed operands goes through here. */
+void nb_gemm_macro_kernel(const nb_gemm_desc *d, int64_t m, int64_t n, int64_t kc,
+                          const float *a, const float *b, float *c, int64_t ldc, float alpha,
+                          float beta);
+
 /* Runs the whole GEMM (arguments validated by nb_sgemm). NB_ERR_OOM when
    the packing buffers cannot be allocated, before C is touched. */
 nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,
