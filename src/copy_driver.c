@@ -117,6 +117,74 @@ static void run_range(const plan *p, char *dst, const char *src, int64_t lo, int
     }
 }
 
+/* The inner-dim kind of copy, and the source dim that a 2-D transpose
+   reads contiguously (-1 when none). */
+static int pick_mode(plan *p, const nb_nd *v) {
+    const int inner = v->ndim - 1;
+    p->n = v->shape[inner];
+    p->dsi = v->stride[0][inner];
+    p->ssi = v->stride[1][inner];
+    int tdim = -1;
+    if (p->es == 4 && p->dsi == 1 && p->ssi != 1 && p->ssi != 0)
+        for (int i = inner - 1; i >= 0; i--)
+            if (v->stride[1][i] == 1) { tdim = i; break; }
+    if (p->dsi == 1 && p->ssi == 1) p->mode = CONTIG;
+    else if (p->es == 4 && p->dsi == 1 && p->ssi == 0) p->mode = FILL;
+    else if (tdim >= 0) p->mode = TRANSPOSE;
+    else p->mode = GENERIC;
+    return tdim;
+}
+
+/* Plans a normalised copy of `total` elements (v->ndim >= 1): the mode, the
+   outer odometer, the items each outer index is cut into, and the threads.
+   Pure: reads only v and the plan. Returns the thread count. */
+static int plan_copy(plan *p, const nb_nd *v, int64_t total) {
+    const int tdim = pick_mode(p, v), inner = v->ndim - 1;
+    /* Outer dims: all but the innermost (and the transpose's row dim). */
+    int64_t osh[NB_MAX_DIMS], od[NB_MAX_DIMS], os[NB_MAX_DIMS];
+    int no = 0;
+    p->nouter = 1;
+    for (int i = 0; i < inner; i++) {
+        if (i == tdim) continue;
+        osh[no] = v->shape[i];
+        od[no] = v->stride[0][i];
+        os[no++] = v->stride[1][i];
+        p->nouter *= v->shape[i];
+    }
+    nb_odo_init(&p->outs, no, osh, od, os);
+    p->nblk = 1;
+    if (p->mode == TRANSPOSE) {
+        p->m = v->shape[tdim];
+        p->ldd = v->stride[0][tdim];
+        p->lds = p->ssi;
+        /* Fewer dst columns than TRANSPOSE_COLS (NCHW -> NHWC with a small
+           C): more rows per item, so an item keeps the same area. Fewer,
+           larger kernel calls (the AVX2 kernel ends each streaming call
+           with a store fence; dropping that fence, as an experiment, gave
+           ~ +4% on nchw_to_nhwc_8x128x128x128/t1 with 1024 calls of
+           128x128). Measured there, 256 calls of 512x128 vs 1024: 14.4-15.1
+           vs 13.8-14.5 GB/s (7 interleaved pairs, every one faster). */
+        const int64_t cols = p->n < TRANSPOSE_COLS ? p->n : TRANSPOSE_COLS;
+        p->mrows = TRANSPOSE_ROWS * (TRANSPOSE_COLS / cols);
+        p->ni = (p->m + p->mrows - 1) / p->mrows;
+        p->nblk = p->ni * ((p->n + TRANSPOSE_COLS - 1) / TRANSPOSE_COLS);
+    }
+    int nt = nb_threads_for(total * p->es, MIN_BYTES_PER_THREAD);
+    if (p->mode == CONTIG && p->nouter < nt) {
+        /* Few long runs: one piece per thread, as large as possible, so
+           memcpy can pick its streaming (non-temporal) path for big blocks
+           instead of many cache-sized calls. */
+        p->chunk = (p->n * p->es + nt - 1) / nt;
+        p->chunk = (p->chunk + 63) & ~(int64_t)63;
+        p->nblk = (p->n * p->es + p->chunk - 1) / p->chunk;
+    } else if (p->mode == CONTIG) {
+        p->chunk = p->n * p->es;
+    }
+    p->nontemporal = total * p->es >= NONTEMPORAL_BYTES;
+    const int64_t items = p->nouter * p->nblk;
+    return nt > items ? (int)items : nt;
+}
+
 nb_status nb_copy_strided_driver(const nb_copy_ukernels *uk, size_t elem_size, int ndim,
                                  const int64_t *shape, const void *src, const int64_t *ss,
                                  void *dst, const int64_t *ds) {
@@ -143,63 +211,8 @@ nb_status nb_copy_strided_driver(const nb_copy_ukernels *uk, size_t elem_size, i
         memcpy(d, s, elem_size);
         return NB_OK;
     }
-    const int inner = v.ndim - 1;
-    p.n = v.shape[inner];
-    p.dsi = v.stride[0][inner];
-    p.ssi = v.stride[1][inner];
-    int tdim = -1;
-    if (p.es == 4 && p.dsi == 1 && p.ssi != 1 && p.ssi != 0)
-        for (int i = inner - 1; i >= 0; i--)
-            if (v.stride[1][i] == 1) { tdim = i; break; }
-    if (p.dsi == 1 && p.ssi == 1) p.mode = CONTIG;
-    else if (p.es == 4 && p.dsi == 1 && p.ssi == 0) p.mode = FILL;
-    else if (tdim >= 0) p.mode = TRANSPOSE;
-    else p.mode = GENERIC;
-
-    /* Outer dims: all but the innermost (and the transpose's row dim). */
-    int64_t osh[NB_MAX_DIMS], od[NB_MAX_DIMS], os[NB_MAX_DIMS];
-    int no = 0;
-    p.nouter = 1;
-    for (int i = 0; i < inner; i++) {
-        if (i == tdim) continue;
-        osh[no] = v.shape[i];
-        od[no] = v.stride[0][i];
-        os[no++] = v.stride[1][i];
-        p.nouter *= v.shape[i];
-    }
-    nb_odo_init(&p.outs, no, osh, od, os);
-    p.nblk = 1;
-    if (p.mode == TRANSPOSE) {
-        p.m = v.shape[tdim];
-        p.ldd = v.stride[0][tdim];
-        p.lds = p.ssi;
-        /* Fewer dst columns than TRANSPOSE_COLS (NCHW -> NHWC with a small
-           C): more rows per item, so an item keeps the same area. Fewer,
-           larger kernel calls (the AVX2 kernel ends each streaming call
-           with a store fence; dropping that fence, as an experiment, gave
-           ~ +4% on nchw_to_nhwc_8x128x128x128/t1 with 1024 calls of
-           128x128). Measured there, 256 calls of 512x128 vs 1024: 14.4-15.1
-           vs 13.8-14.5 GB/s (7 interleaved pairs, every one faster). */
-        const int64_t cols = p.n < TRANSPOSE_COLS ? p.n : TRANSPOSE_COLS;
-        p.mrows = TRANSPOSE_ROWS * (TRANSPOSE_COLS / cols);
-        p.ni = (p.m + p.mrows - 1) / p.mrows;
-        p.nblk = p.ni * ((p.n + TRANSPOSE_COLS - 1) / TRANSPOSE_COLS);
-    }
-    int nt = nb_threads_for(total * p.es, MIN_BYTES_PER_THREAD);
-    if (p.mode == CONTIG && p.nouter < nt) {
-        /* Few long runs: one piece per thread, as large as possible, so
-           memcpy can pick its streaming (non-temporal) path for big blocks
-           instead of many cache-sized calls. */
-        p.nblk = nt;
-        p.chunk = (p.n * p.es + nt - 1) / nt;
-        p.chunk = (p.chunk + 63) & ~(int64_t)63;
-        p.nblk = (p.n * p.es + p.chunk - 1) / p.chunk;
-    } else if (p.mode == CONTIG) {
-        p.chunk = p.n * p.es;
-    }
+    const int nt = plan_copy(&p, &v, total);
     const int64_t items = p.nouter * p.nblk;
-    p.nontemporal = total * p.es >= NONTEMPORAL_BYTES;
-    if (nt > items) nt = (int)items;
     if (nt <= 1) {
         run_range(&p, d, s, 0, items);
         return NB_OK;

@@ -359,6 +359,84 @@ static void fill_empty(nb_reduce_op op, int ndim, const int64_t *shape, uint64_t
     for (int64_t i = 0; i < n; i++, nb_odo_next(&o)) y[o.o0] = v;
 }
 
+/* Plans the column path (the innermost kept dim is contiguous in x: whole
+   rows of outputs accumulate at once). Pure. */
+static void plan_cols(col_plan *p, const nb_sreduce_ukernels *uk, nb_reduce_op op, const nb_nd *v,
+                      int64_t m, int64_t nout) {
+    const int inner = v->ndim - 1;
+    memset(p, 0, sizeof *p);
+    p->uk = uk;
+    p->op = op;
+    p->m = m;
+    p->R = 1;
+    for (int i = 0; i < inner; i++) {
+        if (v->mask >> i & 1) {
+            p->rshape[p->nr] = v->shape[i];
+            p->rxs[p->nr++] = v->stride[0][i];
+            p->R *= v->shape[i];
+        } else {
+            p->kshape[p->nk] = v->shape[i];
+            p->kxs[p->nk] = v->stride[0][i];
+            p->kys[p->nk++] = v->stride[1][i];
+        }
+    }
+    p->nouter = nout / v->shape[inner];
+    p->n = v->shape[inner];
+    p->ysn = v->stride[1][inner];
+    const int64_t nseg = (p->R + NB_RSUM_COL_BLOCK - 1) / NB_RSUM_COL_BLOCK;
+    p->depth = 2;
+    while (((int64_t)1 << (p->depth - 2)) < nseg) p->depth++;
+}
+
+/* Plans the row path: the innermost reduced dim is the row the row
+   micro-kernels walk; the fixed blocks (NB_RSUM_BLOCK) set the summation
+   order. Pure. */
+static void plan_rows(row_plan *p, const nb_sreduce_ukernels *uk, nb_reduce_op op, const nb_nd *v,
+                      int64_t m, int64_t nout) {
+    memset(p, 0, sizeof *p);
+    p->uk = uk;
+    p->op = op;
+    p->m = m;
+    p->nout = nout;
+    int rowdim = -1;
+    for (int i = v->ndim - 1; i >= 0; i--)
+        if (v->mask >> i & 1) { rowdim = i; break; }
+    p->R = 1;
+    for (int i = 0; i < v->ndim; i++) {
+        if (i == rowdim) continue;
+        if (v->mask >> i & 1) {
+            p->rshape[p->nr] = v->shape[i];
+            p->rxs[p->nr++] = v->stride[0][i];
+            p->R *= v->shape[i];
+        } else {
+            p->kshape[p->nk] = v->shape[i];
+            p->kxs[p->nk] = v->stride[0][i];
+            p->kys[p->nk++] = v->stride[1][i];
+        }
+    }
+    p->n = v->shape[rowdim];
+    p->incx = v->stride[0][rowdim];
+    if (p->n > NB_RSUM_BLOCK) {
+        p->nch = (p->n + NB_RSUM_BLOCK - 1) / NB_RSUM_BLOCK;
+        p->g = 1;
+        p->S = p->R * p->nch;
+    } else {
+        const int64_t padded = (p->n + NB_RSUM_LANES - 1) / NB_RSUM_LANES * NB_RSUM_LANES;
+        p->nch = 0;
+        p->g = NB_RSUM_BLOCK / padded;
+        p->S = (p->R + p->g - 1) / p->g;
+    }
+}
+
+/* Every reduced axis had size 1: each output is its one element (+0.0f
+   turns -0 into +0, as the sum of {-0} starting from +0). */
+static void copy_singletons(nb_reduce_op op, const nb_nd *v, int64_t nout, const float *x, float *y) {
+    nb_odo o;
+    nb_odo_init(&o, v->ndim, v->shape, v->stride[0], v->stride[1]);
+    const bool add = op == NB_REDUCE_SUM || op == NB_REDUCE_MEAN;
+    for (int64_t i = 0; i < nout; i++, nb_odo_next(&o)) y[o.o1] = add ? x[o.o0] + 0.0f : x[o.o0];
+}
+
 nb_status nb_sreduce_driver(const nb_sreduce_ukernels *uk, nb_reduce_op op, int ndim,
                             const int64_t *shape, const float *x, const int64_t *xs,
                             uint64_t mask, float *y, const int64_t *ys) {
@@ -385,83 +463,19 @@ nb_status nb_sreduce_driver(const nb_sreduce_ukernels *uk, nb_reduce_op op, int 
     nb_nd_normalise(&v, 0, off);
     x += off[0];
     y += off[1];
-    const int nd = v.ndim;
-    const int inner = nd - 1;
-    const bool inner_kept = nd > 0 && !(v.mask >> inner & 1);
-    const bool any_reduced = v.mask != 0;
-
-    if (inner_kept && any_reduced && v.stride[0][inner] == 1 && v.shape[inner] >= COL_MIN_INNER) {
-        col_plan p;
-        memset(&p, 0, sizeof p);
-        p.uk = uk;
-        p.op = op;
-        p.m = m;
-        p.R = 1;
-        for (int i = 0; i < inner; i++) {
-            if (v.mask >> i & 1) {
-                p.rshape[p.nr] = v.shape[i];
-                p.rxs[p.nr++] = v.stride[0][i];
-                p.R *= v.shape[i];
-            } else {
-                p.kshape[p.nk] = v.shape[i];
-                p.kxs[p.nk] = v.stride[0][i];
-                p.kys[p.nk++] = v.stride[1][i];
-            }
-        }
-        p.nouter = nout / v.shape[inner];
-        p.n = v.shape[inner];
-        p.ysn = v.stride[1][inner];
-        const int64_t nseg = (p.R + NB_RSUM_COL_BLOCK - 1) / NB_RSUM_COL_BLOCK;
-        p.depth = 2;
-        while (((int64_t)1 << (p.depth - 2)) < nseg) p.depth++;
-        return col_path(&p, x, y);
-    }
-
-    if (!any_reduced) {
-        /* Every reduced axis had size 1: each output is its one element.
-           (+0.0f turns -0 into +0, as the sum of {-0} starting from +0.) */
-        nb_odo o;
-        nb_odo_init(&o, nd, v.shape, v.stride[0], v.stride[1]);
-        const bool add = op == NB_REDUCE_SUM || op == NB_REDUCE_MEAN;
-        for (int64_t i = 0; i < nout; i++, nb_odo_next(&o))
-            y[o.o1] = add ? x[o.o0] + 0.0f : x[o.o0];
+    const int inner = v.ndim - 1;
+    const bool inner_kept = v.ndim > 0 && !(v.mask >> inner & 1);
+    if (v.mask == 0) {
+        copy_singletons(op, &v, nout, x, y);
         return NB_OK;
     }
-
+    if (inner_kept && v.stride[0][inner] == 1 && v.shape[inner] >= COL_MIN_INNER) {
+        col_plan p;
+        plan_cols(&p, uk, op, &v, m, nout);
+        return col_path(&p, x, y);
+    }
     row_plan p;
-    memset(&p, 0, sizeof p);
-    p.uk = uk;
-    p.op = op;
-    p.m = m;
-    p.nout = nout;
-    int rowdim = -1;
-    for (int i = nd - 1; i >= 0; i--)
-        if (v.mask >> i & 1) { rowdim = i; break; }
-    p.R = 1;
-    for (int i = 0; i < nd; i++) {
-        if (i == rowdim) continue;
-        if (v.mask >> i & 1) {
-            p.rshape[p.nr] = v.shape[i];
-            p.rxs[p.nr++] = v.stride[0][i];
-            p.R *= v.shape[i];
-        } else {
-            p.kshape[p.nk] = v.shape[i];
-            p.kxs[p.nk] = v.stride[0][i];
-            p.kys[p.nk++] = v.stride[1][i];
-        }
-    }
-    p.n = v.shape[rowdim];
-    p.incx = v.stride[0][rowdim];
-    if (p.n > NB_RSUM_BLOCK) {
-        p.nch = (p.n + NB_RSUM_BLOCK - 1) / NB_RSUM_BLOCK;
-        p.g = 1;
-        p.S = p.R * p.nch;
-    } else {
-        const int64_t padded = (p.n + NB_RSUM_LANES - 1) / NB_RSUM_LANES * NB_RSUM_LANES;
-        p.nch = 0;
-        p.g = NB_RSUM_BLOCK / padded;
-        p.S = (p.R + p.g - 1) / p.g;
-    }
+    plan_rows(&p, uk, op, &v, m, nout);
     if (uk->rrows && p.nr == 0 && p.incx == 1 && p.n <= NB_RROWS_MAX_N) short_rows_path(&p, x, y);
     else row_path(&p, x, y);
     return NB_OK;
