@@ -19,6 +19,8 @@
 
 #include <nabla/nabla.h>
 
+#include "nb_config.h"   /* NB_ISA_COUNT: the ISA loops cover every ISA nabla knows */
+
 /* ---- randomness ---- */
 uint64_t nbt_seed(void);
 uint64_t nbt_next(void);                       /* 64 random bits */

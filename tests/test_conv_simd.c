@@ -36,7 +36,7 @@
 
 static int simd_tables(const struct nb_kernels *out[2]) {
     int n = 0;
-    for (int isa = NB_ISA_AVX2; isa <= NB_ISA_NEON; isa++) {
+    for (int isa = NB_ISA_REF + 1; isa < NB_ISA_COUNT; isa++) {
         const struct nb_kernels *t = nb_kernels_for((nb_isa)isa);
         if (t && (t->sconv2d_forward != nb_kernels_ref.sconv2d_forward ||
                   t->sconv2d_backward_data != nb_kernels_ref.sconv2d_backward_data ||

@@ -9,7 +9,7 @@
 static void every_slot_of_every_usable_table_is_set(void **state) {
     (void)state;
     int tables = 0;
-    for (int isa = NB_ISA_REF; isa <= NB_ISA_NEON; isa++) {
+    for (int isa = NB_ISA_REF; isa < NB_ISA_COUNT; isa++) {
         const struct nb_kernels *t = nb_kernels_for((nb_isa)isa);
         if (!t) continue;
         tables++;
@@ -29,7 +29,7 @@ static void reference_is_always_supported(void **state) {
 static void a_supported_simd_isa_overrides_at_least_one_slot(void **state) {
     (void)state;
     const struct nb_kernels *ref = nb_kernels_for(NB_ISA_REF);
-    for (int isa = NB_ISA_AVX2; isa <= NB_ISA_NEON; isa++) {
+    for (int isa = NB_ISA_REF + 1; isa < NB_ISA_COUNT; isa++) {
         const struct nb_kernels *t = nb_kernels_for((nb_isa)isa);
         if (!t) continue;
         int overridden = 0;
@@ -62,7 +62,7 @@ static void avx2_is_supported_only_where_the_cpu_runs_it(void **state) {
 static void setting_an_unsupported_isa_fails_and_changes_nothing(void **state) {
     (void)state;
     const nb_isa before = nb_isa_active();
-    for (int isa = NB_ISA_AVX2; isa <= NB_ISA_NEON; isa++) {
+    for (int isa = NB_ISA_REF + 1; isa < NB_ISA_COUNT; isa++) {
         if (nb_isa_supported((nb_isa)isa)) continue;
         assert_int_equal(nb_isa_set((nb_isa)isa), NB_ERR_UNSUPPORTED);
         assert_non_null(strstr(nb_last_error(), "nb_isa_set"));
@@ -76,7 +76,7 @@ static void setting_an_unsupported_isa_fails_and_changes_nothing(void **state) {
 static void setting_a_supported_isa_switches_the_table(void **state) {
     (void)state;
     const nb_isa before = nb_isa_active();
-    for (int isa = NB_ISA_REF; isa <= NB_ISA_NEON; isa++) {
+    for (int isa = NB_ISA_REF; isa < NB_ISA_COUNT; isa++) {
         if (!nb_isa_supported((nb_isa)isa)) continue;
         assert_int_equal(nb_isa_set((nb_isa)isa), NB_OK);
         assert_int_equal(nb_isa_active(), isa);

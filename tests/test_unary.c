@@ -91,7 +91,7 @@ static const float specials[] = {
 
 static int tables(const struct nb_kernels *out[3]) {
     int k = 0;
-    for (int isa = NB_ISA_REF; isa <= NB_ISA_NEON; isa++)
+    for (int isa = NB_ISA_REF; isa < NB_ISA_COUNT; isa++)
         if (nb_kernels_for((nb_isa)isa)) out[k++] = nb_kernels_for((nb_isa)isa);
     return k;
 }

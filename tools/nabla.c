@@ -9,6 +9,7 @@
 
 #include <nabla/nabla.h>
 
+#include "nb_config.h"
 #include "selftest.h"
 
 static void print_features(uint32_t f) {
@@ -28,7 +29,7 @@ static int cmd_info(void) {
     printf("cpu features:  ");
     print_features(nb_cpu_features());
     printf("isa supported:");
-    for (int i = NB_ISA_REF; i <= NB_ISA_NEON; i++)
+    for (int i = NB_ISA_REF; i < NB_ISA_COUNT; i++)
         if (nb_isa_supported((nb_isa)i)) printf(" %s", nb_isa_name((nb_isa)i));
     printf("\nisa active:    %s\n", nb_isa_name(nb_isa_active()));
     printf("threads:       %d\n", nb_get_num_threads());
