@@ -51,6 +51,10 @@ bool nb_kernels_slot_differs(const struct nb_kernels *a, const struct nb_kernels
     return false;
 }
 
+/* "avx2, neon," : the SIMD ISAs' names for messages. */
+#define NB_ISA_NAME_ITEM(name, value) #name ", "
+#define NB_ISA_NAME_LIST NB_ALL_SIMD_ISAS(NB_ISA_NAME_ITEM)
+
 /* The first usable ISA of the build's list (nb_config.h: in order of
    preference), else the reference. */
 static nb_isa best_isa(void) {
@@ -79,8 +83,8 @@ static void init(void) {
         for (int i = 0; i < NB_ISA_COUNT; i++)
             if (strcasecmp(env, nb_isa_name((nb_isa)i)) == 0) want = i;
         if (want < 0)
-            fprintf(stderr, "nabla: NABLA_ISA=%s is not one of ref, avx2, neon, auto; using %s\n",
-                    env, nb_isa_name(chosen));
+            fprintf(stderr, "nabla: NABLA_ISA=%s is not one of ref, %sauto; using %s\n", env,
+                    NB_ISA_NAME_LIST, nb_isa_name(chosen));
         else if (!usable[want])
             fprintf(stderr, "nabla: NABLA_ISA=%s is not supported on this CPU/build; using %s\n",
                     env, nb_isa_name(chosen));
