@@ -38,7 +38,12 @@ static uint32_t detect(void) {
         __cpuid_count(7, 0, a, b, c, d);
         if (b & (1u << 5)) f |= NB_CPU_AVX2;
         /* AVX-512 additionally needs opmask and ZMM state (XCR0 bits 5-7). */
-        if ((b & (1u << 16)) && (xcr0 & 0xe0) == 0xe0) f |= NB_CPU_AVX512F;
+        if ((xcr0 & 0xe0) == 0xe0) {
+            if (b & (1u << 16)) f |= NB_CPU_AVX512F;
+            if (b & (1u << 17)) f |= NB_CPU_AVX512DQ;
+            if (b & (1u << 30)) f |= NB_CPU_AVX512BW;
+            if (b & (1u << 31)) f |= NB_CPU_AVX512VL;
+        }
     }
     return f;
 }
@@ -83,6 +88,11 @@ bool nb_cpu_can_run(nb_isa isa) {
         return (f & need) == need;
     }
     case NB_ISA_NEON: return (f & NB_CPU_ASIMD) != 0;
+    case NB_ISA_AVX512: {   /* x86-64-v4 (its kernels also use AVX2+FMA ones) */
+        const uint32_t need = NB_CPU_AVX | NB_CPU_AVX2 | NB_CPU_FMA | NB_CPU_AVX512F |
+                              NB_CPU_AVX512BW | NB_CPU_AVX512DQ | NB_CPU_AVX512VL;
+        return (f & need) == need;
+    }
     }
     return false;
 }

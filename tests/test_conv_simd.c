@@ -34,7 +34,7 @@
 
 /* ---- tables under test ---- */
 
-static int simd_tables(const struct nb_kernels *out[2]) {
+static int simd_tables(const struct nb_kernels *out[NB_ISA_COUNT]) {
     int n = 0;
     for (int isa = NB_ISA_REF + 1; isa < NB_ISA_COUNT; isa++) {
         const struct nb_kernels *t = nb_kernels_for((nb_isa)isa);
@@ -47,7 +47,7 @@ static int simd_tables(const struct nb_kernels *out[2]) {
 }
 
 #define FOR_EACH_SIMD_TABLE(t)                                                  \
-    const struct nb_kernels *tabs_[2];                                          \
+    const struct nb_kernels *tabs_[NB_ISA_COUNT];                                          \
     const int ntabs_ = simd_tables(tabs_);                                      \
     if (ntabs_ == 0) skip();                                                    \
     for (int ti_ = 0; ti_ < ntabs_; ti_++)                                      \

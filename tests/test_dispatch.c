@@ -44,8 +44,9 @@ static void nabla_isa_environment_is_honoured(void **state) {
     if (env && strcmp(env, "ref") == 0) {
         assert_int_equal(nb_isa_active(), NB_ISA_REF);
     } else {
-        /* auto: the best supported ISA */
-        nb_isa best = nb_isa_supported(NB_ISA_AVX2)   ? NB_ISA_AVX2
+        /* auto: the best supported ISA (avx512 > avx2 > neon > ref) */
+        nb_isa best = nb_isa_supported(NB_ISA_AVX512) ? NB_ISA_AVX512
+                      : nb_isa_supported(NB_ISA_AVX2) ? NB_ISA_AVX2
                       : nb_isa_supported(NB_ISA_NEON) ? NB_ISA_NEON
                                                       : NB_ISA_REF;
         assert_int_equal(nb_isa_active(), best);
@@ -57,6 +58,9 @@ static void avx2_is_supported_only_where_the_cpu_runs_it(void **state) {
     const uint32_t need = NB_CPU_AVX | NB_CPU_AVX2 | NB_CPU_FMA;
     if (nb_isa_supported(NB_ISA_AVX2)) assert_int_equal(nb_cpu_features() & need, need);
     if (nb_isa_supported(NB_ISA_NEON)) assert_true(nb_cpu_features() & NB_CPU_ASIMD);
+    /* x86-64-v4: AVX512F, BW, DQ, VL with the OS saving their state. */
+    const uint32_t v4 = need | NB_CPU_AVX512F | NB_CPU_AVX512BW | NB_CPU_AVX512DQ | NB_CPU_AVX512VL;
+    if (nb_isa_supported(NB_ISA_AVX512)) assert_int_equal(nb_cpu_features() & v4, v4);
 }
 
 static void setting_an_unsupported_isa_fails_and_changes_nothing(void **state) {
@@ -90,6 +94,7 @@ static void isa_names_round_trip(void **state) {
     assert_string_equal(nb_isa_name(NB_ISA_REF), "ref");
     assert_string_equal(nb_isa_name(NB_ISA_AVX2), "avx2");
     assert_string_equal(nb_isa_name(NB_ISA_NEON), "neon");
+    assert_string_equal(nb_isa_name(NB_ISA_AVX512), "avx512");
 }
 
 static void thread_count_can_be_set_and_restored(void **state) {

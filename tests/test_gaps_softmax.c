@@ -25,7 +25,7 @@
 
 enum { MAXN = 32 };
 
-static int tables(const struct nb_kernels *out[3]) {
+static int tables(const struct nb_kernels *out[NB_ISA_COUNT]) {
     int k = 0;
     for (int isa = NB_ISA_REF; isa < NB_ISA_COUNT; isa++)
         if (nb_kernels_for((nb_isa)isa)) out[k++] = nb_kernels_for((nb_isa)isa);
@@ -38,7 +38,7 @@ static int64_t rows_run;
 /* x (n floats) through every table out of place and in place, and through
    nb_ssoftmax, softmax and log_softmax, each checked against the oracle. */
 static void run_row(const char *what, int64_t n, int64_t p, const float *row) {
-    const struct nb_kernels *t[3];
+    const struct nb_kernels *t[NB_ISA_COUNT];
     const int nt = tables(t);
     const size_t bytes = (size_t)n * sizeof(float);
     const int before = (int)(rows_run & 1);
@@ -81,7 +81,7 @@ static void issue16_row_of_five_large_negatives_matches_pytorch(void **state) {
     const float x[5] = {-1000, -1001, -1002, -1003, -1004};
     double s = 0;
     for (int j = 0; j < 5; j++) s += exp(-(double)j);
-    const struct nb_kernels *t[3];
+    const struct nb_kernels *t[NB_ISA_COUNT];
     const int nt = tables(t);
     for (int k = 0; k <= nt; k++) {
         float y[5], ly[5];

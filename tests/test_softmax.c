@@ -16,7 +16,7 @@
 
 static int in_qemu(void) { return getenv("NABLA_QEMU") != NULL; }
 
-static int tables(const struct nb_kernels *out[3]) {
+static int tables(const struct nb_kernels *out[NB_ISA_COUNT]) {
     int k = 0;
     for (int isa = NB_ISA_REF; isa < NB_ISA_COUNT; isa++)
         if (nb_kernels_for((nb_isa)isa)) out[k++] = nb_kernels_for((nb_isa)isa);
@@ -40,7 +40,7 @@ static void the_oracle_check_rejects_wrong_results(void **state) {
 
 static void every_backend_meets_the_bound_on_random_rows(void **state) {
     (void)state;
-    const struct nb_kernels *t[3];
+    const struct nb_kernels *t[NB_ISA_COUNT];
     const int nt = tables(t);
     static const int64_t colss[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 97, 1009};
     static const float ranges[] = {1.0f, 10.0f, 100.0f};
@@ -75,7 +75,7 @@ static void every_backend_meets_the_bound_on_random_rows(void **state) {
    exactly uniform. */
 static void special_rows_follow_pytorch(void **state) {
     (void)state;
-    const struct nb_kernels *t[3];
+    const struct nb_kernels *t[NB_ISA_COUNT];
     const int nt = tables(t);
     enum { C = 11, R = 8 };
     float x[R][C], y[R][C];
@@ -111,7 +111,7 @@ static void special_rows_follow_pytorch(void **state) {
 
 static void simd_matches_reference_within_the_sum_of_bounds(void **state) {
     (void)state;
-    const struct nb_kernels *t[3];
+    const struct nb_kernels *t[NB_ISA_COUNT];
     const int nt = tables(t);
     const struct nb_kernels *ref = nb_kernels_for(NB_ISA_REF);
     enum { R = 7, C = 523 };
@@ -136,7 +136,7 @@ static void simd_matches_reference_within_the_sum_of_bounds(void **state) {
 
 static void tails_and_misalignment_never_touch_memory_outside(void **state) {
     (void)state;
-    const struct nb_kernels *t[3];
+    const struct nb_kernels *t[NB_ISA_COUNT];
     const int nt = tables(t);
     static const int64_t colss[] = {1, 2, 5, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 33};
     for (size_t c = 0; c < sizeof colss / sizeof colss[0]; c++)
@@ -161,7 +161,7 @@ static void tails_and_misalignment_never_touch_memory_outside(void **state) {
 
 static void in_place_gives_the_same_bits_as_out_of_place(void **state) {
     (void)state;
-    const struct nb_kernels *t[3];
+    const struct nb_kernels *t[NB_ISA_COUNT];
     const int nt = tables(t);
     enum { R = 5, C = 37, LD = 40 };
     float x[R * LD], y[R * LD], z[R * LD];

@@ -89,7 +89,7 @@ static const float specials[] = {
 
 /* ---- the tables under test ---- */
 
-static int tables(const struct nb_kernels *out[3]) {
+static int tables(const struct nb_kernels *out[NB_ISA_COUNT]) {
     int k = 0;
     for (int isa = NB_ISA_REF; isa < NB_ISA_COUNT; isa++)
         if (nb_kernels_for((nb_isa)isa)) out[k++] = nb_kernels_for((nb_isa)isa);
@@ -102,7 +102,7 @@ static int in_qemu(void) { return getenv("NABLA_QEMU") != NULL; }
 
 static void every_backend_meets_its_bound_on_special_values(void **state) {
     (void)state;
-    const struct nb_kernels *t[3];
+    const struct nb_kernels *t[NB_ISA_COUNT];
     const int nt = tables(t);
     float y[NSPECIALS];
     for (int k = 0; k < nt; k++)
@@ -120,7 +120,7 @@ static void every_backend_meets_its_bound_on_special_values(void **state) {
 
 static void every_backend_meets_its_bound_on_random_inputs(void **state) {
     (void)state;
-    const struct nb_kernels *t[3];
+    const struct nb_kernels *t[NB_ISA_COUNT];
     const int nt = tables(t);
     const int64_t n = in_qemu() ? 20000 : 300000;
     float *x = malloc((size_t)n * sizeof(float)), *y = malloc((size_t)n * sizeof(float));
@@ -139,7 +139,7 @@ static void every_backend_meets_its_bound_on_random_inputs(void **state) {
    at a stride: the regions where the derived bounds are tight. */
 static void derived_bounds_hold_across_critical_ranges(void **state) {
     (void)state;
-    const struct nb_kernels *t[3];
+    const struct nb_kernels *t[NB_ISA_COUNT];
     const int nt = tables(t);
     static const float from[] = {-20.0f, -1.0f, -104.0f, 0x1p-20f};
     static const float to[] = {-1.0f, 1.0f, -80.0f, 0x1p-10f};
@@ -174,7 +174,7 @@ static void the_oracle_check_rejects_wrong_results(void **state) {
 /* SIMD and ref differ by at most the sum of their bounds (relu: not at all). */
 static void simd_matches_reference_within_the_sum_of_bounds(void **state) {
     (void)state;
-    const struct nb_kernels *t[3];
+    const struct nb_kernels *t[NB_ISA_COUNT];
     const int nt = tables(t);
     const struct nb_kernels *ref = nb_kernels_for(NB_ISA_REF);
     const int64_t n = 10007;
@@ -210,7 +210,7 @@ static void simd_matches_reference_within_the_sum_of_bounds(void **state) {
    reads or writes past either end faults. */
 static void tails_and_misalignment_never_touch_memory_outside(void **state) {
     (void)state;
-    const struct nb_kernels *t[3];
+    const struct nb_kernels *t[NB_ISA_COUNT];
     const int nt = tables(t);
     static const int64_t sizes[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 23, 24, 31, 32, 33,
                                     47, 97, 1009};
@@ -238,7 +238,7 @@ static void tails_and_misalignment_never_touch_memory_outside(void **state) {
 
 static void in_place_gives_the_same_bits_as_out_of_place(void **state) {
     (void)state;
-    const struct nb_kernels *t[3];
+    const struct nb_kernels *t[NB_ISA_COUNT];
     const int nt = tables(t);
     enum { N = 1031 };
     float x[N], y[N], z[N];

@@ -65,13 +65,17 @@ enum {
     NB_CPU_AVX2    = 1u << 3,
     NB_CPU_FMA     = 1u << 4,
     NB_CPU_F16C    = 1u << 5,
-    NB_CPU_AVX512F = 1u << 6,   /* reported only; nabla has no AVX-512 kernels */
+    NB_CPU_AVX512F = 1u << 6,   /* AVX512F and the OS saves opmask and ZMM state */
+    NB_CPU_AVX512BW = 1u << 7,
+    NB_CPU_AVX512DQ = 1u << 8,
+    NB_CPU_AVX512VL = 1u << 9,
     NB_CPU_ASIMD   = 1u << 16,  /* AArch64 Advanced SIMD (NEON) */
     NB_CPU_FP16    = 1u << 17
 };
 NB_API uint32_t nb_cpu_features(void);
 
-typedef enum { NB_ISA_REF = 0, NB_ISA_AVX2, NB_ISA_NEON } nb_isa;
+/* Values are ABI: new ISAs are appended, never inserted. */
+typedef enum { NB_ISA_REF = 0, NB_ISA_AVX2, NB_ISA_NEON, NB_ISA_AVX512 } nb_isa;
 /* Chosen at first use; NABLA_ISA=ref|avx2|neon|auto overrides (an ISA this
    CPU lacks: a one-line warning on stderr, then auto). */
 NB_API nb_isa      nb_isa_active(void);

@@ -1,0 +1,63 @@
+/* f32 GEMM micro-kernel, 14x16 tile, AVX-512F.
+ *
+ * C[0:m,0:n] = alpha * A * B + beta * C for one KC block (contract in
+ * src/ukernel.h): a is a packed A micro-panel (k groups of 14 floats), b a
+ * packed B micro-panel (k groups of 16 floats, the AVX2 B packer's layout),
+ * C row-major with row stride ldc, any alignment. m <= 14, n <= 16.
+ *
+ * Register plan (32 ZMM): 14 accumulators (one zmm of 16 columns per row),
+ * one zmm for B at step k; A[r,k] is broadcast straight from memory into
+ * each FMA (vfmadd231ps with a {1to16} operand). 14 independent chains
+ * cover the FMA latency on two 512-bit pipes (4 cycles x 2 = 8 needed).
+ * Per k: 1 load of B + 14 broadcast-FMAs, so 1.07 loads per FMA: within
+ * 2-3 load ports at 2 FMAs a cycle. The B micro-panel (KC = 384: 24 KiB)
+ * stays in L1 across the row panels of an A block, as in the AVX2 6x16.
+ *
+ * Numerics: each accumulator lane is one element's FMA chain in k order
+ * from +0, and the epilogue is the contract's (alpha acc, then
+ * fma(beta, c, .), specialised where it gives the same bits), so the bits
+ * equal the AVX2 tile's and the plain-C twin's.
+ *
+ * Edge tiles: rows >= m of the packed A are zero (computed, never stored);
+ * columns >= n are masked off in the loads and stores of C, which is never
+ * touched outside [0:m, 0:n].
+ */
+#include <immintrin.h>
+
+#include "ukernel.h"
+
+#define NB_MR 14
+
+static inline __attribute__((always_inline)) __m512 epilogue(int mode, __m512 acc, __m512 valpha,
+                                                             __m512 vbeta, __mmask16 k,
+                                                             const float *c) {
+    switch (mode) {
+    case 0:  return acc;                                             /* alpha 1, beta 0 */
+    case 1:  return _mm512_mul_ps(valpha, acc);                      /* beta 0 */
+    case 2:  return _mm512_add_ps(_mm512_maskz_loadu_ps(k, c), acc); /* alpha 1, beta 1 */
+    default: return _mm512_fmadd_ps(vbeta, _mm512_maskz_loadu_ps(k, c), _mm512_mul_ps(valpha, acc));
+    }
+}
+
+void nb_f32_gemm_ukernel_14x16__avx512(size_t m, size_t n, size_t k, const float *restrict a,
+                                       const float *restrict b, float *restrict c, ptrdiff_t ldc,
+                                       float alpha, float beta) {
+    __m512 acc[NB_MR];
+    for (int r = 0; r < NB_MR; r++) acc[r] = _mm512_setzero_ps();
+    for (size_t r = 0; r < m; r++) _mm_prefetch((const char *)(c + (ptrdiff_t)r * ldc), _MM_HINT_T0);
+    for (size_t p = 0; p < k; p++) {
+        const __m512 vb = _mm512_load_ps(b);
+        /* Unrolled by the compiler (constant trip count): 14 FMAs with
+           broadcast memory operands. */
+        for (int r = 0; r < NB_MR; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r]), vb, acc[r]);
+        a += NB_MR;
+        b += 16;
+    }
+    const __mmask16 mask = (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
+    const __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
+    const int mode = beta == 0.0f ? (alpha == 1.0f ? 0 : 1) : (alpha == 1.0f && beta == 1.0f ? 2 : 3);
+    for (size_t r = 0; r < m; r++) {
+        float *cr = c + (ptrdiff_t)r * ldc;
+        _mm512_mask_storeu_ps(cr, mask, epilogue(mode, acc[r], valpha, vbeta, mask, cr));
+    }
+}
