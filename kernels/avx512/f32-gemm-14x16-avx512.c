@@ -39,25 +39,45 @@ static inline __attribute__((always_inline)) __m512 epilogue(int mode, __m512 ac
     }
 }
 
+#define NB_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13)
+
 void nb_f32_gemm_ukernel_14x16__avx512(size_t m, size_t n, size_t k, const float *restrict a,
                                        const float *restrict b, float *restrict c, ptrdiff_t ldc,
                                        float alpha, float beta) {
-    __m512 acc[NB_MR];
-    for (int r = 0; r < NB_MR; r++) acc[r] = _mm512_setzero_ps();
+    /* Named accumulators, not an array: they stay in zmm registers. */
+#define NB_ZERO(r) __m512 c##r = _mm512_setzero_ps();
+    NB_ROWS(NB_ZERO)
+#undef NB_ZERO
     for (size_t r = 0; r < m; r++) _mm_prefetch((const char *)(c + (ptrdiff_t)r * ldc), _MM_HINT_T0);
+#pragma GCC unroll 4
     for (size_t p = 0; p < k; p++) {
         const __m512 vb = _mm512_load_ps(b);
-        /* Unrolled by the compiler (constant trip count): 14 FMAs with
-           broadcast memory operands. */
-        for (int r = 0; r < NB_MR; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r]), vb, acc[r]);
+#define NB_FMA(r) c##r = _mm512_fmadd_ps(_mm512_set1_ps(a[r]), vb, c##r);
+        NB_ROWS(NB_FMA)
+#undef NB_FMA
         a += NB_MR;
         b += 16;
     }
     const __mmask16 mask = (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1u);
     const __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
     const int mode = beta == 0.0f ? (alpha == 1.0f ? 0 : 1) : (alpha == 1.0f && beta == 1.0f ? 2 : 3);
-    for (size_t r = 0; r < m; r++) {
-        float *cr = c + (ptrdiff_t)r * ldc;
-        _mm512_mask_storeu_ps(cr, mask, epilogue(mode, acc[r], valpha, vbeta, mask, cr));
+#define NB_STORE(r)                                                                       \
+    if ((r) < m)                                                                          \
+        _mm512_mask_storeu_ps(c + (r) * ldc, mask,                                        \
+                              epilogue(MODE, c##r, valpha, vbeta, mask, c + (r) * ldc));
+    switch (mode) {
+#define MODE 0
+    case 0: NB_ROWS(NB_STORE) break;
+#undef MODE
+#define MODE 1
+    case 1: NB_ROWS(NB_STORE) break;
+#undef MODE
+#define MODE 2
+    case 2: NB_ROWS(NB_STORE) break;
+#undef MODE
+#define MODE 3
+    default: NB_ROWS(NB_STORE) break;
+#undef MODE
     }
+#undef NB_STORE
 }

@@ -3,35 +3,17 @@
  * dst[(q k + p) 14 + r] = op(A)[14 q + r, p], rows >= m zero.
  *
  * trans == 1 (op(A)[i,p] = a[p lda + i]): each group is 14 consecutive
- * floats of a row of a: one masked load and store. trans == 0: a 14 x 16
- * block of rows is read as 14 vector loads and written as 16 groups through
- * a transpose in registers (permutex2var), 16 columns of k at a time.
+ * floats of a row of a: one masked load and store. trans == 0: each group
+ * is a column of 14 rows: one masked gather (int32 offsets r lda; a scalar
+ * loop when 14 lda does not fit them).
  */
-#include <string.h>
+#include <stdint.h>
 
 #include <immintrin.h>
 
 #include "ukernel.h"
 
 #define NB_MR 14
-
-/* Groups p0 .. p0+np-1 of one panel of rows r < rows (trans == 0), np <= 16:
-   scalar reads of the block, then group-wise stores (the compiler
-   vectorises the writes; the reads hit 14 cache lines per 16 k). */
-static void pack_block_rows(size_t rows, size_t np, const float *a, ptrdiff_t lda, float *dst) {
-    float t[16][NB_MR];
-    for (size_t r = 0; r < NB_MR; r++) {
-        if (r < rows) {
-            __m512 v = _mm512_maskz_loadu_ps((__mmask16)((1u << np) - 1u), a + (ptrdiff_t)r * lda);
-            float row[16];
-            _mm512_storeu_ps(row, v);
-            for (size_t p = 0; p < np; p++) t[p][r] = row[p];
-        } else {
-            for (size_t p = 0; p < np; p++) t[p][r] = 0.0f;
-        }
-    }
-    memcpy(dst, t, np * NB_MR * sizeof(float));
-}
 
 void nb_f32_packa_ukernel_14__avx512(int trans, size_t m, size_t k, const float *a, ptrdiff_t lda,
                                      float *dst) {
@@ -44,11 +26,21 @@ void nb_f32_packa_ukernel_14__avx512(int trans, size_t m, size_t k, const float 
                 _mm512_mask_storeu_ps(panel + p * NB_MR, store,
                                       _mm512_maskz_loadu_ps(keep, a + (ptrdiff_t)p * lda + (ptrdiff_t)i0));
         } else {
-            for (size_t p0 = 0; p0 < k; p0 += 16) {
-                const size_t np = k - p0 < 16 ? k - p0 : 16;
-                pack_block_rows(rows, np, a + (ptrdiff_t)i0 * lda + (ptrdiff_t)p0, lda,
-                                panel + p0 * NB_MR);
+            /* Group p is column p of 14 rows: one masked gather (lane r at
+               a[r lda + p]), rows >= m read nothing and give 0. */
+            if (lda > INT32_MAX / NB_MR) {   /* offsets must fit the gather's int32 lanes */
+                for (size_t p = 0; p < k; p++)
+                    for (size_t r = 0; r < NB_MR; r++)
+                        panel[p * NB_MR + r] = r < rows ? a[(ptrdiff_t)(i0 + r) * lda + (ptrdiff_t)p] : 0.0f;
+                continue;
             }
+            const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                                   _mm512_set1_epi32((int)lda));
+            const __mmask16 keep = (__mmask16)((1u << rows) - 1u), store = (__mmask16)0x3fffu;
+            const float *col = a + (ptrdiff_t)i0 * lda;
+            for (size_t p = 0; p < k; p++)
+                _mm512_mask_storeu_ps(panel + p * NB_MR, store,
+                                      _mm512_mask_i32gather_ps(_mm512_setzero_ps(), keep, idx, col + p, 4));
         }
     }
 }
