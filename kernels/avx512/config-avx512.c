@@ -1,6 +1,7 @@
 /* The AVX-512 (x86-64-v4) configuration: the AVX2 configuration (every
  * x86-64-v4 CPU runs it), with the micro-kernels this folder brings in its
- * place. So far: the 14x16 GEMM tile and its A packer.
+ * place. So far: the 14x16 GEMM tile and its A packer, and the elementwise
+ * functions (SLEEF avx512f, 16 lanes).
  *
  * GEMM blocking: the AVX2 tile's KC (384) and panel width (16), so the B
  * packer, the no-pack row kernels and the implicit-im2col convolution
@@ -21,4 +22,10 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->gemm.ukernel = nb_f32_gemm_ukernel_14x16__avx512;
     cfg->gemm.pack_a = nb_f32_packa_ukernel_14__avx512;
     cfg->gemm.ukernel_adirect = NULL;
+    cfg->unary[NB_UNARY_EXP] = nb_f32_vexp_ukernel__avx512_u32;
+    cfg->unary[NB_UNARY_LOG] = nb_f32_vlog_ukernel__avx512_u32;
+    cfg->unary[NB_UNARY_TANH] = nb_f32_vtanh_ukernel__avx512_u32;
+    cfg->unary[NB_UNARY_SIGMOID] = nb_f32_vsigmoid_ukernel__avx512_u32;
+    cfg->unary[NB_UNARY_GELU] = nb_f32_vgelu_ukernel__avx512_u32;
+    cfg->unary[NB_UNARY_RELU] = nb_f32_vrelu_ukernel__avx512_u32;
 }
