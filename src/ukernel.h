@@ -352,12 +352,53 @@ typedef void (*nb_f32_vunary_fn)(size_t n, const float *x, float *y);
 /* Softmax / log-softmax of one contiguous row of n >= 1 floats. */
 typedef void (*nb_f32_softmax_row_fn)(size_t n, const float *x, float *y);
 
+/* ===== elementwise binary rows and gradient rules (src/tensor/elementwise.c) =====
+ *
+ * Float32 rows of n elements, three layouts per op (XNNPACK's names):
+ *   v<op>    y[i] = a[i] op b[i]     (vector-vector)
+ *   v<op>c   y[i] = a[i] op c        (vector-scalar)
+ *   vr<op>c  y[i] = c op a[i]        (scalar-vector: the reversed operands)
+ * In place: y may be a (and, for v<op>, b) exactly; no other overlap.
+ * Any alignment, any n >= 0; no element outside [0, n) is read or written.
+ * Every element is ONE correctly rounded IEEE operation of its two
+ * operands, no contraction, no flush-to-zero: every ISA's micro-kernel
+ * gives the bits of the plain-C one (kernels/generic/), NaN aside, whose
+ * payload may come from either operand when both are NaN. The ops:
+ *   add, sub, mul, div   a op b
+ *   eq                   1.0f where a == b, else +0.0f (NaN equals nothing)
+ *   relugrad             a where b > 0, else +0.0f (a = the gradient,
+ *                        b = relu's output). A NaN b gives 0: nabla's
+ *                        bits since 0.1, kept here. PyTorch's
+ *                        threshold_backward passes a through there
+ *                        (NaN <= 0 is false); issue 12 tracks the change,
+ *                        which is one comparison predicate per ISA.
+ * tanh/sigmoid gradients are composed of these by the tensor layer; gelu's
+ * gradient goes through double-precision libm (erf, exp), which no SIMD
+ * kernel can match bit for bit, so it stays a plain strided row. */
+typedef enum {
+    NB_VBIN_ADD, NB_VBIN_SUB, NB_VBIN_MUL, NB_VBIN_DIV, NB_VBIN_EQ, NB_VBIN_RELU_GRAD,
+    NB_VBIN_COUNT
+} nb_vbinary_op;
+
+typedef void (*nb_f32_vbinary_fn)(size_t n, const float *a, const float *b, float *y);
+typedef void (*nb_f32_vbinaryc_fn)(size_t n, const float *a, float c, float *y);
+
+typedef struct {
+    nb_f32_vbinary_fn vv;       /* v<op>   */
+    nb_f32_vbinaryc_fn vc, rc;  /* v<op>c, vr<op>c */
+} nb_f32_vbinary_ukernels;
+
 /* ============ an ISA's configuration: every micro-kernel it brings ============
  *
  * kernels/<isa>/config-<isa>.c fills one of these (its only entry point,
  * nb_<isa>_config); src/isa_ops.c runs the portable drivers over it. Every
  * entry must be set: the drivers call them without checking. conv.sgemm
- * and conv.gemm are filled in by src/isa_ops.c (the ISA's own GEMM). */
+ * and conv.gemm are filled in by src/isa_ops.c (the ISA's own GEMM).
+ *
+ * kernels/generic/config-generic.c: nb_generic_config() fills the families
+ * that have plain-C micro-kernels (the elementwise ones) and nothing else;
+ * src/isa_ops.c calls it first for every SIMD ISA, and its result alone is
+ * the configuration of NB_ISA_REF (whose other operations are ref/'s). */
 typedef struct nb_ukernel_config {
     nb_gemm_desc gemm;
     nb_conv_desc conv;
@@ -365,8 +406,12 @@ typedef struct nb_ukernel_config {
     nb_copy_ukernels copy;
     nb_f32_vunary_fn unary[NB_UNARY_RELU + 1];   /* indexed by nb_unary_op */
     nb_f32_softmax_row_fn softmax, logsoftmax;
+    /* Elementwise families: nb_generic_config() fills every entry with the
+       plain-C micro-kernels before the ISA's config overrides its own. */
+    nb_f32_vbinary_ukernels vbinary[NB_VBIN_COUNT];   /* indexed by nb_vbinary_op */
 } nb_ukernel_config;
 
+void nb_generic_config(nb_ukernel_config *cfg);
 #if NB_BUILD_AVX2
 void nb_avx2_config(nb_ukernel_config *cfg);
 extern const nb_gemm_desc nb_avx2_sgemm_desc;   /* cfg->gemm, for the tests */
@@ -416,5 +461,92 @@ void nb_f32_gemm_ukernel_4xn__neonfma_nopack(size_t m, size_t n, size_t k,
                                              const float *b, ptrdiff_t ldb,
                                              float *c, ptrdiff_t ldc, float alpha, float beta);
 #endif
+
+/* ============ elementwise micro-kernels of every ISA ============ */
+
+/* Plain C, baseline flags (kernels/generic/): the twins. */
+void nb_f32_vadd_ukernel__scalar(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vaddc_ukernel__scalar(size_t n, const float *a, float c, float *y);
+void nb_f32_vraddc_ukernel__scalar(size_t n, const float *a, float c, float *y);
+void nb_f32_vsub_ukernel__scalar(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vsubc_ukernel__scalar(size_t n, const float *a, float c, float *y);
+void nb_f32_vrsubc_ukernel__scalar(size_t n, const float *a, float c, float *y);
+void nb_f32_vmul_ukernel__scalar(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vmulc_ukernel__scalar(size_t n, const float *a, float c, float *y);
+void nb_f32_vrmulc_ukernel__scalar(size_t n, const float *a, float c, float *y);
+void nb_f32_vdiv_ukernel__scalar(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vdivc_ukernel__scalar(size_t n, const float *a, float c, float *y);
+void nb_f32_vrdivc_ukernel__scalar(size_t n, const float *a, float c, float *y);
+void nb_f32_veq_ukernel__scalar(size_t n, const float *a, const float *b, float *y);
+void nb_f32_veqc_ukernel__scalar(size_t n, const float *a, float c, float *y);
+void nb_f32_vreqc_ukernel__scalar(size_t n, const float *a, float c, float *y);
+void nb_f32_vrelugrad_ukernel__scalar(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vrelugradc_ukernel__scalar(size_t n, const float *a, float c, float *y);
+void nb_f32_vrrelugradc_ukernel__scalar(size_t n, const float *a, float c, float *y);
+
+#if NB_BUILD_AVX2
+/* AVX2: 16 floats per step, masked tail (kernels/avx2/mask-avx2.h). */
+void nb_f32_vadd_ukernel__avx2_u16(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vaddc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
+void nb_f32_vraddc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
+void nb_f32_vsub_ukernel__avx2_u16(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vsubc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
+void nb_f32_vrsubc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
+void nb_f32_vmul_ukernel__avx2_u16(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vmulc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
+void nb_f32_vrmulc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
+void nb_f32_vdiv_ukernel__avx2_u16(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vdivc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
+void nb_f32_vrdivc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
+void nb_f32_veq_ukernel__avx2_u16(size_t n, const float *a, const float *b, float *y);
+void nb_f32_veqc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
+void nb_f32_vreqc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
+void nb_f32_vrelugrad_ukernel__avx2_u16(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vrelugradc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
+void nb_f32_vrrelugradc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
+#endif
+
+#if NB_BUILD_NEON
+/* NEON (AArch64: vdivq_f32 is IEEE): 8 floats per step, scalar tail. */
+void nb_f32_vadd_ukernel__neon_u8(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vaddc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
+void nb_f32_vraddc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
+void nb_f32_vsub_ukernel__neon_u8(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vsubc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
+void nb_f32_vrsubc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
+void nb_f32_vmul_ukernel__neon_u8(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vmulc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
+void nb_f32_vrmulc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
+void nb_f32_vdiv_ukernel__neon_u8(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vdivc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
+void nb_f32_vrdivc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
+void nb_f32_veq_ukernel__neon_u8(size_t n, const float *a, const float *b, float *y);
+void nb_f32_veqc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
+void nb_f32_vreqc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
+void nb_f32_vrelugrad_ukernel__neon_u8(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vrelugradc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
+void nb_f32_vrrelugradc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
+#endif
+
+/* The registry of elementwise micro-kernels, for the tests and benchmarks:
+   X(op, name, isa, isa_tag) names the three micro-kernels
+   nb_f32_v<name>_ukernel__<isa_tag>, nb_f32_v<name>c_..., nb_f32_vr<name>c_...
+   whose twins are the __scalar ones. */
+#define NB_F32_VBINARY_OPS(X, isa, tag)                                     \
+    X(NB_VBIN_ADD, add, isa, tag) X(NB_VBIN_SUB, sub, isa, tag)             \
+    X(NB_VBIN_MUL, mul, isa, tag) X(NB_VBIN_DIV, div, isa, tag)             \
+    X(NB_VBIN_EQ, eq, isa, tag) X(NB_VBIN_RELU_GRAD, relugrad, isa, tag)
+#if NB_BUILD_AVX2
+#define NB_F32_VBINARY_AVX2(X) NB_F32_VBINARY_OPS(X, NB_ISA_AVX2, avx2_u16)
+#else
+#define NB_F32_VBINARY_AVX2(X)
+#endif
+#if NB_BUILD_NEON
+#define NB_F32_VBINARY_NEON(X) NB_F32_VBINARY_OPS(X, NB_ISA_NEON, neon_u8)
+#else
+#define NB_F32_VBINARY_NEON(X)
+#endif
+#define NB_F32_VBINARY_UKERNELS(X)                                          \
+    NB_F32_VBINARY_OPS(X, NB_ISA_REF, scalar) NB_F32_VBINARY_AVX2(X) NB_F32_VBINARY_NEON(X)
 
 #endif
