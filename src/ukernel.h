@@ -23,6 +23,14 @@
 
 #include "nb_config.h"
 
+/* The benchmarks (C++) include this header too. */
+#ifdef __cplusplus
+#define NB_ALIGNAS(n) alignas(n)
+extern "C" {
+#else
+#define NB_ALIGNAS(n) _Alignas(n)
+#endif
+
 /* ======================= GEMM (src/gemm_driver.h) ======================= */
 
 /* Micro-kernel: C[0:m, 0:n] = alpha * Apanel * Bpanel + beta * C (the
@@ -174,7 +182,7 @@ enum {
    ISA may always use them); the kind names a faster way. 224 bytes: the
    arrays stay 32-byte aligned in a 64-byte aligned plan. */
 typedef struct {
-    _Alignas(32) int32_t off[NB_CONV_PLAN_LANES];
+    NB_ALIGNAS(32) int32_t off[NB_CONV_PLAN_LANES];
     int32_t mask[NB_CONV_PLAN_LANES];
     int32_t split[NB_CONV_PLAN_LANES];   /* SPLIT: -1 on the second run's lanes */
     int32_t kind;    /* NB_TAP_* */
@@ -548,5 +556,9 @@ void nb_f32_vrrelugradc_ukernel__neon_u8(size_t n, const float *a, float c, floa
 #endif
 #define NB_F32_VBINARY_UKERNELS(X)                                          \
     NB_F32_VBINARY_OPS(X, NB_ISA_REF, scalar) NB_F32_VBINARY_AVX2(X) NB_F32_VBINARY_NEON(X)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,0 +1,60 @@
+// The elementwise binary micro-kernels, one benchmark per micro-kernel of
+// the registry (NB_F32_VBINARY_UKERNELS in src/ukernel.h): the plain-C twin
+// (__scalar) and every SIMD ISA's micro-kernel side by side, called
+// directly (no tensor layer, no threads).
+//   vbinary/<isa tag>/<kernel>/<n>     e.g. vbinary/avx2_u16/vaddc/65536
+//   kernel: v<op> (y = a op b), v<op>c (y = a op c), vr<op>c (y = c op a)
+//   n: 4096 (L1), 65536 (L2), 4M floats (memory)
+// Items = elements; bytes = 12 per element for v<op>, 8 for the others.
+#include "bench_util.h"
+
+extern "C" {
+#include "ukernel.h"
+}
+
+#include <benchmark/benchmark.h>
+#include <string>
+
+namespace {
+
+struct Kernel {
+    const char *stem, *tag;
+    nb_isa isa;
+    nb_f32_vbinary_fn vv;
+    nb_f32_vbinaryc_fn vc;
+};
+
+#define NBB_VBINARY(op, name, isa, tag)                                                   \
+    {"v" #name, #tag, isa, nb_f32_v##name##_ukernel__##tag, nullptr},                     \
+    {"v" #name "c", #tag, isa, nullptr, nb_f32_v##name##c_ukernel__##tag},                \
+    {"vr" #name "c", #tag, isa, nullptr, nb_f32_vr##name##c_ukernel__##tag},
+const Kernel kKernels[] = {NB_F32_VBINARY_UKERNELS(NBB_VBINARY)};
+
+void bm_vbinary(benchmark::State &state, const Kernel *k) {
+    if (!nb_isa_supported(k->isa)) {
+        state.SkipWithError("isa unsupported");
+        return;
+    }
+    const size_t n = size_t(state.range(0));
+    // Positive b so the ReLU gradient takes both branches on a's signs.
+    nbb::Buffer a(n, -1.0f, 1.0f, 7), b(n, 0.5f, 2.0f, 9), y(n);
+    for (auto _ : state) {
+        if (k->vv) k->vv(n, a.p, b.p, y.p);
+        else k->vc(n, a.p, 1.25f, y.p);
+        benchmark::ClobberMemory();
+    }
+    state.SetItemsProcessed(int64_t(state.iterations()) * int64_t(n));
+    state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(n) * (k->vv ? 12 : 8));
+}
+
+int register_all() {
+    for (const Kernel &k : kKernels) {
+        const std::string name = std::string("vbinary/") + k.tag + "/" + k.stem;
+        benchmark::RegisterBenchmark(name.c_str(), bm_vbinary, &k)
+            ->Arg(4096)->Arg(65536)->Arg(int64_t(1) << 22);
+    }
+    return 0;
+}
+const int registered = register_all();
+
+}  // namespace
