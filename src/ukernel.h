@@ -380,11 +380,16 @@ typedef void (*nb_f32_softmax_row_fn)(size_t n, const float *x, float *y);
  *                        threshold_backward passes a through there
  *                        (NaN <= 0 is false); issue 12 tracks the change,
  *                        which is one comparison predicate per ISA.
- * tanh/sigmoid gradients are composed of these by the tensor layer; gelu's
- * gradient goes through double-precision libm (erf, exp), which no SIMD
- * kernel can match bit for bit, so it stays a plain strided row. */
+ *   tanhgrad             a * (1 - b * b)    (a = the gradient, b = tanh's output)
+ *   sigmoidgrad          a * (b * (1 - b))  (b = sigmoid's output)
+ *                        three roundings each, in this order (never an
+ *                        FMA): the bits of the composition of tensor ops
+ *                        these rules were before.
+ * gelu's gradient goes through double-precision libm (erf, exp), which no
+ * SIMD kernel can match bit for bit, so it stays a plain strided row. */
 typedef enum {
     NB_VBIN_ADD, NB_VBIN_SUB, NB_VBIN_MUL, NB_VBIN_DIV, NB_VBIN_EQ, NB_VBIN_RELU_GRAD,
+    NB_VBIN_TANH_GRAD, NB_VBIN_SIGMOID_GRAD,
     NB_VBIN_COUNT
 } nb_vbinary_op;
 
@@ -491,6 +496,12 @@ void nb_f32_vreqc_ukernel__scalar(size_t n, const float *a, float c, float *y);
 void nb_f32_vrelugrad_ukernel__scalar(size_t n, const float *a, const float *b, float *y);
 void nb_f32_vrelugradc_ukernel__scalar(size_t n, const float *a, float c, float *y);
 void nb_f32_vrrelugradc_ukernel__scalar(size_t n, const float *a, float c, float *y);
+void nb_f32_vtanhgrad_ukernel__scalar(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vtanhgradc_ukernel__scalar(size_t n, const float *a, float c, float *y);
+void nb_f32_vrtanhgradc_ukernel__scalar(size_t n, const float *a, float c, float *y);
+void nb_f32_vsigmoidgrad_ukernel__scalar(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vsigmoidgradc_ukernel__scalar(size_t n, const float *a, float c, float *y);
+void nb_f32_vrsigmoidgradc_ukernel__scalar(size_t n, const float *a, float c, float *y);
 
 #if NB_BUILD_AVX2
 /* AVX2: 16 floats per step, masked tail (kernels/avx2/mask-avx2.h). */
@@ -512,6 +523,12 @@ void nb_f32_vreqc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y)
 void nb_f32_vrelugrad_ukernel__avx2_u16(size_t n, const float *a, const float *b, float *y);
 void nb_f32_vrelugradc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
 void nb_f32_vrrelugradc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
+void nb_f32_vtanhgrad_ukernel__avx2_u16(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vtanhgradc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
+void nb_f32_vrtanhgradc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
+void nb_f32_vsigmoidgrad_ukernel__avx2_u16(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vsigmoidgradc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
+void nb_f32_vrsigmoidgradc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
 #endif
 
 #if NB_BUILD_NEON
@@ -534,6 +551,12 @@ void nb_f32_vreqc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
 void nb_f32_vrelugrad_ukernel__neon_u8(size_t n, const float *a, const float *b, float *y);
 void nb_f32_vrelugradc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
 void nb_f32_vrrelugradc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
+void nb_f32_vtanhgrad_ukernel__neon_u8(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vtanhgradc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
+void nb_f32_vrtanhgradc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
+void nb_f32_vsigmoidgrad_ukernel__neon_u8(size_t n, const float *a, const float *b, float *y);
+void nb_f32_vsigmoidgradc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
+void nb_f32_vrsigmoidgradc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
 #endif
 
 /* The registry of elementwise micro-kernels, for the tests and benchmarks:
@@ -543,7 +566,9 @@ void nb_f32_vrrelugradc_ukernel__neon_u8(size_t n, const float *a, float c, floa
 #define NB_F32_VBINARY_OPS(X, isa, tag)                                     \
     X(NB_VBIN_ADD, add, isa, tag) X(NB_VBIN_SUB, sub, isa, tag)             \
     X(NB_VBIN_MUL, mul, isa, tag) X(NB_VBIN_DIV, div, isa, tag)             \
-    X(NB_VBIN_EQ, eq, isa, tag) X(NB_VBIN_RELU_GRAD, relugrad, isa, tag)
+    X(NB_VBIN_EQ, eq, isa, tag) X(NB_VBIN_RELU_GRAD, relugrad, isa, tag)   \
+    X(NB_VBIN_TANH_GRAD, tanhgrad, isa, tag)                                \
+    X(NB_VBIN_SIGMOID_GRAD, sigmoidgrad, isa, tag)
 #if NB_BUILD_AVX2
 #define NB_F32_VBINARY_AVX2(X) NB_F32_VBINARY_OPS(X, NB_ISA_AVX2, avx2_u16)
 #else

@@ -4,7 +4,8 @@
  * twin bit for bit (NaN by class: with two NaN operands the payload may come
  * from either), the plain-C twins against a double-precision oracle (a
  * float +, -, *, / rounded from double is the correctly rounded float
- * result: double has more than 2 * 24 + 2 bits). Sizes 0 .. 33 (every tail
+ * result: double has more than 2 * 24 + 2 bits; the gradient rules round
+ * after each operation). Sizes 0 .. 33 (every tail
  * of a 16-float step, twice), primes and one large size; pointers offset by
  * one float; buffers against guard pages on either side; random values and
  * special ones (NaN, +-Inf, +-0, denormals, FLT_MAX); in place (y == a,
@@ -52,6 +53,8 @@ static float oracle(nb_vbinary_op op, float a, float b) {
     case NB_VBIN_DIV: return (float)(x / y);
     case NB_VBIN_EQ: return x == y ? 1.0f : 0.0f;
     case NB_VBIN_RELU_GRAD: return y > 0 ? a : 0.0f;
+    case NB_VBIN_TANH_GRAD: return (float)(x * (float)(1.0 - (float)(y * y)));
+    case NB_VBIN_SIGMOID_GRAD: return (float)(x * (float)(y * (float)(1.0 - y)));
     case NB_VBIN_COUNT: break;
     }
     return NAN;

@@ -54,4 +54,13 @@ static inline __m256 nb_avx2_vrelugrad(__m256 g, __m256 x) {
     return _mm256_and_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ), g);
 }
 
+/* g (1 - y y) and g (y (1 - y)), each operation rounded (no FMA). */
+static inline __m256 nb_avx2_vtanhgrad(__m256 g, __m256 y) {
+    return _mm256_mul_ps(g, _mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_mul_ps(y, y)));
+}
+
+static inline __m256 nb_avx2_vsigmoidgrad(__m256 g, __m256 y) {
+    return _mm256_mul_ps(g, _mm256_mul_ps(y, _mm256_sub_ps(_mm256_set1_ps(1.0f), y)));
+}
+
 #endif

@@ -139,4 +139,8 @@ void nb_neon_config(nb_ukernel_config *cfg) {
                                                    nb_f32_vreqc_ukernel__neon_u8};
     cfg->vbinary[NB_VBIN_RELU_GRAD] = (nb_f32_vbinary_ukernels){nb_f32_vrelugrad_ukernel__neon_u8, nb_f32_vrelugradc_ukernel__neon_u8,
                                                    nb_f32_vrrelugradc_ukernel__neon_u8};
+    cfg->vbinary[NB_VBIN_TANH_GRAD] = (nb_f32_vbinary_ukernels){nb_f32_vtanhgrad_ukernel__neon_u8, nb_f32_vtanhgradc_ukernel__neon_u8,
+                                                   nb_f32_vrtanhgradc_ukernel__neon_u8};
+    cfg->vbinary[NB_VBIN_SIGMOID_GRAD] = (nb_f32_vbinary_ukernels){nb_f32_vsigmoidgrad_ukernel__neon_u8, nb_f32_vsigmoidgradc_ukernel__neon_u8,
+                                                   nb_f32_vrsigmoidgradc_ukernel__neon_u8};
 }

@@ -63,4 +63,13 @@ static inline float32x4_t nb_neon_vrelugrad(float32x4_t g, float32x4_t x) {
     return vreinterpretq_f32_u32(vandq_u32(vcgtq_f32(x, vdupq_n_f32(0.0f)), vreinterpretq_u32_f32(g)));
 }
 
+/* g (1 - y y) and g (y (1 - y)), each operation rounded (vmulq/vsubq). */
+static inline float32x4_t nb_neon_vtanhgrad(float32x4_t g, float32x4_t y) {
+    return vmulq_f32(g, vsubq_f32(vdupq_n_f32(1.0f), vmulq_f32(y, y)));
+}
+
+static inline float32x4_t nb_neon_vsigmoidgrad(float32x4_t g, float32x4_t y) {
+    return vmulq_f32(g, vmulq_f32(y, vsubq_f32(vdupq_n_f32(1.0f), y)));
+}
+
 #endif

@@ -85,7 +85,8 @@ static const int vbinary_of[NB_BIN_COUNT] = {
     [NB_BIN_ADD] = NB_VBIN_ADD, [NB_BIN_SUB] = NB_VBIN_SUB, [NB_BIN_MUL] = NB_VBIN_MUL,
     [NB_BIN_DIV] = NB_VBIN_DIV, [NB_BIN_POW] = -1, [NB_BIN_EQ] = NB_VBIN_EQ,
     [NB_BIN_RELU_GRAD] = NB_VBIN_RELU_GRAD, [NB_BIN_GELU_GRAD] = -1, [NB_BIN_LOG_GRAD] = -1,
-    [NB_BIN_POW_GRAD] = -1,
+    [NB_BIN_POW_GRAD] = -1, [NB_BIN_TANH_GRAD] = NB_VBIN_TANH_GRAD,
+    [NB_BIN_SIGMOID_GRAD] = NB_VBIN_SIGMOID_GRAD,
 };
 
 /* float64 and int64: typed loops over restrict pointers for the layouts
@@ -132,6 +133,8 @@ static const int vbinary_of[NB_BIN_COUNT] = {
 #define OP_EQ_D(x, y) ((x) == (y) ? 1.0 : 0.0)
 #define OP_EQ_I(x, y) ((int64_t)((x) == (y)))
 #define OP_RELUG_D(x, y) ((y) > 0 ? (x) : 0.0)
+#define OP_TANHG_D(x, y) ((x) * (1.0 - (y) * (y)))
+#define OP_SIGMOIDG_D(x, y) ((x) * ((y) * (1.0 - (y))))
 
 FAST_ROW(add_f64, double, OP_ADD)
 FAST_ROW(sub_f64, double, OP_SUB)
@@ -139,6 +142,8 @@ FAST_ROW(mul_f64, double, OP_MUL)
 FAST_ROW(div_f64, double, OP_DIV)
 FAST_ROW(eq_f64, double, OP_EQ_D)
 FAST_ROW(relug_f64, double, OP_RELUG_D)
+FAST_ROW(tanhg_f64, double, OP_TANHG_D)
+FAST_ROW(sigmoidg_f64, double, OP_SIGMOIDG_D)
 FAST_ROW(add_i64, int64_t, OP_ADD_I)
 FAST_ROW(sub_i64, int64_t, OP_SUB_I)
 FAST_ROW(mul_i64, int64_t, OP_MUL_I)
@@ -163,9 +168,11 @@ SLOW_ROWS(float, f32, powf, logf)
 SLOW_ROWS(double, f64, pow, log)
 
 static const nb_row_fn rows_f32[NB_BIN_COUNT] = {
-    f32_row, f32_row, f32_row, f32_row, pow_f32, f32_row, f32_row, gelug_f32, logg_f32, powg_f32};
+    f32_row, f32_row, f32_row, f32_row, pow_f32, f32_row, f32_row, gelug_f32, logg_f32, powg_f32,
+    f32_row, f32_row};
 static const nb_row_fn rows_f64[NB_BIN_COUNT] = {
-    add_f64, sub_f64, mul_f64, div_f64, pow_f64, eq_f64, relug_f64, gelug_f64, logg_f64, powg_f64};
+    add_f64, sub_f64, mul_f64, div_f64, pow_f64, eq_f64, relug_f64, gelug_f64, logg_f64, powg_f64,
+    tanhg_f64, sigmoidg_f64};
 
 static const nb_row_fn rows_i64[NB_BIN_COUNT] = {add_i64, sub_i64, mul_i64, NULL, NULL, eq_i64};
 
