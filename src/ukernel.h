@@ -401,6 +401,26 @@ typedef struct {
     nb_f32_vbinaryc_fn vc, rc;  /* v<op>c, vr<op>c */
 } nb_f32_vbinary_ukernels;
 
+/* ============ optimiser updates (src/nn/optim.c) ============
+ *
+ * One step of torch.optim's SGD / Adam over n contiguous float32
+ * parameters, in place, each operation rounded as written (no FMA), in the
+ * order of the tensor-op composition nabla used before (hyperparameters
+ * rounded to float32 once, by the caller):
+ *   sgd:  d = has_wd ? g + p*wd : g
+ *         has_momentum: buf = first ? d : buf*momentum + d; d = buf
+ *         p = p + d*nlr                                  (nlr = -lr)
+ *   adam: g = has_wd ? g + p*wd : g
+ *         m = m*b1 + g*c1;  v = v*b2 + (g*g)*c2          (c = 1 - b)
+ *         p = p + (m / (sqrt(v / bc2) + eps)) * step     (step = -lr/bc1)
+ * p, g, buf / m, v: any alignment, no overlap between them. */
+typedef struct { float wd, momentum, nlr; int has_wd, has_momentum, first; } nb_sgd_hparams;
+typedef struct { float wd, b1, c1, b2, c2, bc2, eps, step; int has_wd; } nb_adam_hparams;
+typedef void (*nb_f32_sgd_fn)(size_t n, float *p, const float *g, float *buf,
+                              const nb_sgd_hparams *h);
+typedef void (*nb_f32_adam_fn)(size_t n, float *p, const float *g, float *m, float *v,
+                               const nb_adam_hparams *h);
+
 /* ============ an ISA's configuration: every micro-kernel it brings ============
  *
  * kernels/<isa>/config-<isa>.c fills one of these (its only entry point,
@@ -409,7 +429,7 @@ typedef struct {
  * and conv.gemm are filled in by src/isa_ops.c (the ISA's own GEMM).
  *
  * kernels/generic/config-generic.c: nb_generic_config() fills the families
- * that have plain-C micro-kernels (the elementwise ones) and nothing else;
+ * that have plain-C micro-kernels (vbinary, sgd, adam) and nothing else;
  * src/isa_ops.c calls it first for every SIMD ISA, and its result alone is
  * the configuration of NB_ISA_REF (whose other operations are ref/'s). */
 typedef struct nb_ukernel_config {
@@ -419,9 +439,12 @@ typedef struct nb_ukernel_config {
     nb_copy_ukernels copy;
     nb_f32_vunary_fn unary[NB_UNARY_RELU + 1];   /* indexed by nb_unary_op */
     nb_f32_softmax_row_fn softmax, logsoftmax;
-    /* Elementwise families: nb_generic_config() fills every entry with the
-       plain-C micro-kernels before the ISA's config overrides its own. */
+    /* Elementwise families (vbinary, sgd, adam): nb_generic_config() fills
+       them with the plain-C micro-kernels before the ISA's config
+       overrides its own. */
     nb_f32_vbinary_ukernels vbinary[NB_VBIN_COUNT];   /* indexed by nb_vbinary_op */
+    nb_f32_sgd_fn sgd;
+    nb_f32_adam_fn adam;
 } nb_ukernel_config;
 
 void nb_generic_config(nb_ukernel_config *cfg);
@@ -475,94 +498,16 @@ void nb_f32_gemm_ukernel_4xn__neonfma_nopack(size_t m, size_t n, size_t k,
                                              float *c, ptrdiff_t ldc, float alpha, float beta);
 #endif
 
-/* ============ elementwise micro-kernels of every ISA ============ */
-
-/* Plain C, baseline flags (kernels/generic/): the twins. */
-void nb_f32_vadd_ukernel__scalar(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vaddc_ukernel__scalar(size_t n, const float *a, float c, float *y);
-void nb_f32_vraddc_ukernel__scalar(size_t n, const float *a, float c, float *y);
-void nb_f32_vsub_ukernel__scalar(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vsubc_ukernel__scalar(size_t n, const float *a, float c, float *y);
-void nb_f32_vrsubc_ukernel__scalar(size_t n, const float *a, float c, float *y);
-void nb_f32_vmul_ukernel__scalar(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vmulc_ukernel__scalar(size_t n, const float *a, float c, float *y);
-void nb_f32_vrmulc_ukernel__scalar(size_t n, const float *a, float c, float *y);
-void nb_f32_vdiv_ukernel__scalar(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vdivc_ukernel__scalar(size_t n, const float *a, float c, float *y);
-void nb_f32_vrdivc_ukernel__scalar(size_t n, const float *a, float c, float *y);
-void nb_f32_veq_ukernel__scalar(size_t n, const float *a, const float *b, float *y);
-void nb_f32_veqc_ukernel__scalar(size_t n, const float *a, float c, float *y);
-void nb_f32_vreqc_ukernel__scalar(size_t n, const float *a, float c, float *y);
-void nb_f32_vrelugrad_ukernel__scalar(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vrelugradc_ukernel__scalar(size_t n, const float *a, float c, float *y);
-void nb_f32_vrrelugradc_ukernel__scalar(size_t n, const float *a, float c, float *y);
-void nb_f32_vtanhgrad_ukernel__scalar(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vtanhgradc_ukernel__scalar(size_t n, const float *a, float c, float *y);
-void nb_f32_vrtanhgradc_ukernel__scalar(size_t n, const float *a, float c, float *y);
-void nb_f32_vsigmoidgrad_ukernel__scalar(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vsigmoidgradc_ukernel__scalar(size_t n, const float *a, float c, float *y);
-void nb_f32_vrsigmoidgradc_ukernel__scalar(size_t n, const float *a, float c, float *y);
-
-#if NB_BUILD_AVX2
-/* AVX2: 16 floats per step, masked tail (kernels/avx2/mask-avx2.h). */
-void nb_f32_vadd_ukernel__avx2_u16(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vaddc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
-void nb_f32_vraddc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
-void nb_f32_vsub_ukernel__avx2_u16(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vsubc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
-void nb_f32_vrsubc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
-void nb_f32_vmul_ukernel__avx2_u16(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vmulc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
-void nb_f32_vrmulc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
-void nb_f32_vdiv_ukernel__avx2_u16(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vdivc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
-void nb_f32_vrdivc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
-void nb_f32_veq_ukernel__avx2_u16(size_t n, const float *a, const float *b, float *y);
-void nb_f32_veqc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
-void nb_f32_vreqc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
-void nb_f32_vrelugrad_ukernel__avx2_u16(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vrelugradc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
-void nb_f32_vrrelugradc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
-void nb_f32_vtanhgrad_ukernel__avx2_u16(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vtanhgradc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
-void nb_f32_vrtanhgradc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
-void nb_f32_vsigmoidgrad_ukernel__avx2_u16(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vsigmoidgradc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
-void nb_f32_vrsigmoidgradc_ukernel__avx2_u16(size_t n, const float *a, float c, float *y);
-#endif
-
-#if NB_BUILD_NEON
-/* NEON (AArch64: vdivq_f32 is IEEE): 8 floats per step, scalar tail. */
-void nb_f32_vadd_ukernel__neon_u8(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vaddc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
-void nb_f32_vraddc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
-void nb_f32_vsub_ukernel__neon_u8(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vsubc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
-void nb_f32_vrsubc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
-void nb_f32_vmul_ukernel__neon_u8(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vmulc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
-void nb_f32_vrmulc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
-void nb_f32_vdiv_ukernel__neon_u8(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vdivc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
-void nb_f32_vrdivc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
-void nb_f32_veq_ukernel__neon_u8(size_t n, const float *a, const float *b, float *y);
-void nb_f32_veqc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
-void nb_f32_vreqc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
-void nb_f32_vrelugrad_ukernel__neon_u8(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vrelugradc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
-void nb_f32_vrrelugradc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
-void nb_f32_vtanhgrad_ukernel__neon_u8(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vtanhgradc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
-void nb_f32_vrtanhgradc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
-void nb_f32_vsigmoidgrad_ukernel__neon_u8(size_t n, const float *a, const float *b, float *y);
-void nb_f32_vsigmoidgradc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
-void nb_f32_vrsigmoidgradc_ukernel__neon_u8(size_t n, const float *a, float c, float *y);
-#endif
-
-/* The registry of elementwise micro-kernels, for the tests and benchmarks:
-   X(op, name, isa, isa_tag) names the three micro-kernels
-   nb_f32_v<name>_ukernel__<isa_tag>, nb_f32_v<name>c_..., nb_f32_vr<name>c_...
-   whose twins are the __scalar ones. */
+/* ============ elementwise micro-kernels of every ISA: the registry ============
+ *
+ * X(op, name, isa, isa_tag) names the three micro-kernels of one op on one
+ * ISA, nb_f32_v<name>_ukernel__<isa_tag> (nb_f32_vbinary_fn),
+ * nb_f32_v<name>c_ukernel__<isa_tag> and nb_f32_vr<name>c_ukernel__<isa_tag>
+ * (nb_f32_vbinaryc_fn); their twins are the __scalar ones (kernels/generic/,
+ * baseline flags). AVX2 (avx2_u16): 16 floats per step, masked tail. NEON
+ * (neon_u8, AArch64, vdivq_f32 is IEEE): 8 floats per step. The prototypes
+ * below, tests/test_ukernel_vbinary.c and bench/bench_ukernel_ew.cc
+ * come from this list; a file defines each function by its full name. */
 #define NB_F32_VBINARY_OPS(X, isa, tag)                                     \
     X(NB_VBIN_ADD, add, isa, tag) X(NB_VBIN_SUB, sub, isa, tag)             \
     X(NB_VBIN_MUL, mul, isa, tag) X(NB_VBIN_DIV, div, isa, tag)             \
@@ -581,6 +526,32 @@ void nb_f32_vrsigmoidgradc_ukernel__neon_u8(size_t n, const float *a, float c, f
 #endif
 #define NB_F32_VBINARY_UKERNELS(X)                                          \
     NB_F32_VBINARY_OPS(X, NB_ISA_REF, scalar) NB_F32_VBINARY_AVX2(X) NB_F32_VBINARY_NEON(X)
+
+#define NB_F32_VBINARY_DECLARE(op, name, isa, tag)                                            \
+    void nb_f32_v##name##_ukernel__##tag(size_t n, const float *a, const float *b, float *y); \
+    void nb_f32_v##name##c_ukernel__##tag(size_t n, const float *a, float c, float *y);       \
+    void nb_f32_vr##name##c_ukernel__##tag(size_t n, const float *a, float c, float *y);
+NB_F32_VBINARY_UKERNELS(NB_F32_VBINARY_DECLARE)
+
+/* The optimiser micro-kernels of every ISA. X(isa, isa_tag): nb_f32_sgd_ukernel__<tag>, nb_f32_adam_ukernel__<tag>. */
+#if NB_BUILD_AVX2
+#define NB_F32_OPTIM_AVX2(X) X(NB_ISA_AVX2, avx2_u8)
+#else
+#define NB_F32_OPTIM_AVX2(X)
+#endif
+#if NB_BUILD_NEON
+#define NB_F32_OPTIM_NEON(X) X(NB_ISA_NEON, neon_u4)
+#else
+#define NB_F32_OPTIM_NEON(X)
+#endif
+#define NB_F32_OPTIM_UKERNELS(X) X(NB_ISA_REF, scalar) NB_F32_OPTIM_AVX2(X) NB_F32_OPTIM_NEON(X)
+
+#define NB_F32_OPTIM_DECLARE(isa, tag)                                                     \
+    void nb_f32_sgd_ukernel__##tag(size_t n, float *p, const float *g, float *buf,          \
+                                   const nb_sgd_hparams *h);                                 \
+    void nb_f32_adam_ukernel__##tag(size_t n, float *p, const float *g, float *m, float *v, \
+                                    const nb_adam_hparams *h);
+NB_F32_OPTIM_UKERNELS(NB_F32_OPTIM_DECLARE)
 
 #ifdef __cplusplus
 }

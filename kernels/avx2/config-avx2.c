@@ -163,4 +163,6 @@ void nb_avx2_config(nb_ukernel_config *cfg) {
                                                    nb_f32_vrtanhgradc_ukernel__avx2_u16};
     cfg->vbinary[NB_VBIN_SIGMOID_GRAD] = (nb_f32_vbinary_ukernels){nb_f32_vsigmoidgrad_ukernel__avx2_u16, nb_f32_vsigmoidgradc_ukernel__avx2_u16,
                                                    nb_f32_vrsigmoidgradc_ukernel__avx2_u16};
+    cfg->sgd = nb_f32_sgd_ukernel__avx2_u8;
+    cfg->adam = nb_f32_adam_ukernel__avx2_u8;
 }

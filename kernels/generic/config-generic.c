@@ -6,9 +6,10 @@
  * contract as kernels/<isa>/ (they include only src/ukernel.h, are named
  * __scalar and are listed in its registry), so the differential tests and
  * benchmarks treat them as one more ISA column, and src/ keeps only the
- * drivers. Only the elementwise families are here for now: every SIMD
- * ISA's configuration starts from this one (src/isa_ops.c) and overrides
- * what it has, and NB_ISA_REF's configuration is this one alone.
+ * drivers. Only the elementwise families (binary rows, gradient rules,
+ * optimiser updates) are here for now: every SIMD ISA's configuration
+ * starts from this one (src/isa_ops.c) and overrides what it has, and
+ * NB_ISA_REF's configuration is this one alone.
  */
 #include "ukernel.h"
 
@@ -29,4 +30,6 @@ void nb_generic_config(nb_ukernel_config *cfg) {
                                                    nb_f32_vrtanhgradc_ukernel__scalar};
     cfg->vbinary[NB_VBIN_SIGMOID_GRAD] = (nb_f32_vbinary_ukernels){nb_f32_vsigmoidgrad_ukernel__scalar, nb_f32_vsigmoidgradc_ukernel__scalar,
                                                    nb_f32_vrsigmoidgradc_ukernel__scalar};
+    cfg->sgd = nb_f32_sgd_ukernel__scalar;
+    cfg->adam = nb_f32_adam_ukernel__scalar;
 }

@@ -143,4 +143,6 @@ void nb_neon_config(nb_ukernel_config *cfg) {
                                                    nb_f32_vrtanhgradc_ukernel__neon_u8};
     cfg->vbinary[NB_VBIN_SIGMOID_GRAD] = (nb_f32_vbinary_ukernels){nb_f32_vsigmoidgrad_ukernel__neon_u8, nb_f32_vsigmoidgradc_ukernel__neon_u8,
                                                    nb_f32_vrsigmoidgradc_ukernel__neon_u8};
+    cfg->sgd = nb_f32_sgd_ukernel__neon_u4;
+    cfg->adam = nb_f32_adam_ukernel__neon_u4;
 }
