@@ -533,6 +533,15 @@ void nb_f32_gemm_ukernel_4xn__neonfma_nopack(size_t m, size_t n, size_t k,
     void nb_f32_vr##name##c_ukernel__##tag(size_t n, const float *a, float c, float *y);
 NB_F32_VBINARY_UKERNELS(NB_F32_VBINARY_DECLARE)
 
+/* In an ISA's nb_<isa>_config(nb_ukernel_config *cfg):
+   NB_F32_VBINARY_OPS(NB_F32_VBINARY_SET, isa, tag) sets every vbinary entry
+   to that ISA's micro-kernels of the registry (so the configuration and
+   the registry the tests run cannot disagree). */
+#define NB_F32_VBINARY_SET(op, name, isa, tag)                                               \
+    cfg->vbinary[op] = (nb_f32_vbinary_ukernels){nb_f32_v##name##_ukernel__##tag,            \
+                                                 nb_f32_v##name##c_ukernel__##tag,           \
+                                                 nb_f32_vr##name##c_ukernel__##tag};
+
 /* The optimiser micro-kernels of every ISA. X(isa, isa_tag): nb_f32_sgd_ukernel__<tag>, nb_f32_adam_ukernel__<tag>. */
 #if NB_BUILD_AVX2
 #define NB_F32_OPTIM_AVX2(X) X(NB_ISA_AVX2, avx2_u8)

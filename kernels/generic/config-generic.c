@@ -14,22 +14,7 @@
 #include "ukernel.h"
 
 void nb_generic_config(nb_ukernel_config *cfg) {
-    cfg->vbinary[NB_VBIN_ADD] = (nb_f32_vbinary_ukernels){nb_f32_vadd_ukernel__scalar, nb_f32_vaddc_ukernel__scalar,
-                                                   nb_f32_vraddc_ukernel__scalar};
-    cfg->vbinary[NB_VBIN_SUB] = (nb_f32_vbinary_ukernels){nb_f32_vsub_ukernel__scalar, nb_f32_vsubc_ukernel__scalar,
-                                                   nb_f32_vrsubc_ukernel__scalar};
-    cfg->vbinary[NB_VBIN_MUL] = (nb_f32_vbinary_ukernels){nb_f32_vmul_ukernel__scalar, nb_f32_vmulc_ukernel__scalar,
-                                                   nb_f32_vrmulc_ukernel__scalar};
-    cfg->vbinary[NB_VBIN_DIV] = (nb_f32_vbinary_ukernels){nb_f32_vdiv_ukernel__scalar, nb_f32_vdivc_ukernel__scalar,
-                                                   nb_f32_vrdivc_ukernel__scalar};
-    cfg->vbinary[NB_VBIN_EQ] = (nb_f32_vbinary_ukernels){nb_f32_veq_ukernel__scalar, nb_f32_veqc_ukernel__scalar,
-                                                   nb_f32_vreqc_ukernel__scalar};
-    cfg->vbinary[NB_VBIN_RELU_GRAD] = (nb_f32_vbinary_ukernels){nb_f32_vrelugrad_ukernel__scalar, nb_f32_vrelugradc_ukernel__scalar,
-                                                   nb_f32_vrrelugradc_ukernel__scalar};
-    cfg->vbinary[NB_VBIN_TANH_GRAD] = (nb_f32_vbinary_ukernels){nb_f32_vtanhgrad_ukernel__scalar, nb_f32_vtanhgradc_ukernel__scalar,
-                                                   nb_f32_vrtanhgradc_ukernel__scalar};
-    cfg->vbinary[NB_VBIN_SIGMOID_GRAD] = (nb_f32_vbinary_ukernels){nb_f32_vsigmoidgrad_ukernel__scalar, nb_f32_vsigmoidgradc_ukernel__scalar,
-                                                   nb_f32_vrsigmoidgradc_ukernel__scalar};
+    NB_F32_VBINARY_OPS(NB_F32_VBINARY_SET, NB_ISA_REF, scalar)
     cfg->sgd = nb_f32_sgd_ukernel__scalar;
     cfg->adam = nb_f32_adam_ukernel__scalar;
 }
