@@ -219,13 +219,38 @@ static void float32_steps_are_thread_count_invariant(void **state) {
     nb_set_num_threads(saved);
 }
 
+/* A parameter listed twice (or tied): both updates are computed from the
+   old values, as by the tensor ops, then both applied. */
+static void a_parameter_listed_twice_updates_from_its_old_values(void **state) {
+    (void)state;
+    float v[5] = {1.0f, -2.0f, 0.375f, 3.0f, -0.0f}, g[5] = {0.5f, 0.25f, -1.0f, 0.125f, 2.0f};
+    nb_tensor *p = nb_tensor_new(v, NB_FLOAT32, 1, (int64_t[]){5});
+    nb_tensor *gt = nb_tensor_new(g, NB_FLOAT32, 1, (int64_t[]){5});
+    assert_int_equal(nb_tensor_requires_grad_(p, true), NB_OK);
+    assert_int_equal(nb_tensor_set_grad(p, gt), NB_OK);
+    nb_tensor *params[2] = {p, p};
+    nb_optimizer *opt = nb_sgd_new(2, params, 0.1, 0.0, 0.25);
+    assert_int_equal(nb_optimizer_step(opt), NB_OK);
+    for (int i = 0; i < 5; i++) {
+        const float t = v[i] * 0.25f, d = g[i] + t, delta = d * (float)-0.1, once = v[i] + delta;
+        const float want = once + delta;
+        double got = NAN;
+        assert_int_equal(nb_tensor_get(p, (int64_t[]){i}, &got), NB_OK);
+        assert_true(same_bits((float)got, want));
+    }
+    nb_optimizer_free(opt);
+    nb_tensor_release(gt);
+    nb_tensor_release(p);
+}
+
 int main(void) {
-    static struct CMUnitTest tests[N_ENTRIES + 3];
+    static struct CMUnitTest tests[N_ENTRIES + 4];
     for (size_t i = 0; i < N_ENTRIES; i++)
         tests[i] = (struct CMUnitTest){registry[i].tag, every_size_alignment_value_and_flag, NULL, NULL,
                                        (void *)&registry[i]};
     tests[N_ENTRIES] = (struct CMUnitTest)cmocka_unit_test(configurations_hold_the_registry_kernels);
     tests[N_ENTRIES + 1] = (struct CMUnitTest)cmocka_unit_test(float32_steps_follow_the_formula_bit_for_bit);
     tests[N_ENTRIES + 2] = (struct CMUnitTest)cmocka_unit_test(float32_steps_are_thread_count_invariant);
-    return nbt_run_impl(__FILE__, tests, N_ENTRIES + 3);
+    tests[N_ENTRIES + 3] = (struct CMUnitTest)cmocka_unit_test(a_parameter_listed_twice_updates_from_its_old_values);
+    return nbt_run_impl(__FILE__, tests, N_ENTRIES + 4);
 }

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "isa_ops.h"
 #include "parallel.h"
@@ -200,9 +201,18 @@ static void fused_apply(const nb_optimizer *o, int i, const pending *w) {
     nb__bump_version(p);
 }
 
+/* float32 parameters take the micro-kernel, unless their memory is shared
+   with another parameter (tied or listed twice): the pass updates in the
+   commit loop, so it would read a neighbour's new values where the
+   tensor-op path computes every update from the old ones. */
 static bool takes_fused(const nb_optimizer *o, int i) {
     const nb_tensor *p = o->params[i], *g = p->grad;
-    return p->dtype == NB_FLOAT32 && g->dtype == NB_FLOAT32 && nb_tensor_numel(g) == nb_tensor_numel(p);
+    if (p->dtype != NB_FLOAT32 || g->dtype != NB_FLOAT32 || g->ndim != p->ndim ||
+        memcmp(g->shape, p->shape, sizeof(int64_t) * (size_t)p->ndim) != 0)
+        return false;
+    for (int j = 0; j < o->n; j++)
+        if (j != i && nb_tensor_shares_storage(p, o->params[j])) return false;
+    return true;
 }
 
 static void pending_release(pending *w, int n) {
