@@ -8,6 +8,8 @@
  */
 #include "isa_ops.h"
 
+#include <pthread.h>
+
 #include "conv_driver.h"
 #include "copy_driver.h"
 #include "gemm_driver.h"
@@ -72,6 +74,7 @@ static nb_status softmax_run(const nb_ukernel_config *cfg, int log, int64_t rows
         return softmax_run(&isa##_cfg, log, rows, cols, x, ldx, y, ldy);                    \
     }                                                                                       \
     static int isa##_fill(struct nb_kernels *t) {                                           \
+        nb_generic_config(&isa##_cfg);                                                      \
         nb_##isa##_config(&isa##_cfg);                                                      \
         isa##_cfg.conv.gemm = &isa##_cfg.gemm;                                              \
         isa##_cfg.conv.sgemm = isa##_sgemm;                                                 \
@@ -90,14 +93,6 @@ static nb_status softmax_run(const nb_ukernel_config *cfg, int log, int64_t rows
 #define NB_ISA_OPS_OF(name, value) NB_DEFINE_ISA_OPS(name)
 NB_BUILT_SIMD_ISAS(NB_ISA_OPS_OF)
 
-const nb_ukernel_config *nb_isa_ukernels(nb_isa isa) {
-#define NB_ISA_CFG_CASE(name, value) \
-    if (isa == value) return name##_cfg.gemm.ukernel ? &name##_cfg : NULL;
-    NB_BUILT_SIMD_ISAS(NB_ISA_CFG_CASE)
-    (void)isa;
-    return NULL;
-}
-
 int nb_isa_ops_fill(nb_isa isa, struct nb_kernels *t) {
 #define NB_ISA_OPS_CASE(name, value) if (isa == value) return name##_fill(t);
     NB_BUILT_SIMD_ISAS(NB_ISA_OPS_CASE)
@@ -105,3 +100,23 @@ int nb_isa_ops_fill(nb_isa isa, struct nb_kernels *t) {
     (void)t;
     return 0;
 }
+
+/* NB_ISA_REF's configuration: the plain-C micro-kernels alone. */
+static nb_ukernel_config generic_cfg;
+static pthread_once_t generic_once = PTHREAD_ONCE_INIT;
+
+static void generic_init(void) { nb_generic_config(&generic_cfg); }
+
+const nb_ukernel_config *nb_ukernels_for(nb_isa isa) {
+    if (!nb_isa_supported(isa)) return NULL;   /* also builds every table once */
+    if (isa == NB_ISA_REF) {
+        pthread_once(&generic_once, generic_init);
+        return &generic_cfg;
+    }
+#define NB_ISA_CFG_CASE(name, value) if (isa == value) return &name##_cfg;
+    NB_BUILT_SIMD_ISAS(NB_ISA_CFG_CASE)
+    (void)isa;
+    return NULL;
+}
+
+const nb_ukernel_config *nb_ukernels_active(void) { return nb_ukernels_for(nb_isa_active()); }

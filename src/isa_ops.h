@@ -12,9 +12,13 @@
    ISA by dispatch's initialisation. */
 int nb_isa_ops_fill(nb_isa isa, struct nb_kernels *t);
 
-/* The micro-kernel configuration that `isa`'s slots run on, NULL before
-   dispatch has filled it (nb_kernels_for(isa) does) or for an ISA this
-   build or CPU lacks. */
-const nb_ukernel_config *nb_isa_ukernels(nb_isa isa);
+/* The micro-kernel configuration of `isa` (NULL when this CPU or build
+   cannot run it): the SIMD ISAs' own (every family), for NB_ISA_REF the
+   plain-C one (the families of nb_generic_config only). Filled once; the
+   pointer stays valid and read-only for the life of the process. */
+const nb_ukernel_config *nb_ukernels_for(nb_isa isa);
+/* nb_ukernels_for(nb_isa_active()): what the tensor layer calls its
+   elementwise rows through. */
+const nb_ukernel_config *nb_ukernels_active(void);
 
 #endif

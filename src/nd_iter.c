@@ -3,22 +3,38 @@
 
 #include "internal.h"
 
+int nb_nd_coalesce(int ndim, int64_t *shape, int nops, int64_t (*stride)[NB_MAX_DIMS],
+                   uint64_t *mask) {
+    const uint64_t m_in = mask ? *mask : 0;
+    uint64_t m_out = 0;
+    int w = 0;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] == 1) continue;   /* never moves a pointer */
+        const uint64_t kind = m_in >> i & 1;
+        if (w > 0 && (m_out >> (w - 1) & 1) == kind) {
+            const int o = w - 1;   /* previous (outer) kept dim */
+            bool merge = true;
+            for (int k = 0; k < nops && merge; k++) merge = stride[k][o] == stride[k][i] * shape[i];
+            if (merge) {
+                shape[o] *= shape[i];
+                for (int k = 0; k < nops; k++) stride[k][o] = stride[k][i];
+                continue;
+            }
+        }
+        shape[w] = shape[i];
+        for (int k = 0; k < nops; k++) stride[k][w] = stride[k][i];
+        m_out |= kind << w;
+        w++;
+    }
+    if (mask) *mask = m_out;
+    return w;
+}
+
 void nb_nd_normalise(nb_nd *v, int key, int64_t off[2]) {
     off[0] = off[1] = 0;
-    /* Drop size-1 dims: they never move a pointer. */
-    int n = 0;
-    uint64_t mask = 0;
-    for (int i = 0; i < v->ndim; i++) {
-        if (v->shape[i] == 1) continue;
-        v->shape[n] = v->shape[i];
-        v->stride[0][n] = v->stride[0][i];
-        v->stride[1][n] = v->stride[1][i];
-        mask |= (uint64_t)(v->mask >> i & 1) << n;
-        n++;
-    }
-    v->ndim = n;
-    v->mask = mask;
-    /* Flip dims where the key operand runs backwards. */
+    const int n = v->ndim;
+    /* Flip dims where the key operand runs backwards (a size-1 dim flips
+       for free and is dropped below). */
     for (int i = 0; i < n; i++)
         if (v->stride[key][i] < 0)
             for (int k = 0; k < 2; k++) {
@@ -26,7 +42,9 @@ void nb_nd_normalise(nb_nd *v, int key, int64_t off[2]) {
                 v->stride[k][i] = -v->stride[k][i];
             }
     /* Stable insertion sort by the key stride, descending: the innermost dim
-       gets the smallest stride. Stable, so equal strides keep their order. */
+       gets the smallest stride. Stable, so equal strides keep their order
+       (and dropping the size-1 dims afterwards leaves the order a sort
+       without them would give). */
     for (int i = 1; i < n; i++) {
         int64_t sh = v->shape[i], s0 = v->stride[0][i], s1 = v->stride[1][i];
         uint64_t m = v->mask >> i & 1;
@@ -44,28 +62,8 @@ void nb_nd_normalise(nb_nd *v, int key, int64_t off[2]) {
         v->stride[1][j + 1] = s1;
         v->mask = (v->mask & ~((uint64_t)1 << (j + 1))) | (m << (j + 1));
     }
-    /* Merge dim i into dim i+1 (inner) when both operands compose. */
-    int w = 0;
-    for (int i = 0; i < n; i++) {
-        if (w > 0) {
-            const int o = w - 1;   /* previous (outer) kept dim */
-            const bool same_kind = (v->mask >> o & 1) == (v->mask >> i & 1);
-            if (same_kind && v->stride[0][o] == v->stride[0][i] * v->shape[i] &&
-                v->stride[1][o] == v->stride[1][i] * v->shape[i]) {
-                v->shape[o] *= v->shape[i];
-                v->stride[0][o] = v->stride[0][i];
-                v->stride[1][o] = v->stride[1][i];
-                continue;
-            }
-        }
-        v->shape[w] = v->shape[i];
-        v->stride[0][w] = v->stride[0][i];
-        v->stride[1][w] = v->stride[1][i];
-        v->mask = (v->mask & ~((uint64_t)1 << w)) | ((v->mask >> i & 1) << w);
-        w++;
-    }
-    v->ndim = w;
-    v->mask &= w >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << w) - 1);
+    v->mask &= n >= 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1);
+    v->ndim = nb_nd_coalesce(n, v->shape, 2, v->stride, &v->mask);
 }
 
 void nb_odo_init(nb_odo *o, int n, const int64_t *shape, const int64_t *s0, const int64_t *s1) {

@@ -28,6 +28,15 @@ typedef struct {
     uint64_t mask;                    /* bit i: dim i is reduced */
 } nb_nd;
 
+/* The one dim coalescer (in place): drops size-1 dims, then merges each dim
+   into the next (inner) one when every one of the nops operands steps
+   through the pair as one (stride[k][d] == stride[k][d+1] * shape[d+1]).
+   mask (may be NULL): bit d marks dim d; dims with different bits never
+   merge, and the mask is renumbered with the dims. The element order is
+   unchanged. Returns the new number of dims. */
+int nb_nd_coalesce(int ndim, int64_t *shape, int nops, int64_t (*stride)[NB_MAX_DIMS],
+                   uint64_t *mask);
+
 /* In place. off[k] receives the element offset to add to operand k's base
    pointer (non-zero when dims were flipped). key: the operand whose strides
    order the dims (0 or 1). Requires every shape[i] >= 1. */

@@ -23,8 +23,12 @@
 
 #include "nb_config.h"
 
+/* The benchmarks (C++) include this header too. */
 #ifdef __cplusplus
+#define NB_ALIGNAS(n) alignas(n)
 extern "C" {
+#else
+#define NB_ALIGNAS(n) _Alignas(n)
 #endif
 
 /* ======================= GEMM (src/gemm_driver.h) ======================= */
@@ -186,7 +190,7 @@ enum {
    ISA may always use them); the kind names a faster way. 224 bytes: the
    arrays stay 32-byte aligned in a 64-byte aligned plan. */
 typedef struct {
-    _Alignas(32) int32_t off[NB_CONV_PLAN_LANES];
+    NB_ALIGNAS(32) int32_t off[NB_CONV_PLAN_LANES];
     int32_t mask[NB_CONV_PLAN_LANES];
     int32_t split[NB_CONV_PLAN_LANES];   /* SPLIT: -1 on the second run's lanes */
     int32_t kind;    /* NB_TAP_* */
@@ -377,12 +381,78 @@ typedef nb_f32_vunary_ft *nb_f32_vunary_fn;
 typedef void nb_f32_softmax_row_ft(size_t n, const float *x, float *y);
 typedef nb_f32_softmax_row_ft *nb_f32_softmax_row_fn;
 
+/* ===== elementwise binary rows and gradient rules (src/tensor/elementwise.c) =====
+ *
+ * Float32 rows of n elements, three layouts per op (XNNPACK's names):
+ *   v<op>    y[i] = a[i] op b[i]     (vector-vector)
+ *   v<op>c   y[i] = a[i] op c        (vector-scalar)
+ *   vr<op>c  y[i] = c op a[i]        (scalar-vector: the reversed operands)
+ * In place: y may be a (and, for v<op>, b) exactly; no other overlap.
+ * Any alignment, any n >= 0; no element outside [0, n) is read or written.
+ * Every element is ONE correctly rounded IEEE operation of its two
+ * operands, no contraction, no flush-to-zero: every ISA's micro-kernel
+ * gives the bits of the plain-C one (kernels/generic/), NaN aside, whose
+ * payload may come from either operand when both are NaN. The ops:
+ *   add, sub, mul, div   a op b
+ *   eq                   1.0f where a == b, else +0.0f (NaN equals nothing)
+ *   relugrad             a where b > 0, else +0.0f (a = the gradient,
+ *                        b = relu's output). A NaN b gives 0: nabla's
+ *                        bits since 0.1, kept here. PyTorch's
+ *                        threshold_backward passes a through there
+ *                        (NaN <= 0 is false); issue 12 tracks the change,
+ *                        which is one comparison predicate per ISA.
+ *   tanhgrad             a * (1 - b * b)    (a = the gradient, b = tanh's output)
+ *   sigmoidgrad          a * (b * (1 - b))  (b = sigmoid's output)
+ *                        three roundings each, in this order (never an
+ *                        FMA): the bits of the composition of tensor ops
+ *                        these rules were before.
+ * gelu's gradient goes through double-precision libm (erf, exp), which no
+ * SIMD kernel can match bit for bit, so it stays a plain strided row. */
+typedef enum {
+    NB_VBIN_ADD, NB_VBIN_SUB, NB_VBIN_MUL, NB_VBIN_DIV, NB_VBIN_EQ, NB_VBIN_RELU_GRAD,
+    NB_VBIN_TANH_GRAD, NB_VBIN_SIGMOID_GRAD,
+    NB_VBIN_COUNT
+} nb_vbinary_op;
+
+typedef void (*nb_f32_vbinary_fn)(size_t n, const float *a, const float *b, float *y);
+typedef void (*nb_f32_vbinaryc_fn)(size_t n, const float *a, float c, float *y);
+
+typedef struct {
+    nb_f32_vbinary_fn vv;       /* v<op>   */
+    nb_f32_vbinaryc_fn vc, rc;  /* v<op>c, vr<op>c */
+} nb_f32_vbinary_ukernels;
+
+/* ============ optimiser updates (src/nn/optim.c) ============
+ *
+ * One step of torch.optim's SGD / Adam over n contiguous float32
+ * parameters, in place, each operation rounded as written (no FMA), in the
+ * order of the tensor-op composition nabla used before (hyperparameters
+ * rounded to float32 once, by the caller):
+ *   sgd:  d = has_wd ? g + p*wd : g
+ *         has_momentum: buf = first ? d : buf*momentum + d; d = buf
+ *         p = p + d*nlr                                  (nlr = -lr)
+ *   adam: g = has_wd ? g + p*wd : g
+ *         m = m*b1 + g*c1;  v = v*b2 + (g*g)*c2          (c = 1 - b)
+ *         p = p + (m / (sqrt(v / bc2) + eps)) * step     (step = -lr/bc1)
+ * p, g, buf / m, v: any alignment, no overlap between them. */
+typedef struct { float wd, momentum, nlr; int has_wd, has_momentum, first; } nb_sgd_hparams;
+typedef struct { float wd, b1, c1, b2, c2, bc2, eps, step; int has_wd; } nb_adam_hparams;
+typedef void (*nb_f32_sgd_fn)(size_t n, float *p, const float *g, float *buf,
+                              const nb_sgd_hparams *h);
+typedef void (*nb_f32_adam_fn)(size_t n, float *p, const float *g, float *m, float *v,
+                               const nb_adam_hparams *h);
+
 /* ============ an ISA's configuration: every micro-kernel it brings ============
  *
  * kernels/<isa>/config-<isa>.c fills one of these (its only entry point,
  * nb_<isa>_config); src/isa_ops.c runs the portable drivers over it. Every
  * entry must be set: the drivers call them without checking. conv.sgemm
- * and conv.gemm are filled in by src/isa_ops.c (the ISA's own GEMM). */
+ * and conv.gemm are filled in by src/isa_ops.c (the ISA's own GEMM).
+ *
+ * kernels/generic/config-generic.c: nb_generic_config() fills the families
+ * that have plain-C micro-kernels (vbinary, sgd, adam) and nothing else;
+ * src/isa_ops.c calls it first for every SIMD ISA, and its result alone is
+ * the configuration of NB_ISA_REF (whose other operations are ref/'s). */
 typedef struct nb_ukernel_config {
     nb_gemm_desc gemm;
     nb_conv_desc conv;
@@ -390,8 +460,15 @@ typedef struct nb_ukernel_config {
     nb_copy_ukernels copy;
     nb_f32_vunary_fn unary[NB_UNARY_RELU + 1];   /* indexed by nb_unary_op */
     nb_f32_softmax_row_fn softmax, logsoftmax;
+    /* Elementwise families (vbinary, sgd, adam): nb_generic_config() fills
+       them with the plain-C micro-kernels before the ISA's config
+       overrides its own. */
+    nb_f32_vbinary_ukernels vbinary[NB_VBIN_COUNT];   /* indexed by nb_vbinary_op */
+    nb_f32_sgd_fn sgd;
+    nb_f32_adam_fn adam;
 } nb_ukernel_config;
 
+void nb_generic_config(nb_ukernel_config *cfg);
 /* void nb_<isa>_config(nb_ukernel_config *) of every ISA this build has. */
 #define NB_DECLARE_CONFIG(name, value) void nb_##name##_config(nb_ukernel_config *cfg);
 NB_BUILT_SIMD_ISAS(NB_DECLARE_CONFIG)
@@ -419,6 +496,71 @@ NB_BUILT_SIMD_ISAS(NB_DECLARE_CONFIG)
 #define NB_UK_VUNARY(fn, op, unroll)      nb_f32_vunary_ft fn;
 #define NB_UK_SOFTMAX(fn, log)            nb_f32_softmax_row_ft fn;
 #include "ukernel_registry.h"
+
+
+/* ============ elementwise micro-kernels of every ISA: the registry ============
+ *
+ * X(op, name, isa, isa_tag) names the three micro-kernels of one op on one
+ * ISA, nb_f32_v<name>_ukernel__<isa_tag> (nb_f32_vbinary_fn),
+ * nb_f32_v<name>c_ukernel__<isa_tag> and nb_f32_vr<name>c_ukernel__<isa_tag>
+ * (nb_f32_vbinaryc_fn); their twins are the __scalar ones (kernels/generic/,
+ * baseline flags). AVX2 (avx2_u16): 16 floats per step, masked tail. NEON
+ * (neon_u8, AArch64, vdivq_f32 is IEEE): 8 floats per step. The prototypes
+ * below, tests/test_ukernel_vbinary.c and bench/bench_ukernel_ew.cc
+ * come from this list; a file defines each function by its full name. */
+#define NB_F32_VBINARY_OPS(X, isa, tag)                                     \
+    X(NB_VBIN_ADD, add, isa, tag) X(NB_VBIN_SUB, sub, isa, tag)             \
+    X(NB_VBIN_MUL, mul, isa, tag) X(NB_VBIN_DIV, div, isa, tag)             \
+    X(NB_VBIN_EQ, eq, isa, tag) X(NB_VBIN_RELU_GRAD, relugrad, isa, tag)   \
+    X(NB_VBIN_TANH_GRAD, tanhgrad, isa, tag)                                \
+    X(NB_VBIN_SIGMOID_GRAD, sigmoidgrad, isa, tag)
+#if NB_BUILD_AVX2
+#define NB_F32_VBINARY_AVX2(X) NB_F32_VBINARY_OPS(X, NB_ISA_AVX2, avx2_u16)
+#else
+#define NB_F32_VBINARY_AVX2(X)
+#endif
+#if NB_BUILD_NEON
+#define NB_F32_VBINARY_NEON(X) NB_F32_VBINARY_OPS(X, NB_ISA_NEON, neon_u8)
+#else
+#define NB_F32_VBINARY_NEON(X)
+#endif
+#define NB_F32_VBINARY_UKERNELS(X)                                          \
+    NB_F32_VBINARY_OPS(X, NB_ISA_REF, scalar) NB_F32_VBINARY_AVX2(X) NB_F32_VBINARY_NEON(X)
+
+#define NB_F32_VBINARY_DECLARE(op, name, isa, tag)                                            \
+    void nb_f32_v##name##_ukernel__##tag(size_t n, const float *a, const float *b, float *y); \
+    void nb_f32_v##name##c_ukernel__##tag(size_t n, const float *a, float c, float *y);       \
+    void nb_f32_vr##name##c_ukernel__##tag(size_t n, const float *a, float c, float *y);
+NB_F32_VBINARY_UKERNELS(NB_F32_VBINARY_DECLARE)
+
+/* In an ISA's nb_<isa>_config(nb_ukernel_config *cfg):
+   NB_F32_VBINARY_OPS(NB_F32_VBINARY_SET, isa, tag) sets every vbinary entry
+   to that ISA's micro-kernels of the registry (so the configuration and
+   the registry the tests run cannot disagree). */
+#define NB_F32_VBINARY_SET(op, name, isa, tag)                                               \
+    cfg->vbinary[op] = (nb_f32_vbinary_ukernels){nb_f32_v##name##_ukernel__##tag,            \
+                                                 nb_f32_v##name##c_ukernel__##tag,           \
+                                                 nb_f32_vr##name##c_ukernel__##tag};
+
+/* The optimiser micro-kernels of every ISA. X(isa, isa_tag): nb_f32_sgd_ukernel__<tag>, nb_f32_adam_ukernel__<tag>. */
+#if NB_BUILD_AVX2
+#define NB_F32_OPTIM_AVX2(X) X(NB_ISA_AVX2, avx2_u8)
+#else
+#define NB_F32_OPTIM_AVX2(X)
+#endif
+#if NB_BUILD_NEON
+#define NB_F32_OPTIM_NEON(X) X(NB_ISA_NEON, neon_u4)
+#else
+#define NB_F32_OPTIM_NEON(X)
+#endif
+#define NB_F32_OPTIM_UKERNELS(X) X(NB_ISA_REF, scalar) NB_F32_OPTIM_AVX2(X) NB_F32_OPTIM_NEON(X)
+
+#define NB_F32_OPTIM_DECLARE(isa, tag)                                                     \
+    void nb_f32_sgd_ukernel__##tag(size_t n, float *p, const float *g, float *buf,          \
+                                   const nb_sgd_hparams *h);                                 \
+    void nb_f32_adam_ukernel__##tag(size_t n, float *p, const float *g, float *m, float *v, \
+                                    const nb_adam_hparams *h);
+NB_F32_OPTIM_UKERNELS(NB_F32_OPTIM_DECLARE)
 
 #ifdef __cplusplus
 }

@@ -31,7 +31,7 @@ static inline int simd_tables(const struct nb_kernels *out[NB_ISA_COUNT]) {
 
 /* The blocking of an ISA's SGEMM (KC fixes the rounding; MC/NC the loops). */
 static inline nb_gemm_desc blocking(nb_isa isa) {
-    const nb_ukernel_config *cfg = nb_isa_ukernels(isa);
+    const nb_ukernel_config *cfg = nb_ukernels_for(isa);
     if (cfg) return cfg->gemm;
     nb_gemm_desc d = {0};
     d.mr = 8; d.nr = 12; d.mc = 128; d.kc = 256; d.nc = 4092;

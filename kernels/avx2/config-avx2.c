@@ -147,4 +147,7 @@ void nb_avx2_config(nb_ukernel_config *cfg) {
     cfg->unary[NB_UNARY_RELU] = nb_f32_vrelu_ukernel__avx2_u16;
     cfg->softmax = nb_f32_softmax_ukernel__avx2;
     cfg->logsoftmax = nb_f32_logsoftmax_ukernel__avx2;
+    NB_F32_VBINARY_OPS(NB_F32_VBINARY_SET, NB_ISA_AVX2, avx2_u16)
+    cfg->sgd = nb_f32_sgd_ukernel__avx2_u8;
+    cfg->adam = nb_f32_adam_ukernel__avx2_u8;
 }

@@ -127,4 +127,7 @@ void nb_neon_config(nb_ukernel_config *cfg) {
     cfg->unary[NB_UNARY_RELU] = nb_f32_vrelu_ukernel__neon_u8;
     cfg->softmax = nb_f32_softmax_ukernel__neon;
     cfg->logsoftmax = nb_f32_logsoftmax_ukernel__neon;
+    NB_F32_VBINARY_OPS(NB_F32_VBINARY_SET, NB_ISA_NEON, neon_u8)
+    cfg->sgd = nb_f32_sgd_ukernel__neon_u4;
+    cfg->adam = nb_f32_adam_ukernel__neon_u4;
 }

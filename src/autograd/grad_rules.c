@@ -33,6 +33,16 @@ static nb_status give(nb_node *n, int i, nb_tensor *t, nb_tensor **grads) {
 
 static nb_tensor *saved(nb_node *n, int i) { return n->saved[i].t; }
 
+/* A gradient rule that is one elementwise row g op y (y saved by the
+   forward op), computed in y's dtype (g has it already: the engine checks
+   the seed's dtype and every rule returns its input's). */
+static nb_tensor *fused_rule(const char *fn, nb_binop op, nb_tensor *g, nb_tensor *y) {
+    nb_tensor *gc = nb_to_dtype(g, y->dtype);
+    nb_tensor *r = gc ? nb__binary_raw(fn, op, gc, y) : NULL;
+    nb_tensor_release(gc);
+    return r;
+}
+
 /* y = a + b:  dL/da = sum_to(g),  dL/db = sum_to(g) */
 nb_status nb_grad_add(nb_node *n, nb_tensor *g, nb_tensor **grads) {
     nb_status s = NB_OK;
@@ -107,22 +117,16 @@ nb_status nb_grad_log(nb_node *n, nb_tensor *g, nb_tensor **grads) {
     return (grads[0] = nb_div(g, saved(n, 0))) ? NB_OK : NB_ERR_OOM;
 }
 
-/* y = tanh(x):  dL/dx = g * (1 - y^2) */
+/* y = tanh(x):  dL/dx = g * (1 - y^2), rounded after each operation in
+   that order (one pass of the active ISA's micro-kernel). */
 nb_status nb_grad_tanh(nb_node *n, nb_tensor *g, nb_tensor **grads) {
-    nb_tensor *y = saved(n, 0), *yy = nb_mul(y, y), *one = yy ? nb_scalar(1.0, y->dtype) : NULL;
-    nb_tensor *d = one ? nb_sub(one, yy) : NULL;
-    grads[0] = d ? nb_mul(g, d) : NULL;
-    nb_tensor_release(yy); nb_tensor_release(one); nb_tensor_release(d);
-    return grads[0] ? NB_OK : NB_ERR_OOM;
+    return (grads[0] = fused_rule("nb_tanh", NB_BIN_TANH_GRAD, g, saved(n, 0))) ? NB_OK : NB_ERR_OOM;
 }
 
-/* y = sigmoid(x) = 1 / (1 + exp(-x)):  dL/dx = g * y * (1 - y) */
+/* y = sigmoid(x) = 1 / (1 + exp(-x)):  dL/dx = g * (y * (1 - y)), rounded
+   after each operation in that order. */
 nb_status nb_grad_sigmoid(nb_node *n, nb_tensor *g, nb_tensor **grads) {
-    nb_tensor *y = saved(n, 0), *one = nb_scalar(1.0, y->dtype);
-    nb_tensor *omy = one ? nb_sub(one, y) : NULL, *d = omy ? nb_mul(y, omy) : NULL;
-    grads[0] = d ? nb_mul(g, d) : NULL;
-    nb_tensor_release(one); nb_tensor_release(omy); nb_tensor_release(d);
-    return grads[0] ? NB_OK : NB_ERR_OOM;
+    return (grads[0] = fused_rule("nb_sigmoid", NB_BIN_SIGMOID_GRAD, g, saved(n, 0))) ? NB_OK : NB_ERR_OOM;
 }
 
 /* y = max(x, 0):  dL/dx = g where y > 0, else 0 (also at x == 0 and for NaN) */

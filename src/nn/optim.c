@@ -1,9 +1,15 @@
-/* Optimisers: SGD (momentum, weight decay) and Adam, as torch.optim. Updates
- * run in no-grad mode through the tensor ops, so any parameter layout works. */
+/* Optimisers: SGD (momentum, weight decay) and Adam, as torch.optim.
+ * float32 parameters are updated by the active ISA's optimiser
+ * micro-kernel (src/ukernel.h, "optimiser updates"): one in-place pass
+ * over parameter, gradient and state. Other dtypes run in no-grad mode
+ * through the tensor ops, with the same rounding order. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "isa_ops.h"
+#include "parallel.h"
 #include "tensor/tensor_internal.h"
 #include <nabla/nn.h>
 
@@ -68,6 +74,11 @@ nb_optimizer *nb_adam_new(int n, nb_tensor *const *params, double lr, double bet
 typedef struct {
     nb_tensor *delta;        /* added to the parameter */
     nb_tensor *nbuf1, *nbuf2; /* the new state buffers (NULL: unchanged) */
+    /* float32: the micro-kernel's contiguous operands (the parameter
+       itself, or a copy written back after the pass; the gradient or a
+       copy), and whether this is the state's first step. */
+    nb_tensor *fp, *fg;
+    bool first;
 } pending;
 
 #define TRY(x) do { if (!(x)) goto fail; } while (0)
@@ -134,8 +145,80 @@ fail:
     return false;
 }
 
+/* ---- float32: one micro-kernel pass ---- */
+
+static bool fused_prepare(const nb_optimizer *o, int i, pending *out) {
+    nb_tensor *p = o->params[i], *g = p->grad;
+    out->first = !o->buf1[i];
+    TRY(out->fp = nb_contiguous(p));
+    TRY(out->fg = nb_tensor_is_contiguous(g) && !nb_tensor_shares_storage(g, p) ? nb_tensor_retain(g)
+                                                                                  : nb_clone(g));
+    if (out->first && (o->adam || o->momentum != 0)) TRY(out->nbuf1 = nb_zeros_like(p));
+    if (out->first && o->adam) TRY(out->nbuf2 = nb_zeros_like(p));
+    return true;
+fail:
+    return false;
+}
+
+typedef struct {
+    const nb_ukernel_config *cfg;
+    float *p, *b1, *b2;
+    const float *g;
+    nb_sgd_hparams sgd;
+    nb_adam_hparams adam;
+    bool is_adam;
+} fused_run;
+
+static void fused_body(void *ctx, int64_t lo, int64_t hi) {
+    const fused_run *r = ctx;
+    const size_t n = (size_t)(hi - lo);
+    if (r->is_adam) r->cfg->adam(n, r->p + lo, r->g + lo, r->b1 + lo, r->b2 + lo, &r->adam);
+    else r->cfg->sgd(n, r->p + lo, r->g + lo, r->b1 ? r->b1 + lo : NULL, &r->sgd);
+}
+
+/* Runs the pass of parameter i (its state already installed); allocates
+   nothing and cannot fail. Hyperparameters are rounded to float32 once,
+   as the tensor-op composition rounds its scalar operands. */
+static void fused_apply(const nb_optimizer *o, int i, const pending *w) {
+    fused_run r = {.cfg = nb_ukernels_active(), .is_adam = o->adam};
+    r.p = (float *)nb_ptr(w->fp);
+    r.g = (const float *)nb_ptr(w->fg);
+    r.b1 = o->buf1[i] ? (float *)nb_ptr(o->buf1[i]) : NULL;
+    r.b2 = o->buf2[i] ? (float *)nb_ptr(o->buf2[i]) : NULL;
+    if (o->adam) {
+        const double steps = (double)o->steps;   /* already counted */
+        const double bc1 = 1 - pow(o->beta1, steps), bc2 = 1 - pow(o->beta2, steps);
+        r.adam = (nb_adam_hparams){(float)o->wd, (float)o->beta1, (float)(1 - o->beta1), (float)o->beta2,
+                                   (float)(1 - o->beta2), (float)bc2, (float)o->eps,
+                                   (float)(-o->lr / bc1), o->wd != 0};
+    } else {
+        r.sgd = (nb_sgd_hparams){(float)o->wd, (float)o->momentum, (float)-o->lr, o->wd != 0,
+                                 o->momentum != 0, w->first};
+    }
+    nb_parallel_for(nb_tensor_numel(w->fp), NB_FOREACH_GRAIN, fused_body, &r);
+    nb_tensor *p = o->params[i];
+    if (w->fp != p) (void)nb__copy_into("nb_optimizer_step", p, w->fp);   /* same shape and dtype */
+    nb__bump_version(p);
+}
+
+/* float32 parameters take the micro-kernel, unless their memory is shared
+   with another parameter (tied or listed twice): the pass updates in the
+   commit loop, so it would read a neighbour's new values where the
+   tensor-op path computes every update from the old ones. */
+static bool takes_fused(const nb_optimizer *o, int i) {
+    const nb_tensor *p = o->params[i], *g = p->grad;
+    if (p->dtype != NB_FLOAT32 || g->dtype != NB_FLOAT32 || g->ndim != p->ndim ||
+        memcmp(g->shape, p->shape, sizeof(int64_t) * (size_t)p->ndim) != 0)
+        return false;
+    for (int j = 0; j < o->n; j++)
+        if (j != i && nb_tensor_shares_storage(p, o->params[j])) return false;
+    return true;
+}
+
 static void pending_release(pending *w, int n) {
     for (int i = 0; i < n; i++) {
+        nb_tensor_release(w[i].fp);
+        nb_tensor_release(w[i].fg);
         nb_tensor_release(w[i].delta);
         nb_tensor_release(w[i].nbuf1);
         nb_tensor_release(w[i].nbuf2);
@@ -154,7 +237,10 @@ nb_status nb_optimizer_step(nb_optimizer *o) {
     if (!w) { nb_no_grad_exit(); return nb_error(NB_ERR_OOM, fn, "cannot allocate"); }
     for (int i = 0; i < o->n; i++) {
         if (!o->params[i]->grad) continue;
-        if (!(o->adam ? adam_compute(o, i, &w[i]) : sgd_compute(o, i, &w[i]))) {
+        const bool ok = takes_fused(o, i) ? fused_prepare(o, i, &w[i])
+                        : o->adam         ? adam_compute(o, i, &w[i])
+                                          : sgd_compute(o, i, &w[i]);
+        if (!ok) {
             const nb_status s = nb_last_status();
             char msg[512];
             snprintf(msg, sizeof msg, "%s", nb_last_error());
@@ -168,10 +254,12 @@ nb_status nb_optimizer_step(nb_optimizer *o) {
     /* Commit: nothing below allocates. */
     o->steps++;
     for (int i = 0; i < o->n; i++) {
-        if (!w[i].delta) continue;
-        (void)nb_add_(o->params[i], w[i].delta);   /* same dtype and shape, own storage: no allocation */
+        if (!w[i].delta && !w[i].fp) continue;
+        if (w[i].delta)
+            (void)nb_add_(o->params[i], w[i].delta);   /* same dtype and shape, own storage: no allocation */
         if (w[i].nbuf1) { nb_tensor_release(o->buf1[i]); o->buf1[i] = w[i].nbuf1; w[i].nbuf1 = NULL; }
         if (w[i].nbuf2) { nb_tensor_release(o->buf2[i]); o->buf2[i] = w[i].nbuf2; w[i].nbuf2 = NULL; }
+        if (w[i].fp) fused_apply(o, i, &w[i]);
     }
     nb_no_grad_exit();
     pending_release(w, o->n);

@@ -1,12 +1,15 @@
 /* Elementwise ops: broadcasting binary ops with PyTorch type promotion,
  * scalar and in-place variants, unary functions (float32 through nb_sunary,
- * float64 in plain C for the gradient checks), dtype conversion. */
+ * float64 in plain C for the gradient checks), dtype conversion. float32
+ * arithmetic, eq and the ReLU gradient run the active ISA's elementwise
+ * micro-kernels (nb_ukernels_active(), src/isa_ops.h). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "tensor_internal.h"
 #include "autograd/autograd_internal.h"
+#include "isa_ops.h"
 
 /* ---- broadcasting ---- */
 
@@ -41,11 +44,54 @@ static double gelu_grad(double x) {
     return 0.5 * (1.0 + erf(x * 0.70710678118654752440)) + x * 0.39894228040143267794 * exp(-0.5 * x * x);
 }
 
-/* Cheap ops (a few cycles per element) get typed fast paths for the
-   layouts nb__row_layout recognises: simple loops over restrict pointers
-   that the compiler vectorizes at the baseline ISA. Each element is still
-   one exactly rounded IEEE operation (no reassociation, no contraction:
-   -ffp-contract=off), so the bits equal the strided loop's. */
+/* float32 add, sub, mul, div, eq and the ReLU gradient: the active ISA's
+   elementwise micro-kernels (src/ukernel.h), ctx = the op's entry of its
+   configuration. The layouts nb__row_layout recognises map onto the three
+   micro-kernel layouts; any other row is gathered into a stack block, run
+   through the vector-vector micro-kernel and scattered back (same bits:
+   each element is one IEEE operation whichever way it is reached). */
+#define F32_BLOCK 256
+
+static void f32_strided(const nb_f32_vbinary_ukernels *k, int64_t n, char **p, const int64_t *s) {
+    float ta[F32_BLOCK], tb[F32_BLOCK];
+    for (int64_t i0 = 0; i0 < n; i0 += F32_BLOCK) {
+        const int64_t m = n - i0 < F32_BLOCK ? n - i0 : F32_BLOCK;
+        for (int64_t i = 0; i < m; i++) {
+            ta[i] = *(const float *)(p[1] + (i0 + i) * s[1]);
+            tb[i] = *(const float *)(p[2] + (i0 + i) * s[2]);
+        }
+        k->vv((size_t)m, ta, tb, ta);
+        for (int64_t i = 0; i < m; i++) *(float *)(p[0] + (i0 + i) * s[0]) = ta[i];
+    }
+}
+
+static void f32_row(void *c, int64_t n, char **p, const int64_t *s) {
+    const nb_f32_vbinary_ukernels *k = c;
+    float *o = (float *)p[0];
+    const float *a = (const float *)p[1], *b = (const float *)p[2];
+    switch (nb__row_layout(n, p, s, (int64_t)sizeof(float))) {
+    case NB_ROW_VV:
+    case NB_ROW_VV_IP: k->vv((size_t)n, a, b, o); return;   /* in place: o == a */
+    case NB_ROW_VS:
+    case NB_ROW_VS_IP: k->vc((size_t)n, a, *b, o); return;
+    case NB_ROW_SV: k->rc((size_t)n, b, *a, o); return;
+    case NB_ROW_STRIDED: break;
+    }
+    f32_strided(k, n, p, s);
+}
+
+/* The micro-kernel family of each op (-1: none). */
+static const int vbinary_of[NB_BIN_COUNT] = {
+    [NB_BIN_ADD] = NB_VBIN_ADD, [NB_BIN_SUB] = NB_VBIN_SUB, [NB_BIN_MUL] = NB_VBIN_MUL,
+    [NB_BIN_DIV] = NB_VBIN_DIV, [NB_BIN_POW] = -1, [NB_BIN_EQ] = NB_VBIN_EQ,
+    [NB_BIN_RELU_GRAD] = NB_VBIN_RELU_GRAD, [NB_BIN_GELU_GRAD] = -1, [NB_BIN_LOG_GRAD] = -1,
+    [NB_BIN_POW_GRAD] = -1, [NB_BIN_TANH_GRAD] = NB_VBIN_TANH_GRAD,
+    [NB_BIN_SIGMOID_GRAD] = NB_VBIN_SIGMOID_GRAD,
+};
+
+/* float64 and int64: typed loops over restrict pointers for the layouts
+   nb__row_layout recognises, which the compiler vectorizes at the
+   baseline ISA; each element still one exactly rounded IEEE operation. */
 #define FAST_ROW(NAME, T, OP)                                                                   \
     static void NAME##_vv(int64_t n, T *restrict o, const T *restrict a, const T *restrict b) {  \
         for (int64_t i = 0; i < n; i++) o[i] = OP(a[i], b[i]);                                   \
@@ -84,24 +130,20 @@ static double gelu_grad(double x) {
 #define OP_ADD_I(x, y) ((int64_t)((uint64_t)(x) + (uint64_t)(y)))
 #define OP_SUB_I(x, y) ((int64_t)((uint64_t)(x) - (uint64_t)(y)))
 #define OP_MUL_I(x, y) ((int64_t)((uint64_t)(x) * (uint64_t)(y)))
-#define OP_EQ_F(x, y) ((x) == (y) ? 1.0f : 0.0f)
 #define OP_EQ_D(x, y) ((x) == (y) ? 1.0 : 0.0)
 #define OP_EQ_I(x, y) ((int64_t)((x) == (y)))
-#define OP_RELUG_F(x, y) ((y) > 0 ? (x) : 0.0f)
 #define OP_RELUG_D(x, y) ((y) > 0 ? (x) : 0.0)
+#define OP_TANHG_D(x, y) ((x) * (1.0 - (y) * (y)))
+#define OP_SIGMOIDG_D(x, y) ((x) * ((y) * (1.0 - (y))))
 
-FAST_ROW(add_f32, float, OP_ADD)
-FAST_ROW(sub_f32, float, OP_SUB)
-FAST_ROW(mul_f32, float, OP_MUL)
-FAST_ROW(div_f32, float, OP_DIV)
-FAST_ROW(eq_f32, float, OP_EQ_F)
-FAST_ROW(relug_f32, float, OP_RELUG_F)
 FAST_ROW(add_f64, double, OP_ADD)
 FAST_ROW(sub_f64, double, OP_SUB)
 FAST_ROW(mul_f64, double, OP_MUL)
 FAST_ROW(div_f64, double, OP_DIV)
 FAST_ROW(eq_f64, double, OP_EQ_D)
 FAST_ROW(relug_f64, double, OP_RELUG_D)
+FAST_ROW(tanhg_f64, double, OP_TANHG_D)
+FAST_ROW(sigmoidg_f64, double, OP_SIGMOIDG_D)
 FAST_ROW(add_i64, int64_t, OP_ADD_I)
 FAST_ROW(sub_i64, int64_t, OP_SUB_I)
 FAST_ROW(mul_i64, int64_t, OP_MUL_I)
@@ -120,12 +162,17 @@ FAST_ROW(eq_i64, int64_t, OP_EQ_I)
     static void powg_##SUF(void *c, int64_t n, char **p, const int64_t *s) { (void)c;         \
         for (int64_t i = 0; i < n; i++) { T b = *(T *)(p[2] + i * s[2]), a = *(T *)(p[1] + i * s[1]); \
             *(T *)(p[0] + i * s[0]) = b == 0 ? 0 : b * POW(a, b - 1); } }                       \
-    static const nb_row_fn rows_##SUF[NB_BIN_COUNT] = {                                       \
-        add_##SUF, sub_##SUF, mul_##SUF, div_##SUF, pow_##SUF, eq_##SUF, relug_##SUF,           \
-        gelug_##SUF, logg_##SUF, powg_##SUF};
+
 
 SLOW_ROWS(float, f32, powf, logf)
 SLOW_ROWS(double, f64, pow, log)
+
+static const nb_row_fn rows_f32[NB_BIN_COUNT] = {
+    f32_row, f32_row, f32_row, f32_row, pow_f32, f32_row, f32_row, gelug_f32, logg_f32, powg_f32,
+    f32_row, f32_row};
+static const nb_row_fn rows_f64[NB_BIN_COUNT] = {
+    add_f64, sub_f64, mul_f64, div_f64, pow_f64, eq_f64, relug_f64, gelug_f64, logg_f64, powg_f64,
+    tanhg_f64, sigmoidg_f64};
 
 static const nb_row_fn rows_i64[NB_BIN_COUNT] = {add_i64, sub_i64, mul_i64, NULL, NULL, eq_i64};
 
@@ -141,24 +188,30 @@ static bool is_slow(nb_binop op) {
 
 static const char *const binop_names[NB_BIN_COUNT] = {"add", "sub", "mul", "div", "pow", "eq"};
 
-static nb_row_fn binop_row(const char *fn, nb_binop op, nb_dtype d) {
+/* The row of op on dtype d and its ctx (the micro-kernel entry of a
+   float32 op that has one). */
+static nb_row_fn binop_row(const char *fn, nb_binop op, nb_dtype d, void **ctx) {
     nb_row_fn row = d == NB_FLOAT32 ? rows_f32[op] : d == NB_FLOAT64 ? rows_f64[op] : rows_i64[op];
+    *ctx = NULL;
     if (!row)
         nb_error(NB_ERR_DTYPE, fn, "%s is not defined for %s", binop_names[op] ? binop_names[op] : "this op",
                  nb_dtype_name(d));
+    else if (row == f32_row)
+        *ctx = (void *)&nb_ukernels_active()->vbinary[vbinary_of[op]];
     return row;
 }
 
 /* out <- op(a, b) elementwise; out has the broadcast shape, all one dtype.
    out may be a itself (each element is read before it is written). */
-static void binary_into(nb_binop op, nb_row_fn row, nb_tensor *out, const nb_tensor *a, const nb_tensor *b) {
+static void binary_into(nb_binop op, nb_row_fn row, void *ctx, nb_tensor *out, const nb_tensor *a,
+                        const nb_tensor *b) {
     int64_t sa[NB_MAX_DIMS], sb[NB_MAX_DIMS];
     broadcast_strides(a, out->ndim, out->shape, sa);
     broadcast_strides(b, out->ndim, out->shape, sb);
     char *base[3] = {nb_ptr(out), nb_ptr(a), nb_ptr(b)};
     const int64_t *st[3] = {out->strides, sa, sb};
     size_t es = nb_esize(a->dtype), esz[3] = {es, es, es};
-    nb__foreach_grain(out->ndim, out->shape, 3, base, st, esz, row, NULL,
+    nb__foreach_grain(out->ndim, out->shape, 3, base, st, esz, row, ctx,
                       is_slow(op) ? SLOW_GRAIN : NB_FOREACH_GRAIN);
 }
 
@@ -167,10 +220,11 @@ nb_tensor *nb__binary_raw(const char *fn, nb_binop op, const nb_tensor *a, const
     int n;
     int64_t shape[NB_MAX_DIMS];
     if (nb__broadcast_shape(fn, a->ndim, a->shape, b->ndim, b->shape, &n, shape)) return NULL;
-    nb_row_fn row = binop_row(fn, op, a->dtype);
+    void *ctx;
+    nb_row_fn row = binop_row(fn, op, a->dtype, &ctx);
     if (!row) return NULL;
     nb_tensor *out = nb__empty(fn, n, shape, a->dtype);
-    if (out) binary_into(op, row, out, a, b);
+    if (out) binary_into(op, row, ctx, out, a, b);
     return out;
 }
 
@@ -414,7 +468,8 @@ static nb_status inplace(const char *fn, nb_binop op, nb_tensor *a, nb_tensor *b
         return nb_error(NB_ERR_UNSUPPORTED, fn, "in-place mul/div by a tensor that requires grad is not "
                         "supported; use the out-of-place op");
 
-    nb_row_fn row = binop_row(fn, op, a->dtype);
+    void *ctx;
+    nb_row_fn row = binop_row(fn, op, a->dtype, &ctx);
     if (!row) return NB_ERR_DTYPE;
     nb_no_grad_enter();
     nb_tensor *bc = nb_to_dtype(b, a->dtype);
@@ -433,7 +488,7 @@ static nb_status inplace(const char *fn, nb_binop op, nb_tensor *a, nb_tensor *b
         node->scalar = op == NB_BIN_SUB ? -1.0 : 1.0;
     }
     if (!nb_tensor_shares_storage(a, bc)) {
-        binary_into(op, row, a, a, bc);   /* straight into a: no temporary */
+        binary_into(op, row, ctx, a, a, bc);   /* straight into a: no temporary */
     } else {                          /* b reads a's memory: go through a copy */
         nb_tensor *r = nb__binary_raw(fn, op, a, bc);
         s = r ? nb__copy_into(fn, a, r) : NB_ERR_OOM;

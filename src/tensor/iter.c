@@ -1,45 +1,19 @@
-/* Strided N-d loops of the tensor layer (elementwise ops have no kernel in
- * the ABI; they are plain C here) and dtype-converting copies. */
+/* Strided N-d loops of the tensor layer and dtype-converting copies: dims
+ * coalesced by nb_nd_coalesce (src/nd_iter.c), rows spread over threads by
+ * nb_parallel_for (src/parallel.c); the rows themselves call the active
+ * ISA's elementwise micro-kernels (elementwise.c) or plain C. */
 #include <string.h>
 
 #include "tensor_internal.h"
-
-/* Merge dim d into dim d+1 when every operand steps through them as one
-   (stride[d] == stride[d+1] * shape[d+1]) and drop size-1 dims, so a dense
-   or dense-enough problem becomes one long row (the inner loop then runs
-   over all of it). */
-static int coalesce(int ndim, const int64_t *shape, int nops, const int64_t *const *strides,
-                    int64_t *cs, int64_t cst[3][NB_MAX_DIMS]) {
-    int n = 0;
-    for (int d = 0; d < ndim; d++) {
-        if (shape[d] == 1) continue;
-        cs[n] = shape[d];
-        for (int k = 0; k < nops; k++) cst[k][n] = strides[k][d];
-        n++;
-    }
-    int m = 0;
-    for (int d = 0; d < n; d++) {
-        if (m > 0) {
-            bool merge = true;
-            for (int k = 0; k < nops && merge; k++) merge = cst[k][m - 1] == cst[k][d] * cs[d];
-            if (merge) {
-                cs[m - 1] *= cs[d];
-                for (int k = 0; k < nops; k++) cst[k][m - 1] = cst[k][d];
-                continue;
-            }
-        }
-        cs[m] = cs[d];
-        for (int k = 0; k < nops; k++) cst[k][m] = cst[k][d];
-        m++;
-    }
-    return m;
-}
+#include "nd_iter.h"
+#include "parallel.h"
 
 /* The coalesced problem, shared read-only by the threads. */
 typedef struct {
     int ndim, nops;
     int64_t shape[NB_MAX_DIMS];
     int64_t st[3][NB_MAX_DIMS];   /* byte strides */
+    int64_t total;                /* elements */
     char *base[3];
     nb_row_fn row;
     void *ctx;
@@ -75,42 +49,41 @@ static void run_range(const plan *pl, int64_t lo, int64_t hi) {
     }
 }
 
+/* nb_parallel_for body: blocks [b0, b1) of 64 elements. Chunks of whole
+   64-element blocks: a dense operand's chunks start on the same alignment
+   as its first element, so each runs full vectors. */
+static void run_blocks(void *ctx, int64_t b0, int64_t b1) {
+    const plan *pl = ctx;
+    const int64_t hi = b1 * 64 < pl->total ? b1 * 64 : pl->total;
+    run_range(pl, b0 * 64, hi);
+}
+
 void nb__foreach_grain(int ndim_in, const int64_t *shape_in, int nops, char **base,
                        const int64_t *const *strides_in, const size_t *esize, nb_row_fn row, void *ctx,
                        int64_t min_per_thread) {
     for (int i = 0; i < ndim_in; i++)
         if (shape_in[i] == 0) return;
     plan pl;
-    int64_t cst[3][NB_MAX_DIMS];
-    pl.ndim = coalesce(ndim_in, shape_in, nops, strides_in, pl.shape, cst);
+    for (int d = 0; d < ndim_in; d++) {
+        pl.shape[d] = shape_in[d];
+        for (int k = 0; k < nops; k++) pl.st[k][d] = strides_in[k][d];
+    }
+    pl.ndim = nb_nd_coalesce(ndim_in, pl.shape, nops, pl.st, NULL);
     pl.nops = nops;
     pl.row = row;
     pl.ctx = ctx;
     for (int k = 0; k < nops; k++) {
         pl.base[k] = base[k];
-        for (int d = 0; d < pl.ndim; d++) pl.st[k][d] = cst[k][d] * (int64_t)esize[k];
+        for (int d = 0; d < pl.ndim; d++) pl.st[k][d] *= (int64_t)esize[k];
     }
     if (pl.ndim == 0) {
         int64_t bs[3] = {0, 0, 0};
         row(ctx, 1, base, bs);
         return;
     }
-    int64_t total = 1;
-    for (int d = 0; d < pl.ndim; d++) total *= pl.shape[d];
-    const int nt = nb_threads_for(total, min_per_thread);
-    if (nt <= 1) {
-        run_range(&pl, 0, total);
-        return;
-    }
-    /* Chunks of whole 64-element blocks: a dense operand's chunks start on
-       the same alignment as its first element, so each runs full vectors. */
-    const int64_t chunk = ((total + nt - 1) / nt + 63) / 64 * 64;
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int t = 0; t < nt; t++) {
-        const int64_t lo = (int64_t)t * chunk;
-        const int64_t hi = lo + chunk < total ? lo + chunk : total;
-        if (lo < hi) run_range(&pl, lo, hi);
-    }
+    pl.total = 1;
+    for (int d = 0; d < pl.ndim; d++) pl.total *= pl.shape[d];
+    nb_parallel_for((pl.total + 63) / 64, (min_per_thread + 63) / 64, run_blocks, &pl);
 }
 
 void nb__foreach(int ndim, const int64_t *shape, int nops, char **base, const int64_t *const *strides,

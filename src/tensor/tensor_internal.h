@@ -120,6 +120,8 @@ typedef enum {
     NB_BIN_GELU_GRAD,     /* a * gelu'(b)            (b = input) */
     NB_BIN_LOG_GRAD,      /* a * log(b)              (pow's exponent rule) */
     NB_BIN_POW_GRAD,      /* b * a^(b-1)             (pow's base rule, without grad) */
+    NB_BIN_TANH_GRAD,     /* a * (1 - b * b)         (b = tanh output) */
+    NB_BIN_SIGMOID_GRAD,  /* a * (b * (1 - b))       (b = sigmoid output) */
     NB_BIN_COUNT
 } nb_binop;
 nb_tensor *nb__binary_raw(const char *fn, nb_binop op, const nb_tensor *a, const nb_tensor *b);
