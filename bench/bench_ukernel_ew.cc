@@ -1,12 +1,12 @@
 // The elementwise micro-kernels, one benchmark per micro-kernel of
-// the registry (NB_F32_VBINARY_UKERNELS in src/ukernel.h): the plain-C twin
+// the registry (the NB_UK_VBINARY lines of kernels/*/ukernels.def): the plain-C twin
 // (__scalar) and every SIMD ISA's micro-kernel side by side, called
 // directly (no tensor layer, no threads).
 //   vbinary/<isa tag>/<kernel>/<n>     e.g. vbinary/avx2_u16/vaddc/65536
 //   kernel: v<op> (y = a op b), v<op>c (y = a op c), vr<op>c (y = c op a)
 //   n: 4096 (L1), 65536 (L2), 4M floats (memory)
 // Items = elements; bytes = 12 per element for v<op>, 8 for the others.
-// The optimiser updates (NB_F32_OPTIM_UKERNELS), likewise:
+// The optimiser updates (the NB_UK_OPTIM registry lines), likewise:
 //   optim/<isa tag>/<sgd|adam>/<n>   (SGD with momentum and weight decay)
 // bytes = 20 per element for sgd (p, buf read and written, g read), 28 for adam.
 #include "bench_util.h"
@@ -31,7 +31,10 @@ struct Kernel {
     {"v" #name, #tag, isa, nb_f32_v##name##_ukernel__##tag, nullptr},                     \
     {"v" #name "c", #tag, isa, nullptr, nb_f32_v##name##c_ukernel__##tag},                \
     {"vr" #name "c", #tag, isa, nullptr, nb_f32_vr##name##c_ukernel__##tag},
-const Kernel kKernels[] = {NB_F32_VBINARY_UKERNELS(NBB_VBINARY)};
+const Kernel kKernels[] = {
+#define NB_UK_VBINARY(tag) NB_F32_VBINARY_OPS(NBB_VBINARY, NB_UK_ISA, tag)
+#include "ukernel_registry.h"
+};
 
 void bm_vbinary(benchmark::State &state, const Kernel *k) {
     if (!nb_isa_supported(k->isa)) {
@@ -60,7 +63,10 @@ struct Optim {
 #define NBB_OPTIM(isa, tag)                                        \
     {"sgd", #tag, isa, nb_f32_sgd_ukernel__##tag, nullptr},        \
     {"adam", #tag, isa, nullptr, nb_f32_adam_ukernel__##tag},
-const Optim kOptims[] = {NB_F32_OPTIM_UKERNELS(NBB_OPTIM)};
+const Optim kOptims[] = {
+#define NB_UK_OPTIM(tag) NBB_OPTIM(NB_UK_ISA, tag)
+#include "ukernel_registry.h"
+};
 
 void bm_optim(benchmark::State &state, const Optim *k) {
     if (!nb_isa_supported(k->isa)) {

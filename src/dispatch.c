@@ -133,3 +133,11 @@ nb_status nb_isa_set(nb_isa isa) {
     __atomic_store_n(&active_isa, (int)isa, __ATOMIC_RELEASE);
     return NB_OK;
 }
+
+const nb_ukernel_config *nb_ukernels_for(nb_isa isa) {
+    pthread_once(&init_once, init);
+    if ((unsigned)isa >= NB_ISA_COUNT || !usable[isa]) return NULL;
+    return nb_isa_ops_config(isa);
+}
+
+const nb_ukernel_config *nb_ukernels_active(void) { return nb_ukernels_for(nb_isa_active()); }

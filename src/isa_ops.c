@@ -107,16 +107,12 @@ static pthread_once_t generic_once = PTHREAD_ONCE_INIT;
 
 static void generic_init(void) { nb_generic_config(&generic_cfg); }
 
-const nb_ukernel_config *nb_ukernels_for(nb_isa isa) {
-    if (!nb_isa_supported(isa)) return NULL;   /* also builds every table once */
+const nb_ukernel_config *nb_isa_ops_config(nb_isa isa) {
     if (isa == NB_ISA_REF) {
         pthread_once(&generic_once, generic_init);
         return &generic_cfg;
     }
 #define NB_ISA_CFG_CASE(name, value) if (isa == value) return &name##_cfg;
     NB_BUILT_SIMD_ISAS(NB_ISA_CFG_CASE)
-    (void)isa;
     return NULL;
 }
-
-const nb_ukernel_config *nb_ukernels_active(void) { return nb_ukernels_for(nb_isa_active()); }

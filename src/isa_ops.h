@@ -12,13 +12,10 @@
    ISA by dispatch's initialisation. */
 int nb_isa_ops_fill(nb_isa isa, struct nb_kernels *t);
 
-/* The micro-kernel configuration of `isa` (NULL when this CPU or build
-   cannot run it): the SIMD ISAs' own (every family), for NB_ISA_REF the
-   plain-C one (the families of nb_generic_config only). Filled once; the
-   pointer stays valid and read-only for the life of the process. */
-const nb_ukernel_config *nb_ukernels_for(nb_isa isa);
-/* nb_ukernels_for(nb_isa_active()): what the tensor layer calls its
-   elementwise rows through. */
-const nb_ukernel_config *nb_ukernels_active(void);
+/* The configuration `isa`'s slots run on: the plain-C one for NB_ISA_REF
+   (filled on first use), a SIMD ISA's own once nb_isa_ops_fill has run
+   for it; NULL for an ISA this build lacks. Callers outside dispatch use
+   nb_ukernels_for() (kernels_table.h), which checks the CPU first. */
+const nb_ukernel_config *nb_isa_ops_config(nb_isa isa);
 
 #endif

@@ -72,6 +72,16 @@ const struct nb_kernels *nb_kernels_for(nb_isa isa);
 bool nb_kernels_slot_is_set(const struct nb_kernels *t, int i);
 bool nb_kernels_slot_differs(const struct nb_kernels *a, const struct nb_kernels *b, int i);
 
+/* The micro-kernel configuration of `isa` (NULL when this CPU or build
+   cannot run it): the SIMD ISAs' own (every family), for NB_ISA_REF the
+   plain-C one (the families of nb_generic_config only). Filled once; the
+   pointer stays valid and read-only for the life of the process. */
+typedef struct nb_ukernel_config nb_ukernel_config;
+const nb_ukernel_config *nb_ukernels_for(nb_isa isa);
+/* nb_ukernels_for(nb_isa_active()): what the tensor layer calls its
+   elementwise rows through. */
+const nb_ukernel_config *nb_ukernels_active(void);
+
 /* The reference table (ref/backend.c). */
 extern const struct nb_kernels nb_kernels_ref;
 

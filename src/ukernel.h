@@ -504,34 +504,20 @@ NB_BUILT_SIMD_ISAS(NB_DECLARE_CONFIG)
  * ISA, nb_f32_v<name>_ukernel__<isa_tag> (nb_f32_vbinary_fn),
  * nb_f32_v<name>c_ukernel__<isa_tag> and nb_f32_vr<name>c_ukernel__<isa_tag>
  * (nb_f32_vbinaryc_fn); their twins are the __scalar ones (kernels/generic/,
- * baseline flags). AVX2 (avx2_u16): 16 floats per step, masked tail. NEON
- * (neon_u8, AArch64, vdivq_f32 is IEEE): 8 floats per step. The prototypes
- * below, tests/test_ukernel_vbinary.c and bench/bench_ukernel_ew.cc
- * come from this list; a file defines each function by its full name. */
+ * baseline flags). An ISA's registry (kernels/<isa>/ukernels.def) lists its
+ * tag with NB_UK_VBINARY(tag); the prototypes below,
+ * tests/test_ukernel_vbinary.c and bench/bench_ukernel_ew.cc come from it;
+ * a file defines each function by its full name. */
 #define NB_F32_VBINARY_OPS(X, isa, tag)                                     \
     X(NB_VBIN_ADD, add, isa, tag) X(NB_VBIN_SUB, sub, isa, tag)             \
     X(NB_VBIN_MUL, mul, isa, tag) X(NB_VBIN_DIV, div, isa, tag)             \
     X(NB_VBIN_EQ, eq, isa, tag) X(NB_VBIN_RELU_GRAD, relugrad, isa, tag)   \
     X(NB_VBIN_TANH_GRAD, tanhgrad, isa, tag)                                \
     X(NB_VBIN_SIGMOID_GRAD, sigmoidgrad, isa, tag)
-#if NB_BUILD_AVX2
-#define NB_F32_VBINARY_AVX2(X) NB_F32_VBINARY_OPS(X, NB_ISA_AVX2, avx2_u16)
-#else
-#define NB_F32_VBINARY_AVX2(X)
-#endif
-#if NB_BUILD_NEON
-#define NB_F32_VBINARY_NEON(X) NB_F32_VBINARY_OPS(X, NB_ISA_NEON, neon_u8)
-#else
-#define NB_F32_VBINARY_NEON(X)
-#endif
-#define NB_F32_VBINARY_UKERNELS(X)                                          \
-    NB_F32_VBINARY_OPS(X, NB_ISA_REF, scalar) NB_F32_VBINARY_AVX2(X) NB_F32_VBINARY_NEON(X)
-
 #define NB_F32_VBINARY_DECLARE(op, name, isa, tag)                                            \
     void nb_f32_v##name##_ukernel__##tag(size_t n, const float *a, const float *b, float *y); \
     void nb_f32_v##name##c_ukernel__##tag(size_t n, const float *a, float c, float *y);       \
     void nb_f32_vr##name##c_ukernel__##tag(size_t n, const float *a, float c, float *y);
-NB_F32_VBINARY_UKERNELS(NB_F32_VBINARY_DECLARE)
 
 /* In an ISA's nb_<isa>_config(nb_ukernel_config *cfg):
    NB_F32_VBINARY_OPS(NB_F32_VBINARY_SET, isa, tag) sets every vbinary entry
@@ -542,25 +528,19 @@ NB_F32_VBINARY_UKERNELS(NB_F32_VBINARY_DECLARE)
                                                  nb_f32_v##name##c_ukernel__##tag,           \
                                                  nb_f32_vr##name##c_ukernel__##tag};
 
-/* The optimiser micro-kernels of every ISA. X(isa, isa_tag): nb_f32_sgd_ukernel__<tag>, nb_f32_adam_ukernel__<tag>. */
-#if NB_BUILD_AVX2
-#define NB_F32_OPTIM_AVX2(X) X(NB_ISA_AVX2, avx2_u8)
-#else
-#define NB_F32_OPTIM_AVX2(X)
-#endif
-#if NB_BUILD_NEON
-#define NB_F32_OPTIM_NEON(X) X(NB_ISA_NEON, neon_u4)
-#else
-#define NB_F32_OPTIM_NEON(X)
-#endif
-#define NB_F32_OPTIM_UKERNELS(X) X(NB_ISA_REF, scalar) NB_F32_OPTIM_AVX2(X) NB_F32_OPTIM_NEON(X)
-
+/* The optimiser micro-kernels of one ISA tag: nb_f32_sgd_ukernel__<tag>, nb_f32_adam_ukernel__<tag>. */
 #define NB_F32_OPTIM_DECLARE(isa, tag)                                                     \
     void nb_f32_sgd_ukernel__##tag(size_t n, float *p, const float *g, float *buf,          \
                                    const nb_sgd_hparams *h);                                 \
     void nb_f32_adam_ukernel__##tag(size_t n, float *p, const float *g, float *m, float *v, \
                                     const nb_adam_hparams *h);
-NB_F32_OPTIM_UKERNELS(NB_F32_OPTIM_DECLARE)
+
+/* Their prototypes, from the registries (NB_UK_VBINARY(tag), NB_UK_OPTIM(tag)
+   lines of kernels/<isa>/ukernels.def, kernels/generic/ukernels.def for the
+   plain-C twins). */
+#define NB_UK_VBINARY(tag) NB_F32_VBINARY_OPS(NB_F32_VBINARY_DECLARE, NB_UK_ISA, tag)
+#define NB_UK_OPTIM(tag) NB_F32_OPTIM_DECLARE(NB_UK_ISA, tag)
+#include "ukernel_registry.h"
 
 #ifdef __cplusplus
 }

@@ -19,6 +19,11 @@
  *   NB_UK_TRANSPOSE32(fn, tile), NB_UK_FILL32(fn)                    copies
  *   NB_UK_VUNARY(fn, op, unroll)    y = f(x), op an nb_unary_op
  *   NB_UK_SOFTMAX(fn, log)          one softmax / log-softmax row
+ *   NB_UK_VBINARY(tag)              the 24 binary-row micro-kernels of one tag
+ *                                   (NB_F32_VBINARY_OPS in src/ukernel.h)
+ *   NB_UK_OPTIM(tag)                nb_f32_sgd_ukernel__<tag>, nb_f32_adam_ukernel__<tag>
+ * The plain-C micro-kernels (kernels/generic/ukernels.def, NB_UK_ISA =
+ * NB_ISA_REF) expand first.
  */
 
 #ifndef NB_UK_GEMM
@@ -72,6 +77,12 @@
 #ifndef NB_UK_SOFTMAX
 #define NB_UK_SOFTMAX(fn, log)
 #endif
+#ifndef NB_UK_VBINARY
+#define NB_UK_VBINARY(tag)
+#endif
+#ifndef NB_UK_OPTIM
+#define NB_UK_OPTIM(tag)
+#endif
 
 /* The includes of the built ISAs' registries (written by meson). */
 #include "nb_ukernel_isas.h"
@@ -93,3 +104,5 @@
 #undef NB_UK_FILL32
 #undef NB_UK_VUNARY
 #undef NB_UK_SOFTMAX
+#undef NB_UK_VBINARY
+#undef NB_UK_OPTIM

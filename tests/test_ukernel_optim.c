@@ -1,7 +1,7 @@
 /* The optimiser micro-kernels (src/ukernel.h, "optimiser updates") and the
  * float32 optimiser step that runs them.
  *
- * Micro-kernels, one case per registry entry (NB_F32_OPTIM_UKERNELS): every
+ * Micro-kernels, one case per registry entry (the NB_UK_OPTIM lines of the registries): every
  * SIMD micro-kernel against its plain-C twin bit for bit (NaN by class),
  * the twins against the formula written out here; sizes 0 .. 33, primes,
  * one large size; pointers offset by one float; guard pages before or
@@ -34,7 +34,10 @@ typedef struct {
 #define ENTRIES(isa, tag)                                                   \
     {"sgd__" #tag, isa, 0, nb_f32_sgd_ukernel__##tag, NULL},                \
     {"adam__" #tag, isa, 1, NULL, nb_f32_adam_ukernel__##tag},
-static const entry registry[] = {NB_F32_OPTIM_UKERNELS(ENTRIES)};
+static const entry registry[] = {
+#define NB_UK_OPTIM(tag) ENTRIES(NB_UK_ISA, tag)
+#include "ukernel_registry.h"
+};
 #define N_ENTRIES (sizeof registry / sizeof registry[0])
 
 /* ---- the formulas, one rounding per operation (-ffp-contract=off) ---- */

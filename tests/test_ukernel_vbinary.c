@@ -1,6 +1,6 @@
 /* The elementwise binary micro-kernels (src/ukernel.h, "elementwise binary
  * rows"), one test case per micro-kernel of the registry
- * (NB_F32_VBINARY_UKERNELS): every SIMD micro-kernel against its plain-C
+ * (the NB_UK_VBINARY lines of the registries): every SIMD micro-kernel against its plain-C
  * twin bit for bit (NaN by class: with two NaN operands the payload may come
  * from either), the plain-C twins against a double-precision oracle (a
  * float +, -, *, / rounded from double is the correctly rounded float
@@ -40,7 +40,10 @@ typedef struct {
      nb_f32_v##name##c_ukernel__scalar},                                                         \
     {#name, #tag, isa, op, LAYOUT_RC, NULL, NULL, nb_f32_vr##name##c_ukernel__##tag,             \
      nb_f32_vr##name##c_ukernel__scalar},
-static const entry registry[] = {NB_F32_VBINARY_UKERNELS(ENTRIES)};
+static const entry registry[] = {
+#define NB_UK_VBINARY(tag) NB_F32_VBINARY_OPS(ENTRIES, NB_UK_ISA, tag)
+#include "ukernel_registry.h"
+};
 #define N_ENTRIES (sizeof registry / sizeof registry[0])
 
 /* The exact result, rounded once to float. */
