@@ -6,6 +6,7 @@
 
 #if defined(__x86_64__)
 double nbb_fma_peak_avx2(int64_t iters);
+double nbb_fma_peak_avx512(int64_t iters);
 float nbb_read_avx2(const float *p, size_t n);
 #endif
 
@@ -25,6 +26,25 @@ static void machine_peak_fma(benchmark::State &state) {
 #endif
 }
 BENCHMARK(machine_peak_fma)->Name("machine/peak/fma")->Unit(benchmark::kMillisecond);
+
+// The 512-bit peak, where nabla's AVX-512 kernels can run (the peak its
+// flop rates are then measured against).
+static void machine_peak_fma512(benchmark::State &state) {
+#if defined(__x86_64__)
+    if (!nb_isa_supported(NB_ISA_AVX512)) {
+        state.SkipWithError("no AVX-512 (x86-64-v4)");
+        return;
+    }
+    const int64_t iters = 1 << 20;
+    for (auto _ : state) benchmark::DoNotOptimize(nbb_fma_peak_avx512(iters));
+    // 24 chains x 16 lanes x 2 flops per iteration
+    state.counters["FLOPS"] = benchmark::Counter(double(iters) * 24 * 16 * 2 * double(state.iterations()),
+                                                 benchmark::Counter::kIsRate);
+#else
+    state.SkipWithError("no peak kernel for this architecture");
+#endif
+}
+BENCHMARK(machine_peak_fma512)->Name("machine/peak/fma512")->Unit(benchmark::kMillisecond);
 
 // 64 MiB: far beyond the last-level cache, so this is DRAM bandwidth.
 static constexpr size_t kBig = size_t(16) << 20;
