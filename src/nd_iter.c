@@ -33,10 +33,11 @@ int nb_nd_coalesce(int ndim, int64_t *shape, int nops, int64_t (*stride)[NB_MAX_
 void nb_nd_normalise(nb_nd *v, int key, int64_t off[2]) {
     off[0] = off[1] = 0;
     const int n = v->ndim;
-    /* Flip dims where the key operand runs backwards (a size-1 dim flips
-       for free and is dropped below). */
+    /* Flip dims where the key operand runs backwards. A size-1 dim is left
+       alone (it is dropped below, and its stride may be any int64, even
+       one whose negation overflows). */
     for (int i = 0; i < n; i++)
-        if (v->stride[key][i] < 0)
+        if (v->shape[i] > 1 && v->stride[key][i] < 0)
             for (int k = 0; k < 2; k++) {
                 off[k] += (v->shape[i] - 1) * v->stride[k][i];
                 v->stride[k][i] = -v->stride[k][i];
