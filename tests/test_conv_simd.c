@@ -18,6 +18,7 @@
  * block starts in the middle of an output row.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -323,6 +324,35 @@ static void thread_count_does_not_change_the_bits(void **state) {
     }
 }
 
+/* AVX-512 keeps the AVX2 GEMM's KC and panel width (kernels/avx512/
+   config-avx512.c), so every direction gives the AVX2 bits (README,
+   numerics). Skipped where the CPU lacks either. */
+static void avx512_gives_the_avx2_bits(void **state) {
+    (void)state;
+    const struct nb_kernels *a2 = nb_kernels_for(NB_ISA_AVX2), *a5 = nb_kernels_for(NB_ISA_AVX512);
+    if (!a2 || !a5) {
+        printf("# avx512 vs avx2: skipped, this CPU lacks %s\n", a2 ? "AVX-512" : "AVX2");
+        skip();
+        return;
+    }
+    for (size_t i = 0; i < sizeof thread_shapes / sizeof thread_shapes[0]; i++) {
+        const nb_conv2d_desc *d = &thread_shapes[i];
+        const int64_t nx = oc_numel_x(d), nw = oc_numel_w(d), ny = oc_numel_y(d);
+        float *x = malloc((size_t)nx * 4), *w = malloc((size_t)nw * 4);
+        float *b = malloc((size_t)d->k * 4), *dy = malloc((size_t)ny * 4);
+        assert_non_null(x); assert_non_null(w); assert_non_null(b); assert_non_null(dy);
+        nbt_fill_uniform(x, nx, -1, 1); nbt_fill_uniform(w, nw, -1, 1);
+        nbt_fill_uniform(b, d->k, -1, 1); nbt_fill_uniform(dy, ny, -1, 1);
+        const outputs o2 = run_all(a2, d, x, w, b, dy), o5 = run_all(a5, d, x, w, b, dy);
+        assert_memory_equal(o5.y, o2.y, (size_t)ny * 4);
+        assert_memory_equal(o5.dx, o2.dx, (size_t)nx * 4);
+        assert_memory_equal(o5.dw, o2.dw, (size_t)nw * 4);
+        assert_memory_equal(o5.db, o2.db, (size_t)d->k * 4);
+        free_outputs(o2); free_outputs(o5);
+        free(x); free(w); free(b); free(dy);
+    }
+}
+
 /* Forward and backward-data of image i alone give the bits it gets inside
    the batch, whatever threads the batch used. */
 static void one_image_alone_gives_the_bits_it_gets_in_a_batch(void **state) {
@@ -439,6 +469,7 @@ int main(void) {
         cmocka_unit_test(simd_matches_reference_and_oracle_on_random_shapes),
         cmocka_unit_test(integer_data_is_bit_exact_against_the_reference),
         cmocka_unit_test(thread_count_does_not_change_the_bits),
+        cmocka_unit_test(avx512_gives_the_avx2_bits),
         cmocka_unit_test(one_image_alone_gives_the_bits_it_gets_in_a_batch),
         cmocka_unit_test(calls_from_inside_a_parallel_region_give_the_same_bits),
         cmocka_unit_test(freeing_the_kept_buffers_between_calls_gives_the_same_bits),

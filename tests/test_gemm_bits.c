@@ -74,6 +74,39 @@ static void simd_sgemm_single_row_wide_n_follows_fma_order_on_any_thread_count(v
     }
 }
 
+/* AVX-512's tile keeps AVX2's KC and per-element chains: the same bits
+   (README, numerics) on every path (packed, A in place on AVX2, small M). */
+static void avx512_sgemm_gives_the_avx2_bits(void **state) {
+    (void)state;
+    const struct nb_kernels *a2 = nb_kernels_for(NB_ISA_AVX2), *a5 = nb_kernels_for(NB_ISA_AVX512);
+    if (!a2 || !a5) {
+        printf("# avx512 vs avx2: skipped, this CPU lacks %s\n", a2 ? "AVX-512" : "AVX2");
+        skip();
+        return;
+    }
+    const int64_t shapes[][3] = {{300, 200, 600}, {1000, 20, 300}, {3, 3000, 600}, {97, 97, 97},
+                                 {1, 500, 900}, {30, 128, 1000}, {15, 17, 400}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        gcase c = make_case(shapes[s][0], shapes[s][1], shapes[s][2]);
+        bufs b = make_bufs(&c);
+        float *C2 = malloc(b.nc * sizeof(float)), *C5 = malloc(b.nc * sizeof(float));
+        assert_non_null(C2); assert_non_null(C5);
+        memcpy(C2, b.C, b.nc * sizeof(float));
+        memcpy(C5, b.C, b.nc * sizeof(float));
+        assert_int_equal(a2->sgemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, b.A, c.lda, b.B, c.ldb, c.beta,
+                                   C2, c.ldc), NB_OK);
+        assert_int_equal(a5->sgemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, b.A, c.lda, b.B, c.ldb, c.beta,
+                                   C5, c.ldc), NB_OK);
+        if (memcmp(C2, C5, b.nc * sizeof(float)) != 0) {
+            char what[256];
+            describe(&c, what, sizeof what);
+            fail_msg("avx512 and avx2 differ (%s)", what);
+        }
+        free(C2); free(C5);
+        free_bufs(b);
+    }
+}
+
 static void simd_sgemm_same_bits_for_1_2_and_3_threads(void **state) {
     (void)state;
     const int64_t shapes[][3] = {
@@ -206,6 +239,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(simd_sgemm_follows_documented_fma_order_bit_for_bit),
         cmocka_unit_test(simd_sgemm_same_bits_for_1_2_and_3_threads),
+        cmocka_unit_test(avx512_sgemm_gives_the_avx2_bits),
         cmocka_unit_test(simd_sgemm_single_row_wide_n_follows_fma_order_on_any_thread_count),
         cmocka_unit_test(simd_sgemm_inside_a_user_parallel_region_runs_per_thread),
         cmocka_unit_test(simd_sgemm_row_alone_equals_row_in_batch),
