@@ -359,6 +359,27 @@ static void fill_empty(nb_reduce_op op, int ndim, const int64_t *shape, uint64_t
     for (int64_t i = 0; i < n; i++, nb_odo_next(&o)) y[o.o0] = v;
 }
 
+/* The dims of v but [skip0, skip1) into the reduced ones (shape, x stride)
+   and the kept ones (shape, x and y strides), in order; returns the number
+   of reduced elements they span. */
+static int64_t split_dims(const nb_nd *v, int skip0, int skip1, int64_t *rshape, int64_t *rxs,
+                          int *nr, int64_t *kshape, int64_t *kxs, int64_t *kys, int *nk) {
+    int64_t R = 1;
+    for (int i = 0; i < v->ndim; i++) {
+        if (i >= skip0 && i < skip1) continue;
+        if (v->mask >> i & 1) {
+            rshape[*nr] = v->shape[i];
+            rxs[(*nr)++] = v->stride[0][i];
+            R *= v->shape[i];
+        } else {
+            kshape[*nk] = v->shape[i];
+            kxs[*nk] = v->stride[0][i];
+            kys[(*nk)++] = v->stride[1][i];
+        }
+    }
+    return R;
+}
+
 /* Plans the column path (the innermost kept dim is contiguous in x: whole
    rows of outputs accumulate at once). Pure. */
 static void plan_cols(col_plan *p, const nb_sreduce_ukernels *uk, nb_reduce_op op, const nb_nd *v,
@@ -368,18 +389,7 @@ static void plan_cols(col_plan *p, const nb_sreduce_ukernels *uk, nb_reduce_op o
     p->uk = uk;
     p->op = op;
     p->m = m;
-    p->R = 1;
-    for (int i = 0; i < inner; i++) {
-        if (v->mask >> i & 1) {
-            p->rshape[p->nr] = v->shape[i];
-            p->rxs[p->nr++] = v->stride[0][i];
-            p->R *= v->shape[i];
-        } else {
-            p->kshape[p->nk] = v->shape[i];
-            p->kxs[p->nk] = v->stride[0][i];
-            p->kys[p->nk++] = v->stride[1][i];
-        }
-    }
+    p->R = split_dims(v, inner, v->ndim, p->rshape, p->rxs, &p->nr, p->kshape, p->kxs, p->kys, &p->nk);
     p->nouter = nout / v->shape[inner];
     p->n = v->shape[inner];
     p->ysn = v->stride[1][inner];
@@ -401,19 +411,8 @@ static void plan_rows(row_plan *p, const nb_sreduce_ukernels *uk, nb_reduce_op o
     int rowdim = -1;
     for (int i = v->ndim - 1; i >= 0; i--)
         if (v->mask >> i & 1) { rowdim = i; break; }
-    p->R = 1;
-    for (int i = 0; i < v->ndim; i++) {
-        if (i == rowdim) continue;
-        if (v->mask >> i & 1) {
-            p->rshape[p->nr] = v->shape[i];
-            p->rxs[p->nr++] = v->stride[0][i];
-            p->R *= v->shape[i];
-        } else {
-            p->kshape[p->nk] = v->shape[i];
-            p->kxs[p->nk] = v->stride[0][i];
-            p->kys[p->nk++] = v->stride[1][i];
-        }
-    }
+    p->R = split_dims(v, rowdim, rowdim + 1, p->rshape, p->rxs, &p->nr, p->kshape, p->kxs, p->kys,
+                      &p->nk);
     p->n = v->shape[rowdim];
     p->incx = v->stride[0][rowdim];
     if (p->n > NB_RSUM_BLOCK) {

@@ -280,6 +280,19 @@ static outputs run_all(const struct nb_kernels *t, const nb_conv2d_desc *d, cons
 
 static void free_outputs(outputs o) { free(o.y); free(o.dx); free(o.dw); free(o.db); }
 
+/* Uniform x, w, bias and dy for the three directions of d. */
+typedef struct { float *x, *w, *b, *dy; } conv_inputs;
+static conv_inputs make_inputs(const nb_conv2d_desc *d) {
+    const int64_t nx = oc_numel_x(d), nw = oc_numel_w(d), ny = oc_numel_y(d);
+    conv_inputs in = {malloc((size_t)nx * 4), malloc((size_t)nw * 4), malloc((size_t)d->k * 4),
+                      malloc((size_t)ny * 4)};
+    assert_non_null(in.x); assert_non_null(in.w); assert_non_null(in.b); assert_non_null(in.dy);
+    nbt_fill_uniform(in.x, nx, -1, 1); nbt_fill_uniform(in.w, nw, -1, 1);
+    nbt_fill_uniform(in.b, d->k, -1, 1); nbt_fill_uniform(in.dy, ny, -1, 1);
+    return in;
+}
+static void free_inputs(conv_inputs in) { free(in.x); free(in.w); free(in.b); free(in.dy); }
+
 /* Shapes big enough that the driver threads (over tasks or inside the
    GEMM), with n = 1 (too few tasks) and n = 3, 4 (tasks), and groups. */
 static const nb_conv2d_desc thread_shapes[] = {
@@ -301,11 +314,8 @@ static void thread_count_does_not_change_the_bits(void **state) {
         for (size_t i = 0; i < sizeof thread_shapes / sizeof thread_shapes[0]; i++) {
             const nb_conv2d_desc *d = &thread_shapes[i];
             const int64_t nx = oc_numel_x(d), nw = oc_numel_w(d), ny = oc_numel_y(d);
-            float *x = malloc((size_t)nx * 4), *w = malloc((size_t)nw * 4);
-            float *b = malloc((size_t)d->k * 4), *dy = malloc((size_t)ny * 4);
-            assert_non_null(x); assert_non_null(w); assert_non_null(b); assert_non_null(dy);
-            nbt_fill_uniform(x, nx, -1, 1); nbt_fill_uniform(w, nw, -1, 1);
-            nbt_fill_uniform(b, d->k, -1, 1); nbt_fill_uniform(dy, ny, -1, 1);
+            conv_inputs in = make_inputs(d);
+            const float *x = in.x, *w = in.w, *b = in.b, *dy = in.dy;
             nb_set_num_threads(1);
             const outputs one = run_all(t, d, x, w, b, dy);
             for (int nt = 2; nt <= 3; nt++) {
@@ -319,7 +329,7 @@ static void thread_count_does_not_change_the_bits(void **state) {
             }
             nb_set_num_threads(0);
             free_outputs(one);
-            free(x); free(w); free(b); free(dy);
+            free_inputs(in);
         }
     }
 }
@@ -338,18 +348,15 @@ static void avx512_gives_the_avx2_bits(void **state) {
     for (size_t i = 0; i < sizeof thread_shapes / sizeof thread_shapes[0]; i++) {
         const nb_conv2d_desc *d = &thread_shapes[i];
         const int64_t nx = oc_numel_x(d), nw = oc_numel_w(d), ny = oc_numel_y(d);
-        float *x = malloc((size_t)nx * 4), *w = malloc((size_t)nw * 4);
-        float *b = malloc((size_t)d->k * 4), *dy = malloc((size_t)ny * 4);
-        assert_non_null(x); assert_non_null(w); assert_non_null(b); assert_non_null(dy);
-        nbt_fill_uniform(x, nx, -1, 1); nbt_fill_uniform(w, nw, -1, 1);
-        nbt_fill_uniform(b, d->k, -1, 1); nbt_fill_uniform(dy, ny, -1, 1);
+        conv_inputs in = make_inputs(d);
+        const float *x = in.x, *w = in.w, *b = in.b, *dy = in.dy;
         const outputs o2 = run_all(a2, d, x, w, b, dy), o5 = run_all(a5, d, x, w, b, dy);
         assert_memory_equal(o5.y, o2.y, (size_t)ny * 4);
         assert_memory_equal(o5.dx, o2.dx, (size_t)nx * 4);
         assert_memory_equal(o5.dw, o2.dw, (size_t)nw * 4);
         assert_memory_equal(o5.db, o2.db, (size_t)d->k * 4);
         free_outputs(o2); free_outputs(o5);
-        free(x); free(w); free(b); free(dy);
+        free_inputs(in);
     }
 }
 
@@ -443,11 +450,8 @@ static void freeing_the_kept_buffers_between_calls_gives_the_same_bits(void **st
         for (size_t i = 0; i < sizeof thread_shapes / sizeof thread_shapes[0]; i++) {
             const nb_conv2d_desc *d = &thread_shapes[i];
             const int64_t nx = oc_numel_x(d), nw = oc_numel_w(d), ny = oc_numel_y(d);
-            float *x = malloc((size_t)nx * 4), *w = malloc((size_t)nw * 4);
-            float *b = malloc((size_t)d->k * 4), *dy = malloc((size_t)ny * 4);
-            assert_non_null(x); assert_non_null(w); assert_non_null(b); assert_non_null(dy);
-            nbt_fill_uniform(x, nx, -1, 1); nbt_fill_uniform(w, nw, -1, 1);
-            nbt_fill_uniform(b, d->k, -1, 1); nbt_fill_uniform(dy, ny, -1, 1);
+            conv_inputs in = make_inputs(d);
+            const float *x = in.x, *w = in.w, *b = in.b, *dy = in.dy;
             const outputs kept = run_all(t, d, x, w, b, dy);
             nb_free_buffers();
             const outputs fresh = run_all(t, d, x, w, b, dy);
@@ -458,7 +462,7 @@ static void freeing_the_kept_buffers_between_calls_gives_the_same_bits(void **st
             assert_memory_equal(fresh.dw, kept.dw, (size_t)nw * 4);
             assert_memory_equal(fresh.db, kept.db, (size_t)d->k * 4);
             free_outputs(kept); free_outputs(fresh);
-            free(x); free(w); free(b); free(dy);
+            free_inputs(in);
         }
     }
 }
