@@ -395,12 +395,9 @@ typedef nb_f32_softmax_row_ft *nb_f32_softmax_row_fn;
  * payload may come from either operand when both are NaN. The ops:
  *   add, sub, mul, div   a op b
  *   eq                   1.0f where a == b, else +0.0f (NaN equals nothing)
- *   relugrad             a where b > 0, else +0.0f (a = the gradient,
- *                        b = relu's output). A NaN b gives 0: nabla's
- *                        bits since 0.1, kept here. PyTorch's
- *                        threshold_backward passes a through there
- *                        (NaN <= 0 is false); issue 12 tracks the change,
- *                        which is one comparison predicate per ISA.
+ *   relugrad             +0.0f where b <= 0, else a (a = the gradient,
+ *                        b = relu's output): PyTorch's threshold_backward,
+ *                        so a NaN b passes a (NaN <= 0 is false).
  *   tanhgrad             a * (1 - b * b)    (a = the gradient, b = tanh's output)
  *   sigmoidgrad          a * (b * (1 - b))  (b = sigmoid's output)
  *                        three roundings each, in this order (never an

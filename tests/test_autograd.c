@@ -67,6 +67,33 @@ static void backward_of_a_scalar_fills_leaf_grads(void **s) {
     for (int i = 0; i < 7; i++) nb_tensor_release(ts[i]);
 }
 
+/* PyTorch's relu backward is threshold_backward(grad, relu(x), 0): zero
+   where the output is <= 0, the gradient elsewhere, so at a NaN input
+   (NaN <= 0 is false) the gradient passes. Both dtypes (float32 runs the
+   ISA's relu-grad micro-kernel, float64 the plain loop), longer than a
+   vector so the SIMD body and tail both see a NaN. */
+static void relu_gradient_passes_through_a_nan_input(void **s) {
+    (void)s;
+    const nb_dtype dts[] = {F32, F64};
+    for (int d = 0; d < 2; d++) {
+        double v[37];
+        for (int i = 0; i < 37; i++) v[i] = i % 3 == 0 ? NAN : i % 3 == 1 ? -1.0 - i : 0.5 + i;
+        nb_tensor *x64 = nb_tensor_new(v, F64, 1, SHAPE(37));
+        nb_tensor *x = nb_to_dtype(x64, dts[d]);
+        assert_int_equal(nb_tensor_requires_grad_(x, true), NB_OK);
+        nb_tensor *r = nb_relu(x), *y = nb_sum_all(r);
+        assert_int_equal(nb_backward(y, NULL, false), NB_OK);
+        for (int i = 0; i < 37; i++) {
+            const double want = i % 3 == 1 ? 0.0 : 1.0;   /* NaN: passes; negative: 0; positive: 1 */
+            if (AT(nb_tensor_grad(x), i) != want)
+                fail_msg("dtype %d: x.grad[%d] = %g for x = %g, want %g", (int)dts[d], i,
+                         AT(nb_tensor_grad(x), i), v[i], want);
+        }
+        nb_tensor *ts[] = {x64, x, r, y};
+        for (int i = 0; i < 4; i++) nb_tensor_release(ts[i]);
+    }
+}
+
 static void broadcast_backward_sums_to_the_input_shape(void **s) {
     (void)s;
     nb_tensor *a = param((double[]){1, 2, 3}, 3), *b = nb_ones(2, SHAPE(4, 3), F64);
@@ -355,6 +382,7 @@ int main(void) {
         T(ops_on_tensors_requiring_grad_record_a_node),
         T(requires_grad_is_o1_and_only_for_float_leaves),
         T(backward_of_a_scalar_fills_leaf_grads),
+        T(relu_gradient_passes_through_a_nan_input),
         T(broadcast_backward_sums_to_the_input_shape),
         T(gradients_accumulate_across_backward_calls_until_zeroed),
         T(backward_of_a_non_scalar_needs_an_explicit_gradient),

@@ -76,7 +76,7 @@ static void oracle_f32(op_t op, float a, float b, float *out) {
     case OP_DIV: r = a / b; d = (double)a / (double)b; break;
     case OP_POW: r = powf(a, b); break;
     case OP_EQ: r = a == b ? 1.0f : 0.0f; break;
-    case OP_RELUG: r = b > 0 ? a : 0.0f; break;
+    case OP_RELUG: r = b <= 0 ? 0.0f : a; break;   /* PyTorch: NaN b passes a */
     default: fail();
     }
     if (op <= OP_DIV && !same_value_d(r, (float)d))
@@ -92,7 +92,7 @@ static void oracle_f64(op_t op, double a, double b, double *out) {
     case OP_DIV: *out = a / b; break;
     case OP_POW: *out = pow(a, b); break;
     case OP_EQ: *out = a == b ? 1.0 : 0.0; break;
-    case OP_RELUG: *out = b > 0 ? a : 0.0; break;
+    case OP_RELUG: *out = b <= 0 ? 0.0 : a; break;
     default: fail();
     }
 }

@@ -55,7 +55,7 @@ static float oracle(nb_vbinary_op op, float a, float b) {
     case NB_VBIN_MUL: return (float)(x * y);
     case NB_VBIN_DIV: return (float)(x / y);
     case NB_VBIN_EQ: return x == y ? 1.0f : 0.0f;
-    case NB_VBIN_RELU_GRAD: return y > 0 ? a : 0.0f;
+    case NB_VBIN_RELU_GRAD: return y <= 0 ? 0.0f : a;   /* PyTorch: NaN y passes a */
     case NB_VBIN_TANH_GRAD: return (float)(x * (float)(1.0 - (float)(y * y)));
     case NB_VBIN_SIGMOID_GRAD: return (float)(x * (float)(y * (float)(1.0 - y)));
     case NB_VBIN_COUNT: break;

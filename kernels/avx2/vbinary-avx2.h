@@ -48,10 +48,10 @@ static inline __m256 nb_avx2_veq(__m256 a, __m256 b) {
     return _mm256_and_ps(_mm256_cmp_ps(a, b, _CMP_EQ_OQ), _mm256_set1_ps(1.0f));
 }
 
-/* g where x > 0 (ordered: a NaN x gives 0), +0.0f elsewhere; g's bits
-   pass unchanged (-0, NaN). */
+/* +0.0f where x <= 0, g elsewhere (a NaN x passes g, as PyTorch's
+   threshold_backward); g's bits pass unchanged (-0, NaN). */
 static inline __m256 nb_avx2_vrelugrad(__m256 g, __m256 x) {
-    return _mm256_and_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GT_OQ), g);
+    return _mm256_and_ps(_mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_NLE_UQ), g);
 }
 
 /* g (1 - y y) and g (y (1 - y)), each operation rounded (no FMA). */

@@ -58,9 +58,10 @@ static inline float32x4_t nb_neon_veq(float32x4_t a, float32x4_t b) {
     return vreinterpretq_f32_u32(vandq_u32(vceqq_f32(a, b), vreinterpretq_u32_f32(vdupq_n_f32(1.0f))));
 }
 
-/* g where x > 0 (a NaN x gives 0), +0.0f elsewhere; g's bits pass unchanged. */
+/* +0.0f where x <= 0, g elsewhere (a NaN x passes g, as PyTorch's
+   threshold_backward); g's bits pass unchanged. */
 static inline float32x4_t nb_neon_vrelugrad(float32x4_t g, float32x4_t x) {
-    return vreinterpretq_f32_u32(vandq_u32(vcgtq_f32(x, vdupq_n_f32(0.0f)), vreinterpretq_u32_f32(g)));
+    return vreinterpretq_f32_u32(vbicq_u32(vreinterpretq_u32_f32(g), vcleq_f32(x, vdupq_n_f32(0.0f))));
 }
 
 /* g (1 - y y) and g (y (1 - y)), each operation rounded (vmulq/vsubq). */

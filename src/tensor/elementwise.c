@@ -132,7 +132,7 @@ static const int vbinary_of[NB_BIN_COUNT] = {
 #define OP_MUL_I(x, y) ((int64_t)((uint64_t)(x) * (uint64_t)(y)))
 #define OP_EQ_D(x, y) ((x) == (y) ? 1.0 : 0.0)
 #define OP_EQ_I(x, y) ((int64_t)((x) == (y)))
-#define OP_RELUG_D(x, y) ((y) > 0 ? (x) : 0.0)
+#define OP_RELUG_D(x, y) ((y) <= 0 ? 0.0 : (x))   /* NaN y passes x (threshold_backward) */
 #define OP_TANHG_D(x, y) ((x) * (1.0 - (y) * (y)))
 #define OP_SIGMOIDG_D(x, y) ((x) * ((y) * (1.0 - (y))))
 
