@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README quick start): builds nabla and runs every test.
 #
-#   1. gcc release build: the CMocka suites under NABLA_ISA=auto and =ref
+#   1. gcc release build: the CMocka suites under NABLA_ISA=auto and =ref,
+#      and the examples under valgrind memcheck (suite "valgrind")
 #   2. the same binaries under `qemu-x86_64 -cpu Westmere` (no AVX/AVX2/FMA):
 #      proves no ISA instruction leaks outside kernels/avx2/ and that dispatch
 #      falls back to ref
