@@ -27,7 +27,9 @@ static void make_fixtures(void) {
     Y = nb_mul_scalar(L, 2.0);                          /* a non-leaf, non-scalar */
     X4 = nb_zeros(4, S(1, 2, 5, 5), NB_FLOAT32);        /* NCHW */
     W4 = nb_zeros(4, S(3, 2, 3, 3), NB_FLOAT32);        /* OIHW */
-    E = nb_expand(nb_zeros(1, S(1), NB_FLOAT32), 1, S(4));   /* overlapping elements */
+    nb_tensor *one = nb_zeros(1, S(1), NB_FLOAT32);
+    E = nb_expand(one, 1, S(4));                        /* overlapping elements */
+    nb_tensor_release(one);
     M = nb_linear_new(3, 2, true, NULL);
     M2 = nb_relu_new();
     nb_tensor *p[2] = {nb_module_weight(M), nb_module_bias(M)};
@@ -373,10 +375,20 @@ static void every_public_function_takes_hostile_arguments_without_crashing(void 
     if (h_failures || missing) fail_msg("%d hostile call(s) failed, %d function(s) missing (see above)", h_failures, missing);
 }
 
+static void free_fixtures(void) {
+    nb_optimizer_free(O);
+    nb_module_free(M);
+    nb_module_free(M2);
+    nb_tensor *const ts[] = {F, F3, I, L, Y, X4, W4, E};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) nb_tensor_release(ts[i]);
+}
+
 int main(void) {
     make_fixtures();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_public_function_takes_hostile_arguments_without_crashing),
     };
-    return nbt_run(tests);
+    const int failures = nbt_run(tests);
+    free_fixtures();
+    return failures;
 }
