@@ -47,7 +47,6 @@ static long af_balance;   /* allocations minus frees since af_track_begin */
    into our code, or a cache filled before tracking, is not ours). */
 #define AF_SET 16384
 static const void *af_set[AF_SET];
-static int af_lock;
 
 /* Starts counting allocations minus frees of the program's own code. */
 static inline void af_track_begin(void) {
@@ -79,6 +78,7 @@ extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
 extern void __libc_free(void *);
+static int af_lock;   /* guards af_set */
 extern char __executable_start[], etext[];
 
 static int af_ours(const void *caller) {
