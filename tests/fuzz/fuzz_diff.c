@@ -18,6 +18,7 @@
  *     accepted where the finite terms' sum |x| > FLT_MAX (kernels.h:
  *     partial sums may overflow; an infinite input of the other sign then
  *     makes NaN where the reference gives +-Inf);
+ *   - convolution forward: the same with L = C/groups R S taps + the bias;
  *   - unary: 16 u |ref| + 4 u |x| + the smallest denormal (8 ulp);
  *     softmax: 4 u (cols + 8) (|ref| + 1 for log_softmax).
  * A result that is finite on one side and +-Inf on the other is accepted
@@ -103,6 +104,58 @@ static void diff_gemm(fz_in *r) {
         }
     }
     free(A); free(B); free(C0); free(R); free(G);
+}
+
+/* Convolution forward: each output a dot product of L = C/groups R S taps
+   plus the bias, bound gamma(L+3) times their magnitude sum (kernels.h),
+   GEMM's overflow exception and underflow term likewise. */
+static void diff_conv(fz_in *r) {
+    const unsigned f = fz_u8(r);
+    nb_conv2d_desc d;
+    d.n = 1 + (f & 1);
+    d.groups = 1 + (f >> 1 & 1);
+    d.c = d.groups * (1 + fz_u8(r) % 3);
+    d.k = d.groups * (1 + fz_u8(r) % 3);
+    d.h = 1 + fz_u8(r) % 9;
+    d.w = 1 + fz_u8(r) % 9;
+    d.r = 1 + fz_u8(r) % 3;
+    d.s = 1 + fz_u8(r) % 3;
+    d.stride_h = 1 + (f >> 2 & 1);
+    d.stride_w = 1 + (f >> 3 & 1);
+    d.pad_h = f >> 4 & 1;
+    d.pad_w = f >> 5 & 1;
+    d.dilation_h = 1 + (f >> 6 & 1);
+    d.dilation_w = 1;
+    int64_t P, Q;
+    if (nb_conv2d_out_shape(&d, &P, &Q) != NB_OK) return;
+    const int64_t cg = d.c / d.groups, kg = d.k / d.groups, L = cg * d.r * d.s + 1;
+    const int64_t nx = d.n * d.c * d.h * d.w, nw = d.k * cg * d.r * d.s, ny = d.n * d.k * P * Q;
+    float *x = fz_floats(r, nx, 0), *w = fz_floats(r, nw, 0), *b = fz_floats(r, d.k, 0);
+    float *R = malloc((size_t)ny * 4 + 4), *G = malloc((size_t)ny * 4 + 4);
+    if (nb_sconv2d_forward(&d, x, w, b, R) == NB_OK) {
+        nb_kernels_for(NB_ISA_REF)->sconv2d_forward(&d, x, w, b, R);
+        for (int t = 0; t < ntables; t++) {
+            tables[t]->sconv2d_forward(&d, x, w, b, G);
+            for (int64_t e = 0; e < ny; e++) {
+                const int64_t q = e % Q, p = e / Q % P, k = e / (P * Q) % d.k, n = e / (P * Q * d.k);
+                const int64_t g = k / kg;
+                double m = isfinite(b[k]) ? fabs((double)b[k]) : 0;   /* over the finite terms */
+                for (int64_t c = 0; c < cg; c++)
+                    for (int64_t i = 0; i < d.r; i++)
+                        for (int64_t j = 0; j < d.s; j++) {
+                            const int64_t ih = p * d.stride_h - d.pad_h + i * d.dilation_h;
+                            const int64_t iw = q * d.stride_w - d.pad_w + j * d.dilation_w;
+                            if (ih < 0 || ih >= d.h || iw < 0 || iw >= d.w) continue;
+                            const double v = fabs((double)x[((n * d.c + g * cg + c) * d.h + ih) * d.w + iw] *
+                                                  (double)w[((k * cg + c) * d.r + i) * d.s + j]);
+                            if (isfinite(v)) m += v;
+                        }
+                compare("nb_sconv2d_forward", tables[t], e, G[e], R[e],
+                        gam((double)L + 3) * m + (double)(L + 3) * FLT_TRUE_MIN, m, (double)L + 2);
+            }
+        }
+    }
+    free(x); free(w); free(b); free(R); free(G);
 }
 
 static void diff_reduce(fz_in *r) {
@@ -199,11 +252,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     find_tables();
     if (ntables == 0) return 0;   /* no SIMD table on this CPU: nothing to compare */
     fz_in r = {data, size};
-    switch (fz_u8(&r) % 4) {
+    switch (fz_u8(&r) % 5) {
     case 0: diff_gemm(&r); break;
     case 1: diff_reduce(&r); break;
     case 2: diff_unary(&r); break;
-    default: diff_softmax(&r); break;
+    case 3: diff_softmax(&r); break;
+    default: diff_conv(&r); break;
     }
     return 0;
 }
