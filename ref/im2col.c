@@ -25,7 +25,8 @@
                             for (int64_t q = 0; q < Q; q++) out[q] = 0;                      \
                             continue;                                                        \
                         }                                                                    \
-                        const T *in = x + (c * H + ih) * W;                                  \
+                        /* W == 0: x may be NULL (empty), and NULL + 0 is UB */              \
+                        const T *in = W > 0 ? x + (c * H + ih) * W : x;                      \
                         for (int64_t q = 0; q < Q; q++) {                                    \
                             const int64_t iw = q * d->stride_w - d->pad_w + s * d->dilation_w; \
                             out[q] = (iw >= 0 && iw < W) ? in[iw] : (T)0;                    \
@@ -46,7 +47,7 @@
                         const int64_t ih = p * d->stride_h - d->pad_h + r * d->dilation_h;   \
                         if (ih < 0 || ih >= H) continue;                                     \
                         const T *in = row + p * Q;                                           \
-                        T *out = x + (c * H + ih) * W;                                       \
+                        T *out = W > 0 ? x + (c * H + ih) * W : x;                           \
                         for (int64_t q = 0; q < Q; q++) {                                    \
                             const int64_t iw = q * d->stride_w - d->pad_w + s * d->dilation_w; \
                             if (iw >= 0 && iw < W) out[iw] += in[q];                         \

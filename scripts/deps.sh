@@ -9,8 +9,10 @@ NB_DEPS_BENCH="libbenchmark-dev libopenblas-dev libdnnl-dev"
 # The rest of the test command: clang (with its OpenMP runtime), qemu for
 # the no-AVX2 (Westmere) run and the AArch64 run, the AArch64 cross toolchain
 # with the arm64 -dev packages from Debian's multiarch archive.
-NB_DEPS_TEST_EXTRA="clang libomp-dev qemu-user gcc-aarch64-linux-gnu g++-aarch64-linux-gnu \
+NB_DEPS_TEST_EXTRA="clang libclang-rt-14-dev libomp-dev valgrind qemu-user gcc-aarch64-linux-gnu g++-aarch64-linux-gnu \
 libc6-dev-arm64-cross libsleef-dev:arm64 libcmocka-dev:arm64 libgomp1:arm64"
+# (libclang-rt-14-dev holds libFuzzer and clang's sanitizer runtimes, for
+# the fuzz stage; valgrind runs the examples under memcheck in the gcc stage.)
 # (libgomp1:arm64 is the OpenMP runtime that the AArch64 test programs load
 # under qemu-aarch64: the cross toolchain's libgomp1-arm64-cross is only for
 # linking, in a directory that qemu does not search.)

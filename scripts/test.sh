@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README quick start): builds nabla and runs every test.
 #
-#   1. gcc release build: the CMocka suites under NABLA_ISA=auto and =ref
+#   1. gcc release build: the CMocka suites under NABLA_ISA=auto and =ref,
+#      and the examples under valgrind memcheck (suite "valgrind")
 #   2. the same binaries under `qemu-x86_64 -cpu Westmere` (no AVX/AVX2/FMA):
 #      proves no ISA instruction leaks outside kernels/avx2/ and that dispatch
 #      falls back to ref
@@ -13,6 +14,9 @@
 #   6. install + an out-of-tree program through pkg-config, and a meson
 #      project using nabla as a subproject; the shared library exports
 #      exactly the NB_API functions (scripts/check_exports.py)
+#   7. (fuzz) clang libFuzzer targets with ASan+UBSan, a fixed-time
+#      campaign from the seed corpus (tests/fuzz/corpus/): fuzz_abi 40 s,
+#      fuzz_diff 20 s, each one pass or one failure (NB_FUZZ_SECONDS scales)
 #   0. (first, "docs") the cross-references of README.md, docs/ and the
 #      public headers exist (scripts/check_refs.py)
 #
@@ -28,7 +32,7 @@ root=$(pwd)
 # shellcheck disable=SC2086
 nb_ensure_deps $NB_DEPS_BUILD $NB_DEPS_TEST_EXTRA
 
-stages=${NB_TEST_STAGES:-"docs gcc westmere clang asan aarch64 consumer"}
+stages=${NB_TEST_STAGES:-"docs gcc westmere clang asan aarch64 consumer fuzz"}
 out=${NB_TEST_BUILD_ROOT:-$root/build-test}
 mkdir -p "$out"
 total_pass=0 total_fail=0 total_skip=0
@@ -186,6 +190,32 @@ for stage in $stages; do
             && ninja -C "$sub/build" >>"$out/subproject.log" 2>&1; then
             run_suites subproject "$sub/build" subproject
         else tail -30 "$out/subproject.log" >&2; stage_failed subproject "build"; fi
+        ;;
+    fuzz)
+        # libFuzzer needs clang; the library is instrumented for coverage
+        # (fuzzer-no-link) and both are built with ASan + UBSan.
+        if CC=clang setup_build "$out/fuzz" -Dfuzz=true -Dtests=disabled -Dbench=disabled -Dtools=false \
+            -Dexamples=false -Dbuildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
+            -Dc_args=-fsanitize=fuzzer-no-link; then
+            secs=${NB_FUZZ_SECONDS:-60}
+            for target in abi:2 diff:1; do
+                name=${target%%:*} share=${target##*:}
+                t=$((secs * share / 3)); [ "$t" -ge 1 ] || t=1
+                work="$out/fuzz-corpus-$name" arts="$out/fuzz-artifacts-$name"
+                mkdir -p "$work" "$arts"
+                echo "== fuzz: fuzz_$name for ${t} s (seeds tests/fuzz/corpus/$name)" >&2
+                if UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+                    "$out/fuzz/tests/fuzz/fuzz_$name" -max_total_time="$t" -timeout=20 -rss_limit_mb=2048 \
+                    -artifact_prefix="$arts/" "$work" "tests/fuzz/corpus/$name" >"$out/fuzz-$name.log" 2>&1; then
+                    runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$out/fuzz-$name.log" | tail -1)
+                    total_pass=$((total_pass + 1))
+                    summary+=$(printf '\n  fuzz       fuzz_%s: %s executions in %d s, nothing found' "$name" "${runs:-?}" "$t")
+                else
+                    grep -E '^fuzz:|ERROR|SUMMARY|Test unit written' "$out/fuzz-$name.log" | head -20 >&2
+                    stage_failed fuzz "fuzz_$name found a failure (log $out/fuzz-$name.log, input in $arts/)"
+                fi
+            done
+        else stage_failed fuzz "build"; fi
         ;;
     *) stage_failed "$stage" "unknown stage" ;;
     esac

@@ -114,10 +114,12 @@ void nb_check_stats(nb_check_slot s, long *calls, long *violations, double *wors
 
 /* |p| in double: the magnitude passes of the dot-product families run on
    the float64 reference, so a magnitude above FLT_MAX stays finite (the
-   overflow exception needs its value). */
+   overflow exception needs its value). Non-finite values count 0: the
+   magnitude is over the finite terms (kernels.h: an infinite term against
+   finite terms that overflow may give NaN for +-Inf). */
 static double *abs_copy_d(const float *p, int64_t n) {
     double *q = malloc((size_t)(n > 0 ? n : 1) * sizeof *q);
-    if (q) for (int64_t i = 0; i < n; i++) q[i] = fabs((double)p[i]);
+    if (q) for (int64_t i = 0; i < n; i++) q[i] = isfinite(p[i]) ? fabs((double)p[i]) : 0.0;
     return q;
 }
 
@@ -144,7 +146,8 @@ static nb_status chk_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, floa
             for (int64_t j = 0; j < N; j++) {
                 const int64_t o = i * ldc + j;
                 const double ab_mag = K ? mag[o] : 0.0;
-                const double m = fabs((double)alpha) * ab_mag + (beta != 0 ? fabs((double)beta * c0[o]) : 0.0);
+                const double bc = beta != 0 ? fabs((double)beta * c0[o]) : 0.0;
+                const double m = fabs((double)alpha) * ab_mag + (isfinite(bc) ? bc : 0.0);
                 bound[i * N + j] = 2 * gamma_n((double)K + 2) * m;
                 exm[i * N + j] = m > ab_mag ? m : ab_mag;
                 got[i * N + j] = C[o];

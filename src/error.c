@@ -31,6 +31,18 @@ const char *nb_last_error(void) { return last_error; }
    tensor functions that report failure by returning NULL. */
 nb_status nb_last_status(void) { return last_status; }
 
+nb_status nb_error_context(const char *fn) {
+    const size_t n = strlen(fn);
+    if (strncmp(last_error, fn, n) == 0 && last_error[n] == ':') return last_status;
+    if (n + 2 >= sizeof last_error) return last_status;
+    memmove(last_error + n + 2, last_error, sizeof last_error - n - 3);
+    last_error[sizeof last_error - 1] = '\0';
+    memcpy(last_error, fn, n);
+    last_error[n] = ':';
+    last_error[n + 1] = ' ';
+    return last_status;
+}
+
 nb_status nb_error(nb_status s, const char *fn, const char *fmt, ...) {
     last_status = s;
     int n = snprintf(last_error, sizeof last_error, "%s: ", fn);

@@ -18,6 +18,10 @@
    public function reports failures through this, naming itself and the
    argument. */
 nb_status nb_error(nb_status s, const char *fn, const char *fmt, ...) NB_PRINTF(3, 4);
+/* After a call that fn made failed: puts "fn: " before the message unless
+   it already starts with fn, so the message names the function the user
+   called ("nb_zero_: nb_fill_: a is NULL"); keeps and returns the status. */
+nb_status nb_error_context(const char *fn);
 
 /* ---- overflow-checked arithmetic on sizes ---- */
 

@@ -351,12 +351,18 @@ static void fill_empty(nb_reduce_op op, int ndim, const int64_t *shape, uint64_t
                        const int64_t *ys) {
     int64_t ksh[NB_MAX_DIMS], kys[NB_MAX_DIMS], n = 1;
     int nk = 0;
+    /* Size-1 dims are left out (their stride, which may be anything, is
+       never applied), and the walk stops at its last element: stepping past
+       it could form an offset beyond int64 (UB). */
     for (int i = 0; i < ndim; i++)
-        if (!(mask >> i & 1)) { ksh[nk] = shape[i]; kys[nk++] = ys[i]; n *= shape[i]; }
+        if (!(mask >> i & 1) && shape[i] != 1) { ksh[nk] = shape[i]; kys[nk++] = ys[i]; n *= shape[i]; }
     nb_odo o;
     nb_odo_init(&o, nk, ksh, kys, NULL);
     const float v = op == NB_REDUCE_SUM ? 0.0f : NAN;
-    for (int64_t i = 0; i < n; i++, nb_odo_next(&o)) y[o.o0] = v;
+    for (int64_t i = 0; i < n; i++) {
+        y[o.o0] = v;
+        if (i + 1 < n) nb_odo_next(&o);
+    }
 }
 
 /* The dims of v but [skip0, skip1) into the reduced ones (shape, x stride)

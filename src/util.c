@@ -27,8 +27,9 @@ bool nb_extent_ok(int ndim, const int64_t *shape, const int64_t *strides,
     /* The byte span h - l + 1 elements, not only each end's byte offset:
        with a negative stride (or one of each sign) both ends can fit while
        the span between them does not. */
-    int64_t bytes, span;
-    if (!nb_mul_ok(l, (int64_t)elem_size, &bytes) || !nb_mul_ok(h + 1, (int64_t)elem_size, &bytes) ||
+    int64_t bytes, span, end;
+    if (!nb_mul_ok(l, (int64_t)elem_size, &bytes) || !nb_add_ok(h, 1, &end) ||
+        !nb_mul_ok(end, (int64_t)elem_size, &bytes) ||
         __builtin_sub_overflow(h, l, &span) || !nb_add_ok(span, 1, &span) ||
         !nb_mul_ok(span, (int64_t)elem_size, &bytes))
         return false;

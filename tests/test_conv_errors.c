@@ -248,6 +248,27 @@ static void outputs_overlapping_inputs_are_alias_errors(void **state) {
     assert_non_null(strstr(nb_last_error(), "nb_dconv2d_backward_data: dx overlaps dy"));
 }
 
+/* An input of width 0 (x empty, so NULL) padded to a 2 x 2 output: every
+   tap is padding, so y is the bias, dw is 0 and dbias sums dy; the
+   reference's im2col/col2im once did NULL + 0 here (undefined; clang UBSan,
+   found by tests/fuzz/fuzz_abi). */
+static void an_empty_width_padded_to_an_output_is_all_padding(void **s) {
+    (void)s;
+    const nb_conv2d_desc d = {1, 1, 2, 0, 2, 1, 1, 1, 1, 0, 1, 1, 1, 1};
+    int64_t P, Q;
+    assert_int_equal(nb_conv2d_out_shape(&d, &P, &Q), NB_OK);
+    assert_true(P == 2 && Q == 2);
+    const float w[2] = {3, 5}, bias[2] = {-1, 7};
+    float y[8], dy[8], dw[2] = {9, 9}, db[2] = {9, 9};
+    assert_int_equal(nb_sconv2d_forward(&d, NULL, w, bias, y), NB_OK);
+    for (int i = 0; i < 8; i++) assert_true(y[i] == bias[i / 4]);
+    for (int i = 0; i < 8; i++) dy[i] = (float)(i + 1);
+    assert_int_equal(nb_sconv2d_backward_data(&d, dy, w, NULL), NB_OK);
+    assert_int_equal(nb_sconv2d_backward_filter(&d, NULL, dy, dw, db), NB_OK);
+    assert_true(dw[0] == 0 && dw[1] == 0);
+    assert_true(db[0] == 1 + 2 + 3 + 4 && db[1] == 5 + 6 + 7 + 8);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_valid_desc_is_accepted),
@@ -263,6 +284,7 @@ int main(void) {
         cmocka_unit_test(bias_and_dbias_may_be_null),
         cmocka_unit_test(out_shape_with_null_p_or_q_is_an_arg_error),
         cmocka_unit_test(outputs_overlapping_inputs_are_alias_errors),
+        cmocka_unit_test(an_empty_width_padded_to_an_output_is_all_padding),
     };
     return nbt_run(tests);
 }

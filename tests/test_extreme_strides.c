@@ -64,10 +64,39 @@ static void reduce_of_an_empty_x_with_extreme_strides_is_exact(void **state) {
     reduce_with(nb_kernels_ref.sreduce);
 }
 
+/* An empty reduction (m == 0) writes the empty sum into each output; y
+   with an extreme stride on a size-1 dim after a negative one: the SIMD
+   driver's walk once stepped past its last output into -7 + INT64_MIN
+   (signed overflow; found by tests/fuzz/fuzz_abi). */
+static void empty_sum_into_y_with_an_extreme_stride_on_a_size_1_dim_is_exact(void **s) {
+    (void)s;
+    float y[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    const int64_t shape[3] = {2, 1, 0}, xs[3] = {0, 0, 1}, ys[3] = {-7, INT64_MIN, 0};
+    assert_int_equal(nb_sreduce(NB_REDUCE_SUM, 3, shape, NULL, xs, 4, y + 7, ys), NB_OK);
+    const float want[8] = {0, 2, 3, 4, 5, 6, 7, 0};
+    assert_memory_equal(y, want, sizeof y);
+}
+
+/* A view whose last element sits at offset INT64_MAX: its span does not
+   fit, so the call is refused, and the extent check must not compute
+   INT64_MAX + 1 on the way (signed overflow; found by tests/fuzz/fuzz_abi). */
+static void a_view_ending_at_offset_int64_max_is_refused_without_overflow(void **s) {
+    (void)s;
+    const float x[1] = {1};
+    float y[2] = {5, 6}, dst[2] = {7, 8};
+    const int64_t shape[1] = {2}, xs[1] = {INT64_MAX}, ys[1] = {1};
+    assert_int_not_equal(nb_sreduce(NB_REDUCE_SUM, 1, shape, x, xs, 0, y, ys), NB_OK);
+    assert_true(y[0] == 5 && y[1] == 6);
+    assert_int_not_equal(nb_copy_strided(4, 1, shape, x, xs, dst, ys), NB_OK);
+    assert_true(dst[0] == 7 && dst[1] == 8);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(copy_with_an_extreme_stride_on_a_size_1_dim_is_exact),
         cmocka_unit_test(reduce_of_an_empty_x_with_extreme_strides_is_exact),
+        cmocka_unit_test(a_view_ending_at_offset_int64_max_is_refused_without_overflow),
+        cmocka_unit_test(empty_sum_into_y_with_an_extreme_stride_on_a_size_1_dim_is_exact),
     };
     return nbt_run(tests);
 }

@@ -111,12 +111,39 @@ static void shadow_mode_accepts_the_documented_exception(void **state) {
     expect_documented("conv +-huge", c, cref, 4.0 * HUGE_F, KBIG);
 }
 
+/* +HUGE twice in the first KC block, -Inf in the second: exactly -Inf. A
+   float accumulation gets +Inf, then NaN, which kernels.h accepts (an
+   infinite term against finite terms whose magnitude sum alone overflows);
+   so must shadow mode, whose magnitudes are over the finite terms (it once
+   took the infinite term in and refused the exception). */
+static void shadow_mode_accepts_nan_for_an_infinite_term_against_overflowing_finite_ones(void **state) {
+    (void)state;
+    fill_mixed();
+    amix[600] = -INFINITY;
+    amix[601] = 0.0f;
+    static struct nb_kernels t;
+    t = nb_kernels_ref;
+    nb_check_fill(&t);
+    long calls0, viol0, calls, viol;
+    double worst;
+    nb_check_stats(NB_CHECK_SGEMM, &calls0, &viol0, &worst);
+    float c = 0, cref = 0;
+    assert_int_equal(t.sgemm(0, 0, 1, 1, KBIG, 1.0f, amix, KBIG, bones, 1, 0.0f, &c, 1), NB_OK);
+    nb_check_stats(NB_CHECK_SGEMM, &calls, &viol, &worst);
+    assert_int_equal(calls, calls0 + 1);
+    assert_int_equal(viol, viol0);
+    assert_int_equal(nb_kernels_ref.sgemm(0, 0, 1, 1, KBIG, 1.0f, amix, KBIG, bones, 1, 0.0f, &cref, 1), NB_OK);
+    assert_true(isinf(cref) && cref < 0);
+    assert_true(isnan(c) || c == cref);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_reference_gemm_gives_the_exact_result_where_float_sums_overflow),
         cmocka_unit_test(simd_gemm_where_float_sums_overflow_is_exact_or_the_documented_inf_or_nan),
         cmocka_unit_test(the_exception_covers_only_non_finite_results_of_huge_finite_sums),
         cmocka_unit_test(shadow_mode_accepts_the_documented_exception),
+        cmocka_unit_test(shadow_mode_accepts_nan_for_an_infinite_term_against_overflowing_finite_ones),
     };
     return nbt_run(tests);
 }

@@ -22,6 +22,8 @@ extern "C" {
 /* x.requires_grad_(flag): O(1), no copy. Only leaves (NB_ERR_STATE on a
    non-leaf) and floating dtypes (NB_ERR_DTYPE). */
 NB_API nb_status nb_tensor_requires_grad_(nb_tensor *t, bool requires_grad);
+/* Given NULL, the four accessors below set the last error (NB_ERR_ARG,
+   naming themselves) and return false or NULL. */
 NB_API bool      nb_tensor_requires_grad(const nb_tensor *t);
 NB_API bool      nb_tensor_is_leaf(const nb_tensor *t);
 /* x.grad: borrowed (do not release), NULL when none has been accumulated. */

@@ -123,7 +123,8 @@ NB_API void nb_free_buffers(void);
    (before alpha), or |alpha| m + |beta C[i,j]|, is above
    FLT_MAX / (1 + gamma(K+2)), C[i,j] may be +-Inf or NaN although the exact
    result is finite (A.B = 6e38 with alpha = 0.25: +Inf, not 1.5e38), and
-   NaN where it is +-Inf (huge terms of both signs). The reference path
+   NaN where it is +-Inf (huge terms of both signs, or an infinite term
+   and finite terms whose m alone is that large). The reference path
    sums in double and rounds the exact result once. Shadow mode
    (NABLA_CHECK) and the differential tests accept exactly this exception;
    the convolutions have it too (below). */
@@ -204,7 +205,9 @@ NB_API nb_status nb_dconv2d_backward_filter(const nb_conv2d_desc *d, const doubl
    the same bits; a NaN result's payload is unspecified. float sums:
    |sum - exact| <= gamma(133 + ceil(log2 m)) sum|x| for m reduced elements
    (gamma(k) = k u / (1 - k u), u = 2^-24); partial sums may overflow to Inf
-   when sum|x| > FLT_MAX. y strides on reduced axes are ignored. */
+   when sum|x| > FLT_MAX (over the finite terms), and then give NaN where an
+   infinite input of the other sign makes the exact result +-Inf (the
+   reference sums in double). y strides on reduced axes are ignored. */
 typedef enum { NB_REDUCE_SUM, NB_REDUCE_MEAN, NB_REDUCE_MAX, NB_REDUCE_MIN } nb_reduce_op;
 
 NB_API nb_status nb_sreduce(nb_reduce_op op, int ndim, const int64_t *shape,

@@ -71,7 +71,9 @@ NB_API nb_status  nb_module_add_child(nb_module *m, nb_module *child);
 NB_API nb_tensor *nb_module_forward(nb_module *m, nb_tensor *x);   /* module(x) */
 /* model.parameters(): own parameters first, then the children's, depth first.
    Writes up to cap borrowed pointers into out (may be NULL) and returns the
-   total count. */
+   total count; -1 + error for a NULL m or a negative cap. The accessors
+   below set the last error (naming themselves) on a NULL m and return -1
+   (num_children) or NULL; nb_module_child also on an index out of range. */
 NB_API int        nb_module_parameters(const nb_module *m, nb_tensor **out, int cap);
 NB_API int        nb_module_num_children(const nb_module *m);
 NB_API nb_module *nb_module_child(const nb_module *m, int i);      /* borrowed */

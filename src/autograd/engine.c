@@ -132,10 +132,20 @@ nb_status nb_tensor_requires_grad_(nb_tensor *t, bool flag) {
     return NB_OK;
 }
 
-bool nb_tensor_requires_grad(const nb_tensor *t) { return t && nb_requires_grad(t); }
-bool nb_tensor_is_leaf(const nb_tensor *t) { return t && t->grad_fn == NULL; }
-nb_tensor *nb_tensor_grad(const nb_tensor *t) { return t ? t->grad : NULL; }
-const char *nb_tensor_grad_fn_name(const nb_tensor *t) { return t && t->grad_fn ? t->grad_fn->name : NULL; }
+/* Given NULL, each sets the last error (NB_ERR_ARG, naming it) and returns
+   false or NULL. */
+static bool null_tensor(const nb_tensor *t, const char *fn) {
+    if (!t) nb_error(NB_ERR_ARG, fn, "t is NULL");
+    return !t;
+}
+bool nb_tensor_requires_grad(const nb_tensor *t) {
+    return !null_tensor(t, "nb_tensor_requires_grad") && nb_requires_grad(t);
+}
+bool nb_tensor_is_leaf(const nb_tensor *t) { return !null_tensor(t, "nb_tensor_is_leaf") && t->grad_fn == NULL; }
+nb_tensor *nb_tensor_grad(const nb_tensor *t) { return null_tensor(t, "nb_tensor_grad") ? NULL : t->grad; }
+const char *nb_tensor_grad_fn_name(const nb_tensor *t) {
+    return !null_tensor(t, "nb_tensor_grad_fn_name") && t->grad_fn ? t->grad_fn->name : NULL;
+}
 
 nb_status nb_tensor_set_grad(nb_tensor *t, nb_tensor *g) {
     const char *fn = "nb_tensor_set_grad";

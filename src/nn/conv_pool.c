@@ -59,7 +59,7 @@ nb_tensor *nb_conv2d(nb_tensor *x, nb_tensor *w, nb_tensor *b, const nb_conv2d_p
         return NULL;
     }
     int64_t P, Q;
-    if (nb_conv2d_out_shape(&d, &P, &Q)) return NULL;
+    if (nb_conv2d_out_shape(&d, &P, &Q)) { nb_error_context(fn); return NULL; }
     nb_tensor *xc = dense(fn, x), *wc = xc ? dense(fn, w) : NULL, *bc = wc && b ? dense(fn, b) : NULL;
     nb_tensor *y = wc && (bc || !b) ? nb__empty(fn, 4, (int64_t[]){d.n, d.k, P, Q}, x->dtype) : NULL;
     nb_status s = NB_ERR_OOM;

@@ -17,6 +17,7 @@ nb_tensor *nb_linear(nb_tensor *x, nb_tensor *w, nb_tensor *b) {
         nb_tensor_release(y);
         y = z;
     }
+    if (!y) nb_error_context(fn);
     return y;
 }
 
@@ -100,6 +101,7 @@ nb_tensor *nb_mse_loss(nb_tensor *input, nb_tensor *target) {
     nb_tensor *m = sq ? nb_mean_all(sq) : NULL;
     nb_tensor_release(d);
     nb_tensor_release(sq);
+    if (!m) nb_error_context("nb_mse_loss");
     return m;
 }
 

@@ -25,8 +25,13 @@ nb_module *nb_module_new(const nb_module_vtable *vt, void *impl) {
     return m;
 }
 
-void *nb_module_impl(const nb_module *m) { return m ? m->impl : NULL; }
-const char *nb_module_name(const nb_module *m) { return m ? m->vt->name : NULL; }
+/* Given NULL, the accessors set the last error (NB_ERR_ARG, naming them). */
+static bool null_module(const nb_module *m, const char *fn) {
+    if (!m) nb_error(NB_ERR_ARG, fn, "m is NULL");
+    return !m;
+}
+void *nb_module_impl(const nb_module *m) { return null_module(m, "nb_module_impl") ? NULL : m->impl; }
+const char *nb_module_name(const nb_module *m) { return null_module(m, "nb_module_name") ? NULL : m->vt->name; }
 
 static bool grow(void **v, int *cap, int n, size_t elem) {
     if (n < *cap) return true;
@@ -69,7 +74,9 @@ nb_status nb_module_add_child(nb_module *m, nb_module *child) {
 
 nb_tensor *nb_module_forward(nb_module *m, nb_tensor *x) {
     if (!m || !x) { nb_error(NB_ERR_ARG, "nb_module_forward", "%s is NULL", m ? "x" : "m"); return NULL; }
-    return m->vt->forward(m, x);
+    nb_tensor *y = m->vt->forward(m, x);
+    if (!y) nb_error_context("nb_module_forward");
+    return y;
 }
 
 static int collect(const nb_module *m, nb_tensor **out, int cap, int at) {
@@ -79,11 +86,28 @@ static int collect(const nb_module *m, nb_tensor **out, int cap, int at) {
     return at;
 }
 
-int nb_module_parameters(const nb_module *m, nb_tensor **out, int cap) { return m ? collect(m, out, cap, 0) : 0; }
-int nb_module_num_children(const nb_module *m) { return m ? m->n_children : 0; }
-nb_module *nb_module_child(const nb_module *m, int i) { return m && i >= 0 && i < m->n_children ? m->children[i] : NULL; }
-nb_tensor *nb_module_weight(const nb_module *m) { return m && m->n_params > 0 ? m->params[0] : NULL; }
-nb_tensor *nb_module_bias(const nb_module *m) { return m && m->n_params > 1 ? m->params[1] : NULL; }
+int nb_module_parameters(const nb_module *m, nb_tensor **out, int cap) {
+    if (null_module(m, "nb_module_parameters")) return -1;
+    if (cap < 0) { nb_error(NB_ERR_ARG, "nb_module_parameters", "cap = %d is negative", cap); return -1; }
+    return collect(m, out, cap, 0);
+}
+int nb_module_num_children(const nb_module *m) {
+    return null_module(m, "nb_module_num_children") ? -1 : m->n_children;
+}
+nb_module *nb_module_child(const nb_module *m, int i) {
+    if (null_module(m, "nb_module_child")) return NULL;
+    if (i < 0 || i >= m->n_children) {
+        nb_error(NB_ERR_ARG, "nb_module_child", "index %d is outside [0, %d)", i, m->n_children);
+        return NULL;
+    }
+    return m->children[i];
+}
+nb_tensor *nb_module_weight(const nb_module *m) {
+    return null_module(m, "nb_module_weight") ? NULL : m->n_params > 0 ? m->params[0] : NULL;
+}
+nb_tensor *nb_module_bias(const nb_module *m) {
+    return null_module(m, "nb_module_bias") ? NULL : m->n_params > 1 ? m->params[1] : NULL;
+}
 
 void nb_module_zero_grad(nb_module *m) {
     if (!m) return;
@@ -134,7 +158,9 @@ nb_module *nb_linear_new(int64_t in, int64_t out, bool bias, nb_generator *gen) 
     double bound = 1.0 / sqrt((double)in);
     nb_tensor *w = uniform_param(2, (int64_t[]){out, in}, bound, gen);
     nb_tensor *b = w && bias ? uniform_param(1, &out, bound, gen) : NULL;
-    return with_params(&linear_vt, w, b, bias);
+    nb_module *m = with_params(&linear_vt, w, b, bias);
+    if (!m) nb_error_context("nb_linear_new");
+    return m;
 }
 
 typedef struct { nb_conv2d_params p; } conv_impl;

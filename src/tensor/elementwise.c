@@ -592,5 +592,5 @@ nb_status nb_fill_(nb_tensor *a, double v) {
 
 nb_status nb_zero_(nb_tensor *a) {
     nb_status s = nb_fill_(a, 0.0);
-    return s;
+    return s == NB_OK ? s : nb_error_context("nb_zero_");
 }

@@ -22,6 +22,8 @@ const char *nb_dtype_name(nb_dtype d) {
 }
 
 size_t nb_dtype_size(nb_dtype d) {
+    /* A query (0 answers "not a dtype"), so no error is set: callers test
+       nb_dtype_size(nb_tensor_dtype(t)) after nb_tensor_dtype's error. */
     return (d == NB_FLOAT32 || d == NB_FLOAT64 || d == NB_INT64) ? nb_esize(d) : 0;
 }
 
@@ -133,7 +135,8 @@ nb_tensor *nb__alias(const nb_tensor *t, int ndim, const int64_t *shape, const i
 }
 
 nb_tensor *nb_tensor_retain(nb_tensor *t) {
-    if (t) t->refcount++;
+    if (!t) nb_error(NB_ERR_ARG, "nb_tensor_retain", "t is NULL");
+    else t->refcount++;
     return t;
 }
 
@@ -366,7 +369,8 @@ bool nb_tensor_is_contiguous(const nb_tensor *t) {
 }
 
 bool nb_tensor_shares_storage(const nb_tensor *a, const nb_tensor *b) {
-    return a && b && (a->storage == b->storage ||
+    if (!a || !b) { nb_error(NB_ERR_ARG, "nb_tensor_shares_storage", "%s is NULL", a ? "b" : "a"); return false; }
+    return (a->storage == b->storage ||
                       (a->storage->data == b->storage->data && a->storage->data != NULL));
 }
 
