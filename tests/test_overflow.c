@@ -123,7 +123,7 @@ static void shadow_mode_accepts_nan_for_an_infinite_term_against_overflowing_fin
     amix[601] = 0.0f;
     static struct nb_kernels t;
     t = nb_kernels_ref;
-    nb_check_fill(&t);
+    nb_check_fill(&t, nb_kernels_active_unchecked);
     long calls0, viol0, calls, viol;
     double worst;
     nb_check_stats(NB_CHECK_SGEMM, &calls0, &viol0, &worst);
