@@ -255,8 +255,9 @@ static nb_status accumulate_leaf(nb_tensor *leaf, nb_tensor *g) {
     return nb_add_(leaf->grad, g);
 }
 
-nb_status nb_backward(nb_tensor *t, nb_tensor *grad, bool retain_graph) {
-    const char *fn = "nb_backward";
+/* The arguments of nb_backward: t needs a graph, grad (optional for a
+   scalar t) its dtype and shape. */
+static nb_status check_backward_args(const char *fn, const nb_tensor *t, const nb_tensor *grad) {
     char b1[96], b2[96];
     if (!t) return nb_error(NB_ERR_ARG, fn, "t is NULL");
     if (!nb_requires_grad(t))
@@ -264,70 +265,63 @@ nb_status nb_backward(nb_tensor *t, nb_tensor *grad, bool retain_graph) {
     if (!grad && nb_tensor_numel(t) != 1)
         return nb_error(NB_ERR_SHAPE, fn, "grad can be implicitly created only for scalar outputs; "
                         "t has shape %s: pass an explicit grad", nb__shape_str(b1, sizeof b1, t->ndim, t->shape));
-    if (grad) {
-        if (grad->dtype != t->dtype)
-            return nb_error(NB_ERR_DTYPE, fn, "grad has dtype %s, t has %s", nb_dtype_name(grad->dtype),
-                            nb_dtype_name(t->dtype));
-        if (grad->ndim != t->ndim || memcmp(grad->shape, t->shape, sizeof(int64_t) * (size_t)t->ndim))
-            return nb_error(NB_ERR_SHAPE, fn, "grad has shape %s, t has shape %s",
-                            nb__shape_str(b1, sizeof b1, grad->ndim, grad->shape),
-                            nb__shape_str(b2, sizeof b2, t->ndim, t->shape));
-    }
-    nb_status s = NB_OK;
-    nb_no_grad_enter();
-    nb_tensor *g0 = grad ? nb_tensor_retain(grad) : nb_ones_like(t);
-    if (!g0) { nb_no_grad_exit(); return NB_ERR_OOM; }
-    if (!t->grad_fn) {
-        s = accumulate_leaf(t, g0);
-        nb_tensor_release(g0);
-        nb_no_grad_exit();
-        return s;
-    }
+    if (!grad) return NB_OK;
+    if (grad->dtype != t->dtype)
+        return nb_error(NB_ERR_DTYPE, fn, "grad has dtype %s, t has %s", nb_dtype_name(grad->dtype),
+                        nb_dtype_name(t->dtype));
+    if (grad->ndim != t->ndim || memcmp(grad->shape, t->shape, sizeof(int64_t) * (size_t)t->ndim))
+        return nb_error(NB_ERR_SHAPE, fn, "grad has shape %s, t has shape %s",
+                        nb__shape_str(b1, sizeof b1, grad->ndim, grad->shape),
+                        nb__shape_str(b2, sizeof b2, t->ndim, t->shape));
+    return NB_OK;
+}
 
-    node_list all = {0};
-    nb_node *root = t->grad_fn;
+/* The plan: every node reachable from root in *all, each with its count
+   of consumers (deps), after checking that each can run (its saved
+   tensors are still there and unmodified). Writes no gradient. */
+static nb_status plan_backward(const char *fn, nb_node *root, node_list *all) {
     /* Reset the marks of every reachable node (deps from an earlier,
        interrupted run could be stale): a first walk sets them to 0. */
-    {
-        node_list stack = {0}, seen = {0};
-        bool ok = push(&stack, root);
-        while (ok && stack.n > 0) {
-            nb_node *n = stack.v[--stack.n];
-            if (n->deps == -1) continue;
-            n->deps = -1;
-            ok = push(&seen, n);
-            for (int i = 0; ok && i < n->n_next; i++)
-                if (n->next[i].node && n->next[i].node->deps != -1) ok = push(&stack, n->next[i].node);
-        }
-        for (size_t i = 0; i < seen.n; i++) seen.v[i]->deps = 0;
-        free(stack.v);
-        free(seen.v);
-        if (!ok) { s = nb_error(NB_ERR_OOM, fn, "cannot allocate the backward work list"); goto out; }
+    node_list stack = {0}, seen = {0};
+    bool ok = push(&stack, root);
+    while (ok && stack.n > 0) {
+        nb_node *n = stack.v[--stack.n];
+        if (n->deps == -1) continue;
+        n->deps = -1;
+        ok = push(&seen, n);
+        for (int i = 0; ok && i < n->n_next; i++)
+            if (n->next[i].node && n->next[i].node->deps != -1) ok = push(&stack, n->next[i].node);
     }
-    if ((s = collect(fn, root, &all))) goto out;
-
-    /* Check everything before writing anything. */
-    for (size_t i = 0; i < all.n; i++) {
-        nb_node *n = all.v[i];
+    for (size_t i = 0; i < seen.n; i++) seen.v[i]->deps = 0;
+    free(stack.v);
+    free(seen.v);
+    if (!ok) return nb_error(NB_ERR_OOM, fn, "cannot allocate the backward work list");
+    nb_status s = collect(fn, root, all);
+    if (s) return s;
+    for (size_t i = 0; i < all->n; i++) {
+        nb_node *n = all->v[i];
         if (n->freed)
-            { s = nb_error(NB_ERR_STATE, fn, "trying to backward through the graph a second time (through %s): "
-                           "its saved tensors were freed by the first backward; pass retain_graph = true "
-                           "to the first call", n->name); goto out; }
+            return nb_error(NB_ERR_STATE, fn, "trying to backward through the graph a second time (through %s): "
+                            "its saved tensors were freed by the first backward; pass retain_graph = true "
+                            "to the first call", n->name);
         for (int k = 0; k < NB_MAX_SAVED; k++) {
             nb_saved *sv = &n->saved[k];
             if (sv->t && sv->t->storage->version != sv->version)
-                { s = nb_error(NB_ERR_STATE, fn, "a tensor saved by %s for the gradient computation has been "
-                               "modified by an in-place operation (its version is %llu, expected %llu)",
-                               n->name, (unsigned long long)sv->t->storage->version,
-                               (unsigned long long)sv->version); goto out; }
+                return nb_error(NB_ERR_STATE, fn, "a tensor saved by %s for the gradient computation has been "
+                                "modified by an in-place operation (its version is %llu, expected %llu)",
+                                n->name, (unsigned long long)sv->t->storage->version,
+                                (unsigned long long)sv->version);
         }
     }
+    return NB_OK;
+}
 
-    /* Kahn's algorithm: a node runs once every consumer has passed its grad. */
+/* The run, Kahn's algorithm: a node runs once every consumer has passed
+   its gradient; root starts with g0 (taken over). */
+static nb_status run_backward(nb_node *root, nb_tensor *g0) {
     root->pending = g0;
-    g0 = NULL;
     node_list ready = {0};
-    if (!push(&ready, root)) { s = NB_ERR_OOM; goto out; }
+    nb_status s = push(&ready, root) ? NB_OK : NB_ERR_OOM;
     while (ready.n > 0 && s == NB_OK) {
         nb_node *n = ready.v[--ready.n];
         nb_tensor *g = n->pending;
@@ -348,11 +342,14 @@ nb_status nb_backward(nb_tensor *t, nb_tensor *grad, bool retain_graph) {
         if (grads != grads_small) free(grads);
     }
     free(ready.v);
-    if (s == NB_ERR_OOM) nb_error(s, fn, "out of memory during backward");
-out:
-    nb_tensor_release(g0);
-    for (size_t i = 0; i < all.n; i++) {
-        nb_node *n = all.v[i];
+    return s;
+}
+
+/* After a run (or a refused plan): drop what is pending, reset the marks,
+   and, unless the graph is retained, free what a successful run used. */
+static void finish_backward(node_list *all, bool retain_graph, nb_status s) {
+    for (size_t i = 0; i < all->n; i++) {
+        nb_node *n = all->v[i];
         nb_tensor_release(n->pending);
         n->pending = NULL;
         n->deps = 0;
@@ -365,7 +362,31 @@ out:
             n->freed |= had_saved;
         }
     }
-    free(all.v);
+    free(all->v);
+}
+
+nb_status nb_backward(nb_tensor *t, nb_tensor *grad, bool retain_graph) {
+    const char *fn = "nb_backward";
+    nb_status s = check_backward_args(fn, t, grad);
+    if (s != NB_OK) return s;
+    nb_no_grad_enter();
+    nb_tensor *g0 = grad ? nb_tensor_retain(grad) : nb_ones_like(t);
+    if (!g0) { nb_no_grad_exit(); return NB_ERR_OOM; }
+    if (!t->grad_fn) {   /* a leaf: its own gradient */
+        s = accumulate_leaf(t, g0);
+        nb_tensor_release(g0);
+        nb_no_grad_exit();
+        return s;
+    }
+    node_list all = {0};
+    s = plan_backward(fn, t->grad_fn, &all);
+    if (s == NB_OK) {
+        s = run_backward(t->grad_fn, g0);
+        if (s == NB_ERR_OOM) nb_error(s, fn, "out of memory during backward");
+    } else {
+        nb_tensor_release(g0);
+    }
+    finish_backward(&all, retain_graph, s);
     nb_no_grad_exit();
     return s;
 }
