@@ -3,7 +3,10 @@
 # it found (`nabla info`), run every benchmark and print the ratio report.
 #
 # Installs missing Debian packages first (scripts/deps.sh). Environment:
-#   NB_BENCH_FILTER   regex of benchmarks to run (default: all)
+#   NB_BENCH_FILTER   regex of benchmarks to run (default: all but the 396
+#                     per-micro-kernel rows of the elementwise families,
+#                     vbinary/ and optim/: NB_BENCH_FILTER='^(vbinary|optim)/'
+#                     runs those; a leading '-' negates, as Google Benchmark)
 #   NB_BENCH_ARGS     extra Google Benchmark flags
 # Results: build/bench-results.json and build/bench-report.txt.
 # A second pass runs the oneDNN convolution peers again with oneDNN capped at
@@ -20,10 +23,11 @@ nb_ensure_deps $NB_DEPS_BUILD $NB_DEPS_BENCH
 ninja -C build >/dev/null
 ./build/tools/nabla info
 echo
+filter=${NB_BENCH_FILTER:--^(vbinary|optim)/}
 # Repetitions + medians: this machine is shared and noisy.
 # shellcheck disable=SC2086
 ./build/bench/nabla_bench \
-    --benchmark_filter="${NB_BENCH_FILTER:-.}" \
+    --benchmark_filter="$filter" \
     --benchmark_min_time=0.2 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
     --benchmark_out=build/bench-results.json --benchmark_out_format=json \
     ${NB_BENCH_ARGS:-} >/dev/null
@@ -32,7 +36,7 @@ echo
 # (names are plain [a-z0-9_/]); none without oneDNN or for a filter like
 # "sgemm", and then no second pass.
 avx2_names=$(./build/bench/nabla_bench --benchmark_list_tests \
-    --benchmark_filter="${NB_BENCH_FILTER:-.}" 2>/dev/null | grep -E '^conv2d[a-z_]*/onednn(_nchw)?/' | paste -sd'|' || true)
+    --benchmark_filter="$filter" 2>/dev/null | grep -E '^conv2d[a-z_]*/onednn(_nchw)?/' | paste -sd'|' || true)
 avx2_json=
 rm -f build/bench-results-avx2.json
 if [ -n "$avx2_names" ]; then
