@@ -72,7 +72,8 @@ int nbt_bench_problem(const nbt_problem *p, const nbt_cli *o) {
                 continue;
             }
             if (o->isas[i] == NB_ISA_REF) ref_sec = sec;
-            printf("  %-8s %7d %9.3f ms", nb_isa_name(o->isas[i]), threads, sec * 1e3);
+            if (sec < 1e-3) printf("  %-8s %7d %9.3f us", nb_isa_name(o->isas[i]), threads, sec * 1e6);
+            else printf("  %-8s %7d %9.3f ms", nb_isa_name(o->isas[i]), threads, sec * 1e3);
             print_rate(p, sec);
             if (ref_sec > 0) printf(" %7.2fx", ref_sec / sec);
             printf("\n");

@@ -68,8 +68,3 @@ int nbt_cli_parse(int argc, char **argv, nbt_cli *o, char *err, size_t len) {
     if (!o->replay && !o->family) return fail(err, len, "missing FAMILY and SHAPE");
     return 0;
 }
-
-int nbt_replay(const char *path, int copies, nbt_replay_fn fn, void *ctx, char *err, size_t len) {
-    (void)path; (void)copies; (void)fn; (void)ctx;
-    return fail(err, len, "--replay: not implemented yet");
-}
