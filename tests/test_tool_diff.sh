@@ -34,6 +34,7 @@ expect 2 "$nabla" diff sgemm 4x4x0
 expect 2 "$nabla" bench gemm 4x4x4
 expect 2 "$nabla" diff unary exp 10 --isa nosuchisa
 expect 2 "$nabla" diff unary exp 10 --data gaussian
+expect 2 "$nabla" diff unary exp 10 --threads 2
 expect 2 "$nabla" bench sgemm 1000000x1000000x1000000
 [ "$(wc -l <err.txt)" = 1 ] || fail "bad input: not one line: $(cat err.txt)"
 grep -q "GB" err.txt || fail "too large a shape: $(cat err.txt)"

@@ -40,6 +40,10 @@ static int run(const char *cmd, int argc, char **argv, int copies, problem_fn fn
         fprintf(stderr, "nabla %s: %s\n", cmd, err);
         return 2;
     }
+    if (copies > 1 && o.nthreads) {   /* diff runs on the thread count nabla picks */
+        fprintf(stderr, "nabla %s: --threads is an option of bench (set NABLA_NUM_THREADS)\n", cmd);
+        return 2;
+    }
     isa_list(&o);
     if (o.replay) {
         struct replay_ctx c = {&o, fn, 0};

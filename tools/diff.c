@@ -155,6 +155,7 @@ int nbt_diff_problem(const nbt_problem *p, const nbt_cli *o) {
         goto done;
     }
     printf("%s (seed %llu)\n", desc, (unsigned long long)o->seed);
+    if (o->nisa == 1 && o->isas[0] == NB_ISA_REF) printf("  only the reference: nothing to compare\n");
     for (int i = 0; i < o->nisa; i++) {
         if (o->isas[i] == NB_ISA_REF) continue;
         nb_isa_set(o->isas[i]);

@@ -283,7 +283,7 @@ static int check_memory(const nbt_problem *p, uint64_t limit, int copies, char *
     if (bytes >= 0x1p62 || !mul_ok((int64_t)out, 24 + 4 * (int64_t)copies, &check))
         return fail(err, len, "%s: the buffers' byte count overflows", nbt_family_name(p->family));
     if (bytes > (double)limit)
-        return fail(err, len, "%s: the buffers need %.3g GB, more than the %.3g GB of memory here",
+        return fail(err, len, "%s: the buffers need %.3g GB, more than the %.3g GB of memory available here",
                     nbt_family_name(p->family), bytes / 1e9, (double)limit / 1e9);
     return 0;
 }
@@ -350,6 +350,15 @@ void nbt_format(const nbt_problem *p, char *buf, size_t len) {
 }
 
 uint64_t nbt_memory_limit(void) {
+    /* MemAvailable (Linux: free memory plus what the page cache would give
+       back), else the physical memory */
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[128];
+    unsigned long long kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
+    if (f) fclose(f);
+    if (kb) return (uint64_t)kb * 1024;
     const long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
     return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : UINT64_C(1) << 34;
 }

@@ -65,7 +65,7 @@ void nbt_sizes(const nbt_problem *p, int64_t in[3], int64_t *out);
    nbt_parse reads back to the same problem. */
 void nbt_format(const nbt_problem *p, char *buf, size_t len);
 
-/* Physical memory of this machine in bytes (the tool's default limit). */
+/* Memory available on this machine in bytes (the tool's limit). */
 uint64_t nbt_memory_limit(void);
 
 #endif
