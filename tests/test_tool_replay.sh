@@ -18,6 +18,13 @@ for want in "sgemm 5x7x3 --trans-b alpha=0.5 beta=0 (" \
             "softmax logsoftmax 3x10 (" "6 distinct calls replayed from log.txt"; do
     grep -qF "$want" out.txt || { cat log.txt out.txt; fail "diff --replay: no '$want'"; }
 done
+simd=$("$nabla" info | sed -n 's/^isa supported: *//p' | tr ' ' '\n' | grep -v '^ref$' | head -n 1)
+if [ -n "$simd" ]; then
+    NABLA_TEST_PERTURB=$simd "$nabla" diff --replay log.txt >out.txt 2>err.txt
+    rc=$?
+    [ "$rc" = 1 ] || { cat out.txt err.txt; fail "diff --replay with $simd spoiled exited $rc, not 1"; }
+    grep -q "6 of them outside the bound" out.txt || { cat out.txt; fail "diff --replay: no count of the failures"; }
+fi
 "$nabla" bench --replay log.txt --threads 1 >out.txt 2>err.txt || { cat out.txt err.txt; fail "bench --replay"; }
 [ "$(grep -c '^  ref  *1 ' out.txt)" = 6 ] || { cat out.txt; fail "bench --replay: not 6 reference rows"; }
 

@@ -24,12 +24,13 @@ static void isa_list(nbt_cli *o) {
     o->nisa = n;
 }
 
-struct replay_ctx { const nbt_cli *o; problem_fn fn; int worst; };
+struct replay_ctx { const nbt_cli *o; problem_fn fn; int worst, failed; };
 
 static int replay_one(const nbt_problem *p, void *ctx) {
     struct replay_ctx *c = ctx;
     const int rc = c->fn(p, c->o);
     if (rc > c->worst) c->worst = rc;
+    c->failed += rc != 0;
     return 0;
 }
 
@@ -46,13 +47,15 @@ static int run(const char *cmd, int argc, char **argv, int copies, problem_fn fn
     }
     isa_list(&o);
     if (o.replay) {
-        struct replay_ctx c = {&o, fn, 0};
+        struct replay_ctx c = {&o, fn, 0, 0};
         const int n = nbt_replay(o.replay, copies, replay_one, &c, err, sizeof err);
         if (n < 0) {
             fprintf(stderr, "nabla %s: %s\n", cmd, err);
             return 2;
         }
-        printf("%d distinct calls replayed from %s\n", n, o.replay);
+        printf("%d distinct calls replayed from %s", n, o.replay);
+        if (c.failed) printf(", %d of them %s", c.failed, copies > 1 ? "outside the bound or failed" : "failed");
+        printf("\n");
         return c.worst;
     }
     nbt_problem p;
