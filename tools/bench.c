@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "internal.h"
 #include "tools.h"
 
 static double now(void) {
