@@ -79,7 +79,8 @@ static void trace(size_t elem_size, int ndim, const int64_t *shape, const int64_
                   const int64_t *ds, double t0) {
     char dims[200] = "", sst[200] = "", dst[200] = "";
     int a = 0, b = 0, c = 0;
-    for (int i = 0; i < ndim && a < (int)sizeof dims - 24 && b < (int)sizeof sst - 24 && c < (int)sizeof dst - 24; i++) {
+    for (int i = 0; i < ndim && a < (int)sizeof dims - 24 && b < (int)sizeof sst - 24 &&
+                    c < (int)sizeof dst - 24; i++) {
         a += snprintf(dims + a, sizeof dims - (size_t)a, "%s%lld", i ? "x" : "", (long long)shape[i]);
         b += snprintf(sst + b, sizeof sst - (size_t)b, "%s%lld", i ? "," : "", (long long)ss[i]);
         c += snprintf(dst + c, sizeof dst - (size_t)c, "%s%lld", i ? "," : "", (long long)ds[i]);

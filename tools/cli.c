@@ -55,7 +55,8 @@ int nbt_cli_parse(int argc, char **argv, nbt_cli *o, char *err, size_t len) {
         else if (strcmp(a, "--seed") == 0) {
             char *end;
             o->seed = strtoull(argv[++i], &end, 10);
-            if (*end || argv[i][0] == '-' || !argv[i][0]) return fail(err, len, "--seed: '%s' is not a number", argv[i]);
+            if (*end || argv[i][0] == '-' || !argv[i][0])
+                return fail(err, len, "--seed: '%s' is not a number", argv[i]);
         } else if (strcmp(a, "--data") == 0) {
             if (nbt_data_parse(argv[++i], &o->data))
                 return fail(err, len, "--data: '%s' is not normal, uniform, integers or specials", argv[i]);

@@ -150,7 +150,8 @@ int nbt_diff_problem(const nbt_problem *p, const nbt_cli *o) {
     int rc = 0;
     nb_isa_set(NB_ISA_REF);
     if (init || !ref || !got || !bound || nbt_call(&b, ref, 1) != NB_OK || bounds(&b, ref, bound, &mag, &terms)) {
-        fprintf(stderr, "nabla: diff: %s: %s\n", desc, init || !ref || !got || !bound ? "out of memory" : nb_last_error());
+        fprintf(stderr, "nabla: diff: %s: %s\n", desc,
+                init || !ref || !got || !bound ? "out of memory" : nb_last_error());
         rc = 2;
         goto done;
     }

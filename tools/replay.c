@@ -66,7 +66,8 @@ static int conv_desc(const char *line, const char *family, char *d, size_t len) 
 static int reduce_desc(const char *line, char *d, size_t len) {
     static const char *const ops[] = {"sum", "mean", "max", "min"};
     char op[8], shape[200], mask[32], axes[64] = "";
-    if (!kv(line, "op", op, sizeof op) || !kv(line, "shape", shape, sizeof shape) || !kv(line, "mask", mask, sizeof mask))
+    if (!kv(line, "op", op, sizeof op) || !kv(line, "shape", shape, sizeof shape) ||
+        !kv(line, "mask", mask, sizeof mask))
         return -1;
     const int o = atoi(op);
     const unsigned long long m = strtoull(mask, NULL, 16);

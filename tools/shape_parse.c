@@ -149,7 +149,8 @@ static int parse_conv_desc(const char *s, nb_conv2d_desc *d, char *err, size_t l
         int i = 0;
         while (i < (int)(sizeof keys / sizeof keys[0]) && strcmp(keys[i].name, key) != 0) i++;
         if (kl == 0 || i == (int)(sizeof keys / sizeof keys[0]))
-            return fail(err, len, "conv descriptor '%s': unknown key '%s' (keys: n c h w k r s g p ph pw st sth stw dl dlh dlw)", s, key);
+            return fail(err, len, "conv descriptor '%s': unknown key '%s' "
+                        "(keys: n c h w k r s g p ph pw st sth stw dl dlh dlw)", s, key);
         if (seen >> i & 1) return fail(err, len, "conv descriptor '%s': key '%s' given twice", s, key);
         seen |= 1u << i;
         const int64_t lo = (key[0] == 'p') ? 0 : 1;
@@ -163,7 +164,8 @@ static int parse_conv_desc(const char *s, nb_conv2d_desc *d, char *err, size_t l
     if (!d->w) d->w = d->h;
     if (!d->s) d->s = d->r;
     if (!d->groups) d->groups = 1;
-    if (pad >= 0 && (d->pad_h >= 0 || d->pad_w >= 0)) return fail(err, len, "conv descriptor '%s': 'p' with 'ph'/'pw'", s);
+    if (pad >= 0 && (d->pad_h >= 0 || d->pad_w >= 0))
+        return fail(err, len, "conv descriptor '%s': 'p' with 'ph'/'pw'", s);
     if (st && (d->stride_h || d->stride_w)) return fail(err, len, "conv descriptor '%s': 'st' with 'sth'/'stw'", s);
     if (dl && (d->dilation_h || d->dilation_w)) return fail(err, len, "conv descriptor '%s': 'dl' with 'dlh'/'dlw'", s);
     if (d->pad_h < 0) d->pad_h = pad > 0 ? pad : 0;
@@ -325,7 +327,8 @@ void nbt_format(const nbt_problem *p, char *buf, size_t len) {
     put_dims(dims, sizeof dims, p->shape, p->ndim);
     for (int i = 0; i < p->ndim; i++)
         if (p->family == NBT_COPY || p->axes >> i & 1)
-            k += snprintf(list + k, sizeof list - (size_t)k, "%s%d", k ? "," : "", p->family == NBT_COPY ? p->perm[i] : i);
+            k += snprintf(list + k, sizeof list - (size_t)k, "%s%d", k ? "," : "",
+                          p->family == NBT_COPY ? p->perm[i] : i);
     switch (p->family) {
     case NBT_SGEMM:
         snprintf(buf, len, "sgemm %lldx%lldx%lld%s%s alpha=%.9g beta=%.9g", (long long)p->m, (long long)p->n,
