@@ -143,15 +143,17 @@ static const struct nb_kernels *table_for(const nb_conv2d_desc *d) {
     return full ? nb_kernels_active() : &nb_kernels_ref;
 }
 
-static void trace(const char *fn, const struct nb_kernels *t, const nb_conv2d_desc *d, double t0) {
+/* bias: the call had a bias (forward) or a dbias (backward filter). */
+static void trace(const char *fn, const struct nb_kernels *t, const nb_conv2d_desc *d, int bias,
+                  double t0) {
     fprintf(stderr,
             "nabla: %s isa=%s n=%lld c=%lld h=%lld w=%lld k=%lld r=%lld s=%lld stride=%lldx%lld "
-            "pad=%lldx%lld dilation=%lldx%lld groups=%lld time=%.3f ms\n",
+            "pad=%lldx%lld dilation=%lldx%lld groups=%lld bias=%d time=%.3f ms\n",
             fn, nb_isa_name(t->isa), (long long)d->n, (long long)d->c, (long long)d->h,
             (long long)d->w, (long long)d->k, (long long)d->r, (long long)d->s,
             (long long)d->stride_h, (long long)d->stride_w, (long long)d->pad_h,
             (long long)d->pad_w, (long long)d->dilation_h, (long long)d->dilation_w,
-            (long long)d->groups, 1e3 * (nb_now_seconds() - t0));
+            (long long)d->groups, bias, 1e3 * (nb_now_seconds() - t0));
 }
 
 /* A backend fails only for want of working memory (its arguments were
@@ -220,7 +222,7 @@ static nb_status conv_call(const char *fn, conv_dir dir, size_t es, const nb_con
         break;
     }
     s = backend_status(fn, s);
-    if (verbose) trace(fn, kt, d, t0);
+    if (verbose) trace(fn, kt, d, dir == CONV_FWD ? in2 != NULL : out2 != NULL, t0);
     return s;
 }
 

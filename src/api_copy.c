@@ -74,6 +74,22 @@ static nb_status validate(size_t es, int ndim, const int64_t *shape, const void 
     return NB_OK;
 }
 
+/* Every argument that shapes the call (strides included), for replay. */
+static void trace(size_t elem_size, int ndim, const int64_t *shape, const int64_t *ss,
+                  const int64_t *ds, double t0) {
+    char dims[200] = "", sst[200] = "", dst[200] = "";
+    int a = 0, b = 0, c = 0;
+    for (int i = 0; i < ndim && a < (int)sizeof dims - 24 && b < (int)sizeof sst - 24 &&
+                    c < (int)sizeof dst - 24; i++) {
+        a += snprintf(dims + a, sizeof dims - (size_t)a, "%s%lld", i ? "x" : "", (long long)shape[i]);
+        b += snprintf(sst + b, sizeof sst - (size_t)b, "%s%lld", i ? "," : "", (long long)ss[i]);
+        c += snprintf(dst + c, sizeof dst - (size_t)c, "%s%lld", i ? "," : "", (long long)ds[i]);
+    }
+    fprintf(stderr, "nabla: %s isa=%s elem=%zu shape=%s src_strides=%s dst_strides=%s threads=%d "
+            "time=%.3f ms\n", FN, nb_isa_name(nb_isa_active()), elem_size, dims, sst, dst,
+            nb_get_num_threads(), 1e3 * (nb_now_seconds() - t0));
+}
+
 nb_status nb_copy_strided(size_t elem_size, int ndim, const int64_t *shape, const void *src,
                           const int64_t *src_strides, void *dst, const int64_t *dst_strides) {
     bool nothing;
@@ -82,15 +98,7 @@ nb_status nb_copy_strided(size_t elem_size, int ndim, const int64_t *shape, cons
     const bool verbose = nb_verbose_enabled();
     const double t0 = verbose ? nb_now_seconds() : 0.0;
     s = nb_kernels_active()->copy_strided(elem_size, ndim, shape, src, src_strides, dst, dst_strides);
-    if (verbose) {
-        char dims[160] = "";
-        int k = 0;
-        for (int i = 0; i < ndim && k < (int)sizeof dims - 24; i++)
-            k += snprintf(dims + k, sizeof dims - (size_t)k, "%s%lld", i ? "x" : "", (long long)shape[i]);
-        fprintf(stderr, "nabla: %s isa=%s elem=%zu shape=%s threads=%d time=%.3f ms\n", FN,
-                nb_isa_name(nb_isa_active()), elem_size, dims, nb_get_num_threads(),
-                1e3 * (nb_now_seconds() - t0));
-    }
+    if (verbose) trace(elem_size, ndim, shape, src_strides, dst_strides, t0);
     if (s != NB_OK) return nb_error(s, FN, "backend failed: %s", nb_status_str(s));
     return s;
 }

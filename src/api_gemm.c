@@ -50,10 +50,15 @@ static nb_status validate(const char *fn, int ta, int tb, int64_t M, int64_t N, 
     return NB_OK;
 }
 
-static void trace(const char *fn, int ta, int tb, int64_t M, int64_t N, int64_t K, double t0) {
-    fprintf(stderr, "nabla: %s isa=%s %c%c M=%lld N=%lld K=%lld threads=%d time=%.3f ms\n", fn,
+/* Every argument that shapes the call, so `nabla bench --replay` and
+   `nabla diff --replay` can run it again. */
+static void trace(const char *fn, int ta, int tb, int64_t M, int64_t N, int64_t K, double alpha,
+                  int64_t lda, int64_t ldb, double beta, int64_t ldc, double t0) {
+    fprintf(stderr, "nabla: %s isa=%s %c%c M=%lld N=%lld K=%lld alpha=%.9g lda=%lld ldb=%lld beta=%.9g "
+            "ldc=%lld threads=%d time=%.3f ms\n", fn,
             nb_isa_name(nb_isa_active()), ta ? 'T' : 'N', tb ? 'T' : 'N', (long long)M,
-            (long long)N, (long long)K, nb_get_num_threads(), 1e3 * (nb_now_seconds() - t0));
+            (long long)N, (long long)K, alpha, (long long)lda, (long long)ldb, beta, (long long)ldc,
+            nb_get_num_threads(), 1e3 * (nb_now_seconds() - t0));
 }
 
 nb_status nb_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
@@ -64,7 +69,7 @@ nb_status nb_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
     const bool verbose = nb_verbose_enabled();
     const double t0 = verbose ? nb_now_seconds() : 0.0;
     s = nb_kernels_active()->sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    if (verbose) trace("nb_sgemm", trans_a, trans_b, M, N, K, t0);
+    if (verbose) trace("nb_sgemm", trans_a, trans_b, M, N, K, alpha, lda, ldb, beta, ldc, t0);
     if (s == NB_ERR_OOM)   /* the packing buffers; C is untouched then */
         return nb_error(s, "nb_sgemm", "out of memory for the packing buffers");
     return s;
@@ -78,6 +83,6 @@ nb_status nb_dgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
     const bool verbose = nb_verbose_enabled();
     const double t0 = verbose ? nb_now_seconds() : 0.0;
     s = nb_kernels_active()->dgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-    if (verbose) trace("nb_dgemm", trans_a, trans_b, M, N, K, t0);
+    if (verbose) trace("nb_dgemm", trans_a, trans_b, M, N, K, alpha, lda, ldb, beta, ldc, t0);
     return s;
 }

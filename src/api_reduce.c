@@ -74,15 +74,24 @@ static nb_status validate(const char *fn, nb_reduce_op op, int ndim, const int64
     return NB_OK;
 }
 
+/* `sep`-joined int64s (shape, strides) into buf. */
+static void join(char *buf, size_t len, const int64_t *v, int n, const char *sep) {
+    int k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < n && k < (int)len - 24; i++)
+        k += snprintf(buf + k, len - (size_t)k, "%s%lld", i ? sep : "", (long long)v[i]);
+}
+
+/* Every argument that shapes the call (strides included), for replay. */
 static void trace(const char *fn, nb_reduce_op op, int ndim, const int64_t *shape, uint64_t mask,
-                  double t0) {
-    char dims[160] = "";
-    int n = 0;
-    for (int i = 0; i < ndim && n < (int)sizeof dims - 24; i++)
-        n += snprintf(dims + n, sizeof dims - (size_t)n, "%s%lld", i ? "x" : "", (long long)shape[i]);
-    fprintf(stderr, "nabla: %s isa=%s op=%d shape=%s mask=0x%llx threads=%d time=%.3f ms\n", fn,
-            nb_isa_name(nb_isa_active()), (int)op, dims, (unsigned long long)mask,
-            nb_get_num_threads(), 1e3 * (nb_now_seconds() - t0));
+                  const int64_t *xs, const int64_t *ys, double t0) {
+    char dims[200], xst[200], yst[200];
+    join(dims, sizeof dims, shape, ndim, "x");
+    join(xst, sizeof xst, xs, ndim, ",");
+    join(yst, sizeof yst, ys, ndim, ",");
+    fprintf(stderr, "nabla: %s isa=%s op=%d shape=%s mask=0x%llx x_strides=%s y_strides=%s threads=%d "
+            "time=%.3f ms\n", fn, nb_isa_name(nb_isa_active()), (int)op, dims, (unsigned long long)mask,
+            xst, yst, nb_get_num_threads(), 1e3 * (nb_now_seconds() - t0));
 }
 
 nb_status nb_sreduce(nb_reduce_op op, int ndim, const int64_t *shape, const float *x,
@@ -95,7 +104,7 @@ nb_status nb_sreduce(nb_reduce_op op, int ndim, const int64_t *shape, const floa
     const bool verbose = nb_verbose_enabled();
     const double t0 = verbose ? nb_now_seconds() : 0.0;
     s = nb_kernels_active()->sreduce(op, ndim, shape, x, x_strides, axes_mask, y, y_strides);
-    if (verbose) trace("nb_sreduce", op, ndim, shape, axes_mask, t0);
+    if (verbose) trace("nb_sreduce", op, ndim, shape, axes_mask, x_strides, y_strides, t0);
     if (s != NB_OK) return nb_error(s, "nb_sreduce", "backend failed: %s", nb_status_str(s));
     return s;
 }
@@ -110,7 +119,7 @@ nb_status nb_dreduce(nb_reduce_op op, int ndim, const int64_t *shape, const doub
     const bool verbose = nb_verbose_enabled();
     const double t0 = verbose ? nb_now_seconds() : 0.0;
     s = nb_kernels_active()->dreduce(op, ndim, shape, x, x_strides, axes_mask, y, y_strides);
-    if (verbose) trace("nb_dreduce", op, ndim, shape, axes_mask, t0);
+    if (verbose) trace("nb_dreduce", op, ndim, shape, axes_mask, x_strides, y_strides, t0);
     if (s != NB_OK) return nb_error(s, "nb_dreduce", "backend failed: %s", nb_status_str(s));
     return s;
 }

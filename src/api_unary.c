@@ -141,8 +141,8 @@ nb_status nb_ssoftmax(int log, int64_t rows, int64_t cols,
         s = (nb_status)worst;
     }
     if (verbose)
-        fprintf(stderr, "nabla: nb_ssoftmax isa=%s log=%d rows=%lld cols=%lld threads=%d "
-                "time=%.3f ms\n", nb_isa_name(k->isa), log != 0, (long long)rows,
-                (long long)cols, nt, 1e3 * (nb_now_seconds() - t0));
+        fprintf(stderr, "nabla: nb_ssoftmax isa=%s log=%d rows=%lld cols=%lld ldx=%lld ldy=%lld "
+                "threads=%d time=%.3f ms\n", nb_isa_name(k->isa), log != 0, (long long)rows,
+                (long long)cols, (long long)ldx, (long long)ldy, nt, 1e3 * (nb_now_seconds() - t0));
     return s;
 }

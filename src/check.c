@@ -51,6 +51,8 @@ static double gamma_n(double n) {
     return n * u / (1.0 - n * u);
 }
 
+double nb_check_gamma(double n) { return gamma_n(n); }
+
 bool nb_check_overflow_exempt(float got, double mag, double terms) {
     return !isfinite(got) && isfinite(mag) && mag > FLT_MAX / (1.0 + gamma_n(terms));
 }
@@ -60,8 +62,8 @@ bool nb_check_overflow_exempt(float got, double mag, double terms) {
    families without dot products): each output's magnitude for the
    overflow exception (nb_check_overflow_exempt), of dot products of
    `terms` terms. */
-static double worst_ratio(const float *got, const float *want, const double *bound,
-                          const double *mag, double terms, int64_t n, int64_t *where) {
+double nb_check_worst_ratio(const float *got, const float *want, const double *bound,
+                            const double *mag, double terms, int64_t n, int64_t *where) {
     double worst = 0;
     *where = -1;
     for (int64_t i = 0; i < n; i++) {
@@ -110,6 +112,16 @@ void nb_check_stats(nb_check_slot s, long *calls, long *violations, double *wors
     *worst = stats[s].worst;
 }
 
+double nb_check_unary_bound(float x, float ref) {
+    const double u = ldexp(1.0, -24);
+    return 8 * 2 * u * fabs((double)ref) + 4 * u * fabs((double)x) + (double)FLT_TRUE_MIN;
+}
+
+double nb_check_softmax_bound(int log, int64_t cols, float ref) {
+    const double u = ldexp(1.0, -24);
+    return 4 * u * ((double)cols + 8) * (fabs((double)ref) + (log ? 1 : 0));
+}
+
 /* ---- helpers: dense copies of strided matrices ---- */
 
 /* |p| in double: the magnitude passes of the dot-product families run on
@@ -154,7 +166,7 @@ static nb_status chk_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, floa
                 want[i * N + j] = cref[o];
             }
         int64_t where;
-        const double r = worst_ratio(got, want, bound, exm, (double)K + 2, M * N, &where);
+        const double r = nb_check_worst_ratio(got, want, bound, exm, (double)K + 2, M * N, &where);
         char shape[96];
         snprintf(shape, sizeof shape, "%c%c M=%lld N=%lld K=%lld", ta ? 'T' : 'N', tb ? 'T' : 'N',
                  (long long)M, (long long)N, (long long)K);
@@ -188,7 +200,7 @@ static double conv_ratio(const float *got, const float *want, const double *mag,
     double *bound = malloc((size_t)(n > 0 ? n : 1) * sizeof *bound);
     if (!bound) { *where = -1; return 0; }
     for (int64_t i = 0; i < n; i++) bound[i] = 2 * gamma_n(L + 2) * mag[i];
-    const double r = worst_ratio(got, want, bound, mag, L + 2, n, where);
+    const double r = nb_check_worst_ratio(got, want, bound, mag, L + 2, n, where);
     free(bound);
     return r;
 }
@@ -304,7 +316,7 @@ static nb_status chk_sreduce(nb_reduce_op op, int ndim, const int64_t *shape, co
         for (int64_t i = 0; i < ny; i++) bound[i] = 0;
     }
     int64_t where;
-    const double r = worst_ratio(got, ref, bound, NULL, 0, ny, &where);
+    const double r = nb_check_worst_ratio(got, ref, bound, NULL, 0, ny, &where);
     char desc[64];
     snprintf(desc, sizeof desc, "op=%d ndim=%d mask=0x%llx", (int)op, ndim, (unsigned long long)mask);
     record(NB_CHECK_REDUCE, r, where, desc);
@@ -343,13 +355,9 @@ static nb_status chk_sunary(nb_unary_op op, int64_t n, const float *x, float *y)
     if (xin) memcpy(xin, x, (size_t)n * sizeof *x);
     nb_status s = checked()->sunary(op, n, x, y);
     if (s == NB_OK && xin && ref && bound && nb_ref_sunary(op, n, xin, ref) == NB_OK) {
-        const double u = ldexp(1.0, -24);
-        for (int64_t i = 0; i < n; i++) {
-            const double mag = fabs((double)ref[i]);
-            bound[i] = 8 * 2 * u * mag + 4 * u * fabs((double)xin[i]) + (double)FLT_TRUE_MIN;
-        }
+        for (int64_t i = 0; i < n; i++) bound[i] = nb_check_unary_bound(xin[i], ref[i]);
         int64_t where;
-        const double r = worst_ratio(y, ref, bound, NULL, 0, n, &where);
+        const double r = nb_check_worst_ratio(y, ref, bound, NULL, 0, n, &where);
         char desc[48];
         snprintf(desc, sizeof desc, "op=%d n=%lld", (int)op, (long long)n);
         record(NB_CHECK_UNARY, r, where, desc);
@@ -368,14 +376,13 @@ static nb_status chk_ssoftmax(int log, int64_t rows, int64_t cols, const float *
     nb_status s = checked()->ssoftmax(log, rows, cols, x, ldx, y, ldy);
     if (s == NB_OK && xin && ref && got && bound &&
         nb_ref_ssoftmax(log, rows, cols, xin, cols, ref, cols) == NB_OK) {
-        const double u = ldexp(1.0, -24);
         for (int64_t i = 0; i < rows; i++)
             for (int64_t j = 0; j < cols; j++) {
                 got[i * cols + j] = y[i * ldy + j];
-                bound[i * cols + j] = 4 * u * ((double)cols + 8) * (fabs((double)ref[i * cols + j]) + (log ? 1 : 0));
+                bound[i * cols + j] = nb_check_softmax_bound(log, cols, ref[i * cols + j]);
             }
         int64_t where;
-        const double r = worst_ratio(got, ref, bound, NULL, 0, n, &where);
+        const double r = nb_check_worst_ratio(got, ref, bound, NULL, 0, n, &where);
         char desc[64];
         snprintf(desc, sizeof desc, "log=%d rows=%lld cols=%lld", log, (long long)rows, (long long)cols);
         record(NB_CHECK_SOFTMAX, r, where, desc);

@@ -27,6 +27,19 @@ void nb_check_fill(struct nb_kernels *t, nb_checked_table_fn table);
    a float intermediate of the SIMD paths may overflow there. */
 bool nb_check_overflow_exempt(float got, double mag, double terms);
 
+/* The pieces of the bounds above, for `nabla diff` (tools/diff.c), which
+   checks the same families the same way outside shadow mode:
+   gamma(n) = n u / (1 - n u); the worst |got - want| / bound over n floats
+   (NaN must match NaN, a zero bound means exact, +inf on a mismatch; mag
+   and terms as in nb_check_overflow_exempt, mag NULL without dot
+   products), its element in *where; and the per-element bounds of the
+   elementwise families against the reference output. */
+double nb_check_gamma(double n);
+double nb_check_worst_ratio(const float *got, const float *want, const double *bound,
+                            const double *mag, double terms, int64_t n, int64_t *where);
+double nb_check_unary_bound(float x, float ref);
+double nb_check_softmax_bound(int log, int64_t cols, float ref);
+
 /* Counters of one family so far (for tests and `nabla selftest`). */
 void nb_check_stats(nb_check_slot s, long *calls, long *violations, double *worst);
 
