@@ -50,3 +50,11 @@ if [ -n "$avx2_names" ]; then
 fi
 # shellcheck disable=SC2086
 python3 scripts/bench_report.py build/bench-results.json $avx2_json | tee build/bench-report.txt
+# The same results as charts, one PNG per family next to the report
+# (build/bench-<family>.png), with Debian's python3 and its matplotlib.
+py=$(command -v /usr/bin/python3 || command -v python3)
+if "$py" -c 'import matplotlib' 2>/dev/null; then
+    "$py" scripts/bench_charts.py build/bench-results.json $avx2_json build
+else
+    echo "charts: skipped (no matplotlib for $py; scripts/deps.sh installs python3-matplotlib)"
+fi
