@@ -471,6 +471,11 @@ void nb_generic_config(nb_ukernel_config *cfg);
 NB_BUILT_SIMD_ISAS(NB_DECLARE_CONFIG)
 #undef NB_DECLARE_CONFIG
 
+/* The machine's FMA peak on one ISA: iters iterations of independent FMA
+   chains in registers (the registry line gives the flops an iteration);
+   returns a value of the chains so that none is dead code. */
+typedef float nb_fma_peak_ft(int64_t iters);
+
 /* ============ the micro-kernels of every ISA: the registry ============ */
 
 /* Prototypes from each built ISA's kernels/<isa>/ukernels.def (see
@@ -492,6 +497,7 @@ NB_BUILT_SIMD_ISAS(NB_DECLARE_CONFIG)
 #define NB_UK_FILL32(fn)                  nb_x32_fill_ft fn;
 #define NB_UK_VUNARY(fn, op, unroll)      nb_f32_vunary_ft fn;
 #define NB_UK_SOFTMAX(fn, log)            nb_f32_softmax_row_ft fn;
+#define NB_UK_PEAK(fn, flops_per_iter)    nb_fma_peak_ft fn;
 #include "ukernel_registry.h"
 
 

@@ -22,6 +22,8 @@
  *   NB_UK_VBINARY(tag)              the 24 binary-row micro-kernels of one tag
  *                                   (NB_F32_VBINARY_OPS in src/ukernel.h)
  *   NB_UK_OPTIM(tag)                nb_f32_sgd_ukernel__<tag>, nb_f32_adam_ukernel__<tag>
+ *   NB_UK_PEAK(fn, flops_per_iter)  the ISA's FMA peak probe (nb_fma_peak_ft), for
+ *                                   `nabla bench` and the benchmarks' "% of peak"
  * The plain-C micro-kernels (kernels/generic/ukernels.def, NB_UK_ISA =
  * NB_ISA_REF) expand first.
  */
@@ -83,6 +85,9 @@
 #ifndef NB_UK_OPTIM
 #define NB_UK_OPTIM(tag)
 #endif
+#ifndef NB_UK_PEAK
+#define NB_UK_PEAK(fn, flops_per_iter)
+#endif
 
 /* The includes of the built ISAs' registries (written by meson). */
 #include "nb_ukernel_isas.h"
@@ -106,3 +111,4 @@
 #undef NB_UK_SOFTMAX
 #undef NB_UK_VBINARY
 #undef NB_UK_OPTIM
+#undef NB_UK_PEAK

@@ -1,10 +1,14 @@
 /* `nabla bench`: one call of the caller's problem timed on each ISA and
- * thread count; the median of enough runs to fill ~0.2 s per row, its rate
- * and its speed against the reference row of the same thread count. */
+ * thread count; the median of enough runs to fill ~0.2 s per row, its rate,
+ * its speed against the reference row of the same thread count, and its
+ * fraction of the machine's limit measured in the same run on that ISA
+ * (tools/machine.c): the FMA peak of the row's threads for flop rates, one
+ * core's read bandwidth for byte rates (1-thread rows). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
+#include "machine.h"
 #include "tools.h"
 
 static double now(void) {
@@ -44,6 +48,18 @@ static void print_rate(const nbt_problem *p, double sec) {
     else printf("  %10.2f GB/s   ", nbt_bytes(p) / sec * 1e-9);
 }
 
+/* "  93% of peak" / "  88% of read bw" where the ISA has a probe. */
+static void print_limit(const nbt_problem *p, double sec, nb_isa isa, int threads) {
+    const double fl = nbt_flops(p);
+    if (fl > 0) {
+        const double peak = nbt_fma_peak(isa) * threads;
+        if (peak > 0) printf("  %5.1f%% of peak", 100.0 * fl / sec / peak);
+    } else if (threads == 1) {
+        const double bw = nbt_read_bandwidth(isa);
+        if (bw > 0) printf("  %5.1f%% of read bw", 100.0 * nbt_bytes(p) / sec / bw);
+    }
+}
+
 int nbt_bench_problem(const nbt_problem *p, const nbt_cli *o) {
     char desc[256];
     nbt_format(p, desc, sizeof desc);
@@ -55,7 +71,8 @@ int nbt_bench_problem(const nbt_problem *p, const nbt_cli *o) {
         fprintf(stderr, "nabla: bench: out of memory for %s\n", desc);
         return 2;
     }
-    printf("%s\n  %-8s %7s %12s %19s %8s\n", desc, "isa", "threads", "median", "rate", "vs ref");
+    printf("%s\n  %-8s %7s %12s %19s %8s  %s\n", desc, "isa", "threads", "median", "rate", "vs ref",
+           "of the machine (same run)");
     const int nth = o->nthreads ? o->nthreads : 1;
     int rc = 0;
     for (int ti = 0; ti < nth; ti++) {
@@ -75,6 +92,8 @@ int nbt_bench_problem(const nbt_problem *p, const nbt_cli *o) {
             else printf("  %-8s %7d %9.3f ms", nb_isa_name(o->isas[i]), threads, sec * 1e3);
             print_rate(p, sec);
             if (ref_sec > 0) printf(" %7.2fx", ref_sec / sec);
+            else printf(" %8s", "");
+            print_limit(p, sec, o->isas[i], threads);
             printf("\n");
         }
     }
