@@ -46,6 +46,8 @@ def chart(family, shapes, out):
     fig_h = 1.0 + 0.42 * len(names) * max(1, len(impls)) / 3
     fig, (ax, axr) = plt.subplots(1, 2, figsize=(13, fig_h), gridspec_kw={"width_ratios": [3, 1]})
     unit = next(iter(next(iter(shapes.values())).values()))[1]
+    # Rates in G<unit> (flop/s, B/s, items/s), for readable ticks.
+    scale = 1e9
     h = 0.8 / max(1, len(impls))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for k, impl in enumerate(impls):
@@ -53,14 +55,14 @@ def chart(family, shapes, out):
         for i, s in enumerate(names):
             if impl in shapes[s]:
                 ys.append(i + (k - (len(impls) - 1) / 2) * h)
-                xs.append(shapes[s][impl][0])
+                xs.append(shapes[s][impl][0] / scale)
         ax.barh(ys, xs, height=h, label=impl,
                 color="black" if impl == "nabla" else colors[k % len(colors)],
                 alpha=1.0 if impl == "nabla" else 0.75)
     ax.set_yticks(range(len(names)))
     ax.set_yticklabels(names, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel(unit)
+    ax.set_xlabel("G" + unit)
     ax.set_title(f"{family}: rate per implementation (1 thread, median)")
     ax.legend(fontsize=7, loc="lower right")
     ratios = []
