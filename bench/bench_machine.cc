@@ -2,48 +2,51 @@
 // FMA peak (flop/s, one core) and memory bandwidth (memcpy, plain read).
 #include "bench_util.h"
 
+extern "C" {
+#include "ukernel.h"   // the ISAs' FMA peak probes (NB_UK_PEAK registry lines)
+}
+
 #include <benchmark/benchmark.h>
 
 #if defined(__x86_64__)
-double nbb_fma_peak_avx2(int64_t iters);
-double nbb_fma_peak_avx512(int64_t iters);
 float nbb_read_avx2(const float *p, size_t n);
 #endif
 
-static void machine_peak_fma(benchmark::State &state) {
-#if defined(__x86_64__)
-    if (!(nb_cpu_features() & NB_CPU_AVX2) || !(nb_cpu_features() & NB_CPU_FMA)) {
-        state.SkipWithError("no AVX2+FMA");
+// The peak probe of `isa` from the registry, with its flops per iteration.
+static nb_fma_peak_ft *peak_probe(nb_isa isa, int64_t *flops_per_iter) {
+    struct Probe { nb_isa isa; nb_fma_peak_ft *fn; int64_t fpi; };
+    static const Probe probes[] = {
+#define NB_UK_PEAK(fn, fpi) {NB_UK_ISA, fn, fpi},
+#include "ukernel_registry.h"
+        {NB_ISA_REF, nullptr, 0}};
+    for (const Probe &p : probes)
+        if (p.fn && p.isa == isa) { *flops_per_iter = p.fpi; return p.fn; }
+    return nullptr;
+}
+
+static void run_peak(benchmark::State &state, nb_isa isa) {
+    int64_t fpi = 0;
+    nb_fma_peak_ft *probe = nb_isa_supported(isa) ? peak_probe(isa, &fpi) : nullptr;
+    if (!probe) {
+        state.SkipWithError("no peak probe for this ISA on this CPU");
         return;
     }
     const int64_t iters = 1 << 20;
-    for (auto _ : state) benchmark::DoNotOptimize(nbb_fma_peak_avx2(iters));
-    // 12 chains x 8 lanes x 2 flops per iteration
-    state.counters["FLOPS"] = benchmark::Counter(double(iters) * 12 * 8 * 2 * double(state.iterations()),
+    for (auto _ : state) benchmark::DoNotOptimize(probe(iters));
+    state.counters["FLOPS"] = benchmark::Counter(double(iters) * double(fpi) * double(state.iterations()),
                                                  benchmark::Counter::kIsRate);
-#else
-    state.SkipWithError("no peak kernel for this architecture");
-#endif
+}
+
+// The 256-bit FMA peak (AVX2; NEON's on AArch64): what the report's "% of
+// peak" uses unless AVX-512 ran.
+static void machine_peak_fma(benchmark::State &state) {
+    run_peak(state, nb_isa_supported(NB_ISA_AVX2) ? NB_ISA_AVX2 : NB_ISA_NEON);
 }
 BENCHMARK(machine_peak_fma)->Name("machine/peak/fma")->Unit(benchmark::kMillisecond);
 
 // The 512-bit peak, where nabla's AVX-512 kernels can run (the peak its
 // flop rates are then measured against).
-static void machine_peak_fma512(benchmark::State &state) {
-#if defined(__x86_64__)
-    if (!nb_isa_supported(NB_ISA_AVX512)) {
-        state.SkipWithError("no AVX-512 (x86-64-v4)");
-        return;
-    }
-    const int64_t iters = 1 << 20;
-    for (auto _ : state) benchmark::DoNotOptimize(nbb_fma_peak_avx512(iters));
-    // 24 chains x 16 lanes x 2 flops per iteration
-    state.counters["FLOPS"] = benchmark::Counter(double(iters) * 24 * 16 * 2 * double(state.iterations()),
-                                                 benchmark::Counter::kIsRate);
-#else
-    state.SkipWithError("no peak kernel for this architecture");
-#endif
-}
+static void machine_peak_fma512(benchmark::State &state) { run_peak(state, NB_ISA_AVX512); }
 BENCHMARK(machine_peak_fma512)->Name("machine/peak/fma512")->Unit(benchmark::kMillisecond);
 
 // 64 MiB: far beyond the last-level cache, so this is DRAM bandwidth.
