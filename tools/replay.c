@@ -11,14 +11,6 @@
 
 #include "cli.h"
 
-static int fail(char *err, size_t len, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* The value of " key=" in line, up to the next space. */
 static bool kv(const char *line, const char *key, char *buf, size_t len) {
     char pat[32];
@@ -174,7 +166,7 @@ static int parse_desc(char *desc, int copies, nbt_problem *p, char *err, size_t 
 
 int nbt_replay(const char *path, int copies, nbt_replay_fn fn, void *ctx, char *err, size_t len) {
     FILE *f = fopen(path, "r");
-    if (!f) return fail(err, len, "--replay: cannot read '%s'", path);
+    if (!f) return nbt_fail(err, len, "--replay: cannot read '%s'", path);
     char line[2048], desc[512], canon[512], why[256];
     seen_set z = {0};
     int lineno = 0, rc = 0;
@@ -183,14 +175,14 @@ int nbt_replay(const char *path, int copies, nbt_replay_fn fn, void *ctx, char *
         const int k = line_desc(line, desc, sizeof desc);
         nbt_problem p;
         if (k == 0) continue;
-        if (k < 0) { rc = fail(err, len, "%s:%d: a call line without all its arguments", path, lineno); break; }
+        if (k < 0) { rc = nbt_fail(err, len, "%s:%d: a call line without all its arguments", path, lineno); break; }
         if (parse_desc(desc, copies, &p, why, sizeof why)) {
-            rc = fail(err, len, "%s:%d: %s", path, lineno, why);
+            rc = nbt_fail(err, len, "%s:%d: %s", path, lineno, why);
             break;
         }
         nbt_format(&p, canon, sizeof canon);
         const int added = seen_add(&z, canon);
-        if (added < 0) rc = fail(err, len, "--replay: out of memory");
+        if (added < 0) rc = nbt_fail(err, len, "--replay: out of memory");
         else if (added) { fn(&p, ctx); rc++; }
     }
     fclose(f);

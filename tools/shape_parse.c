@@ -24,7 +24,7 @@ const char *nbt_family_name(nbt_family f) {
     return (unsigned)f < NBT_FAMILIES ? family_names[f] : "?";
 }
 
-static int fail(char *err, size_t len, const char *fmt, ...) {
+int nbt_fail(char *err, size_t len, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(err, len, fmt, ap);
@@ -53,39 +53,39 @@ static int lookup(const char *s, const char *const *names, int n) {
 /* "AxBxC": 1..NB_MAX_DIMS positive sizes. */
 static int parse_dims(const char *s, int64_t *dims, int *ndim, char *err, size_t len) {
     char buf[256];
-    if (strlen(s) >= sizeof buf) return fail(err, len, "shape '%.40s...' is too long", s);
+    if (strlen(s) >= sizeof buf) return nbt_fail(err, len, "shape '%.40s...' is too long", s);
     strcpy(buf, s);
     *ndim = 0;
     for (char *save = NULL, *t = strtok_r(buf, "x", &save); t; t = strtok_r(NULL, "x", &save)) {
-        if (*ndim == NB_MAX_DIMS) return fail(err, len, "shape '%s' has more than %d dims", s, NB_MAX_DIMS);
+        if (*ndim == NB_MAX_DIMS) return nbt_fail(err, len, "shape '%s' has more than %d dims", s, NB_MAX_DIMS);
         if (!parse_int(t, 1, NBT_MAX_DIM, &dims[*ndim]))
-            return fail(err, len, "shape '%s': '%s' is not a size between 1 and 2^40", s, t);
+            return nbt_fail(err, len, "shape '%s': '%s' is not a size between 1 and 2^40", s, t);
         (*ndim)++;
     }
     if (*ndim == 0 || s[0] == 'x' || s[strlen(s) - 1] == 'x' || strstr(s, "xx"))
-        return fail(err, len, "shape '%s' is not sizes joined by 'x' (e.g. 64x64)", s);
+        return nbt_fail(err, len, "shape '%s' is not sizes joined by 'x' (e.g. 64x64)", s);
     return 0;
 }
 
 /* "0,2,3,1": exactly n distinct integers in [0, n). */
 static int parse_list(const char *s, int n, int *out, int *count, bool permutation, char *err, size_t len) {
     char buf[128];
-    if (strlen(s) >= sizeof buf) return fail(err, len, "list '%.40s...' is too long", s);
+    if (strlen(s) >= sizeof buf) return nbt_fail(err, len, "list '%.40s...' is too long", s);
     strcpy(buf, s);
     uint64_t seen = 0;
     *count = 0;
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         int64_t v;
-        if (!parse_int(t, 0, n - 1, &v)) return fail(err, len, "'%s' in '%s' is not an axis in [0, %d)", t, s, n);
-        if (seen >> v & 1) return fail(err, len, "axis %s repeats in '%s'", t, s);
-        if (*count == n) return fail(err, len, "'%s' has more than %d axes", s, n);
+        if (!parse_int(t, 0, n - 1, &v)) return nbt_fail(err, len, "'%s' in '%s' is not an axis in [0, %d)", t, s, n);
+        if (seen >> v & 1) return nbt_fail(err, len, "axis %s repeats in '%s'", t, s);
+        if (*count == n) return nbt_fail(err, len, "'%s' has more than %d axes", s, n);
         seen |= UINT64_C(1) << v;
         out[(*count)++] = (int)v;
     }
     if (*count == 0 || s[strlen(s) - 1] == ',' || strstr(s, ",,"))
-        return fail(err, len, "'%s' is not axes joined by ',' (e.g. 0,1)", s);
+        return nbt_fail(err, len, "'%s' is not axes joined by ',' (e.g. 0,1)", s);
     if (permutation && *count != n)
-        return fail(err, len, "permutation '%s' has %d axes, the shape has %d", s, *count, n);
+        return nbt_fail(err, len, "permutation '%s' has %d axes, the shape has %d", s, *count, n);
     return 0;
 }
 
@@ -97,7 +97,7 @@ static int parse_float_kv(const char *t, const char *key, float *v, char *err, s
     char *end;
     errno = 0;
     *v = strtof(t + kl + 1, &end);
-    if (errno || *end || end == t + kl + 1) return fail(err, len, "'%s' is not %s=<number>", t, key);
+    if (errno || *end || end == t + kl + 1) return nbt_fail(err, len, "'%s' is not %s=<number>", t, key);
     return 1;
 }
 
@@ -114,11 +114,11 @@ static int parse_sgemm(int ntok, char *const *tok, nbt_problem *p, char *err, si
         if (kv == 0) kv = parse_float_kv(t, "beta", &p->beta, err, len);
         if (kv < 0) return -1;
         if (kv > 0) continue;
-        if (have++) return fail(err, len, "sgemm: unexpected '%s' after the shape", t);
+        if (have++) return nbt_fail(err, len, "sgemm: unexpected '%s' after the shape", t);
         if (parse_dims(t, d, &nd, err, len)) return -1;
-        if (nd != 3) return fail(err, len, "sgemm: shape '%s' is not MxNxK", t);
+        if (nd != 3) return nbt_fail(err, len, "sgemm: shape '%s' is not MxNxK", t);
     }
-    if (!have) return fail(err, len, "sgemm: missing shape MxNxK");
+    if (!have) return nbt_fail(err, len, "sgemm: missing shape MxNxK");
     p->m = d[0]; p->n = d[1]; p->k = d[2];
     return 0;
 }
@@ -149,25 +149,25 @@ static int parse_conv_desc(const char *s, nb_conv2d_desc *d, char *err, size_t l
         int i = 0;
         while (i < (int)(sizeof keys / sizeof keys[0]) && strcmp(keys[i].name, key) != 0) i++;
         if (kl == 0 || i == (int)(sizeof keys / sizeof keys[0]))
-            return fail(err, len, "conv descriptor '%s': unknown key '%s' "
+            return nbt_fail(err, len, "conv descriptor '%s': unknown key '%s' "
                         "(keys: n c h w k r s g p ph pw st sth stw dl dlh dlw)", s, key);
-        if (seen >> i & 1) return fail(err, len, "conv descriptor '%s': key '%s' given twice", s, key);
+        if (seen >> i & 1) return nbt_fail(err, len, "conv descriptor '%s': key '%s' given twice", s, key);
         seen |= 1u << i;
         const int64_t lo = (key[0] == 'p') ? 0 : 1;
         if (!parse_int(num, lo, NBT_MAX_DIM, keys[i].a))
-            return fail(err, len, "conv descriptor '%s': key '%s' needs a number >= %lld", s, key, (long long)lo);
+            return nbt_fail(err, len, "conv descriptor '%s': key '%s' needs a number >= %lld", s, key, (long long)lo);
     }
     for (int i = 1; i <= 5; i++)   /* c h w k r: h and r stand for w and s */
         if (!(seen >> i & 1) && i != 3)
-            return fail(err, len, "conv descriptor '%s': key '%s' is missing", s, keys[i].name);
+            return nbt_fail(err, len, "conv descriptor '%s': key '%s' is missing", s, keys[i].name);
     if (!d->n) d->n = 1;
     if (!d->w) d->w = d->h;
     if (!d->s) d->s = d->r;
     if (!d->groups) d->groups = 1;
     if (pad >= 0 && (d->pad_h >= 0 || d->pad_w >= 0))
-        return fail(err, len, "conv descriptor '%s': 'p' with 'ph'/'pw'", s);
-    if (st && (d->stride_h || d->stride_w)) return fail(err, len, "conv descriptor '%s': 'st' with 'sth'/'stw'", s);
-    if (dl && (d->dilation_h || d->dilation_w)) return fail(err, len, "conv descriptor '%s': 'dl' with 'dlh'/'dlw'", s);
+        return nbt_fail(err, len, "conv descriptor '%s': 'p' with 'ph'/'pw'", s);
+    if (st && (d->stride_h || d->stride_w)) return nbt_fail(err, len, "conv descriptor '%s': 'st' with 'sth'/'stw'", s);
+    if (dl && (d->dilation_h || d->dilation_w)) return nbt_fail(err, len, "conv descriptor '%s': 'dl' with 'dlh'/'dlw'", s);
     if (d->pad_h < 0) d->pad_h = pad > 0 ? pad : 0;
     if (d->pad_w < 0) d->pad_w = pad > 0 ? pad : 0;
     if (!d->stride_h) d->stride_h = st ? st : 1;
@@ -176,15 +176,15 @@ static int parse_conv_desc(const char *s, nb_conv2d_desc *d, char *err, size_t l
     if (!d->dilation_w) d->dilation_w = dl ? dl : 1;
     int64_t P, Q;
     if (nb_conv2d_out_shape(d, &P, &Q) != NB_OK)
-        return fail(err, len, "conv descriptor '%s': %s", s, nb_last_error());
+        return nbt_fail(err, len, "conv descriptor '%s': %s", s, nb_last_error());
     return 0;
 }
 
 static int parse_named(const char *fam, int ntok, char *const *tok, const char *const *names, int nnames,
                        int *op, char *err, size_t len) {
-    if (ntok < 2) return fail(err, len, "%s: expected an operation and a shape", fam);
+    if (ntok < 2) return nbt_fail(err, len, "%s: expected an operation and a shape", fam);
     *op = lookup(tok[0], names, nnames);
-    if (*op < 0) return fail(err, len, "%s: unknown operation '%s'", fam, tok[0]);
+    if (*op < 0) return nbt_fail(err, len, "%s: unknown operation '%s'", fam, tok[0]);
     return 0;
 }
 
@@ -194,7 +194,7 @@ static int parse_reduce(int ntok, char *const *tok, nbt_problem *p, char *err, s
     p->rop = (nb_reduce_op)op;
     if (parse_dims(tok[1], p->shape, &p->ndim, err, len)) return -1;
     if (ntok != 3 || strncmp(tok[2], "axes=", 5) != 0)
-        return fail(err, len, "reduce: expected 'axes=A,B,...' after the shape");
+        return nbt_fail(err, len, "reduce: expected 'axes=A,B,...' after the shape");
     if (parse_list(tok[2] + 5, p->ndim, axes, &na, false, err, len)) return -1;
     for (int i = 0; i < na; i++) p->axes |= UINT64_C(1) << axes[i];
     return 0;
@@ -205,7 +205,7 @@ static int parse_copy(int ntok, char *const *tok, nbt_problem *p, char *err, siz
     static const char *const names[] = {"permute"};
     if (parse_named("copy", ntok, tok, names, 1, &op, err, len)) return -1;
     if (parse_dims(tok[1], p->shape, &p->ndim, err, len)) return -1;
-    if (ntok != 3) return fail(err, len, "copy: expected a permutation (e.g. 0,2,3,1) after the shape");
+    if (ntok != 3) return nbt_fail(err, len, "copy: expected a permutation (e.g. 0,2,3,1) after the shape");
     return parse_list(tok[2], p->ndim, p->perm, &na, true, err, len);
 }
 
@@ -214,7 +214,7 @@ static int parse_unary(int ntok, char *const *tok, nbt_problem *p, char *err, si
     if (parse_named("unary", ntok, tok, unary_names, 6, &op, err, len)) return -1;
     p->uop = (nb_unary_op)op;
     if (ntok != 2 || !parse_int(tok[1], 1, NBT_MAX_DIM, &p->count))
-        return fail(err, len, "unary: '%s' is not an element count between 1 and 2^40", tok[1]);
+        return nbt_fail(err, len, "unary: '%s' is not an element count between 1 and 2^40", tok[1]);
     return 0;
 }
 
@@ -225,7 +225,7 @@ static int parse_softmax(int ntok, char *const *tok, nbt_problem *p, char *err, 
     if (parse_named("softmax", ntok, tok, names, 2, &op, err, len)) return -1;
     p->log = op;
     if (parse_dims(tok[1], d, &nd, err, len)) return -1;
-    if (nd != 2 || ntok != 2) return fail(err, len, "softmax: shape '%s' is not ROWSxCOLS", tok[1]);
+    if (nd != 2 || ntok != 2) return nbt_fail(err, len, "softmax: shape '%s' is not ROWSxCOLS", tok[1]);
     p->rows = d[0]; p->cols = d[1];
     return 0;
 }
@@ -283,9 +283,9 @@ static int check_memory(const nbt_problem *p, uint64_t limit, int copies, char *
     const double bytes = 4.0 * (in[0] + in[1] + in[2]) + (4.0 * copies + 24.0) * out;
     int64_t check;
     if (bytes >= 0x1p62 || !mul_ok((int64_t)out, 24 + 4 * (int64_t)copies, &check))
-        return fail(err, len, "%s: the buffers' byte count overflows", nbt_family_name(p->family));
+        return nbt_fail(err, len, "%s: the buffers' byte count overflows", nbt_family_name(p->family));
     if (bytes > (double)limit)
-        return fail(err, len, "%s: the buffers need %.3g GB, more than the %.3g GB of memory available here",
+        return nbt_fail(err, len, "%s: the buffers need %.3g GB, more than the %.3g GB of memory available here",
                     nbt_family_name(p->family), bytes / 1e9, (double)limit / 1e9);
     return 0;
 }
@@ -295,7 +295,7 @@ int nbt_parse(const char *family, int ntok, char *const *tok, uint64_t mem_limit
     *p = (nbt_problem){0};
     const int f = lookup(family, family_names, NBT_FAMILIES);
     if (f < 0)
-        return fail(err, errlen, "unknown family '%s' (sgemm, conv2d-fwd, conv2d-bwd-data, "
+        return nbt_fail(err, errlen, "unknown family '%s' (sgemm, conv2d-fwd, conv2d-bwd-data, "
                     "conv2d-bwd-filter, reduce, copy, unary, softmax)", family);
     p->family = (nbt_family)f;
     int r;
@@ -303,7 +303,7 @@ int nbt_parse(const char *family, int ntok, char *const *tok, uint64_t mem_limit
     case NBT_SGEMM: r = parse_sgemm(ntok, tok, p, err, errlen); break;
     case NBT_CONV_FWD: case NBT_CONV_BWD_DATA: case NBT_CONV_BWD_FILTER:
         r = ntok == 1 ? parse_conv_desc(tok[0], &p->conv, err, errlen)
-                      : fail(err, errlen, "%s: expected one descriptor like n8c128h28w28k128r3s3p1", family);
+                      : nbt_fail(err, errlen, "%s: expected one descriptor like n8c128h28w28k128r3s3p1", family);
         break;
     case NBT_REDUCE: r = parse_reduce(ntok, tok, p, err, errlen); break;
     case NBT_COPY: r = parse_copy(ntok, tok, p, err, errlen); break;

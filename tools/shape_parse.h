@@ -65,6 +65,10 @@ void nbt_sizes(const nbt_problem *p, int64_t in[3], int64_t *out);
    nbt_parse reads back to the same problem. */
 void nbt_format(const nbt_problem *p, char *buf, size_t len);
 
+/* Writes the message into err (len bytes) and returns -1: the tool's one
+   way of reporting a bad descriptor, option or log line. */
+int nbt_fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Memory available on this machine in bytes (the tool's limit). */
 uint64_t nbt_memory_limit(void);
 
