@@ -41,6 +41,36 @@ static nb_status sgemm_call(const nb_conv_desc *cd, int ta, int tb, int64_t M, i
    take the threads) on several: im2col splits the pixels (each thread
    writes its own columns), col2im splits the channels (each thread adds
    into its own rows of dx, in the same order as one thread would). */
+typedef struct {
+    const nb_conv_desc *cd;
+    const nb_conv2d_desc *d;
+    const nb_conv_geom *g;
+    int64_t j0, nj, ldcol;
+    const float *xg;   /* im2col: from */
+    float *col;        /* im2col: to */
+    const float *cin;  /* col2im: from */
+    float *dxg;        /* col2im: to */
+} split_run;
+
+/* im2col: member t writes its own columns. */
+static void im2col_member(void *ctx, int tid, int nt) {
+    const split_run *r = ctx;
+    int64_t a, b;
+    nb_parallel_share(r->nj, tid, nt, &a, &b);
+    r->cd->im2col(r->d, r->g->cg, r->g->P, r->g->Q, r->j0 + a, b - a, r->xg, r->col + a, r->ldcol);
+}
+
+/* col2im: member t adds into its own channels of dx. */
+static void col2im_member(void *ctx, int tid, int nt) {
+    const split_run *r = ctx;
+    const nb_conv_geom *g = r->g;
+    const int64_t RS = r->d->r * r->d->s;
+    int64_t c0, c1;
+    nb_parallel_share(g->cg, tid, nt, &c0, &c1);
+    r->cd->col2im(r->d, c1 - c0, g->P, g->Q, r->j0, r->nj, r->cin + c0 * RS * r->ldcol, r->ldcol,
+                  r->dxg + c0 * g->HW);
+}
+
 static void im2col_split(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g,
                          int64_t j0, int64_t nj, const float *xg, float *col, int64_t ldcol) {
     int64_t work;
@@ -50,11 +80,8 @@ static void im2col_split(const nb_conv_desc *cd, const nb_conv2d_desc *d, const 
         cd->im2col(d, g->cg, g->P, g->Q, j0, nj, xg, col, ldcol);
         return;
     }
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int t = 0; t < nt; t++) {
-        const int64_t a = nj * t / nt, b = nj * (t + 1) / nt;
-        cd->im2col(d, g->cg, g->P, g->Q, j0 + a, b - a, xg, col + a, ldcol);
-    }
+    split_run r = {cd, d, g, j0, nj, ldcol, xg, col, NULL, NULL};
+    nb_parallel_team(nt, im2col_member, &r);
 }
 
 static void col2im_split(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g,
@@ -67,12 +94,8 @@ static void col2im_split(const nb_conv_desc *cd, const nb_conv2d_desc *d, const 
         cd->col2im(d, g->cg, g->P, g->Q, j0, nj, col, ldcol, dxg);
         return;
     }
-    const int64_t RS = d->r * d->s;
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int t = 0; t < nt; t++) {
-        const int64_t c0 = g->cg * t / nt, c1 = g->cg * (t + 1) / nt;
-        cd->col2im(d, c1 - c0, g->P, g->Q, j0, nj, col + c0 * RS * ldcol, ldcol, dxg + c0 * g->HW);
-    }
+    split_run r = {cd, d, g, j0, nj, ldcol, NULL, NULL, col, dxg};
+    nb_parallel_team(nt, col2im_member, &r);
 }
 
 /* ---- forward ---- */
