@@ -9,7 +9,7 @@
 #
 # FILTER (a Google Benchmark regex) defaults to nabla's own rows (the peers
 # are the same library on both sides). NB_COMPARE_ROUNDS rounds (default 3).
-# NB_COMPARE_LOCK=FILE holds flock on FILE while the benchmarks run (not
+# NB_COMPARE_LOCK=FILE holds flock on FILE during each benchmark run (not
 # while building), for a machine shared with other benchmark runs.
 # Results: build-compare/compare-<old>-<new>.txt.
 set -euo pipefail
@@ -36,15 +36,15 @@ build_at() {   # commit -> path of its nabla_bench
 bin_old=$(build_at "$old")
 bin_new=$(build_at "$new")
 
-[ -n "${NB_COMPARE_LOCK:-}" ] && { exec 9>"$NB_COMPARE_LOCK"; flock 9; }
+lock=(env)
+[ -n "${NB_COMPARE_LOCK:-}" ] && lock=(flock "$NB_COMPARE_LOCK")
 for r in $(seq 1 "$rounds"); do
     for side in old new; do
         bin=bin_$side
-        "${!bin}" --benchmark_filter="$filter" --benchmark_min_time=0.2 \
+        "${lock[@]}" "${!bin}" --benchmark_filter="$filter" --benchmark_min_time=0.2 \
             --benchmark_out="$root/$side-$r.json" --benchmark_out_format=json >/dev/null
     done
 done
-[ -n "${NB_COMPARE_LOCK:-}" ] && flock -u 9
 python3 - "$root" "$rounds" "$old" "$new" <<'EOF' | tee "$root/compare-$old-$new.txt"
 import json, statistics, sys
 root, rounds, old, new = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
