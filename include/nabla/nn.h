@@ -25,12 +25,27 @@ NB_API nb_tensor *nb_linear(nb_tensor *x, nb_tensor *w, nb_tensor *b);
    dims are moved last and back). */
 NB_API nb_tensor *nb_softmax(nb_tensor *x, int dim);
 NB_API nb_tensor *nb_log_softmax(nb_tensor *x, int dim);
-/* F.mse_loss(input, target), mean reduction. */
+/* Losses. reduction as PyTorch's: the mean, the sum, or one loss per element. */
+typedef enum { NB_REDUCTION_MEAN = 0, NB_REDUCTION_SUM, NB_REDUCTION_NONE } nb_reduction;
+/* PyTorch's default ignore_index. */
+#define NB_IGNORE_INDEX ((int64_t)-100)
+/* F.mse_loss(input, target), mean reduction; _ex: any reduction. */
 NB_API nb_tensor *nb_mse_loss(nb_tensor *input, nb_tensor *target);
-/* F.nll_loss(log_probs [N, C], target [N] int64), mean reduction. */
+NB_API nb_tensor *nb_mse_loss_ex(nb_tensor *input, nb_tensor *target, nb_reduction reduction);
+/* F.nll_loss(log_probs, target, ignore_index=-100, reduction="mean"):
+   log_probs [N, C, d...] (or [C]), target int64 [N, d...] (or 0-dim).
+   Targets equal to ignore_index are skipped: "mean" divides by the number
+   of the others (NaN when all are ignored, as PyTorch), "none" gives 0 for
+   them. Any other target outside [0, C) is NB_ERR_ARG. */
 NB_API nb_tensor *nb_nll_loss(nb_tensor *log_probs, nb_tensor *target);
-/* F.cross_entropy(logits [N, C], target [N] int64), mean reduction. */
+NB_API nb_tensor *nb_nll_loss_ex(nb_tensor *log_probs, nb_tensor *target, int64_t ignore_index,
+                                 nb_reduction reduction);
+/* F.cross_entropy(logits, target, ignore_index, reduction): log_softmax
+   over the class dim (dim 1, or 0 for [C]) then nll_loss. No class weights
+   and no label smoothing. */
 NB_API nb_tensor *nb_cross_entropy(nb_tensor *logits, nb_tensor *target);
+NB_API nb_tensor *nb_cross_entropy_ex(nb_tensor *logits, nb_tensor *target, int64_t ignore_index,
+                                      nb_reduction reduction);
 
 typedef struct {
     int64_t stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, groups;
