@@ -31,8 +31,76 @@ static void issue12_tensor_and_losses(void) {
     HN(nb_mse_loss_ex, F, F, (nb_reduction)3);
 }
 
+static void issue12_modules(void) {
+    nb_named_tensor nt[4];
+    HN(nb_module_new2, NULL, NULL);
+    HN(nb_module_new2, (&(nb_module_vtable2){"NoForward", NULL, NULL}), NULL);
+    HS(nb_module_add_parameter_named, NULL, "w", F);
+    HS(nb_module_add_parameter_named, M, NULL, F);
+    HS(nb_module_add_parameter_named, M, "w", NULL);
+    HS(nb_module_add_parameter_named, M, "weight", F);   /* taken */
+    HS(nb_module_add_parameter_named, M, "a.b", F);
+    HS(nb_module_add_parameter_named, M, "", F);
+    HS(nb_module_add_parameter_named, M, "a_name_that_is_much_longer_than_sixty_three_bytes_is_refused_here", F);
+    HS(nb_module_add_buffer, NULL, "b", F);
+    HS(nb_module_add_buffer, M, NULL, F);
+    HS(nb_module_add_buffer, M, "b", NULL);
+    HS(nb_module_add_buffer, M, "bias", F);
+    HN(nb_module_buffer, NULL, "running_mean");
+    HN(nb_module_buffer, M, NULL);
+    HN(nb_module_buffer, M, "running_mean");
+    HS(nb_module_add_child_named, NULL, "c", M2);
+    HS(nb_module_add_child_named, M, NULL, M2);
+    HS(nb_module_add_child_named, M, "c", NULL);
+    HS(nb_module_add_child_named, M, "c", M);
+    HS(nb_module_add_child_named, M, "weight", M2);
+    HN(nb_module_forward2, NULL, F, F);
+    HN(nb_module_forward2, M, NULL, F);
+    HN(nb_module_forward2, M, F, NULL);
+    HN(nb_module_forward2, M, F, F);                     /* Linear takes one input */
+    HS(nb_module_train, NULL, false);
+    HF(nb_module_is_training, NULL);
+    HM(nb_module_named_parameters, NULL, nt, 4);
+    HM(nb_module_named_parameters, M, nt, -1);
+    HM(nb_module_named_buffers, NULL, nt, 4);
+    HM(nb_module_named_buffers, M, nt, -2);
+    HM(nb_module_state_dict, NULL, nt, 4);
+    HM(nb_module_state_dict, M, NULL, -1);
+    HN(nb_module_child_name, NULL, 0);
+    HN(nb_module_child_name, M, 0);
+    HN(nb_module_child_name, M, -1);
+    HA0(nb_gelu_new);
+    HA0(nb_tanh_new);
+    HA0(nb_sigmoid_new);
+    HN(nb_max_pool2d_new, 0, 2, 0, 0, 0, 0);
+    HN(nb_max_pool2d_new, 2, 2, -1, 0, 0, 0);
+    HN(nb_max_pool2d_new, 2, 2, 0, 0, 2, 0);
+    HN(nb_avg_pool2d_new, 2, -2, 0, 0, 0, 0);
+    HN(nb_avg_pool2d_new, 2, 2, 0, 0, 0, -1);
+    HN(nb_dropout_new, -0.1, 1);
+    HN(nb_dropout_new, NAN, 1);
+    HN(nb_dropout_new, 1.5, 1);
+    HN(nb_dropout, NULL, 0.5, true, NULL);
+    HN(nb_dropout, F, 2.0, true, NULL);
+    HN(nb_dropout, I, 0.5, true, NULL);
+    HN(nb_batch_norm2d_new, 0, 1e-5, 0.1, true);
+    HN(nb_batch_norm2d_new, 3, -1.0, 0.1, true);
+    HN(nb_batch_norm2d_new, 3, 1e-5, 1.5, true);
+    HN(nb_batch_norm2d_new, 3, 1e-5, NAN, true);
+    HN(nb_batch_norm, NULL, NULL, NULL, NULL, NULL, true, 0.1, 1e-5);
+    HN(nb_batch_norm, I, NULL, NULL, NULL, NULL, true, 0.1, 1e-5);
+    HN(nb_batch_norm, X4, NULL, NULL, NULL, NULL, false, 0.1, 1e-5);    /* eval without running stats */
+    HN(nb_batch_norm, X4, NULL, NULL, F, NULL, true, 0.1, 1e-5);        /* weight [2, 3] */
+    HN(nb_batch_norm, X4, NULL, NULL, NULL, NULL, true, 2.0, 1e-5);
+    HN(nb_batch_norm, X4, NULL, NULL, NULL, NULL, true, 0.1, -1.0);
+    HN(nb_batch_norm, nb_zeros(4, S(1, 2, 1, 1), NB_FLOAT32), NULL, NULL, NULL, NULL, true, 0.1, 1e-5);
+    HN(nb_cross_entropy_loss_new, -100, (nb_reduction)5);
+    HN(nb_mse_loss_new, (nb_reduction)-3);
+}
+
 static void issue12_hostile_calls(void) {
     issue12_tensor_and_losses();
+    issue12_modules();
 }
 
 #endif
