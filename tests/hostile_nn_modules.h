@@ -98,9 +98,40 @@ static void issue12_modules(void) {
     HN(nb_mse_loss_new, (nb_reduction)-3);
 }
 
+static void issue12_optimisers(void) {
+    const nb_sgd_options sgd = {0.1, 0.9, 0.0, 0.0, true};
+    HN(nb_sgd_new_ex, 1, &L, NULL);
+    HN(nb_sgd_new_ex, 1, NULL, &sgd);
+    HN(nb_sgd_new_ex, 1, &I, &sgd);
+    HN(nb_sgd_new_ex, 1, &L, (&(nb_sgd_options){0.1, 0.0, 0.0, 0.0, true}));     /* Nesterov without momentum */
+    HN(nb_sgd_new_ex, 1, &L, (&(nb_sgd_options){0.1, 0.9, 0.5, 0.0, true}));     /* Nesterov with dampening */
+    HN(nb_sgd_new_ex, 1, &L, (&(nb_sgd_options){0.1, 0.9, -0.5, 0.0, false}));
+    HN(nb_sgd_new_ex, 1, &L, (&(nb_sgd_options){NAN, 0.9, 0.0, 0.0, false}));
+    HN(nb_adamw_new, 1, NULL, 0.1, 0.9, 0.999, 1e-8, 0.01);
+    HN(nb_adamw_new, 1, &L, 0.1, 1.0, 0.999, 1e-8, 0.01);
+    HN(nb_adamw_new, 1, &L, 0.1, 0.9, 0.999, 1e-8, -0.01);
+    HN(nb_adamw_new, -3, &L, 0.1, 0.9, 0.999, 1e-8, 0.01);
+    if (h_child("nb_optimizer_lr", "NULL")) h_done("nb_optimizer_lr", "NULL", isnan(nb_optimizer_lr(NULL)) ? NULL : "not NaN");
+    HS(nb_optimizer_set_lr, NULL, 0.1);
+    HS(nb_optimizer_set_lr, O, -0.1);
+    HS(nb_optimizer_set_lr, O, NAN);
+    HN(nb_step_lr_new, NULL, 1, 0.5);
+    HN(nb_step_lr_new, O, 0, 0.5);
+    HN(nb_step_lr_new, O, 2, -0.5);
+    HN(nb_step_lr_new, O, 2, INFINITY);
+    HN(nb_cosine_lr_new, NULL, 10, 0.0);
+    HN(nb_cosine_lr_new, O, -1, 0.0);
+    HN(nb_cosine_lr_new, O, 10, NAN);
+    HS(nb_lr_scheduler_step, NULL);
+    if (h_child("nb_lr_scheduler_last_lr", "NULL"))
+        h_done("nb_lr_scheduler_last_lr", "NULL", isnan(nb_lr_scheduler_last_lr(NULL)) ? NULL : "not NaN");
+    HV(nb_lr_scheduler_free, NULL);
+}
+
 static void issue12_hostile_calls(void) {
     issue12_tensor_and_losses();
     issue12_modules();
+    issue12_optimisers();
 }
 
 #endif

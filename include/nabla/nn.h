@@ -204,9 +204,27 @@ typedef struct nb_optimizer nb_optimizer;
    Nesterov). The parameters are retained. */
 NB_API nb_optimizer *nb_sgd_new(int n, nb_tensor *const *params, double lr, double momentum,
                                 double weight_decay);
+/* torch.optim.SGD(params, lr, momentum, dampening, weight_decay,
+   nesterov). Nesterov needs momentum > 0 and dampening 0 (NB_ERR_ARG), as
+   PyTorch. With dampening or Nesterov the update runs through the tensor
+   ops, not the optimiser micro-kernel. */
+typedef struct {
+    double lr, momentum, dampening, weight_decay;
+    bool nesterov;
+} nb_sgd_options;
+NB_API nb_optimizer *nb_sgd_new_ex(int n, nb_tensor *const *params, const nb_sgd_options *options);
 /* torch.optim.Adam(params, lr, betas=(beta1, beta2), eps, weight_decay). */
 NB_API nb_optimizer *nb_adam_new(int n, nb_tensor *const *params, double lr, double beta1, double beta2,
                                  double eps, double weight_decay);
+/* torch.optim.AdamW: decoupled weight decay, p *= 1 - lr * weight_decay,
+   then Adam's update without weight decay (PyTorch's default
+   weight_decay is 0.01). */
+NB_API nb_optimizer *nb_adamw_new(int n, nb_tensor *const *params, double lr, double beta1, double beta2,
+                                  double eps, double weight_decay);
+/* optimizer.param_groups[0]["lr"]: read (NaN + error on NULL) and set
+   (NB_ERR_ARG when negative or NaN). */
+NB_API double    nb_optimizer_lr(const nb_optimizer *opt);
+NB_API nb_status nb_optimizer_set_lr(nb_optimizer *opt, double lr);
 /* One update from the current .grad (parameters without grad are skipped).
    Atomic: every new value is computed before any parameter or state buffer
    changes, so a failure (NB_ERR_OOM, ...) leaves the parameters, the
@@ -217,6 +235,22 @@ NB_API nb_status nb_optimizer_step(nb_optimizer *opt);
 /* optimizer.zero_grad(): sets every .grad to NULL (PyTorch's set_to_none). */
 NB_API void      nb_optimizer_zero_grad(nb_optimizer *opt);
 NB_API void      nb_optimizer_free(nb_optimizer *opt);
+
+/* ---- learning-rate schedules (torch.optim.lr_scheduler) ---------------------- */
+
+/* A schedule borrows its optimiser (which must outlive it) and takes the
+   optimiser's current lr as base_lr. nb_lr_scheduler_step() is
+   scheduler.step(): epoch += 1, then sets the optimiser's lr to the
+   closed form at that epoch (PyTorch's _get_closed_form_lr):
+     StepLR:            base_lr * gamma^floor(epoch / step_size)
+     CosineAnnealingLR: eta_min + (base_lr - eta_min) (1 + cos(pi epoch / t_max)) / 2 */
+typedef struct nb_lr_scheduler nb_lr_scheduler;
+NB_API nb_lr_scheduler *nb_step_lr_new(nb_optimizer *opt, int64_t step_size, double gamma);
+NB_API nb_lr_scheduler *nb_cosine_lr_new(nb_optimizer *opt, int64_t t_max, double eta_min);
+NB_API nb_status        nb_lr_scheduler_step(nb_lr_scheduler *s);
+/* get_last_lr(): the lr set by the last step (base_lr before any); NaN + error on NULL. */
+NB_API double           nb_lr_scheduler_last_lr(const nb_lr_scheduler *s);
+NB_API void             nb_lr_scheduler_free(nb_lr_scheduler *s);
 
 #ifdef __cplusplus
 }
