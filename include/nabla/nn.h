@@ -197,6 +197,24 @@ NB_API nb_module *nb_batch_norm2d_new(int64_t num_features, double eps, double m
 NB_API nb_module *nb_cross_entropy_loss_new(int64_t ignore_index, nb_reduction reduction);
 NB_API nb_module *nb_mse_loss_new(nb_reduction reduction);
 
+/* ---- saving and loading (torch.save(model.state_dict()) / load_state_dict) ---- */
+
+/* Writes m's state_dict (parameters and buffers, their names, dtypes,
+   shapes and values) to path in the format of docs/state-format.md, through
+   "<path>.tmp" renamed over path at the end (a failure leaves no partial
+   file under path). I/O errors: NB_ERR_ARG naming the path and the reason. */
+NB_API nb_status nb_module_save(const nb_module *m, const char *path);
+/* load_state_dict(strict=True): every entry of m's state_dict must be in
+   the file with the same dtype and shape, and nothing else. A missing,
+   truncated, corrupt (checksum) or foreign file, or one that does not
+   match m, is an error naming nb_module_load, the path and what is wrong
+   (NB_ERR_SHAPE / NB_ERR_DTYPE for a shape / dtype mismatch,
+   NB_ERR_UNSUPPORTED for another format version, NB_ERR_ARG otherwise),
+   and m is left unchanged: every entry is checked and staged before the
+   first tensor is written. Values are written in place (no-grad, version
+   counters bumped), so optimisers holding the parameters keep working. */
+NB_API nb_status nb_module_load(nb_module *m, const char *path);
+
 /* ---- optimisers (torch.optim) -------------------------------------------------- */
 
 typedef struct nb_optimizer nb_optimizer;
