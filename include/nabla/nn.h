@@ -126,12 +126,6 @@ NB_API nb_tensor *nb_module_forward2(nb_module *m, nb_tensor *a, nb_tensor *b);
    descendants. Dropout and BatchNorm2d read it in their forward. */
 NB_API nb_status  nb_module_train(nb_module *m, bool training);
 NB_API bool       nb_module_is_training(const nb_module *m);   /* false + error on NULL */
-/* model.parameters(): own parameters first, then the children's, depth first.
-   Writes up to cap borrowed pointers into out (may be NULL) and returns the
-   total count; -1 + error for a NULL m or a negative cap. The accessors
-   below set the last error (naming themselves) on a NULL m and return -1
-   (num_children) or NULL; nb_module_child also on an index out of range. */
-NB_API int        nb_module_parameters(const nb_module *m, nb_tensor **out, int cap);
 /* A full name ("features.0.weight") and a borrowed tensor. */
 #define NB_NAME_MAX 256
 typedef struct {
@@ -146,6 +140,12 @@ typedef struct {
 NB_API int        nb_module_named_parameters(const nb_module *m, nb_named_tensor *out, int cap);
 NB_API int        nb_module_named_buffers(const nb_module *m, nb_named_tensor *out, int cap);
 NB_API int        nb_module_state_dict(const nb_module *m, nb_named_tensor *out, int cap);
+/* model.parameters(): own parameters first, then the children's, depth first.
+   Writes up to cap borrowed pointers into out (may be NULL) and returns the
+   total count; -1 + error for a NULL m or a negative cap. The accessors
+   below set the last error (naming themselves) on a NULL m and return -1
+   (num_children) or NULL; nb_module_child also on an index out of range. */
+NB_API int        nb_module_parameters(const nb_module *m, nb_tensor **out, int cap);
 NB_API int        nb_module_num_children(const nb_module *m);
 NB_API nb_module *nb_module_child(const nb_module *m, int i);      /* borrowed */
 NB_API const char *nb_module_child_name(const nb_module *m, int i); /* "0", "features" */
@@ -155,7 +155,11 @@ NB_API void       nb_module_zero_grad(nb_module *m);                /* grads set
 NB_API void       nb_module_free(nb_module *m);
 
 /* nn.Linear(in, out, bias): weight [out, in] and bias [out] uniform in
-   (-1/sqrt(in), 1/sqrt(in)) as PyTorch's default init; gen may be NULL. */
+   (-1/sqrt(in), 1/sqrt(in)): PyTorch's default init (kaiming_uniform_
+   with a = sqrt(5) gives exactly that bound), drawn from gen (NULL: the
+   default generator) in PyTorch's order, weight then bias. The values
+   differ from PyTorch's (another random generator). Conv2d likewise with
+   fan_in = in / groups * kh * kw. */
 NB_API nb_module *nb_linear_new(int64_t in_features, int64_t out_features, bool bias, nb_generator *gen);
 /* nn.Conv2d(in, out, (kh, kw), stride, padding, bias): weight OIHW. */
 NB_API nb_module *nb_conv2d_new(int64_t in_channels, int64_t out_channels, int64_t kh, int64_t kw,
