@@ -10,14 +10,7 @@
 #define F32 NB_FLOAT32
 #define F64 NB_FLOAT64
 
-static int64_t live0;
-static int setup(void **s) { (void)s; live0 = nb_tensor_live_count(); return 0; }
-static int teardown(void **s) {
-    (void)s;
-    assert_int_equal(nb_tensor_live_count(), live0);
-    return 0;
-}
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, tu_live_setup, tu_live_teardown)
 
 static nb_tensor *labels(int n, const int64_t *v) { return nb_tensor_new(v, NB_INT64, 1, (int64_t[]){n}); }
 
