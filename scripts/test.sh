@@ -32,6 +32,9 @@ root=$(pwd)
 # shellcheck disable=SC2086
 nb_ensure_deps $NB_DEPS_BUILD $NB_DEPS_TEST_EXTRA
 
+# Tests that need an installed data set (deps.sh installs it) fail instead
+# of skipping when it is missing under this command.
+export NABLA_TEST_COMMAND=1
 stages=${NB_TEST_STAGES:-"docs gcc westmere clang asan aarch64 consumer fuzz"}
 out=${NB_TEST_BUILD_ROOT:-$root/build-test}
 mkdir -p "$out"
