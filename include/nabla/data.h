@@ -57,9 +57,10 @@ typedef struct nb_batch_iter nb_batch_iter;
 NB_API nb_batch_iter *nb_batch_iter_new(nb_tensor *x, nb_tensor *y, int64_t batch_size, bool shuffle,
                                         uint64_t seed, bool drop_last);
 /* The next batch as two new contiguous tensors ([B, ...] copies of x's and
-   y's rows). At the end of an epoch returns NB_OK with *xb = *yb = NULL;
-   the call after that starts the next epoch. On an error *xb and *yb are
-   NULL and the iterator has not moved. */
+   y's rows). At the end of an epoch returns NB_OK with *xb = *yb = NULL
+   and moves to the next epoch (nb_batch_iter_epoch and _order then
+   describe it). On an error *xb and *yb are NULL and the iterator has not
+   moved. */
 NB_API nb_status nb_batch_iter_next(nb_batch_iter *it, nb_tensor **xb, nb_tensor **yb);
 /* Restarts at the beginning of epoch (0-based) with its permutation. */
 NB_API nb_status nb_batch_iter_set_epoch(nb_batch_iter *it, int64_t epoch);

@@ -13,7 +13,7 @@ struct nb_batch_iter {
     nb_tensor *x, *y;
     int64_t rows, batch, nbatches, epoch, next;   /* next: the next batch's index in the epoch */
     size_t x_row_bytes, y_row_bytes;
-    bool shuffle, drop_last, ended;   /* ended: this epoch's NULL was returned */
+    bool shuffle, drop_last;
     uint64_t seed;
     int64_t *order;
 };
@@ -107,13 +107,12 @@ nb_status nb_batch_iter_next(nb_batch_iter *it, nb_tensor **xb, nb_tensor **yb) 
     if (xb) *xb = NULL;
     if (yb) *yb = NULL;
     if (!it || !xb || !yb) return nb_error(NB_ERR_ARG, fn, "%s is NULL", !it ? "it" : !xb ? "xb" : "yb");
-    if (it->ended) {   /* the end-of-epoch NULL was returned: this call opens the next epoch */
+    if (it->next == it->nbatches) {   /* end of the epoch: move to the next one */
         it->epoch++;
         it->next = 0;
-        it->ended = false;
         make_order(it);
+        return NB_OK;
     }
-    if (it->next == it->nbatches) { it->ended = true; return NB_OK; }
     const int64_t first = it->next * it->batch;
     const int64_t n = it->rows - first < it->batch ? it->rows - first : it->batch;
     nb_tensor *bx = gather(it->x, it->x_row_bytes, it->order + first, n);
@@ -133,7 +132,6 @@ nb_status nb_batch_iter_set_epoch(nb_batch_iter *it, int64_t epoch) {
     if (epoch < 0) return nb_error(NB_ERR_ARG, "nb_batch_iter_set_epoch", "epoch %lld < 0", (long long)epoch);
     it->epoch = epoch;
     it->next = 0;
-    it->ended = false;
     make_order(it);
     return NB_OK;
 }
