@@ -2,7 +2,7 @@
  *
  *   fashion_mnist [--epochs 3] [--batch 64] [--threads N] [--isa ref|avx2|avx512|neon]
  *                 [--limit N] [--seed S] [--lr 1e-3] [--save FILE] [--resume FILE]
- *                 [--export-init FILE] [--export-order FILE] [--no-dropout]
+ *                 [--export-init FILE] [--export-order FILE] [--export-steps DIR] [--no-dropout]
  *                 [--log-losses FILE] [--steps N] [--test-limit N] [--eval] [--data DIR]
  *
  * The model (fashion_mnist_model.c) is
@@ -16,7 +16,8 @@
  * For the PyTorch twin (fashion_mnist_torch.py, scripts/fashion_mnist_compare.sh):
  * --export-init writes the initial weights, --export-order each epoch's
  * batch order (one line of row indices per epoch), --log-losses each
- * step's loss and time. --limit N trains on the first N images only,
+ * step's loss and time, --export-steps DIR the model before each step
+ * (DIR/step_<k>.nbst, with --steps). --limit N trains on the first N images only,
  * --test-limit N tests on the first N test images, --steps N stops after
  * N steps (no evaluation then unless --eval).
  *
@@ -40,13 +41,13 @@ typedef struct {
     uint64_t seed;
     double lr, dropout;
     bool eval_anyway;
-    const char *isa, *save, *resume, *export_init, *export_order, *log_losses, *data;
+    const char *isa, *save, *resume, *export_init, *export_order, *export_steps, *log_losses, *data;
 } options;
 
 static int usage(const char *why) {
     fprintf(stderr, "fashion_mnist: %s\nusage: fashion_mnist [--epochs N] [--batch N] [--threads N] [--isa NAME] "
                     "[--limit N] [--steps N] [--test-limit N] [--seed S] [--lr X] [--save FILE] [--resume FILE] [--export-init FILE] "
-                    "[--export-order FILE] [--no-dropout] [--log-losses FILE] [--data DIR] [--eval]\n", why);
+                    "[--export-order FILE] [--export-steps DIR] [--no-dropout] [--log-losses FILE] [--data DIR] [--eval]\n", why);
     return 2;
 }
 
@@ -76,6 +77,7 @@ static int parse_args(int argc, char **argv, options *o) {
         else if (!strcmp(a, "--resume")) o->resume = v;
         else if (!strcmp(a, "--export-init")) o->export_init = v;
         else if (!strcmp(a, "--export-order")) o->export_order = v;
+        else if (!strcmp(a, "--export-steps")) o->export_steps = v;
         else if (!strcmp(a, "--log-losses")) o->log_losses = v;
         else if (!strcmp(a, "--data")) o->data = v;
         else return usage(a);
@@ -146,6 +148,16 @@ typedef struct {
     nb_tensor *xtr, *ytr, *xte, *yte;
 } dataset;
 
+/* The model before step `step`, as DIR/step_<step>.nbst (for the twin's
+   per-step check, fashion_mnist_torch.py --check-steps). */
+static int export_step(const char *dir, nb_module *model, int64_t step) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/step_%lld.nbst", dir, (long long)step);
+    if (fm_model_save(model, path) == NB_OK) return 0;
+    fprintf(stderr, "\nfashion_mnist: cannot write %s\n", path);
+    return 1;
+}
+
 static int load_data(const options *o, dataset *d) {
     char path[4][1024];
     const char *names[4] = {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
@@ -200,9 +212,11 @@ static int train(const options *o, nb_module *model, fm_adamw *opt, nb_batch_ite
         fm_progress_start(&pr, e + 1, o->epochs, nb);
         while (log->step < log->total_steps) {
             nb_tensor *xb, *yb;
+            const double t0 = now_s();   /* the step's time includes gathering its batch, as the twin's */
             if (nb_batch_iter_next(it, &xb, &yb) != NB_OK) { fprintf(stderr, "\nfashion_mnist: %s\n", nb_last_error()); return 1; }
             if (!xb) break;
-            double t0 = now_s(), l = train_step(model, opt, xb, yb), dt = now_s() - t0;
+            if (o->export_steps && export_step(o->export_steps, model, log->step)) return 1;
+            double l = train_step(model, opt, xb, yb), dt = now_s() - t0;
             int64_t bsz = nb_tensor_size(xb, 0);
             nb_tensor_release(xb);
             nb_tensor_release(yb);
