@@ -16,7 +16,7 @@
  * For the PyTorch twin (fashion_mnist_torch.py, scripts/fashion_mnist_compare.sh):
  * --export-init writes the initial weights, --export-order each epoch's
  * batch order (one line of row indices per epoch), --log-losses each
- * step's loss and time, --export-steps DIR the model before each step
+ * step's loss, wall time and CPU time (ms), --export-steps DIR the model before each step
  * (DIR/step_<k>.nbst, with --steps). --limit N trains on the first N images only,
  * --test-limit N tests on the first N test images, --steps N stops after
  * N steps (no evaluation then unless --eval).
@@ -88,6 +88,14 @@ static int parse_args(int argc, char **argv, options *o) {
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CPU time of the whole process (all threads): on a shared machine a
+   steadier throughput measure than the wall clock. */
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -212,16 +220,16 @@ static int train(const options *o, nb_module *model, fm_adamw *opt, nb_batch_ite
         fm_progress_start(&pr, e + 1, o->epochs, nb);
         while (log->step < log->total_steps) {
             nb_tensor *xb, *yb;
-            const double t0 = now_s();   /* the step's time includes gathering its batch, as the twin's */
+            const double t0 = now_s(), c0 = cpu_s();   /* a step's time includes gathering its batch, as the twin's */
             if (nb_batch_iter_next(it, &xb, &yb) != NB_OK) { fprintf(stderr, "\nfashion_mnist: %s\n", nb_last_error()); return 1; }
             if (!xb) break;
             if (o->export_steps && export_step(o->export_steps, model, log->step)) return 1;
-            double l = train_step(model, opt, xb, yb), dt = now_s() - t0;
+            double l = train_step(model, opt, xb, yb), dt = now_s() - t0, dc = cpu_s() - c0;
             int64_t bsz = nb_tensor_size(xb, 0);
             nb_tensor_release(xb);
             nb_tensor_release(yb);
             if (l != l) { fprintf(stderr, "\nfashion_mnist: step %lld: %s\n", (long long)log->step, nb_last_error()); return 1; }
-            if (log->losses) fprintf(log->losses, "%lld %.9g %.6f\n", (long long)log->step, l, dt * 1e3);
+            if (log->losses) fprintf(log->losses, "%lld %.9g %.6f %.6f\n", (long long)log->step, l, dt * 1e3, dc * 1e3);
             if (log->step < log->total_steps / 4) log->first_q += l;
             if (log->step >= log->total_steps - log->total_steps / 4) log->last_q += l;
             log->step++;

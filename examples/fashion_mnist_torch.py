@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The PyTorch twin of examples/fashion_mnist.c: the same CNN, the same
 initial weights, the same batches, the same AdamW, printing each step's loss
-and time so that the two runs can be put side by side.
+and time (--log-losses: step, loss, wall ms, process CPU ms) so that the two runs can be put side by side.
 
     fashion_mnist_torch.py [--init FILE] [--order FILE] [--epochs 3] [--batch 64]
                            [--threads N] [--limit N] [--test-limit N] [--steps N]
@@ -146,7 +146,7 @@ def main():
             if step >= total:
                 break
             idx = order[b * a.batch:(b + 1) * a.batch]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             xb, yb = xtr.index_select(0, idx), ytr.index_select(0, idx)
             if a.check_steps:   # nabla's model before this step, no update of ours
                 load_nabla_state(model, f"{a.check_steps}/step_{step}.nbst")
@@ -157,10 +157,10 @@ def main():
                 loss = nn.functional.cross_entropy(model(xb), yb)
                 loss.backward()
                 opt.step()
-            dt = time.perf_counter() - t0
+            dt, dc = time.perf_counter() - t0, time.process_time() - c0
             images += len(idx)
             if log:
-                log.write(f"{step} {loss.item():.9g} {dt * 1e3:.6f}\n")
+                log.write(f"{step} {loss.item():.9g} {dt * 1e3:.6f} {dc * 1e3:.6f}\n")
             if not a.quiet and (step % 50 == 0 or step < 10):
                 print(f"step {step} loss {loss.item():.6f} {dt * 1e3:.2f} ms", flush=True)
             step += 1
