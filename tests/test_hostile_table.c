@@ -355,7 +355,13 @@ static void tensor_header_hostile_calls(void **s) {
     elementwise_reductions_matmul();
 }
 static void autograd_header_hostile_calls(void **s) { (void)s; autograd(); }
-static void nn_header_hostile_calls(void **s) { (void)s; nn_functional(); nn_modules_and_optimisers(); }
+#include "hostile_nn_modules.h"
+static void nn_header_hostile_calls(void **s) {
+    (void)s;
+    nn_functional();
+    nn_modules_and_optimisers();
+    issue12_hostile_calls();
+}
 
 /* Runs the groups, then: no call failed, and every public function of the
    three headers was called at least once. */

@@ -76,6 +76,9 @@ NB_API void          nb_generator_free(nb_generator *g);
 /* torch.rand: uniform in [0, 1). torch.randn: standard normal. Float dtypes. */
 NB_API nb_tensor *nb_rand(int ndim, const int64_t *shape, nb_dtype dtype, nb_generator *gen);
 NB_API nb_tensor *nb_randn(int ndim, const int64_t *shape, nb_dtype dtype, nb_generator *gen);
+/* torch.randint(low, high, shape, generator=gen): int64, uniform in
+   [low, high) (unbiased). NB_ERR_ARG when high <= low. */
+NB_API nb_tensor *nb_randint(int64_t low, int64_t high, int ndim, const int64_t *shape, nb_generator *gen);
 
 /* ---- lifetime and properties -------------------------------------------------- */
 
@@ -121,6 +124,10 @@ NB_API nb_tensor *nb_view(nb_tensor *t, int ndim, const int64_t *shape);
 /* x.reshape(shape): a view when the strides allow it (PyTorch's rule), else a copy. */
 NB_API nb_tensor *nb_reshape(nb_tensor *t, int ndim, const int64_t *shape);
 NB_API nb_tensor *nb_flatten(nb_tensor *t);                      /* x.reshape(-1) */
+/* torch.flatten(x, start_dim, end_dim): dims start..end (inclusive,
+   negative allowed) merged into one; a view when the strides allow, else a
+   copy (as PyTorch). A 0-dim tensor gives [1]. */
+NB_API nb_tensor *nb_flatten_dims(nb_tensor *t, int start_dim, int end_dim);
 NB_API nb_tensor *nb_permute(nb_tensor *t, const int *dims);     /* ndim entries */
 NB_API nb_tensor *nb_transpose(nb_tensor *t, int dim0, int dim1);
 NB_API nb_tensor *nb_t(nb_tensor *t);                            /* x.t(): ndim <= 2 */
@@ -178,6 +185,8 @@ NB_API nb_status nb_mul_(nb_tensor *a, nb_tensor *b);
 NB_API nb_status nb_div_(nb_tensor *a, nb_tensor *b);
 NB_API nb_status nb_add_scalar_(nb_tensor *a, double s);
 NB_API nb_status nb_mul_scalar_(nb_tensor *a, double s);
+NB_API nb_status nb_sub_scalar_(nb_tensor *a, double s);   /* a.sub_(s) */
+NB_API nb_status nb_div_scalar_(nb_tensor *a, double s);   /* a.div_(s): a must be floating */
 NB_API nb_status nb_fill_(nb_tensor *a, double value);
 NB_API nb_status nb_zero_(nb_tensor *a);
 NB_API nb_status nb_copy_(nb_tensor *dst, nb_tensor *src);   /* dst.copy_(src) */

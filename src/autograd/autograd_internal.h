@@ -94,7 +94,6 @@ nb_status nb_grad_amax(nb_node *, nb_tensor *, nb_tensor **);
 nb_status nb_grad_matmul(nb_node *, nb_tensor *, nb_tensor **);
 nb_status nb_grad_softmax(nb_node *, nb_tensor *, nb_tensor **);
 nb_status nb_grad_log_softmax(nb_node *, nb_tensor *, nb_tensor **);
-nb_status nb_grad_nll_loss(nb_node *, nb_tensor *, nb_tensor **);
 nb_status nb_grad_conv2d(nb_node *, nb_tensor *, nb_tensor **);
 nb_status nb_grad_max_pool2d(nb_node *, nb_tensor *, nb_tensor **);
 nb_status nb_grad_avg_pool2d(nb_node *, nb_tensor *, nb_tensor **);

@@ -367,24 +367,6 @@ nb_status nb_grad_log_softmax(nb_node *n, nb_tensor *g, nb_tensor **grads) {
     return grads[0] ? NB_OK : NB_ERR_OOM;
 }
 
-/* L = -(1/N) sum_i x[i, t_i] (mean reduction):  dL/dx[i, t_i] = -g / N,
-   0 elsewhere */
-nb_status nb_grad_nll_loss(nb_node *n, nb_tensor *g, nb_tensor **grads) {
-    nb_tensor *t = saved(n, 0);
-    double gv;
-    nb_tensor_item(g, &gv);
-    nb_tensor *z = nb_zeros(n->in_ndim, n->in_shape, n->in_dtype);
-    OOM_IF(!z);
-    int64_t N = n->in_shape[0];
-    for (int64_t i = 0; i < N; i++) {
-        int64_t ti = ((const int64_t *)nb_ptr(t))[i * t->strides[0]];
-        int64_t idx[2] = {i, ti};
-        nb_tensor_set(z, idx, -gv / (double)N);
-    }
-    grads[0] = z;
-    return NB_OK;
-}
-
 /* y = conv2d(x, w) + b:  dL/dx = conv_transpose(g, w) (backward_data),
    dL/dw = correlate(x, g) (backward_filter), dL/db = sum of g over n, p, q */
 nb_status nb_grad_conv2d(nb_node *n, nb_tensor *g, nb_tensor **grads) {

@@ -1,4 +1,4 @@
-/* torch.nn.functional: linear, softmax / log_softmax, losses. */
+/* torch.nn.functional: linear, softmax / log_softmax (losses: loss.c). */
 #include <math.h>
 #include <string.h>
 
@@ -94,67 +94,3 @@ static nb_tensor *softmax_op(const char *fn, nb_tensor *x, int dim, bool log_) {
 
 nb_tensor *nb_softmax(nb_tensor *x, int dim) { return softmax_op("nb_softmax", x, dim, false); }
 nb_tensor *nb_log_softmax(nb_tensor *x, int dim) { return softmax_op("nb_log_softmax", x, dim, true); }
-
-nb_tensor *nb_mse_loss(nb_tensor *input, nb_tensor *target) {
-    if (!input || !target) { nb_error(NB_ERR_ARG, "nb_mse_loss", "%s is NULL", input ? "target" : "input"); return NULL; }
-    nb_tensor *d = nb_sub(input, target), *sq = d ? nb_mul(d, d) : NULL;
-    nb_tensor *m = sq ? nb_mean_all(sq) : NULL;
-    nb_tensor_release(d);
-    nb_tensor_release(sq);
-    if (!m) nb_error_context("nb_mse_loss");
-    return m;
-}
-
-static nb_tensor *nll(const char *fn, nb_tensor *lp, nb_tensor *target) {
-    char b1[96], b2[96];
-    if (!lp || !target) { nb_error(NB_ERR_ARG, fn, "%s is NULL", lp ? "target" : "input"); return NULL; }
-    if (target->dtype != NB_INT64) {
-        nb_error(NB_ERR_DTYPE, fn, "target must hold int64 class indices, got %s", nb_dtype_name(target->dtype));
-        return NULL;
-    }
-    if (!nb_is_float(lp->dtype)) { nb_error(NB_ERR_DTYPE, fn, "input needs a floating dtype, got %s", nb_dtype_name(lp->dtype)); return NULL; }
-    if (lp->ndim != 2 || target->ndim != 1 || target->shape[0] != lp->shape[0]) {
-        nb_error(NB_ERR_SHAPE, fn, "expects input [N, C] and target [N], got %s and %s",
-                 nb__shape_str(b1, sizeof b1, lp->ndim, lp->shape), nb__shape_str(b2, sizeof b2, target->ndim, target->shape));
-        return NULL;
-    }
-    int64_t N = lp->shape[0], C = lp->shape[1];
-    double acc = 0;
-    for (int64_t i = 0; i < N; i++) {
-        int64_t t = ((const int64_t *)nb_ptr(target))[i * target->strides[0]];
-        if (t < 0 || t >= C) {
-            nb_error(NB_ERR_ARG, fn, "target[%lld] = %lld is out of range [0, %lld)", (long long)i, (long long)t, (long long)C);
-            return NULL;
-        }
-        double v;
-        nb_tensor_get(lp, (int64_t[]){i, t}, &v);
-        acc += v;
-    }
-    nb_tensor *out = nb_scalar(N ? -acc / (double)N : NAN, lp->dtype);
-    nb_node *node;
-    out = nb__record(out, fn, nb_grad_nll_loss, 2, (nb_tensor *[]){lp, NULL}, &node);
-    if (node) {
-        node->in_ndim = 2;
-        node->in_shape[0] = N;
-        node->in_shape[1] = C;
-        node->in_dtype = lp->dtype;
-        if (nb__node_save(node, 0, target)) { nb_tensor_release(out); return NULL; }
-    }
-    return out;
-}
-
-nb_tensor *nb_nll_loss(nb_tensor *log_probs, nb_tensor *target) { return nll("nb_nll_loss", log_probs, target); }
-
-nb_tensor *nb_cross_entropy(nb_tensor *logits, nb_tensor *target) {
-    const char *fn = "nb_cross_entropy";
-    if (!logits || !target) { nb_error(NB_ERR_ARG, fn, "%s is NULL", logits ? "target" : "logits"); return NULL; }
-    if (logits->ndim != 2) {
-        char b1[96];
-        nb_error(NB_ERR_SHAPE, fn, "expects logits [N, C], got %s", nb__shape_str(b1, sizeof b1, logits->ndim, logits->shape));
-        return NULL;
-    }
-    nb_tensor *lp = nb_log_softmax(logits, 1);
-    nb_tensor *l = lp ? nll(fn, lp, target) : NULL;
-    nb_tensor_release(lp);
-    return l;
-}

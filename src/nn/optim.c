@@ -1,8 +1,10 @@
-/* Optimisers: SGD (momentum, weight decay) and Adam, as torch.optim.
+/* Optimisers: SGD (momentum, dampening, Nesterov, weight decay), Adam and
+ * AdamW (decoupled weight decay), as torch.optim.
  * float32 parameters are updated by the active ISA's optimiser
  * micro-kernel (src/ukernel.h, "optimiser updates"): one in-place pass
- * over parameter, gradient and state. Other dtypes run in no-grad mode
- * through the tensor ops, with the same rounding order. */
+ * over parameter, gradient and state (AdamW: a decay pass first). Other
+ * dtypes, and SGD with dampening or Nesterov (which the kernel does not
+ * have), run in no-grad mode through the tensor ops. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,9 @@ struct nb_optimizer {
     nb_tensor **params;
     nb_tensor **buf1, **buf2;     /* SGD: momentum; Adam: first and second moments */
     double lr, momentum, wd, beta1, beta2, eps;
+    double dampening;
+    bool nesterov;
+    bool decoupled;               /* AdamW: p *= 1 - lr wd, then Adam without wd */
     int64_t steps;
 };
 
@@ -42,25 +47,62 @@ static nb_optimizer *opt_new(const char *fn, int n, nb_tensor *const *params) {
     return o;
 }
 
-nb_optimizer *nb_sgd_new(int n, nb_tensor *const *params, double lr, double momentum, double weight_decay) {
-    if (!(lr >= 0) || !(momentum >= 0) || !(weight_decay >= 0)) {
-        nb_error(NB_ERR_ARG, "nb_sgd_new", "lr, momentum and weight_decay must be >= 0");
+static nb_optimizer *sgd_new(const char *fn, int n, nb_tensor *const *params, const nb_sgd_options *op) {
+    if (!op) { nb_error(NB_ERR_ARG, fn, "options is NULL"); return NULL; }
+    if (!(op->lr >= 0) || !(op->momentum >= 0) || !(op->weight_decay >= 0) || !(op->dampening >= 0)) {
+        nb_error(NB_ERR_ARG, fn, "lr, momentum, dampening and weight_decay must be >= 0");
         return NULL;
     }
-    nb_optimizer *o = opt_new("nb_sgd_new", n, params);
-    if (o) { o->lr = lr; o->momentum = momentum; o->wd = weight_decay; }
+    if (op->nesterov && (op->momentum <= 0 || op->dampening != 0)) {
+        nb_error(NB_ERR_ARG, fn, "Nesterov momentum requires a momentum and zero dampening");
+        return NULL;
+    }
+    nb_optimizer *o = opt_new(fn, n, params);
+    if (o) {
+        o->lr = op->lr; o->momentum = op->momentum; o->wd = op->weight_decay;
+        o->dampening = op->dampening; o->nesterov = op->nesterov;
+    }
     return o;
 }
+nb_optimizer *nb_sgd_new(int n, nb_tensor *const *params, double lr, double momentum, double weight_decay) {
+    const nb_sgd_options op = {lr, momentum, 0, weight_decay, false};
+    return sgd_new("nb_sgd_new", n, params, &op);
+}
+nb_optimizer *nb_sgd_new_ex(int n, nb_tensor *const *params, const nb_sgd_options *options) {
+    return sgd_new("nb_sgd_new_ex", n, params, options);
+}
 
-nb_optimizer *nb_adam_new(int n, nb_tensor *const *params, double lr, double beta1, double beta2, double eps,
-                          double weight_decay) {
+static nb_optimizer *adam_new(const char *fn, bool decoupled, int n, nb_tensor *const *params, double lr,
+                              double beta1, double beta2, double eps, double weight_decay) {
     if (!(lr >= 0) || !(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1) || !(eps >= 0) || !(weight_decay >= 0)) {
-        nb_error(NB_ERR_ARG, "nb_adam_new", "needs lr >= 0, betas in [0, 1), eps >= 0, weight_decay >= 0");
+        nb_error(NB_ERR_ARG, fn, "needs lr >= 0, betas in [0, 1), eps >= 0, weight_decay >= 0");
         return NULL;
     }
-    nb_optimizer *o = opt_new("nb_adam_new", n, params);
-    if (o) { o->adam = true; o->lr = lr; o->beta1 = beta1; o->beta2 = beta2; o->eps = eps; o->wd = weight_decay; }
+    nb_optimizer *o = opt_new(fn, n, params);
+    if (o) {
+        o->adam = true; o->decoupled = decoupled; o->lr = lr; o->beta1 = beta1; o->beta2 = beta2;
+        o->eps = eps; o->wd = weight_decay;
+    }
     return o;
+}
+nb_optimizer *nb_adam_new(int n, nb_tensor *const *params, double lr, double beta1, double beta2, double eps,
+                          double weight_decay) {
+    return adam_new("nb_adam_new", false, n, params, lr, beta1, beta2, eps, weight_decay);
+}
+nb_optimizer *nb_adamw_new(int n, nb_tensor *const *params, double lr, double beta1, double beta2, double eps,
+                           double weight_decay) {
+    return adam_new("nb_adamw_new", true, n, params, lr, beta1, beta2, eps, weight_decay);
+}
+
+double nb_optimizer_lr(const nb_optimizer *o) {
+    if (!o) { nb_error(NB_ERR_ARG, "nb_optimizer_lr", "opt is NULL"); return NAN; }
+    return o->lr;
+}
+nb_status nb_optimizer_set_lr(nb_optimizer *o, double lr) {
+    if (!o) return nb_error(NB_ERR_ARG, "nb_optimizer_set_lr", "opt is NULL");
+    if (!(lr >= 0)) return nb_error(NB_ERR_ARG, "nb_optimizer_set_lr", "lr = %g must be >= 0", lr);
+    o->lr = lr;
+    return NB_OK;
 }
 
 /* A step is atomic: every new value (each parameter's update, each new
@@ -84,18 +126,33 @@ typedef struct {
 #define TRY(x) do { if (!(x)) goto fail; } while (0)
 
 /* The update as torch.optim.SGD: d = grad + wd p; buf = d on the first
-   step, else momentum buf + d; p -= lr buf (lr d without momentum). */
+   step, else momentum buf + (1 - dampening) d; then d = buf, or
+   d + momentum buf with Nesterov; p -= lr d. */
 static bool sgd_compute(const nb_optimizer *o, int i, pending *out) {
-    nb_tensor *p = o->params[i], *d = NULL, *t = NULL;
+    nb_tensor *p = o->params[i], *d = NULL, *t = NULL, *u = NULL;
     if (o->wd != 0) { TRY(t = nb_mul_scalar(p, o->wd)); TRY(d = nb_add(p->grad, t)); }
     else d = nb_tensor_retain(p->grad);
     nb_tensor_release(t);
     t = NULL;
     if (o->momentum != 0) {
         if (!o->buf1[i]) { TRY(out->nbuf1 = nb_clone(d)); }
-        else { TRY(t = nb_mul_scalar(o->buf1[i], o->momentum)); TRY(out->nbuf1 = nb_add(t, d)); }
+        else {
+            TRY(t = nb_mul_scalar(o->buf1[i], o->momentum));
+            TRY(u = o->dampening != 0 ? nb_mul_scalar(d, 1 - o->dampening) : nb_tensor_retain(d));
+            TRY(out->nbuf1 = nb_add(t, u));
+            nb_tensor_release(t); nb_tensor_release(u); t = u = NULL;
+        }
+        if (o->nesterov) {
+            TRY(t = nb_mul_scalar(out->nbuf1, o->momentum));
+            TRY(u = nb_add(d, t));
+            nb_tensor_release(t);
+            t = NULL;
+        } else {
+            u = nb_tensor_retain(out->nbuf1);
+        }
         nb_tensor_release(d);
-        d = nb_tensor_retain(out->nbuf1);
+        d = u;
+        u = NULL;
     }
     nb_tensor_release(t);
     TRY(t = nb_mul_scalar(d, -o->lr));
@@ -105,6 +162,7 @@ static bool sgd_compute(const nb_optimizer *o, int i, pending *out) {
     return true;
 fail:
     nb_tensor_release(t);
+    nb_tensor_release(u);
     nb_tensor_release(d);
     return false;
 }
@@ -112,7 +170,7 @@ fail:
 /* torch.optim.Adam at step o->steps + 1. */
 static bool adam_compute(const nb_optimizer *o, int i, pending *out) {
     nb_tensor *p = o->params[i], *g = NULL, *t = NULL, *u = NULL, *m0 = NULL, *v0 = NULL;
-    if (o->wd != 0) { TRY(t = nb_mul_scalar(p, o->wd)); TRY(g = nb_add(p->grad, t)); nb_tensor_release(t); t = NULL; }
+    if (o->wd != 0 && !o->decoupled) { TRY(t = nb_mul_scalar(p, o->wd)); TRY(g = nb_add(p->grad, t)); nb_tensor_release(t); t = NULL; }
     else g = nb_tensor_retain(p->grad);
     if (o->buf1[i]) { m0 = nb_tensor_retain(o->buf1[i]); v0 = nb_tensor_retain(o->buf2[i]); }
     else { TRY(m0 = nb_zeros_like(p)); TRY(v0 = nb_zeros_like(p)); }
@@ -135,6 +193,11 @@ static bool adam_compute(const nb_optimizer *o, int i, pending *out) {
     nb_tensor_release(t);
     TRY(t = nb_div(out->nbuf1, u));
     TRY(nb_mul_scalar_(t, -o->lr / bc1) == NB_OK);
+    if (o->wd != 0 && o->decoupled) {   /* AdamW: - lr wd p, from the old p */
+        nb_tensor_release(u);
+        TRY(u = nb_mul_scalar(p, -o->lr * o->wd));
+        TRY(nb_add_(t, u) == NB_OK);
+    }
     TRY(out->delta = nb_to_dtype(t, p->dtype));
     nb_tensor_release(g); nb_tensor_release(t); nb_tensor_release(u);
     nb_tensor_release(m0); nb_tensor_release(v0);
@@ -167,11 +230,14 @@ typedef struct {
     nb_sgd_hparams sgd;
     nb_adam_hparams adam;
     bool is_adam;
+    float decay;   /* AdamW: p *= decay before the Adam pass; 1: none */
 } fused_run;
 
 static void fused_body(void *ctx, int64_t lo, int64_t hi) {
     const fused_run *r = ctx;
     const size_t n = (size_t)(hi - lo);
+    if (r->decay != 1.0f)
+        for (int64_t i = lo; i < hi; i++) r->p[i] *= r->decay;
     if (r->is_adam) r->cfg->adam(n, r->p + lo, r->g + lo, r->b1 + lo, r->b2 + lo, &r->adam);
     else r->cfg->sgd(n, r->p + lo, r->g + lo, r->b1 ? r->b1 + lo : NULL, &r->sgd);
 }
@@ -180,7 +246,7 @@ static void fused_body(void *ctx, int64_t lo, int64_t hi) {
    nothing and cannot fail. Hyperparameters are rounded to float32 once,
    as the tensor-op composition rounds its scalar operands. */
 static void fused_apply(const nb_optimizer *o, int i, const pending *w) {
-    fused_run r = {.cfg = nb_ukernels_active(), .is_adam = o->adam};
+    fused_run r = {.cfg = nb_ukernels_active(), .is_adam = o->adam, .decay = 1.0f};
     r.p = (float *)nb_ptr(w->fp);
     r.g = (const float *)nb_ptr(w->fg);
     r.b1 = o->buf1[i] ? (float *)nb_ptr(o->buf1[i]) : NULL;
@@ -188,9 +254,11 @@ static void fused_apply(const nb_optimizer *o, int i, const pending *w) {
     if (o->adam) {
         const double steps = (double)o->steps;   /* already counted */
         const double bc1 = 1 - pow(o->beta1, steps), bc2 = 1 - pow(o->beta2, steps);
-        r.adam = (nb_adam_hparams){(float)o->wd, (float)o->beta1, (float)(1 - o->beta1), (float)o->beta2,
+        const bool l2 = o->wd != 0 && !o->decoupled;
+        r.adam = (nb_adam_hparams){l2 ? (float)o->wd : 0.0f, (float)o->beta1, (float)(1 - o->beta1), (float)o->beta2,
                                    (float)(1 - o->beta2), (float)bc2, (float)o->eps,
-                                   (float)(-o->lr / bc1), o->wd != 0};
+                                   (float)(-o->lr / bc1), l2};
+        if (o->decoupled && o->wd != 0) r.decay = (float)(1 - o->lr * o->wd);
     } else {
         r.sgd = (nb_sgd_hparams){(float)o->wd, (float)o->momentum, (float)-o->lr, o->wd != 0,
                                  o->momentum != 0, w->first};
@@ -207,6 +275,7 @@ static void fused_apply(const nb_optimizer *o, int i, const pending *w) {
    tensor-op path computes every update from the old ones. */
 static bool takes_fused(const nb_optimizer *o, int i) {
     const nb_tensor *p = o->params[i], *g = p->grad;
+    if (!o->adam && (o->nesterov || o->dampening != 0)) return false;   /* not in the kernel */
     if (p->dtype != NB_FLOAT32 || g->dtype != NB_FLOAT32 || g->ndim != p->ndim ||
         memcmp(g->shape, p->shape, sizeof(int64_t) * (size_t)p->ndim) != 0)
         return false;

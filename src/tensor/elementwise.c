@@ -519,6 +519,8 @@ static nb_status inplace_scalar(const char *fn, nb_binop op, nb_tensor *a, doubl
 }
 nb_status nb_add_scalar_(nb_tensor *a, double v) { return inplace_scalar("nb_add_scalar_", NB_BIN_ADD, a, v, nb_grad_inplace_add); }
 nb_status nb_mul_scalar_(nb_tensor *a, double v) { return inplace_scalar("nb_mul_scalar_", NB_BIN_MUL, a, v, nb_grad_inplace_mul); }
+nb_status nb_sub_scalar_(nb_tensor *a, double v) { return inplace_scalar("nb_sub_scalar_", NB_BIN_SUB, a, v, nb_grad_inplace_add); }
+nb_status nb_div_scalar_(nb_tensor *a, double v) { return inplace_scalar("nb_div_scalar_", NB_BIN_DIV, a, v, nb_grad_inplace_div); }
 
 nb_status nb_copy_(nb_tensor *dst, nb_tensor *src) {
     const char *fn = "nb_copy_";

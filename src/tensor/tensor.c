@@ -323,6 +323,29 @@ nb_tensor *nb_randn(int ndim, const int64_t *shape, nb_dtype dtype, nb_generator
     return random_tensor("nb_randn", ndim, shape, dtype, gen, true);
 }
 
+/* torch.randint(low, high, shape): int64, uniform in [low, high). Rejection
+   sampling (below the largest multiple of the range) so that no value is
+   more likely than another; one draw per element almost always. */
+nb_tensor *nb_randint(int64_t low, int64_t high, int ndim, const int64_t *shape, nb_generator *gen) {
+    static const char fn[] = "nb_randint";
+    if (high <= low) {
+        nb_error(NB_ERR_ARG, fn, "the range [%lld, %lld) is empty (needs low < high)", (long long)low, (long long)high);
+        return NULL;
+    }
+    nb_tensor *t = nb__empty(fn, ndim, shape, NB_INT64);
+    if (!t) return NULL;
+    nb_generator *g = gen ? gen : &default_gen;
+    const uint64_t range = (uint64_t)high - (uint64_t)low;   /* exact: high > low */
+    const uint64_t limit = UINT64_MAX - UINT64_MAX % range;  /* accept draws below it */
+    int64_t *p = (int64_t *)nb_ptr(t);
+    for (int64_t i = 0, n = nb_tensor_numel(t); i < n; i++) {
+        uint64_t u;
+        do u = next_u64(g); while (u >= limit);
+        p[i] = (int64_t)((uint64_t)low + u % range);
+    }
+    return t;
+}
+
 /* ---- properties ---- */
 
 /* The accessors take NULL with an error value (documented in tensor.h)

@@ -119,6 +119,29 @@ nb_tensor *nb_view(nb_tensor *t, int ndim, const int64_t *shape) { return view_i
 nb_tensor *nb_reshape(nb_tensor *t, int ndim, const int64_t *shape) { return view_impl("nb_reshape", t, ndim, shape, true); }
 nb_tensor *nb_flatten(nb_tensor *t) { return view_impl("nb_flatten", t, 1, (int64_t[]){-1}, true); }
 
+/* torch.flatten(x, start_dim, end_dim): the sizes product is computed, not
+   inferred with -1, so a zero-sized dim inside the range is fine. A 0-dim
+   tensor becomes [1], as PyTorch. */
+nb_tensor *nb_flatten_dims(nb_tensor *t, int start_dim, int end_dim) {
+    static const char fn[] = "nb_flatten_dims";
+    CHECK_T(fn, t);
+    const int s = nb__dim(fn, start_dim, t->ndim), e = s < 0 ? -1 : nb__dim(fn, end_dim, t->ndim);
+    if (s < 0 || e < 0) return NULL;
+    if (t->ndim == 0) return view_impl(fn, t, 1, (int64_t[]){1}, true);
+    if (s > e) {
+        nb_error(NB_ERR_ARG, fn, "start_dim %d comes after end_dim %d", start_dim, end_dim);
+        return NULL;
+    }
+    int64_t shape[NB_MAX_DIMS];
+    int n = 0;
+    for (int i = 0; i < s; i++) shape[n++] = t->shape[i];
+    shape[n] = 1;
+    for (int i = s; i <= e; i++) shape[n] *= t->shape[i];   /* no overflow: numel was checked */
+    n++;
+    for (int i = e + 1; i < t->ndim; i++) shape[n++] = t->shape[i];
+    return view_impl(fn, t, n, shape, true);
+}
+
 /* ---- permute / transpose ---- */
 
 static nb_tensor *permute_impl(const char *fn, nb_tensor *t, const int *dims) {
