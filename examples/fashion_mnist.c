@@ -113,7 +113,7 @@ static int set_isa(const char *name) {
 
 /* Test accuracy in evaluation mode, batches of 1000 without autograd. */
 static double accuracy(nb_module *model, nb_tensor *x, nb_tensor *y) {
-    fm_model_train(model, false);
+    nb_module_train(model, false);
     nb_no_grad_enter();
     int64_t correct = 0, n = nb_tensor_size(x, 0);
     for (int64_t s = 0; s < n; s += 1000) {
@@ -130,16 +130,16 @@ static double accuracy(nb_module *model, nb_tensor *x, nb_tensor *y) {
         if (!pred) { correct = -1; break; }
     }
     nb_no_grad_exit();
-    fm_model_train(model, true);
+    nb_module_train(model, true);
     return correct < 0 ? -1 : (double)correct / (double)n;
 }
 
 /* One training step; returns the loss (NaN on an error). */
-static double train_step(nb_module *model, fm_adamw *opt, nb_tensor *xb, nb_tensor *yb) {
-    fm_adamw_zero_grad(opt);
+static double train_step(nb_module *model, nb_optimizer *opt, nb_tensor *xb, nb_tensor *yb) {
+    nb_optimizer_zero_grad(opt);
     nb_tensor *out = nb_module_forward(model, xb), *loss = out ? nb_cross_entropy(out, yb) : NULL;
     double l = 0.0 / 0.0;
-    if (loss && nb_backward(loss, NULL, false) == NB_OK && fm_adamw_step(opt) == NB_OK) nb_tensor_item(loss, &l);
+    if (loss && nb_backward(loss, NULL, false) == NB_OK && nb_optimizer_step(opt) == NB_OK) nb_tensor_item(loss, &l);
     nb_tensor_release(out);
     nb_tensor_release(loss);
     return l;
@@ -211,7 +211,7 @@ typedef struct {
     int64_t step, total_steps;
 } run_log;
 
-static int train(const options *o, nb_module *model, fm_adamw *opt, nb_batch_iter *it, const dataset *d,
+static int train(const options *o, nb_module *model, nb_optimizer *opt, nb_batch_iter *it, const dataset *d,
                  run_log *log) {
     const int64_t nb = nb_batch_iter_num_batches(it);
     fm_progress pr;
@@ -251,11 +251,13 @@ int main(int argc, char **argv) {
     const int64_t live0 = nb_tensor_live_count();
 
     nb_generator *gen = nb_generator_new(o.seed);
-    nb_module *model = fm_model_new(o.dropout, gen);
+    nb_module *model = fm_model_new(o.dropout, o.seed, gen);
     if (!model) { fprintf(stderr, "fashion_mnist: model: %s\n", nb_last_error()); return 1; }
     if (o.resume && fm_model_load(model, o.resume)) { fprintf(stderr, "fashion_mnist: cannot load %s\n", o.resume); return 1; }
     if (o.export_init && fm_model_save(model, o.export_init)) { fprintf(stderr, "fashion_mnist: cannot write %s\n", o.export_init); return 1; }
-    fm_adamw *opt = fm_adamw_new(model, o.lr, 0.01);
+    nb_tensor *params[32];
+    const int np = nb_module_parameters(model, params, 32);
+    nb_optimizer *opt = np > 0 && np <= 32 ? nb_adamw_new(np, params, o.lr, 0.9, 0.999, 1e-8, 0.01) : NULL;
     nb_batch_iter *it = nb_batch_iter_new(d.xtr, d.ytr, o.batch, true, o.seed, false);
     if (!opt || !it) { fprintf(stderr, "fashion_mnist: %s\n", nb_last_error()); return 1; }
 
@@ -278,7 +280,7 @@ int main(int argc, char **argv) {
     else if (!rc && o.save && *o.save) printf("model saved to %s\n", o.save);
 
     nb_batch_iter_free(it);
-    fm_adamw_free(opt);
+    nb_optimizer_free(opt);
     nb_module_free(model);
     nb_generator_free(gen);
     printf("live tensors after training: %lld (before: %lld)\n", (long long)nb_tensor_live_count(), (long long)live0);
