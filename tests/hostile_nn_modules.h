@@ -128,7 +128,20 @@ static void issue12_optimisers(void) {
     HV(nb_lr_scheduler_free, NULL);
 }
 
+static void issue12_state_io(void) {
+    HS(nb_module_save, NULL, "/tmp/nbt_hostile.nbsd");
+    HS(nb_module_save, M, NULL);
+    HS(nb_module_save, M, "/nonexistent-dir/x/y.nbsd");
+    HS(nb_module_save, M, "");
+    HS(nb_module_load, NULL, "/tmp/nbt_hostile.nbsd");
+    HS(nb_module_load, M, NULL);
+    HS(nb_module_load, M, "/nonexistent-dir/x/y.nbsd");
+    HS(nb_module_load, M, "/dev/null");              /* empty: no magic */
+    HS(nb_module_load, M, "/");                      /* a directory */
+}
+
 static void issue12_hostile_calls(void) {
+    issue12_state_io();
     issue12_tensor_and_losses();
     issue12_modules();
     issue12_optimisers();

@@ -126,12 +126,6 @@ NB_API nb_tensor *nb_module_forward2(nb_module *m, nb_tensor *a, nb_tensor *b);
    descendants. Dropout and BatchNorm2d read it in their forward. */
 NB_API nb_status  nb_module_train(nb_module *m, bool training);
 NB_API bool       nb_module_is_training(const nb_module *m);   /* false + error on NULL */
-/* model.parameters(): own parameters first, then the children's, depth first.
-   Writes up to cap borrowed pointers into out (may be NULL) and returns the
-   total count; -1 + error for a NULL m or a negative cap. The accessors
-   below set the last error (naming themselves) on a NULL m and return -1
-   (num_children) or NULL; nb_module_child also on an index out of range. */
-NB_API int        nb_module_parameters(const nb_module *m, nb_tensor **out, int cap);
 /* A full name ("features.0.weight") and a borrowed tensor. */
 #define NB_NAME_MAX 256
 typedef struct {
@@ -146,6 +140,12 @@ typedef struct {
 NB_API int        nb_module_named_parameters(const nb_module *m, nb_named_tensor *out, int cap);
 NB_API int        nb_module_named_buffers(const nb_module *m, nb_named_tensor *out, int cap);
 NB_API int        nb_module_state_dict(const nb_module *m, nb_named_tensor *out, int cap);
+/* model.parameters(): own parameters first, then the children's, depth first.
+   Writes up to cap borrowed pointers into out (may be NULL) and returns the
+   total count; -1 + error for a NULL m or a negative cap. The accessors
+   below set the last error (naming themselves) on a NULL m and return -1
+   (num_children) or NULL; nb_module_child also on an index out of range. */
+NB_API int        nb_module_parameters(const nb_module *m, nb_tensor **out, int cap);
 NB_API int        nb_module_num_children(const nb_module *m);
 NB_API nb_module *nb_module_child(const nb_module *m, int i);      /* borrowed */
 NB_API const char *nb_module_child_name(const nb_module *m, int i); /* "0", "features" */
@@ -155,7 +155,11 @@ NB_API void       nb_module_zero_grad(nb_module *m);                /* grads set
 NB_API void       nb_module_free(nb_module *m);
 
 /* nn.Linear(in, out, bias): weight [out, in] and bias [out] uniform in
-   (-1/sqrt(in), 1/sqrt(in)) as PyTorch's default init; gen may be NULL. */
+   (-1/sqrt(in), 1/sqrt(in)): PyTorch's default init (kaiming_uniform_
+   with a = sqrt(5) gives exactly that bound), drawn from gen (NULL: the
+   default generator) in PyTorch's order, weight then bias. The values
+   differ from PyTorch's (another random generator). Conv2d likewise with
+   fan_in = in / groups * kh * kw. */
 NB_API nb_module *nb_linear_new(int64_t in_features, int64_t out_features, bool bias, nb_generator *gen);
 /* nn.Conv2d(in, out, (kh, kw), stride, padding, bias): weight OIHW. */
 NB_API nb_module *nb_conv2d_new(int64_t in_channels, int64_t out_channels, int64_t kh, int64_t kw,
@@ -196,6 +200,24 @@ NB_API nb_module *nb_batch_norm2d_new(int64_t num_features, double eps, double m
    two-input modules, called with nb_module_forward2(loss, input, target). */
 NB_API nb_module *nb_cross_entropy_loss_new(int64_t ignore_index, nb_reduction reduction);
 NB_API nb_module *nb_mse_loss_new(nb_reduction reduction);
+
+/* ---- saving and loading (torch.save(model.state_dict()) / load_state_dict) ---- */
+
+/* Writes m's state_dict (parameters and buffers, their names, dtypes,
+   shapes and values) to path in the format of docs/state-format.md, through
+   "<path>.tmp" renamed over path at the end (a failure leaves no partial
+   file under path). I/O errors: NB_ERR_ARG naming the path and the reason. */
+NB_API nb_status nb_module_save(const nb_module *m, const char *path);
+/* load_state_dict(strict=True): every entry of m's state_dict must be in
+   the file with the same dtype and shape, and nothing else. A missing,
+   truncated, corrupt (checksum) or foreign file, or one that does not
+   match m, is an error naming nb_module_load, the path and what is wrong
+   (NB_ERR_SHAPE / NB_ERR_DTYPE for a shape / dtype mismatch,
+   NB_ERR_UNSUPPORTED for another format version, NB_ERR_ARG otherwise),
+   and m is left unchanged: every entry is checked and staged before the
+   first tensor is written. Values are written in place (no-grad, version
+   counters bumped), so optimisers holding the parameters keep working. */
+NB_API nb_status nb_module_load(nb_module *m, const char *path);
 
 /* ---- optimisers (torch.optim) -------------------------------------------------- */
 
