@@ -5,13 +5,15 @@
  *                 [--export-init FILE] [--export-order FILE] [--export-steps DIR] [--no-dropout]
  *                 [--log-losses FILE] [--steps N] [--test-limit N] [--eval] [--data DIR]
  *
- * The model (fashion_mnist_model.c) is
+ * The model is
  * Conv2d(1,32,3,p1)-BN-ReLU-MaxPool2-Conv2d(32,64,3,p1)-BN-ReLU-MaxPool2-
  * Flatten-Linear(3136,128)-ReLU-Dropout(0.25)-Linear(128,10). The data come
  * from Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist/),
  * normalised with the training set's mean and std. After each epoch the
  * test accuracy on the 10,000 test images (evaluation mode); at the end the
- * model is saved (--save, default fashion_mnist.nbst).
+ * model is saved (--save, default fashion_mnist.nbst; nb_module_save's
+ * format, docs/state-format.md). --resume FILE starts from a saved model
+ * (the weights and BatchNorm statistics; AdamW's moments start afresh).
  *
  * For the PyTorch twin (fashion_mnist_torch.py, scripts/fashion_mnist_compare.sh):
  * --export-init writes the initial weights, --export-order each epoch's
@@ -32,7 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fashion_mnist_model.h"
+#include <nabla/nabla.h>
+
 #include "fashion_mnist_progress.h"
 
 typedef struct {
@@ -43,6 +46,28 @@ typedef struct {
     bool eval_anyway;
     const char *isa, *save, *resume, *export_init, *export_order, *export_steps, *log_losses, *data;
 } options;
+
+/* Conv2d(1,32,3,p1)-BN-ReLU-MaxPool2-Conv2d(32,64,3,p1)-BN-ReLU-MaxPool2-
+   Flatten-Linear(3136,128)-ReLU-Dropout(p)-Linear(128,10): PyTorch's
+   default initialisation from gen, Dropout's generator seeded with seed. */
+static nb_module *model_new(double dropout_p, uint64_t seed, nb_generator *gen) {
+    nb_conv2d_params p1 = nb_conv2d_defaults();
+    p1.pad_h = p1.pad_w = 1;
+    nb_module *mods[13] = {
+        nb_conv2d_new(1, 32, 3, 3, &p1, true, gen), nb_batch_norm2d_new(32, 1e-5, 0.1, true), nb_relu_new(),
+        nb_max_pool2d_new(2, 2, 0, 0, 0, 0),
+        nb_conv2d_new(32, 64, 3, 3, &p1, true, gen), nb_batch_norm2d_new(64, 1e-5, 0.1, true), nb_relu_new(),
+        nb_max_pool2d_new(2, 2, 0, 0, 0, 0),
+        nb_flatten_new(), nb_linear_new(3136, 128, true, gen), nb_relu_new(),
+        nb_dropout_new(dropout_p, seed), nb_linear_new(128, 10, true, gen),
+    };
+    bool ok = true;
+    for (int i = 0; i < 13; i++) ok &= mods[i] != NULL;
+    nb_module *seq = ok ? nb_sequential_new(13, mods) : NULL;
+    if (!seq)
+        for (int i = 0; i < 13; i++) nb_module_free(mods[i]);
+    return seq;
+}
 
 static int usage(const char *why) {
     fprintf(stderr, "fashion_mnist: %s\nusage: fashion_mnist [--epochs N] [--batch N] [--threads N] [--isa NAME] "
@@ -161,8 +186,8 @@ typedef struct {
 static int export_step(const char *dir, nb_module *model, int64_t step) {
     char path[1024];
     snprintf(path, sizeof path, "%s/step_%lld.nbst", dir, (long long)step);
-    if (fm_model_save(model, path) == NB_OK) return 0;
-    fprintf(stderr, "\nfashion_mnist: cannot write %s\n", path);
+    if (nb_module_save(model, path) == NB_OK) return 0;
+    fprintf(stderr, "\nfashion_mnist: %s\n", nb_last_error());
     return 1;
 }
 
@@ -251,10 +276,10 @@ int main(int argc, char **argv) {
     const int64_t live0 = nb_tensor_live_count();
 
     nb_generator *gen = nb_generator_new(o.seed);
-    nb_module *model = fm_model_new(o.dropout, o.seed, gen);
+    nb_module *model = model_new(o.dropout, o.seed, gen);
     if (!model) { fprintf(stderr, "fashion_mnist: model: %s\n", nb_last_error()); return 1; }
-    if (o.resume && fm_model_load(model, o.resume)) { fprintf(stderr, "fashion_mnist: cannot load %s\n", o.resume); return 1; }
-    if (o.export_init && fm_model_save(model, o.export_init)) { fprintf(stderr, "fashion_mnist: cannot write %s\n", o.export_init); return 1; }
+    if (o.resume && nb_module_load(model, o.resume)) { fprintf(stderr, "fashion_mnist: %s\n", nb_last_error()); return 1; }
+    if (o.export_init && nb_module_save(model, o.export_init)) { fprintf(stderr, "fashion_mnist: %s\n", nb_last_error()); return 1; }
     nb_tensor *params[32];
     const int np = nb_module_parameters(model, params, 32);
     nb_optimizer *opt = np > 0 && np <= 32 ? nb_adamw_new(np, params, o.lr, 0.9, 0.999, 1e-8, 0.01) : NULL;
@@ -276,7 +301,7 @@ int main(int argc, char **argv) {
     if (log.order) fclose(log.order);
     printf("trained %lld steps in %.1f s: %.0f images/s\n", (long long)log.step, secs,
            (double)(log.step * o.batch) / secs);
-    if (!rc && o.save && *o.save && fm_model_save(model, o.save)) { fprintf(stderr, "fashion_mnist: cannot write %s\n", o.save); rc = 1; }
+    if (!rc && o.save && *o.save && nb_module_save(model, o.save)) { fprintf(stderr, "fashion_mnist: %s\n", nb_last_error()); rc = 1; }
     else if (!rc && o.save && *o.save) printf("model saved to %s\n", o.save);
 
     nb_batch_iter_free(it);

@@ -8,8 +8,8 @@ and time (--log-losses: step, loss, wall ms, process CPU ms) so that the two run
                            [--lr 1e-3] [--no-dropout] [--log-losses FILE] [--data DIR]
                            [--check-steps DIR]
 
---init reads the weights nabla wrote with --export-init (its model file,
-documented in examples/fashion_mnist_model.c); --order reads the batch order
+--init reads the weights nabla wrote with --export-init (nb_module_save's
+state file, docs/state-format.md); --order reads the batch order
 nabla wrote with --export-order (one line of row indices per epoch). Without
 them the weights are PyTorch's own initialisation and the order
 torch.randperm's. --check-steps DIR does not train: each step's loss is
@@ -22,6 +22,7 @@ import gzip
 import struct
 import sys
 import time
+import zlib
 
 import numpy as np
 import torch
@@ -61,36 +62,40 @@ def make_model(dropout_p):
 
 
 def read_nabla_state(path):
-    """nabla's model file: "NBSTATE1", uint32 count, then per tensor uint32
-    name length, name, uint8 dtype (0 float32, 2 int64), uint8 ndim, int64
-    sizes, little-endian elements."""
+    """nabla's state file (nb_module_save; docs/state-format.md): magic
+    "nablasd\\0", u32 version 1, u32 count, then per entry u32 name length,
+    the name, u32 dtype (0 float32, 1 float64, 2 int64), u32 ndim, i64
+    sizes, the little-endian values; a CRC-32 of everything before it last."""
     with open(path, "rb") as f:
         data = f.read()
-    if data[:8] != b"NBSTATE1":
-        sys.exit(f"{path}: not a nabla model file")
-    (count,), pos, state = struct.unpack_from("<I", data, 8), 12, {}
+    if len(data) < 20 or data[:8] != b"nablasd\0":
+        sys.exit(f"{path}: not a nabla state file")
+    version, count = struct.unpack_from("<II", data, 8)
+    if version != 1:
+        sys.exit(f"{path}: format version {version}; this reader knows version 1")
+    if zlib.crc32(data[:-4]) != struct.unpack_from("<I", data, len(data) - 4)[0]:
+        sys.exit(f"{path}: checksum mismatch (corrupt file)")
+    pos, state = 16, {}
+    dtypes = {0: np.float32, 1: np.float64, 2: np.int64}
     for _ in range(count):
         (n,) = struct.unpack_from("<I", data, pos)
         name = data[pos + 4:pos + 4 + n].decode()
-        pos += 4 + n
-        dt, nd = data[pos], data[pos + 1]
-        shape = struct.unpack_from("<" + "q" * nd, data, pos + 2)
-        pos += 2 + 8 * nd
-        dtype, size = (np.float32, 4) if dt == 0 else (np.int64, 8)
+        dt, nd = struct.unpack_from("<II", data, pos + 4 + n)
+        pos += 12 + n
+        shape = struct.unpack_from("<" + "q" * nd, data, pos)
+        pos += 8 * nd
+        dtype = np.dtype(dtypes[dt]).newbyteorder("<")
         numel = int(np.prod(shape)) if nd else 1
-        state[name] = torch.from_numpy(np.frombuffer(data, dtype, numel, pos).copy().reshape(shape))
-        pos += numel * size
-    if pos != len(data):
-        sys.exit(f"{path}: {len(data) - pos} bytes after the last tensor")
+        arr = np.frombuffer(data, dtype, numel, pos).astype(dtypes[dt]).reshape(shape)
+        state[name] = torch.from_numpy(arr.copy())
+        pos += numel * dtype.itemsize
+    if pos != len(data) - 4:
+        sys.exit(f"{path}: {len(data) - 4 - pos} unexpected bytes before the checksum")
     return state
 
 
 def load_nabla_state(model, path):
-    state = read_nabla_state(path)
-    for k, v in model.state_dict().items():
-        if k.endswith("num_batches_tracked"):
-            state.setdefault(k, v)
-    model.load_state_dict(state, strict=True)
+    model.load_state_dict(read_nabla_state(path), strict=True)
 
 
 def accuracy(model, x, y):
