@@ -18,14 +18,15 @@
  * For the PyTorch twin (fashion_mnist_torch.py, scripts/fashion_mnist_compare.sh):
  * --export-init writes the initial weights, --export-order each epoch's
  * batch order (one line of row indices per epoch), --log-losses each
- * step's loss, wall time and CPU time (ms), --export-steps DIR the model before each step
- * (DIR/step_<k>.nbst, with --steps). --limit N trains on the first N images only,
- * --test-limit N tests on the first N test images, --steps N stops after
- * N steps (no evaluation then unless --eval).
+ * step's loss, wall time and CPU time (ms), --export-steps DIR the model
+ * before each step (DIR/step_<k>.nbst, with --steps). --limit N trains on
+ * the first N images only, --test-limit N tests on the first N test
+ * images, --steps N stops after N steps (no evaluation then unless --eval).
  *
- * Exit status: 0 when the run finished and, with --limit, the mean loss of
- * the last quarter of the steps is below that of the first quarter (the
- * short training test of examples/meson.build).
+ * Exit status: 0 when the run finished, every tensor it made is released
+ * (nb_tensor_live_count back to its start) and, with --limit, the mean
+ * loss of the last quarter of the steps is below that of the first
+ * quarter (the short training test of examples/meson.build).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,7 +309,9 @@ int main(int argc, char **argv) {
     nb_optimizer_free(opt);
     nb_module_free(model);
     nb_generator_free(gen);
-    printf("live tensors after training: %lld (before: %lld)\n", (long long)nb_tensor_live_count(), (long long)live0);
+    const int64_t live1 = nb_tensor_live_count();
+    printf("live tensors after training: %lld (before: %lld)\n", (long long)live1, (long long)live0);
+    if (live1 != live0) rc = 1;   /* a leak in the training loop */
     nb_tensor *all[] = {d.xtr, d.ytr, d.xte, d.yte};
     for (int i = 0; i < 4; i++) nb_tensor_release(all[i]);
     const int64_t q = log.total_steps / 4;
