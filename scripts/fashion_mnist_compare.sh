@@ -6,7 +6,8 @@
 #   scripts/fashion_mnist_compare.sh [BUILD_DIR] [STEPS]
 #
 # BUILD_DIR: a meson build of nabla (default build/); STEPS default 50;
-# NB_COMPARE_THREADS (default 1) is the thread count of both. Three checks:
+# NB_COMPARE_THREADS (default 1) is the thread count of both, NB_COMPARE_LR
+# (default 1e-3, the example's) their learning rate. Three checks:
 #   1. free-running: both train STEPS steps; the losses side by side with
 #      each step's time, their largest relative difference (the issue's
 #      target: <= 1e-4 over 50 steps);
@@ -24,16 +25,17 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 steps=${2:-50}
 threads=${NB_COMPARE_THREADS:-1}
+lr=${NB_COMPARE_LR:-1e-3}
 exe="$build/examples/fashion_mnist"
 [ -x "$exe" ] || { echo "fashion_mnist_compare: $exe not built (meson setup $build && ninja -C $build)" >&2; exit 2; }
 /usr/bin/python3 -c 'import torch' 2>/dev/null || { echo "fashion_mnist_compare: needs python3-torch" >&2; exit 2; }
 work=$(mktemp -d /tmp/nb-fmnist-compare.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/steps"
-twin() { /usr/bin/python3 examples/fashion_mnist_torch.py --no-dropout --steps "$steps" --epochs 1 --quiet \
+twin() { /usr/bin/python3 examples/fashion_mnist_torch.py --no-dropout --steps "$steps" --epochs 1 --quiet --lr "$lr" \
              --init "$work/init.nbst" --order "$work/order.txt" "$@" >&2; }
 
-"$exe" --no-dropout --steps "$steps" --epochs 1 --threads "$threads" --save "" --export-init "$work/init.nbst" \
+"$exe" --no-dropout --steps "$steps" --epochs 1 --lr "$lr" --threads "$threads" --save "" --export-init "$work/init.nbst" \
     --export-order "$work/order.txt" --export-steps "$work/steps" --log-losses "$work/nabla.txt" >&2
 twin --threads "$threads" --log-losses "$work/torch.txt"
 twin --threads 2 --log-losses "$work/torch2.txt"
