@@ -4,7 +4,7 @@ initial weights, the same batches, the same AdamW, printing each step's loss
 and time (--log-losses: step, loss, wall ms, process CPU ms) so that the two runs can be put side by side.
 
     fashion_mnist_torch.py [--init FILE] [--order FILE] [--epochs 3] [--batch 64]
-                           [--threads N] [--limit N] [--test-limit N] [--steps N]
+                           [--threads N] [--limit N] [--test-limit N] [--steps N] [--eval]
                            [--lr 1e-3] [--no-dropout] [--log-losses FILE] [--data DIR]
                            [--check-steps DIR]
 
@@ -116,6 +116,7 @@ def main():
     ap.add_argument("--test-limit", type=int, default=0), ap.add_argument("--steps", type=int, default=0)
     ap.add_argument("--lr", type=float, default=1e-3), ap.add_argument("--no-dropout", action="store_true")
     ap.add_argument("--seed", type=int, default=1), ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--eval", action="store_true", help="test accuracy after each epoch also with --steps")
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--check-steps", help="DIR of nabla's --export-steps: each step's loss at nabla's weights")
     a = ap.parse_args()
@@ -171,7 +172,7 @@ def main():
             step += 1
         el = time.perf_counter() - t_epoch
         msg = f"epoch {e + 1}/{a.epochs}: {images // a.batch} steps in {el:.1f} s, {images / el:.0f} images/s"
-        if not a.steps:
+        if not a.steps or a.eval:
             msg += f", test accuracy {100 * accuracy(model, xte, yte):.2f} %"
         print(msg, flush=True)
     secs = time.perf_counter() - t_start

@@ -9,7 +9,9 @@
 # BUILD_DIR: a release meson build (default build/). Per run: images/s over
 # the whole training loop, the median wall and process-CPU time of a step
 # (the first 5 steps left out), and the peak resident memory
-# (/usr/bin/time -v). Both load the whole data set first, as a full run.
+# (/usr/bin/time -v). Both load the whole data set first and test on the
+# 10,000 test images at the end (--eval, batches of 1000), as a full run
+# does, so the peak memory is a full run's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -37,10 +39,10 @@ PY
 }
 
 for t in 1 2; do
-    /usr/bin/time -v -o "$work/n$t.time" "$exe" --steps "$steps" --epochs 1 --threads "$t" --save "" \
+    /usr/bin/time -v -o "$work/n$t.time" "$exe" --steps "$steps" --epochs 1 --threads "$t" --save "" --eval \
         --resume "$work/init.nbst" --log-losses "$work/n$t.txt" >/dev/null
     /usr/bin/time -v -o "$work/t$t.time" /usr/bin/python3 examples/fashion_mnist_torch.py --steps "$steps" \
-        --epochs 1 --threads "$t" --quiet --init "$work/init.nbst" --order "$work/order.txt" \
+        --epochs 1 --threads "$t" --quiet --eval --init "$work/init.nbst" --order "$work/order.txt" \
         --log-losses "$work/t$t.txt" >/dev/null
     report nabla "$t" "$work/n$t.txt" "$work/n$t.time"
     report pytorch "$t" "$work/t$t.txt" "$work/t$t.time"
