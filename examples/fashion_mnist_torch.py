@@ -147,7 +147,7 @@ def main():
         if step >= total:
             break
         order = torch.tensor(orders[e]) if e < len(orders) else torch.randperm(n)
-        t_epoch, images = time.perf_counter(), 0
+        t_epoch, images, done = time.perf_counter(), 0, 0
         for b in range(nb):
             if step >= total:
                 break
@@ -165,13 +165,14 @@ def main():
                 opt.step()
             dt, dc = time.perf_counter() - t0, time.process_time() - c0
             images += len(idx)
+            done += 1
             if log:
                 log.write(f"{step} {loss.item():.9g} {dt * 1e3:.6f} {dc * 1e3:.6f}\n")
             if not a.quiet and (step % 50 == 0 or step < 10):
                 print(f"step {step} loss {loss.item():.6f} {dt * 1e3:.2f} ms", flush=True)
             step += 1
         el = time.perf_counter() - t_epoch
-        msg = f"epoch {e + 1}/{a.epochs}: {images // a.batch} steps in {el:.1f} s, {images / el:.0f} images/s"
+        msg = f"epoch {e + 1}/{a.epochs}: {done} steps in {el:.1f} s, {images / el:.0f} images/s"
         if not a.steps or a.eval:
             msg += f", test accuracy {100 * accuracy(model, xte, yte):.2f} %"
         print(msg, flush=True)
