@@ -9,6 +9,8 @@
    object files of src/ (from `nm` on the static library: a file that uses
    a symbol another defines depends on it), outside the tensor, autograd and
    nn layers, whose graph and tensors call each other by design.
+3. OpenMP pragmas appear only in src/parallel.c: every threaded loop goes
+   through its team runner (src/parallel.h).
 Prints each violation; exit 1 if there is any.
 """
 import os
@@ -33,6 +35,15 @@ for isa in sorted(os.listdir(os.path.join(root, "kernels"))):
                 continue
             where = "src/" + inc if inc in src_headers else inc
             bad.append(f"kernels/{isa}/{f} includes {where}: kernels/ may include only src/ukernel.h")
+
+OMP = re.compile(r'^\s*#\s*pragma\s+omp\b', re.M)
+for top in ("src", "kernels", "ref"):
+    for dirpath, _, files in os.walk(os.path.join(root, top)):
+        for f in sorted(files):
+            rel = os.path.relpath(os.path.join(dirpath, f), root)
+            if f.endswith((".c", ".h")) and rel != os.path.join("src", "parallel.c") \
+                    and OMP.search(open(os.path.join(dirpath, f)).read()):
+                bad.append(f"{rel} has an OpenMP pragma: threaded loops go through src/parallel.h")
 
 
 def cycles(graph):

@@ -10,6 +10,10 @@ NB_DEPS_BUILD="gcc g++ meson ninja-build pkg-config python3 libsleef-dev libcmoc
 # Benchmarks: Google Benchmark, OpenBLAS and oneDNN as the peers measured side
 # by side, matplotlib for the report's charts (scripts/bench_charts.py).
 NB_DEPS_BENCH="libbenchmark-dev libopenblas-dev libdnnl-dev python3-matplotlib"
+# The report's static NEON estimates (scripts/neon_mca.py): LLVM 19's
+# llvm-mca (LLVM 14's neoverse-n1 model is the Cortex-A57's) and the AArch64
+# cross compiler that compiles the NEON kernels as the cross build does.
+NB_DEPS_MCA="llvm-19 gcc-aarch64-linux-gnu libc6-dev-arm64-cross libsleef-dev:arm64"
 # The rest of the test command: clang (with its OpenMP runtime), qemu for
 # the no-AVX2 (Westmere) run and the AArch64 run, the AArch64 cross toolchain
 # with the arm64 -dev packages from Debian's multiarch archive.

@@ -8,7 +8,8 @@
 #                     vbinary/ and optim/: NB_BENCH_FILTER='^(vbinary|optim)/'
 #                     runs those; a leading '-' negates, as Google Benchmark)
 #   NB_BENCH_ARGS     extra Google Benchmark flags
-# Results: build/bench-results.json and build/bench-report.txt.
+# Results: build/bench-results.json, build/bench-report.txt and
+# build/neon-mca.txt (the NEON micro-kernels' llvm-mca estimates).
 # A second pass runs the oneDNN convolution peers again with oneDNN capped at
 # AVX2, nabla's ISA (DNNL_MAX_CPU_ISA, read once per process): those of them
 # that NB_BENCH_FILTER selects, into build/bench-results-avx2.json; the report
@@ -17,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 # shellcheck disable=SC2086
-nb_ensure_deps $NB_DEPS_BUILD $NB_DEPS_BENCH
+nb_ensure_deps $NB_DEPS_BUILD $NB_DEPS_BENCH $NB_DEPS_MCA
 
 [ -f build/build.ninja ] || meson setup build -Dbuildtype=release -Dbench=enabled >/dev/null
 ninja -C build >/dev/null
@@ -58,3 +59,13 @@ if "$py" -c 'import matplotlib' 2>/dev/null; then
 else
     echo "charts: skipped (no matplotlib for $py; scripts/deps.sh installs python3-matplotlib)"
 fi
+
+# NEON speed, estimated statically (no AArch64 hardware here): every NEON
+# micro-kernel's inner loops through llvm-mca on Neoverse N1/V1/V2, compiled
+# with the cross build's own commands (a configured build is enough).
+if [ ! -f build-aarch64-mca/compile_commands.json ]; then
+    meson setup build-aarch64-mca --cross-file cross/aarch64-linux-gnu.ini -Dtests=disabled \
+        -Dbench=disabled -Dtools=false -Dexamples=false >/dev/null
+fi
+echo
+python3 scripts/neon_mca.py build-aarch64-mca | tee build/neon-mca.txt

@@ -11,6 +11,7 @@
 
 #include "internal.h"
 #include "kernels_table.h"
+#include "parallel.h"
 
 /* Below this many elements per thread, a parallel region costs more than it
    saves (an exp is a few ns per element with SIMD; a region ~ a few us). */
@@ -46,6 +47,27 @@ static nb_status validate_unary(nb_unary_op op, int64_t n, const float *x, const
     return NB_OK;
 }
 
+/* The slot over one chunk of the elements (rows, for softmax); the largest
+   status of the chunks is the call's. */
+typedef struct {
+    const struct nb_kernels *k;
+    int op_or_log;
+    int64_t cols, ldx, ldy;
+    const float *x;
+    float *y;
+} unary_run;
+
+static int unary_chunk(void *ctx, int64_t lo, int64_t hi) {
+    const unary_run *r = ctx;
+    return (int)r->k->sunary((nb_unary_op)r->op_or_log, hi - lo, r->x + lo, r->y + lo);
+}
+
+static int softmax_chunk(void *ctx, int64_t lo, int64_t hi) {
+    const unary_run *r = ctx;
+    return (int)r->k->ssoftmax(r->op_or_log, hi - lo, r->cols, r->x + lo * r->ldx, r->ldx,
+                               r->y + lo * r->ldy, r->ldy);
+}
+
 nb_status nb_sunary(nb_unary_op op, int64_t n, const float *x, float *y) {
     nb_status s = validate_unary(op, n, x, y);
     if (s != NB_OK || n == 0) return s;
@@ -58,18 +80,8 @@ nb_status nb_sunary(nb_unary_op op, int64_t n, const float *x, float *y) {
     } else {
         /* Chunks are multiples of 64 elements so every chunk but the last
            starts 256-byte aligned relative to x (and runs full vectors). */
-        const int64_t chunk = ((n + nt - 1) / nt + 63) / 64 * 64;
-        int worst = NB_OK;   /* int: OpenMP reductions take arithmetic types */
-#pragma omp parallel for num_threads(nt) schedule(static) reduction(max : worst)
-        for (int t = 0; t < nt; t++) {
-            const int64_t lo = (int64_t)t * chunk;
-            const int64_t len = lo >= n ? 0 : (n - lo < chunk ? n - lo : chunk);
-            if (len > 0) {
-                int r = (int)k->sunary(op, len, x + lo, y + lo);
-                if (r > worst) worst = r;
-            }
-        }
-        s = (nb_status)worst;
+        unary_run r = {k, (int)op, 0, 0, 0, x, y};
+        s = (nb_status)nb_parallel_chunks(nt, n, 64, unary_chunk, &r);
     }
     if (verbose)
         fprintf(stderr, "nabla: nb_sunary isa=%s op=%s n=%lld threads=%d time=%.3f ms\n",
@@ -127,18 +139,8 @@ nb_status nb_ssoftmax(int log, int64_t rows, int64_t cols,
     if (nt <= 1) {
         s = k->ssoftmax(log, rows, cols, x, ldx, y, ldy);
     } else {
-        const int64_t chunk = (rows + nt - 1) / nt;
-        int worst = NB_OK;   /* int: OpenMP reductions take arithmetic types */
-#pragma omp parallel for num_threads(nt) schedule(static) reduction(max : worst)
-        for (int t = 0; t < nt; t++) {
-            const int64_t lo = (int64_t)t * chunk;
-            const int64_t len = lo >= rows ? 0 : (rows - lo < chunk ? rows - lo : chunk);
-            if (len > 0) {
-                int r = (int)k->ssoftmax(log, len, cols, x + lo * ldx, ldx, y + lo * ldy, ldy);
-                if (r > worst) worst = r;
-            }
-        }
-        s = (nb_status)worst;
+        unary_run r = {k, log, cols, ldx, ldy, x, y};
+        s = (nb_status)nb_parallel_chunks(nt, rows, 1, softmax_chunk, &r);
     }
     if (verbose)
         fprintf(stderr, "nabla: nb_ssoftmax isa=%s log=%d rows=%lld cols=%lld ldx=%lld ldy=%lld "

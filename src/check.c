@@ -42,8 +42,9 @@ static nb_checked_table_fn checked;
 /* A mutex rather than a named omp critical: the latter exports a symbol. */
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 static const char *const slot_names[NB_CHECK_SLOTS] = {
-    "sgemm", "sconv2d_forward", "sconv2d_backward_data", "sconv2d_backward_filter",
-    "sreduce", "copy_strided", "sunary", "ssoftmax",
+#define NB_CHECK_NAME(slot, counter) [counter] = #slot,
+    NB_CHECKED_SLOTS(NB_CHECK_NAME)
+#undef NB_CHECK_NAME
 };
 
 static double gamma_n(double n) {
@@ -393,14 +394,9 @@ static nb_status chk_ssoftmax(int log, int64_t rows, int64_t cols, const float *
 
 void nb_check_fill(struct nb_kernels *t, nb_checked_table_fn table) {
     checked = table;
-    t->sgemm = chk_sgemm;
-    t->sconv2d_forward = chk_sconv2d_forward;
-    t->sconv2d_backward_data = chk_sconv2d_backward_data;
-    t->sconv2d_backward_filter = chk_sconv2d_backward_filter;
-    t->sreduce = chk_sreduce;
-    t->copy_strided = chk_copy_strided;
-    t->sunary = chk_sunary;
-    t->ssoftmax = chk_ssoftmax;
+#define NB_CHECK_OVERRIDE(slot, counter) t->slot = chk_##slot;
+    NB_CHECKED_SLOTS(NB_CHECK_OVERRIDE)
+#undef NB_CHECK_OVERRIDE
     static int registered;   /* once, however many tables are filled */
     if (!registered++) atexit(summary);
 }

@@ -6,9 +6,25 @@
 
 #include "kernels_table.h"
 
+/* The dispatch-table slots (src/kernels.def) that shadow mode wraps:
+   X(slot, counter). check.c defines chk_<slot> for each; the enum of
+   counters, their names and the table overrides all come from this list.
+   The float64 slots are not wrapped: they are the oracle's precision. */
+#define NB_CHECKED_SLOTS(X)                                  \
+    X(sgemm, NB_CHECK_SGEMM)                                 \
+    X(sconv2d_forward, NB_CHECK_CONV_FWD)                    \
+    X(sconv2d_backward_data, NB_CHECK_CONV_BWD_DATA)         \
+    X(sconv2d_backward_filter, NB_CHECK_CONV_BWD_FILTER)     \
+    X(sreduce, NB_CHECK_REDUCE)                              \
+    X(copy_strided, NB_CHECK_COPY)                           \
+    X(sunary, NB_CHECK_UNARY)                                \
+    X(ssoftmax, NB_CHECK_SOFTMAX)
+
 typedef enum {
-    NB_CHECK_SGEMM, NB_CHECK_CONV_FWD, NB_CHECK_CONV_BWD_DATA, NB_CHECK_CONV_BWD_FILTER,
-    NB_CHECK_REDUCE, NB_CHECK_COPY, NB_CHECK_UNARY, NB_CHECK_SOFTMAX, NB_CHECK_SLOTS
+#define NB_CHECK_ENUM(slot, counter) counter,
+    NB_CHECKED_SLOTS(NB_CHECK_ENUM)
+#undef NB_CHECK_ENUM
+    NB_CHECK_SLOTS
 } nb_check_slot;
 
 /* The table whose slots the wrappers run before the reference. */

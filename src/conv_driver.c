@@ -41,6 +41,36 @@ static nb_status sgemm_call(const nb_conv_desc *cd, int ta, int tb, int64_t M, i
    take the threads) on several: im2col splits the pixels (each thread
    writes its own columns), col2im splits the channels (each thread adds
    into its own rows of dx, in the same order as one thread would). */
+typedef struct {
+    const nb_conv_desc *cd;
+    const nb_conv2d_desc *d;
+    const nb_conv_geom *g;
+    int64_t j0, nj, ldcol;
+    const float *xg;   /* im2col: from */
+    float *col;        /* im2col: to */
+    const float *cin;  /* col2im: from */
+    float *dxg;        /* col2im: to */
+} split_run;
+
+/* im2col: member t writes its own columns. */
+static void im2col_member(void *ctx, int tid, int nt) {
+    const split_run *r = ctx;
+    int64_t a, b;
+    nb_parallel_share(r->nj, tid, nt, &a, &b);
+    r->cd->im2col(r->d, r->g->cg, r->g->P, r->g->Q, r->j0 + a, b - a, r->xg, r->col + a, r->ldcol);
+}
+
+/* col2im: member t adds into its own channels of dx. */
+static void col2im_member(void *ctx, int tid, int nt) {
+    const split_run *r = ctx;
+    const nb_conv_geom *g = r->g;
+    const int64_t RS = r->d->r * r->d->s;
+    int64_t c0, c1;
+    nb_parallel_share(g->cg, tid, nt, &c0, &c1);
+    r->cd->col2im(r->d, c1 - c0, g->P, g->Q, r->j0, r->nj, r->cin + c0 * RS * r->ldcol, r->ldcol,
+                  r->dxg + c0 * g->HW);
+}
+
 static void im2col_split(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g,
                          int64_t j0, int64_t nj, const float *xg, float *col, int64_t ldcol) {
     int64_t work;
@@ -50,11 +80,8 @@ static void im2col_split(const nb_conv_desc *cd, const nb_conv2d_desc *d, const 
         cd->im2col(d, g->cg, g->P, g->Q, j0, nj, xg, col, ldcol);
         return;
     }
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int t = 0; t < nt; t++) {
-        const int64_t a = nj * t / nt, b = nj * (t + 1) / nt;
-        cd->im2col(d, g->cg, g->P, g->Q, j0 + a, b - a, xg, col + a, ldcol);
-    }
+    split_run r = {cd, d, g, j0, nj, ldcol, xg, col, NULL, NULL};
+    nb_parallel_team(nt, im2col_member, &r);
 }
 
 static void col2im_split(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g,
@@ -67,12 +94,8 @@ static void col2im_split(const nb_conv_desc *cd, const nb_conv2d_desc *d, const 
         cd->col2im(d, g->cg, g->P, g->Q, j0, nj, col, ldcol, dxg);
         return;
     }
-    const int64_t RS = d->r * d->s;
-#pragma omp parallel for num_threads(nt) schedule(static)
-    for (int t = 0; t < nt; t++) {
-        const int64_t c0 = g->cg * t / nt, c1 = g->cg * (t + 1) / nt;
-        cd->col2im(d, c1 - c0, g->P, g->Q, j0, nj, col + c0 * RS * ldcol, ldcol, dxg + c0 * g->HW);
-    }
+    split_run r = {cd, d, g, j0, nj, ldcol, NULL, NULL, col, dxg};
+    nb_parallel_team(nt, col2im_member, &r);
 }
 
 /* ---- forward ---- */
@@ -223,40 +246,62 @@ typedef struct {
     const nb_conv_desc *cd;
     const nb_conv2d_desc *d;
     nb_conv_geom g;
+    int64_t nb;   /* pixels per column block: a multiple of the GEMM's KC, or PQ */
     const float *x, *dy;
     float *dw;
 } bwd_filter_ctx;
 
-/* dw[g] for one group: the images in order, beta = 0 for the first. The
-   whole P Q is one GEMM K (the SGEMM cuts it into its fixed KC blocks), so
-   dw[g] is read and written once per image, not once per column block. */
+/* Pixels per column block of backward-filter: about col_floats / L (the
+   block stays in L2 between im2col and the GEMM that packs it, instead of
+   a whole image's column matrix going out to memory and back), rounded to
+   a multiple of the GEMM's KC. The GEMM cuts its K (the pixels) into KC
+   blocks from the start of each call, so block boundaries at multiples of
+   KC keep the KC blocks of the whole-image GEMM, and every dw element gets
+   the same FMA sequence, hence the same bits, as one GEMM over the image.
+   A function of the shape and the ISA only. */
+static int64_t filter_block_cols(const nb_conv_desc *cd, int64_t L, int64_t PQ) {
+    if (!cd->gemm) return PQ;
+    const int64_t kc = cd->gemm->kc;
+    int64_t nb = cd->col_floats / L / kc * kc;
+    if (nb < kc) nb = kc;
+    return nb < PQ ? nb : PQ;
+}
+
+/* dw[g] for one group: the images in order, each in column blocks of nb
+   pixels, beta = 0 for the first block of the first image. */
 static nb_status bwd_filter_task(const void *ctx, int64_t gi, float *col) {
     const bwd_filter_ctx *c = ctx;
     const nb_conv_geom *g = &c->g;
+    float *dwg = c->dw + gi * g->kg * g->L;
     for (int64_t n = 0; n < c->d->n; n++) {
         const float *xg = c->x + (n * c->d->c + gi * g->cg) * g->HW;
-        const float *B = xg;
-        if (!g->pointwise) {
-            im2col_split(c->cd, c->d, g, 0, g->PQ, xg, col, g->PQ);
-            B = col;
+        const float *dyg = c->dy + (n * c->d->k + gi * g->kg) * g->PQ;
+        for (int64_t j0 = 0; j0 < g->PQ; j0 += c->nb) {
+            const int64_t nj = c->nb < g->PQ - j0 ? c->nb : g->PQ - j0;
+            const float *B = xg + j0;
+            int64_t ldb = g->PQ;
+            if (!g->pointwise) {
+                im2col_split(c->cd, c->d, g, j0, nj, xg, col, nj);
+                B = col;
+                ldb = nj;
+            }
+            /* dw[g] (kg x L) (+)= dy[n,g][:, block] (kg x nj) col^T (col stored L x nj). */
+            const nb_status s = sgemm_call(c->cd, 0, 1, g->kg, g->L, nj, dyg + j0, g->PQ, B, ldb,
+                                           n == 0 && j0 == 0 ? 0.0f : 1.0f, dwg, g->L);
+            if (s != NB_OK) return s;
         }
-        /* dw[g] (kg x L) (+)= dy[n,g] (kg x PQ) col^T (col stored L x PQ). */
-        const nb_status s = sgemm_call(c->cd, 0, 1, g->kg, g->L, g->PQ,
-                                       c->dy + (n * c->d->k + gi * g->kg) * g->PQ, g->PQ,
-                                       B, g->PQ, n == 0 ? 0.0f : 1.0f,
-                                       c->dw + gi * g->kg * g->L, g->L);
-        if (s != NB_OK) return s;
     }
     return NB_OK;
 }
 
 nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                       const float *x, const float *dy, float *dw, float *dbias) {
-    bwd_filter_ctx c = {cd, d, nb_conv_geom_of(d), x, dy, dw};
+    bwd_filter_ctx c = {cd, d, nb_conv_geom_of(d), 0, x, dy, dw};
+    c.nb = filter_block_cols(cd, c.g.L, c.g.PQ);
     const int64_t tasks = c.g.G;
     const int nt = nb_conv_task_threads(cd, tasks, d, &c.g);
-    const nb_conv_gemm_shape gemm = {0, 1, c.g.kg, c.g.L, c.g.PQ};
-    const nb_status st = nb_conv_run_tasks(cd, nt, tasks, c.g.L, c.g.PQ, !c.g.pointwise, &gemm,
+    const nb_conv_gemm_shape gemm = {0, 1, c.g.kg, c.g.L, c.nb};
+    const nb_status st = nb_conv_run_tasks(cd, nt, tasks, c.g.L, c.nb, !c.g.pointwise, &gemm,
                                            bwd_filter_task, &c);
     if (st == NB_OK && dbias) {
         /* Double accumulator, images in order: nearly exact, thread-free. */

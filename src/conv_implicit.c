@@ -217,18 +217,30 @@ static nb_status ifwd_task(const void *ctx, int64_t t, float *scratch) {
    a few floats past its panels) and 64-byte aligned (a_block is a multiple
    of 16 floats). Over the threads the work is worth: with a few output
    pixels, packing the filters is a large part of the call. */
-static void pack_filters(const ifwd_ctx *c, const float *w, float *apack, int nt) {
-    const nb_gemm_desc *gd = c->cd->gemm;
-    const nb_conv_geom *g = &c->g;
-    const int64_t blocks = g->G * c->nkc;
-    if (nt > blocks) nt = (int)blocks;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t i = 0; i < blocks; i++) {
-        const int64_t gi = i / c->nkc, pc = i % c->nkc * gd->kc;
+typedef struct {
+    const ifwd_ctx *c;
+    const float *w;
+    float *apack;
+} pack_filters_run;
+
+static int pack_filter_blocks(void *ctx, int64_t lo, int64_t hi) {
+    const pack_filters_run *r = ctx;
+    const nb_gemm_desc *gd = r->c->cd->gemm;
+    const nb_conv_geom *g = &r->c->g;
+    for (int64_t i = lo; i < hi; i++) {
+        const int64_t gi = i / r->c->nkc, pc = i % r->c->nkc * gd->kc;
         const int64_t kc = gd->kc < g->L - pc ? gd->kc : g->L - pc;
-        gd->pack_a(0, (size_t)g->kg, (size_t)kc, w + gi * g->kg * g->L + pc, (ptrdiff_t)g->L,
-                   apack + i * c->a_block);
+        gd->pack_a(0, (size_t)g->kg, (size_t)kc, r->w + gi * g->kg * g->L + pc, (ptrdiff_t)g->L,
+                   r->apack + i * r->c->a_block);
     }
+    return 0;
+}
+
+static void pack_filters(const ifwd_ctx *c, const float *w, float *apack, int nt) {
+    const int64_t blocks = c->g.G * c->nkc;
+    if (nt > blocks) nt = (int)blocks;
+    pack_filters_run r = {c, w, apack};
+    nb_parallel_chunks(nt, blocks, 1, pack_filter_blocks, &r);
 }
 
 nb_status nb_conv_forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d,

@@ -52,6 +52,32 @@ static nb_status reserve_gemm(const nb_conv_desc *cd, const nb_conv_gemm_shape *
                 : NB_OK;
 }
 
+typedef struct {
+    const nb_conv_desc *cd;
+    const nb_conv_gemm_shape *gemm;
+    nb_conv_task_fn fn;
+    const void *ctx;
+    float *col;
+    int64_t col_floats, tasks;
+    int reserve_failed;   /* accessed atomically */
+    nb_status st;         /* the first failure; keep_first */
+} tasks_run;
+
+static void tasks_member(void *p, int tid, int nt) {
+    tasks_run *r = p;
+    if (reserve_gemm(r->cd, r->gemm) != NB_OK) __atomic_store_n(&r->reserve_failed, 1, __ATOMIC_RELAXED);
+    /* Every member reads the flag after every member has set it, so all of
+       them take the same branch. */
+    nb_parallel_barrier(nt);
+    if (!__atomic_load_n(&r->reserve_failed, __ATOMIC_RELAXED)) {
+        int64_t lo, hi;
+        nb_parallel_share(r->tasks, tid, nt, &lo, &hi);
+        for (int64_t t = lo; t < hi; t++)
+            keep_first(&r->st, r->fn(r->ctx, t, r->col ? r->col + tid * r->col_floats : NULL));
+    }
+    if (r->gemm) nb_scratch_trim(NB_SCRATCH_GEMM);
+}
+
 /* Runs tasks 0..tasks-1 of a pass over nt threads (each with its own
    rows x cols column block) or in order on this one; the first failure is
    returned (the others still run: each task writes only its own outputs).
@@ -67,23 +93,11 @@ nb_status nb_conv_run_tasks(const nb_conv_desc *cd, int nt, int64_t tasks, int64
     int owned = 0;
     if (need_col && !(col = nb_conv_scratch_floats(NB_SCRATCH_CONV_TASKS, nt, rows, cols, &owned)))
         return NB_ERR_OOM;
+    tasks_run r = {cd, gemm, fn, ctx, col, rows * cols, tasks, 0, NB_OK};
     nb_status st = NB_OK;
     if (nt > 1) {
-        int reserve_failed = 0;
-#pragma omp parallel num_threads(nt)
-        {
-            if (reserve_gemm(cd, gemm) != NB_OK) __atomic_store_n(&reserve_failed, 1, __ATOMIC_RELAXED);
-            /* Every thread reads the flag after every thread has set it, so
-               all of them take the same branch to the worksharing loop. */
-#pragma omp barrier
-            if (!__atomic_load_n(&reserve_failed, __ATOMIC_RELAXED)) {
-#pragma omp for schedule(static)
-                for (int64_t t = 0; t < tasks; t++)
-                    keep_first(&st, fn(ctx, t, col ? col + nb_parallel_thread_num() * rows * cols : NULL));
-            }
-            if (gemm) nb_scratch_trim(NB_SCRATCH_GEMM);
-        }
-        if (reserve_failed) st = NB_ERR_OOM;
+        nb_parallel_team(nt, tasks_member, &r);
+        st = r.reserve_failed ? NB_ERR_OOM : r.st;
     } else if ((st = reserve_gemm(cd, gemm)) == NB_OK) {
         for (int64_t t = 0; t < tasks && st == NB_OK; t++) st = fn(ctx, t, col);
         if (gemm) nb_scratch_trim(NB_SCRATCH_GEMM);

@@ -105,6 +105,23 @@ static void do_item(const plan *p, char *d, const char *s, int64_t blk) {
     }
 }
 
+static void run_range(const plan *p, char *dst, const char *src, int64_t lo, int64_t hi);
+
+/* A team member's share of the blocks (run_range below). */
+typedef struct {
+    const plan *p;
+    char *dst;
+    const char *src;
+    int64_t items;
+} copy_run;
+
+static void copy_member(void *ctx, int tid, int nt) {
+    const copy_run *r = ctx;
+    int64_t lo, hi;
+    nb_parallel_share(r->items, tid, nt, &lo, &hi);
+    run_range(r->p, r->dst, r->src, lo, hi);
+}
+
 static void run_range(const plan *p, char *dst, const char *src, int64_t lo, int64_t hi) {
     if (lo >= hi) return;
     nb_odo o = p->outs;
@@ -212,15 +229,7 @@ nb_status nb_copy_strided_driver(const nb_copy_ukernels *uk, size_t elem_size, i
         return NB_OK;
     }
     const int nt = plan_copy(&p, &v, total);
-    const int64_t items = p.nouter * p.nblk;
-    if (nt <= 1) {
-        run_range(&p, d, s, 0, items);
-        return NB_OK;
-    }
-#pragma omp parallel num_threads(nt)
-    {
-        const int t = nb_parallel_thread_num(), T = nb_parallel_team_size();
-        run_range(&p, d, s, items * t / T, items * (t + 1) / T);
-    }
+    copy_run r = {&p, d, s, p.nouter * p.nblk};
+    nb_parallel_team(nt, copy_member, &r);
     return NB_OK;
 }

@@ -96,3 +96,24 @@ bool nb_cpu_can_run(nb_isa isa) {
     }
     return false;
 }
+
+/* The name of one NB_CPU_* bit as `nabla info` prints it (lower case, as
+   /proc/cpuinfo spells it); NULL for a bit nabla does not define. Kept next
+   to the detection so that a new feature is named where it is detected. */
+const char *nb_cpu_feature_name(uint32_t bit) {
+    switch (bit) {
+    case NB_CPU_SSE2: return "sse2";
+    case NB_CPU_SSE42: return "sse4.2";
+    case NB_CPU_AVX: return "avx";
+    case NB_CPU_AVX2: return "avx2";
+    case NB_CPU_FMA: return "fma";
+    case NB_CPU_F16C: return "f16c";
+    case NB_CPU_AVX512F: return "avx512f";
+    case NB_CPU_AVX512BW: return "avx512bw";
+    case NB_CPU_AVX512DQ: return "avx512dq";
+    case NB_CPU_AVX512VL: return "avx512vl";
+    case NB_CPU_ASIMD: return "asimd";
+    case NB_CPU_FP16: return "fp16";
+    default: return NULL;
+    }
+}

@@ -99,7 +99,8 @@ static void compute_block(const gemm_ctx *x, float *abuf, int64_t r0, int64_t r1
     }
 }
 
-static void packed_thread(const gemm_ctx *x, int tid, int nt) {
+static void packed_thread(void *ctx, int tid, int nt) {
+    const gemm_ctx *x = ctx;
     const nb_gemm_desc *d = x->d;
     const int64_t mr = d->mr, nr = d->nr;
     float *abuf = x->abuf + (int64_t)tid * x->abuf_stride;
@@ -128,17 +129,10 @@ static void packed_thread(const gemm_ctx *x, int tid, int nt) {
                 d->pack_b(x->tb, (size_t)kc, (size_t)(min64(nc, p1 * nr) - p0 * nr),
                           b_at(x, pc, jc + p0 * nr), (ptrdiff_t)x->ldb, mine);
             if (x->split_m) {
-                /* Only inside our own team: with nt == 1 no region was opened,
-                   and an orphaned barrier would bind to the CALLER's parallel
-                   region (nb_sgemm called from user threads) and deadlock. */
-                if (nt > 1) {
-#pragma omp barrier
-                }
+                nb_parallel_barrier(nt);
                 if (r1 > r0) compute_block(x, abuf, r0, r1, x->bbuf, 0, np, jc, nc, pc, kc, beta);
                 /* Nobody repacks B while another thread still reads it. */
-                if (nt > 1) {
-#pragma omp barrier
-                }
+                nb_parallel_barrier(nt);
             } else if (p1 > p0) {
                 compute_block(x, abuf, 0, x->M, mine, p0, p1, jc, nc, pc, kc, beta);
             }
@@ -195,12 +189,7 @@ static nb_status run_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
     if (!buf) return NB_ERR_OOM;
     x->abuf = buf;
     x->bbuf = buf + x->abuf_stride * nt;   /* abuf_stride is a multiple of 16: aligned */
-    if (nt == 1) {
-        packed_thread(x, 0, 1);
-    } else {
-#pragma omp parallel num_threads(nt)
-        packed_thread(x, nb_parallel_thread_num(), nb_parallel_team_size());
-    }
+    nb_parallel_team(nt, packed_thread, x);
     nb_scratch_done(buf, owned);
     return NB_OK;
 }
@@ -218,7 +207,8 @@ static int64_t rows_units(const gemm_ctx *x) {
 }
 
 /* B^T: each unit runs over the whole K (the kernel cuts it into KC blocks). */
-static void rows_bt_thread(const gemm_ctx *x, int tid, int nt) {
+static void rows_bt_thread(void *ctx, int tid, int nt) {
+    const gemm_ctx *x = ctx;
     const nb_gemm_desc *d = x->d;
     const int64_t units = rows_units(x), groups = rows_groups(x), chunk = rows_chunk(x);
     const int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
@@ -231,7 +221,8 @@ static void rows_bt_thread(const gemm_ctx *x, int tid, int nt) {
     }
 }
 
-static void rows_thread(const gemm_ctx *x, int tid, int nt) {
+static void rows_thread(void *ctx, int tid, int nt) {
+    const gemm_ctx *x = ctx;
     const nb_gemm_desc *d = x->d;
     const int64_t units = rows_units(x), groups = rows_groups(x), chunk = rows_chunk(x);
     const int64_t u0 = units * tid / nt, u1 = units * (tid + 1) / nt;
@@ -252,7 +243,7 @@ static void rows_thread(const gemm_ctx *x, int tid, int nt) {
 }
 
 static nb_status run_rows(gemm_ctx *x, int nt) {
-    void (*body)(const gemm_ctx *, int, int) = x->tb ? rows_bt_thread : rows_thread;
+    nb_team_body body = x->tb ? rows_bt_thread : rows_thread;
     /* M == 1: one long chunk per thread (up to rows1_max_n columns, a multiple
        of 64 so chunks start on cache lines when B does), as no row group
        reuses it; the chunking never changes a bit of C. */
@@ -262,12 +253,7 @@ static nb_status run_rows(gemm_ctx *x, int nt) {
     }
     const int64_t units = rows_units(x);
     if (nt > units) nt = (int)units;
-    if (nt == 1) {
-        body(x, 0, 1);
-    } else {
-#pragma omp parallel num_threads(nt)
-        body(x, nb_parallel_thread_num(), nb_parallel_team_size());
-    }
+    nb_parallel_team(nt, body, x);
     return NB_OK;
 }
 

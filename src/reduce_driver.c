@@ -183,23 +183,41 @@ static float out_value_seq(const row_plan *p, const float *xo) {
     return combined(p, &c);
 }
 
-static void row_path(const row_plan *p, const float *x, float *y) {
+/* The shared state of a row-path team: outputs (whole, or the segments of
+   one output into part). */
+typedef struct {
+    const row_plan *p;
+    const float *x, *xo;
+    float *y, *part;
     nb_odo outs;
-    nb_odo_init(&outs, p->nk, p->kshape, p->kxs, p->kys);
+} row_run;
+
+/* Threads own whole outputs. */
+static void row_outputs_member(void *ctx, int tid, int nt) {
+    const row_run *r = ctx;
+    int64_t lo, hi;
+    nb_parallel_share(r->p->nout, tid, nt, &lo, &hi);
+    nb_odo o = r->outs;
+    nb_odo_seek(&o, lo);
+    for (int64_t i = lo; i < hi; i++, nb_odo_next(&o)) r->y[o.o1] = out_value_seq(r->p, r->x + o.o0);
+}
+
+/* Threads own segments of one output (combined in order afterwards). */
+static int row_segments_chunk(void *ctx, int64_t lo, int64_t hi) {
+    const row_run *r = ctx;
+    for (int64_t s = lo; s < hi; s++) r->part[s] = seg_value(r->p, r->xo, s);
+    return 0;
+}
+
+static void row_path(const row_plan *p, const float *x, float *y) {
+    row_run r = {p, x, NULL, y, NULL, {0}};
+    nb_odo_init(&r.outs, p->nk, p->kshape, p->kxs, p->kys);
     int nt = nb_threads_for(p->nout * p->m, MIN_ELEMS_PER_THREAD);
     if (nt > 1 && p->nout >= nt) {
-        /* Threads own whole outputs. */
-#pragma omp parallel num_threads(nt)
-        {
-            const int t = nb_parallel_thread_num(), T = nb_parallel_team_size();
-            const int64_t lo = p->nout * t / T, hi = p->nout * (t + 1) / T;
-            nb_odo o = outs;
-            nb_odo_seek(&o, lo);
-            for (int64_t i = lo; i < hi; i++, nb_odo_next(&o))
-                y[o.o1] = out_value_seq(p, x + o.o0);
-        }
+        nb_parallel_team(nt, row_outputs_member, &r);
         return;
     }
+    nb_odo outs = r.outs;
     float *part = NULL;
     if (nt > 1 && p->S >= 2 * nt) part = nb_aligned_alloc((size_t)p->S * sizeof(float));
     /* Without scratch (small S, or no memory for it) the same order runs on
@@ -211,8 +229,9 @@ static void row_path(const row_plan *p, const float *x, float *y) {
             continue;
         }
         const int64_t S = p->S;
-#pragma omp parallel for num_threads(nt) schedule(static)
-        for (int64_t s = 0; s < S; s++) part[s] = seg_value(p, xo, s);
+        r.xo = xo;
+        r.part = part;
+        nb_parallel_chunks(nt, S, 1, row_segments_chunk, &r);
         combiner c = {.v = 0.0f, .k = 0};
         c.q.sp = 0;
         for (int64_t s = 0; s < S; s++) combine(p, &c, part[s]);
@@ -225,40 +244,50 @@ static void row_path(const row_plan *p, const float *x, float *y) {
 
 #define SHORT_ROWS_CHUNK 256
 
+typedef struct {
+    const row_plan *p;
+    const float *x;
+    float *y;
+    nb_odo outs;
+    int64_t rows, ldx, ldy, nch, items;
+    int opk;
+} short_rows_run;
+
+static void short_rows_member(void *ctx, int tid, int nt) {
+    const short_rows_run *r = ctx;
+    const row_plan *p = r->p;
+    int64_t lo, hi;
+    nb_parallel_share(r->items, tid, nt, &lo, &hi);
+    float tmp[SHORT_ROWS_CHUNK];
+    nb_odo o = r->outs;
+    int64_t cur = lo / r->nch;
+    nb_odo_seek(&o, cur);
+    for (int64_t it = lo; it < hi; it++) {
+        const int64_t oi = it / r->nch;
+        if (oi != cur) { nb_odo_next(&o); cur = oi; }
+        const int64_t r0 = (it % r->nch) * SHORT_ROWS_CHUNK;
+        const int64_t cnt = r->rows - r0 < SHORT_ROWS_CHUNK ? r->rows - r0 : SHORT_ROWS_CHUNK;
+        p->uk->rrows(r->opk, cnt, p->n, r->x + o.o0 + r0 * r->ldx, r->ldx, tmp);
+        for (int64_t i = 0; i < cnt; i++) r->y[o.o1 + (r0 + i) * r->ldy] = finish(p->op, tmp[i], p->m);
+    }
+}
+
 static void short_rows_path(const row_plan *p, const float *x, float *y) {
-    int64_t rows = 1, ldx = 0, ldy = 0;
+    short_rows_run r = {p, x, y, {0}, 1, 0, 0, 0, 0, 0};
     int no = p->nk;
     if (p->nk > 0) {
         no = p->nk - 1;
-        rows = p->kshape[no];
-        ldx = p->kxs[no];
-        ldy = p->kys[no];
+        r.rows = p->kshape[no];
+        r.ldx = p->kxs[no];
+        r.ldy = p->kys[no];
     }
-    const int64_t nouter = p->nout / rows;
-    const int64_t nch = (rows + SHORT_ROWS_CHUNK - 1) / SHORT_ROWS_CHUNK;
-    const int64_t items = nouter * nch;
+    r.nch = (r.rows + SHORT_ROWS_CHUNK - 1) / SHORT_ROWS_CHUNK;
+    r.items = p->nout / r.rows * r.nch;
     int nt = nb_threads_for(p->nout * p->n, MIN_ELEMS_PER_THREAD);
-    if (nt > items) nt = (int)items;
-    const int opk = p->op == NB_REDUCE_MAX ? 1 : p->op == NB_REDUCE_MIN ? 2 : 0;
-    nb_odo outs;
-    nb_odo_init(&outs, no, p->kshape, p->kxs, p->kys);
-#pragma omp parallel num_threads(nt)
-    {
-        const int t = nb_parallel_thread_num(), T = nb_parallel_team_size();
-        const int64_t lo = items * t / T, hi = items * (t + 1) / T;
-        float tmp[SHORT_ROWS_CHUNK];
-        nb_odo o = outs;
-        int64_t cur = lo / nch;
-        nb_odo_seek(&o, cur);
-        for (int64_t it = lo; it < hi; it++) {
-            const int64_t oi = it / nch;
-            if (oi != cur) { nb_odo_next(&o); cur = oi; }
-            const int64_t r0 = (it % nch) * SHORT_ROWS_CHUNK;
-            const int64_t cnt = rows - r0 < SHORT_ROWS_CHUNK ? rows - r0 : SHORT_ROWS_CHUNK;
-            p->uk->rrows(opk, cnt, p->n, x + o.o0 + r0 * ldx, ldx, tmp);
-            for (int64_t i = 0; i < cnt; i++) y[o.o1 + (r0 + i) * ldy] = finish(p->op, tmp[i], p->m);
-        }
-    }
+    if (nt > r.items) nt = (int)r.items;
+    r.opk = p->op == NB_REDUCE_MAX ? 1 : p->op == NB_REDUCE_MIN ? 2 : 0;
+    nb_odo_init(&r.outs, no, p->kshape, p->kxs, p->kys);
+    nb_parallel_team(nt, short_rows_member, &r);
 }
 
 /* ---- column path ---- */
@@ -310,6 +339,30 @@ static void col_item(const col_plan *p, const float *xo, float *yo, int64_t stri
     for (int64_t j = 0; j < w; j++) yo[(j0 + j) * p->ysn] = finish(p->op, res[j], p->m);
 }
 
+typedef struct {
+    const col_plan *p;
+    const float *x;
+    float *y, *scratch;
+    size_t per;   /* floats of scratch per member */
+    int64_t items;
+    nb_odo outs;
+} col_run;
+
+static void col_member(void *ctx, int tid, int nt) {
+    const col_run *r = ctx;
+    const col_plan *p = r->p;
+    int64_t lo, hi;
+    nb_parallel_share(r->items, tid, nt, &lo, &hi);
+    nb_odo o = r->outs;
+    int64_t cur = lo / p->nstrips;
+    nb_odo_seek(&o, cur);
+    for (int64_t it = lo; it < hi; it++) {
+        const int64_t oi = it / p->nstrips;
+        if (oi != cur) { nb_odo_next(&o); cur = oi; }
+        col_item(p, r->x + o.o0, r->y + o.o1, it % p->nstrips, r->scratch + (size_t)tid * r->per);
+    }
+}
+
 static nb_status col_path(col_plan *p, const float *x, float *y) {
     int nt = nb_threads_for(p->nouter * p->n * p->R, MIN_ELEMS_PER_THREAD);
     p->strip = p->n < COL_STRIP_MAX ? p->n : COL_STRIP_MAX;
@@ -326,21 +379,9 @@ static nb_status col_path(col_plan *p, const float *x, float *y) {
     const size_t per = (size_t)(p->depth + 1) * (size_t)p->strip;
     float *scratch = nb_aligned_alloc((size_t)nt * per * sizeof(float));
     if (!scratch) return NB_ERR_OOM;
-    nb_odo outs;
-    nb_odo_init(&outs, p->nk, p->kshape, p->kxs, p->kys);
-#pragma omp parallel num_threads(nt)
-    {
-        const int t = nb_parallel_thread_num(), T = nb_parallel_team_size();
-        const int64_t lo = items * t / T, hi = items * (t + 1) / T;
-        nb_odo o = outs;
-        int64_t cur = lo / p->nstrips;
-        nb_odo_seek(&o, cur);
-        for (int64_t it = lo; it < hi; it++) {
-            const int64_t oi = it / p->nstrips;
-            if (oi != cur) { nb_odo_next(&o); cur = oi; }
-            col_item(p, x + o.o0, y + o.o1, it % p->nstrips, scratch + (size_t)t * per);
-        }
-    }
+    col_run r = {p, x, y, scratch, per, items, {0}};
+    nb_odo_init(&r.outs, p->nk, p->kshape, p->kxs, p->kys);
+    nb_parallel_team(nt, col_member, &r);
     nb_aligned_free(scratch);
     return NB_OK;
 }

@@ -10,6 +10,8 @@ static void issue12_tensor_and_losses(void) {
     HN(nb_randint, 5, 1, 1, S(3), NULL);
     HN(nb_randint, 0, 2, 1, NULL, NULL);
     HN(nb_randint, 0, 2, 1, S(-1), NULL);
+    HN(nb_randperm, -1, NULL);
+    HS(nb_mul_scalar_, I, 0.5);            /* a float scalar on int64 */
     HN(nb_flatten_dims, NULL, 0, -1);
     HN(nb_flatten_dims, F3, 2, 1);
     HN(nb_flatten_dims, F3, 0, 3);

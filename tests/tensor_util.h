@@ -73,4 +73,21 @@ static inline void tu_error_mentions(const char *fn, const char *what) {
     }
 }
 
+/* Setup / teardown that fail a test which leaves a tensor alive:
+   cmocka_unit_test_setup_teardown(f, tu_live_setup, tu_live_teardown). */
+static inline int64_t *tu_live0(void) {
+    static int64_t live0;
+    return &live0;
+}
+static inline int tu_live_setup(void **s) {
+    (void)s;
+    *tu_live0() = nb_tensor_live_count();
+    return 0;
+}
+static inline int tu_live_teardown(void **s) {
+    (void)s;
+    assert_int_equal(nb_tensor_live_count(), *tu_live0());
+    return 0;
+}
+
 #endif

@@ -10,14 +10,7 @@
 #define F32 NB_FLOAT32
 #define F64 NB_FLOAT64
 
-static int64_t live0;
-static int setup(void **s) { (void)s; live0 = nb_tensor_live_count(); return 0; }
-static int teardown(void **s) {
-    (void)s;
-    assert_int_equal(nb_tensor_live_count(), live0);
-    return 0;
-}
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, tu_live_setup, tu_live_teardown)
 
 #define NP 37   /* not a multiple of any vector width */
 #define STEPS 3
@@ -59,12 +52,13 @@ static void sgd_oracle(const nb_sgd_options *o, double *want) {
         }
 }
 
-static void run_sgd(const nb_sgd_options *o) {
-    double want[NP];
-    sgd_oracle(o, want);
+/* STEPS steps of an optimiser made by make(p) on a float32 and a float64
+   parameter, each against the oracle's values. */
+typedef nb_optimizer *(*make_fn)(nb_tensor **p, const void *ctx);
+static void run_both_dtypes(make_fn make, const void *ctx, const double *want) {
     for (int d = 0; d < 2; d++) {
         nb_tensor *p = leaf(d ? F64 : F32);
-        nb_optimizer *opt = nb_sgd_new_ex(1, &p, o);
+        nb_optimizer *opt = make(&p, ctx);
         assert_non_null(opt);
         for (int s = 0; s < STEPS; s++) {
             set_grad(p, s);
@@ -74,6 +68,13 @@ static void run_sgd(const nb_sgd_options *o) {
         nb_optimizer_free(opt);
         nb_tensor_release(p);
     }
+}
+
+static nb_optimizer *make_sgd(nb_tensor **p, const void *o) { return nb_sgd_new_ex(1, p, o); }
+static void run_sgd(const nb_sgd_options *o) {
+    double want[NP];
+    sgd_oracle(o, want);
+    run_both_dtypes(make_sgd, o, want);
 }
 
 static void sgd_nesterov_steps_match_torch_formula(void **s) {
@@ -114,21 +115,15 @@ static void adamw_oracle(double lr, double b1, double b2, double eps, double wd,
         }
 }
 
+static nb_optimizer *make_adamw(nb_tensor **p, const void *ctx) {
+    (void)ctx;
+    return nb_adamw_new(1, p, 0.01, 0.9, 0.999, 1e-8, 0.1);
+}
 static void adamw_steps_match_torch_formula_on_both_paths(void **s) {
     (void)s;
     double want[NP];
     adamw_oracle(0.01, 0.9, 0.999, 1e-8, 0.1, want);
-    for (int d = 0; d < 2; d++) {
-        nb_tensor *p = leaf(d ? F64 : F32);
-        nb_optimizer *opt = nb_adamw_new(1, &p, 0.01, 0.9, 0.999, 1e-8, 0.1);
-        for (int st = 0; st < STEPS; st++) {
-            set_grad(p, st);
-            assert_int_equal(nb_optimizer_step(opt), NB_OK);
-        }
-        expect_close(p, want, d ? 1e-13 : 1e-6);
-        nb_optimizer_free(opt);
-        nb_tensor_release(p);
-    }
+    run_both_dtypes(make_adamw, NULL, want);
 }
 
 static void adamw_differs_from_adam_with_l2_decay(void **s) {

@@ -10,22 +10,18 @@
 
 #include "tensor_util.h"
 
-static int64_t live0;
 static char dir[64];
 static int setup(void **s) {
-    (void)s;
-    live0 = nb_tensor_live_count();
+    tu_live_setup(s);
     snprintf(dir, sizeof dir, "/tmp/nbt_state_XXXXXX");
     assert_non_null(mkdtemp(dir));
     return 0;
 }
 static int teardown(void **s) {
-    (void)s;
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(nb_tensor_live_count(), live0);
-    return 0;
+    return tu_live_teardown(s);
 }
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 

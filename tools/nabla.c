@@ -11,20 +11,17 @@
 
 #include <nabla/nabla.h>
 
+#include "cpu_features.h"
 #include "nb_config.h"
 #include "selftest.h"
 #include "tools.h"
 
 static void print_features(uint32_t f) {
-    static const struct { uint32_t bit; const char *name; } names[] = {
-        {NB_CPU_SSE2, "sse2"}, {NB_CPU_SSE42, "sse4.2"}, {NB_CPU_AVX, "avx"},
-        {NB_CPU_AVX2, "avx2"}, {NB_CPU_FMA, "fma"},      {NB_CPU_F16C, "f16c"},
-        {NB_CPU_AVX512F, "avx512f"}, {NB_CPU_AVX512BW, "avx512bw"}, {NB_CPU_AVX512DQ, "avx512dq"},
-        {NB_CPU_AVX512VL, "avx512vl"}, {NB_CPU_ASIMD, "asimd"}, {NB_CPU_FP16, "fp16"},
-    };
     int any = 0;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (f & names[i].bit) { printf("%s%s", any ? " " : "", names[i].name); any = 1; }
+    for (int i = 0; i < 32; i++) {
+        const char *name = nb_cpu_feature_name(1u << i);
+        if ((f & (1u << i)) && name) { printf("%s%s", any ? " " : "", name); any = 1; }
+    }
     printf("%s\n", any ? "" : "(none detected)");
 }
 

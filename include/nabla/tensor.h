@@ -79,6 +79,9 @@ NB_API nb_tensor *nb_randn(int ndim, const int64_t *shape, nb_dtype dtype, nb_ge
 /* torch.randint(low, high, shape, generator=gen): int64, uniform in
    [low, high) (unbiased). NB_ERR_ARG when high <= low. */
 NB_API nb_tensor *nb_randint(int64_t low, int64_t high, int ndim, const int64_t *shape, nb_generator *gen);
+/* torch.randperm(n, generator=gen): int64 [n], a uniformly random
+   permutation of 0..n-1 (for shuffling a data set). */
+NB_API nb_tensor *nb_randperm(int64_t n, nb_generator *gen);
 
 /* ---- lifetime and properties -------------------------------------------------- */
 
@@ -176,7 +179,8 @@ NB_API nb_tensor *nb_relu(nb_tensor *a);
 NB_API nb_tensor *nb_gelu(nb_tensor *a);                /* exact (erf) form */
 
 /* In place (a.add_(b), ...): b broadcasts to a's shape, the result keeps a's
-   dtype. Refused (a status, nothing written) on a tensor whose elements
+   dtype (a non-integral scalar on an int64 tensor is NB_ERR_DTYPE, as
+   PyTorch's "result type Float can't be cast to Long"). Refused (a status, nothing written) on a tensor whose elements
    overlap (an expanded tensor) and on a leaf that requires grad outside
    no-grad mode. Each bumps the version counter of a's storage. */
 NB_API nb_status nb_add_(nb_tensor *a, nb_tensor *b);

@@ -34,6 +34,76 @@ static void st1(nb_tensor *t, int64_t c, double v) { st(t, c * t->strides[0], v)
 
 typedef struct { int64_t N, C, inner; } bn_geom;
 
+/* ---- rows: the `inner` contiguous values of one (n, c) ----
+ * float32 rows have loops of their own: four double accumulators (the
+ * sums stay in double, as PyTorch's CPU accumulation; independent chains
+ * so the adds overlap) and float affine maps the compiler vectorises.
+ * float64 (the reference path of the gradient checks) goes through
+ * ld / st, element by element. */
+
+static double sum_f32(const float *x, int64_t n) {
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) { a0 += x[i]; a1 += x[i + 1]; a2 += x[i + 2]; a3 += x[i + 3]; }
+    for (; i < n; i++) a0 += x[i];
+    return (a0 + a1) + (a2 + a3);
+}
+static double sqdev_f32(const float *x, int64_t n, double mu) {
+    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const double d0 = x[i] - mu, d1 = x[i + 1] - mu, d2 = x[i + 2] - mu, d3 = x[i + 3] - mu;
+        a0 += d0 * d0; a1 += d1 * d1; a2 += d2 * d2; a3 += d3 * d3;
+    }
+    for (; i < n; i++) a0 += (x[i] - mu) * (x[i] - mu);
+    return (a0 + a1) + (a2 + a3);
+}
+/* sum of g and of g * (x - mu) */
+static void gsums_f32(const float *g, const float *x, int64_t n, double mu, double *sg, double *sgx) {
+    double a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+    int64_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        a0 += g[i]; a1 += g[i + 1];
+        b0 += g[i] * (x[i] - mu); b1 += g[i + 1] * (x[i + 1] - mu);
+    }
+    for (; i < n; i++) { a0 += g[i]; b0 += g[i] * (x[i] - mu); }
+    *sg += a0 + a1;
+    *sgx += b0 + b1;
+}
+
+static double row_sum(const nb_tensor *t, int64_t o, int64_t n) {
+    if (t->dtype == NB_FLOAT32) return sum_f32((const float *)nb_ptr(t) + o, n);
+    double s = 0;
+    for (int64_t k = 0; k < n; k++) s += ld(t, o + k);
+    return s;
+}
+static double row_sqdev(const nb_tensor *t, int64_t o, int64_t n, double mu) {
+    if (t->dtype == NB_FLOAT32) return sqdev_f32((const float *)nb_ptr(t) + o, n, mu);
+    double s = 0;
+    for (int64_t k = 0; k < n; k++) s += (ld(t, o + k) - mu) * (ld(t, o + k) - mu);
+    return s;
+}
+static void row_gsums(const nb_tensor *g, const nb_tensor *x, int64_t o, int64_t n, double mu, double *sg, double *sgx) {
+    if (g->dtype == NB_FLOAT32) { gsums_f32((const float *)nb_ptr(g) + o, (const float *)nb_ptr(x) + o, n, mu, sg, sgx); return; }
+    for (int64_t k = 0; k < n; k++) {
+        *sg += ld(g, o + k);
+        *sgx += ld(g, o + k) * (ld(x, o + k) - mu);
+    }
+}
+/* out = a * u + b * v + c (v may be NULL: a * u + c), elementwise. */
+static void row_affine(nb_tensor *out, const nb_tensor *u, const nb_tensor *v, int64_t o, int64_t n, double a,
+                       double b, double c) {
+    if (out->dtype == NB_FLOAT32) {
+        float *y = (float *)nb_ptr(out) + o;
+        const float *p = (const float *)nb_ptr(u) + o, *q = v ? (const float *)nb_ptr(v) + o : NULL;
+        const float fa = (float)a, fb = (float)b, fc = (float)c;
+        if (q) for (int64_t k = 0; k < n; k++) y[k] = fa * p[k] + fb * q[k] + fc;
+        else   for (int64_t k = 0; k < n; k++) y[k] = fa * p[k] + fc;
+        return;
+    }
+    for (int64_t k = 0; k < n; k++) st(out, o + k, a * ld(u, o + k) + (v ? b * ld(v, o + k) : 0) + c);
+}
+
 static nb_status vec_check(const char *fn, const char *what, const nb_tensor *v, const nb_tensor *x, int64_t C) {
     if (!v) return NB_OK;
     char b[96];
@@ -72,14 +142,9 @@ static void batch_stats(const nb_tensor *xc, const bn_geom *g, double *mean, dou
     const double M = (double)(g->N * g->inner);
     for (int64_t c = 0; c < g->C; c++) {
         double s = 0, q = 0;
-        for (int64_t n = 0; n < g->N; n++)
-            for (int64_t k = 0, o = (n * g->C + c) * g->inner; k < g->inner; k++) s += ld(xc, o + k);
+        for (int64_t n = 0; n < g->N; n++) s += row_sum(xc, (n * g->C + c) * g->inner, g->inner);
         const double mu = s / M;
-        for (int64_t n = 0; n < g->N; n++)
-            for (int64_t k = 0, o = (n * g->C + c) * g->inner; k < g->inner; k++) {
-                const double d = ld(xc, o + k) - mu;
-                q += d * d;
-            }
+        for (int64_t n = 0; n < g->N; n++) q += row_sqdev(xc, (n * g->C + c) * g->inner, g->inner, mu);
         mean[c] = mu;
         var[c] = q / M;
     }
@@ -101,23 +166,17 @@ static nb_status grad_batch_norm(nb_node *nd, nb_tensor *g, nb_tensor **grads) {
         return NB_ERR_OOM;
     }
     for (int64_t c = 0; c < C; c++) {
-        double sg = 0, sgx = 0;
-        for (int64_t n = 0; n < N; n++)
-            for (int64_t k = 0, o = (n * C + c) * inner; k < inner; k++) {
-                const double gv = ld(gc, o + k);
-                sg += gv;
-                sgx += gv * (ld(xc, o + k) - mean[c]) * invstd[c];
-            }
+        double sg = 0, sgx = 0;   /* sum g, sum g (x - mean): sum g xhat = invstd sgx */
+        for (int64_t n = 0; n < N; n++) row_gsums(gc, xc, (n * C + c) * inner, inner, mean[c], &sg, &sgx);
+        sgx *= invstd[c];
         if (dw) st(dw, c, sgx);
         if (db) st(db, c, sg);
         if (!dx) continue;
+        /* dx = a (g - mg - xhat mx) = a g + k x + c0, xhat = (x - mean) invstd */
         const double a = (w ? ld1(w, c) : 1.0) * invstd[c], mg = training ? sg / (double)M : 0,
-                     mx = training ? sgx / (double)M : 0;
-        for (int64_t n = 0; n < N; n++)
-            for (int64_t k = 0, o = (n * C + c) * inner; k < inner; k++) {
-                const double xhat = (ld(xc, o + k) - mean[c]) * invstd[c];
-                st(dx, o + k, a * (ld(gc, o + k) - mg - xhat * mx));
-            }
+                     mx = training ? sgx / (double)M : 0, k = -a * invstd[c] * mx,
+                     c0 = -a * mg + a * invstd[c] * mx * mean[c];
+        for (int64_t n = 0; n < N; n++) row_affine(dx, gc, xc, (n * C + c) * inner, inner, a, k, c0);
     }
     nb_tensor_release(gc);
     nb_tensor_release(xc);
@@ -134,8 +193,7 @@ static nb_tensor *normalise(const char *fn, const nb_tensor *xc, const bn_geom *
     if (!y) return NULL;
     for (int64_t c = 0; c < g->C; c++) {
         const double a = (w ? ld1(w, c) : 1.0) * invstd[c], shift = (b ? ld1(b, c) : 0.0) - mean[c] * a;
-        for (int64_t n = 0; n < g->N; n++)
-            for (int64_t k = 0, o = (n * g->C + c) * g->inner; k < g->inner; k++) st(y, o + k, ld(xc, o + k) * a + shift);
+        for (int64_t n = 0; n < g->N; n++) row_affine(y, xc, NULL, (n * g->C + c) * g->inner, g->inner, a, 0, shift);
     }
     return y;
 }

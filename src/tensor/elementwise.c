@@ -511,6 +511,12 @@ nb_status nb_div_(nb_tensor *a, nb_tensor *b) { return inplace("nb_div_", NB_BIN
 
 static nb_status inplace_scalar(const char *fn, nb_binop op, nb_tensor *a, double v, nb_backward_fn rule) {
     if (!a) return nb_error(NB_ERR_ARG, fn, "a is NULL");
+    /* PyTorch: a float scalar makes the result float, which an integer
+       tensor cannot hold. A C double cannot say "2" from "2.0": integral
+       values count as integer scalars. */
+    if (!nb_is_float(a->dtype) && v != floor(v))
+        return nb_error(NB_ERR_DTYPE, fn, "result type float32 (the scalar %g) can't be cast to the dtype %s of a",
+                        v, nb_dtype_name(a->dtype));
     nb_tensor *b = nb_scalar(v, a->dtype);
     if (!b) return NB_ERR_OOM;
     nb_status s = inplace(fn, op, a, b, rule);

@@ -323,9 +323,17 @@ nb_tensor *nb_randn(int ndim, const int64_t *shape, nb_dtype dtype, nb_generator
     return random_tensor("nb_randn", ndim, shape, dtype, gen, true);
 }
 
-/* torch.randint(low, high, shape): int64, uniform in [low, high). Rejection
-   sampling (below the largest multiple of the range) so that no value is
-   more likely than another; one draw per element almost always. */
+/* Uniform in [0, range), range >= 1: rejection sampling below the largest
+   multiple of range, so that no value is more likely than another (one
+   draw almost always). */
+static uint64_t uniform_below(nb_generator *g, uint64_t range) {
+    const uint64_t limit = UINT64_MAX - UINT64_MAX % range;
+    uint64_t u;
+    do u = next_u64(g); while (u >= limit);
+    return u % range;
+}
+
+/* torch.randint(low, high, shape): int64, uniform in [low, high). */
 nb_tensor *nb_randint(int64_t low, int64_t high, int ndim, const int64_t *shape, nb_generator *gen) {
     static const char fn[] = "nb_randint";
     if (high <= low) {
@@ -336,12 +344,25 @@ nb_tensor *nb_randint(int64_t low, int64_t high, int ndim, const int64_t *shape,
     if (!t) return NULL;
     nb_generator *g = gen ? gen : &default_gen;
     const uint64_t range = (uint64_t)high - (uint64_t)low;   /* exact: high > low */
-    const uint64_t limit = UINT64_MAX - UINT64_MAX % range;  /* accept draws below it */
     int64_t *p = (int64_t *)nb_ptr(t);
-    for (int64_t i = 0, n = nb_tensor_numel(t); i < n; i++) {
-        uint64_t u;
-        do u = next_u64(g); while (u >= limit);
-        p[i] = (int64_t)((uint64_t)low + u % range);
+    for (int64_t i = 0, n = nb_tensor_numel(t); i < n; i++) p[i] = (int64_t)((uint64_t)low + uniform_below(g, range));
+    return t;
+}
+
+/* torch.randperm(n): a uniformly random permutation of 0..n-1 (int64),
+   Fisher-Yates with unbiased draws. */
+nb_tensor *nb_randperm(int64_t n, nb_generator *gen) {
+    static const char fn[] = "nb_randperm";
+    if (n < 0) { nb_error(NB_ERR_ARG, fn, "n = %lld is negative", (long long)n); return NULL; }
+    nb_tensor *t = nb__empty(fn, 1, &n, NB_INT64);
+    if (!t) return NULL;
+    nb_generator *g = gen ? gen : &default_gen;
+    int64_t *p = (int64_t *)nb_ptr(t);
+    for (int64_t i = 0; i < n; i++) p[i] = i;
+    for (int64_t i = n - 1; i > 0; i--) {
+        const int64_t j = (int64_t)uniform_below(g, (uint64_t)i + 1), tmp = p[i];
+        p[i] = p[j];
+        p[j] = tmp;
     }
     return t;
 }

@@ -1,7 +1,8 @@
 /* PyTorch semantics of issue 12, item 1: nll_loss / cross_entropy with
  * ignore_index and reduction (against a double-precision oracle written
  * here, and finite differences), mse_loss reductions, flatten(start, end),
- * randint, and the in-place scalar ops sub_ / div_. */
+ * randint, randperm, and the in-place scalar ops sub_ / div_ (and a float
+ * scalar refused in place on an int64 tensor, as PyTorch). */
 #include <stdlib.h>
 
 #include "nn_gradcheck.h"
@@ -9,14 +10,7 @@
 #define F32 NB_FLOAT32
 #define F64 NB_FLOAT64
 
-static int64_t live0;
-static int setup(void **s) { (void)s; live0 = nb_tensor_live_count(); return 0; }
-static int teardown(void **s) {
-    (void)s;
-    assert_int_equal(nb_tensor_live_count(), live0);
-    return 0;
-}
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, tu_live_setup, tu_live_teardown)
 
 static nb_tensor *labels(int n, const int64_t *v) { return nb_tensor_new(v, NB_INT64, 1, (int64_t[]){n}); }
 
@@ -204,6 +198,38 @@ static void sub_and_div_by_a_scalar_in_place_keep_the_tensor_and_record_grad(voi
     nb_tensor_release(x); nb_tensor_release(i); nb_tensor_release(w); nb_tensor_release(h); nb_tensor_release(l);
 }
 
+static void randperm_is_a_reproducible_permutation(void **s) {
+    (void)s;
+    nb_generator *g1 = nb_generator_new(3), *g2 = nb_generator_new(3);
+    nb_tensor *a = nb_randperm(1000, g1), *b = nb_randperm(1000, g2), *e = nb_randperm(0, g1);
+    ASSERT_SHAPE(a, 1000);
+    ASSERT_SHAPE(e, 0);
+    char seen[1000] = {0};
+    int fixed = 0;
+    const int64_t *av = nb_tensor_data(a);
+    for (int i = 0; i < 1000; i++) {
+        assert_true(av[i] >= 0 && av[i] < 1000 && !seen[av[i]]);
+        seen[av[i]] = 1;
+        fixed += av[i] == i;
+    }
+    assert_true(fixed < 10);   /* about 1 expected for a random permutation */
+    assert_memory_equal(av, nb_tensor_data(b), 1000 * sizeof(int64_t));
+    nb_tensor_release(a); nb_tensor_release(b); nb_tensor_release(e);
+    nb_generator_free(g1); nb_generator_free(g2);
+}
+
+static void a_float_scalar_in_place_on_int64_is_refused_as_pytorch(void **s) {
+    (void)s;
+    nb_tensor *i = nb_full(1, SHAPE(3), NB_INT64, 5);
+    assert_int_equal(nb_mul_scalar_(i, 2.5), NB_ERR_DTYPE);
+    tu_failed_with(NB_ERR_DTYPE, "nb_mul_scalar_", "can't be cast");
+    assert_int_equal(nb_add_scalar_(i, 0.5), NB_ERR_DTYPE);
+    assert_true(AT(i, 0) == 5);   /* unchanged */
+    assert_int_equal(nb_mul_scalar_(i, 2), NB_OK);   /* an integral scalar is fine */
+    assert_true(AT(i, 2) == 10);
+    nb_tensor_release(i);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         T(cross_entropy_skips_ignored_targets_in_each_reduction),
@@ -215,6 +241,8 @@ int main(void) {
         T(flatten_dims_merges_the_inclusive_range_as_a_view),
         T(randint_is_int64_in_range_reproducible_and_covers_every_value),
         T(sub_and_div_by_a_scalar_in_place_keep_the_tensor_and_record_grad),
+        T(randperm_is_a_reproducible_permutation),
+        T(a_float_scalar_in_place_on_int64_is_refused_as_pytorch),
     };
     return nbt_run(tests);
 }
