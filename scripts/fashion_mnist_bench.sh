@@ -6,7 +6,8 @@
 #
 #   flock /tmp/nabla-bench.lock scripts/fashion_mnist_bench.sh [BUILD_DIR] [STEPS]
 #
-# BUILD_DIR: a release meson build (default build/). Per run: images/s over
+# BUILD_DIR: a release meson build (default build/); NB_BENCH_THREADS
+# (default "1 2") the thread counts. Per run: images/s over
 # the whole training loop, the median wall and process-CPU time of a step
 # (the first 5 steps left out), and the peak resident memory
 # (/usr/bin/time -v). Both load the whole data set first and test on the
@@ -38,7 +39,7 @@ print(f"{name:7s} {threads} thr  {64 * len(rows) / total:7.0f} images/s  step me
 PY
 }
 
-for t in 1 2; do
+for t in ${NB_BENCH_THREADS:-1 2}; do
     /usr/bin/time -v -o "$work/n$t.time" "$exe" --steps "$steps" --epochs 1 --threads "$t" --save "" --eval \
         --resume "$work/init.nbst" --log-losses "$work/n$t.txt" >/dev/null
     /usr/bin/time -v -o "$work/t$t.time" /usr/bin/python3 examples/fashion_mnist_torch.py --steps "$steps" \
