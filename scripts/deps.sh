@@ -2,8 +2,11 @@
 # scripts/run.sh and scripts/test.sh. Installs what is missing (apt-get as
 # root, or through sudo), else prints the list and stops.
 
-# Native build and tests.
-NB_DEPS_BUILD="gcc g++ meson ninja-build pkg-config python3 libsleef-dev libcmocka-dev"
+# Native build and tests. zlib reads the gzip IDX files of src/data/;
+# dataset-fashion-mnist is the real data set the gcc stage's short training
+# test (examples/meson.build, suite "train") reads from
+# /usr/share/datasets/fashion-mnist/.
+NB_DEPS_BUILD="gcc g++ meson ninja-build pkg-config python3 libsleef-dev libcmocka-dev zlib1g-dev dataset-fashion-mnist"
 # Benchmarks: Google Benchmark, OpenBLAS and oneDNN as the peers measured side
 # by side, matplotlib for the report's charts (scripts/bench_charts.py).
 NB_DEPS_BENCH="libbenchmark-dev libopenblas-dev libdnnl-dev python3-matplotlib"
@@ -35,6 +38,7 @@ nb_package_of_lib() {   # soname arch
         libbenchmark*.so*) echo "libbenchmark1debian$2" ;;
         libopenblas.so.*)  echo "libopenblas0$2" ;;
         libdnnl.so.*)      echo "libdnnl2$2" ;;
+        libz.so.*)         echo "zlib1g$2" ;;
         libc.so.*|libm.so.*|ld-linux*) echo "libc6$2" ;;
         *) echo "" ;;
     esac

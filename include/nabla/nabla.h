@@ -7,5 +7,6 @@
 #include <nabla/tensor.h>
 #include <nabla/autograd.h>
 #include <nabla/nn.h>
+#include <nabla/data.h>
 
 #endif
