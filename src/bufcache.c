@@ -20,11 +20,19 @@
 #endif
 #ifdef NB_ASAN
 #include <sanitizer/asan_interface.h>
+#include <sanitizer/lsan_interface.h>
 #define POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
 #define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+/* LeakSanitizer does not find the lists through thread-local storage: the
+   cache itself is a root while its thread lives, so cached blocks are not
+   reported as leaks (a tensor never released still is). */
+#define ROOT(p, n) __lsan_register_root_region(p, n)
+#define UNROOT(p, n) __lsan_unregister_root_region(p, n)
 #else
 #define POISON(p, n) ((void)(p), (void)(n))
 #define UNPOISON(p, n) ((void)(p), (void)(n))
+#define ROOT(p, n) ((void)(p), (void)(n))
+#define UNROOT(p, n) ((void)(p), (void)(n))
 #endif
 
 /* Classes 0..3: 64, 128, 192, 256 B; then for each power 2^p (p >= 8) the
@@ -97,7 +105,7 @@ static void flush(tcache *t) {
     for (int c = 0; c < NCLS; c++) {
         void *p = t->head[c];
         while (p) {
-            UNPOISON(p, class_size(c));
+            UNPOISON((char *)p + sizeof(void *), class_size(c) - sizeof(void *));
             void *next = *(void **)p;
             nb_aligned_free(p);
             p = next;
@@ -115,6 +123,7 @@ static int exit_key_ok;
 static void at_thread_exit(void *v) {
     tcache *t = v;
     flush(t);
+    UNROOT(t, sizeof *t);
     t->registered = 0;   /* a later put (another destructor) registers again */
 }
 static void make_key(void) { exit_key_ok = pthread_key_create(&exit_key, at_thread_exit) == 0; }
@@ -124,6 +133,7 @@ static int registered(tcache *t) {
     if (t->registered) return 1;
     pthread_once(&exit_once, make_key);
     t->registered = exit_key_ok && pthread_setspecific(exit_key, t) == 0;
+    if (t->registered) ROOT(t, sizeof *t);
     return t->registered;
 }
 
@@ -148,7 +158,7 @@ void *nb_cache_get(size_t bytes, int *cls) {
     void *p = t->head[c];
     const size_t size = class_size(c);
     if (!p) return nb_aligned_alloc(size);
-    UNPOISON(p, size);
+    UNPOISON((char *)p + sizeof(void *), size - sizeof(void *));
     t->head[c] = *(void **)p;
     t->bytes -= size;
     return p;
@@ -167,5 +177,7 @@ void nb_cache_put(void *p, int c) {
     *(void **)p = t->head[c];
     t->head[c] = p;
     t->bytes += size;
-    POISON(p, size);
+    /* All but the link: LeakSanitizer ignores pointers in poisoned memory
+       (a poisoned link would make the rest of the list look leaked). */
+    POISON((char *)p + sizeof(void *), size - sizeof(void *));
 }

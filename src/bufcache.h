@@ -19,8 +19,9 @@
  *   tells the other threads to free theirs at their next allocation or
  *   release (a generation counter: the owner alone ever touches its
  *   lists); a thread's blocks are also freed when it exits.
- * - Under AddressSanitizer a cached block is poisoned: a use after the
- *   tensor's release is still reported (as use-after-poison).
+ * - Under AddressSanitizer a cached block is poisoned (all but its first
+ *   word, the list link): a use after the tensor's release is still
+ *   reported (as use-after-poison) until the block is handed out again.
  * A miss is one nb_aligned_alloc, so allocation-failure injection still
  * reaches every first allocation of a size after nb_free_buffers(). */
 #ifndef NB_BUFCACHE_H
