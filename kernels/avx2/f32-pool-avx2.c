@@ -1,7 +1,7 @@
 /* AVX2 pooling rows (src/ukernel.h, "2-D pooling rows"): 8 output columns
- * a vector, for the columns whose windows lie inside the plane's width;
- * the overhanging edge columns and the tail go through the contract's
- * scalar helpers. Tap loads: contiguous for stride 1, a gather otherwise.
+ * a vector, for the columns whose windows lie inside the plane's width,
+ * the last vector masked (a 4-wide output row is one masked vector); the
+ * overhanging edge columns go through the contract's scalar helpers. Tap loads: contiguous for stride 1, a gather otherwise.
  * Register plan: acc (running max / sum) and, for max, tap (the row-major
  * tap number of the current maximum, as floats: exact below 2^24); both
  * are blended per lane, so every lane follows the scalar rule's sequence
@@ -10,10 +10,16 @@
 
 #include "ukernel.h"
 
-/* Taps x[h*W + c + j*1 + l*sw] for lanes l = 0..7 (c: the first lane's column). */
-static inline __m256 taps8(const float *row, int64_t c, int64_t sw, __m256i lane_idx) {
-    if (sw == 1) return _mm256_loadu_ps(row + c);
-    return _mm256_i32gather_ps(row + c, lane_idx, 4);
+/* Taps row[c + l*sw] for the lanes l of m (c: the first lane's column);
+   the other lanes read nothing (0.0f). */
+static inline __m256 taps8(const float *row, int64_t c, int64_t sw, __m256i lane_idx, __m256i m) {
+    if (sw == 1) return _mm256_maskload_ps(row + c, m);
+    return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), row + c, lane_idx, _mm256_castsi256_ps(m), 4);
+}
+
+/* Lanes 0 .. n-1 set. */
+static inline __m256i first_lanes(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 /* Rows [*i0, *i1) of the window of output row p that lie inside the plane. */
@@ -33,27 +39,30 @@ void nb_f32_maxpool_ukernel__avx2(const nb_pool2d_geom *g, const float *x, int64
     const int64_t h0 = p * g->sh - g->ph;
     int64_t q = 0;
     for (; q < q0; q++) y[q] = nb_pool2d_max_one(g, x, p, q, &arg[q]);
-    for (; q + 8 <= q1; q += 8) {
+    for (; q < q1; q += 8) {
+        const int nl = q1 - q < 8 ? (int)(q1 - q) : 8;
+        const __m256i m = first_lanes(nl);
         const int64_t c = q * g->sw - g->pw;
-        __m256 acc = taps8(x + (h0 + i0) * g->W, c, g->sw, lane_idx);
+        __m256 acc = taps8(x + (h0 + i0) * g->W, c, g->sw, lane_idx, m);
         __m256 tap = _mm256_set1_ps((float)(i0 * g->kw));
         for (int64_t i = i0; i < i1; i++) {
             const float *row = x + (h0 + i) * g->W;
             for (int64_t j = i == i0 ? 1 : 0; j < g->kw; j++) {
-                const __m256 v = taps8(row, c + j, g->sw, lane_idx);
+                const __m256 v = taps8(row, c + j, g->sw, lane_idx, m);
                 const __m256 upd = _mm256_or_ps(_mm256_cmp_ps(v, acc, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
                 acc = _mm256_blendv_ps(acc, v, upd);
                 tap = _mm256_blendv_ps(tap, _mm256_set1_ps((float)(i * g->kw + j)), upd);
             }
         }
-        _mm256_storeu_ps(y + q, acc);
+        _mm256_maskstore_ps(y + q, m, acc);
         float t[8];
         _mm256_storeu_ps(t, tap);
-        for (int l = 0; l < 8; l++) {
+        for (int l = 0; l < nl; l++) {
             const int64_t k = (int64_t)t[l];
             arg[q + l] = (h0 + k / g->kw) * g->W + c + (int64_t)l * g->sw + k % g->kw;
         }
     }
+    q = q1;   /* the masked last vector ended past q1 */
     for (; q < g->Q; q++) y[q] = nb_pool2d_max_one(g, x, p, q, &arg[q]);
 }
 
@@ -68,14 +77,17 @@ void nb_f32_avgpool_ukernel__avx2(const nb_pool2d_geom *g, const float *x, int64
     const int64_t h0 = p * g->sh - g->ph;
     int64_t q = 0;
     for (; q < q0; q++) y[q] = nb_pool2d_avg_one(g, x, p, q);
-    for (; q + 8 <= q1; q += 8) {
+    for (; q < q1; q += 8) {
+        const int nl = q1 - q < 8 ? (int)(q1 - q) : 8;
+        const __m256i m = first_lanes(nl);
         const int64_t c = q * g->sw - g->pw;
         __m256 acc = _mm256_setzero_ps();
         for (int64_t i = i0; i < i1; i++) {
             const float *row = x + (h0 + i) * g->W;
-            for (int64_t j = 0; j < g->kw; j++) acc = _mm256_add_ps(acc, taps8(row, c + j, g->sw, lane_idx));
+            for (int64_t j = 0; j < g->kw; j++) acc = _mm256_add_ps(acc, taps8(row, c + j, g->sw, lane_idx, m));
         }
-        _mm256_storeu_ps(y + q, _mm256_div_ps(acc, den));
+        _mm256_maskstore_ps(y + q, m, _mm256_div_ps(acc, den));
     }
+    q = q1;   /* the masked last vector ended past q1 */
     for (; q < g->Q; q++) y[q] = nb_pool2d_avg_one(g, x, p, q);
 }
