@@ -494,6 +494,13 @@ static inline float nb_pool2d_avg_one(const nb_pool2d_geom *g, const float *x, i
     return acc / (float)(g->kh * g->kw);
 }
 
+/* The window rows [*i0, *i1) of output row p that lie inside the plane. */
+static inline void nb_pool2d_inner_rows(const nb_pool2d_geom *g, int64_t p, int64_t *i0, int64_t *i1) {
+    const int64_t h0 = p * g->sh - g->ph;
+    *i0 = h0 < 0 ? -h0 : 0;
+    *i1 = g->H - h0 < g->kh ? g->H - h0 : g->kh;
+}
+
 /* The columns [*q0, *q1) whose windows lie inside the plane's width (the
    SIMD body's range; the others go through the helpers above). */
 static inline void nb_pool2d_inner_cols(const nb_pool2d_geom *g, int64_t *q0, int64_t *q1) {

@@ -22,17 +22,10 @@ static inline __m256i first_lanes(int64_t n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* Rows [*i0, *i1) of the window of output row p that lie inside the plane. */
-static inline void valid_rows(const nb_pool2d_geom *g, int64_t p, int64_t *i0, int64_t *i1) {
-    const int64_t h0 = p * g->sh - g->ph;
-    *i0 = h0 < 0 ? -h0 : 0;
-    *i1 = g->H - h0 < g->kh ? g->H - h0 : g->kh;
-}
-
 void nb_f32_maxpool_ukernel__avx2(const nb_pool2d_geom *g, const float *x, int64_t p, float *y, int64_t *arg) {
     int64_t q0, q1, i0, i1;
     nb_pool2d_inner_cols(g, &q0, &q1);
-    valid_rows(g, p, &i0, &i1);
+    nb_pool2d_inner_rows(g, p, &i0, &i1);
     if (i0 >= i1 || g->sw > (1 << 20)) q0 = q1 = 0;   /* padding rows only / huge stride: scalar */
     const __m256i lane_idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                                 _mm256_set1_epi32((int)g->sw));
@@ -69,7 +62,7 @@ void nb_f32_maxpool_ukernel__avx2(const nb_pool2d_geom *g, const float *x, int64
 void nb_f32_avgpool_ukernel__avx2(const nb_pool2d_geom *g, const float *x, int64_t p, float *y) {
     int64_t q0, q1, i0, i1;
     nb_pool2d_inner_cols(g, &q0, &q1);
-    valid_rows(g, p, &i0, &i1);
+    nb_pool2d_inner_rows(g, p, &i0, &i1);
     if (g->sw > (1 << 20)) q0 = q1 = 0;
     const __m256i lane_idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                                 _mm256_set1_epi32((int)g->sw));

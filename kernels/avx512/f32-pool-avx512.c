@@ -15,12 +15,6 @@ static inline __m512 taps16(const float *row, int64_t c, int64_t sw, __m512i lan
     return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, lane_idx, row + c, 4);
 }
 
-static inline void valid_rows(const nb_pool2d_geom *g, int64_t p, int64_t *i0, int64_t *i1) {
-    const int64_t h0 = p * g->sh - g->ph;
-    *i0 = h0 < 0 ? -h0 : 0;
-    *i1 = g->H - h0 < g->kh ? g->H - h0 : g->kh;
-}
-
 static inline __m512i lanes_times(int64_t sw) {
     return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                               _mm512_set1_epi32((int)sw));
@@ -29,7 +23,7 @@ static inline __m512i lanes_times(int64_t sw) {
 void nb_f32_maxpool_ukernel__avx512(const nb_pool2d_geom *g, const float *x, int64_t p, float *y, int64_t *arg) {
     int64_t q0, q1, i0, i1;
     nb_pool2d_inner_cols(g, &q0, &q1);
-    valid_rows(g, p, &i0, &i1);
+    nb_pool2d_inner_rows(g, p, &i0, &i1);
     if (i0 >= i1 || g->sw > (1 << 20)) q0 = q1 = 0;
     const __m512i lane_idx = lanes_times(g->sw);
     const int64_t h0 = p * g->sh - g->ph;
@@ -65,7 +59,7 @@ void nb_f32_maxpool_ukernel__avx512(const nb_pool2d_geom *g, const float *x, int
 void nb_f32_avgpool_ukernel__avx512(const nb_pool2d_geom *g, const float *x, int64_t p, float *y) {
     int64_t q0, q1, i0, i1;
     nb_pool2d_inner_cols(g, &q0, &q1);
-    valid_rows(g, p, &i0, &i1);
+    nb_pool2d_inner_rows(g, p, &i0, &i1);
     if (g->sw > (1 << 20)) q0 = q1 = 0;
     const __m512i lane_idx = lanes_times(g->sw);
     const __m512 den = _mm512_set1_ps((float)(g->kh * g->kw));

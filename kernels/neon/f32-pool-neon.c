@@ -15,16 +15,10 @@ static inline float32x4_t taps4(const float *row, int64_t c, int64_t sw) {
     return vld1q_lane_f32(row + c + 3 * sw, v, 3);
 }
 
-static inline void valid_rows(const nb_pool2d_geom *g, int64_t p, int64_t *i0, int64_t *i1) {
-    const int64_t h0 = p * g->sh - g->ph;
-    *i0 = h0 < 0 ? -h0 : 0;
-    *i1 = g->H - h0 < g->kh ? g->H - h0 : g->kh;
-}
-
 void nb_f32_maxpool_ukernel__neon(const nb_pool2d_geom *g, const float *x, int64_t p, float *y, int64_t *arg) {
     int64_t q0, q1, i0, i1;
     nb_pool2d_inner_cols(g, &q0, &q1);
-    valid_rows(g, p, &i0, &i1);
+    nb_pool2d_inner_rows(g, p, &i0, &i1);
     if (i0 >= i1) q0 = q1 = 0;
     const int64_t h0 = p * g->sh - g->ph;
     int64_t q = 0;
@@ -57,7 +51,7 @@ void nb_f32_maxpool_ukernel__neon(const nb_pool2d_geom *g, const float *x, int64
 void nb_f32_avgpool_ukernel__neon(const nb_pool2d_geom *g, const float *x, int64_t p, float *y) {
     int64_t q0, q1, i0, i1;
     nb_pool2d_inner_cols(g, &q0, &q1);
-    valid_rows(g, p, &i0, &i1);
+    nb_pool2d_inner_rows(g, p, &i0, &i1);
     const float32x4_t den = vdupq_n_f32((float)(g->kh * g->kw));
     const int64_t h0 = p * g->sh - g->ph;
     int64_t q = 0;
