@@ -49,6 +49,13 @@ if [ -n "$avx2_names" ]; then
         ${NB_BENCH_ARGS:-} >/dev/null
     avx2_json=build/bench-results-avx2.json
 fi
+# PyTorch's side of the steps/ and tiny/ rows (bench/bench_steps.cc), merged
+# into the results so the report prints them next to nabla's: with
+# Debian's python3-torch, when the filter selects any of those rows.
+if ./build/bench/nabla_bench --benchmark_list_tests --benchmark_filter="$filter" 2>/dev/null \
+        | grep -qE '^(steps|tiny)/' && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+    /usr/bin/python3 scripts/bench_torch_steps.py --merge build/bench-results.json >/dev/null
+fi
 # shellcheck disable=SC2086
 python3 scripts/bench_report.py build/bench-results.json $avx2_json | tee build/bench-report.txt
 # The same results as charts, one PNG per family next to the report

@@ -5,6 +5,7 @@
 
 #include <nabla/kernels.h>
 
+#include "bufcache.h"
 #include "internal.h"
 #include "scratch.h"
 
@@ -84,6 +85,7 @@ void nb_scratch_done(void *p, int owned) {
 }
 
 void nb_free_buffers(void) {
+    nb_cache_release_all();   /* tensor storage and tensor objects (bufcache.h) */
     pthread_once(&once, init);
     if (!key_ok) return;
     slots *s = pthread_getspecific(key);

@@ -439,6 +439,9 @@ typedef void (*nb_f32_sgd_fn)(size_t n, float *p, const float *g, float *buf,
 typedef void (*nb_f32_adam_fn)(size_t n, float *p, const float *g, float *m, float *v,
                                const nb_adam_hparams *h);
 
+/* ============ 2-D pooling rows: src/ukernel_pool.h (part of this contract) ============ */
+#include "ukernel_pool.h"
+
 /* ============ an ISA's configuration: every micro-kernel it brings ============
  *
  * kernels/<isa>/config-<isa>.c fills one of these (its only entry point,
@@ -447,7 +450,7 @@ typedef void (*nb_f32_adam_fn)(size_t n, float *p, const float *g, float *m, flo
  * and conv.gemm are filled in by src/isa_ops.c (the ISA's own GEMM).
  *
  * kernels/generic/config-generic.c: nb_generic_config() fills the families
- * that have plain-C micro-kernels (vbinary, sgd, adam) and nothing else;
+ * that have plain-C micro-kernels (vbinary, sgd, adam, pooling rows) and nothing else;
  * src/isa_ops.c calls it first for every SIMD ISA, and its result alone is
  * the configuration of NB_ISA_REF (whose other operations are ref/'s). */
 typedef struct nb_ukernel_config {
@@ -463,6 +466,8 @@ typedef struct nb_ukernel_config {
     nb_f32_vbinary_ukernels vbinary[NB_VBIN_COUNT];   /* indexed by nb_vbinary_op */
     nb_f32_sgd_fn sgd;
     nb_f32_adam_fn adam;
+    nb_f32_maxpool_row_fn maxpool;   /* pooling rows: plain-C first, like the families above */
+    nb_f32_avgpool_row_fn avgpool;
 } nb_ukernel_config;
 
 void nb_generic_config(nb_ukernel_config *cfg);
@@ -498,6 +503,8 @@ typedef float nb_fma_peak_ft(int64_t iters);
 #define NB_UK_VUNARY(fn, op, unroll)      nb_f32_vunary_ft fn;
 #define NB_UK_SOFTMAX(fn, log)            nb_f32_softmax_row_ft fn;
 #define NB_UK_PEAK(fn, flops_per_iter)    nb_fma_peak_ft fn;
+#define NB_UK_MAXPOOL(fn)                 nb_f32_maxpool_row_ft fn;
+#define NB_UK_AVGPOOL(fn)                 nb_f32_avgpool_row_ft fn;
 #include "ukernel_registry.h"
 
 

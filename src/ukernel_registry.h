@@ -22,6 +22,7 @@
  *   NB_UK_VBINARY(tag)              the 24 binary-row micro-kernels of one tag
  *                                   (NB_F32_VBINARY_OPS in src/ukernel.h)
  *   NB_UK_OPTIM(tag)                nb_f32_sgd_ukernel__<tag>, nb_f32_adam_ukernel__<tag>
+ *   NB_UK_MAXPOOL(fn), NB_UK_AVGPOOL(fn)   one 2-D pooling output row (nb_f32_*pool_row_ft)
  *   NB_UK_PEAK(fn, flops_per_iter)  the ISA's FMA peak probe (nb_fma_peak_ft), for
  *                                   `nabla bench` and the benchmarks' "% of peak"
  * The plain-C micro-kernels (kernels/generic/ukernels.def, NB_UK_ISA =
@@ -88,6 +89,12 @@
 #ifndef NB_UK_PEAK
 #define NB_UK_PEAK(fn, flops_per_iter)
 #endif
+#ifndef NB_UK_MAXPOOL
+#define NB_UK_MAXPOOL(fn)
+#endif
+#ifndef NB_UK_AVGPOOL
+#define NB_UK_AVGPOOL(fn)
+#endif
 
 /* The includes of the built ISAs' registries (written by meson). */
 #include "nb_ukernel_isas.h"
@@ -112,3 +119,5 @@
 #undef NB_UK_VBINARY
 #undef NB_UK_OPTIM
 #undef NB_UK_PEAK
+#undef NB_UK_MAXPOOL
+#undef NB_UK_AVGPOOL

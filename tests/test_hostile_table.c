@@ -81,6 +81,9 @@ static void creation_and_properties(void) {
     HN(nb_tensor_retain, NULL);
     HV(nb_tensor_release, NULL);
     HA0(nb_tensor_live_count);
+    HA0(nb_buffer_cache_bytes);
+    HV(nb_set_buffer_cache_limit, (size_t)-1);   /* "no cap": stays a cap, not the unset mark */
+    HV(nb_set_buffer_cache_limit, 0);
     if (h_child("nb_tensor_dtype", "NULL")) h_minus1("nb_tensor_dtype", "NULL", (int)nb_tensor_dtype(NULL));
     HM(nb_tensor_ndim, NULL);
     HN(nb_tensor_shape, NULL);

@@ -104,7 +104,10 @@ NB_API int  nb_get_num_threads(void);
    (blocks of at most 16 MiB each; larger ones are freed after the call),
    as a fresh multi-megabyte block costs a page fault per 4 KiB on first
    touch. This frees the calling thread's kept blocks now (a thread's are
-   also freed when it exits); the next call allocates them again. */
+   also freed when it exits); the next call allocates them again. It also
+   frees the tensor layer's cached storage blocks (nabla/tensor.h,
+   nb_set_buffer_cache_limit): the calling thread's now, other threads' at
+   their next tensor allocation or release. */
 NB_API void nb_free_buffers(void);
 
 /* ---- GEMM -------------------------------------------------------------- */

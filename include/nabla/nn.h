@@ -71,8 +71,8 @@ NB_API nb_tensor *nb_batch_norm(nb_tensor *x, nb_tensor *running_mean, nb_tensor
    generator). */
 NB_API nb_tensor *nb_dropout(nb_tensor *x, double p, bool training, nb_generator *gen);
 /* F.max_pool2d / F.avg_pool2d (count_include_pad=True) on NCHW; stride 0
-   means stride = kernel. Plain C loops in src/nn/conv_pool.c (no kernel
-   yet). As PyTorch, max_pool2d's gradient goes to the first maximum of each
+   means stride = kernel. float32 runs the active ISA's pooling-row
+   micro-kernels (src/ukernel.h), threaded over output rows. As PyTorch, max_pool2d's gradient goes to the first maximum of each
    window in row-major scan order (the last one when several are NaN). */
 NB_API nb_tensor *nb_max_pool2d(nb_tensor *x, int64_t kh, int64_t kw, int64_t stride_h, int64_t stride_w,
                                 int64_t pad_h, int64_t pad_w);

@@ -90,6 +90,21 @@ NB_API void       nb_tensor_release(nb_tensor *t);     /* NULL is a no-op */
 /* Debug counter: tensor objects currently alive in this process (leak tests). */
 NB_API int64_t    nb_tensor_live_count(void);
 
+/* Storage cache. A released tensor's storage (and the tensor object) goes
+   back to a per-thread cache of free blocks sorted by size class, and the
+   next tensor of that size class made on the same thread reuses it,
+   instead of going through malloc/free each op. Each thread keeps at most
+   a cap of bytes there: NABLA_CACHE_BYTES (read once; bytes, or with a K,
+   M or G suffix), or nb_set_buffer_cache_limit(), which wins; default
+   256 MiB; 0 turns the cache off (a lowered cap applies to blocks released
+   from then on). nb_free_buffers() (nabla/kernels.h) frees the calling
+   thread's cached blocks now, every other thread's at its next tensor
+   allocation or release, and a thread's blocks are freed when it exits.
+   Data stays 64-byte aligned. nb_buffer_cache_bytes(): the bytes the
+   calling thread's cache holds now. */
+NB_API void       nb_set_buffer_cache_limit(size_t bytes);
+NB_API size_t     nb_buffer_cache_bytes(void);
+
 /* Given NULL, each accessor sets the last error (NB_ERR_ARG, naming it)
    and returns an error value: -1 for ndim, size, stride, offset and numel,
    NULL for shape, strides and data, false for is_contiguous, and

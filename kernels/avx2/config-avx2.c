@@ -150,4 +150,6 @@ void nb_avx2_config(nb_ukernel_config *cfg) {
     NB_F32_VBINARY_OPS(NB_F32_VBINARY_SET, NB_ISA_AVX2, avx2_u16)
     cfg->sgd = nb_f32_sgd_ukernel__avx2_u8;
     cfg->adam = nb_f32_adam_ukernel__avx2_u8;
+    cfg->maxpool = nb_f32_maxpool_ukernel__avx2;
+    cfg->avgpool = nb_f32_avgpool_ukernel__avx2;
 }

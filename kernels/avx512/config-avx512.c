@@ -30,4 +30,6 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->unary[NB_UNARY_RELU] = nb_f32_vrelu_ukernel__avx512_u32;
     cfg->softmax = nb_f32_softmax_ukernel__avx512;
     cfg->logsoftmax = nb_f32_logsoftmax_ukernel__avx512;
+    cfg->maxpool = nb_f32_maxpool_ukernel__avx512;
+    cfg->avgpool = nb_f32_avgpool_ukernel__avx512;
 }

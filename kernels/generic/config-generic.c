@@ -17,4 +17,6 @@ void nb_generic_config(nb_ukernel_config *cfg) {
     NB_F32_VBINARY_OPS(NB_F32_VBINARY_SET, NB_ISA_REF, scalar)
     cfg->sgd = nb_f32_sgd_ukernel__scalar;
     cfg->adam = nb_f32_adam_ukernel__scalar;
+    cfg->maxpool = nb_f32_maxpool_ukernel__scalar;
+    cfg->avgpool = nb_f32_avgpool_ukernel__scalar;
 }

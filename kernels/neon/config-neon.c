@@ -130,4 +130,6 @@ void nb_neon_config(nb_ukernel_config *cfg) {
     NB_F32_VBINARY_OPS(NB_F32_VBINARY_SET, NB_ISA_NEON, neon_u8)
     cfg->sgd = nb_f32_sgd_ukernel__neon_u4;
     cfg->adam = nb_f32_adam_ukernel__neon_u4;
+    cfg->maxpool = nb_f32_maxpool_ukernel__neon;
+    cfg->avgpool = nb_f32_avgpool_ukernel__neon;
 }

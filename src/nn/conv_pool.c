@@ -1,10 +1,14 @@
-/* conv2d through the nb_sconv2d_* kernels; max/avg pooling as plain C loops
- * (no pooling kernel in the ABI yet). NCHW activations, OIHW weights. */
+/* conv2d through the nb_sconv2d_* kernels; max/avg pooling: float32 rows
+ * through the active ISA's pooling micro-kernels (src/ukernel.h, "2-D
+ * pooling rows"), threaded over output rows; float64 (the gradient
+ * checks' precision) as plain C loops. NCHW activations, OIHW weights. */
 #include <math.h>
 #include <string.h>
 
 #include "tensor/tensor_internal.h"
 #include "autograd/autograd_internal.h"
+#include "isa_ops.h"
+#include "parallel.h"
 #include <nabla/nn.h>
 
 nb_conv2d_params nb_conv2d_defaults(void) {
@@ -136,35 +140,76 @@ static void st(nb_tensor *t, int64_t i, double v) {
     else ((double *)nb_ptr(t))[i] = v;
 }
 
-static nb_tensor *pool(const char *fn, bool is_max, nb_tensor *x, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
-                       int64_t ph, int64_t pw) {
-    pool_geom g;
-    if (pool_check(fn, x, kh, kw, sh, sw, ph, pw, &g)) return NULL;
-    const int64_t N = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
-    nb_tensor *xc = dense(fn, x);
-    nb_tensor *y = xc ? nb__empty(fn, 4, (int64_t[]){N, C, g.P, g.Q}, x->dtype) : NULL;
-    nb_tensor *arg = y && is_max ? nb__empty(fn, 4, (int64_t[]){N, C, g.P, g.Q}, NB_INT64) : NULL;
-    if (!y || (is_max && !arg)) { nb_tensor_release(xc); nb_tensor_release(y); return NULL; }
+/* float64: the double loop (PyTorch's scan order, as the kernels'). */
+static void pool_f64(bool is_max, const nb_tensor *xc, const pool_geom *g, nb_tensor *y, nb_tensor *arg) {
+    const int64_t H = xc->shape[2], W = xc->shape[3], NC = xc->shape[0] * xc->shape[1];
     int64_t o = 0;
-    for (int64_t nc = 0; nc < N * C; nc++)
-        for (int64_t p = 0; p < g.P; p++)
-            for (int64_t q = 0; q < g.Q; q++, o++) {
+    for (int64_t nc = 0; nc < NC; nc++)
+        for (int64_t p = 0; p < g->P; p++)
+            for (int64_t q = 0; q < g->Q; q++, o++) {
                 double acc = is_max ? -INFINITY : 0;
                 int64_t best = -1;
-                for (int64_t i = 0; i < g.kh; i++)
-                    for (int64_t j = 0; j < g.kw; j++) {
-                        int64_t h = p * g.sh - g.ph + i, w = q * g.sw - g.pw + j;
+                for (int64_t i = 0; i < g->kh; i++)
+                    for (int64_t j = 0; j < g->kw; j++) {
+                        int64_t h = p * g->sh - g->ph + i, w = q * g->sw - g->pw + j;
                         if (h < 0 || h >= H || w < 0 || w >= W) continue;
                         int64_t k = (nc * H + h) * W + w;
                         double v = ld(xc, k);
                         if (!is_max) acc += v;
-                        /* PyTorch's scan: the first of tied maxima, the last of
-                           several NaNs (it updates on v > max or isnan(v)). */
+                        /* the first of tied maxima, the last of several NaNs */
                         else if (best < 0 || v > acc || isnan(v)) { acc = v; best = k; }
                     }
-                st(y, o, is_max ? acc : acc / (double)(g.kh * g.kw));
+                st(y, o, is_max ? acc : acc / (double)(g->kh * g->kw));
                 if (is_max) ((int64_t *)nb_ptr(arg))[o] = best;
             }
+}
+
+/* float32: one micro-kernel call per output row (plane nc, row p). */
+typedef struct {
+    nb_pool2d_geom g;
+    int64_t P;
+    const float *x;
+    float *y;
+    int64_t *arg;   /* NULL for avg */
+    const nb_ukernel_config *k;
+} pool_rows;
+
+static void pool_rows_body(void *ctx, int64_t r0, int64_t r1) {
+    const pool_rows *c = ctx;
+    const int64_t HW = c->g.H * c->g.W, Q = c->g.Q;
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t nc = r / c->P, p = r % c->P;
+        const float *plane = c->x + nc * HW;
+        if (!c->arg) {
+            c->k->avgpool(&c->g, plane, p, c->y + r * Q);
+            continue;
+        }
+        int64_t *a = c->arg + r * Q;
+        c->k->maxpool(&c->g, plane, p, c->y + r * Q, a);
+        for (int64_t q = 0; q < Q; q++)   /* plane index -> index into x */
+            if (a[q] >= 0) a[q] += nc * HW;
+    }
+}
+
+static void pool_f32(const nb_tensor *xc, const pool_geom *g, nb_tensor *y, nb_tensor *arg) {
+    pool_rows c = {{xc->shape[2], xc->shape[3], g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->Q},
+                   g->P, (const float *)nb_ptr(xc), (float *)nb_ptr(y),
+                   arg ? (int64_t *)nb_ptr(arg) : NULL, nb_ukernels_active()};
+    const int64_t rows = xc->shape[0] * xc->shape[1] * g->P, work = g->Q * g->kh * g->kw;
+    nb_parallel_for(rows, NB_FOREACH_GRAIN / (work > 0 ? work : 1) + 1, pool_rows_body, &c);
+}
+
+static nb_tensor *pool(const char *fn, bool is_max, nb_tensor *x, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+                       int64_t ph, int64_t pw) {
+    pool_geom g = {0};
+    if (pool_check(fn, x, kh, kw, sh, sw, ph, pw, &g)) return NULL;
+    const int64_t N = x->shape[0], C = x->shape[1];
+    nb_tensor *xc = dense(fn, x);
+    nb_tensor *y = xc ? nb__empty(fn, 4, (int64_t[]){N, C, g.P, g.Q}, x->dtype) : NULL;
+    nb_tensor *arg = y && is_max ? nb__empty(fn, 4, (int64_t[]){N, C, g.P, g.Q}, NB_INT64) : NULL;
+    if (!y || (is_max && !arg)) { nb_tensor_release(xc); nb_tensor_release(y); return NULL; }
+    if (x->dtype == NB_FLOAT32) pool_f32(xc, &g, y, arg);
+    else pool_f64(is_max, xc, &g, y, arg);
     nb_tensor_release(xc);
     nb_node *node;
     y = nb__record(y, fn, is_max ? nb_grad_max_pool2d : nb_grad_avg_pool2d, 1, &x, &node);
@@ -189,14 +234,23 @@ nb_tensor *nb_avg_pool2d(nb_tensor *x, int64_t kh, int64_t kw, int64_t sh, int64
     return pool("nb_avg_pool2d", false, x, kh, kw, sh, sw, ph, pw);
 }
 
+/* The backward rules scatter-add into a zeroed dx (windows may overlap):
+   typed loops, float32 in float arithmetic, float64 in double. */
 nb_tensor *nb__max_pool2d_backward(nb_node *n, nb_tensor *g) {
     nb_tensor *dx = nb_zeros(4, n->in_shape, n->in_dtype), *gc = dx ? dense("nb_max_pool2d", g) : NULL;
     if (!gc) { nb_tensor_release(dx); return NULL; }
-    const nb_tensor *arg = n->saved[0].t;
-    int64_t m = nb_tensor_numel(gc);
-    for (int64_t o = 0; o < m; o++) {
-        int64_t k = ((const int64_t *)nb_ptr(arg))[o];
-        if (k >= 0) st(dx, k, ld(dx, k) + ld(gc, o));
+    const int64_t *arg = (const int64_t *)nb_ptr(n->saved[0].t);
+    const int64_t m = nb_tensor_numel(gc);
+    if (dx->dtype == NB_FLOAT32) {
+        float *d = (float *)nb_ptr(dx);
+        const float *gf = (const float *)nb_ptr(gc);
+        for (int64_t o = 0; o < m; o++)
+            if (arg[o] >= 0) d[arg[o]] += gf[o];
+    } else {
+        double *d = (double *)nb_ptr(dx);
+        const double *gd = (const double *)nb_ptr(gc);
+        for (int64_t o = 0; o < m; o++)
+            if (arg[o] >= 0) d[arg[o]] += gd[o];
     }
     nb_tensor_release(gc);
     return dx;
@@ -207,18 +261,26 @@ nb_tensor *nb__avg_pool2d_backward(nb_node *n, nb_tensor *g) {
     const int64_t kh = v[0], kw = v[1], sh = v[2], sw = v[3], ph = v[4], pw = v[5], P = v[6], Q = v[7];
     nb_tensor *dx = nb_zeros(4, n->in_shape, n->in_dtype), *gc = dx ? dense("nb_avg_pool2d", g) : NULL;
     if (!gc) { nb_tensor_release(dx); return NULL; }
+    const bool f32 = dx->dtype == NB_FLOAT32;
+    float *df = (float *)nb_ptr(dx);
+    double *dd = (double *)nb_ptr(dx);
     int64_t o = 0;
     for (int64_t nc = 0; nc < n->in_shape[0] * n->in_shape[1]; nc++)
         for (int64_t p = 0; p < P; p++)
             for (int64_t q = 0; q < Q; q++, o++) {
-                double share = ld(gc, o) / (double)(kh * kw);
-                for (int64_t i = 0; i < kh; i++)
+                const float sf = f32 ? ((const float *)nb_ptr(gc))[o] / (float)(kh * kw) : 0.0f;
+                const double sd = f32 ? 0.0 : ((const double *)nb_ptr(gc))[o] / (double)(kh * kw);
+                for (int64_t i = 0; i < kh; i++) {
+                    const int64_t h = p * sh - ph + i;
+                    if (h < 0 || h >= H) continue;
                     for (int64_t j = 0; j < kw; j++) {
-                        int64_t h = p * sh - ph + i, w = q * sw - pw + j;
-                        if (h < 0 || h >= H || w < 0 || w >= W) continue;
-                        int64_t k = (nc * H + h) * W + w;
-                        st(dx, k, ld(dx, k) + share);
+                        const int64_t w = q * sw - pw + j;
+                        if (w < 0 || w >= W) continue;
+                        const int64_t k = (nc * H + h) * W + w;
+                        if (f32) df[k] += sf;
+                        else dd[k] += sd;
                     }
+                }
             }
     nb_tensor_release(gc);
     return dx;

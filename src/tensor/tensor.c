@@ -7,6 +7,7 @@
 
 #include "tensor_internal.h"
 #include "autograd/autograd_internal.h"
+#include "bufcache.h"
 
 static _Atomic int64_t live_tensors;
 
@@ -82,9 +83,15 @@ nb_status nb__check_numel(const char *fn, int ndim, const int64_t *shape, nb_dty
     return NB_OK;
 }
 
+_Static_assert(sizeof(nb_storage) <= NB_STORAGE_HDR, "the storage header must fit before the data");
+
+/* Tensor objects and owned storages come from the caching allocator
+   (bufcache.h): an op's output costs two free-list pops, not a calloc, a
+   malloc and a memalign. Every field is set here: no zero-fill. */
 static nb_tensor *tensor_object(nb_storage *s, nb_dtype dtype, int ndim, const int64_t *shape,
                                 const int64_t *strides, int64_t offset) {
-    nb_tensor *t = calloc(1, sizeof *t);
+    int cls;
+    nb_tensor *t = nb_cache_get(sizeof *t, &cls);
     if (!t) return NULL;
     t->refcount = 1;
     t->dtype = dtype;
@@ -92,34 +99,43 @@ static nb_tensor *tensor_object(nb_storage *s, nb_dtype dtype, int ndim, const i
     for (int i = 0; i < ndim; i++) { t->shape[i] = shape[i]; t->strides[i] = strides[i]; }
     t->offset = offset;
     t->storage = s;
+    t->requires_grad = false;
+    t->is_grad_view = false;
+    t->grad_fn = NULL;
+    t->grad = NULL;
+    t->cls = cls;
     s->refcount++;
-    atomic_fetch_add(&live_tensors, 1);
+    atomic_fetch_add_explicit(&live_tensors, 1, memory_order_relaxed);
     return t;
 }
 
 static void storage_release(nb_storage *s) {
     if (--s->refcount > 0) return;
-    if (s->owned) nb_aligned_free(s->data);
-    else if (s->free_fn) s->free_fn(s->data, s->user);
+    if (s->owned) {
+        nb_cache_put(s, s->cls);
+        return;
+    }
+    if (s->free_fn) s->free_fn(s->data, s->user);
     free(s);
 }
 
 nb_tensor *nb__empty(const char *fn, int ndim, const int64_t *shape, nb_dtype dtype) {
     int64_t numel, strides[NB_MAX_DIMS];
     if (nb__check_dtype(fn, dtype) || check_shape(fn, ndim, shape, &numel)) return NULL;
-    nb_storage *s = calloc(1, sizeof *s);
-    void *data = s ? nb_aligned_alloc((size_t)numel * nb_esize(dtype)) : NULL;
-    if (!data) {
-        free(s);
+    const size_t nbytes = (size_t)numel * nb_esize(dtype);
+    int cls;
+    /* An empty tensor still gets 64 data bytes (a valid, aligned pointer). */
+    nb_storage *s = nb_cache_get(NB_STORAGE_HDR + (nbytes ? nbytes : 64), &cls);
+    if (!s) {
         nb_error(NB_ERR_OOM, fn, "cannot allocate %lld elements", (long long)numel);
         return NULL;
     }
-    s->data = data;
-    s->nbytes = (size_t)numel * nb_esize(dtype);
-    s->owned = true;
+    *s = (nb_storage){.refcount = 0, .data = (char *)s + NB_STORAGE_HDR, .nbytes = nbytes, .owned = true,
+                      .cls = cls};
     nb__contiguous_strides(ndim, shape, strides);
     nb_tensor *t = tensor_object(s, dtype, ndim, shape, strides, 0);
     if (!t) {
+        s->refcount = 1;
         storage_release(s);
         nb_error(NB_ERR_OOM, fn, "cannot allocate a tensor");
         return NULL;
@@ -145,8 +161,8 @@ void nb_tensor_release(nb_tensor *t) {
     nb_node *fn = t->grad_fn;
     nb_tensor *g = t->grad;
     storage_release(t->storage);
-    free(t);
-    atomic_fetch_sub(&live_tensors, 1);
+    nb_cache_put(t, t->cls);
+    atomic_fetch_sub_explicit(&live_tensors, 1, memory_order_relaxed);
     nb_tensor_release(g);
     if (fn) nb__node_release(fn);
 }

@@ -20,9 +20,13 @@ typedef struct nb_storage {
     size_t nbytes;
     nb_free_fn free_fn;      /* NULL with owned == false: borrowed memory */
     void *user;
-    bool owned;              /* allocated by nb_aligned_alloc */
+    bool owned;              /* one block with the data (NB_STORAGE_HDR bytes in), from nb_cache_get */
+    int cls;                 /* owned: the block's size class (bufcache.h) */
     uint64_t version;
 } nb_storage;
+/* An owned storage's data starts this many bytes into its block: the
+   header, rounded up so that the data keeps the block's 64-byte alignment. */
+#define NB_STORAGE_HDR 64
 
 struct nb_tensor {
     _Atomic int64_t refcount;   /* atomic: references may be dropped on any thread */
@@ -37,6 +41,7 @@ struct nb_tensor {
     bool is_grad_view;       /* a view of a tensor that requires grad */
     nb_node *grad_fn;        /* owned reference; NULL for leaves */
     nb_tensor *grad;         /* owned reference */
+    int cls;                 /* this object's size class (bufcache.h) */
 };
 
 static inline size_t nb_esize(nb_dtype d) { return d == NB_FLOAT32 ? 4 : 8; }

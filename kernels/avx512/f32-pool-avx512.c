@@ -1,0 +1,82 @@
+/* AVX-512 pooling rows (src/ukernel.h, "2-D pooling rows"): the AVX2 rows'
+ * algorithm on 16 columns a vector (mask registers for the update rule),
+ * the last vector of the inner columns masked (a 4-wide output row, as
+ * after an 8x8 input and a 2x2 pool, is one masked vector, not four
+ * scalar windows). The overhanging edge columns: the contract's scalar
+ * helpers. Same bits as the __scalar twin (each lane runs the scalar
+ * rule's operations in the same order). */
+#include <immintrin.h>
+
+#include "ukernel.h"
+
+/* Lanes outside m read nothing (0.0f). */
+static inline __m512 taps16(const float *row, int64_t c, int64_t sw, __m512i lane_idx, __mmask16 m) {
+    if (sw == 1) return _mm512_maskz_loadu_ps(m, row + c);
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, lane_idx, row + c, 4);
+}
+
+static inline __m512i lanes_times(int64_t sw) {
+    return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                              _mm512_set1_epi32((int)sw));
+}
+
+void nb_f32_maxpool_ukernel__avx512(const nb_pool2d_geom *g, const float *x, int64_t p, float *y, int64_t *arg) {
+    int64_t q0, q1, i0, i1;
+    nb_pool2d_inner_cols(g, &q0, &q1);
+    nb_pool2d_inner_rows(g, p, &i0, &i1);
+    if (i0 >= i1 || g->sw > (1 << 20)) q0 = q1 = 0;
+    const __m512i lane_idx = lanes_times(g->sw);
+    const int64_t h0 = p * g->sh - g->ph;
+    int64_t q = 0;
+    for (; q < q0; q++) y[q] = nb_pool2d_max_one(g, x, p, q, &arg[q]);
+    for (; q < q1; q += 16) {
+        const int nl = q1 - q < 16 ? (int)(q1 - q) : 16;
+        const __mmask16 m = (__mmask16)((1u << nl) - 1);
+        const int64_t c = q * g->sw - g->pw;
+        __m512 acc = taps16(x + (h0 + i0) * g->W, c, g->sw, lane_idx, m);
+        __m512 tap = _mm512_set1_ps((float)(i0 * g->kw));
+        for (int64_t i = i0; i < i1; i++) {
+            const float *row = x + (h0 + i) * g->W;
+            for (int64_t j = i == i0 ? 1 : 0; j < g->kw; j++) {
+                const __m512 v = taps16(row, c + j, g->sw, lane_idx, m);
+                const __mmask16 upd = _mm512_cmp_ps_mask(v, acc, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+                acc = _mm512_mask_mov_ps(acc, upd, v);
+                tap = _mm512_mask_mov_ps(tap, upd, _mm512_set1_ps((float)(i * g->kw + j)));
+            }
+        }
+        _mm512_mask_storeu_ps(y + q, m, acc);
+        float t[16];
+        _mm512_storeu_ps(t, tap);
+        for (int l = 0; l < nl; l++) {
+            const int64_t k = (int64_t)t[l];
+            arg[q + l] = (h0 + k / g->kw) * g->W + c + (int64_t)l * g->sw + k % g->kw;
+        }
+    }
+    q = q1;   /* the masked last vector ended past q1 */
+    for (; q < g->Q; q++) y[q] = nb_pool2d_max_one(g, x, p, q, &arg[q]);
+}
+
+void nb_f32_avgpool_ukernel__avx512(const nb_pool2d_geom *g, const float *x, int64_t p, float *y) {
+    int64_t q0, q1, i0, i1;
+    nb_pool2d_inner_cols(g, &q0, &q1);
+    nb_pool2d_inner_rows(g, p, &i0, &i1);
+    if (g->sw > (1 << 20)) q0 = q1 = 0;
+    const __m512i lane_idx = lanes_times(g->sw);
+    const __m512 den = _mm512_set1_ps((float)(g->kh * g->kw));
+    const int64_t h0 = p * g->sh - g->ph;
+    int64_t q = 0;
+    for (; q < q0; q++) y[q] = nb_pool2d_avg_one(g, x, p, q);
+    for (; q < q1; q += 16) {
+        const int nl = q1 - q < 16 ? (int)(q1 - q) : 16;
+        const __mmask16 m = (__mmask16)((1u << nl) - 1);
+        const int64_t c = q * g->sw - g->pw;
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t i = i0; i < i1; i++) {
+            const float *row = x + (h0 + i) * g->W;
+            for (int64_t j = 0; j < g->kw; j++) acc = _mm512_add_ps(acc, taps16(row, c + j, g->sw, lane_idx, m));
+        }
+        _mm512_mask_storeu_ps(y + q, m, _mm512_div_ps(acc, den));
+    }
+    q = q1;   /* the masked last vector ended past q1 */
+    for (; q < g->Q; q++) y[q] = nb_pool2d_avg_one(g, x, p, q);
+}

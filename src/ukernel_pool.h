@@ -1,0 +1,82 @@
+/* The 2-D pooling rows' part of the micro-kernel contract (private;
+ * included by src/ukernel.h, which kernels include: a file of its own only
+ * to keep ukernel.h under the size limit). */
+#ifndef NB_UKERNEL_POOL_H
+#define NB_UKERNEL_POOL_H
+
+#include <stdint.h>
+
+/* ============ 2-D pooling rows (src/nn/conv_pool.c) ============
+ *
+ * One output row p of one NCHW plane: x is the plane (H x W, dense), y
+ * the row's Q outputs. Window (p, q) covers rows p*sh - ph + i (i < kh)
+ * and columns q*sw - pw + j (j < kw); taps outside the plane are padding.
+ *   max: the largest valid tap, scanned in row-major tap order, updating
+ *        on v > best or v NaN (PyTorch's rule: the FIRST of tied maxima,
+ *        the LAST of several NaNs); arg[q] = its plane index h*W + w, -1
+ *        for a window of padding only.
+ *   avg: acc = 0.0f, acc += each valid tap in row-major order (one float
+ *        rounding each), y = acc / (float)(kh*kw) (count_include_pad).
+ * The SIMD micro-kernels give the same bits as the __scalar twins. The
+ * scalar single-output helpers below are the rule written once; the
+ * micro-kernels use them for the edge columns, where windows overhang. */
+typedef struct { int64_t H, W, kh, kw, sh, sw, ph, pw, Q; } nb_pool2d_geom;
+typedef void nb_f32_maxpool_row_ft(const nb_pool2d_geom *g, const float *x, int64_t p, float *y, int64_t *arg);
+typedef void nb_f32_avgpool_row_ft(const nb_pool2d_geom *g, const float *x, int64_t p, float *y);
+typedef nb_f32_maxpool_row_ft *nb_f32_maxpool_row_fn;
+typedef nb_f32_avgpool_row_ft *nb_f32_avgpool_row_fn;
+
+static inline float nb_pool2d_max_one(const nb_pool2d_geom *g, const float *x, int64_t p, int64_t q,
+                                      int64_t *arg) {
+    float best = 0.0f;
+    int64_t at = -1;
+    for (int64_t i = 0; i < g->kh; i++) {
+        const int64_t h = p * g->sh - g->ph + i;
+        if (h < 0 || h >= g->H) continue;
+        for (int64_t j = 0; j < g->kw; j++) {
+            const int64_t w = q * g->sw - g->pw + j;
+            if (w < 0 || w >= g->W) continue;
+            /* Branch-free: on random data v > best is a coin toss, and a
+               mispredicted branch per tap cost 6 ns a tap. */
+            const float v = x[h * g->W + w];
+            const int upd = (at < 0) | (v > best) | (v != v);
+            best = upd ? v : best;
+            at = upd ? h * g->W + w : at;
+        }
+    }
+    *arg = at;
+    return at < 0 ? -__builtin_inff() : best;
+}
+
+static inline float nb_pool2d_avg_one(const nb_pool2d_geom *g, const float *x, int64_t p, int64_t q) {
+    float acc = 0.0f;
+    for (int64_t i = 0; i < g->kh; i++) {
+        const int64_t h = p * g->sh - g->ph + i;
+        if (h < 0 || h >= g->H) continue;
+        for (int64_t j = 0; j < g->kw; j++) {
+            const int64_t w = q * g->sw - g->pw + j;
+            if (w >= 0 && w < g->W) acc += x[h * g->W + w];
+        }
+    }
+    return acc / (float)(g->kh * g->kw);
+}
+
+/* The window rows [*i0, *i1) of output row p that lie inside the plane. */
+static inline void nb_pool2d_inner_rows(const nb_pool2d_geom *g, int64_t p, int64_t *i0, int64_t *i1) {
+    const int64_t h0 = p * g->sh - g->ph;
+    *i0 = h0 < 0 ? -h0 : 0;
+    *i1 = g->H - h0 < g->kh ? g->H - h0 : g->kh;
+}
+
+/* The columns [*q0, *q1) whose windows lie inside the plane's width (the
+   SIMD body's range; the others go through the helpers above). */
+static inline void nb_pool2d_inner_cols(const nb_pool2d_geom *g, int64_t *q0, int64_t *q1) {
+    int64_t lo = (g->pw + g->sw - 1) / g->sw;                 /* q*sw - pw >= 0 */
+    int64_t hi = g->W - g->kw + g->pw >= 0 ? (g->W - g->kw + g->pw) / g->sw + 1 : 0;   /* q*sw - pw + kw <= W */
+    if (hi > g->Q) hi = g->Q;
+    if (lo > hi) lo = hi;
+    *q0 = lo;
+    *q1 = hi;
+}
+
+#endif
