@@ -3,7 +3,7 @@
  * SLEEF's u10 functions, which ran at 0.2-0.7x glibc's libmvec.
  * Coefficients and fit errors: vmath-poly.h. The ULP bounds derived here
  * are in DESIGN.md's table and tests/unary_oracle.h (x86_bounds); the
- * measured maxima over all 2^32 inputs come from tools/unary_ulp (see there).
+ * measured maxima over all 2^32 inputs come from tests/unary_ulp.c (stride 1).
  *
  * Every function is branch-free per lane; exp and log test the whole vector
  * once and take a slower path only when some lane is outside the easy range
@@ -25,10 +25,10 @@
  *   r: the first FMA is exact, the second rounds: |dr| <= 2^-26 (|r| < 1/2),
  *      and |ln2 - LN2_HI - LN2_LO| n <= 2^-52: e^r moves by <= 0.26 u rel.;
  *   1 + r + r^2 Q by Horner (6 FMA): the last rounding 0.5 ulp of p, the
- *      earlier ones scaled by |r| <= 0.35 (<= 0.2 u), fit 0.13 u;
+ *      earlier ones scaled by |r| <= 0.35 (<= 0.2 u), fit 0.16 u;
  *   p 2^n: exact for normal y; one rounding (0.5 ulp) for subnormal y.
- * Relative <= 0.59 u + 0.5 ulp(p) <= 1.7 ULP of y (p in [0.7, 1.42): one
- * ulp of p is u to 2u relative); measured max 0.87 ULP (tools/unary_ulp). */
+ * Relative <= 0.62 u + 0.5 ulp(p) <= 1.7 ULP of y (p in [0.7, 1.42): one
+ * ulp of p is u to 2u relative); measured max EXPM ULP (all 2^32 inputs). */
 
 /* p = 1 + r + r^2 Q(r). */
 static inline __m256 nb_avx2_exp_poly(__m256 r) {
@@ -88,7 +88,7 @@ static inline __m256 nb_avx2_exp(__m256 x) {
  * and for n = 1 (a in [0.17, 0.52], e in [0.41, 1.8]) the error of m s, up to
  * 1.5 u relative to e: e within 2.5 u relative; e + 2 rounds (u), the
  * division rounds (u): <= 4.5 u relative, i.e. 4.5 ULP (1 ULP >= u rel).
- * Measured max 2.3 ULP (tools: tests/unary_ulp.c). s - 1 is exact up to
+ * Measured max TANHM ULP (all 2^32 inputs). s - 1 is exact up to
  * n = 24; beyond, e ~ 2^24 and s - 1's rounding is 2^-24 relative of it,
  * times 2/(e + 2). a >= 9.02 gives 1 exactly: e + 2 rounds to e; clamping
  * at 9.25 keeps s normal; NaN -> NaN, +-inf -> +-1, subnormal x -> x. */
@@ -115,10 +115,10 @@ static inline __m256 nb_avx2_tanh(__m256 x) {
  * f + f^2 P(f) with one final rounding. Error: P's Horner roundings enter
  * scaled by f^2 (|f^2 P| <= 0.22 |f|), f^2 rounds (u), the inner sum rounds
  * (0.5 ulp of |log1p f| <= 0.35, so <= 2^-26 absolute), the k LN2_LO sum
- * (2^-26 absolute), the last FMA (0.5 ulp of y), fit 0.25 u |f|. For k = 0:
+ * (2^-26 absolute), the last FMA (0.5 ulp of y), fit 0.19 u |f|. For k = 0:
  * <= 0.5 ulp + ~0.7 u |y|; for k != 0 (|y| >= 0.34, 2^-26 <= 0.36 ulp of y
  * below 0.69 and less above): <= 0.5 + 2 * 0.36 + 0.3 ULP. Bound 1.6 ULP;
- * measured max 0.88 ULP. */
+ * measured max LOGM ULP. */
 static inline __m256 nb_avx2_log_core(__m256 x, __m256i kadj) {
     const __m256i off = _mm256_set1_epi32(NB_LOG_OFF);
     const __m256i u = _mm256_sub_epi32(_mm256_castps_si256(x), off);
@@ -165,7 +165,7 @@ static inline __m256 nb_avx2_log(__m256 x) {
  * Sterbenz), erf(a) ~ sum C_k[j] t^k by Horner, coefficients picked by
  * vpermps from one register per k (vmath-poly.h: 8 intervals, degree 7).
  * Error: fit + coefficient rounding <= 0.97 u relative, Horner roundings
- * before the last scaled by t <= 1/2: bound 2.2 ULP; measured max 1.1 ULP.
+ * before the last scaled by t <= 1/2: bound 2.2 ULP (GELU, which uses it, measured: README).
  * a >= 3.92 rounds to 1; the sign of z is copied on; NaN -> NaN. */
 static inline __m256 nb_avx2_erf(__m256 z) {
     static const float c[8][8] = {{NB_ERF8_C0}, {NB_ERF8_C1}, {NB_ERF8_C2}, {NB_ERF8_C3},

@@ -7,10 +7,10 @@
  * exp(x) = 2^n (1 + r + r^2 Q(r)), n = rint(x log2 e), r = x - n ln2 with
  *   ln2 = LN2_HI + LN2_LO (Cody-Waite; n LN2_HI and x - n LN2_HI are exact in
  *   one FMA for |n| <= 151). |r| <= ln2/2 + 2^-25. Q: degree 4; the fit's
- *   error |r^2 (Q - Q*)| <= 8.0e-9 relative to e^r (0.13 u, u = 2^-24).
+ *   error |r^2 (Q - Q*)| <= 9.7e-9 relative to e^r (0.16 u, u = 2^-24).
  * expm1 uses the same Q: e^r - 1 = r + r^2 Q(r).
  * log(x) = k ln2 + f + f^2 P(f), x = 2^k m, m in [sqrt(1/2), sqrt 2), f = m - 1
- *   (exact); P: degree 8, |f^2 (P - P*)| <= 1.5e-8 |f| (0.25 u relative).
+ *   (exact); P: degree 8, |f^2 (P - P*)| <= 1.2e-8 |f| (0.19 u relative).
  * erf(z), 0 <= z < 4, piecewise: interval j = floor(z / w) (AVX-512: 16 of
  *   width 1/4, degree 5; AVX2: 8 of width 1/2, degree 7), t = z - j w,
  *   erf(z) ~ sum_k C_k[j] t^k. Interval 0 has C_0 = 0 (erf(t) = t q(t), so the
