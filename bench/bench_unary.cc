@@ -2,10 +2,12 @@
 // reference backend, a plain scalar glibc loop and glibc's libmvec at the
 // same vector width; on an AVX-512 machine the same again at the AVX2 width.
 //   unary/<impl>/<fn>/<n>        impl: nabla | ref | libm | libmvec; items = elements
-//   unary_avx2/<impl>/<fn>/<n>   impl: nabla (NB_ISA_AVX2) | libmvec (8 lanes)
+//   unary_ymm/<impl>/<fn>/<n>    impl: nabla (NB_ISA_AVX2) | libmvec (8 lanes) | numpy
+//     (the AVX2 width; not "_avx2/", which bench_report.py keeps for the
+//     oneDNN runs capped at AVX2)
+//   softmax/<impl>/<rows>x<cols> impl: nabla | ref;  softmax_ymm/nabla: NB_ISA_AVX2
 // numpy's rows (unary*/numpy/...) are added to the results by
 // scripts/bench_numpy.py (scripts/run.sh), from a separate process.
-//   softmax/<impl>/<rows>x<cols> impl: nabla | ref;         items = elements
 // Kernel benchmarks run on ONE thread (nb_set_num_threads(1) for the
 // duration), so the ratio against the scalar libm loop is per core.
 #include "bench_util.h"
@@ -145,9 +147,9 @@ int register_all() {
             benchmark::RegisterBenchmark(("unary/libmvec/" + f).c_str(), bm_libmvec, op, avx512 ? 16 : 8)
                 ->Arg(kN)->Unit(benchmark::kMicrosecond);
         if (avx512) {   // the AVX2 width side by side: nabla's AVX2 kernels vs 8-lane libmvec
-            benchmark::RegisterBenchmark(("unary_avx2/nabla/" + f).c_str(), bm_unary, op, NB_ISA_AVX2)
+            benchmark::RegisterBenchmark(("unary_ymm/nabla/" + f).c_str(), bm_unary, op, NB_ISA_AVX2)
                 ->Arg(kN)->Unit(benchmark::kMicrosecond);
-            benchmark::RegisterBenchmark(("unary_avx2/libmvec/" + f).c_str(), bm_libmvec, op, 8)
+            benchmark::RegisterBenchmark(("unary_ymm/libmvec/" + f).c_str(), bm_libmvec, op, 8)
                 ->Arg(kN)->Unit(benchmark::kMicrosecond);
         }
 #endif
@@ -157,7 +159,7 @@ int register_all() {
     benchmark::RegisterBenchmark("softmax/ref", bm_softmax, NB_ISA_REF)
         ->Args({1024, 1024})->Unit(benchmark::kMicrosecond);
     if (nb_isa_active() == NB_ISA_AVX512)   // nabla's AVX2 rows on the same machine
-        benchmark::RegisterBenchmark("softmax_avx2/nabla", bm_softmax, NB_ISA_AVX2)
+        benchmark::RegisterBenchmark("softmax_ymm/nabla", bm_softmax, NB_ISA_AVX2)
             ->Args({1024, 1024})->Unit(benchmark::kMicrosecond);
     return 0;
 }

@@ -6,7 +6,7 @@ so only the ufunc loop is timed) and appends the medians to a Google
 Benchmark JSON file as unary/numpy/<fn>/1048576, with the inputs of
 bench/bench_unary.cc (exp/tanh in [-10, 10], log in (0, 100]). numpy picks
 its best loop for the CPU (AVX-512 here); a second process with
-NPY_DISABLE_CPU_FEATURES capping it at AVX2 gives unary_avx2/numpy/...
+NPY_DISABLE_CPU_FEATURES capping it at AVX2 gives unary_ymm/numpy/...
 sigmoid and gelu have no numpy loop of their own and are not timed.
 Without numpy (or its interpreter) it prints one line and changes nothing.
 Usage: bench_numpy.py results.json            (merge into the file)
@@ -58,8 +58,8 @@ def main(path):
         return
     data = json.load(open(path))
     rows = run("unary", dict(os.environ))
-    if any(b["name"].startswith("unary_avx2/") for b in data["benchmarks"]):
-        rows += run("unary_avx2", dict(os.environ, NPY_DISABLE_CPU_FEATURES=AVX512))
+    if any(b["name"].startswith("unary_ymm/") for b in data["benchmarks"]):
+        rows += run("unary_ymm", dict(os.environ, NPY_DISABLE_CPU_FEATURES=AVX512))
     data["benchmarks"] += rows
     json.dump(data, open(path, "w"), indent=1)
     print(f"numpy peers: {len(rows)} rows added to {path}")

@@ -5,8 +5,10 @@
 # Native build and tests.
 NB_DEPS_BUILD="gcc g++ meson ninja-build pkg-config python3 libsleef-dev libcmocka-dev"
 # Benchmarks: Google Benchmark, OpenBLAS and oneDNN as the peers measured side
-# by side, matplotlib for the report's charts (scripts/bench_charts.py).
-NB_DEPS_BENCH="libbenchmark-dev libopenblas-dev libdnnl-dev python3-matplotlib"
+# by side, matplotlib for the report's charts (scripts/bench_charts.py),
+# numpy's own exp/log/tanh loops as the elementwise peer (scripts/bench_numpy.py;
+# glibc's libmvec, the other one, comes with libc6-dev).
+NB_DEPS_BENCH="libbenchmark-dev libopenblas-dev libdnnl-dev python3-matplotlib python3-numpy"
 # The rest of the test command: clang (with its OpenMP runtime), qemu for
 # the no-AVX2 (Westmere) run and the AArch64 run, the AArch64 cross toolchain
 # with the arm64 -dev packages from Debian's multiarch archive.
