@@ -110,15 +110,17 @@ static inline __m256 nb_avx2_tanh(__m256 x) {
 
 /* ---- log ----------------------------------------------------------------
  * x = 2^k m, m in [sqrt(1/2), sqrt 2), f = m - 1 exact; then
- *   y = k LN2_HI + (k LN2_LO + (f + f^2 P(f)))
- * in three FMAs (k LN2_HI exact inside the last), so k = 0 gives
- * f + f^2 P(f) with one final rounding. Error: P's Horner roundings enter
- * scaled by f^2 (|f^2 P| <= 0.22 |f|), f^2 rounds (u), the inner sum rounds
- * (0.5 ulp of |log1p f| <= 0.35, so <= 2^-26 absolute), the k LN2_LO sum
- * (2^-26 absolute), the last FMA (0.5 ulp of y), fit 0.19 u |f|. For k = 0:
- * <= 0.5 ulp + ~0.7 u |y|; for k != 0 (|y| >= 0.34, 2^-26 <= 0.36 ulp of y
- * below 0.69 and less above): <= 0.5 + 2 * 0.36 + 0.3 ULP. Bound 1.6 ULP;
- * measured max LOGM ULP. */
+ *   y = k LN2_HI + (f + f^2 P(f))
+ * in two FMAs (k LN2_HI exact inside the last), so k = 0 gives f + f^2 P(f)
+ * with one final rounding. LN2_HI = fl(ln2) is off by |LN2_LO| = 1.9e-9:
+ * k LN2_LO is <= 0.09 u |y| for every k != 0 (|y| >= |k| ln2 - 0.35), left
+ * out to save an FMA (the AVX-512 kernel adds it; the bits may differ).
+ * Error: P's Horner roundings enter scaled by f^2 (|f^2 P| <= 0.22 |f|), f^2
+ * rounds (u), the inner sum rounds (0.5 ulp of |log1p f| <= 0.35, so
+ * <= 2^-26 absolute), the last FMA (0.5 ulp of y), fit 0.19 u |f|. For
+ * k = 0: <= 0.5 ulp + ~0.7 u |y|; for k != 0 (|y| >= 0.34, 2^-26 <= 0.36 ulp
+ * of y below 0.69 and less above): <= 0.5 + 0.36 + 0.3 + 0.2 ULP. Bound
+ * 1.6 ULP; measured max LOGM ULP. */
 static inline __m256 nb_avx2_log_core(__m256 x, __m256i kadj) {
     const __m256i off = _mm256_set1_epi32(NB_LOG_OFF);
     const __m256i u = _mm256_sub_epi32(_mm256_castps_si256(x), off);
@@ -135,8 +137,7 @@ static inline __m256 nb_avx2_log_core(__m256 x, __m256i kadj) {
     p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(NB_LOG_P1));
     p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(NB_LOG_P0));
     const __m256 inner = _mm256_fmadd_ps(_mm256_mul_ps(f, f), p, f);
-    const __m256 lo = _mm256_fmadd_ps(k, _mm256_set1_ps(NB_LN2_LO), inner);
-    return _mm256_fmadd_ps(k, _mm256_set1_ps(NB_LN2_HI), lo);
+    return _mm256_fmadd_ps(k, _mm256_set1_ps(NB_LN2_HI), inner);
 }
 
 /* Subnormals scaled by 2^23 first (k - 23); then log(+-0) = -inf,
@@ -153,10 +154,13 @@ static __attribute__((noinline)) __m256 nb_avx2_log_special(__m256 x) {
                             _mm256_cmp_ps(x, _mm256_set1_ps(0x1.fffffep127f), _CMP_NLE_UQ));
 }
 
+/* x is a positive normal float <=> bits + 0x7f800000 (wrapping) < (int)0xff000000
+   signed: [0x00800000, 0x7f7fffff] maps to [INT32_MIN, 0xfeffffff]; zero,
+   subnormals, inf, NaN and negatives land above. One add and one compare. */
 static inline __m256 nb_avx2_log(__m256 x) {
-    const __m256 ok = _mm256_and_ps(_mm256_cmp_ps(x, _mm256_set1_ps(0x1p-126f), _CMP_GE_OQ),
-                                    _mm256_cmp_ps(x, _mm256_set1_ps(0x1.fffffep127f), _CMP_LE_OQ));
-    if (_mm256_movemask_ps(ok) != 0xff) return nb_avx2_log_special(x);
+    const __m256i b = _mm256_add_epi32(_mm256_castps_si256(x), _mm256_set1_epi32(0x7f800000));
+    if (_mm256_movemask_epi8(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)0xff000000), b)) != -1)
+        return nb_avx2_log_special(x);
     return nb_avx2_log_core(x, _mm256_setzero_si256());
 }
 

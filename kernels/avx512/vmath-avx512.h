@@ -61,7 +61,8 @@ static inline __m512 nb_avx512_tanh(__m512 x) {
         _mm512_castps_si512(y), _mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN), 0xf8));
 }
 
-/* log: the AVX2 algorithm (vmath-avx2.h): x = 2^k m by integer arithmetic,
+/* log: the AVX2 algorithm (vmath-avx2.h), plus the k LN2_LO term that AVX2
+   leaves out (its FMA is free here): x = 2^k m by integer arithmetic,
    f = m - 1, y = k LN2_HI + (k LN2_LO + (f + f^2 P(f))). kadj: -23 on lanes
    pre-scaled by 2^23 (subnormal x). Bound 1.6 ULP. */
 static inline __m512 nb_avx512_log_core(__m512 x, __m512i kadj) {
