@@ -5,10 +5,8 @@
 # Native build and tests.
 NB_DEPS_BUILD="gcc g++ meson ninja-build pkg-config python3 libsleef-dev libcmocka-dev"
 # Benchmarks: Google Benchmark, OpenBLAS and oneDNN as the peers measured side
-# by side, matplotlib for the report's charts (scripts/bench_charts.py),
-# numpy's own exp/log/tanh loops as the elementwise peer (scripts/bench_numpy.py;
-# glibc's libmvec, the other one, comes with libc6-dev).
-NB_DEPS_BENCH="libbenchmark-dev libopenblas-dev libdnnl-dev python3-matplotlib python3-numpy"
+# by side, matplotlib for the report's charts (scripts/bench_charts.py).
+NB_DEPS_BENCH="libbenchmark-dev libopenblas-dev libdnnl-dev python3-matplotlib"
 # The rest of the test command: clang (with its OpenMP runtime), qemu for
 # the no-AVX2 (Westmere) run and the AArch64 run, the AArch64 cross toolchain
 # with the arm64 -dev packages from Debian's multiarch archive.
@@ -19,6 +17,9 @@ libc6-dev-arm64-cross libsleef-dev:arm64 libcmocka-dev:arm64 libgomp1:arm64"
 # (libgomp1:arm64 is the OpenMP runtime that the AArch64 test programs load
 # under qemu-aarch64: the cross toolchain's libgomp1-arm64-cross is only for
 # linking, in a directory that qemu does not search.)
+# numpy's own exp/log/tanh loops, the elementwise peer of the report
+# (scripts/bench_numpy.py; glibc's libmvec, the other one, is in libc6-dev).
+NB_DEPS_BENCH="$NB_DEPS_BENCH python3-numpy"
 
 # The Debian package that provides a shared library the build's programs
 # load (for a clear message when one is missing). arch: "" or ":arm64".
