@@ -24,6 +24,9 @@ libc6-dev-arm64-cross libsleef-dev:arm64 libcmocka-dev:arm64 libgomp1:arm64"
 # (libgomp1:arm64 is the OpenMP runtime that the AArch64 test programs load
 # under qemu-aarch64: the cross toolchain's libgomp1-arm64-cross is only for
 # linking, in a directory that qemu does not search.)
+# numpy's own exp/log/tanh loops, the elementwise peer of the report
+# (scripts/bench_numpy.py; glibc's libmvec, the other one, is in libc6-dev).
+NB_DEPS_BENCH="$NB_DEPS_BENCH python3-numpy"
 
 # The Debian package that provides a shared library the build's programs
 # load (for a clear message when one is missing). arch: "" or ":arm64".

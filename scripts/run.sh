@@ -56,11 +56,14 @@ if ./build/bench/nabla_bench --benchmark_list_tests --benchmark_filter="$filter"
         | grep -qE '^(steps|tiny)/' && /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     /usr/bin/python3 scripts/bench_torch_steps.py --merge build/bench-results.json >/dev/null
 fi
+# numpy's own exp/log/tanh loops, in their own process, into the same results
+# (a line and nothing else without numpy).
+py=$(command -v /usr/bin/python3 || command -v python3)
+"$py" scripts/bench_numpy.py build/bench-results.json
 # shellcheck disable=SC2086
 python3 scripts/bench_report.py build/bench-results.json $avx2_json | tee build/bench-report.txt
 # The same results as charts, one PNG per family next to the report
 # (build/bench-<family>.png), with Debian's python3 and its matplotlib.
-py=$(command -v /usr/bin/python3 || command -v python3)
 if "$py" -c 'import matplotlib' 2>/dev/null; then
     "$py" scripts/bench_charts.py build/bench-results.json $avx2_json build
 else

@@ -1,15 +1,15 @@
 /* One row of softmax and of log_softmax, AVX-512F, 16 lanes: the AVX2
  * kernels' algorithm and error bound (README, numerics), with masked tails.
- *   m = max x; S = sum exp(fl(x - m)) in double (SLEEF expf u10);
+ *   m = max x; S = sum exp(fl(x - m)) in double (nabla's exp, vmath-avx512.h);
  *   softmax:     y[j] = fl(exp(fl(x[j] - m)) * (1 / S)), the product in double;
  *   log_softmax: y[j] = fl(x[j] - (m + log S)), the difference in double.
  * A row with NaN or +inf, or of all -inf, comes out all NaN (as PyTorch):
  * fl(x - m) is NaN somewhere, so S is NaN. n >= 1, any alignment, y == x
  * allowed. */
 #include <math.h>
-#include <sleef.h>
 
 #include "vunary-avx512.h"
+#include "vmath-avx512.h"
 
 static inline __mmask16 tail(size_t r) { return (__mmask16)((1u << r) - 1u); }
 
@@ -38,7 +38,7 @@ static double exp_sum(size_t n, const float *x, float m, float *y) {
     __m512d s0 = _mm512_setzero_pd(), s1 = s0;
     size_t i = 0;
     for (; i + 16 <= n; i += 16) {
-        const __m512 e = Sleef_expf16_u10avx512f(_mm512_sub_ps(_mm512_loadu_ps(x + i), vm));
+        const __m512 e = nb_avx512_exp(_mm512_sub_ps(_mm512_loadu_ps(x + i), vm));
         if (y) _mm512_storeu_ps(y + i, e);
         if ((i / 16) % 2) s1 = acc_d(s1, e);
         else s0 = acc_d(s0, e);
@@ -46,7 +46,7 @@ static double exp_sum(size_t n, const float *x, float m, float *y) {
     if (i < n) {
         const __mmask16 k = tail(n - i);
         /* masked-off lanes give exp(0 - m) garbage: zero them before adding */
-        const __m512 e = _mm512_maskz_mov_ps(k, Sleef_expf16_u10avx512f(
+        const __m512 e = _mm512_maskz_mov_ps(k, nb_avx512_exp(
                              _mm512_sub_ps(_mm512_maskz_loadu_ps(k, x + i), vm)));
         if (y) _mm512_mask_storeu_ps(y + i, k, e);
         s1 = acc_d(s1, e);

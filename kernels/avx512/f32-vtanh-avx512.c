@@ -1,12 +1,11 @@
-/* y = tanh(x), AVX-512F: SLEEF Sleef_tanhf16_u10avx512f, <= 1.0 ULP.
+/* y = tanh(x): nabla's own expm1-based tanh (vmath-avx512.h), bound 3.7 ULP.
  * Layout: n contiguous floats, any alignment; y == x allowed. Unroll 32,
- * masked tail (vunary-avx512.h). The same formula and SLEEF variant as the
- * AVX2 kernel, 16 lanes wide: the same error bound (tests/unary_oracle.h). */
-#include <sleef.h>
-
+ * masked tail (vunary-avx512.h). The AVX2 kernel's algorithm and bound,
+ * 16 lanes wide (tests/unary_oracle.h). */
 #include "vunary-avx512.h"
+#include "vmath-avx512.h"
 
-#define F(v) Sleef_tanhf16_u10avx512f(v)
+#define F(v) nb_avx512_tanh(v)
 
 void nb_f32_vtanh_ukernel__avx512_u32(size_t n, const float *x, float *y) {
     NB_AVX512_VUNARY_LOOP(F, n, x, y);
