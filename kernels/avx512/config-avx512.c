@@ -30,4 +30,20 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->unary[NB_UNARY_RELU] = nb_f32_vrelu_ukernel__avx512_u32;
     cfg->softmax = nb_f32_softmax_ukernel__avx512;
     cfg->logsoftmax = nb_f32_logsoftmax_ukernel__avx512;
+    cfg->reduce = (nb_sreduce_ukernels){
+        .rsum    = nb_f32_rsum_ukernel__avx512_u32,
+        .rmax    = nb_f32_rmax_ukernel__avx512_u64,
+        .rmin    = nb_f32_rmin_ukernel__avx512_u64,
+        .raddcol = nb_f32_raddcol_ukernel__avx512_u64,
+        .rmaxcol = nb_f32_rmaxcol_ukernel__avx512_u64,
+        .rmincol = nb_f32_rmincol_ukernel__avx512_u64,
+        .rrows   = nb_f32_rrows_ukernel__avx512_16x16,
+    };
+    cfg->copy = (nb_copy_ukernels){
+        .transpose32 = nb_x32_transpose_ukernel_16x16__avx512,
+        .fill32      = nb_x32_fill_ukernel__avx512,
+    };
+    NB_F32_VBINARY_OPS(NB_F32_VBINARY_SET, NB_ISA_AVX512, avx512_u32)
+    cfg->sgd = nb_f32_sgd_ukernel__avx512_u16;
+    cfg->adam = nb_f32_adam_ukernel__avx512_u16;
 }
