@@ -22,6 +22,9 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->gemm.ukernel = nb_f32_gemm_ukernel_14x16__avx512;
     cfg->gemm.pack_a = nb_f32_packa_ukernel_14__avx512;
     cfg->gemm.ukernel_adirect = NULL;
+    cfg->gemm.rows = nb_f32_gemm_ukernel_4xn__avx512_nopack;
+    cfg->gemm.rows_bt = nb_f32_gemm_ukernel_4xn__avx512_nopack_bt;
+    cfg->gemm.rows_bt_n = 32;
     cfg->unary[NB_UNARY_EXP] = nb_f32_vexp_ukernel__avx512_u32;
     cfg->unary[NB_UNARY_LOG] = nb_f32_vlog_ukernel__avx512_u32;
     cfg->unary[NB_UNARY_TANH] = nb_f32_vtanh_ukernel__avx512_u32;

@@ -60,7 +60,7 @@ static inline void nb_avx512_transpose4x4_lanes(__m512 v[4]) {
    memory: loads, not shuffle-port work. */
 static inline __m512 nb_avx512_load4x128(const float *s0, const float *s1, const float *s2,
                                          const float *s3, __mmask8 k) {
-    __m512 v = _mm512_castps128_ps512(_mm_maskz_loadu_ps(k, s0));
+    __m512 v = _mm512_zextps128_ps512(_mm_maskz_loadu_ps(k, s0));
     v = _mm512_insertf32x4(v, _mm_maskz_loadu_ps(k, s1), 1);
     v = _mm512_insertf32x4(v, _mm_maskz_loadu_ps(k, s2), 2);
     return _mm512_insertf32x4(v, _mm_maskz_loadu_ps(k, s3), 3);
@@ -73,8 +73,31 @@ static inline __m512 nb_avx512_load4x128(const float *s0, const float *s1, const
  * 128-bit loads), and one in-lane 4x4 transpose leaves column c of rows
  * 0..15 in lane order: 32 shuffles for the tile instead of the 64 of an
  * all-register transpose. */
+/* The full tile: plain loads, which the compiler folds into the inserts
+   (vinsertf32x4 from memory: a load and an ALU uop off the shuffle port;
+   a masked load cannot be folded and would add a shuffle per insert). */
+static inline __attribute__((always_inline))
+void nb_avx512_tile16x16_full(const float *s, int64_t lds, __m512 out[16]) {
+    for (int b = 0; b < 4; b++) {
+        __m512 v[4];
+        for (int k = 0; k < 4; k++) {
+            const float *c = s + k * lds + 4 * b;
+            __m512 t = _mm512_castps128_ps512(_mm_loadu_ps(c));
+            t = _mm512_insertf32x4(t, _mm_loadu_ps(c + 4 * lds), 1);
+            t = _mm512_insertf32x4(t, _mm_loadu_ps(c + 8 * lds), 2);
+            v[k] = _mm512_insertf32x4(t, _mm_loadu_ps(c + 12 * lds), 3);
+        }
+        nb_avx512_transpose4x4_lanes(v);
+        for (int q = 0; q < 4; q++) out[4 * b + q] = v[q];
+    }
+}
+
 static inline __attribute__((always_inline))
 void nb_avx512_tile16x16(const float *s, int64_t lds, int64_t rows, int64_t cols, __m512 out[16]) {
+    if (rows == 16 && cols == 16) {
+        nb_avx512_tile16x16_full(s, lds, out);
+        return;
+    }
     const float *row[16];
     for (int r = 0; r < 16; r++) row[r] = s + (r < rows ? r : 0) * lds;
     for (int b = 0; b < 4; b++) {
