@@ -59,25 +59,10 @@ static inline float rminmax_contig(int64_t n, const float *x, const int is_max, 
     return _mm512_cvtss_f32(a0);
 }
 
-static inline float pick(float r, float v, int is_max) {
-    if (r != r) return r;
-    if (v != v) return v;
-    if (r == v) {   /* the +-0 tie: AND (max) / OR (min) the bits */
-        uint32_t br, bv;
-        __builtin_memcpy(&br, &r, 4);
-        __builtin_memcpy(&bv, &v, 4);
-        const uint32_t b = is_max ? (br & bv) : (br | bv);
-        float out;
-        __builtin_memcpy(&out, &b, 4);
-        return out;
-    }
-    return (is_max ? v > r : v < r) ? v : r;
-}
-
 static inline float rminmax(int64_t n, const float *x, int64_t incx, const int is_max) {
     if (incx != 1) {
         float r = x[0];
-        for (int64_t i = 1; i < n; i++) r = pick(r, x[i * incx], is_max);
+        for (int64_t i = 1; i < n; i++) r = nb_f32_pick(r, x[i * incx], is_max);
         return r;
     }
     const float r = rminmax_contig(n, x, is_max, 1);
