@@ -1,5 +1,9 @@
 // SGEMM side by side: nabla (active ISA), the reference backend (small sizes
-// only, it is slow) and OpenBLAS, one thread unless the shape says _t2.
+// only, it is slow) and the peers at their default ISA: OpenBLAS, XNNPACK's
+// fully-connected operator (weights prepacked when the operator is created,
+// outside the timed loop; a NULL pool: one thread) and libxsmm (libxsmm_sgemm,
+// which hands the sizes it does not JIT to OpenBLAS, kept at one thread);
+// one thread unless the shape says _t2 (OpenBLAS only among the peers).
 //
 // Names: sgemm/<impl>/<M>x<N>x<K>[_t<threads>]; counters["FLOPS"] = 2 M N K
 // per call. Shapes:
@@ -12,7 +16,8 @@
 //   1x4096x4096, a GEMV-like call (one row times a 4096 x 4096 matrix B, not
 //     transposed): memory bound, so it also reports the B bytes read per
 //     second (bytes_per_second, compare machine/read/64MiB);
-//   1x4096x4096_bt, the same with B transposed (x W^T of a linear layer).
+//   1x4096x4096_bt, the same with B transposed (x W^T of a linear layer);
+//   128x4096x1024, a linear layer's forward pass on a batch of 128.
 #include "bench_util.h"
 
 #include <benchmark/benchmark.h>
@@ -32,9 +37,18 @@
 extern "C" void openblas_set_num_threads(int num_threads);
 #endif
 
+#ifdef NB_HAVE_XNNPACK
+#include <xnnpack.h>   // needs bench/xnnpack_compat/ on Debian (see meson.build)
+#include <limits>
+#endif
+
+#ifdef NB_HAVE_LIBXSMM
+#include <libxsmm.h>
+#endif
+
 namespace {
 
-enum Impl { kNabla, kRef, kOpenblas };
+enum Impl { kNabla, kRef, kOpenblas, kXnnpack, kLibxsmm };
 
 struct Shape {
     int64_t M, N, K;
@@ -43,19 +57,65 @@ struct Shape {
     bool ref;   // also benchmark the reference backend
 };
 
+void set_counters(benchmark::State &state, const Shape &s) {
+    const double flops = 2.0 * double(s.M) * double(s.N) * double(s.K);
+    state.counters["FLOPS"] = benchmark::Counter(flops * double(state.iterations()), benchmark::Counter::kIsRate);
+    if (s.M == 1) state.SetBytesProcessed(int64_t(state.iterations()) * s.K * s.N * int64_t(sizeof(float)));
+}
+
+#ifdef NB_HAVE_XNNPACK
+// C = A op(B) as XNNPACK's fully-connected operator: the weights are B
+// ([N, K] when transposed, else [K, N] with XNN_FLAG_TRANSPOSE_WEIGHTS),
+// packed once at creation; the batch is M rows of A.
+void run_xnnpack(benchmark::State &state, const Shape &s, const float *A, const float *B, float *C) {
+    static const bool init = xnn_initialize(nullptr) == xnn_status_success;
+    xnn_operator_t op = nullptr;
+    const float inf = std::numeric_limits<float>::infinity();
+    if (!init || xnn_create_fully_connected_nc_f32(size_t(s.K), size_t(s.N), size_t(s.K), size_t(s.N), B,
+                                                   nullptr, -inf, inf, s.tb ? 0 : XNN_FLAG_TRANSPOSE_WEIGHTS,
+                                                   &op) != xnn_status_success ||
+        xnn_setup_fully_connected_nc_f32(op, size_t(s.M), A, C, nullptr) != xnn_status_success) {
+        state.SkipWithError("XNNPACK: fully-connected operator not created");
+        if (op) xnn_delete_operator(op);
+        return;
+    }
+    for (auto _ : state) {
+        xnn_run_operator(op, nullptr);
+        benchmark::ClobberMemory();
+    }
+    xnn_delete_operator(op);
+}
+#endif
+
 void run(benchmark::State &state, Impl impl, Shape s) {
     const int64_t lda = s.K, ldb = s.tb ? s.K : s.N, ldc = s.N;
     nbb::Buffer A(size_t(s.M * s.K), -1, 1, 1), B(size_t(s.K * s.N), -1, 1, 2), C(size_t(s.M * s.N), -1, 1, 3);
     nbb::IsaScope isa(impl == kRef ? NB_ISA_REF : nb_isa_active());
     nb_set_num_threads(s.threads);
 #ifdef NB_HAVE_OPENBLAS
-    if (impl == kOpenblas) openblas_set_num_threads(s.threads);
+    // libxsmm hands large sizes to OpenBLAS: one thread there too.
+    if (impl == kOpenblas || impl == kLibxsmm) openblas_set_num_threads(s.threads);
+#endif
+#ifdef NB_HAVE_XNNPACK
+    if (impl == kXnnpack) {
+        run_xnnpack(state, s, A.p, B.p, C.p);
+        nb_set_num_threads(0);
+        set_counters(state, s);
+        return;
+    }
 #endif
     for (auto _ : state) {
         if (impl == kOpenblas) {
 #ifdef NB_HAVE_OPENBLAS
             cblas_sgemm(CblasRowMajor, CblasNoTrans, s.tb ? CblasTrans : CblasNoTrans, int(s.M), int(s.N),
                         int(s.K), 1.0f, A.p, int(lda), B.p, int(ldb), 0.0f, C.p, int(ldc));
+#endif
+        } else if (impl == kLibxsmm) {
+#ifdef NB_HAVE_LIBXSMM
+            // Column-major: C^T = op(B)^T A^T, so B comes first.
+            const libxsmm_blasint m = s.N, n = s.M, k = s.K, la = ldb, lb = lda, lc = ldc;
+            const float one = 1.0f, zero = 0.0f;
+            libxsmm_sgemm(s.tb ? "T" : "N", "N", &m, &n, &k, &one, B.p, &la, A.p, &lb, &zero, C.p, &lc);
 #endif
         } else if (nb_sgemm(0, s.tb, s.M, s.N, s.K, 1.0f, A.p, lda, B.p, ldb, 0.0f, C.p, ldc) != NB_OK) {
             state.SkipWithError(nb_last_error());
@@ -64,9 +124,7 @@ void run(benchmark::State &state, Impl impl, Shape s) {
         benchmark::ClobberMemory();
     }
     nb_set_num_threads(0);
-    const double flops = 2.0 * double(s.M) * double(s.N) * double(s.K);
-    state.counters["FLOPS"] = benchmark::Counter(flops * double(state.iterations()), benchmark::Counter::kIsRate);
-    if (s.M == 1) state.SetBytesProcessed(int64_t(state.iterations()) * s.K * s.N * int64_t(sizeof(float)));
+    set_counters(state, s);
 }
 
 int register_all() {
@@ -75,6 +133,7 @@ int register_all() {
     shapes.push_back({3136, 64, 576, 1, 1, false});
     shapes.push_back({1, 4096, 4096, 0, 1, true});
     shapes.push_back({1, 4096, 4096, 1, 1, false});
+    shapes.push_back({128, 4096, 1024, 0, 1, false});
     shapes.push_back({1024, 1024, 1024, 0, 2, false});
     shapes.push_back({2048, 2048, 2048, 0, 2, false});
     const struct { Impl impl; const char *name; } impls[] = {
@@ -82,10 +141,17 @@ int register_all() {
 #ifdef NB_HAVE_OPENBLAS
         {kOpenblas, "openblas"},
 #endif
+#ifdef NB_HAVE_XNNPACK
+        {kXnnpack, "xnnpack"},
+#endif
+#ifdef NB_HAVE_LIBXSMM
+        {kLibxsmm, "libxsmm"},
+#endif
     };
     for (const Shape &s : shapes)
         for (const auto &im : impls) {
             if (im.impl == kRef && !s.ref) continue;
+            if ((im.impl == kXnnpack || im.impl == kLibxsmm) && s.threads != 1) continue;
             std::string name = "sgemm/" + std::string(im.name) + "/" + std::to_string(s.M) + "x" +
                                std::to_string(s.N) + "x" + std::to_string(s.K);
             if (s.M == 1 && s.tb) name += "_bt";

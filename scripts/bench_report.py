@@ -119,6 +119,10 @@ def main(path, avx2_path=None):
     if peak512:
         peak = peak512
     read_bw = next((v for k, (v, u) in results.items() if k.startswith("machine/read/")), None)
+    # ... and against the read bandwidth with 512-bit loads.
+    read512 = next((v for k, (v, u) in results.items() if k.startswith("machine/read512/")), None)
+    if read512:
+        read_bw = read512
     copy_bw = next((v for k, (v, u) in results.items() if k.startswith("machine/memcpy/")), None)
 
     print(f"# nabla benchmark report ({ctx.get('date', '')}, {ctx.get('num_cpus', '?')} CPUs, "

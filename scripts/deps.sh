@@ -7,9 +7,9 @@
 # test (examples/meson.build, suite "train") reads from
 # /usr/share/datasets/fashion-mnist/.
 NB_DEPS_BUILD="gcc g++ meson ninja-build pkg-config python3 libsleef-dev libcmocka-dev zlib1g-dev dataset-fashion-mnist"
-# Benchmarks: Google Benchmark, OpenBLAS and oneDNN as the peers measured side
-# by side, matplotlib for the report's charts (scripts/bench_charts.py).
-NB_DEPS_BENCH="libbenchmark-dev libopenblas-dev libdnnl-dev python3-matplotlib"
+# Benchmarks: Google Benchmark, OpenBLAS, oneDNN, XNNPACK and libxsmm as the
+# peers measured side by side, matplotlib for the report's charts (scripts/bench_charts.py).
+NB_DEPS_BENCH="libbenchmark-dev libopenblas-dev libdnnl-dev libxnnpack-dev libxsmm-dev python3-matplotlib"
 # The report's static NEON estimates (scripts/neon_mca.py): LLVM 19's
 # llvm-mca (LLVM 14's neoverse-n1 model is the Cortex-A57's) and the AArch64
 # cross compiler that compiles the NEON kernels as the cross build does.

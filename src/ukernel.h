@@ -328,6 +328,25 @@ static inline void nb_conv_col2im_walk(const nb_conv2d_desc *d, int64_t channels
 #define NB_RSUM_BLOCK      4096   /* elements of one row segment */
 #define NB_RSUM_COL_BLOCK  128    /* rows of one column segment */
 
+/* One step of a max (is_max) / min over scalars with the rules of
+   ref/reduce.c, for the SIMD kernels' strided rows: a NaN wins (the first
+   one met), and on the +0/-0 tie the bits are AND-ed (max: +0) or OR-ed
+   (min: -0), as the vector kernels do lane by lane. */
+static inline float nb_f32_pick(float r, float v, int is_max) {
+    if (r != r) return r;
+    if (v != v) return v;
+    if (r == v) {
+        uint32_t br, bv;
+        __builtin_memcpy(&br, &r, 4);
+        __builtin_memcpy(&bv, &v, 4);
+        const uint32_t b = is_max ? (br & bv) : (br | bv);
+        float out;
+        __builtin_memcpy(&out, &b, 4);
+        return out;
+    }
+    return (is_max ? v > r : v < r) ? v : r;
+}
+
 /* Function types of the reduce and copy micro-kernels (members below). */
 typedef void  nb_f32_rsum_ft(int64_t n, const float *x, int64_t incx, float *acc);
 typedef float nb_f32_rpick_ft(int64_t n, const float *x, int64_t incx);

@@ -62,22 +62,6 @@ static inline __m256 nb_avx2_min_nan(__m256 a, __m256 b) {
 }
 
 
-/* Scalar twin of the vector rule (strided rows, tails). */
-static inline float nb_avx2_pick(float r, float v, int is_max) {
-    if (r != r) return r;
-    if (v != v) return v;
-    if (r == v) {
-        uint32_t br, bv;
-        __builtin_memcpy(&br, &r, 4);
-        __builtin_memcpy(&bv, &v, 4);
-        const uint32_t b = is_max ? (br & bv) : (br | bv);
-        float out;
-        __builtin_memcpy(&out, &b, 4);
-        return out;
-    }
-    return (is_max ? v > r : v < r) ? v : r;
-}
-
 /* Contiguous body of rmax/rmin; fast: see the fast pass below. */
 static inline float nb_avx2_rminmax_contig(int64_t n, const float *x, int is_max, int fast) {
     const __m256 first = _mm256_set1_ps(x[0]);
@@ -137,7 +121,7 @@ static inline float nb_avx2_rminmax_contig(int64_t n, const float *x, int is_max
 static inline float nb_avx2_rminmax(int64_t n, const float *x, int64_t incx, int is_max) {
     if (incx != 1) {
         float r = x[0];
-        for (int64_t i = 1; i < n; i++) r = nb_avx2_pick(r, x[i * incx], is_max);
+        for (int64_t i = 1; i < n; i++) r = nb_f32_pick(r, x[i * incx], is_max);
         return r;
     }
     const float r = nb_avx2_rminmax_contig(n, x, is_max, 1);

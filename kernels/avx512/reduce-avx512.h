@@ -1,0 +1,123 @@
+/* AVX-512 reduction and copy helpers (private to kernels/avx512/; static
+ * inline only, every includer is compiled with the same AVX-512 flags,
+ * KERNEL-PLAYBOOK pitfall 3).
+ */
+#ifndef NB_AVX512_REDUCE_H
+#define NB_AVX512_REDUCE_H
+
+#include <stdint.h>
+
+#include <immintrin.h>
+
+#include "ukernel.h"
+
+/* Lanes [0, n) of a 16-lane mask (n <= 0: none, n >= 16: all). Masked loads neither read
+   nor fault on the cleared lanes (they read as 0); masked stores leave them
+   untouched. */
+static inline __mmask16 nb_avx512_mask(int64_t n) {
+    return (__mmask16)(n >= 16 ? 0xffffu : n <= 0 ? 0u : (1u << n) - 1u);
+}
+
+/* Software prefetch of the two lines NB_AVX512_PF_BYTES past p, for the
+ * streaming kernels that consume 128 bytes a step (the AVX2 kernels'
+ * measurement: the hardware prefetcher alone keeps too few lines in flight
+ * for one core to reach its read bandwidth). Address as an integer: a
+ * prefetch past the end of an array never faults. */
+#define NB_AVX512_PF_BYTES 8192
+static inline void nb_avx512_prefetch_ahead(const float *p) {
+    const uintptr_t a = (uintptr_t)p + NB_AVX512_PF_BYTES;
+    _mm_prefetch((const char *)a, _MM_HINT_T0);
+    _mm_prefetch((const char *)(a + 64), _MM_HINT_T0);
+}
+
+/* max / min with nabla's rules (ref/reduce.c), lane by lane: vmaxps /
+   vminps return their second operand on NaN and on the +0/-0 tie; taking
+   both operand orders and AND-ing (max) / OR-ing (min) the bits makes the
+   tie order-free (+0 for max, -0 for min), and unordered lanes take a + b,
+   a NaN, so a NaN anywhere stays NaN. */
+static inline __m512 nb_avx512_max_nan(__m512 a, __m512 b) {
+    const __m512 r = _mm512_and_ps(_mm512_max_ps(a, b), _mm512_max_ps(b, a));
+    return _mm512_mask_add_ps(r, _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q), a, b);
+}
+static inline __m512 nb_avx512_min_nan(__m512 a, __m512 b) {
+    const __m512 r = _mm512_or_ps(_mm512_min_ps(a, b), _mm512_min_ps(b, a));
+    return _mm512_mask_add_ps(r, _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q), a, b);
+}
+
+/* 4x4 transposes inside each 128-bit lane: on return v[q] lane-block L holds
+   element q of the four inputs' lane-block L, in input order. */
+static inline void nb_avx512_transpose4x4_lanes(__m512 v[4]) {
+    const __m512 t0 = _mm512_unpacklo_ps(v[0], v[1]), t1 = _mm512_unpackhi_ps(v[0], v[1]);
+    const __m512 t2 = _mm512_unpacklo_ps(v[2], v[3]), t3 = _mm512_unpackhi_ps(v[2], v[3]);
+    v[0] = _mm512_shuffle_ps(t0, t2, 0x44);
+    v[1] = _mm512_shuffle_ps(t0, t2, 0xEE);
+    v[2] = _mm512_shuffle_ps(t1, t3, 0x44);
+    v[3] = _mm512_shuffle_ps(t1, t3, 0xEE);
+}
+
+/* Four 4-float pieces s0..s3 (masked by k, cleared lanes read as 0) as the
+   four 128-bit lanes of one zmm. The inserts take their operand from
+   memory: loads, not shuffle-port work. */
+static inline __m512 nb_avx512_load4x128(const float *s0, const float *s1, const float *s2,
+                                         const float *s3, __mmask8 k) {
+    __m512 v = _mm512_zextps128_ps512(_mm_maskz_loadu_ps(k, s0));
+    v = _mm512_insertf32x4(v, _mm_maskz_loadu_ps(k, s1), 1);
+    v = _mm512_insertf32x4(v, _mm_maskz_loadu_ps(k, s2), 2);
+    return _mm512_insertf32x4(v, _mm_maskz_loadu_ps(k, s3), 3);
+}
+
+/* The 16 x 16 tile at s (rows lds apart; rows >= rows are not read and give
+ * zeros, columns >= cols are not read) transposed into out[0..16): out[c]
+ * lane r = s[r lds + c]. Plan: for each block of 4 columns, zmm k holds
+ * rows k, k+4, k+8, k+12 of those columns in its four 128-bit lanes (16
+ * 128-bit loads), and one in-lane 4x4 transpose leaves column c of rows
+ * 0..15 in lane order: 32 shuffles for the tile instead of the 64 of an
+ * all-register transpose. */
+/* The full tile: plain loads, which the compiler folds into the inserts
+   (vinsertf32x4 from memory: a load and an ALU uop off the shuffle port;
+   a masked load cannot be folded and would add a shuffle per insert). */
+static inline __attribute__((always_inline))
+void nb_avx512_tile16x16_full(const float *s, int64_t lds, __m512 out[16]) {
+    for (int b = 0; b < 4; b++) {
+        __m512 v[4];
+        for (int k = 0; k < 4; k++) {
+            const float *c = s + k * lds + 4 * b;
+            __m512 t = _mm512_castps128_ps512(_mm_loadu_ps(c));
+            t = _mm512_insertf32x4(t, _mm_loadu_ps(c + 4 * lds), 1);
+            t = _mm512_insertf32x4(t, _mm_loadu_ps(c + 8 * lds), 2);
+            v[k] = _mm512_insertf32x4(t, _mm_loadu_ps(c + 12 * lds), 3);
+        }
+        nb_avx512_transpose4x4_lanes(v);
+        for (int q = 0; q < 4; q++) out[4 * b + q] = v[q];
+    }
+}
+
+static inline __attribute__((always_inline))
+void nb_avx512_tile16x16(const float *s, int64_t lds, int64_t rows, int64_t cols, __m512 out[16]) {
+    if (rows == 16 && cols == 16) {
+        nb_avx512_tile16x16_full(s, lds, out);
+        return;
+    }
+    const float *row[16];
+    for (int r = 0; r < 16; r++) row[r] = s + (r < rows ? r : 0) * lds;
+    for (int b = 0; b < 4; b++) {
+        const int64_t left = cols - 4 * b;
+        const __mmask8 kc = (__mmask8)(left >= 4 ? 0xF : left <= 0 ? 0 : (1u << left) - 1u);
+        __m512 v[4];
+        for (int k = 0; k < 4; k++) {
+            v[k] = nb_avx512_load4x128(row[k] + 4 * b, row[k + 4] + 4 * b, row[k + 8] + 4 * b,
+                                       row[k + 12] + 4 * b, kc);
+            if (rows < 16) {   /* rows past the tile: zero lanes (their loads read row 0) */
+                const __mmask16 keep = (__mmask16)((k < rows ? 0x000Fu : 0) | (k + 4 < rows ? 0x00F0u : 0) |
+                                                   (k + 8 < rows ? 0x0F00u : 0) | (k + 12 < rows ? 0xF000u : 0));
+                v[k] = _mm512_maskz_mov_ps(keep, v[k]);
+            }
+        }
+        /* v[k] lane-block L is row k + 4L; after the in-lane transpose
+           v[q] lane 4L + e is row e + 4L of column 4b + q: lane = row. */
+        nb_avx512_transpose4x4_lanes(v);
+        for (int q = 0; q < 4; q++) out[4 * b + q] = v[q];
+    }
+}
+
+#endif
