@@ -113,6 +113,13 @@ static nb_status fwd_task(const void *ctx, int64_t t, float *col) {
 
 nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
                               const float *w, const float *bias, float *y) {
+    nb_status wst;
+    if (nb_conv_winograd_forward(cd, d, x, w, bias, y, &wst)) return wst;
+    return nb_conv_forward_gemm(cd, d, x, w, bias, y);
+}
+
+nb_status nb_conv_forward_gemm(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
+                               const float *w, const float *bias, float *y) {
     fwd_ctx c = {cd, d, nb_conv_geom_of(d), 0, 0, x, w, bias, y};
     if (nb_conv_use_implicit(cd, d, &c.g)) return nb_conv_forward_implicit(cd, d, x, w, bias, y);
     c.nb = c.g.pointwise ? c.g.PQ : block_cols(cd, c.g.L, c.g.PQ);
@@ -194,6 +201,13 @@ static void rotate_filters(const nb_conv2d_desc *d, const nb_conv_geom *g, const
 
 nb_status nb_conv_backward_data_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                     const float *dy, const float *w, float *dx) {
+    nb_status wst;
+    if (nb_conv_winograd_backward_data(cd, d, dy, w, dx, &wst)) return wst;
+    return nb_conv_backward_data_gemm(cd, d, dy, w, dx);
+}
+
+nb_status nb_conv_backward_data_gemm(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                     const float *dy, const float *w, float *dx) {
     nb_conv2d_desc td;
     const nb_conv_geom g0 = nb_conv_geom_of(d);
     if (transposed_desc(d, &g0, &td)) {

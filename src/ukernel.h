@@ -210,6 +210,64 @@ typedef void nb_conv_pack_b_ft(const nb_conv_tap *plan, int64_t rs, int64_t l0, 
                                int64_t panels, const float *x, int64_t hw, float *dst);
 typedef nb_conv_pack_b_ft *nb_conv_pack_b_fn;
 
+/* ---- Winograd F(4x4, 3x3) transforms (src/conv_winograd.c) ----
+ *
+ * The points 0, +-1, +-2 and infinity (Lavin and Gray's matrices):
+ *   B^T = [4  0 -5  0 1 0]   G = [ 1/4    0     0  ]   A^T = [1 1  1 1  1 0]
+ *         [0 -4 -4  1 1 0]       [-1/6 -1/6  -1/6 ]         [0 1 -1 2 -2 0]
+ *         [0  4 -4 -1 1 0]       [-1/6  1/6  -1/6 ]         [0 1  1 4  4 0]
+ *         [0 -2 -1  2 1 0]       [1/24 1/12  1/6  ]         [0 1 -1 8 -8 1]
+ *         [0  2 -1 -2 1 0]       [1/24 -1/12 1/6  ]
+ *         [0  4  0 -5 0 1]       [ 0     0     1  ]
+ * A 6x6 input tile d becomes V = B^T d B, a 3x3 filter g becomes
+ * U = G g G^T, and the 4x4 output tile is A^T (sum over channels of U o V) A.
+ * Transform point xi = 6 mu + nu is element (mu, nu) of U and V.
+ *
+ * Every micro-kernel computes the 1-D transforms with exactly these
+ * operations (separate multiplies and adds, never an FMA; the project builds
+ * with -ffp-contract=off), first along each row, then along each column, so
+ * every ISA gives the bits of the plain-C twin (kernels/generic):
+ *   input  v0 = (d4 - 5 d2) + 4 d0         v1 = (d3 + d4) - 4 (d1 + d2)
+ *          v2 = (d4 - d3) + 4 (d1 - d2)    v3 = (d4 - d2) + 2 (d3 - d1)
+ *          v4 = (d4 - d2) - 2 (d3 - d1)    v5 = (d5 - 5 d3) + 4 d1
+ *   filter u0 = g0 / 4, s = g0 + g2, u1 = (s + g1) (-1/6), u2 = (s - g1) (-1/6),
+ *          t = g0 + 4 g2, u3 = (t + 2 g1) (1/24), u4 = (t - 2 g1) (1/24), u5 = g2
+ *   output a = m1 + m2, b = m1 - m2, c = m3 + m4, e = m3 - m4,
+ *          o0 = (m0 + a) + c, o1 = b + 2 e, o2 = a + 4 c, o3 = (b + 8 e) + m5
+ *          then + bias.
+ * Any term of the result passes through at most 3 + 3 (input), 4 + 4
+ * (filter, the rounded constants 1/6 and 1/24 counted), C + 2 (the GEMM
+ * over C channels), 3 + 3 (output) and 1 (bias) roundings: the bound of
+ * the forward pass is gamma(C + 24) times the same computation on absolute
+ * values (DESIGN.md / README "Numerics", src/conv_wino_bound.c).
+ *
+ * The SIMD kernels vectorise across tiles (input, output) or filters: the
+ * input transform then writes each point's vector of LANES tiles straight
+ * into the GEMM's packed B panel layout (LANES = the GEMM's NR), with no
+ * packing pass, and the GEMM's output row of a point holds LANES tiles the
+ * output transform reads as one vector. Across channels would need the
+ * NCHW planes gathered at stride H W. */
+
+/* v[xi vxi + c LANES + i] = (B^T d B)[xi] for c < channels, i < LANES,
+   where d[a][b] = x[c plane + off[i] + a ld + b] (a, b < 6). A kernel may
+   read columns b = 6, 7 of each row too (the caller keeps them readable). */
+typedef void nb_wino_in_ft(size_t channels, const float *x, ptrdiff_t plane, ptrdiff_t ld,
+                           const int32_t *off, float *v, ptrdiff_t vxi);
+typedef nb_wino_in_ft *nb_wino_in_fn;
+
+/* u[xi uxi + j] = (G g_j G^T)[xi] for j < n, g_j[r][s] = g[j gstride + 3 r + s]. */
+typedef void nb_wino_filter_ft(size_t n, const float *g, ptrdiff_t gstride, float *u,
+                               ptrdiff_t uxi);
+typedef nb_wino_filter_ft *nb_wino_filter_fn;
+
+/* out[16 i + 4 p + q] = (A^T m_i A)[p][q] + bias for i < LANES, where
+   m_i[xi] = m[xi mxi + i]: the 4x4 output tiles, tile-major. Returns
+   nonzero when one of the first `live` tiles has a NaN or infinite output
+   (the driver then redoes the image on the GEMM path, whose NaN and Inf
+   follow the reference's: Winograd spreads them over whole tiles). */
+typedef int nb_wino_out_ft(size_t live, const float *m, ptrdiff_t mxi, float bias, float *out);
+typedef nb_wino_out_ft *nb_wino_out_fn;
+
 typedef struct {
     nb_conv_sgemm_fn sgemm;
     /* The ISA's GEMM (micro-kernel, A packing, blocking) and its implicit
@@ -224,6 +282,11 @@ typedef struct {
     int64_t col_floats;         /* target size of one column block (L2) */
     int64_t min_block;          /* fewest output pixels per block */
     int64_t min_mnk_per_thread; /* multiply-adds worth one more thread */
+    /* Winograd F(4x4, 3x3) (src/conv_winograd.c): NULL wino_in, no
+       Winograd. wino_in / wino_out have gemm->nr lanes. */
+    nb_wino_in_fn wino_in;
+    nb_wino_filter_fn wino_filter;
+    nb_wino_out_fn wino_out;
 } nb_conv_desc;
 
 /* ---- the row walk every ISA's im2col / col2im shares (plain C) ---- */
@@ -498,6 +561,9 @@ typedef float nb_fma_peak_ft(int64_t iters);
 #define NB_UK_VUNARY(fn, op, unroll)      nb_f32_vunary_ft fn;
 #define NB_UK_SOFTMAX(fn, log)            nb_f32_softmax_row_ft fn;
 #define NB_UK_PEAK(fn, flops_per_iter)    nb_fma_peak_ft fn;
+#define NB_UK_WINO_IN(fn, lanes)          nb_wino_in_ft fn;
+#define NB_UK_WINO_FILTER(fn)             nb_wino_filter_ft fn;
+#define NB_UK_WINO_OUT(fn, lanes)         nb_wino_out_ft fn;
 #include "ukernel_registry.h"
 
 

@@ -24,6 +24,8 @@
  *   NB_UK_OPTIM(tag)                nb_f32_sgd_ukernel__<tag>, nb_f32_adam_ukernel__<tag>
  *   NB_UK_PEAK(fn, flops_per_iter)  the ISA's FMA peak probe (nb_fma_peak_ft), for
  *                                   `nabla bench` and the benchmarks' "% of peak"
+ *   NB_UK_WINO_IN(fn, lanes), NB_UK_WINO_FILTER(fn), NB_UK_WINO_OUT(fn, lanes)
+ *                                   Winograd F(4x4, 3x3) transforms (lanes tiles per call)
  * The plain-C micro-kernels (kernels/generic/ukernels.def, NB_UK_ISA =
  * NB_ISA_REF) expand first.
  */
@@ -88,6 +90,15 @@
 #ifndef NB_UK_PEAK
 #define NB_UK_PEAK(fn, flops_per_iter)
 #endif
+#ifndef NB_UK_WINO_IN
+#define NB_UK_WINO_IN(fn, lanes)
+#endif
+#ifndef NB_UK_WINO_FILTER
+#define NB_UK_WINO_FILTER(fn)
+#endif
+#ifndef NB_UK_WINO_OUT
+#define NB_UK_WINO_OUT(fn, lanes)
+#endif
 
 /* The includes of the built ISAs' registries (written by meson). */
 #include "nb_ukernel_isas.h"
@@ -112,3 +123,6 @@
 #undef NB_UK_VBINARY
 #undef NB_UK_OPTIM
 #undef NB_UK_PEAK
+#undef NB_UK_WINO_IN
+#undef NB_UK_WINO_FILTER
+#undef NB_UK_WINO_OUT
