@@ -35,16 +35,12 @@
 static int64_t rup(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* NABLA_CONV_ALGO: 0 auto (or unset, or anything else), 1 gemm, 2 winograd;
-   read once, like NABLA_ISA. */
+/* NABLA_CONV_ALGO: 0 auto (or unset, or anything else), 1 gemm, 2 winograd.
+   Read on every call (a getenv, ~0.1 us against a convolution's
+   microseconds at least), so a program can switch it between calls. */
 static int algo_env(void) {
-    static int cached = -1;
-    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
-    if (v >= 0) return v;
     const char *e = getenv("NABLA_CONV_ALGO");
-    v = !e ? 0 : strcmp(e, "gemm") == 0 ? 1 : strcmp(e, "winograd") == 0 ? 2 : 0;
-    __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
-    return v;
+    return !e ? 0 : strcmp(e, "gemm") == 0 ? 1 : strcmp(e, "winograd") == 0 ? 2 : 0;
 }
 
 int nb_conv_winograd_shape(const nb_conv2d_desc *d) {
@@ -173,8 +169,13 @@ static void output_transform(const wctx *c, int64_t n, int64_t t0, int64_t t1, i
             for (int64_t i = 0; i < nr && t0 + p * nr + i < t1; i++) {
                 const int64_t t = t0 + p * nr + i, oh = 4 * (t / c->Tw), ow = 4 * (t % c->Tw);
                 const int64_t rows = min64(4, P - oh), cols = min64(4, Q - ow);
+                if (rows == 4 && cols == 4) {   /* constant sizes: inlined moves */
+                    for (int64_t r = 0; r < 4; r++)
+                        memcpy(yk + (oh + r) * Q + ow, out + 16 * i + 4 * r, 4 * sizeof *out);
+                    continue;
+                }
                 for (int64_t r = 0; r < rows; r++)
-                    memcpy(yk + (oh + r) * Q + ow, out + 16 * i + 4 * r, (size_t)cols * sizeof *out);
+                    for (int64_t q = 0; q < cols; q++) yk[(oh + r) * Q + ow + q] = out[16 * i + 4 * r + q];
             }
         }
     }
@@ -201,31 +202,29 @@ static nb_status wino_task(const void *ctx, int64_t t, float *scr) {
     return NB_OK;
 }
 
-/* U = G g G^T of every filter, then per point and KC block the GEMM's
-   packed A block. rotate: g[k][c] = w[c][k] rotated by 180 degrees (the
-   backward-data filters; w is then C x K x 3 x 3 of the forward desc's
-   roles swapped). tmp: (rotate ? 9 : 0) + 36 K C floats. */
-static void transform_filters(const wctx *c, const float *w, int rotate, float *tmp, float *apack,
-                              int nt) {
+/* U = G g G^T of every filter, written straight into the GEMM's packed A
+   blocks (one per point and KC block of channels: MR-row panels, a
+   channel's MR filters contiguous), zero rows past K. rotate: the
+   backward-data filters, g[k][c] = w[c][k] rotated by 180 degrees (w is
+   then C x K x 3 x 3 in the forward desc's roles). */
+static void transform_filters(const wctx *c, const float *w, int rotate, float *apack, int nt) {
     const nb_gemm_desc *gd = c->cd->gemm;
-    const int64_t K = c->K, C = c->C;
-    const float *g = w;
-    float *u = tmp;
-    if (rotate) {
-        float *gt = tmp;
-        u = tmp + 9 * K * C;
-        for (int64_t k = 0; k < K; k++)
-            for (int64_t ch = 0; ch < C; ch++)
-                for (int i = 0; i < 9; i++) gt[(k * C + ch) * 9 + 8 - i] = w[(ch * K + k) * 9 + i];
-        g = gt;
-    }
+    const int64_t K = c->K, C = c->C, mr = gd->mr, panels = (K + mr - 1) / mr;
+    const ptrdiff_t uxi = (ptrdiff_t)(c->nkc * c->a_blk);
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t k = 0; k < K; k++)
-        c->cd->wino_filter((size_t)C, g + k * C * 9, 9, u + k * C, (ptrdiff_t)(K * C));
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t i = 0; i < XI * c->nkc; i++) {
-        const int64_t xi = i / c->nkc, c0 = i % c->nkc * c->kcb, kc = min64(c->kcb, C - c0);
-        gd->pack_a(0, (size_t)K, (size_t)kc, u + xi * K * C + c0, (ptrdiff_t)C, apack + i * c->a_blk);
+    for (int64_t i = 0; i < panels * c->nkc; i++) {
+        const int64_t pi = i / c->nkc, b = i % c->nkc, k0 = pi * mr, live = min64(mr, K - k0);
+        const int64_t c0 = b * c->kcb, kc = min64(c->kcb, C - c0);
+        float *blk = apack + b * c->a_blk + pi * mr * kc;
+        for (int64_t ch = c0; ch < c0 + kc; ch++) {
+            float *u = blk + (ch - c0) * mr;
+            if (rotate)   /* filter (k, ch) is w[ch][k], taps reversed */
+                c->cd->wino_filter((size_t)live, w + (ch * K + k0) * 9 + 8, 9, -1, u, uxi);
+            else
+                c->cd->wino_filter((size_t)live, w + (k0 * C + ch) * 9, (ptrdiff_t)(C * 9), 1, u, uxi);
+            for (int64_t xi = 0; xi < XI && live < mr; xi++)
+                memset(u + xi * uxi + live, 0, (size_t)(mr - live) * sizeof *u);
+        }
     }
 }
 
@@ -262,22 +261,15 @@ static nb_status run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const floa
     *handled = 1;
     const int64_t tasks = d->n * c.nblk * c.ksplit;
     const int nt = tasks < nt0 ? (int)tasks : nt0;
-    int own_t, own_a;
-    float *tmp = nb_conv_scratch_floats(NB_SCRATCH_CONV_WT, 1, (rotate ? 9 : 0) + XI, c.K * c.C, &own_t);
-    if (!tmp) return NB_ERR_OOM;
+    int own_a;
     float *apack = nb_conv_scratch_floats(NB_SCRATCH_CONV_FILTERS, XI * c.nkc, 1, c.a_blk, &own_a);
-    if (!apack) {
-        nb_scratch_done(tmp, own_t);
-        return NB_ERR_OOM;
-    }
+    if (!apack) return NB_ERR_OOM;
     c.bad = calloc((size_t)d->n, 1);
     if (!c.bad) {
-        nb_scratch_done(tmp, own_t);
         nb_scratch_done(apack, own_a);
         return NB_ERR_OOM;
     }
-    transform_filters(&c, w, rotate, tmp, apack, nt0);
-    nb_scratch_done(tmp, own_t);
+    transform_filters(&c, w, rotate, apack, nt0);
     c.apack = apack;
     const int64_t scratch = c.stage_f + c.v_f + c.m_f + 16 * cd->gemm->nr;
     nb_status st = nb_conv_run_tasks(cd, nt, tasks, 1, scratch, 1, NULL, wino_task, &c);

@@ -255,9 +255,13 @@ typedef void nb_wino_in_ft(size_t channels, const float *x, ptrdiff_t plane, ptr
                            const int32_t *off, float *v, ptrdiff_t vxi);
 typedef nb_wino_in_ft *nb_wino_in_fn;
 
-/* u[xi uxi + j] = (G g_j G^T)[xi] for j < n, g_j[r][s] = g[j gstride + 3 r + s]. */
-typedef void nb_wino_filter_ft(size_t n, const float *g, ptrdiff_t gstride, float *u,
-                               ptrdiff_t uxi);
+/* u[xi uxi + j] = (G g_j G^T)[xi] for j < n, g_j[r][s] = g[j gstride + (3 r + s) tstride]
+   (tstride -1: the filter rotated by 180 degrees, g at its last tap). The
+   driver calls it on the MR filters of one packed A micro-panel (n <= MR)
+   and one channel: u is then the panel's channel column, uxi the distance
+   between the points' packed blocks. */
+typedef void nb_wino_filter_ft(size_t n, const float *g, ptrdiff_t gstride, ptrdiff_t tstride,
+                               float *u, ptrdiff_t uxi);
 typedef nb_wino_filter_ft *nb_wino_filter_fn;
 
 /* out[16 i + 4 p + q] = (A^T m_i A)[p][q] + bias for i < LANES, where

@@ -139,13 +139,15 @@ int nb_f32_winoout_ukernel_16__avx2(size_t live, const float *m, ptrdiff_t mxi, 
 
 /* 8 filters (lanes < live) from their taps, the row then the column
    transform, 36 stores (masked past live). */
-static inline void filter8(const float *g, ptrdiff_t gstride, int live, float *u, ptrdiff_t uxi) {
+static inline void filter8(const float *g, ptrdiff_t gstride, ptrdiff_t tstride, int live,
+                           float *u, ptrdiff_t uxi) {
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(live), lane);
     const __m256i idx = _mm256_mullo_epi32(lane, _mm256_set1_epi32((int)gstride));
     __m256 gv[9], t[3][6];
     for (int e = 0; e < 9; e++)
-        gv[e] = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), g + e, idx, _mm256_castsi256_ps(mask), 4);
+        gv[e] = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), g + e * tstride, idx,
+                                         _mm256_castsi256_ps(mask), 4);
     for (int r = 0; r < 3; r++) filter3(gv[3 * r], gv[3 * r + 1], gv[3 * r + 2], t[r]);
     for (int nu = 0; nu < 6; nu++) {
         __m256 res[6];
@@ -158,12 +160,12 @@ static inline void filter8(const float *g, ptrdiff_t gstride, int live, float *u
     }
 }
 
-void nb_f32_winofilter_ukernel__avx2(size_t n, const float *g, ptrdiff_t gstride, float *u,
-                                     ptrdiff_t uxi) {
+void nb_f32_winofilter_ukernel__avx2(size_t n, const float *g, ptrdiff_t gstride,
+                                     ptrdiff_t tstride, float *u, ptrdiff_t uxi) {
     if (gstride > INT32_MAX / 8 || gstride < 0) {   /* gather offsets are int32 */
-        nb_f32_winofilter_ukernel__scalar(n, g, gstride, u, uxi);
+        nb_f32_winofilter_ukernel__scalar(n, g, gstride, tstride, u, uxi);
         return;
     }
     for (size_t j = 0; j < n; j += 8)
-        filter8(g + (ptrdiff_t)j * gstride, gstride, n - j < 8 ? (int)(n - j) : 8, u + j, uxi);
+        filter8(g + (ptrdiff_t)j * gstride, gstride, tstride, n - j < 8 ? (int)(n - j) : 8, u + j, uxi);
 }

@@ -48,12 +48,15 @@ static void wino_in(size_t lanes, size_t channels, const float *x, ptrdiff_t pla
         }
 }
 
-void nb_f32_winofilter_ukernel__scalar(size_t n, const float *g, ptrdiff_t gstride, float *u,
-                                       ptrdiff_t uxi) {
+void nb_f32_winofilter_ukernel__scalar(size_t n, const float *g, ptrdiff_t gstride,
+                                       ptrdiff_t tstride, float *u, ptrdiff_t uxi) {
     for (size_t j = 0; j < n; j++) {
         const float *gj = g + (ptrdiff_t)j * gstride;
-        float t[3][6], col[3], res[6];
-        for (int r = 0; r < 3; r++) filter3(gj + 3 * r, t[r]);
+        float t[3][6], col[3], res[6], row[3];
+        for (int r = 0; r < 3; r++) {
+            for (int s = 0; s < 3; s++) row[s] = gj[(3 * r + s) * tstride];
+            filter3(row, t[r]);
+        }
         for (int nu = 0; nu < 6; nu++) {
             for (int r = 0; r < 3; r++) col[r] = t[r][nu];
             filter3(col, res);
