@@ -28,6 +28,8 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->unary[NB_UNARY_SIGMOID] = nb_f32_vsigmoid_ukernel__avx512_u32;
     cfg->unary[NB_UNARY_GELU] = nb_f32_vgelu_ukernel__avx512_u32;
     cfg->unary[NB_UNARY_RELU] = nb_f32_vrelu_ukernel__avx512_u32;
+    cfg->conv.wino_in = nb_f32_winoin_ukernel_16__avx512;
+    cfg->conv.wino_out = nb_f32_winoout_ukernel_16__avx512;
     cfg->softmax = nb_f32_softmax_ukernel__avx512;
     cfg->logsoftmax = nb_f32_logsoftmax_ukernel__avx512;
 }
