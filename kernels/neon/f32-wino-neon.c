@@ -13,6 +13,7 @@
  */
 #include <arm_neon.h>
 
+#include "gemm-neon.h"   /* nb_neon_transpose4 */
 #include "ukernel.h"
 
 static inline void in6(const float32x4_t d[6], float32x4_t v[6]) {
@@ -45,16 +46,6 @@ static inline void filter3(float32x4_t g0, float32x4_t g1, float32x4_t g2, float
     u[5] = g2;
 }
 
-/* r[j] = [r0[j], r1[j], r2[j], r3[j]]. */
-static inline void transpose4(float32x4_t r[4]) {
-    const float32x4_t t0 = vtrn1q_f32(r[0], r[1]), t1 = vtrn2q_f32(r[0], r[1]);
-    const float32x4_t t2 = vtrn1q_f32(r[2], r[3]), t3 = vtrn2q_f32(r[2], r[3]);
-    r[0] = vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
-    r[1] = vreinterpretq_f32_f64(vtrn1q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
-    r[2] = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t0), vreinterpretq_f64_f32(t2)));
-    r[3] = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
-}
-
 void nb_f32_winoin_ukernel_12__neon(size_t channels, const float *x, ptrdiff_t plane,
                                     ptrdiff_t ld, const int32_t *off, float *v, ptrdiff_t vxi) {
     for (size_t c = 0; c < channels; c++) {
@@ -68,8 +59,8 @@ void nb_f32_winoin_ukernel_12__neon(size_t channels, const float *x, ptrdiff_t p
                     lo[i] = vld1q_f32(row);
                     hi[i] = vld1q_f32(row + 4);
                 }
-                transpose4(lo);
-                transpose4(hi);
+                nb_neon_transpose4(lo);
+                nb_neon_transpose4(hi);
                 d[0] = lo[0]; d[1] = lo[1]; d[2] = lo[2]; d[3] = lo[3]; d[4] = hi[0]; d[5] = hi[1];
                 in6(d, t[a]);
             }
@@ -111,7 +102,7 @@ int nb_f32_winoout_ukernel_12__neon(size_t live, const float *m, ptrdiff_t mxi, 
         bad = vorrq_u32(bad, vandq_u32(vmvnq_u32(vceqq_f32(acc, zero)), live4));
         for (int p = 0; p < 4; p++) {
             float32x4_t r[4] = {o[p][0], o[p][1], o[p][2], o[p][3]};
-            transpose4(r);   /* r[i]: tile 4 h + i's row p */
+            nb_neon_transpose4(r);   /* r[i]: tile 4 h + i's row p */
             for (int i = 0; i < 4; i++) vst1q_f32(out + 16 * (4 * h + i) + 4 * p, r[i]);
         }
     }
