@@ -15,6 +15,24 @@
  *      blocks and the micro-kernel of the SGEMM);
  *   4. the output transform turns NR tiles of M at a time into 4x4 tiles,
  *      which are copied into y (clipped at the image's edge).
+ * The transforms (points 0, +-1, +-2 and infinity; the micro-kernels'
+ * operations: src/ukernel.h):
+ *   B^T = [4  0 -5  0 1 0]   G = [ 1/4    0     0  ]   A^T = [1 1  1 1  1 0]
+ *         [0 -4 -4  1 1 0]       [-1/6 -1/6  -1/6 ]         [0 1 -1 2 -2 0]
+ *         [0  4 -4 -1 1 0]       [-1/6  1/6  -1/6 ]         [0 1  1 4  4 0]
+ *         [0 -2 -1  2 1 0]       [1/24 1/12  1/6  ]         [0 1 -1 8 -8 1]
+ *         [0  2 -1 -2 1 0]       [1/24 -1/12 1/6  ]
+ *         [0  4  0 -5 0 1]       [ 0     0     1  ]
+ * The bound: any term of a result passes through at most 3 + 3 roundings
+ * (input transform), 4 + 4 (filter, the rounded constants 1/6 and 1/24
+ * counted), C + 2 (the GEMM over C channels), 3 + 3 (output) and 1 (bias),
+ * so |y - y_exact| <= gamma(C + 24) times the same computation on absolute
+ * values (src/check_wino.c, README "Numerics").
+ * Vectorised across tiles, not channels: the input transform then writes a
+ * point's vector of NR tiles straight into the GEMM's packed B panel (no
+ * packing pass), and the GEMM's output row of a point holds NR tiles the
+ * output transform reads as one vector; across channels would gather the
+ * NCHW planes at stride H W.
  * Bits: every tile is computed by the same operations whatever the block
  * it is in, the lane it takes and the thread that runs it (the GEMM's
  * per-column FMA chain does not depend on N), so the results are the same

@@ -211,42 +211,20 @@ typedef void nb_conv_pack_b_ft(const nb_conv_tap *plan, int64_t rs, int64_t l0, 
 typedef nb_conv_pack_b_ft *nb_conv_pack_b_fn;
 
 /* ---- Winograd F(4x4, 3x3) transforms (src/conv_winograd.c) ----
- *
- * The points 0, +-1, +-2 and infinity (Lavin and Gray's matrices):
- *   B^T = [4  0 -5  0 1 0]   G = [ 1/4    0     0  ]   A^T = [1 1  1 1  1 0]
- *         [0 -4 -4  1 1 0]       [-1/6 -1/6  -1/6 ]         [0 1 -1 2 -2 0]
- *         [0  4 -4 -1 1 0]       [-1/6  1/6  -1/6 ]         [0 1  1 4  4 0]
- *         [0 -2 -1  2 1 0]       [1/24 1/12  1/6  ]         [0 1 -1 8 -8 1]
- *         [0  2 -1 -2 1 0]       [1/24 -1/12 1/6  ]
- *         [0  4  0 -5 0 1]       [ 0     0     1  ]
- * A 6x6 input tile d becomes V = B^T d B, a 3x3 filter g becomes
- * U = G g G^T, and the 4x4 output tile is A^T (sum over channels of U o V) A.
- * Transform point xi = 6 mu + nu is element (mu, nu) of U and V.
- *
- * Every micro-kernel computes the 1-D transforms with exactly these
- * operations (separate multiplies and adds, never an FMA; the project builds
- * with -ffp-contract=off), first along each row, then along each column, so
- * every ISA gives the bits of the plain-C twin (kernels/generic):
+ * Points 0, +-1, +-2, infinity (Lavin and Gray's B^T, G, A^T: the matrices,
+ * the bound and the layout choices are in src/conv_winograd.c). A 6x6
+ * input tile d becomes V = B^T d B, a 3x3 filter g U = G g G^T, the 4x4
+ * output tile A^T (sum over channels of U o V) A; point xi = 6 mu + nu.
+ * Every kernel does the 1-D transforms with exactly these operations
+ * (separate multiplies and adds, no FMA: -ffp-contract=off), along each
+ * row, then each column, so every ISA gives the plain-C twin's bits:
  *   input  v0 = (d4 - 5 d2) + 4 d0         v1 = (d3 + d4) - 4 (d1 + d2)
  *          v2 = (d4 - d3) + 4 (d1 - d2)    v3 = (d4 - d2) + 2 (d3 - d1)
  *          v4 = (d4 - d2) - 2 (d3 - d1)    v5 = (d5 - 5 d3) + 4 d1
  *   filter u0 = g0 / 4, s = g0 + g2, u1 = (s + g1) (-1/6), u2 = (s - g1) (-1/6),
  *          t = g0 + 4 g2, u3 = (t + 2 g1) (1/24), u4 = (t - 2 g1) (1/24), u5 = g2
- *   output a = m1 + m2, b = m1 - m2, c = m3 + m4, e = m3 - m4,
- *          o0 = (m0 + a) + c, o1 = b + 2 e, o2 = a + 4 c, o3 = (b + 8 e) + m5
- *          then + bias.
- * Any term of the result passes through at most 3 + 3 (input), 4 + 4
- * (filter, the rounded constants 1/6 and 1/24 counted), C + 2 (the GEMM
- * over C channels), 3 + 3 (output) and 1 (bias) roundings: the bound of
- * the forward pass is gamma(C + 24) times the same computation on absolute
- * values (DESIGN.md / README "Numerics", src/conv_wino_bound.c).
- *
- * The SIMD kernels vectorise across tiles (input, output) or filters: the
- * input transform then writes each point's vector of LANES tiles straight
- * into the GEMM's packed B panel layout (LANES = the GEMM's NR), with no
- * packing pass, and the GEMM's output row of a point holds LANES tiles the
- * output transform reads as one vector. Across channels would need the
- * NCHW planes gathered at stride H W. */
+ *   output a = m1 + m2, b = m1 - m2, c = m3 + m4, e = m3 - m4, o0 = (m0 + a) + c,
+ *          o1 = b + 2 e, o2 = a + 4 c, o3 = (b + 8 e) + m5, then + bias. */
 
 /* v[xi vxi + c LANES + i] = (B^T d B)[xi] for c < channels, i < LANES,
    where d[a][b] = x[c plane + off[i] + a ld + b] (a, b < 6). A kernel may
