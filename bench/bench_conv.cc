@@ -29,6 +29,11 @@
 // so omp_set_num_threads(1): this is the bench program, not the library),
 // rates from CPU time, which other processes on a shared machine disturb
 // less than real time.
+// NB_BENCH_CONV_THREADS=t runs every impl on t threads instead (scripts
+// compare 1 and 2 threads that way). Two more impls run nabla's active ISA
+// with NABLA_CONV_ALGO forced (read by the library on every call):
+//   nabla_gemm, nabla_winograd   (Winograd F(4x4, 3x3): 3x3 stride-1 layers;
+//                                 elsewhere the same as nabla_gemm).
 // FLOPS counter (kIsRate) = 2 N K P Q (C/groups) R S per call, the same for
 // all three directions and all impls (each is one GEMM of that size per
 // image and group; onednn_nchw's reorders count as time, not as flops).
@@ -60,8 +65,16 @@ const Layer kLayers[] = {
 };
 
 enum Direction { kForward, kBackwardData, kBackwardFilter };
-enum Impl { kNabla, kRef, kOnednn, kOnednnNchw };
-const char *const kImplNames[] = {"nabla", "ref", "onednn", "onednn_nchw"};
+enum Impl { kNabla, kRef, kOnednn, kOnednnNchw, kNablaGemm, kNablaWinograd };
+const char *const kImplNames[] = {"nabla", "ref", "onednn", "onednn_nchw", "nabla_gemm",
+                                  "nabla_winograd"};
+
+// Threads of every impl: NB_BENCH_CONV_THREADS, else 1.
+int bench_threads() {
+    const char *e = getenv("NB_BENCH_CONV_THREADS");
+    const int t = e ? atoi(e) : 1;
+    return t > 0 ? t : 1;
+}
 
 double conv_flop(const nb_conv2d_desc &d, int64_t P, int64_t Q) {
     return 2.0 * double(d.n) * double(d.k) * double(P) * double(Q) * double(d.c / d.groups) *
@@ -84,7 +97,7 @@ void run_nabla(benchmark::State &state, const nb_conv2d_desc &d, Direction dir, 
     const size_t ny = size_t(d.n * d.k * P * Q);
     nbb::Buffer x(nx, -1, 1, 1), w(nw, -1, 1, 2), bias(size_t(d.k), -1, 1, 3), y(ny, -1, 1, 4);
     nbb::Buffer dbias(size_t(d.k));
-    nb_set_num_threads(1);
+    nb_set_num_threads(bench_threads());
     for (auto _ : state) {
         nb_status s = NB_OK;
         switch (dir) {
@@ -203,7 +216,7 @@ void run_onednn(benchmark::State &state, const nb_conv2d_desc &d, Direction dir,
         return;
     }
     const int saved_threads = omp_get_max_threads();
-    omp_set_num_threads(1);
+    omp_set_num_threads(bench_threads());
     Dnnl e;
     const char *err = nullptr;
     const int64_t G = d.groups;
@@ -363,6 +376,19 @@ int register_all() {
                     }
 #endif
                     run_nabla(st, d, dr, im == kRef);
+                })->Unit(benchmark::kMillisecond);
+            }
+    // nabla with the algorithm forced (NABLA_CONV_ALGO, set around the run).
+    for (const auto &dir : kDirs)
+        for (const Layer &layer : kLayers)
+            for (const Impl im : {kNablaGemm, kNablaWinograd}) {
+                const std::string name = std::string(dir.family) + "/" + kImplNames[im] + "/" + layer.name;
+                const nb_conv2d_desc d = layer.d;
+                const Direction dr = dir.dir;
+                benchmark::RegisterBenchmark(name.c_str(), [d, dr, im](benchmark::State &st) {
+                    setenv("NABLA_CONV_ALGO", im == kNablaGemm ? "gemm" : "winograd", 1);
+                    run_nabla(st, d, dr, false);
+                    unsetenv("NABLA_CONV_ALGO");
                 })->Unit(benchmark::kMillisecond);
             }
     return 0;

@@ -195,14 +195,19 @@ static void conv_shape(char *buf, size_t len, const nb_conv2d_desc *d) {
 
 /* Worst error/bound of `n` outputs of a conv pass against the reference
    output, the bound from the reference pass on absolute values (mag) and
-   the dot length L. */
-static double conv_ratio(const float *got, const float *want, const double *mag, int64_t n,
-                         double L, int64_t *where) {
+   the dot length L; where Winograd may have run (bwd: backward-data; ain,
+   aw, ab the absolute inputs), plus its own bound gw wmag (check_wino.c). */
+static double conv_ratio(const nb_conv2d_desc *d, int bwd, const double *ain, const double *aw,
+                         const double *ab, const float *got, const float *want, const double *mag,
+                         int64_t n, double L, int64_t *where) {
     double *bound = malloc((size_t)(n > 0 ? n : 1) * sizeof *bound);
-    if (!bound) { *where = -1; return 0; }
-    for (int64_t i = 0; i < n; i++) bound[i] = 2 * gamma_n(L + 2) * mag[i];
+    double *wmag = malloc((size_t)(n > 0 ? n : 1) * sizeof *wmag);
+    const double gw = bound && wmag ? nb_check_winograd_mag(d, bwd, ain, aw, ab, wmag) : -1.0;
+    if (gw < 0) { free(bound); free(wmag); *where = -1; return 0; }
+    for (int64_t i = 0; i < n; i++) bound[i] = 2 * gamma_n(L + 2) * mag[i] + (gw > 0 ? gw * wmag[i] : 0.0);
     const double r = nb_check_worst_ratio(got, want, bound, mag, L + 2, n, where);
     free(bound);
+    free(wmag);
     return r;
 }
 
@@ -225,7 +230,7 @@ static nb_status chk_sconv2d_forward(const nb_conv2d_desc *d, const float *x, co
         nb_ref_dconv2d_forward(d, ax, aw, ab, mag) == NB_OK)
     {
         int64_t where;
-        const double r = conv_ratio(y, ref, mag, yn, (double)(d->c / d->groups * d->r * d->s + 1), &where);
+        const double r = conv_ratio(d, 0, ax, aw, ab, y, ref, mag, yn, (double)(d->c / d->groups * d->r * d->s + 1), &where);
         conv_record(NB_CHECK_CONV_FWD, d, r, where);
     }
     else oom(NB_CHECK_CONV_FWD);
@@ -246,7 +251,7 @@ static nb_status chk_sconv2d_backward_data(const nb_conv2d_desc *d, const float 
         nb_ref_dconv2d_backward_data(d, ady, aw, mag) == NB_OK)
     {
         int64_t where;
-        const double r = conv_ratio(dx, ref, mag, xn, (double)(d->k / d->groups * d->r * d->s), &where);
+        const double r = conv_ratio(d, 1, ady, aw, NULL, dx, ref, mag, xn, (double)(d->k / d->groups * d->r * d->s), &where);
         conv_record(NB_CHECK_CONV_BWD_DATA, d, r, where);
     }
     else oom(NB_CHECK_CONV_BWD_DATA);
@@ -269,8 +274,8 @@ static nb_status chk_sconv2d_backward_filter(const nb_conv2d_desc *d, const floa
         nb_ref_dconv2d_backward_filter(d, ax, ady, mag, dbias ? mag + wn : NULL) == NB_OK) {
         const double L = (double)(d->n * p * q);
         int64_t where, where_b = -1;
-        double r = conv_ratio(dw, ref, mag, wn, L, &where);
-        const double rb = dbias ? conv_ratio(dbias, ref + wn, mag + wn, d->k, L, &where_b) : 0.0;
+        double r = conv_ratio(d, -1, NULL, NULL, NULL, dw, ref, mag, wn, L, &where);
+        const double rb = dbias ? conv_ratio(d, -1, NULL, NULL, NULL, dbias, ref + wn, mag + wn, d->k, L, &where_b) : 0.0;
         if (rb > r) { r = rb; where = wn + where_b; }   /* dbias elements after dw's */
         conv_record(NB_CHECK_CONV_BWD_FILTER, d, r, where);
     } else oom(NB_CHECK_CONV_BWD_FILTER);

@@ -56,6 +56,15 @@ double nb_check_worst_ratio(const float *got, const float *want, const double *b
 double nb_check_unary_bound(float x, float ref);
 double nb_check_softmax_bound(int log, int64_t cols, float ref);
 
+/* The Winograd F(4x4, 3x3) bound (src/check_wino.c): for a shape Winograd
+   may run (3x3, stride 1, dilation 1, groups 1; backward-data pad <= 2),
+   fills wmag (sized like y forward, dx backward-data) from the absolute
+   values of the inputs (x or dy, w, bias or NULL) and returns gamma(C' + 24)
+   (C' = c forward, k backward-data): |result - exact| <= that times wmag.
+   Returns 0 for other shapes (wmag untouched), -1 out of memory. */
+double nb_check_winograd_mag(const nb_conv2d_desc *d, int bwd, const double *ain,
+                             const double *aw, const double *ab, double *wmag);
+
 /* Counters of one family so far (for tests and `nabla selftest`). */
 void nb_check_stats(nb_check_slot s, long *calls, long *violations, double *worst);
 

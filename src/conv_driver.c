@@ -136,6 +136,13 @@ static nb_status fwd_task(const void *ctx, int64_t t, float *col) {
 
 nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
                               const float *w, const float *bias, float *y) {
+    nb_status wst;
+    if (nb_conv_winograd_forward(cd, d, x, w, bias, y, &wst)) return wst;
+    return nb_conv_forward_gemm(cd, d, x, w, bias, y);
+}
+
+nb_status nb_conv_forward_gemm(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
+                               const float *w, const float *bias, float *y) {
     fwd_ctx c = {cd, d, nb_conv_geom_of(d), 0, 0, x, w, bias, y};
     if (nb_conv_use_implicit(cd, d, &c.g)) return nb_conv_forward_implicit(cd, d, x, w, bias, y);
     c.nb = c.g.pointwise ? c.g.PQ : block_cols(cd, c.g.L, c.g.PQ);
@@ -217,6 +224,13 @@ static void rotate_filters(const nb_conv2d_desc *d, const nb_conv_geom *g, const
 
 nb_status nb_conv_backward_data_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                     const float *dy, const float *w, float *dx) {
+    nb_status wst;
+    if (nb_conv_winograd_backward_data(cd, d, dy, w, dx, &wst)) return wst;
+    return nb_conv_backward_data_gemm(cd, d, dy, w, dx);
+}
+
+nb_status nb_conv_backward_data_gemm(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                     const float *dy, const float *w, float *dx) {
     nb_conv2d_desc td;
     const nb_conv_geom g0 = nb_conv_geom_of(d);
     if (transposed_desc(d, &g0, &td)) {
@@ -260,8 +274,9 @@ typedef struct {
    the same FMA sequence, hence the same bits, as one GEMM over the image.
    A function of the shape and the ISA only. */
 static int64_t filter_block_cols(const nb_conv_desc *cd, int64_t L, int64_t PQ) {
-    if (!cd->gemm) return PQ;
-    const int64_t kc = cd->gemm->kc;
+    const nb_gemm_desc *gd = cd->sgemm_desc ? cd->sgemm_desc : cd->gemm;
+    if (!gd) return PQ;
+    const int64_t kc = gd->kc;
     int64_t nb = cd->col_floats / L / kc * kc;
     if (nb < kc) nb = kc;
     return nb < PQ ? nb : PQ;

@@ -67,4 +67,19 @@ int nb_conv_use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const 
 nb_status nb_conv_forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                    const float *x, const float *w, const float *bias, float *y);
 
+/* Winograd F(4x4, 3x3) (src/conv_winograd.c): 3x3, stride 1, dilation 1,
+   groups 1. Each returns 1 and the pass's status in *st when it ran the
+   pass (the ISA has the transforms, NABLA_CONV_ALGO and, for auto, the
+   shape of one image say so), 0 to leave it to the GEMM paths. */
+int nb_conv_winograd_shape(const nb_conv2d_desc *d);
+/* The passes without Winograd (src/conv_driver.c). */
+nb_status nb_conv_forward_gemm(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
+                               const float *w, const float *bias, float *y);
+nb_status nb_conv_backward_data_gemm(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                     const float *dy, const float *w, float *dx);
+int nb_conv_winograd_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
+                             const float *w, const float *bias, float *y, nb_status *st);
+int nb_conv_winograd_backward_data(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                   const float *dy, const float *w, float *dx, nb_status *st);
+
 #endif

@@ -48,7 +48,7 @@ static void keep_first(nb_status *all, nb_status s) {
 }
 
 static nb_status reserve_gemm(const nb_conv_desc *cd, const nb_conv_gemm_shape *gemm) {
-    return gemm ? nb_gemm_driver_reserve(cd->gemm, gemm->ta, gemm->tb, gemm->M, gemm->N, gemm->K)
+    return gemm ? nb_gemm_driver_reserve(cd->sgemm_desc ? cd->sgemm_desc : cd->gemm, gemm->ta, gemm->tb, gemm->M, gemm->N, gemm->K)
                 : NB_OK;
 }
 

@@ -76,8 +76,9 @@ static nb_status softmax_run(const nb_ukernel_config *cfg, int log, int64_t rows
     static int isa##_fill(struct nb_kernels *t) {                                           \
         nb_generic_config(&isa##_cfg);                                                      \
         nb_##isa##_config(&isa##_cfg);                                                      \
-        isa##_cfg.conv.gemm = &isa##_cfg.gemm;                                              \
+        isa##_cfg.conv.gemm = isa##_cfg.conv_gemm.mr ? &isa##_cfg.conv_gemm : &isa##_cfg.gemm; \
         isa##_cfg.conv.sgemm = isa##_sgemm;                                                 \
+        isa##_cfg.conv.sgemm_desc = &isa##_cfg.gemm;                                        \
         t->sgemm = isa##_sgemm;                                                             \
         t->sconv2d_forward = isa##_conv_fwd;                                                \
         t->sconv2d_backward_data = isa##_conv_bwd_data;                                     \

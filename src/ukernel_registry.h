@@ -25,6 +25,8 @@
  *   NB_UK_MAXPOOL(fn), NB_UK_AVGPOOL(fn)   one 2-D pooling output row (nb_f32_*pool_row_ft)
  *   NB_UK_PEAK(fn, flops_per_iter)  the ISA's FMA peak probe (nb_fma_peak_ft), for
  *                                   `nabla bench` and the benchmarks' "% of peak"
+ *   NB_UK_WINO_IN(fn, lanes), NB_UK_WINO_FILTER(fn), NB_UK_WINO_OUT(fn, lanes)
+ *                                   Winograd F(4x4, 3x3) transforms (lanes tiles per call)
  * The plain-C micro-kernels (kernels/generic/ukernels.def, NB_UK_ISA =
  * NB_ISA_REF) expand first.
  */
@@ -95,6 +97,15 @@
 #ifndef NB_UK_AVGPOOL
 #define NB_UK_AVGPOOL(fn)
 #endif
+#ifndef NB_UK_WINO_IN
+#define NB_UK_WINO_IN(fn, lanes)
+#endif
+#ifndef NB_UK_WINO_FILTER
+#define NB_UK_WINO_FILTER(fn)
+#endif
+#ifndef NB_UK_WINO_OUT
+#define NB_UK_WINO_OUT(fn, lanes)
+#endif
 
 /* The includes of the built ISAs' registries (written by meson). */
 #include "nb_ukernel_isas.h"
@@ -121,3 +132,6 @@
 #undef NB_UK_PEAK
 #undef NB_UK_MAXPOOL
 #undef NB_UK_AVGPOOL
+#undef NB_UK_WINO_IN
+#undef NB_UK_WINO_FILTER
+#undef NB_UK_WINO_OUT

@@ -1,6 +1,7 @@
 #include "conv_oracle.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -192,4 +193,109 @@ nb_conv2d_desc oc_random_desc(void) {
         oc_out_shape(&d, &P, &Q);
         if (P >= 1 && Q >= 1) return d;
     }
+}
+
+/* ---- the Winograd F(4x4, 3x3) bound (src/ukernel.h, "Winograd") ----
+ * Written here from the transform matrices, in double, on absolute values:
+ * per output tile, |A^T| (sum over channels of (|G| |g| |G^T|) o
+ * (|B^T| |d| |B|)) |A|, plus |bias|; the tiles are 4x4 from output (0, 0),
+ * each reading the 6x6 input window from (4 th - pad_h, 4 tw - pad_w). */
+static const double wBT[6][6] = {{4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+                                 {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1}};
+static const double wG[6][3] = {{0.25, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                {-1.0 / 6, 1.0 / 6, -1.0 / 6}, {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
+static const double wAT[4][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -2, 0}, {0, 1, 1, 4, 4, 0},
+                                 {0, 1, -1, 8, -8, 1}};
+
+static void wino_mag_forward(const nb_conv2d_desc *d, const double *x, const double *w,
+                             const double *bias, double *wmag) {
+    int64_t P, Q;
+    oc_out_shape(d, &P, &Q);
+    const int64_t C = d->c, K = d->k, Th = (P + 3) / 4, Tw = (Q + 3) / 4;
+    double *U = malloc((size_t)(K * C * 36) * sizeof *U), *V = malloc((size_t)(C * 36) * sizeof *V);
+    assert_non_null(U);
+    assert_non_null(V);
+    for (int64_t kc = 0; kc < K * C; kc++)
+        for (int mu = 0; mu < 6; mu++)
+            for (int nu = 0; nu < 6; nu++) {
+                double s = 0;
+                for (int r = 0; r < 3; r++)
+                    for (int q = 0; q < 3; q++)
+                        s += fabs(wG[mu][r]) * fabs(w[kc * 9 + r * 3 + q]) * fabs(wG[nu][q]);
+                U[kc * 36 + mu * 6 + nu] = s;
+            }
+    for (int64_t n = 0; n < d->n; n++)
+        for (int64_t th = 0; th < Th; th++)
+            for (int64_t tw = 0; tw < Tw; tw++) {
+                for (int64_t c = 0; c < C; c++)
+                    for (int mu = 0; mu < 6; mu++)
+                        for (int nu = 0; nu < 6; nu++) {
+                            double s = 0;
+                            for (int a = 0; a < 6; a++)
+                                for (int b = 0; b < 6; b++) {
+                                    const int64_t ih = 4 * th - d->pad_h + a, iw = 4 * tw - d->pad_w + b;
+                                    if (ih < 0 || ih >= d->h || iw < 0 || iw >= d->w) continue;
+                                    s += fabs(wBT[mu][a]) * fabs(x[((n * C + c) * d->h + ih) * d->w + iw]) *
+                                         fabs(wBT[nu][b]);
+                                }
+                            V[c * 36 + mu * 6 + nu] = s;
+                        }
+                for (int64_t k = 0; k < K; k++) {
+                    double M[36] = {0};
+                    for (int64_t c = 0; c < C; c++)
+                        for (int e = 0; e < 36; e++) M[e] += U[(k * C + c) * 36 + e] * V[c * 36 + e];
+                    for (int p = 0; p < 4 && 4 * th + p < P; p++)
+                        for (int q = 0; q < 4 && 4 * tw + q < Q; q++) {
+                            double s = bias ? fabs(bias[k]) : 0;
+                            for (int mu = 0; mu < 6; mu++)
+                                for (int nu = 0; nu < 6; nu++)
+                                    s += fabs(wAT[p][mu]) * M[mu * 6 + nu] * fabs(wAT[q][nu]);
+                            wmag[((n * K + k) * P + 4 * th + p) * Q + 4 * tw + q] = s;
+                        }
+                }
+            }
+    free(U);
+    free(V);
+}
+
+int oc_winograd_eligible(const nb_conv2d_desc *d, int bwd) {
+    return d->r == 3 && d->s == 3 && d->stride_h == 1 && d->stride_w == 1 && d->dilation_h == 1 &&
+           d->dilation_w == 1 && d->groups == 1 && (!bwd || (d->pad_h <= 2 && d->pad_w <= 2));
+}
+
+double oc_winograd_mag(const nb_conv2d_desc *d, int bwd, const double *in, const double *w,
+                       const double *bias, double *wmag) {
+    if (!bwd) {
+        wino_mag_forward(d, in, w, bias, wmag);
+        return oc_gamma(d->c + 24, ldexp(1.0, -24));
+    }
+    /* Backward-data at stride 1: the forward pass on dy with the filters
+       transposed and rotated by 180 degrees, padded by 2 - pad. */
+    int64_t P, Q;
+    oc_out_shape(d, &P, &Q);
+    const nb_conv2d_desc td = oc_desc(d->n, d->k, P, Q, d->c, 3, 3, 1, 1, 2 - d->pad_h,
+                                      2 - d->pad_w, 1, 1, 1);
+    double *wt = malloc((size_t)(d->k * d->c * 9) * sizeof *wt);
+    assert_non_null(wt);
+    for (int64_t k = 0; k < d->k; k++)
+        for (int64_t c = 0; c < d->c; c++)
+            for (int i = 0; i < 9; i++) wt[(c * d->k + k) * 9 + 8 - i] = w[(k * d->c + c) * 9 + i];
+    wino_mag_forward(&td, in, wt, NULL, wmag);
+    free(wt);
+    return oc_gamma(d->k + 24, ldexp(1.0, -24));
+}
+
+void oc_winograd_widen(const nb_conv2d_desc *d, int bwd, const double *in, const double *w,
+                       const double *bias, int64_t terms, double *mag) {
+    if (!oc_winograd_eligible(d, bwd) || d->n == 0 || d->c == 0 || d->k == 0 || d->h == 0 ||
+        d->w == 0)
+        return;
+    const int64_t count = bwd ? oc_numel_x(d) : oc_numel_y(d);
+    double *wmag = malloc((size_t)count * sizeof *wmag);
+    assert_non_null(wmag);
+    const double gw = oc_winograd_mag(d, bwd, in, w, bias, wmag);
+    const double gd = oc_gamma(terms + 2, ldexp(1.0, -24));
+    for (int64_t i = 0; i < count; i++) mag[i] += gw / gd * wmag[i];
+    free(wmag);
 }

@@ -41,6 +41,19 @@ double oc_gamma(int64_t m, double u);
 void oc_check(const char *what, const nb_conv2d_desc *d, int64_t count, const double *got,
               const double *exact, const double *mag, double tol_factor);
 
+/* Winograd F(4x4, 3x3) (3x3, stride 1, dilation 1, groups 1; backward-data
+   with pad <= 2): the bound |got - exact| <= gw wmag, gw = gamma(C' + 24)
+   (the return value; C' = c forward, k backward-data), wmag the transforms
+   run on absolute values (conv_oracle.c) and written over the output
+   (y forward, dx backward-data). oc_winograd_widen adds gw / gamma(terms
+   + 2) wmag to mag when the shape is eligible, so that a check of
+   gamma(terms + 2) mag accepts either algorithm. */
+int oc_winograd_eligible(const nb_conv2d_desc *d, int bwd);
+double oc_winograd_mag(const nb_conv2d_desc *d, int bwd, const double *in, const double *w,
+                       const double *bias, double *wmag);
+void oc_winograd_widen(const nb_conv2d_desc *d, int bwd, const double *in, const double *w,
+                       const double *bias, int64_t terms, double *mag);
+
 /* A desc from its 14 fields in struct order. */
 nb_conv2d_desc oc_desc(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r,
                        int64_t s, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <nabla/nabla.h>
 
@@ -55,6 +56,34 @@ static void convs(int rounds) {
     }
 }
 
+/* 3x3 stride-1 layers with Winograd forced (NABLA_CONV_ALGO, read by the
+   library on every call; the caller's setting is put back): shadow mode
+   checks them against Winograd's own bound (src/check_wino.c). */
+static void winograd_convs(int rounds) {
+    const char *prev = getenv("NABLA_CONV_ALGO");
+    char *saved = prev ? strdup(prev) : NULL;
+    setenv("NABLA_CONV_ALGO", "winograd", 1);
+    for (int r = 0; r < rounds; r++) {
+        const int64_t pad = rnd(0, 3);
+        nb_conv2d_desc d = {.n = rnd(1, 2), .c = rnd(1, 40), .h = rnd(1, 20), .w = rnd(1, 20),
+                            .k = rnd(1, 40), .r = 3, .s = 3, .stride_h = 1, .stride_w = 1,
+                            .pad_h = pad, .pad_w = pad, .dilation_h = 1, .dilation_w = 1,
+                            .groups = 1};
+        int64_t p, q;
+        if (nb_conv2d_out_shape(&d, &p, &q) != NB_OK) continue;
+        const int64_t xn = d.n * d.c * d.h * d.w, wn = d.k * d.c * 9, yn = d.n * d.k * p * q;
+        float *x = rand_buf(xn), *w = rand_buf(wn), *b = rand_buf(d.k), *y = rand_buf(yn);
+        if (x && w && b && y) {
+            nb_sconv2d_forward(&d, x, w, b, y);
+            nb_sconv2d_backward_data(&d, y, w, x);
+        }
+        free(x); free(w); free(b); free(y);
+    }
+    if (saved) setenv("NABLA_CONV_ALGO", saved, 1);
+    else unsetenv("NABLA_CONV_ALGO");
+    free(saved);
+}
+
 static void reductions_and_copies(int rounds) {
     for (int r = 0; r < rounds; r++) {
         const int ndim = (int)rnd(1, 4);
@@ -98,6 +127,7 @@ int nb_tool_selftest(int rounds) {
     }
     gemms(rounds);
     convs(rounds);
+    winograd_convs(rounds);
     reductions_and_copies(rounds);
     elementwise(rounds);
     static const char *names[NB_CHECK_SLOTS] = {"sgemm", "conv2d forward", "conv2d backward data",

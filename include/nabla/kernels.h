@@ -182,7 +182,15 @@ NB_API nb_status nb_sconv2d_backward_filter(const nb_conv2d_desc *d, const float
    x dy over n P Q) within gamma(L+2) of the sum of their magnitudes, with
    nb_sgemm's overflow exception: where that magnitude sum is above
    FLT_MAX / (1 + gamma(L+2)) a SIMD result may be +-Inf or NaN while the
-   reference's is finite (dbias is summed in double: no exception). Working
+   reference's is finite (dbias is summed in double: no exception).
+   3x3 layers with stride 1, dilation 1 and groups 1 may run Winograd
+   F(4x4, 3x3) instead (forward; backward_data with pad <= 2; chosen by the
+   shape of one image, or NABLA_CONV_ALGO=auto|gemm|winograd): its bound is
+   gamma(C' + 24) times the transforms run on absolute values,
+   |A^T| (sum over channels of (|G||g||G^T|) o (|B^T||d||B|)) |A| + |bias|
+   per 4x4 output tile (C' = c forward, k backward_data; README
+   "Numerics"). Images with a NaN or infinite Winograd output are redone on
+   the GEMM path, so NaN and Inf land where the reference puts them. Working
    memory is all taken before any output is written: NB_ERR_OOM leaves the
    outputs untouched, and n == 0 (backward_filter) takes none. */
 

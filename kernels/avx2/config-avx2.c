@@ -125,6 +125,9 @@ void nb_avx2_config(nb_ukernel_config *cfg) {
         .col_floats = 131072,
         .min_block = 128,
         .min_mnk_per_thread = 65536,   /* the SGEMM's own threshold */
+        .wino_in = nb_f32_winoin_ukernel_16__avx2,
+        .wino_filter = nb_f32_winofilter_ukernel__avx2,
+        .wino_out = nb_f32_winoout_ukernel_16__avx2,
     };
     cfg->reduce = (nb_sreduce_ukernels){
         .rsum    = nb_f32_rsum_ukernel__avx2_u32,

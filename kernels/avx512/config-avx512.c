@@ -20,15 +20,22 @@
  * streams from L2 rather than staying in L1; the measurement says that
  * costs less than the extra C updates of a shorter KC. MC = 168 = 12 row
  * panels of 14 (the A block, 252 KiB, in L2); NC = 4064, a multiple of 32.
- * With NR = 32 > NB_CONV_PLAN_LANES the convolution's implicit im2col
- * packer does not apply (src/conv_implicit.c): forward convolutions go
- * through explicit column blocks and this SGEMM.
+ * The convolution's packed paths (implicit im2col, Winograd) take B
+ * panels of at most NB_CONV_PLAN_LANES = 16 columns, so they run the 14x16
+ * tile (conv_gemm) with AVX2's 16-wide B packer; same KC, so forward and
+ * data-gradient convolutions keep the AVX2 bits too. Their explicit column
+ * blocks and the filter gradient call the full SGEMM above.
  */
 #include "ukernel.h"
 
 
 void nb_avx512_config(nb_ukernel_config *cfg) {
     nb_avx2_config(cfg);
+    cfg->conv_gemm = cfg->gemm;   /* AVX2's blocking and 16-wide B packer */
+    cfg->conv_gemm.mr = 14;
+    cfg->conv_gemm.ukernel = nb_f32_gemm_ukernel_14x16__avx512;
+    cfg->conv_gemm.pack_a = nb_f32_packa_ukernel_14__avx512;
+    cfg->conv_gemm.ukernel_adirect = NULL;
     cfg->gemm.mr = 14;
     cfg->gemm.nr = 32;
     cfg->gemm.mc = 168;
@@ -47,6 +54,8 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->unary[NB_UNARY_SIGMOID] = nb_f32_vsigmoid_ukernel__avx512_u32;
     cfg->unary[NB_UNARY_GELU] = nb_f32_vgelu_ukernel__avx512_u32;
     cfg->unary[NB_UNARY_RELU] = nb_f32_vrelu_ukernel__avx512_u32;
+    cfg->conv.wino_in = nb_f32_winoin_ukernel_16__avx512;
+    cfg->conv.wino_out = nb_f32_winoout_ukernel_16__avx512;
     cfg->softmax = nb_f32_softmax_ukernel__avx512;
     cfg->logsoftmax = nb_f32_logsoftmax_ukernel__avx512;
     cfg->maxpool = nb_f32_maxpool_ukernel__avx512;

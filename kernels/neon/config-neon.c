@@ -105,6 +105,9 @@ void nb_neon_config(nb_ukernel_config *cfg) {
         .col_floats = 131072,
         .min_block = 128,
         .min_mnk_per_thread = 65536,   /* the SGEMM's own threshold */
+        .wino_in = nb_f32_winoin_ukernel_12__neon,
+        .wino_filter = nb_f32_winofilter_ukernel__neon,
+        .wino_out = nb_f32_winoout_ukernel_12__neon,
     };
     cfg->reduce = (nb_sreduce_ukernels){
         .rsum    = nb_f32_rsum_ukernel__neon_u32,

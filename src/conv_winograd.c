@@ -1,0 +1,327 @@
+/* Winograd F(4x4, 3x3) convolution (conv_driver.h): 3x3, stride 1,
+ * dilation 1, groups 1, any padding; forward, and backward-data as the
+ * forward pass on dy with the filters transposed and rotated.
+ *
+ * Per call the filters are transformed (U = G g G^T, 36 points) and packed
+ * as the GEMM's A blocks, one set per point. Per task (an image, a block of
+ * tb output tiles of 4x4, a range of filter rows):
+ *   1. the input rows the block's tiles read are copied, zero-padded, into
+ *      a staging plane per channel (so that every tile reads 6 full rows of
+ *      8 floats: no bounds in the micro-kernel);
+ *   2. the input transform writes V = B^T d B of every channel and tile
+ *      straight in the GEMM's packed B panel layout (a point's NR tiles per
+ *      channel, per KC block of channels);
+ *   3. per point xi, M_xi = U_xi V_xi on the GEMM macro-kernel (the KC
+ *      blocks and the micro-kernel of the SGEMM);
+ *   4. the output transform turns NR tiles of M at a time into 4x4 tiles,
+ *      which are copied into y (clipped at the image's edge).
+ * The transforms (points 0, +-1, +-2 and infinity; the micro-kernels'
+ * operations: src/ukernel.h):
+ *   B^T = [4  0 -5  0 1 0]   G = [ 1/4    0     0  ]   A^T = [1 1  1 1  1 0]
+ *         [0 -4 -4  1 1 0]       [-1/6 -1/6  -1/6 ]         [0 1 -1 2 -2 0]
+ *         [0  4 -4 -1 1 0]       [-1/6  1/6  -1/6 ]         [0 1  1 4  4 0]
+ *         [0 -2 -1  2 1 0]       [1/24 1/12  1/6  ]         [0 1 -1 8 -8 1]
+ *         [0  2 -1 -2 1 0]       [1/24 -1/12 1/6  ]
+ *         [0  4  0 -5 0 1]       [ 0     0     1  ]
+ * The bound: any term of a result passes through at most 3 + 3 roundings
+ * (input transform), 4 + 4 (filter, the rounded constants 1/6 and 1/24
+ * counted), C + 2 (the GEMM over C channels), 3 + 3 (output) and 1 (bias),
+ * so |y - y_exact| <= gamma(C + 24) times the same computation on absolute
+ * values (src/check_wino.c, README "Numerics").
+ * Vectorised across tiles, not channels: the input transform then writes a
+ * point's vector of NR tiles straight into the GEMM's packed B panel (no
+ * packing pass), and the GEMM's output row of a point holds NR tiles the
+ * output transform reads as one vector; across channels would gather the
+ * NCHW planes at stride H W.
+ * Bits: every tile is computed by the same operations whatever the block
+ * it is in, the lane it takes and the thread that runs it (the GEMM's
+ * per-column FMA chain does not depend on N), so the results are the same
+ * for every thread count and for an image alone or in a batch.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv_internal.h"
+#include "internal.h"
+#include "parallel.h"
+#include "scratch.h"
+
+#define XI 36
+/* V and M of one task (36 (C + K) tiles floats) up to 2 MiB, about an L2
+   (measured on the 3x3 bench layers: 1 to 10% faster than half of it). */
+#define TASK_L2_FLOATS 524288
+
+static int64_t rup(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* NABLA_CONV_ALGO: 0 auto (or unset, or anything else), 1 gemm, 2 winograd.
+   Read on every call (a getenv, ~0.1 us against a convolution's
+   microseconds at least), so a program can switch it between calls. */
+static int algo_env(void) {
+    const char *e = getenv("NABLA_CONV_ALGO");
+    return !e ? 0 : strcmp(e, "gemm") == 0 ? 1 : strcmp(e, "winograd") == 0 ? 2 : 0;
+}
+
+int nb_conv_winograd_shape(const nb_conv2d_desc *d) {
+    return d->r == 3 && d->s == 3 && d->stride_h == 1 && d->stride_w == 1 &&
+           d->dilation_h == 1 && d->dilation_w == 1 && d->groups == 1;
+}
+
+typedef struct {
+    const nb_conv_desc *cd;
+    const nb_conv2d_desc *d;
+    int64_t C, K, P, Q, Tw, T;   /* T = Th Tw tiles of one image */
+    int64_t wp, rows_max, plane; /* staging: row length, rows, floats per channel */
+    int64_t tb, nblk, ksplit, krows;
+    int64_t kcb, nkc, a_blk;     /* KC, KC blocks of C, floats of one packed A block */
+    int64_t stage_f, v_f, m_f;   /* a task's scratch: staging, V, M (then 16 NR out) */
+    const float *x, *apack, *bias;
+    float *y;
+    unsigned char *bad;          /* per image: a NaN or Inf output (redo on GEMM) */
+} wctx;
+
+/* Sizes of the plan (shape only, and the threads for the block split). 0
+   when a size does not fit comfortably (the GEMM path takes the shape). */
+static int plan(wctx *c, int nt0) {
+    const nb_conv2d_desc *d = c->d;
+    const nb_gemm_desc *gd = c->cd->gemm;
+    const int64_t nr = gd->nr;
+    nb_conv_out_dims(d, &c->P, &c->Q);
+    c->C = d->c;
+    c->K = d->k;
+    const int64_t Th = (c->P + 3) / 4;
+    c->Tw = (c->Q + 3) / 4;
+    if (c->C > (1 << 20) || c->K > (1 << 20) || Th > (1 << 24) || c->Tw > (1 << 20)) return 0;
+    c->T = Th * c->Tw;
+    c->wp = 4 * c->Tw + 4;
+    int64_t np = TASK_L2_FLOATS / (XI * (c->C + c->K) * nr);
+    if (np < 1) np = 1;
+    c->tb = min64(np * nr, rup(c->T, nr));
+    c->nblk = (c->T + c->tb - 1) / c->tb;
+    const int64_t units = d->n;
+    if (nt0 > 1) {   /* the bits do not depend on tb: cut finer for the threads */
+        while ((units * c->nblk) % nt0 != 0 && units * c->nblk < 4 * (int64_t)nt0 &&
+               c->nblk < (c->T + nr - 1) / nr)
+            c->nblk++;
+        c->tb = rup((c->T + c->nblk - 1) / c->nblk, nr);
+        c->nblk = (c->T + c->tb - 1) / c->tb;
+    }
+    const int64_t kgr = rup(c->K, gd->mr);
+    c->ksplit = 1;
+    c->krows = kgr;
+    if (nt0 > 1 && units * c->nblk % nt0 != 0 && units * c->nblk < 4 * (int64_t)nt0) {
+        const int64_t want = min64(nt0, kgr / gd->mr);
+        c->krows = rup((c->K + want - 1) / want, gd->mr);
+        c->ksplit = (c->K + c->krows - 1) / c->krows;
+    }
+    c->rows_max = 4 * min64(Th - 1, (c->tb - 1) / c->Tw + 1) + 6;
+    c->plane = c->rows_max * c->wp;
+    if (c->plane > INT32_MAX / 2) return 0;   /* int32 tile offsets */
+    c->kcb = gd->kc;
+    c->nkc = (c->C + c->kcb - 1) / c->kcb;
+    c->a_blk = rup(kgr * min64(c->kcb, c->C) + NB_GEMM_PACK_SLACK, 16);
+    c->stage_f = rup(c->C * c->plane, 16);
+    c->v_f = rup(XI * c->C * c->tb, 16);
+    c->m_f = rup(XI * c->krows * c->tb, 16);
+    return 1;
+}
+
+/* Auto: Winograd where it pays, judged on one image's shape only (never the
+   batch or the threads: an image alone gets its bits in a batch). */
+static int worth_it(const wctx *c) {
+    return c->C >= 16 && c->K >= 16 && c->T >= 16;
+}
+
+/* Input rows 4 tr0 - pad_h ... of image n, `rows` of them, columns from
+   -pad_w, zero outside the image, into the staging planes. */
+static void stage_rows(const wctx *c, int64_t n, int64_t tr0, int64_t rows, float *stage) {
+    const nb_conv2d_desc *d = c->d;
+    const int64_t H = d->h, W = d->w, wp = c->wp, pw = d->pad_w;
+    const int64_t a = min64(pw, wp), b = min64(pw + W, wp);   /* data columns [a, b) */
+    for (int64_t ch = 0; ch < c->C; ch++) {
+        const float *xc = c->x + (n * c->C + ch) * H * W;
+        for (int64_t rr = 0; rr < rows; rr++) {
+            const int64_t ih = 4 * tr0 - d->pad_h + rr;
+            float *row = stage + ch * c->plane + rr * wp;
+            if (ih < 0 || ih >= H || b <= a) {
+                memset(row, 0, (size_t)wp * sizeof *row);
+                continue;
+            }
+            memset(row, 0, (size_t)a * sizeof *row);
+            memcpy(row + a, xc + ih * W + (a - pw), (size_t)(b - a) * sizeof *row);
+            memset(row + b, 0, (size_t)(wp - b) * sizeof *row);
+        }
+    }
+}
+
+/* Steps 1 and 2: V of the tiles [t0, t1) (panels of NR), all channels. */
+static void input_transform(const wctx *c, int64_t n, int64_t t0, int64_t t1, float *stage,
+                            float *v) {
+    const int64_t nr = c->cd->gemm->nr, tbp = rup(t1 - t0, nr), tr0 = t0 / c->Tw;
+    stage_rows(c, n, tr0, 4 * ((t1 - 1) / c->Tw - tr0) + 6, stage);
+    int32_t off[NB_CONV_PLAN_LANES];
+    for (int64_t p = 0; p * nr < t1 - t0; p++) {
+        for (int64_t i = 0; i < nr; i++) {
+            const int64_t t = t0 + p * nr + i;
+            off[i] = t < t1 ? (int32_t)(4 * (t / c->Tw - tr0) * c->wp + 4 * (t % c->Tw)) : 0;
+        }
+        for (int64_t c0 = 0; c0 < c->C; c0 += c->kcb) {
+            const int64_t kc = min64(c->kcb, c->C - c0);
+            c->cd->wino_in((size_t)kc, stage + c0 * c->plane, (ptrdiff_t)c->plane,
+                           (ptrdiff_t)c->wp, off, v + c0 * tbp + p * kc * nr,
+                           (ptrdiff_t)(c->C * tbp));
+        }
+    }
+}
+
+/* Step 4 for filter rows [k0, k1): M (per point, (k1 - k0) x tbp) to y. */
+static void output_transform(const wctx *c, int64_t n, int64_t t0, int64_t t1, int64_t k0,
+                             int64_t k1, const float *m, float *out) {
+    const int64_t nr = c->cd->gemm->nr, tbp = rup(t1 - t0, nr), P = c->P, Q = c->Q;
+    for (int64_t k = k0; k < k1; k++) {
+        float *yk = c->y + (n * c->K + k) * P * Q;
+        for (int64_t p = 0; p * nr < t1 - t0; p++) {
+            const int64_t live = min64(nr, t1 - t0 - p * nr);
+            if (c->cd->wino_out((size_t)live, m + (k - k0) * tbp + p * nr,
+                                (ptrdiff_t)((k1 - k0) * tbp), c->bias ? c->bias[k] : 0.0f, out))
+                __atomic_store_n(&c->bad[n], 1, __ATOMIC_RELAXED);
+            for (int64_t i = 0; i < nr && t0 + p * nr + i < t1; i++) {
+                const int64_t t = t0 + p * nr + i, oh = 4 * (t / c->Tw), ow = 4 * (t % c->Tw);
+                const int64_t rows = min64(4, P - oh), cols = min64(4, Q - ow);
+                if (rows == 4 && cols == 4) {   /* constant sizes: inlined moves */
+                    for (int64_t r = 0; r < 4; r++)
+                        memcpy(yk + (oh + r) * Q + ow, out + 16 * i + 4 * r, 4 * sizeof *out);
+                    continue;
+                }
+                for (int64_t r = 0; r < rows; r++)
+                    for (int64_t q = 0; q < cols; q++) yk[(oh + r) * Q + ow + q] = out[16 * i + 4 * r + q];
+            }
+        }
+    }
+}
+
+static nb_status wino_task(const void *ctx, int64_t t, float *scr) {
+    const wctx *c = ctx;
+    const nb_gemm_desc *gd = c->cd->gemm;
+    const int64_t per_img = c->nblk * c->ksplit;
+    const int64_t n = t / per_img, blk = t % per_img / c->ksplit, ks = t % c->ksplit;
+    const int64_t t0 = blk * c->tb, t1 = min64(c->T, t0 + c->tb), tbp = rup(t1 - t0, gd->nr);
+    const int64_t k0 = ks * c->krows, k1 = min64(c->K, k0 + c->krows);
+    float *stage = scr, *v = scr + c->stage_f, *m = v + c->v_f, *out = m + c->m_f;
+    input_transform(c, n, t0, t1, stage, v);
+    /* Step 3: M_xi = U_xi V_xi, KC block by KC block (the SGEMM's epilogue). */
+    const int64_t vxi = c->C * tbp, mxi = (k1 - k0) * tbp;
+    for (int64_t xi = 0; xi < XI; xi++)
+        for (int64_t b = 0; b < c->nkc; b++) {
+            const int64_t c0 = b * c->kcb, kc = min64(c->kcb, c->C - c0);
+            nb_gemm_macro_kernel(gd, k1 - k0, t1 - t0, kc, c->apack + (xi * c->nkc + b) * c->a_blk + k0 * kc,
+                                 v + xi * vxi + c0 * tbp, m + xi * mxi, tbp, 1.0f, b == 0 ? 0.0f : 1.0f);
+        }
+    output_transform(c, n, t0, t1, k0, k1, m, out);
+    return NB_OK;
+}
+
+/* U = G g G^T of every filter, written straight into the GEMM's packed A
+   blocks (one per point and KC block of channels: MR-row panels, a
+   channel's MR filters contiguous), zero rows past K. rotate: the
+   backward-data filters, g[k][c] = w[c][k] rotated by 180 degrees (w is
+   then C x K x 3 x 3 in the forward desc's roles). */
+static void transform_filters(const wctx *c, const float *w, int rotate, float *apack, int nt) {
+    const nb_gemm_desc *gd = c->cd->gemm;
+    const int64_t K = c->K, C = c->C, mr = gd->mr, panels = (K + mr - 1) / mr;
+    const ptrdiff_t uxi = (ptrdiff_t)(c->nkc * c->a_blk);
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (int64_t i = 0; i < panels * c->nkc; i++) {
+        const int64_t pi = i / c->nkc, b = i % c->nkc, k0 = pi * mr, live = min64(mr, K - k0);
+        const int64_t c0 = b * c->kcb, kc = min64(c->kcb, C - c0);
+        float *blk = apack + b * c->a_blk + pi * mr * kc;
+        for (int64_t ch = c0; ch < c0 + kc; ch++) {
+            float *u = blk + (ch - c0) * mr;
+            if (rotate)   /* filter (k, ch) is w[ch][k], taps reversed */
+                c->cd->wino_filter((size_t)live, w + (ch * K + k0) * 9 + 8, 9, -1, u, uxi);
+            else
+                c->cd->wino_filter((size_t)live, w + (k0 * C + ch) * 9, (ptrdiff_t)(C * 9), 1, u, uxi);
+            for (int64_t xi = 0; xi < XI && live < mr; xi++)
+                memset(u + xi * uxi + live, 0, (size_t)(mr - live) * sizeof *u);
+        }
+    }
+}
+
+/* The call as the caller made it, to redo one image on the GEMM path. */
+typedef struct {
+    const nb_conv2d_desc *d;   /* the caller's desc */
+    int bwd;                   /* backward-data: in = dy, out = dx */
+    const float *in, *w, *bias;
+    float *out;
+} call_args;
+
+static nb_status redo(const nb_conv_desc *cd, const call_args *a, int64_t n) {
+    nb_conv2d_desc one = *a->d;
+    one.n = 1;
+    int64_t P, Q;
+    nb_conv_out_dims(a->d, &P, &Q);
+    const int64_t xs = a->d->c * a->d->h * a->d->w, ys = a->d->k * P * Q;
+    if (a->bwd) return nb_conv_backward_data_gemm(cd, &one, a->in + n * ys, a->w, a->out + n * xs);
+    return nb_conv_forward_gemm(cd, &one, a->in + n * xs, a->w, a->bias, a->out + n * ys);
+}
+
+static nb_status run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
+                     const float *w, int rotate, const float *bias, float *y, int *handled,
+                     const call_args *ca) {
+    *handled = 0;
+    if (!cd->wino_in || !cd->gemm || !nb_conv_winograd_shape(d)) return NB_OK;
+    const int algo = algo_env();
+    if (algo == 1) return NB_OK;
+    const nb_conv_geom g = nb_conv_geom_of(d);
+    const int nt0 = nb_conv_task_threads(cd, INT64_MAX, d, &g);
+    wctx c = {.cd = cd, .d = d, .x = x, .bias = bias, .y = y};
+    /* The auto choice on the one-thread plan: a function of the shape. */
+    if (!plan(&c, 1) || (algo == 0 && !worth_it(&c)) || !plan(&c, nt0)) return NB_OK;
+    *handled = 1;
+    const int64_t tasks = d->n * c.nblk * c.ksplit;
+    const int nt = tasks < nt0 ? (int)tasks : nt0;
+    int own_a;
+    float *apack = nb_conv_scratch_floats(NB_SCRATCH_CONV_FILTERS, XI * c.nkc, 1, c.a_blk, &own_a);
+    if (!apack) return NB_ERR_OOM;
+    c.bad = calloc((size_t)d->n, 1);
+    if (!c.bad) {
+        nb_scratch_done(apack, own_a);
+        return NB_ERR_OOM;
+    }
+    transform_filters(&c, w, rotate, apack, nt0);
+    c.apack = apack;
+    const int64_t scratch = c.stage_f + c.v_f + c.m_f + 16 * cd->gemm->nr;
+    nb_status st = nb_conv_run_tasks(cd, nt, tasks, 1, scratch, 1, NULL, wino_task, &c);
+    nb_scratch_done(apack, own_a);
+    for (int64_t n = 0; n < d->n && st == NB_OK; n++)
+        if (c.bad[n]) st = redo(cd, ca, n);
+    free(c.bad);
+    return st;
+}
+
+int nb_conv_winograd_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
+                             const float *w, const float *bias, float *y, nb_status *st) {
+    int handled;
+    const call_args ca = {d, 0, x, w, bias, y};
+    *st = run(cd, d, x, w, 0, bias, y, &handled, &ca);
+    return handled;
+}
+
+/* Stride 1: dx is the forward convolution of dy (K channels) with the
+   filters transposed and rotated, padded by 2 - pad (conv_driver.c,
+   transposed_desc); pad > 2 would crop: the GEMM path takes it. */
+int nb_conv_winograd_backward_data(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                   const float *dy, const float *w, float *dx, nb_status *st) {
+    *st = NB_OK;
+    if (!nb_conv_winograd_shape(d) || d->pad_h > 2 || d->pad_w > 2) return 0;
+    int64_t P, Q;
+    nb_conv_out_dims(d, &P, &Q);
+    const nb_conv2d_desc td = {.n = d->n, .c = d->k, .h = P, .w = Q, .k = d->c, .r = 3, .s = 3,
+                               .stride_h = 1, .stride_w = 1, .pad_h = 2 - d->pad_h,
+                               .pad_w = 2 - d->pad_w, .dilation_h = 1, .dilation_w = 1,
+                               .groups = 1};
+    int handled;
+    const call_args ca = {d, 1, dy, w, NULL, dx};
+    *st = run(cd, &td, dy, w, 1, NULL, dx, &handled, &ca);
+    return handled;
+}
