@@ -269,7 +269,9 @@ static nb_status run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const floa
                      const float *w, int rotate, const float *bias, float *y, int *handled,
                      const call_args *ca) {
     *handled = 0;
-    if (!cd->wino_in || !cd->gemm || !nb_conv_winograd_shape(d)) return NB_OK;
+    /* The transforms fill B panels of at most NB_CONV_PLAN_LANES tiles. */
+    if (!cd->wino_in || !cd->gemm || cd->gemm->nr > NB_CONV_PLAN_LANES || !nb_conv_winograd_shape(d))
+        return NB_OK;
     const int algo = algo_env();
     if (algo == 1) return NB_OK;
     const nb_conv_geom g = nb_conv_geom_of(d);
