@@ -113,6 +113,7 @@ static nb_status fwd_task(const void *ctx, int64_t t, float *col) {
 
 nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
                               const float *w, const float *bias, float *y) {
+    if (nb_conv_use_depthwise(cd, d)) return nb_conv_depthwise_forward(cd, d, x, w, bias, y);
     fwd_ctx c = {cd, d, nb_conv_geom_of(d), 0, 0, x, w, bias, y};
     if (nb_conv_use_implicit(cd, d, &c.g)) return nb_conv_forward_implicit(cd, d, x, w, bias, y);
     c.nb = c.g.pointwise ? c.g.PQ : block_cols(cd, c.g.L, c.g.PQ);
@@ -194,6 +195,7 @@ static void rotate_filters(const nb_conv2d_desc *d, const nb_conv_geom *g, const
 
 nb_status nb_conv_backward_data_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                     const float *dy, const float *w, float *dx) {
+    if (nb_conv_use_depthwise(cd, d)) return nb_conv_depthwise_backward_data(cd, d, dy, w, dx);
     nb_conv2d_desc td;
     const nb_conv_geom g0 = nb_conv_geom_of(d);
     if (transposed_desc(d, &g0, &td)) {
@@ -252,6 +254,8 @@ static nb_status bwd_filter_task(const void *ctx, int64_t gi, float *col) {
 
 nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                       const float *x, const float *dy, float *dw, float *dbias) {
+    if (nb_conv_use_depthwise(cd, d))
+        return nb_conv_depthwise_backward_filter(cd, d, x, dy, dw, dbias);
     bwd_filter_ctx c = {cd, d, nb_conv_geom_of(d), x, dy, dw};
     const int64_t tasks = c.g.G;
     const int nt = nb_conv_task_threads(cd, tasks, d, &c.g);

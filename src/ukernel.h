@@ -210,6 +210,8 @@ typedef void nb_conv_pack_b_ft(const nb_conv_tap *plan, int64_t rs, int64_t l0, 
                                int64_t panels, const float *x, int64_t hw, float *dst);
 typedef nb_conv_pack_b_ft *nb_conv_pack_b_fn;
 
+#include "ukernel_dwconv.h"   /* the depthwise kernels (nb_dwconv_ukernels) */
+
 typedef struct {
     nb_conv_sgemm_fn sgemm;
     /* The ISA's GEMM (micro-kernel, A packing, blocking) and its implicit
@@ -224,6 +226,7 @@ typedef struct {
     int64_t col_floats;         /* target size of one column block (L2) */
     int64_t min_block;          /* fewest output pixels per block */
     int64_t min_mnk_per_thread; /* multiply-adds worth one more thread */
+    nb_dwconv_ukernels dw;      /* depthwise (src/conv_depthwise.c); fwd NULL: none */
 } nb_conv_desc;
 
 /* ---- the row walk every ISA's im2col / col2im shares (plain C) ---- */
@@ -498,6 +501,9 @@ typedef float nb_fma_peak_ft(int64_t iters);
 #define NB_UK_VUNARY(fn, op, unroll)      nb_f32_vunary_ft fn;
 #define NB_UK_SOFTMAX(fn, log)            nb_f32_softmax_row_ft fn;
 #define NB_UK_PEAK(fn, flops_per_iter)    nb_fma_peak_ft fn;
+#define NB_UK_DWCONV_FWD(fn)              nb_dwconv_fwd_ft fn;
+#define NB_UK_DWCONV_BWF(fn)              nb_dwconv_bwf_ft fn;
+#define NB_UK_DWCONV_BWD(fn)              nb_dwconv_bwd_ft fn;
 #include "ukernel_registry.h"
 
 

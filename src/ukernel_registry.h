@@ -24,6 +24,9 @@
  *   NB_UK_OPTIM(tag)                nb_f32_sgd_ukernel__<tag>, nb_f32_adam_ukernel__<tag>
  *   NB_UK_PEAK(fn, flops_per_iter)  the ISA's FMA peak probe (nb_fma_peak_ft), for
  *                                   `nabla bench` and the benchmarks' "% of peak"
+ *   NB_UK_DWCONV_FWD(fn), NB_UK_DWCONV_BWF(fn), NB_UK_DWCONV_BWD(fn)
+ *                                   depthwise forward, backward-filter, backward-data
+ *                                   scatter (src/ukernel_dwconv.h)
  * The plain-C micro-kernels (kernels/generic/ukernels.def, NB_UK_ISA =
  * NB_ISA_REF) expand first.
  */
@@ -88,6 +91,15 @@
 #ifndef NB_UK_PEAK
 #define NB_UK_PEAK(fn, flops_per_iter)
 #endif
+#ifndef NB_UK_DWCONV_FWD
+#define NB_UK_DWCONV_FWD(fn)
+#endif
+#ifndef NB_UK_DWCONV_BWF
+#define NB_UK_DWCONV_BWF(fn)
+#endif
+#ifndef NB_UK_DWCONV_BWD
+#define NB_UK_DWCONV_BWD(fn)
+#endif
 
 /* The includes of the built ISAs' registries (written by meson). */
 #include "nb_ukernel_isas.h"
@@ -112,3 +124,6 @@
 #undef NB_UK_VBINARY
 #undef NB_UK_OPTIM
 #undef NB_UK_PEAK
+#undef NB_UK_DWCONV_FWD
+#undef NB_UK_DWCONV_BWF
+#undef NB_UK_DWCONV_BWD
