@@ -4,9 +4,9 @@
 
 # Native build and tests.
 NB_DEPS_BUILD="gcc g++ meson ninja-build pkg-config python3 libsleef-dev libcmocka-dev"
-# Benchmarks: Google Benchmark, OpenBLAS and oneDNN as the peers measured side
-# by side, matplotlib for the report's charts (scripts/bench_charts.py).
-NB_DEPS_BENCH="libbenchmark-dev libopenblas-dev libdnnl-dev python3-matplotlib"
+# Benchmarks: Google Benchmark, OpenBLAS, oneDNN and XNNPACK as the peers
+# measured side by side, matplotlib for the report's charts (scripts/bench_charts.py).
+NB_DEPS_BENCH="libbenchmark-dev libopenblas-dev libdnnl-dev libxnnpack-dev python3-matplotlib"
 # The rest of the test command: clang (with its OpenMP runtime), qemu for
 # the no-AVX2 (Westmere) run and the AArch64 run, the AArch64 cross toolchain
 # with the arm64 -dev packages from Debian's multiarch archive.
@@ -31,6 +31,9 @@ nb_package_of_lib() {   # soname arch
         libbenchmark*.so*) echo "libbenchmark1debian$2" ;;
         libopenblas.so.*)  echo "libopenblas0$2" ;;
         libdnnl.so.*)      echo "libdnnl2$2" ;;
+        libXNNPACK.so.*)   echo "libxnnpack0$2" ;;
+        libpthreadpool.so.*) echo "libpthreadpool0$2" ;;
+        libcpuinfo.so.*)   echo "libcpuinfo0$2" ;;
         libc.so.*|libm.so.*|ld-linux*) echo "libc6$2" ;;
         *) echo "" ;;
     esac

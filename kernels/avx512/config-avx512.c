@@ -1,7 +1,8 @@
 /* The AVX-512 (x86-64-v4) configuration: the AVX2 configuration (every
  * x86-64-v4 CPU runs it), with the micro-kernels this folder brings in its
  * place. So far: the 14x16 GEMM tile and its A packer, the elementwise
- * functions (SLEEF avx512f, 16 lanes) and the softmax rows.
+ * functions (SLEEF avx512f, 16 lanes), the softmax rows and the depthwise
+ * convolution kernels (the AVX2 ones' bits, src/ukernel_dwconv.h).
  *
  * GEMM blocking: the AVX2 tile's KC (384) and panel width (16), so the B
  * packer, the no-pack row kernels and the implicit-im2col convolution
@@ -30,4 +31,6 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->unary[NB_UNARY_RELU] = nb_f32_vrelu_ukernel__avx512_u32;
     cfg->softmax = nb_f32_softmax_ukernel__avx512;
     cfg->logsoftmax = nb_f32_logsoftmax_ukernel__avx512;
+    cfg->conv.dw.fwd = nb_f32_dwconv_fwd_ukernel__avx512;
+    cfg->conv.dw.bwf = nb_f32_dwconv_bwf_ukernel__avx512;
 }

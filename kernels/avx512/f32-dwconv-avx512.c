@@ -1,0 +1,176 @@
+/* Depthwise convolution micro-kernels, AVX-512 (contract and numerics:
+ * src/ukernel_dwconv.h): forward (also backward-data at stride 1) and
+ * backward-filter, one channel plane of NCHW. Same per-pixel FMA chains,
+ * same 16 filter-sum lanes as the AVX2 and plain-C kernels: the same bits.
+ *
+ * NCHW: the 16 lanes run along W of the output row, so each tap is one
+ * unaligned load of an input row and one FMA with the tap's weight
+ * broadcast. Forward borders (the few columns whose taps reach the
+ * padding) take the scalar chain: each would need its own mask per tap
+ * for one or two pixels. The interior's last < 16 columns are a masked
+ * vector (AVX-512 masks cost nothing extra; masked-off lanes neither read
+ * nor fault). Backward-filter's border and tail blocks are masked vectors
+ * (x masked to 0 in the padding, x and dy past Q), which keeps the
+ * contract's lanes. Rows in the padding read the zero row.
+ */
+#include <immintrin.h>
+
+#include "ukernel.h"
+
+static inline __m512i lane_idx(int64_t stride) {
+    return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                              _mm512_set1_epi32((int)stride));
+}
+
+static inline __mmask16 tail_mask(int64_t n) {
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+/* Lanes at xs[i stride], those of mask only (the others 0, not read). */
+static inline __m512 load_lanes(const float *xs, int64_t sw, __m512i idx, __mmask16 mask) {
+    if (sw == 1) return _mm512_maskz_loadu_ps(mask, xs);
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, idx, xs, 4);
+}
+
+/* ---- forward ---- */
+
+/* Any R, S, stride, dilation: columns [q0, q0 + n) of row p (all inside),
+   up to 4 vectors (64 columns, 4 independent chains) at a time. */
+static void fwd_interior(const nb_dw_plane *g, const float *x, const float *zero, const float *w,
+                         float bias, int accumulate, int64_t p, int64_t q0, int64_t n, float *yr) {
+    const int64_t sw = g->stride_w, R = g->r, S = g->s;
+    const __m512i idx = lane_idx(sw);
+    for (int64_t i = 0; i < n;) {
+        const int64_t left = n - i;
+        const int nv = left >= 64 ? 4 : 1;
+        const __mmask16 m = nv == 4 ? (__mmask16)0xFFFF : tail_mask(left);
+        __m512 acc[4];
+        for (int v = 0; v < nv; v++)
+            acc[v] = accumulate ? _mm512_maskz_loadu_ps(m, yr + i + 16 * v) : _mm512_set1_ps(bias);
+        for (int64_t r = 0; r < R; r++) {
+            const float *row = nb_dw_row(g, x, zero, p * g->stride_h - g->pad_h + r * g->dil_h);
+            const float *base = row + (q0 + i) * sw - g->pad_w;
+            for (int64_t s = 0; s < S; s++) {
+                const __m512 wv = _mm512_set1_ps(w[r * S + s]);
+                for (int v = 0; v < nv; v++)
+                    acc[v] = _mm512_fmadd_ps(load_lanes(base + s * g->dil_w + 16 * v * sw, sw, idx, m),
+                                             wv, acc[v]);
+            }
+        }
+        for (int v = 0; v < nv; v++) _mm512_mask_storeu_ps(yr + i + 16 * v, m, acc[v]);
+        i += nv == 4 ? 64 : 16;
+    }
+}
+
+/* Stride 2: a[0], a[2], ..., a[30] (s = 0), a[1], ..., a[31] (s = 1) and
+   a[2], ..., a[32] (s = 2, from a[2..17] and a[17..32]: never a[33], which
+   may lie past the row). */
+static inline __m512 pick(const float *a0, const float *a1, __m512i sel) {
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(a0), sel, _mm512_loadu_ps(a1));
+}
+
+/* 3x3, dil_w 1, stride_w 1 or 2: the 9 weights in registers, 2 vectors (32
+   columns) per step; the rest of the interior through fwd_interior. */
+static void fwd_3x3_row(const nb_dw_plane *g, const float *x, const float *zero, const float *w,
+                        const __m512 *wv, float bias, int accumulate, int64_t p, float *yr) {
+    const int64_t sw = g->stride_w, q0 = g->q_lo, n = g->q_hi - g->q_lo;
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const __m512i e2 = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 17, 19, 21, 23, 25, 27, 29, 31);
+    const float *rows[3];
+    for (int r = 0; r < 3; r++)
+        rows[r] = nb_dw_row(g, x, zero, p * g->stride_h - g->pad_h + r * g->dil_h) + q0 * sw - g->pad_w;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512 a0 = accumulate ? _mm512_loadu_ps(yr + q0 + i) : _mm512_set1_ps(bias);
+        __m512 a1 = accumulate ? _mm512_loadu_ps(yr + q0 + i + 16) : _mm512_set1_ps(bias);
+        for (int r = 0; r < 3; r++) {
+            const float *b = rows[r] + i * sw;
+            if (sw == 1) {
+                for (int s = 0; s < 3; s++) {
+                    a0 = _mm512_fmadd_ps(_mm512_loadu_ps(b + s), wv[3 * r + s], a0);
+                    a1 = _mm512_fmadd_ps(_mm512_loadu_ps(b + 16 + s), wv[3 * r + s], a1);
+                }
+            } else {
+                for (int h = 0; h < 2; h++) {
+                    const float *c = b + 32 * h;
+                    __m512 a = h ? a1 : a0;
+                    a = _mm512_fmadd_ps(pick(c, c + 16, ev), wv[3 * r], a);
+                    a = _mm512_fmadd_ps(pick(c, c + 16, od), wv[3 * r + 1], a);
+                    a = _mm512_fmadd_ps(pick(c + 2, c + 17, e2), wv[3 * r + 2], a);
+                    if (h) a1 = a;
+                    else a0 = a;
+                }
+            }
+        }
+        _mm512_storeu_ps(yr + q0 + i, a0);
+        _mm512_storeu_ps(yr + q0 + i + 16, a1);
+    }
+    if (i < n) fwd_interior(g, x, zero, w, bias, accumulate, p, q0 + i, n - i, yr + q0 + i);
+}
+
+void nb_f32_dwconv_fwd_ukernel__avx512(const nb_dw_plane *g, const float *x, const float *w,
+                                       float bias, int accumulate, const float *zero, float *y) {
+    const int fast = g->r == 3 && g->s == 3 && g->dil_w == 1 && (g->stride_w == 1 || g->stride_w == 2);
+    __m512 wv[9];
+    for (int t = 0; fast && t < 9; t++) wv[t] = _mm512_set1_ps(w[t]);
+    for (int64_t p = 0; p < g->p; p++) {
+        float *yr = y + p * g->q;
+        nb_dw_fwd_edges(g, x, zero, w, bias, accumulate, p, y);
+        if (g->q_hi == g->q_lo) continue;
+        if (fast) fwd_3x3_row(g, x, zero, w, wv, bias, accumulate, p, yr);
+        else fwd_interior(g, x, zero, w, bias, accumulate, p, g->q_lo, g->q_hi - g->q_lo, yr + g->q_lo);
+    }
+}
+
+/* ---- backward-filter ---- */
+
+/* Taps per pass: 9 accumulators (a 3x3 filter in one pass) + dy + x. */
+#define BWF_TAPS 9
+
+/* Lanes of block q0 whose x element is inside the row for a tap at column
+   offset off, and whose q0 + l < Q. */
+static inline __mmask16 bwf_mask(const nb_dw_plane *g, int64_t q0, int64_t off) {
+    const __m512i l = _mm512_add_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32((int)q0));
+    const __m512i iw = _mm512_add_epi32(_mm512_mullo_epi32(l, _mm512_set1_epi32((int)g->stride_w)),
+                                        _mm512_set1_epi32((int)off));
+    return _mm512_cmpge_epi32_mask(iw, _mm512_setzero_si512()) &
+           _mm512_cmplt_epi32_mask(iw, _mm512_set1_epi32((int)g->w)) &
+           _mm512_cmplt_epi32_mask(l, _mm512_set1_epi32((int)g->q));
+}
+
+void nb_f32_dwconv_bwf_ukernel__avx512(const nb_dw_plane *g, const float *x, const float *dy,
+                                       const float *zero, int accumulate, float *dw) {
+    const int64_t RS = g->r * g->s, Q = g->q, sw = g->stride_w;
+    const __m512i idx = lane_idx(sw);
+    for (int64_t t0 = 0; t0 < RS; t0 += BWF_TAPS) {
+        const int nt = RS - t0 < BWF_TAPS ? (int)(RS - t0) : BWF_TAPS;
+        __m512 acc[BWF_TAPS];
+        int64_t off[BWF_TAPS];
+        for (int j = 0; j < nt; j++) {
+            acc[j] = _mm512_setzero_ps();
+            off[j] = ((t0 + j) % g->s) * g->dil_w - g->pad_w;
+        }
+        for (int64_t p = 0; p < g->p; p++) {
+            const float *rows[BWF_TAPS];
+            for (int j = 0; j < nt; j++)
+                rows[j] = nb_dw_row(g, x, zero,
+                                    p * g->stride_h - g->pad_h + ((t0 + j) / g->s) * g->dil_h);
+            const float *dyr = dy + p * Q;
+            for (int64_t q0 = 0; q0 < Q; q0 += NB_DW_LANES) {
+                const int full = q0 >= g->q_lo && q0 + NB_DW_LANES <= g->q_hi;
+                const __m512 d = _mm512_maskz_loadu_ps(tail_mask(Q - q0), dyr + q0);
+                for (int j = 0; j < nt; j++) {
+                    const __mmask16 m = full ? (__mmask16)0xFFFF : bwf_mask(g, q0, off[j]);
+                    acc[j] = _mm512_fmadd_ps(load_lanes(rows[j] + q0 * sw + off[j], sw, idx, m), d, acc[j]);
+                }
+            }
+        }
+        for (int j = 0; j < nt; j++) {
+            float lanes[NB_DW_LANES];
+            _mm512_storeu_ps(lanes, acc[j]);
+            nb_dw_bwf_store(lanes, accumulate, dw + t0 + j);
+        }
+    }
+}
