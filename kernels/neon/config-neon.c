@@ -105,6 +105,8 @@ void nb_neon_config(nb_ukernel_config *cfg) {
         .col_floats = 131072,
         .min_block = 128,
         .min_mnk_per_thread = 65536,   /* the SGEMM's own threshold */
+        .dw = {nb_f32_dwconv_fwd_ukernel__neon, nb_f32_dwconv_bwf_ukernel__neon,
+               nb_f32_dwconv_bwd_ukernel__scalar},
     };
     cfg->reduce = (nb_sreduce_ukernels){
         .rsum    = nb_f32_rsum_ukernel__neon_u32,
