@@ -123,23 +123,27 @@ static inline __mmask16 lane_range(int64_t lo, int64_t hi) {
     return hi <= lo ? (__mmask16)0 : (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
 }
 
-/* Stride 1 (any R, S, dilation): the lane masks of every 16-column block
-   b (from q = 0, rounded up to a multiple of 4 blocks) and tap column s,
-   mt[b S + s]: lanes l with 0 <= 16 b + l + off_s < W and 16 b + l < Q, so
-   a block that reaches the padding loads each tap under its mask (the
-   other lanes are 0, the contract's padding) and a border costs one masked
-   vector instead of scalar pixels; blocks past Q are fully masked. The
-   same for every row: built once per plane. At most MT_MAX entries (else
-   the interior-and-scalar-borders path). */
+/* The lane masks of every 16-column block b (from q = 0, rounded up to a
+   multiple of 4 blocks) and tap column s, mt[b S + s]: lanes l with
+   0 <= (16 b + l) stride_w + off_s < W and 16 b + l < Q (a contiguous run:
+   iw grows with l). A block that reaches the padding loads each tap under
+   its mask (the other lanes are 0, the contract's padding), so a border
+   costs one masked vector instead of scalar pixels; blocks past Q are fully
+   masked. The same for every row: built once per plane. At most MT_MAX
+   entries (else 0: the caller takes a path without the table). */
 #define MT_MAX 2048
-static int64_t s1_masks(const nb_dw_plane *g, __mmask16 *mt) {
-    const int64_t nblk = (g->q + 63) / 64 * 4, S = g->s;
+static int64_t lane_masks(const nb_dw_plane *g, __mmask16 *mt) {
+    const int64_t nblk = (g->q + 63) / 64 * 4, S = g->s, sw = g->stride_w;
     if (nblk * S > MT_MAX) return 0;
     for (int64_t b = 0; b < nblk; b++)
         for (int64_t s = 0; s < S; s++) {
-            const int64_t qb = 16 * b, off = s * g->dil_w - g->pad_w;
-            const int64_t hi = g->w - qb - off < g->q - qb ? g->w - qb - off : g->q - qb;
-            mt[b * S + s] = lane_range(-(qb + off), hi);
+            const int64_t off = s * g->dil_w - g->pad_w;
+            unsigned m = 0;
+            for (int64_t l = 0; l < 16; l++) {
+                const int64_t q = 16 * b + l, iw = q * sw + off;
+                if (q < g->q && iw >= 0 && iw < g->w) m |= 1u << l;
+            }
+            mt[b * S + s] = (__mmask16)m;
         }
     return nblk;
 }
@@ -201,7 +205,7 @@ void nb_f32_dwconv_fwd_ukernel__avx512(const nb_dw_plane *g, const float *x, con
     __m512 wv[9];
     for (int t = 0; fast && t < 9; t++) wv[t] = _mm512_set1_ps(w[t]);
     __mmask16 mt[MT_MAX];
-    if (g->stride_w == 1 && s1_masks(g, mt)) {
+    if (g->stride_w == 1 && lane_masks(g, mt)) {
         fwd_s1(g, x, zero, w, bias, accumulate, mt, y);
         return;
     }
@@ -219,37 +223,63 @@ void nb_f32_dwconv_fwd_ukernel__avx512(const nb_dw_plane *g, const float *x, con
 /* Taps per pass: 9 accumulators (a 3x3 filter in one pass) + dy + x. */
 #define BWF_TAPS 9
 
-void nb_f32_dwconv_bwf_ukernel__avx512(const nb_dw_plane *g, const float *x, const float *dy,
-                                       const float *zero, int accumulate, float *dw) {
-    const int64_t RS = g->r * g->s, Q = g->q, sw = g->stride_w;
+/* Every pass runs BWF_TAPS taps (constant loops: the accumulators stay in
+   registers); in the last pass the taps past R S repeat the last one and
+   are not stored. Inlined for stride 1 (plain loads) and any other stride
+   (gathers), so the stride test is not in the tap loop. */
+static inline __attribute__((always_inline)) void
+bwf_body(const nb_dw_plane *g, const float *x, const float *dy, const float *zero, int accumulate,
+         float *dw, const __mmask16 *mt, int table, const int s1) {
+    const int64_t RS = g->r * g->s, Q = g->q, sw = s1 ? 1 : g->stride_w, S = g->s;
     const __m512i idx = lane_idx(sw);
     for (int64_t t0 = 0; t0 < RS; t0 += BWF_TAPS) {
-        const int nt = RS - t0 < BWF_TAPS ? (int)(RS - t0) : BWF_TAPS;
         __m512 acc[BWF_TAPS];
-        int64_t off[BWF_TAPS];
-        for (int j = 0; j < nt; j++) {
+        int64_t off[BWF_TAPS], col[BWF_TAPS], dr[BWF_TAPS];
+        for (int j = 0; j < BWF_TAPS; j++) {
+            const int64_t t = t0 + j < RS ? t0 + j : RS - 1;
             acc[j] = _mm512_setzero_ps();
-            off[j] = ((t0 + j) % g->s) * g->dil_w - g->pad_w;
+            col[j] = t % S;
+            dr[j] = (t / S) * g->dil_h - g->pad_h;
+            off[j] = col[j] * g->dil_w - g->pad_w;
         }
         for (int64_t p = 0; p < g->p; p++) {
             const float *rows[BWF_TAPS];
-            for (int j = 0; j < nt; j++)
-                rows[j] = nb_dw_row(g, x, zero,
-                                    p * g->stride_h - g->pad_h + ((t0 + j) / g->s) * g->dil_h);
+            for (int j = 0; j < BWF_TAPS; j++)
+                rows[j] = nb_dw_row(g, x, zero, p * g->stride_h + dr[j]) + off[j];
             const float *dyr = dy + p * Q;
             for (int64_t q0 = 0; q0 < Q; q0 += NB_DW_LANES) {
-                const int full = q0 >= g->q_lo && q0 + NB_DW_LANES <= g->q_hi;
                 const __m512 d = _mm512_maskz_loadu_ps(tail_mask(Q - q0), dyr + q0);
-                for (int j = 0; j < nt; j++) {
-                    const __mmask16 m = full ? (__mmask16)0xFFFF : bwf_mask(g, q0, off[j]);
-                    acc[j] = _mm512_fmadd_ps(load_lanes(rows[j] + q0 * sw + off[j], sw, idx, m), d, acc[j]);
+                if (q0 >= g->q_lo && q0 + NB_DW_LANES <= g->q_hi) {   /* every lane inside */
+                    for (int j = 0; j < BWF_TAPS; j++) {
+                        const float *xs = rows[j] + q0 * sw;
+                        acc[j] = _mm512_fmadd_ps(s1 ? _mm512_loadu_ps(xs) : _mm512_i32gather_ps(idx, xs, 4),
+                                                 d, acc[j]);
+                    }
+                    continue;
+                }
+                const __mmask16 *mb = mt + (q0 / 16) * S;
+                for (int j = 0; j < BWF_TAPS; j++) {
+                    const __mmask16 m = table ? mb[col[j]] : bwf_mask(g, q0, off[j]);
+                    const float *xs = rows[j] + q0 * sw;
+                    acc[j] = _mm512_fmadd_ps(
+                        s1 ? _mm512_maskz_loadu_ps(m, xs)
+                           : _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, xs, 4),
+                        d, acc[j]);
                 }
             }
         }
-        for (int j = 0; j < nt; j++) {
+        for (int j = 0; j < BWF_TAPS && t0 + j < RS; j++) {
             float lanes[NB_DW_LANES];
             _mm512_storeu_ps(lanes, acc[j]);
             nb_dw_bwf_store(lanes, accumulate, dw + t0 + j);
         }
     }
+}
+
+void nb_f32_dwconv_bwf_ukernel__avx512(const nb_dw_plane *g, const float *x, const float *dy,
+                                       const float *zero, int accumulate, float *dw) {
+    __mmask16 mt[MT_MAX];
+    const int table = lane_masks(g, mt) > 0;
+    if (g->stride_w == 1) bwf_body(g, x, dy, zero, accumulate, dw, mt, table, 1);
+    else bwf_body(g, x, dy, zero, accumulate, dw, mt, table, 0);
 }
