@@ -86,6 +86,18 @@ static inline const float *nb_dw_row(const nb_dw_plane *g, const float *x, const
     return ih >= 0 && ih < g->h ? x + ih * g->w : zero;
 }
 
+/* The input rows of taps t0 .. t0 + nt - 1 for output row p (tap t reads
+   row p stride_h - pad_h + (t / S) dil_h), and their column offsets
+   (t mod S) dil_w - pad_w: the setup of every backward-filter pass. */
+static inline void nb_dw_tap_rows(const nb_dw_plane *g, const float *x, const float *zero,
+                                  int64_t t0, int nt, int64_t p, const float **rows) {
+    for (int j = 0; j < nt; j++)
+        rows[j] = nb_dw_row(g, x, zero, p * g->stride_h - g->pad_h + ((t0 + j) / g->s) * g->dil_h);
+}
+static inline void nb_dw_tap_offsets(const nb_dw_plane *g, int64_t t0, int nt, int64_t *off) {
+    for (int j = 0; j < nt; j++) off[j] = ((t0 + j) % g->s) * g->dil_w - g->pad_w;
+}
+
 /* x[ih, iw] on row `row` (0 outside the row). */
 static inline float nb_dw_at(const nb_dw_plane *g, const float *row, int64_t iw) {
     return iw >= 0 && iw < g->w ? row[iw] : 0.0f;

@@ -253,12 +253,10 @@ void nb_f32_dwconv_bwf_ukernel__avx2(const nb_dw_plane *g, const float *x, const
         __m256 acc[2 * BWF_TAPS];
         for (int j = 0; j < 2 * BWF_TAPS; j++) acc[j] = _mm256_setzero_ps();
         int64_t off[BWF_TAPS];
-        for (int j = 0; j < nt; j++) off[j] = ((t0 + j) % g->s) * g->dil_w - g->pad_w;
+        nb_dw_tap_offsets(g, t0, nt, off);
         for (int64_t p = 0; p < g->p; p++) {
             const float *rows[BWF_TAPS];
-            for (int j = 0; j < nt; j++)
-                rows[j] = nb_dw_row(g, x, zero,
-                                    p * g->stride_h - g->pad_h + ((t0 + j) / g->s) * g->dil_h);
+            nb_dw_tap_rows(g, x, zero, t0, nt, p, rows);
             const float *dyr = dy + p * Q;
             for (int64_t q0 = 0; q0 < Q; q0 += NB_DW_LANES) {
                 const int full = q0 >= g->q_lo && q0 + NB_DW_LANES <= g->q_hi;

@@ -74,15 +74,12 @@ void nb_f32_dwconv_bwf_ukernel__neon(const nb_dw_plane *g, const float *x, const
         const int nt = RS - t0 < BWF_TAPS ? (int)(RS - t0) : BWF_TAPS;
         float32x4_t acc[BWF_TAPS][4];
         int64_t off[BWF_TAPS];
-        for (int j = 0; j < nt; j++) {
+        for (int j = 0; j < nt; j++)
             for (int h = 0; h < 4; h++) acc[j][h] = vdupq_n_f32(0.0f);
-            off[j] = ((t0 + j) % g->s) * g->dil_w - g->pad_w;
-        }
+        nb_dw_tap_offsets(g, t0, nt, off);
         for (int64_t p = 0; p < g->p; p++) {
             const float *rows[BWF_TAPS];
-            for (int j = 0; j < nt; j++)
-                rows[j] = nb_dw_row(g, x, zero,
-                                    p * g->stride_h - g->pad_h + ((t0 + j) / g->s) * g->dil_h);
+            nb_dw_tap_rows(g, x, zero, t0, nt, p, rows);
             const float *dyr = dy + p * Q;
             for (int64_t q0 = 0; q0 < Q; q0 += NB_DW_LANES) {
                 /* stride 2: vld2q of the block's last lane reads one more float */
