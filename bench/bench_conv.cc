@@ -34,6 +34,12 @@
 // with NABLA_CONV_ALGO forced (read by the library on every call):
 //   nabla_gemm, nabla_winograd   (Winograd F(4x4, 3x3): 3x3 stride-1 layers;
 //                                 elsewhere the same as nabla_gemm).
+//   xnnpack      (forward only; built with XNNPACK, NB_HAVE_XNNPACK) its
+//                convolution operator, NHWC in and out (bench_conv_xnnpack.cc).
+// Depthwise layers also run nabla on 2 threads (<layer>_t2, real time: the
+// report compares it with its 1 thread). The reference backend runs only
+// the first four layers (it is not a peer); the training batch runs a few
+// iterations.
 // FLOPS counter (kIsRate) = 2 N K P Q (C/groups) R S per call, the same for
 // all three directions and all impls (each is one GEMM of that size per
 // image and group; onednn_nchw's reorders count as time, not as flops).
@@ -62,12 +68,32 @@ const Layer kLayers[] = {
     {"n1_c256_14x14_k256_3x3_p1",   {1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1}},
     {"n1_c3_224x224_k64_7x7_s2_p3", {1, 3, 224, 224, 64, 7, 7, 2, 2, 3, 3, 1, 1, 1}},
     {"n8_c128_28x28_k128_3x3_p1",   {8, 128, 28, 28, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1}},
+    // ResNet-50 bottleneck 1x1s, 3x3 stride 2, MobileNetV2's depthwise 3x3
+    // and the 1x1s around them, a training batch.
+    {"n1_c256_56x56_k64_1x1",       {1, 256, 56, 56, 64, 1, 1, 1, 1, 0, 0, 1, 1, 1}},
+    {"n8_c256_56x56_k64_1x1",       {8, 256, 56, 56, 64, 1, 1, 1, 1, 0, 0, 1, 1, 1}},
+    {"n1_c64_56x56_k256_1x1",       {1, 64, 56, 56, 256, 1, 1, 1, 1, 0, 0, 1, 1, 1}},
+    {"n8_c64_56x56_k256_1x1",       {8, 64, 56, 56, 256, 1, 1, 1, 1, 0, 0, 1, 1, 1}},
+    {"n1_c128_56x56_k128_3x3_s2_p1", {1, 128, 56, 56, 128, 3, 3, 2, 2, 1, 1, 1, 1, 1}},
+    {"n1_c24_56x56_k144_1x1",       {1, 24, 56, 56, 144, 1, 1, 1, 1, 0, 0, 1, 1, 1}},
+    {"n1_c144_56x56_dw3x3_p1",      {1, 144, 56, 56, 144, 3, 3, 1, 1, 1, 1, 1, 1, 144}},
+    {"n1_c144_56x56_k24_1x1",       {1, 144, 56, 56, 24, 1, 1, 1, 1, 0, 0, 1, 1, 1}},
+    {"n1_c32_112x112_dw3x3_p1",     {1, 32, 112, 112, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32}},
+    {"n1_c32_112x112_k16_1x1",      {1, 32, 112, 112, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1}},
+    {"n32_c64_56x56_k64_3x3_p1",    {32, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1}},
 };
+const int kRefLayers = 4;   // the reference backend runs the first four
+
+#ifdef NB_HAVE_XNNPACK
+}  // namespace
+void nbb_run_xnnpack_conv(benchmark::State &state, const nb_conv2d_desc &d, double flop);
+namespace {
+#endif
 
 enum Direction { kForward, kBackwardData, kBackwardFilter };
-enum Impl { kNabla, kRef, kOnednn, kOnednnNchw, kNablaGemm, kNablaWinograd };
+enum Impl { kNabla, kRef, kOnednn, kOnednnNchw, kNablaGemm, kNablaWinograd, kXnnpack };
 const char *const kImplNames[] = {"nabla", "ref", "onednn", "onednn_nchw", "nabla_gemm",
-                                  "nabla_winograd"};
+                                  "nabla_winograd", "xnnpack"};
 
 // Threads of every impl: NB_BENCH_CONV_THREADS, else 1.
 int bench_threads() {
@@ -81,7 +107,8 @@ double conv_flop(const nb_conv2d_desc &d, int64_t P, int64_t Q) {
            double(d.r) * double(d.s);
 }
 
-void run_nabla(benchmark::State &state, const nb_conv2d_desc &d, Direction dir, bool ref) {
+void run_nabla(benchmark::State &state, const nb_conv2d_desc &d, Direction dir, bool ref,
+               int threads = 1) {
     nbb::IsaScope scope(ref ? NB_ISA_REF : nb_isa_active());
     if (!scope.ok) {
         state.SkipWithError("isa unsupported");
@@ -97,7 +124,7 @@ void run_nabla(benchmark::State &state, const nb_conv2d_desc &d, Direction dir, 
     const size_t ny = size_t(d.n * d.k * P * Q);
     nbb::Buffer x(nx, -1, 1, 1), w(nw, -1, 1, 2), bias(size_t(d.k), -1, 1, 3), y(ny, -1, 1, 4);
     nbb::Buffer dbias(size_t(d.k));
-    nb_set_num_threads(bench_threads());
+    nb_set_num_threads(threads > 1 ? threads : bench_threads());
     for (auto _ : state) {
         nb_status s = NB_OK;
         switch (dir) {
@@ -350,6 +377,35 @@ void run_onednn(benchmark::State &state, const nb_conv2d_desc &d, Direction dir,
 
 #endif
 
+// The forward XNNPACK peer, and nabla on 2 threads for the depthwise layers.
+void register_more(const char *fwd, const char *bwd_data, const char *bwd_filter) {
+    const Direction dirs[] = {kForward, kBackwardData, kBackwardFilter};
+    const char *const families[] = {fwd, bwd_data, bwd_filter};
+    for (const Layer &layer : kLayers) {
+        const nb_conv2d_desc d = layer.d;
+        int64_t P = 0, Q = 0;
+        nb_conv2d_out_shape(&d, &P, &Q);
+        const double flop = conv_flop(d, P, Q);
+        (void)flop;
+#ifdef NB_HAVE_XNNPACK
+        const std::string xn = std::string(fwd) + "/xnnpack/" + layer.name;
+        auto *b = benchmark::RegisterBenchmark(xn.c_str(), [d, flop](benchmark::State &st) {
+            nbb_run_xnnpack_conv(st, d, flop);
+        });
+        b->Unit(benchmark::kMillisecond);
+        if (d.n >= 32) b->Iterations(3);
+#endif
+        if (!(d.groups == d.c && d.c > 1)) continue;
+        for (int i = 0; i < 3; i++) {
+            const Direction dr = dirs[i];
+            const std::string name = std::string(families[i]) + "/nabla/" + layer.name + "_t2";
+            benchmark::RegisterBenchmark(name.c_str(), [d, dr](benchmark::State &st) {
+                run_nabla(st, d, dr, false, 2);
+            })->Unit(benchmark::kMillisecond)->UseRealTime();
+        }
+    }
+}
+
 int register_all() {
     static const struct {
         const char *family;
@@ -362,13 +418,15 @@ int register_all() {
     const int impls = 2;
 #endif
     for (const auto &dir : kDirs)
-        for (const Layer &layer : kLayers)
+        for (int li = 0; li < int(sizeof kLayers / sizeof kLayers[0]); li++)
             for (int impl = 0; impl < impls; impl++) {
+                const Layer &layer = kLayers[li];
+                if (impl == kRef && li >= kRefLayers) continue;
                 const std::string name = std::string(dir.family) + "/" + kImplNames[impl] + "/" + layer.name;
                 const nb_conv2d_desc d = layer.d;
                 const Direction dr = dir.dir;
                 const Impl im = Impl(impl);
-                benchmark::RegisterBenchmark(name.c_str(), [d, dr, im](benchmark::State &st) {
+                auto *b = benchmark::RegisterBenchmark(name.c_str(), [d, dr, im](benchmark::State &st) {
 #ifdef NB_HAVE_DNNL
                     if (im == kOnednn || im == kOnednnNchw) {
                         run_onednn(st, d, dr, im == kOnednnNchw);
@@ -376,7 +434,9 @@ int register_all() {
                     }
 #endif
                     run_nabla(st, d, dr, im == kRef);
-                })->Unit(benchmark::kMillisecond);
+                });
+                b->Unit(benchmark::kMillisecond);
+                if (d.n >= 32) b->Iterations(3);   // the training batch: ~0.1 s a call
             }
     // nabla with the algorithm forced (NABLA_CONV_ALGO, set around the run).
     for (const auto &dir : kDirs)
@@ -391,6 +451,7 @@ int register_all() {
                     unsetenv("NABLA_CONV_ALGO");
                 })->Unit(benchmark::kMillisecond);
             }
+    register_more(kDirs[0].family, kDirs[1].family, kDirs[2].family);
     return 0;
 }
 

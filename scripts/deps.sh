@@ -42,6 +42,9 @@ nb_package_of_lib() {   # soname arch
         libopenblas.so.*)  echo "libopenblas0$2" ;;
         libdnnl.so.*)      echo "libdnnl2$2" ;;
         libz.so.*)         echo "zlib1g$2" ;;
+        libXNNPACK.so.*)   echo "libxnnpack0$2" ;;
+        libpthreadpool.so.*) echo "libpthreadpool0$2" ;;
+        libcpuinfo.so.*)   echo "libcpuinfo0$2" ;;
         libc.so.*|libm.so.*|ld-linux*) echo "libc6$2" ;;
         *) echo "" ;;
     esac

@@ -136,6 +136,7 @@ static nb_status fwd_task(const void *ctx, int64_t t, float *col) {
 
 nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
                               const float *w, const float *bias, float *y) {
+    if (nb_conv_use_depthwise(cd, d)) return nb_conv_depthwise_forward(cd, d, x, w, bias, y);
     nb_status wst;
     if (nb_conv_winograd_forward(cd, d, x, w, bias, y, &wst)) return wst;
     return nb_conv_forward_gemm(cd, d, x, w, bias, y);
@@ -224,6 +225,7 @@ static void rotate_filters(const nb_conv2d_desc *d, const nb_conv_geom *g, const
 
 nb_status nb_conv_backward_data_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                     const float *dy, const float *w, float *dx) {
+    if (nb_conv_use_depthwise(cd, d)) return nb_conv_depthwise_backward_data(cd, d, dy, w, dx);
     nb_status wst;
     if (nb_conv_winograd_backward_data(cd, d, dy, w, dx, &wst)) return wst;
     return nb_conv_backward_data_gemm(cd, d, dy, w, dx);
@@ -311,6 +313,8 @@ static nb_status bwd_filter_task(const void *ctx, int64_t gi, float *col) {
 
 nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                       const float *x, const float *dy, float *dw, float *dbias) {
+    if (nb_conv_use_depthwise(cd, d))
+        return nb_conv_depthwise_backward_filter(cd, d, x, dy, dw, dbias);
     bwd_filter_ctx c = {cd, d, nb_conv_geom_of(d), 0, x, dy, dw};
     c.nb = filter_block_cols(cd, c.g.L, c.g.PQ);
     const int64_t tasks = c.g.G;

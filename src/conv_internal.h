@@ -81,5 +81,15 @@ int nb_conv_winograd_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d, co
                              const float *w, const float *bias, float *y, nb_status *st);
 int nb_conv_winograd_backward_data(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                    const float *dy, const float *w, float *dx, nb_status *st);
+/* Depthwise convolution (src/conv_depthwise.c): whether it takes this shape
+   (a function of the shape alone), and its three passes. */
+int nb_conv_use_depthwise(const nb_conv_desc *cd, const nb_conv2d_desc *d);
+nb_status nb_conv_depthwise_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                    const float *x, const float *w, const float *bias, float *y);
+nb_status nb_conv_depthwise_backward_data(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                          const float *dy, const float *w, float *dx);
+nb_status nb_conv_depthwise_backward_filter(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                            const float *x, const float *dy, float *dw,
+                                            float *dbias);
 
 #endif

@@ -249,6 +249,7 @@ typedef nb_wino_filter_ft *nb_wino_filter_fn;
    follow the reference's: Winograd spreads them over whole tiles). */
 typedef int nb_wino_out_ft(size_t live, const float *m, ptrdiff_t mxi, float bias, float *out);
 typedef nb_wino_out_ft *nb_wino_out_fn;
+#include "ukernel_dwconv.h"   /* the depthwise kernels (nb_dwconv_ukernels) */
 
 typedef struct {
     nb_conv_sgemm_fn sgemm;
@@ -272,6 +273,7 @@ typedef struct {
     nb_wino_in_fn wino_in;
     nb_wino_filter_fn wino_filter;
     nb_wino_out_fn wino_out;
+    nb_dwconv_ukernels dw;      /* depthwise (src/conv_depthwise.c); fwd NULL: none */
 } nb_conv_desc;
 
 /* ---- the row walk every ISA's im2col / col2im shares (plain C) ---- */
@@ -579,6 +581,9 @@ typedef float nb_fma_peak_ft(int64_t iters);
 #define NB_UK_WINO_IN(fn, lanes)          nb_wino_in_ft fn;
 #define NB_UK_WINO_FILTER(fn)             nb_wino_filter_ft fn;
 #define NB_UK_WINO_OUT(fn, lanes)         nb_wino_out_ft fn;
+#define NB_UK_DWCONV_FWD(fn)              nb_dwconv_fwd_ft fn;
+#define NB_UK_DWCONV_BWF(fn)              nb_dwconv_bwf_ft fn;
+#define NB_UK_DWCONV_BWD(fn)              nb_dwconv_bwd_ft fn;
 #include "ukernel_registry.h"
 
 

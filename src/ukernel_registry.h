@@ -27,6 +27,9 @@
  *                                   `nabla bench` and the benchmarks' "% of peak"
  *   NB_UK_WINO_IN(fn, lanes), NB_UK_WINO_FILTER(fn), NB_UK_WINO_OUT(fn, lanes)
  *                                   Winograd F(4x4, 3x3) transforms (lanes tiles per call)
+ *   NB_UK_DWCONV_FWD(fn), NB_UK_DWCONV_BWF(fn), NB_UK_DWCONV_BWD(fn)
+ *                                   depthwise forward, backward-filter, backward-data
+ *                                   scatter (src/ukernel_dwconv.h)
  * The plain-C micro-kernels (kernels/generic/ukernels.def, NB_UK_ISA =
  * NB_ISA_REF) expand first.
  */
@@ -106,6 +109,15 @@
 #ifndef NB_UK_WINO_OUT
 #define NB_UK_WINO_OUT(fn, lanes)
 #endif
+#ifndef NB_UK_DWCONV_FWD
+#define NB_UK_DWCONV_FWD(fn)
+#endif
+#ifndef NB_UK_DWCONV_BWF
+#define NB_UK_DWCONV_BWF(fn)
+#endif
+#ifndef NB_UK_DWCONV_BWD
+#define NB_UK_DWCONV_BWD(fn)
+#endif
 
 /* The includes of the built ISAs' registries (written by meson). */
 #include "nb_ukernel_isas.h"
@@ -135,3 +147,6 @@
 #undef NB_UK_WINO_IN
 #undef NB_UK_WINO_FILTER
 #undef NB_UK_WINO_OUT
+#undef NB_UK_DWCONV_FWD
+#undef NB_UK_DWCONV_BWF
+#undef NB_UK_DWCONV_BWD

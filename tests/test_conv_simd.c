@@ -310,7 +310,73 @@ static const nb_conv2d_desc thread_shapes[] = {
     {2, 48, 9, 10, 400, 3, 3, 1, 1, 1, 1, 1, 1, 1},  /* filter block > the L2 share */
     {2, 64, 21, 23, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1},  /* stride 2 */
     {4, 32, 6, 6, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},    /* few pixels an image, many in the batch */
+    /* depthwise (src/conv_depthwise.c): multiplier 2 stride 2, "same" 3x3
+       over 144 channels, 5x5 dilation 2 with padding past the kernel */
+    {3, 17, 13, 31, 34, 3, 3, 2, 2, 1, 1, 1, 1, 17},
+    {2, 144, 9, 16, 144, 3, 3, 1, 1, 1, 1, 1, 1, 144},
+    {1, 40, 23, 33, 40, 5, 5, 1, 1, 6, 6, 2, 2, 40},
 };
+
+/* A depthwise desc (groups == c): channels, sizes around the vector widths
+   and small primes, stride 1..3, padding 0 to past the kernel, dilation 1
+   or 2, multiplier 1 or 2. */
+static nb_conv2d_desc random_depthwise(void) {
+    static const int64_t chans[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 144};
+    static const int64_t sizes[] = {1, 2, 3, 5, 7, 8, 9, 13, 16, 17, 31, 33};
+    for (;;) {
+        const int64_t c = chans[nbt_range(0, 9)], m = nbt_range(1, 2);
+        const int64_t r = nbt_range(0, 1) ? 3 : nbt_range(1, 5), sk = nbt_range(0, 1) ? 3 : nbt_range(1, 5);
+        nb_conv2d_desc d = {nbt_range(1, 2), c, sizes[nbt_range(0, 11)], sizes[nbt_range(0, 11)], c * m,
+                            r, sk, nbt_range(1, 3), nbt_range(1, 3), nbt_range(0, r + 1),
+                            nbt_range(0, sk + 1), nbt_range(1, 2), nbt_range(1, 2), c};
+        if (c == 144) d.h = d.w = 9;   /* keep the big one quick */
+        int64_t P, Q;
+        if (nb_conv2d_out_shape(&d, &P, &Q) == NB_OK) return d;
+    }
+}
+
+static void depthwise_matches_reference_and_oracle(void **state) {
+    (void)state;
+    FOR_EACH_SIMD_TABLE(t) {
+        for (int i = 0; i < (qemu() ? 40 : 200); i++) {
+            const nb_conv2d_desc d = random_depthwise();
+            run_case(t, &d, (int)nbt_range(0, 1), (int)nbt_range(0, 1), i % 5 == 4);
+        }
+    }
+}
+
+/* NaN and +-Inf in x (forward, backward-filter) and dy (backward-data,
+   backward-filter) reach the same outputs as in the reference: the same
+   NaN positions, and the same infinities elsewhere. */
+static void classes_match(const char *what, const float *a, const float *b, int64_t n) {
+    for (int64_t i = 0; i < n; i++)
+        if (isnan(a[i]) != isnan(b[i]) || (!isnan(a[i]) && isinf(a[i]) != isinf(b[i])) ||
+            (isinf(a[i]) && (a[i] > 0) != (b[i] > 0)))
+            fail_msg("%s[%lld]: simd %g, ref %g", what, (long long)i, (double)a[i], (double)b[i]);
+}
+
+static void depthwise_nan_and_inf_reach_what_they_reach_in_the_reference(void **state) {
+    (void)state;
+    FOR_EACH_SIMD_TABLE(t) {
+        for (int i = 0; i < 30; i++) {
+            const nb_conv2d_desc d = random_depthwise();
+            const int64_t nx = oc_numel_x(&d), nw = oc_numel_w(&d), ny = oc_numel_y(&d);
+            conv_inputs in = make_inputs(&d);
+            for (int k = 0; k < 3; k++) {
+                const float v = k == 0 ? NAN : k == 1 ? INFINITY : -INFINITY;
+                in.x[nbt_range(0, nx - 1)] = v;
+                in.dy[nbt_range(0, ny - 1)] = v;
+            }
+            const outputs o = run_all(t, &d, in.x, in.w, in.b, in.dy);
+            const outputs r = run_all(&nb_kernels_ref, &d, in.x, in.w, in.b, in.dy);
+            classes_match("y", o.y, r.y, ny);
+            classes_match("dx", o.dx, r.dx, nx);
+            classes_match("dw", o.dw, r.dw, nw);
+            free_outputs(o); free_outputs(r);
+            free_inputs(in);
+        }
+    }
+}
 
 static void thread_count_does_not_change_the_bits(void **state) {
     (void)state;
@@ -524,6 +590,8 @@ int main(void) {
         cmocka_unit_test(simd_matches_reference_and_oracle_on_named_shapes),
         cmocka_unit_test(simd_matches_reference_and_oracle_on_random_shapes),
         cmocka_unit_test(integer_data_is_bit_exact_against_the_reference),
+        cmocka_unit_test(depthwise_matches_reference_and_oracle),
+        cmocka_unit_test(depthwise_nan_and_inf_reach_what_they_reach_in_the_reference),
         cmocka_unit_test(thread_count_does_not_change_the_bits),
         cmocka_unit_test(avx512_filter_gradient_gives_the_avx2_bits),
         cmocka_unit_test(one_image_alone_gives_the_bits_it_gets_in_a_batch),

@@ -128,6 +128,8 @@ void nb_avx2_config(nb_ukernel_config *cfg) {
         .wino_in = nb_f32_winoin_ukernel_16__avx2,
         .wino_filter = nb_f32_winofilter_ukernel__avx2,
         .wino_out = nb_f32_winoout_ukernel_16__avx2,
+        .dw = {nb_f32_dwconv_fwd_ukernel__avx2, nb_f32_dwconv_bwf_ukernel__avx2,
+               nb_f32_dwconv_bwd_ukernel__scalar},
     };
     cfg->reduce = (nb_sreduce_ukernels){
         .rsum    = nb_f32_rsum_ukernel__avx2_u32,

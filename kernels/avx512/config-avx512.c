@@ -1,10 +1,12 @@
 /* The AVX-512 (x86-64-v4) configuration: the AVX2 configuration (every
  * x86-64-v4 CPU runs it), with the micro-kernels this folder brings in its
  * place: the 14x32 GEMM tile with its A (14) and B (32) packers and the
- * no-pack row kernels, the elementwise functions (SLEEF avx512f, 16 lanes),
- * the softmax rows, the reductions, fill and 16x16 transpose, the binary
- * elementwise rows and the optimiser steps. The convolution pieces
- * (im2col, col2im) are still the AVX2 ones.
+ * no-pack row kernels (the convolution's packed paths keep the 14x16
+ * tile, below), the elementwise functions, the softmax rows, the
+ * reductions, fill and 16x16 transpose, the binary elementwise rows, the
+ * optimiser steps, the pooling rows, the Winograd input and output
+ * transforms and the depthwise convolution kernels (the AVX2 ones' bits,
+ * src/ukernel_dwconv.h). im2col and col2im are still the AVX2 ones.
  *
  * GEMM tile: 14x32 (28 zmm accumulators, 0.57 loads per FMA) against the
  * 14x16 (14 accumulators, 1.07 loads per FMA: more than two 512-bit loads
@@ -76,4 +78,6 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     NB_F32_VBINARY_OPS(NB_F32_VBINARY_SET, NB_ISA_AVX512, avx512_u32)
     cfg->sgd = nb_f32_sgd_ukernel__avx512_u16;
     cfg->adam = nb_f32_adam_ukernel__avx512_u16;
+    cfg->conv.dw.fwd = nb_f32_dwconv_fwd_ukernel__avx512;
+    cfg->conv.dw.bwf = nb_f32_dwconv_bwf_ukernel__avx512;
 }

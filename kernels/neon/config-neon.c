@@ -108,6 +108,8 @@ void nb_neon_config(nb_ukernel_config *cfg) {
         .wino_in = nb_f32_winoin_ukernel_12__neon,
         .wino_filter = nb_f32_winofilter_ukernel__neon,
         .wino_out = nb_f32_winoout_ukernel_12__neon,
+        .dw = {nb_f32_dwconv_fwd_ukernel__neon, nb_f32_dwconv_bwf_ukernel__neon,
+               nb_f32_dwconv_bwd_ukernel__scalar},
     };
     cfg->reduce = (nb_sreduce_ukernels){
         .rsum    = nb_f32_rsum_ukernel__neon_u32,
