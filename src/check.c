@@ -47,12 +47,7 @@ static const char *const slot_names[NB_CHECK_SLOTS] = {
 #undef NB_CHECK_NAME
 };
 
-static double gamma_n(double n) {
-    const double u = ldexp(1.0, -24);
-    return n * u / (1.0 - n * u);
-}
-
-double nb_check_gamma(double n) { return gamma_n(n); }
+static double gamma_n(double n) { return nb_check_gamma(n); }
 
 bool nb_check_overflow_exempt(float got, double mag, double terms) {
     return !isfinite(got) && isfinite(mag) && mag > FLT_MAX / (1.0 + gamma_n(terms));

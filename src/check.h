@@ -50,7 +50,10 @@ bool nb_check_overflow_exempt(float got, double mag, double terms);
    and terms as in nb_check_overflow_exempt, mag NULL without dot
    products), its element in *where; and the per-element bounds of the
    elementwise families against the reference output. */
-double nb_check_gamma(double n);
+static inline double nb_check_gamma(double n) {
+    const double u = 1.0 / 16777216.0;   /* 2^-24 */
+    return n * u / (1.0 - n * u);
+}
 double nb_check_worst_ratio(const float *got, const float *want, const double *bound,
                             const double *mag, double terms, int64_t n, int64_t *where);
 double nb_check_unary_bound(float x, float ref);

@@ -134,14 +134,6 @@ static nb_status fwd_task(const void *ctx, int64_t t, float *col) {
                       yg, g->PQ);
 }
 
-nb_status nb_conv_forward_run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
-                              const float *w, const float *bias, float *y) {
-    if (nb_conv_use_depthwise(cd, d)) return nb_conv_depthwise_forward(cd, d, x, w, bias, y);
-    nb_status wst;
-    if (nb_conv_winograd_forward(cd, d, x, w, bias, y, &wst)) return wst;
-    return nb_conv_forward_gemm(cd, d, x, w, bias, y);
-}
-
 nb_status nb_conv_forward_gemm(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
                                const float *w, const float *bias, float *y) {
     fwd_ctx c = {cd, d, nb_conv_geom_of(d), 0, 0, x, w, bias, y};
@@ -221,14 +213,6 @@ static void rotate_filters(const nb_conv2d_desc *d, const nb_conv_geom *g, const
                 float *dst = wt + ((gi * g->cg + c) * g->kg + k) * RS;
                 for (int64_t i = 0; i < RS; i++) dst[RS - 1 - i] = src[i];
             }
-}
-
-nb_status nb_conv_backward_data_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
-                                    const float *dy, const float *w, float *dx) {
-    if (nb_conv_use_depthwise(cd, d)) return nb_conv_depthwise_backward_data(cd, d, dy, w, dx);
-    nb_status wst;
-    if (nb_conv_winograd_backward_data(cd, d, dy, w, dx, &wst)) return wst;
-    return nb_conv_backward_data_gemm(cd, d, dy, w, dx);
 }
 
 nb_status nb_conv_backward_data_gemm(const nb_conv_desc *cd, const nb_conv2d_desc *d,

@@ -226,25 +226,40 @@ static nb_status wino_task(const void *ctx, int64_t t, float *scr) {
    channel's MR filters contiguous), zero rows past K. rotate: the
    backward-data filters, g[k][c] = w[c][k] rotated by 180 degrees (w is
    then C x K x 3 x 3 in the forward desc's roles). */
-static void transform_filters(const wctx *c, const float *w, int rotate, float *apack, int nt) {
-    const nb_gemm_desc *gd = c->cd->gemm;
-    const int64_t K = c->K, C = c->C, mr = gd->mr, panels = (K + mr - 1) / mr;
+typedef struct {
+    const wctx *c;
+    const float *w;
+    int rotate;
+    float *apack;
+} filters_run;
+
+static int transform_filter_blocks(void *ctx, int64_t lo, int64_t hi) {
+    const filters_run *r = ctx;
+    const wctx *c = r->c;
+    const int64_t K = c->K, C = c->C, mr = c->cd->gemm->mr;
     const ptrdiff_t uxi = (ptrdiff_t)(c->nkc * c->a_blk);
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (int64_t i = 0; i < panels * c->nkc; i++) {
+    for (int64_t i = lo; i < hi; i++) {
         const int64_t pi = i / c->nkc, b = i % c->nkc, k0 = pi * mr, live = min64(mr, K - k0);
         const int64_t c0 = b * c->kcb, kc = min64(c->kcb, C - c0);
-        float *blk = apack + b * c->a_blk + pi * mr * kc;
+        float *blk = r->apack + b * c->a_blk + pi * mr * kc;
         for (int64_t ch = c0; ch < c0 + kc; ch++) {
             float *u = blk + (ch - c0) * mr;
-            if (rotate)   /* filter (k, ch) is w[ch][k], taps reversed */
-                c->cd->wino_filter((size_t)live, w + (ch * K + k0) * 9 + 8, 9, -1, u, uxi);
+            if (r->rotate)   /* filter (k, ch) is w[ch][k], taps reversed */
+                c->cd->wino_filter((size_t)live, r->w + (ch * K + k0) * 9 + 8, 9, -1, u, uxi);
             else
-                c->cd->wino_filter((size_t)live, w + (k0 * C + ch) * 9, (ptrdiff_t)(C * 9), 1, u, uxi);
+                c->cd->wino_filter((size_t)live, r->w + (k0 * C + ch) * 9, (ptrdiff_t)(C * 9), 1, u,
+                                   uxi);
             for (int64_t xi = 0; xi < XI && live < mr; xi++)
                 memset(u + xi * uxi + live, 0, (size_t)(mr - live) * sizeof *u);
         }
     }
+    return 0;
+}
+
+static void transform_filters(const wctx *c, const float *w, int rotate, float *apack, int nt) {
+    const int64_t mr = c->cd->gemm->mr, panels = (c->K + mr - 1) / mr;
+    filters_run r = {c, w, rotate, apack};
+    nb_parallel_chunks(nt, panels * c->nkc, 1, transform_filter_blocks, &r);
 }
 
 /* The call as the caller made it, to redo one image on the GEMM path. */

@@ -210,45 +210,7 @@ typedef void nb_conv_pack_b_ft(const nb_conv_tap *plan, int64_t rs, int64_t l0, 
                                int64_t panels, const float *x, int64_t hw, float *dst);
 typedef nb_conv_pack_b_ft *nb_conv_pack_b_fn;
 
-/* ---- Winograd F(4x4, 3x3) transforms (src/conv_winograd.c) ----
- * Points 0, +-1, +-2, infinity (Lavin and Gray's B^T, G, A^T: the matrices,
- * the bound and the layout choices are in src/conv_winograd.c). A 6x6
- * input tile d becomes V = B^T d B, a 3x3 filter g U = G g G^T, the 4x4
- * output tile A^T (sum over channels of U o V) A; point xi = 6 mu + nu.
- * Every kernel does the 1-D transforms with exactly these operations
- * (separate multiplies and adds, no FMA: -ffp-contract=off), along each
- * row, then each column, so every ISA gives the plain-C twin's bits:
- *   input  v0 = (d4 - 5 d2) + 4 d0         v1 = (d3 + d4) - 4 (d1 + d2)
- *          v2 = (d4 - d3) + 4 (d1 - d2)    v3 = (d4 - d2) + 2 (d3 - d1)
- *          v4 = (d4 - d2) - 2 (d3 - d1)    v5 = (d5 - 5 d3) + 4 d1
- *   filter u0 = g0 / 4, s = g0 + g2, u1 = (s + g1) (-1/6), u2 = (s - g1) (-1/6),
- *          t = g0 + 4 g2, u3 = (t + 2 g1) (1/24), u4 = (t - 2 g1) (1/24), u5 = g2
- *   output a = m1 + m2, b = m1 - m2, c = m3 + m4, e = m3 - m4, o0 = (m0 + a) + c,
- *          o1 = b + 2 e, o2 = a + 4 c, o3 = (b + 8 e) + m5, then + bias. */
-
-/* v[xi vxi + c LANES + i] = (B^T d B)[xi] for c < channels, i < LANES,
-   where d[a][b] = x[c plane + off[i] + a ld + b] (a, b < 6). A kernel may
-   read columns b = 6, 7 of each row too (the caller keeps them readable). */
-typedef void nb_wino_in_ft(size_t channels, const float *x, ptrdiff_t plane, ptrdiff_t ld,
-                           const int32_t *off, float *v, ptrdiff_t vxi);
-typedef nb_wino_in_ft *nb_wino_in_fn;
-
-/* u[xi uxi + j] = (G g_j G^T)[xi] for j < n, g_j[r][s] = g[j gstride + (3 r + s) tstride]
-   (tstride -1: the filter rotated by 180 degrees, g at its last tap). The
-   driver calls it on the MR filters of one packed A micro-panel (n <= MR)
-   and one channel: u is then the panel's channel column, uxi the distance
-   between the points' packed blocks. */
-typedef void nb_wino_filter_ft(size_t n, const float *g, ptrdiff_t gstride, ptrdiff_t tstride,
-                               float *u, ptrdiff_t uxi);
-typedef nb_wino_filter_ft *nb_wino_filter_fn;
-
-/* out[16 i + 4 p + q] = (A^T m_i A)[p][q] + bias for i < LANES, where
-   m_i[xi] = m[xi mxi + i]: the 4x4 output tiles, tile-major. Returns
-   nonzero when one of the first `live` tiles has a NaN or infinite output
-   (the driver then redoes the image on the GEMM path, whose NaN and Inf
-   follow the reference's: Winograd spreads them over whole tiles). */
-typedef int nb_wino_out_ft(size_t live, const float *m, ptrdiff_t mxi, float bias, float *out);
-typedef nb_wino_out_ft *nb_wino_out_fn;
+#include "ukernel_wino.h"   /* the Winograd transforms (nb_wino_*_fn) */
 #include "ukernel_dwconv.h"   /* the depthwise kernels (nb_dwconv_ukernels) */
 
 typedef struct {
