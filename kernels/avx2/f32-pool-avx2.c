@@ -2,8 +2,9 @@
  * a vector, for the columns whose windows lie inside the plane's width,
  * the last vector masked (a 4-wide output row is one masked vector); the
  * overhanging edge columns go through the contract's scalar helpers. Tap loads: contiguous for stride 1, a gather otherwise.
- * Register plan: acc (running max / sum) and, for max, tap (the row-major
- * tap number of the current maximum, as floats: exact below 2^24); both
+ * Register plan: acc (running max / sum) and, for max, tap (the current
+ * maximum's offset i*W + j from its window's corner, as floats: exact
+ * below 2^24, so no division turns it into the plane index); both
  * are blended per lane, so every lane follows the scalar rule's sequence
  * of operations and the bits equal the __scalar twin's. */
 #include <immintrin.h>
@@ -26,7 +27,7 @@ void nb_f32_maxpool_ukernel__avx2(const nb_pool2d_geom *g, const float *x, int64
     int64_t q0, q1, i0, i1;
     nb_pool2d_inner_cols(g, &q0, &q1);
     nb_pool2d_inner_rows(g, p, &i0, &i1);
-    if (i0 >= i1 || g->sw > (1 << 20)) q0 = q1 = 0;   /* padding rows only / huge stride: scalar */
+    if (i0 >= i1 || g->sw > (1 << 20) || g->kh * g->W >= (1 << 24)) q0 = q1 = 0;   /* padding rows only / huge stride: scalar */
     const __m256i lane_idx = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
                                                 _mm256_set1_epi32((int)g->sw));
     const int64_t h0 = p * g->sh - g->ph;
@@ -37,22 +38,21 @@ void nb_f32_maxpool_ukernel__avx2(const nb_pool2d_geom *g, const float *x, int64
         const __m256i m = first_lanes(nl);
         const int64_t c = q * g->sw - g->pw;
         __m256 acc = taps8(x + (h0 + i0) * g->W, c, g->sw, lane_idx, m);
-        __m256 tap = _mm256_set1_ps((float)(i0 * g->kw));
+        __m256 tap = _mm256_set1_ps((float)(i0 * g->W));
         for (int64_t i = i0; i < i1; i++) {
             const float *row = x + (h0 + i) * g->W;
             for (int64_t j = i == i0 ? 1 : 0; j < g->kw; j++) {
                 const __m256 v = taps8(row, c + j, g->sw, lane_idx, m);
                 const __m256 upd = _mm256_or_ps(_mm256_cmp_ps(v, acc, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
                 acc = _mm256_blendv_ps(acc, v, upd);
-                tap = _mm256_blendv_ps(tap, _mm256_set1_ps((float)(i * g->kw + j)), upd);
+                tap = _mm256_blendv_ps(tap, _mm256_set1_ps((float)(i * g->W + j)), upd);
             }
         }
         _mm256_maskstore_ps(y + q, m, acc);
         float t[8];
         _mm256_storeu_ps(t, tap);
         for (int l = 0; l < nl; l++) {
-            const int64_t k = (int64_t)t[l];
-            arg[q + l] = (h0 + k / g->kw) * g->W + c + (int64_t)l * g->sw + k % g->kw;
+            arg[q + l] = h0 * g->W + c + (int64_t)l * g->sw + (int64_t)t[l];   /* tap = i*W + j */
         }
     }
     q = q1;   /* the masked last vector ended past q1 */

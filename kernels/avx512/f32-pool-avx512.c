@@ -24,7 +24,7 @@ void nb_f32_maxpool_ukernel__avx512(const nb_pool2d_geom *g, const float *x, int
     int64_t q0, q1, i0, i1;
     nb_pool2d_inner_cols(g, &q0, &q1);
     nb_pool2d_inner_rows(g, p, &i0, &i1);
-    if (i0 >= i1 || g->sw > (1 << 20)) q0 = q1 = 0;
+    if (i0 >= i1 || g->sw > (1 << 20) || g->kh * g->W >= (1 << 24)) q0 = q1 = 0;
     const __m512i lane_idx = lanes_times(g->sw);
     const int64_t h0 = p * g->sh - g->ph;
     int64_t q = 0;
@@ -34,22 +34,21 @@ void nb_f32_maxpool_ukernel__avx512(const nb_pool2d_geom *g, const float *x, int
         const __mmask16 m = (__mmask16)((1u << nl) - 1);
         const int64_t c = q * g->sw - g->pw;
         __m512 acc = taps16(x + (h0 + i0) * g->W, c, g->sw, lane_idx, m);
-        __m512 tap = _mm512_set1_ps((float)(i0 * g->kw));
+        __m512 tap = _mm512_set1_ps((float)(i0 * g->W));
         for (int64_t i = i0; i < i1; i++) {
             const float *row = x + (h0 + i) * g->W;
             for (int64_t j = i == i0 ? 1 : 0; j < g->kw; j++) {
                 const __m512 v = taps16(row, c + j, g->sw, lane_idx, m);
                 const __mmask16 upd = _mm512_cmp_ps_mask(v, acc, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
                 acc = _mm512_mask_mov_ps(acc, upd, v);
-                tap = _mm512_mask_mov_ps(tap, upd, _mm512_set1_ps((float)(i * g->kw + j)));
+                tap = _mm512_mask_mov_ps(tap, upd, _mm512_set1_ps((float)(i * g->W + j)));
             }
         }
         _mm512_mask_storeu_ps(y + q, m, acc);
         float t[16];
         _mm512_storeu_ps(t, tap);
         for (int l = 0; l < nl; l++) {
-            const int64_t k = (int64_t)t[l];
-            arg[q + l] = (h0 + k / g->kw) * g->W + c + (int64_t)l * g->sw + k % g->kw;
+            arg[q + l] = h0 * g->W + c + (int64_t)l * g->sw + (int64_t)t[l];   /* tap = i*W + j */
         }
     }
     q = q1;   /* the masked last vector ended past q1 */

@@ -19,14 +19,14 @@ void nb_f32_maxpool_ukernel__neon(const nb_pool2d_geom *g, const float *x, int64
     int64_t q0, q1, i0, i1;
     nb_pool2d_inner_cols(g, &q0, &q1);
     nb_pool2d_inner_rows(g, p, &i0, &i1);
-    if (i0 >= i1) q0 = q1 = 0;
+    if (i0 >= i1 || g->kh * g->W >= (1 << 24)) q0 = q1 = 0;
     const int64_t h0 = p * g->sh - g->ph;
     int64_t q = 0;
     for (; q < q0; q++) y[q] = nb_pool2d_max_one(g, x, p, q, &arg[q]);
     for (; q + 4 <= q1; q += 4) {
         const int64_t c = q * g->sw - g->pw;
         float32x4_t acc = taps4(x + (h0 + i0) * g->W, c, g->sw);
-        float32x4_t tap = vdupq_n_f32((float)(i0 * g->kw));
+        float32x4_t tap = vdupq_n_f32((float)(i0 * g->W));
         for (int64_t i = i0; i < i1; i++) {
             const float *row = x + (h0 + i) * g->W;
             for (int64_t j = i == i0 ? 1 : 0; j < g->kw; j++) {
@@ -34,15 +34,14 @@ void nb_f32_maxpool_ukernel__neon(const nb_pool2d_geom *g, const float *x, int64
                 /* v > acc, or v NaN (v == v false) */
                 const uint32x4_t upd = vorrq_u32(vcgtq_f32(v, acc), vmvnq_u32(vceqq_f32(v, v)));
                 acc = vbslq_f32(upd, v, acc);
-                tap = vbslq_f32(upd, vdupq_n_f32((float)(i * g->kw + j)), tap);
+                tap = vbslq_f32(upd, vdupq_n_f32((float)(i * g->W + j)), tap);
             }
         }
         vst1q_f32(y + q, acc);
         float t[4];
         vst1q_f32(t, tap);
         for (int l = 0; l < 4; l++) {
-            const int64_t k = (int64_t)t[l];
-            arg[q + l] = (h0 + k / g->kw) * g->W + c + (int64_t)l * g->sw + k % g->kw;
+            arg[q + l] = h0 * g->W + c + (int64_t)l * g->sw + (int64_t)t[l];   /* tap = i*W + j */
         }
     }
     for (; q < g->Q; q++) y[q] = nb_pool2d_max_one(g, x, p, q, &arg[q]);
