@@ -157,13 +157,38 @@ int64_t run_conv_piece(benchmark::State &state, const Entry *e) {
     }
 }
 
+// Row sums of short rows and fill; returns the items of one call, 0 for
+// other kinds.
+int64_t run_row_piece(benchmark::State &state, const Entry *e) {
+    switch (e->k) {
+    case RROWS: {
+        nbb::Buffer x{size_t(256 * 16)}, out{256};
+        for (auto _ : state) {
+            reinterpret_cast<nb_f32_rrows_ft *>(e->f)(0, 256, 16, x.p, 16, out.p);
+            benchmark::ClobberMemory();
+        }
+        return 256 * 16;
+    }
+    case FILL: {
+        nbb::Buffer y{size_t(kN)};
+        for (auto _ : state) {
+            reinterpret_cast<nb_x32_fill_ft *>(e->f)(kN, 0x3f800000u, y.p);
+            benchmark::ClobberMemory();
+        }
+        return kN;
+    }
+    default:
+        return 0;
+    }
+}
+
 void bm_entry(benchmark::State &state, const Entry *e) {
     if (!nb_isa_supported(e->isa)) {
         state.SkipWithError("isa unsupported");
         return;
     }
     if (run_gemm_in_place(state, e)) return;
-    int64_t items = run_conv_piece(state, e);
+    int64_t items = run_conv_piece(state, e) + run_row_piece(state, e);
     switch (e->k) {
     case GEMM: {
         nbb::Buffer a{size_t(e->a * kKC)}, b{size_t(e->b * kKC)}, c{size_t(e->a * e->b)};
@@ -209,24 +234,6 @@ void bm_entry(benchmark::State &state, const Entry *e) {
             if (e->k == RSUM) reinterpret_cast<nb_f32_rsum_ft *>(e->f)(kN, x.p, 1, acc.p);
             else if (e->k == RPICK) benchmark::DoNotOptimize(reinterpret_cast<nb_f32_rpick_ft *>(e->f)(kN, x.p, 1));
             else reinterpret_cast<nb_f32_rcol_ft *>(e->f)(kN, x.p, acc.p);
-            benchmark::ClobberMemory();
-        }
-        items = kN;
-        break;
-    }
-    case RROWS: {
-        nbb::Buffer x{size_t(256 * 16)}, out{256};
-        for (auto _ : state) {
-            reinterpret_cast<nb_f32_rrows_ft *>(e->f)(0, 256, 16, x.p, 16, out.p);
-            benchmark::ClobberMemory();
-        }
-        items = 256 * 16;
-        break;
-    }
-    case FILL: {
-        nbb::Buffer y{size_t(kN)};
-        for (auto _ : state) {
-            reinterpret_cast<nb_x32_fill_ft *>(e->f)(kN, 0x3f800000u, y.p);
             benchmark::ClobberMemory();
         }
         items = kN;

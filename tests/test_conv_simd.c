@@ -542,10 +542,9 @@ static void freeing_the_kept_buffers_between_calls_gives_the_same_bits(void **st
     }
 }
 
-/* Backward-filter runs its GEMMs over column blocks of a multiple of the
-   GEMM's KC pixels; that must give every dw element the bits of one GEMM
-   over each whole image (im2col of the image, then dw (+)= dy col^T with
-   beta 0 for the first image), the definition the blocking promises. */
+/* Backward-filter's GEMMs run over column blocks of a multiple of KC pixels:
+   every dw element must get the bits of one GEMM per whole image (im2col,
+   then dw (+)= dy col^T, beta 0 for the first image), as the blocking promises. */
 static void backward_filter_gives_the_bits_of_one_gemm_per_image(void **state) {
     (void)state;
     static const nb_conv2d_desc shapes[] = {
@@ -564,9 +563,8 @@ static void backward_filter_gives_the_bits_of_one_gemm_per_image(void **state) {
             const int64_t G = d->groups, cg = d->c / G, kg = d->k / G, L = cg * d->r * d->s;
             const int64_t PQ = P * Q, HW = d->h * d->w, nw = oc_numel_w(d);
             conv_inputs in = make_inputs(d);
-            float *col = malloc((size_t)(L * PQ) * 4), *want = malloc((size_t)nw * 4);
-            float *got = malloc((size_t)nw * 4);
-            assert_non_null(col); assert_non_null(want); assert_non_null(got);
+            float *col = malloc((size_t)(L * PQ) * 4), *want = malloc((size_t)nw * 4), *got = malloc((size_t)nw * 4);
+            assert_true(col && want && got);
             for (int64_t g = 0; g < G; g++)
                 for (int64_t n = 0; n < d->n; n++) {
                     nb_ref_sim2col(d, cg, P, Q, in.x + (n * d->c + g * cg) * HW, col);
@@ -579,8 +577,7 @@ static void backward_filter_gives_the_bits_of_one_gemm_per_image(void **state) {
                 if (memcmp(&got[j], &want[j], 4) != 0)
                     fail_msg("%s shape %zu: dw[%lld] = %.9g, one GEMM per image gives %.9g",
                              nb_isa_name(t->isa), i, (long long)j, got[j], want[j]);
-            free(col); free(want); free(got);
-            free_inputs(in);
+            free(col); free(want); free(got); free_inputs(in);
         }
     }
 }
