@@ -404,16 +404,12 @@ static void thread_count_does_not_change_the_bits(void **state) {
     }
 }
 
-/* AVX-512's GEMM keeps AVX2's KC and per-element chains (kernels/avx512/
-   config-avx512.c), so the backward-filter pass, which runs the same GEMMs
-   over the same column blocks, gives the AVX2 bits. The forward pass and
-   the stride-1 backward-data pass (a forward convolution over dy,
-   src/conv_driver.c) do not: AVX-512's 32-wide panels are wider than the
-   implicit im2col plans, so it runs them through explicit column blocks,
-   whose K blocks are cut differently from AVX2's implicit path (README,
-   numerics; their bits are checked per ISA by the thread and batch tests).
-   Skipped where the CPU lacks either ISA. */
-static void avx512_filter_gradient_gives_the_avx2_bits(void **state) {
+/* AVX-512's GEMM keeps AVX2's KC and per-element chains, its convolution
+   runs the packed paths (implicit im2col, Winograd) on a 16-wide tile like
+   AVX2's, and its depthwise and Winograd kernels follow their contracts'
+   operation order (kernels/avx512/config-avx512.c): all three passes give
+   the AVX2 bits. Skipped where the CPU lacks either ISA. */
+static void avx512_gives_the_avx2_bits(void **state) {
     (void)state;
     const struct nb_kernels *a2 = nb_kernels_for(NB_ISA_AVX2), *a5 = nb_kernels_for(NB_ISA_AVX512);
     if (!a2 || !a5) {
@@ -427,11 +423,11 @@ static void avx512_filter_gradient_gives_the_avx2_bits(void **state) {
         conv_inputs in = make_inputs(d);
         const float *x = in.x, *w = in.w, *b = in.b, *dy = in.dy;
         const outputs o2 = run_all(a2, d, x, w, b, dy), o5 = run_all(a5, d, x, w, b, dy);
-        (void)ny; (void)nx;
+        assert_memory_equal(o5.y, o2.y, (size_t)ny * 4);
+        assert_memory_equal(o5.dx, o2.dx, (size_t)nx * 4);
         assert_memory_equal(o5.dw, o2.dw, (size_t)nw * 4);
         assert_memory_equal(o5.db, o2.db, (size_t)d->k * 4);
-        free_outputs(o2); free_outputs(o5);
-        free_inputs(in);
+        free_outputs(o2); free_outputs(o5); free_inputs(in);
     }
 }
 
@@ -590,7 +586,7 @@ int main(void) {
         cmocka_unit_test(depthwise_matches_reference_and_oracle),
         cmocka_unit_test(depthwise_nan_and_inf_reach_what_they_reach_in_the_reference),
         cmocka_unit_test(thread_count_does_not_change_the_bits),
-        cmocka_unit_test(avx512_filter_gradient_gives_the_avx2_bits),
+        cmocka_unit_test(avx512_gives_the_avx2_bits),
         cmocka_unit_test(one_image_alone_gives_the_bits_it_gets_in_a_batch),
         cmocka_unit_test(calls_from_inside_a_parallel_region_give_the_same_bits),
         cmocka_unit_test(freeing_the_kept_buffers_between_calls_gives_the_same_bits),
