@@ -1,5 +1,6 @@
 // Every micro-kernel of the registry (kernels/*/ukernels.def) but the
-// elementwise rows (bench_ukernel_ew.cc), called directly: no driver, no
+// elementwise rows (bench_ukernel_ew.cc) and the pooling, Winograd and
+// depthwise kinds (bench_ukernels_conv.cc), called directly: no driver, no
 // threads, operands resident in cache unless said. One benchmark each:
 //   ukernel/gemm/<fn>            a KC = 256 block of one tile, panels in L1/L2;
 //                                FLOPS = 2 MR NR KC per call

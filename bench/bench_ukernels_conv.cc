@@ -1,0 +1,137 @@
+// The registry's convolution-side kinds that bench_ukernels.cc does not
+// cover, called directly (no driver, no threads, operands in cache):
+//   ukernel/maxpool|avgpool/<fn>       every row of a 3x3 stride-2 pad-1
+//                                      window over a 56 x 56 plane (items =
+//                                      outputs, 28 x 28)
+//   ukernel/wino_in/<fn>               16 channels x LANES tiles (items =
+//                                      6x6 tiles transformed)
+//   ukernel/wino_filter/<fn>           8 filters (items = 3x3 filters)
+//   ukernel/wino_out/<fn>              LANES tiles (items = 4x4 tiles)
+//   ukernel/dwconv_fwd|bwf|bwd/<fn>    one 56 x 56 plane, 3x3 stride 1 pad 1
+//                                      (items = output pixels)
+#include "bench_util.h"
+
+extern "C" {
+#include "ukernel.h"
+}
+
+#include <benchmark/benchmark.h>
+#include <string>
+#include <vector>
+
+namespace {
+
+enum Kind { MAXPOOL, AVGPOOL, WINO_IN, WINO_FILTER, WINO_OUT, DW_FWD, DW_BWF, DW_BWD };
+
+struct Entry {
+    const char *kind, *fn;
+    nb_isa isa;
+    Kind k;
+    void (*f)(void);
+    int lanes;
+};
+
+#define NBB_E(kind, name, fn, lanes) {name, #fn, NB_UK_ISA, kind, reinterpret_cast<void (*)(void)>(fn), lanes},
+const Entry kEntries[] = {
+#define NB_UK_MAXPOOL(fn) NBB_E(MAXPOOL, "maxpool", fn, 0)
+#define NB_UK_AVGPOOL(fn) NBB_E(AVGPOOL, "avgpool", fn, 0)
+#define NB_UK_WINO_IN(fn, lanes) NBB_E(WINO_IN, "wino_in", fn, lanes)
+#define NB_UK_WINO_FILTER(fn) NBB_E(WINO_FILTER, "wino_filter", fn, 0)
+#define NB_UK_WINO_OUT(fn, lanes) NBB_E(WINO_OUT, "wino_out", fn, lanes)
+#define NB_UK_DWCONV_FWD(fn) NBB_E(DW_FWD, "dwconv_fwd", fn, 0)
+#define NB_UK_DWCONV_BWF(fn) NBB_E(DW_BWF, "dwconv_bwf", fn, 0)
+#define NB_UK_DWCONV_BWD(fn) NBB_E(DW_BWD, "dwconv_bwd", fn, 0)
+#include "ukernel_registry.h"
+};
+
+constexpr int64_t kPlane = 56, kChannels = 16, kFilters = 8;
+
+int64_t run_pool(benchmark::State &state, const Entry *e) {
+    const nb_pool2d_geom g = {kPlane, kPlane, 3, 3, 2, 2, 1, 1, 28};
+    nbb::Buffer x{size_t(kPlane * kPlane)}, y{size_t(28 * 28)};
+    std::vector<int64_t> arg(28 * 28);
+    for (auto _ : state) {
+        for (int64_t p = 0; p < 28; p++) {
+            if (e->k == MAXPOOL)
+                reinterpret_cast<nb_f32_maxpool_row_fn>(e->f)(&g, x.p, p, y.p + p * 28, arg.data() + p * 28);
+            else
+                reinterpret_cast<nb_f32_avgpool_row_fn>(e->f)(&g, x.p, p, y.p + p * 28);
+        }
+        benchmark::ClobberMemory();
+    }
+    return 28 * 28;
+}
+
+int64_t run_wino(benchmark::State &state, const Entry *e) {
+    const int64_t lanes = e->lanes > 0 ? e->lanes : 16;
+    if (e->k == WINO_IN) {
+        const int64_t ld = 4 * lanes + 8, plane = 6 * ld, vxi = kChannels * lanes;
+        nbb::Buffer x{size_t(kChannels * plane)}, v{size_t(36 * vxi)};
+        std::vector<int32_t> off(static_cast<size_t>(lanes));
+        for (int64_t i = 0; i < lanes; i++) off[size_t(i)] = int32_t(4 * i);
+        for (auto _ : state) {
+            reinterpret_cast<nb_wino_in_fn>(e->f)(kChannels, x.p, plane, ld, off.data(), v.p, vxi);
+            benchmark::ClobberMemory();
+        }
+        return kChannels * lanes;
+    }
+    if (e->k == WINO_FILTER) {
+        nbb::Buffer g{size_t(kFilters * 9)}, u{size_t(36 * kFilters)};
+        for (auto _ : state) {
+            reinterpret_cast<nb_wino_filter_fn>(e->f)(kFilters, g.p, 9, 1, u.p, kFilters);
+            benchmark::ClobberMemory();
+        }
+        return kFilters;
+    }
+    nbb::Buffer m{size_t(36 * lanes)}, out{size_t(16 * lanes)};
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(reinterpret_cast<nb_wino_out_fn>(e->f)(size_t(lanes), m.p, lanes, 0.5f, out.p));
+        benchmark::ClobberMemory();
+    }
+    return lanes;
+}
+
+int64_t run_dwconv(benchmark::State &state, const Entry *e) {
+    nb_dw_plane g = {kPlane, kPlane, kPlane, kPlane, 3, 3, 1, 1, 1, 1, 1, 1, 0, 0};
+    nb_dw_plane_ranges(&g);
+    const size_t n = size_t(kPlane * kPlane);
+    nbb::Buffer x{n}, y{n}, w{9}, zero(size_t(kPlane + 64), 0.0f, 0.0f);
+    for (auto _ : state) {
+        if (e->k == DW_FWD)
+            reinterpret_cast<nb_dwconv_fwd_fn>(e->f)(&g, x.p, w.p, 0.25f, 0, zero.p, y.p);
+        else if (e->k == DW_BWF)
+            reinterpret_cast<nb_dwconv_bwf_fn>(e->f)(&g, x.p, y.p, zero.p, 0, w.p);
+        else
+            reinterpret_cast<nb_dwconv_bwd_fn>(e->f)(&g, y.p, w.p, 0, x.p);
+        benchmark::ClobberMemory();
+    }
+    return int64_t(n);
+}
+
+void bm_entry(benchmark::State &state, const Entry *e) {
+    if (!nb_isa_supported(e->isa)) {
+        state.SkipWithError("isa unsupported");
+        return;
+    }
+    int64_t items;
+    switch (e->k) {
+    case MAXPOOL:
+    case AVGPOOL: items = run_pool(state, e); break;
+    case WINO_IN:
+    case WINO_FILTER:
+    case WINO_OUT: items = run_wino(state, e); break;
+    default: items = run_dwconv(state, e); break;
+    }
+    state.SetItemsProcessed(int64_t(state.iterations()) * items);
+}
+
+int register_all() {
+    for (const Entry &e : kEntries) {
+        const std::string name = std::string("ukernel/") + e.kind + "/" + e.fn;
+        benchmark::RegisterBenchmark(name.c_str(), bm_entry, &e);
+    }
+    return 0;
+}
+const int registered = register_all();
+
+}  // namespace
