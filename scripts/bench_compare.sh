@@ -42,7 +42,7 @@ for r in $(seq 1 "$rounds"); do
     for side in old new; do
         bin=bin_$side
         "${lock[@]}" "${!bin}" --benchmark_filter="$filter" --benchmark_min_time=0.2 \
-            --benchmark_out="$root/$side-$r.json" --benchmark_out_format=json >/dev/null
+            --benchmark_out="$root/$old-$new-$side-$r.json" --benchmark_out_format=json >/dev/null
     done
 done
 python3 - "$root" "$rounds" "$old" "$new" <<'EOF' | tee "$root/compare-$old-$new.txt"
@@ -51,7 +51,7 @@ root, rounds, old, new = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 def times(side):
     t = {}
     for r in range(1, rounds + 1):
-        for b in json.load(open(f"{root}/{side}-{r}.json"))["benchmarks"]:
+        for b in json.load(open(f"{root}/{old}-{new}-{side}-{r}.json"))["benchmarks"]:
             if b.get("run_type", "iteration") == "iteration":
                 t.setdefault(b["name"], []).append(b["real_time"])
     return {k: statistics.median(v) for k, v in t.items()}
