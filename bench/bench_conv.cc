@@ -236,6 +236,121 @@ const char *isa_name(dnnl_cpu_isa_t isa) {
 
 // `nchw`: the onednn_nchw impl (activations reordered on every call), else
 // onednn (everything reordered once, before timing).
+// The memory descriptors and geometry of one oneDNN convolution: the
+// user's plain layouts (NCHW, OIHW) and format_tag_any for oneDNN's choice.
+struct ConvMds {
+    dnnl_memory_desc_t x_user, w_user, b_user, y_user, x_any, w_any, b_any, y_any;
+    dnnl_dims_t strides, dil, pad, pad_r;
+};
+
+ConvMds conv_mds(const nb_conv2d_desc &d, int64_t P, int64_t Q) {
+    ConvMds m;
+    const int64_t G = d.groups;
+    const dnnl_dims_t xd = {d.n, d.c, d.h, d.w}, yd = {d.n, d.k, P, Q}, bd = {d.k};
+    const dnnl_dims_t wd = {G, d.k / G, d.c / G, d.r, d.s};
+    const int wnd = G == 1 ? 4 : 5;
+    const dnnl_dim_t *wdims = G == 1 ? wd + 1 : wd;
+    m.strides[0] = d.stride_h; m.strides[1] = d.stride_w;
+    m.dil[0] = d.dilation_h - 1; m.dil[1] = d.dilation_w - 1;
+    m.pad[0] = d.pad_h; m.pad[1] = d.pad_w;
+    // Right padding so that oneDNN's output extent matches P, Q exactly.
+    m.pad_r[0] = (P - 1) * d.stride_h + (d.r - 1) * d.dilation_h + 1 - d.h - d.pad_h;
+    m.pad_r[1] = (Q - 1) * d.stride_w + (d.s - 1) * d.dilation_w + 1 - d.w - d.pad_w;
+    dnnl_memory_desc_init_by_tag(&m.x_user, 4, xd, dnnl_f32, dnnl_nchw);
+    dnnl_memory_desc_init_by_tag(&m.y_user, 4, yd, dnnl_f32, dnnl_nchw);
+    dnnl_memory_desc_init_by_tag(&m.w_user, wnd, wdims, dnnl_f32, G == 1 ? dnnl_oihw : dnnl_goihw);
+    dnnl_memory_desc_init_by_tag(&m.b_user, 1, bd, dnnl_f32, dnnl_x);
+    dnnl_memory_desc_init_by_tag(&m.x_any, 4, xd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&m.y_any, 4, yd, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&m.w_any, wnd, wdims, dnnl_f32, dnnl_format_tag_any);
+    dnnl_memory_desc_init_by_tag(&m.b_any, 1, bd, dnnl_f32, dnnl_format_tag_any);
+    return m;
+}
+
+// The primitive of one direction (its descriptors kept in e); an error
+// string or nullptr.
+const char *conv_primitive(Dnnl &e, ConvMds &m, Direction dir, dnnl_primitive_t *prim,
+                           dnnl_primitive_desc_t *pd_out) {
+    if (dnnl_engine_create(&e.engine, dnnl_cpu, 0) != dnnl_success ||
+        dnnl_stream_create(&e.stream, e.engine, dnnl_stream_default_flags) != dnnl_success)
+        return "oneDNN engine";
+    dnnl_convolution_desc_t fd;
+    const dnnl_prop_kind_t prop = dir == kForward ? dnnl_forward_inference : dnnl_forward_training;
+    dnnl_primitive_desc_t fpd = nullptr;
+    if (dnnl_dilated_convolution_forward_desc_init(&fd, prop, dnnl_convolution_direct, &m.x_any, &m.w_any,
+                                                   &m.b_any, &m.y_any, m.strides, m.dil, m.pad,
+                                                   m.pad_r) != dnnl_success ||
+        dnnl_primitive_desc_create(&fpd, &fd, nullptr, e.engine, nullptr) != dnnl_success)
+        return "oneDNN forward descriptor";
+    e.pds.push_back(fpd);
+    dnnl_primitive_desc_t pd = fpd;
+    if (dir == kBackwardData) {
+        dnnl_convolution_desc_t bdd;
+        if (dnnl_dilated_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &m.x_any, &m.w_any,
+                                                             &m.y_any, m.strides, m.dil, m.pad,
+                                                             m.pad_r) != dnnl_success ||
+            dnnl_primitive_desc_create(&pd, &bdd, nullptr, e.engine, fpd) != dnnl_success)
+            return "oneDNN backward-data descriptor";
+        e.pds.push_back(pd);
+    } else if (dir == kBackwardFilter) {
+        dnnl_convolution_desc_t bwd;
+        if (dnnl_dilated_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &m.x_any,
+                                                                &m.w_any, &m.b_any, &m.y_any, m.strides,
+                                                                m.dil, m.pad, m.pad_r) != dnnl_success ||
+            dnnl_primitive_desc_create(&pd, &bwd, nullptr, e.engine, fpd) != dnnl_success)
+            return "oneDNN backward-weights descriptor";
+        e.pds.push_back(pd);
+    }
+    if (dnnl_primitive_create(prim, pd) != dnnl_success) return "oneDNN primitive";
+    e.prims.push_back(*prim);
+    *pd_out = pd;
+    return nullptr;
+}
+
+// The plain buffers of one call.
+struct ConvBuffers {
+    float *x, *w, *bias, *y, *dbias;
+};
+
+// The execution arguments of one direction: activations and results once
+// here (onednn) or on every call (onednn_nchw, into the user's plain
+// buffers); an error string or nullptr.
+const char *conv_args(Dnnl &e, ConvMds &m, dnnl_primitive_desc_t pd, Direction dir, bool nchw,
+                      const ConvBuffers &b, std::vector<dnnl_exec_arg_t> &args) {
+    auto md = [pd](dnnl_query_t q, int i = 0) { return dnnl_primitive_desc_query_md(pd, q, i); };
+    auto in = [&](const dnnl_memory_desc_t *user_md, float *user, const dnnl_memory_desc_t *mm) {
+        return nchw ? e.per_call(user_md, user, mm, true) : e.from_user(user_md, user, mm);
+    };
+    auto out = [&](const dnnl_memory_desc_t *user_md, float *user, const dnnl_memory_desc_t *mm) {
+        return nchw ? e.per_call(user_md, user, mm, false) : e.mem(mm, DNNL_MEMORY_ALLOCATE);
+    };
+    if (dir == kForward) {
+        dnnl_memory_t xm = in(&m.x_user, b.x, md(dnnl_query_src_md));
+        dnnl_memory_t wm = e.from_user(&m.w_user, b.w, md(dnnl_query_weights_md));
+        dnnl_memory_t bm = e.from_user(&m.b_user, b.bias, md(dnnl_query_weights_md, 1));
+        dnnl_memory_t ym = out(&m.y_user, b.y, md(dnnl_query_dst_md));
+        if (!xm || !wm || !bm || !ym) return "oneDNN memory";
+        args = {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, ym}};
+    } else if (dir == kBackwardData) {
+        dnnl_memory_t dym = in(&m.y_user, b.y, md(dnnl_query_diff_dst_md));
+        dnnl_memory_t wm = e.from_user(&m.w_user, b.w, md(dnnl_query_weights_md));
+        dnnl_memory_t dxm = out(&m.x_user, b.x, md(dnnl_query_diff_src_md));
+        if (!dym || !wm || !dxm) return "oneDNN memory";
+        args = {{DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DIFF_SRC, dxm}};
+    } else {
+        dnnl_memory_t xm = in(&m.x_user, b.x, md(dnnl_query_src_md));
+        dnnl_memory_t dym = in(&m.y_user, b.y, md(dnnl_query_diff_dst_md));
+        dnnl_memory_t dwm = out(&m.w_user, b.w, md(dnnl_query_diff_weights_md));
+        dnnl_memory_t dbm = out(&m.b_user, b.dbias, md(dnnl_query_diff_weights_md, 1));
+        if (!xm || !dym || !dwm || !dbm) return "oneDNN memory";
+        args = {{DNNL_ARG_SRC, xm}, {DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_DIFF_WEIGHTS, dwm},
+                {DNNL_ARG_DIFF_BIAS, dbm}};
+    }
+    const dnnl_memory_desc_t *s = md(dnnl_query_scratchpad_md);
+    if (s && s->ndims > 0) args.push_back({DNNL_ARG_SCRATCHPAD, e.mem(s, DNNL_MEMORY_ALLOCATE)});
+    return nullptr;
+}
+
 void run_onednn(benchmark::State &state, const nb_conv2d_desc &d, Direction dir, bool nchw) {
     int64_t P = 0, Q = 0;
     if (nb_conv2d_out_shape(&d, &P, &Q) != NB_OK) {
@@ -245,114 +360,17 @@ void run_onednn(benchmark::State &state, const nb_conv2d_desc &d, Direction dir,
     const int saved_threads = omp_get_max_threads();
     omp_set_num_threads(bench_threads());
     Dnnl e;
-    const char *err = nullptr;
-    const int64_t G = d.groups;
-    const dnnl_dims_t xd = {d.n, d.c, d.h, d.w}, yd = {d.n, d.k, P, Q}, bd = {d.k};
-    const dnnl_dims_t wd = {G, d.k / G, d.c / G, d.r, d.s};
-    const int wnd = G == 1 ? 4 : 5;
-    const dnnl_dim_t *wdims = G == 1 ? wd + 1 : wd;
-    const dnnl_dims_t strides = {d.stride_h, d.stride_w}, dil = {d.dilation_h - 1, d.dilation_w - 1};
-    const dnnl_dims_t pad = {d.pad_h, d.pad_w};
-    // Right padding so that oneDNN's output extent matches P, Q exactly.
-    const dnnl_dims_t pad_r = {(P - 1) * d.stride_h + (d.r - 1) * d.dilation_h + 1 - d.h - d.pad_h,
-                               (Q - 1) * d.stride_w + (d.s - 1) * d.dilation_w + 1 - d.w - d.pad_w};
-    dnnl_memory_desc_t x_user, w_user, b_user, y_user, x_any, w_any, b_any, y_any;
-    dnnl_memory_desc_init_by_tag(&x_user, 4, xd, dnnl_f32, dnnl_nchw);
-    dnnl_memory_desc_init_by_tag(&y_user, 4, yd, dnnl_f32, dnnl_nchw);
-    dnnl_memory_desc_init_by_tag(&w_user, wnd, wdims, dnnl_f32, G == 1 ? dnnl_oihw : dnnl_goihw);
-    dnnl_memory_desc_init_by_tag(&b_user, 1, bd, dnnl_f32, dnnl_x);
-    dnnl_memory_desc_init_by_tag(&x_any, 4, xd, dnnl_f32, dnnl_format_tag_any);
-    dnnl_memory_desc_init_by_tag(&y_any, 4, yd, dnnl_f32, dnnl_format_tag_any);
-    dnnl_memory_desc_init_by_tag(&w_any, wnd, wdims, dnnl_f32, dnnl_format_tag_any);
-    dnnl_memory_desc_init_by_tag(&b_any, 1, bd, dnnl_f32, dnnl_format_tag_any);
-
+    ConvMds m = conv_mds(d, P, Q);
     const size_t nx = size_t(d.n * d.c * d.h * d.w);
     const size_t nw = size_t(d.k * (d.c / d.groups) * d.r * d.s);
     const size_t ny = size_t(d.n * d.k * P * Q);
     nbb::Buffer x(nx, -1, 1, 1), w(nw, -1, 1, 2), bias(size_t(d.k), -1, 1, 3), y(ny, -1, 1, 4);
     nbb::Buffer dbias(size_t(d.k));
-
     dnnl_primitive_t prim = nullptr;
+    dnnl_primitive_desc_t pd = nullptr;
     std::vector<dnnl_exec_arg_t> args;
-    do {
-        if (dnnl_engine_create(&e.engine, dnnl_cpu, 0) != dnnl_success ||
-            dnnl_stream_create(&e.stream, e.engine, dnnl_stream_default_flags) != dnnl_success) {
-            err = "oneDNN engine";
-            break;
-        }
-        dnnl_convolution_desc_t fd;
-        const dnnl_prop_kind_t prop = dir == kForward ? dnnl_forward_inference : dnnl_forward_training;
-        dnnl_primitive_desc_t fpd = nullptr;
-        if (dnnl_dilated_convolution_forward_desc_init(&fd, prop, dnnl_convolution_direct, &x_any, &w_any,
-                                                       &b_any, &y_any, strides, dil, pad, pad_r) != dnnl_success ||
-            dnnl_primitive_desc_create(&fpd, &fd, nullptr, e.engine, nullptr) != dnnl_success) {
-            err = "oneDNN forward descriptor";
-            break;
-        }
-        e.pds.push_back(fpd);
-        dnnl_primitive_desc_t pd = fpd;
-        if (dir == kBackwardData) {
-            dnnl_convolution_desc_t bdd;
-            if (dnnl_dilated_convolution_backward_data_desc_init(&bdd, dnnl_convolution_direct, &x_any, &w_any,
-                                                                 &y_any, strides, dil, pad, pad_r) != dnnl_success ||
-                dnnl_primitive_desc_create(&pd, &bdd, nullptr, e.engine, fpd) != dnnl_success) {
-                err = "oneDNN backward-data descriptor";
-                break;
-            }
-            e.pds.push_back(pd);
-        } else if (dir == kBackwardFilter) {
-            dnnl_convolution_desc_t bwd;
-            if (dnnl_dilated_convolution_backward_weights_desc_init(&bwd, dnnl_convolution_direct, &x_any,
-                                                                    &w_any, &b_any, &y_any, strides, dil, pad,
-                                                                    pad_r) != dnnl_success ||
-                dnnl_primitive_desc_create(&pd, &bwd, nullptr, e.engine, fpd) != dnnl_success) {
-                err = "oneDNN backward-weights descriptor";
-                break;
-            }
-            e.pds.push_back(pd);
-        }
-        if (dnnl_primitive_create(&prim, pd) != dnnl_success) {
-            err = "oneDNN primitive";
-            break;
-        }
-        e.prims.push_back(prim);
-        auto md = [pd](dnnl_query_t q, int i = 0) { return dnnl_primitive_desc_query_md(pd, q, i); };
-        auto scratch = [&]() {
-            const dnnl_memory_desc_t *s = md(dnnl_query_scratchpad_md);
-            if (s && s->ndims > 0) args.push_back({DNNL_ARG_SCRATCHPAD, e.mem(s, DNNL_MEMORY_ALLOCATE)});
-        };
-        // Activations and results: once here (onednn) or on every call
-        // (onednn_nchw, into the user's plain buffers x, y, w, dbias).
-        auto in = [&](const dnnl_memory_desc_t *user_md, float *user, const dnnl_memory_desc_t *m) {
-            return nchw ? e.per_call(user_md, user, m, true) : e.from_user(user_md, user, m);
-        };
-        auto out = [&](const dnnl_memory_desc_t *user_md, float *user, const dnnl_memory_desc_t *m) {
-            return nchw ? e.per_call(user_md, user, m, false) : e.mem(m, DNNL_MEMORY_ALLOCATE);
-        };
-        if (dir == kForward) {
-            dnnl_memory_t xm = in(&x_user, x.p, md(dnnl_query_src_md));
-            dnnl_memory_t wm = e.from_user(&w_user, w.p, md(dnnl_query_weights_md));
-            dnnl_memory_t bm = e.from_user(&b_user, bias.p, md(dnnl_query_weights_md, 1));
-            dnnl_memory_t ym = out(&y_user, y.p, md(dnnl_query_dst_md));
-            if (!xm || !wm || !bm || !ym) { err = "oneDNN memory"; break; }
-            args = {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_BIAS, bm}, {DNNL_ARG_DST, ym}};
-        } else if (dir == kBackwardData) {
-            dnnl_memory_t dym = in(&y_user, y.p, md(dnnl_query_diff_dst_md));
-            dnnl_memory_t wm = e.from_user(&w_user, w.p, md(dnnl_query_weights_md));
-            dnnl_memory_t dxm = out(&x_user, x.p, md(dnnl_query_diff_src_md));
-            if (!dym || !wm || !dxm) { err = "oneDNN memory"; break; }
-            args = {{DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DIFF_SRC, dxm}};
-        } else {
-            dnnl_memory_t xm = in(&x_user, x.p, md(dnnl_query_src_md));
-            dnnl_memory_t dym = in(&y_user, y.p, md(dnnl_query_diff_dst_md));
-            dnnl_memory_t dwm = out(&w_user, w.p, md(dnnl_query_diff_weights_md));
-            dnnl_memory_t dbm = out(&b_user, dbias.p, md(dnnl_query_diff_weights_md, 1));
-            if (!xm || !dym || !dwm || !dbm) { err = "oneDNN memory"; break; }
-            args = {{DNNL_ARG_SRC, xm}, {DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_DIFF_WEIGHTS, dwm},
-                    {DNNL_ARG_DIFF_BIAS, dbm}};
-        }
-        scratch();
-    } while (false);
+    const char *err = conv_primitive(e, m, dir, &prim, &pd);
+    if (!err) err = conv_args(e, m, pd, dir, nchw, ConvBuffers{x.p, w.p, bias.p, y.p, dbias.p}, args);
     if (err) {
         omp_set_num_threads(saved_threads);
         state.SkipWithError(err);
