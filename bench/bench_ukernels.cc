@@ -255,13 +255,6 @@ void bm_entry(benchmark::State &state, const Entry *e) {
     state.SetItemsProcessed(int64_t(state.iterations()) * items);
 }
 
-int register_all() {
-    for (const Entry &e : kEntries) {
-        const std::string name = std::string("ukernel/") + e.kind + "/" + e.fn;
-        benchmark::RegisterBenchmark(name.c_str(), bm_entry, &e);
-    }
-    return 0;
-}
-const int registered = register_all();
+const int registered = nbb::register_ukernels(kEntries, bm_entry);
 
 }  // namespace

@@ -4,7 +4,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <string>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 extern "C" {
 #include <nabla/nabla.h>
@@ -37,4 +40,17 @@ struct IsaScope {
     ~IsaScope() { nb_isa_set(saved); }
 };
 
+}  // namespace nbb// Registers "ukernel/<kind>/<fn>" for every entry of a micro-kernel table
+// expanded from the registry (bench_ukernels*.cc).
+namespace nbb {
+template <class Entry, size_t N>
+int register_ukernels(const Entry (&entries)[N], void (*bm)(benchmark::State &, const Entry *)) {
+    for (const Entry &e : entries) {
+        const std::string name = std::string("ukernel/") + e.kind + "/" + e.fn;
+        benchmark::RegisterBenchmark(name.c_str(), bm, &e);
+    }
+    return 0;
+}
 }  // namespace nbb
+
+
