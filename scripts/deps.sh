@@ -27,6 +27,9 @@ libc6-dev-arm64-cross libsleef-dev:arm64 libcmocka-dev:arm64 libgomp1:arm64"
 # numpy's own exp/log/tanh loops, the elementwise peer of the report
 # (scripts/bench_numpy.py; glibc's libmvec, the other one, is in libc6-dev).
 NB_DEPS_BENCH="$NB_DEPS_BENCH python3-numpy"
+# PyTorch (Debian's 1.13): the report's steps/ and tiny/ peer rows
+# (scripts/bench_torch_steps.py) and the Fashion-MNIST twin.
+NB_DEPS_BENCH="$NB_DEPS_BENCH python3-torch"
 
 # The Debian package that provides a shared library the build's programs
 # load (for a clear message when one is missing). arch: "" or ":arm64".
