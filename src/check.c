@@ -47,10 +47,9 @@ static const char *const slot_names[NB_CHECK_SLOTS] = {
 #undef NB_CHECK_NAME
 };
 
-static double gamma_n(double n) { return nb_check_gamma(n); }
 
 bool nb_check_overflow_exempt(float got, double mag, double terms) {
-    return !isfinite(got) && isfinite(mag) && mag > FLT_MAX / (1.0 + gamma_n(terms));
+    return !isfinite(got) && isfinite(mag) && mag > FLT_MAX / (1.0 + nb_check_gamma(terms));
 }
 
 /* Worst |got - want| / bound over n floats; NaN must match NaN; a zero
@@ -156,7 +155,7 @@ static nb_status chk_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, floa
                 const double ab_mag = K ? mag[o] : 0.0;
                 const double bc = beta != 0 ? fabs((double)beta * c0[o]) : 0.0;
                 const double m = fabs((double)alpha) * ab_mag + (isfinite(bc) ? bc : 0.0);
-                bound[i * N + j] = 2 * gamma_n((double)K + 2) * m;
+                bound[i * N + j] = 2 * nb_check_gamma((double)K + 2) * m;
                 exm[i * N + j] = m > ab_mag ? m : ab_mag;
                 got[i * N + j] = C[o];
                 want[i * N + j] = cref[o];
@@ -199,7 +198,7 @@ static double conv_ratio(const nb_conv2d_desc *d, int bwd, const double *ain, co
     double *wmag = malloc((size_t)(n > 0 ? n : 1) * sizeof *wmag);
     const double gw = bound && wmag ? nb_check_winograd_mag(d, bwd, ain, aw, ab, wmag) : -1.0;
     if (gw < 0) { free(bound); free(wmag); *where = -1; return 0; }
-    for (int64_t i = 0; i < n; i++) bound[i] = 2 * gamma_n(L + 2) * mag[i] + (gw > 0 ? gw * wmag[i] : 0.0);
+    for (int64_t i = 0; i < n; i++) bound[i] = 2 * nb_check_gamma(L + 2) * mag[i] + (gw > 0 ? gw * wmag[i] : 0.0);
     const double r = nb_check_worst_ratio(got, want, bound, mag, L + 2, n, where);
     free(bound);
     free(wmag);
@@ -312,7 +311,7 @@ static nb_status chk_sreduce(nb_reduce_op op, int ndim, const int64_t *shape, co
         for (int64_t i = 0; i < n; i++) ax[i] = fabsf(ax[i]);
         nb_ref_sreduce(op, ndim, shape, ax, cstr, mask, mag, dstr);
         free(ax);
-        for (int64_t i = 0; i < ny; i++) bound[i] = 2 * gamma_n((double)nred) * (double)mag[i];
+        for (int64_t i = 0; i < ny; i++) bound[i] = 2 * nb_check_gamma((double)nred) * (double)mag[i];
     } else {
         for (int64_t i = 0; i < ny; i++) bound[i] = 0;
     }
