@@ -145,8 +145,12 @@ def main(path, avx2_path=None):
         family, impl, shape = parts[0], parts[1], "/".join(parts[2:])
         groups.setdefault((family, shape), OrderedDict())[impl] = vu + (big.get(name, False),)
 
+    # One heading per family: rows of a family stay together even where the
+    # benchmark binary interleaves them (the _t2 rows, the _ymm rows).
+    families = list(OrderedDict.fromkeys(f for f, _ in groups))
+    ordered = [(key, groups[key]) for fam in families for key in groups if key[0] == fam]
     last_family = None
-    for (family, shape), impls in groups.items():
+    for (family, shape), impls in ordered:
         if family != last_family:
             print(f"\n## {family}")
             last_family = family
