@@ -270,14 +270,69 @@ typedef struct {
     float *out;
 } call_args;
 
+/* One image of the caller's convolution (groups 1) by direct loops, with no
+   memory of its own: the redo's last resort when the GEMM path runs out of
+   memory, since by then the other images' outputs are written and an
+   NB_ERR_OOM would leave a half-written result. Sums run over (c, r, s),
+   or (k, r, s) for backward-data, in order, in float; the bits differ from
+   the GEMM path's but are within its bound (gamma(C R S + 1)). */
+static void direct_image(const nb_conv2d_desc *d, int bwd, const float *in, const float *w,
+                         const float *bias, float *out) {
+    int64_t P, Q;
+    nb_conv_out_dims(d, &P, &Q);
+    const int64_t C = d->c, H = d->h, W = d->w, K = d->k, R = d->r, S = d->s;
+    if (!bwd) {   /* in = x [C, H, W], out = y [K, P, Q] */
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t p = 0; p < P; p++)
+                for (int64_t q = 0; q < Q; q++) {
+                    float acc = 0;
+                    for (int64_t c = 0; c < C; c++)
+                        for (int64_t r = 0; r < R; r++) {
+                            const int64_t h = p * d->stride_h - d->pad_h + r * d->dilation_h;
+                            if (h < 0 || h >= H) continue;
+                            for (int64_t s = 0; s < S; s++) {
+                                const int64_t x = q * d->stride_w - d->pad_w + s * d->dilation_w;
+                                if (x >= 0 && x < W) acc += w[((k * C + c) * R + r) * S + s] * in[(c * H + h) * W + x];
+                            }
+                        }
+                    out[(k * P + p) * Q + q] = bias ? acc + bias[k] : acc;
+                }
+        return;
+    }
+    /* in = dy [K, P, Q], out = dx [C, H, W]: the pixels that read (h, x) */
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t h = 0; h < H; h++)
+            for (int64_t x = 0; x < W; x++) {
+                float acc = 0;
+                for (int64_t k = 0; k < K; k++)
+                    for (int64_t r = 0; r < R; r++) {
+                        const int64_t ph = h + d->pad_h - r * d->dilation_h;
+                        if (ph < 0 || ph % d->stride_h || ph / d->stride_h >= P) continue;
+                        for (int64_t s = 0; s < S; s++) {
+                            const int64_t qw = x + d->pad_w - s * d->dilation_w;
+                            if (qw < 0 || qw % d->stride_w || qw / d->stride_w >= Q) continue;
+                            acc += w[((k * C + c) * R + r) * S + s] * in[(k * P + ph / d->stride_h) * Q + qw / d->stride_w];
+                        }
+                    }
+                out[(c * H + h) * W + x] = acc;
+            }
+}
+
 static nb_status redo(const nb_conv_desc *cd, const call_args *a, int64_t n) {
     nb_conv2d_desc one = *a->d;
     one.n = 1;
     int64_t P, Q;
     nb_conv_out_dims(a->d, &P, &Q);
     const int64_t xs = a->d->c * a->d->h * a->d->w, ys = a->d->k * P * Q;
-    if (a->bwd) return nb_conv_backward_data_gemm(cd, &one, a->in + n * ys, a->w, a->out + n * xs);
-    return nb_conv_forward_gemm(cd, &one, a->in + n * xs, a->w, a->bias, a->out + n * ys);
+    const float *in = a->in + n * (a->bwd ? ys : xs);
+    float *out = a->out + n * (a->bwd ? xs : ys);
+    nb_status st = a->bwd ? nb_conv_backward_data_gemm(cd, &one, in, a->w, out)
+                          : nb_conv_forward_gemm(cd, &one, in, a->w, a->bias, out);
+    if (st == NB_ERR_OOM) {   /* the GEMM path writes nothing when it fails */
+        direct_image(&one, a->bwd, in, a->w, a->bias, out);
+        st = NB_OK;
+    }
+    return st;
 }
 
 static nb_status run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
