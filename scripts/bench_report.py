@@ -162,7 +162,11 @@ def main(path, avx2_path=None):
                 if impl != "nabla" and u == nu and v > 0:
                     ratios.append(f"{nv / v:5.2f}x {impl}")
             if is_multithread(shape):
-                twin = groups.get((family, single_thread_twin(shape) or ""), {}).get("nabla")
+                base = single_thread_twin(shape) or ""
+                # The 1-thread row may carry a suffix of its own (/iterations:3).
+                key = next((k for k in groups if k[0] == family and (k[1] == base or k[1].startswith(base + "/"))),
+                           None)
+                twin = groups.get(key, {}).get("nabla") if key else None
                 if twin and twin[0] > 0:
                     ratios.append(f"{nv / twin[0]:5.2f}x its 1 thread")
             else:
