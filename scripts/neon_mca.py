@@ -12,12 +12,17 @@ holding at least 4 SIMD instructions is fed to llvm-mca, which predicts its
 cycles per iteration on each CPU model. The loop's ideal is what its
 busiest resource needs at the core's peak rate:
 
-    ideal = max(FMLA-class ops / FMA rate, vector loads / load rate,
-                vector stores / store rate, other SIMD ops / SIMD rate)
+    ideal = max(FMLA-class ops / FMA rate, loads / load rate,
+                stores / store rate, other SIMD ops / SIMD rate,
+                restricted-pipe cycles)
 
 with the rates of the Arm Software Optimization Guides (128-bit ops per
-cycle): Neoverse N1 2 FP/ASIMD pipes, 2 loads, 1 store (2 with pairs
-split); V1 4 pipes, 3 loads, 2 stores; V2 4 pipes, 3 loads, 2 stores.
+cycle): Neoverse N1 2 FP/ASIMD pipes, 2 loads, 1 store of 16 bytes (2
+of 8 bytes or less); V1 4 pipes, 3 loads, 2 stores; V2 4 pipes, 3 loads,
+2 stores.
+(LLVM 19's N1 model also makes a Q-form STR take both load/store pipes, so
+loads and Q stores share 2 slots a cycle there: a streaming loop with 2
+loads per store, e.g. y = a + b, reads about 0.5 on N1 for that reason.)
 The report's "of peak" column is ideal / predicted: 1.00 means the loop
 runs at its busiest unit's peak; less means dependency chains, port
 conflicts or front-end limits that the timeline of `llvm-mca
@@ -45,13 +50,13 @@ Two things the report does to the loop before llvm-mca sees it:
   iteration for the softmax scaling). The cores do not: the guides' load and
   store notes say that the writeback is a separate micro-op done "in
   parallel with" the memory one, and it only reads the base.
-- Each loop is tied to its C line (gcc -g, which never changes the code
-  gcc generates, gives the .loc of its backward branch), shown as
-  file:line. A loop whose line, or the comment right above it, starts a
-  comment with "Tail" is a once-per-call remainder loop (a few iterations
-  per call at most): it is labelled "tail" and left out of the "lowest
-  fractions" line, which lists the steady-state loops; the lowest tails
-  get their own line.
+- Each loop is tied to its C lines (gcc -g, which does not change the
+  code gcc generates, gives the .loc directives inside it); the report
+  shows the first, file:line. A loop one of whose lines, or the comment
+  block right above one, opens a comment with "Tail" is a once-per-call
+  remainder loop (a few iterations per call at most): it is labelled
+  "tail" and left out of the "lowest fractions" line, which lists the
+  steady-state loops; the lowest tails get their own line.
 
 LLVM 14's neoverse-n1 is the Cortex-A57 model (half the FMLA rate):
 use llvm-mca from LLVM 19 (Debian's llvm-19).
@@ -65,10 +70,10 @@ import subprocess
 import sys
 import tempfile
 
-RATES = {   # cpu: (fma, simd, loads, stores) in 128-bit ops per cycle
-    "neoverse-n1": (2, 2, 2, 1),
-    "neoverse-v1": (4, 4, 3, 2),
-    "neoverse-v2": (4, 4, 3, 2),
+RATES = {   # cpu: (fma, simd, loads, stores, narrow stores) per cycle
+    "neoverse-n1": (2, 2, 2, 1, 2),
+    "neoverse-v1": (4, 4, 3, 2, 2),
+    "neoverse-v2": (4, 4, 3, 2, 2),
 }
 # Units that are not fully pipelined or that only some pipes have: cycles
 # of the core's restricted pipe group (N1: V0; V1, V2: V0 and V2, the cost
@@ -99,8 +104,11 @@ UNITS = {cpu: [(re.compile(r"^\s*" + u[0], re.I), u[1], u[2 + k]) for u in _U]
          for k, cpu in enumerate(RATES)}
 
 FMA = re.compile(r"^\s*(fmla|fmls|fmul|fadd|fsub|fmax|fmin|fdiv|frecps|frsqrts)\s+v", re.I)
-VLOAD = re.compile(r"^\s*(ldr|ldp|ld1|ld1r|ld2|ld3|ld4|ldur|ld1rq)\s+(q|d|s|\{\s*v)", re.I)
-VSTORE = re.compile(r"^\s*(str|stp|st1|st2|st3|st4|stur)\s+(q|d|s|\{\s*v)", re.I)
+# Every load and store counts against the load and store rates, general
+# register ones too (a partial panel zero-filled with `str wzr` is bound by
+# its stores like any other); LDP/STP of Q registers count twice.
+VLOAD = re.compile(r"^\s*(ldr|ldp|ld1|ld1r|ld2|ld3|ld4|ldur|ld1rq|ldrs?[bhw]|ldurs?[bhw])\s+([qdswx]\d|[wx]zr|\{\s*v)", re.I)
+VSTORE = re.compile(r"^\s*(str|stp|st1|st2|st3|st4|stur|str[bh]|stur[bh])\s+([qdswx]\d|[wx]zr|\{\s*v)", re.I)
 SIMD = re.compile(r"\bv\d+\.(4s|2s|2d|16b|8b|8h|4h|s\[|d\[|b\[|h\[)", re.I)
 LABEL = re.compile(r"^(\.L\w+|[A-Za-z_]\w*):")
 COND = "eq|ne|cs|cc|hs|lo|mi|pl|vs|vc|hi|ls|ge|lt|gt|le"
@@ -108,6 +116,7 @@ BRANCH = re.compile(r"^\s*(b\.?(?:%s)|cbnz|cbz|tbnz|tbz)\s+(?:\w+,\s*)*(?:#\d+,\
 # Stores with base writeback: post-index "[xN], imm|xM" and pre-index "[xN, imm]!".
 ST_POST = re.compile(r"^(\s*st\w*\s+.*)\[(x\d+|sp)\],\s*#?(-?\w+)\s*$", re.I)
 ST_PRE = re.compile(r"^(\s*st\w*\s+.*)\[(x\d+|sp),\s*#?(-?\d+)\]!\s*$", re.I)
+LANE_LOAD = re.compile(r"^\s*(ld[1-4]r\s|ld[1-4]\s+\{[^}]*\}\[)", re.I)
 TAIL = re.compile(r"(/\*|//)\s*tail\b", re.I)
 
 
@@ -175,27 +184,22 @@ def source_lines(asm, build_dir):
 
 
 def loop_source(body, lo, hi, files, main):
-    """(path, line) of a loop: the lowest line of the kernel's own file among
-    the .loc directives inside it (gcc rotates loops, so the backward branch
-    often carries the body's first line, not the loop header's), else the
-    lowest line of the file of its last .loc (a loop of an inline helper)."""
+    """(path, lines) of a loop: the kernel's own file and its lines among the
+    .loc directives inside the loop, else the file of the loop's last .loc
+    (a loop of a helper in a header) and its lines there."""
     locs = [(files.get(int(m.group(1))), int(m.group(2)))
             for m in (re.match(r"^\s*\.loc\s+(\d+)\s+(\d+)", l) for l in body[lo:hi + 1]) if m]
-    own = [ln for f, ln in locs if f == main]
-    if own:
-        return main, min(own)
-    if locs:
-        return locs[-1][0], min(ln for f, ln in locs if f == locs[-1][0])
-    return None, 0
+    path = main if any(f == main for f, _ in locs) else (locs[-1][0] if locs else None)
+    return path, sorted({ln for f, ln in locs if f == path and ln > 0})
 
 
 _SRC = {}
 
 
-def is_tail(path, line):
-    """The loop's C line, or the comment block right above it, opens a
-    comment with "Tail" (see the module comment)."""
-    if not path or not line:
+def is_tail(path, lines):
+    """One of the loop's C lines, or the comment block right above it, opens
+    a comment with "Tail" (see the module comment)."""
+    if not path or not lines:
         return False
     if path not in _SRC:
         try:
@@ -203,15 +207,16 @@ def is_tail(path, line):
         except OSError:
             _SRC[path] = []
     src = _SRC[path]
-    if not 0 < line <= len(src):
-        return False
-    if TAIL.search(src[line - 1]):
-        return True
-    i = line - 2
-    while i >= 0 and (src[i].strip().startswith(("/*", "*", "//")) or src[i].rstrip().endswith("*/")):
-        if TAIL.search(src[i]):
+    for line in lines:
+        if not 0 < line <= len(src):
+            continue
+        if TAIL.search(src[line - 1]):
             return True
-        i -= 1
+        i = line - 2
+        while i >= 0 and (src[i].strip().startswith(("/*", "*", "//")) or src[i].rstrip().endswith("*/")):
+            if TAIL.search(src[i]):
+                return True
+            i -= 1
     return False
 
 
@@ -229,13 +234,20 @@ def mca(mca_bin, cpu, insns):
 
 
 def ideal(cpu, insns):
-    fma, simd, ld, st = RATES[cpu]
+    fma, simd, ld, st, st_narrow = RATES[cpu]
     n_fma = sum(1 for l in insns if FMA.match(l))
     n_ld = sum(1 for l in insns if VLOAD.match(l)) + sum(1 for l in insns if re.match(r"^\s*ldp\s+q", l))
     n_st = sum(1 for l in insns if VSTORE.match(l)) + sum(1 for l in insns if re.match(r"^\s*stp\s+q", l))
+    # N1 stores 16 bytes a cycle: one Q store, or two of 8 bytes or less.
+    n_st_q = sum(1 for l in insns if re.match(r"^\s*(st[rp]|stur)\s+q|^\s*st[1-4]\s+\{\s*v\d+\.(4s|2d|16b|8h)", l))
+    n_st_q += sum(1 for l in insns if re.match(r"^\s*stp\s+q", l))
+    # A lane load or a load-and-replicate (LD1 {v.s}[i], LD1R) also takes an
+    # ASIMD pipe for the insert (L + V in all three guides).
     n_simd = sum(1 for l in insns if SIMD.search(l) and not (FMA.match(l) or VLOAD.match(l) or VSTORE.match(l)))
+    n_simd += sum(1 for l in insns if LANE_LOAD.match(l))
     unit = sum(next((c for rx, _, c in UNITS[cpu] if rx.match(l)), 0.0) for l in insns)
-    return max(n_fma / fma, n_ld / ld, n_st / st, n_simd / simd, unit), n_fma, n_ld, n_st
+    st_time = n_st_q / st + (n_st - n_st_q) / st_narrow
+    return max(n_fma / fma, n_ld / ld, st_time, n_simd / simd, unit), n_fma, n_ld, n_st
 
 
 def check_units(mca_bin):
@@ -323,12 +335,13 @@ def main():
                 insns = instructions(body[lo:hi + 1])
                 if sum(1 for l in insns if SIMD.search(l) or VLOAD.match(l) or VSTORE.match(l)) < 4:
                     continue
-                path, line = loop_source(body, lo, hi, files, os.path.normpath(os.path.join(e["directory"], e["file"])))
+                path, lines = loop_source(body, lo, hi, files, os.path.normpath(os.path.join(e["directory"], e["file"])))
                 fed = split_writeback(insns)
                 if a.dump and re.search(a.dump, fn):
-                    print(f"---- {fn} #{nloop} ({path}:{line})\n" + "\n".join(fed))
+                    print(f"---- {fn} #{nloop} ({path}:{lines[:1]})\n" + "\n".join(fed))
                 r = {"file": os.path.basename(e["file"]), "loop": f"{fn} #{nloop}", "n": len(insns),
-                     "where": f"{os.path.basename(path or '?')}:{line}", "tail": is_tail(path, line),
+                     "where": f"{os.path.basename(path or '?')}:{lines[0] if lines else 0}",
+                     "tail": is_tail(path, lines),
                      "cyc": []}
                 for cpu in cpus:
                     need, r["fma"], r["ld"], r["st"] = ideal(cpu, insns)
