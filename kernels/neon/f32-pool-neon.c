@@ -24,6 +24,22 @@ static inline float32x4_t taps4(const float *row, int64_t c, int64_t sw) {
     return vld1q_lane_f32(row + c + 3 * sw, v, 3);
 }
 
+/* The inner columns [q, q1): passes of 16 (PASS(4)), then the last 4..15
+   in one pass of ceil/4 vectors; q ends at q1 (or where fewer than 4 are
+   left, for the scalar helper). */
+#define NB_POOL_INNER_COLS(PASS)                                    \
+    do {                                                            \
+        for (; q + 16 <= q1; q += 16) PASS(4);                      \
+        switch (q + 4 <= q1 ? (q1 - q + 3) / 4 : 0) {               \
+        case 1: PASS(1); break;                                     \
+        case 2: PASS(2); break;                                     \
+        case 3: PASS(3); break;                                     \
+        case 4: PASS(4); break;                                     \
+        default: break;                                             \
+        }                                                           \
+        if (q + 4 <= q1) q = q1;                                    \
+    } while (0)
+
 /* Max rows over NB vectors of 4 columns starting at q, q + 4, ..., each
    start clamped to q1 - 4: a remainder of 5..15 columns goes in one pass of
    ceil/4 vectors, the last overlapping its neighbour (those columns are
@@ -69,15 +85,9 @@ void nb_f32_maxpool_ukernel__neon(const nb_pool2d_geom *g, const float *x, int64
     const int64_t h0 = p * g->sh - g->ph;
     int64_t q = 0;
     for (; q < q0; q++) y[q] = nb_pool2d_max_one(g, x, p, q, &arg[q]);
-    for (; q + 16 <= q1; q += 16) max_cols(g, x, h0, i0, i1, q, q1, 4, y, arg);
-    switch (q + 4 <= q1 ? (q1 - q + 3) / 4 : 0) {   /* the last 4..15 inner columns */
-    case 1: max_cols(g, x, h0, i0, i1, q, q1, 1, y, arg); break;
-    case 2: max_cols(g, x, h0, i0, i1, q, q1, 2, y, arg); break;
-    case 3: max_cols(g, x, h0, i0, i1, q, q1, 3, y, arg); break;
-    case 4: max_cols(g, x, h0, i0, i1, q, q1, 4, y, arg); break;
-    default: break;
-    }
-    if (q + 4 <= q1) q = q1;
+#define NB_PASS(NB) max_cols(g, x, h0, i0, i1, q, q1, NB, y, arg)
+    NB_POOL_INNER_COLS(NB_PASS);
+#undef NB_PASS
     for (; q < g->Q; q++) y[q] = nb_pool2d_max_one(g, x, p, q, &arg[q]);
 }
 
@@ -108,14 +118,8 @@ void nb_f32_avgpool_ukernel__neon(const nb_pool2d_geom *g, const float *x, int64
     const int64_t h0 = p * g->sh - g->ph;
     int64_t q = 0;
     for (; q < q0; q++) y[q] = nb_pool2d_avg_one(g, x, p, q);
-    for (; q + 16 <= q1; q += 16) avg_cols(g, x, h0, i0, i1, q, q1, 4, den, y);
-    switch (q + 4 <= q1 ? (q1 - q + 3) / 4 : 0) {   /* the last 4..15 inner columns */
-    case 1: avg_cols(g, x, h0, i0, i1, q, q1, 1, den, y); break;
-    case 2: avg_cols(g, x, h0, i0, i1, q, q1, 2, den, y); break;
-    case 3: avg_cols(g, x, h0, i0, i1, q, q1, 3, den, y); break;
-    case 4: avg_cols(g, x, h0, i0, i1, q, q1, 4, den, y); break;
-    default: break;
-    }
-    if (q + 4 <= q1) q = q1;
+#define NB_PASS(NB) avg_cols(g, x, h0, i0, i1, q, q1, NB, den, y)
+    NB_POOL_INNER_COLS(NB_PASS);
+#undef NB_PASS
     for (; q < g->Q; q++) y[q] = nb_pool2d_avg_one(g, x, p, q);
 }
