@@ -46,15 +46,17 @@ guides; e.g. N1 FDIV Q-form F32 holds V0 7 cycles). `--check-units` asks
 llvm-mca for each of them and fails on a mismatch. So a divide loop at the
 divider's rate reads 1.00.
 
-Two things the report does to the loop before llvm-mca sees it:
+Two more things:
 - A store with base-register writeback (`str q0, [x1], 16`, `stp ...,
   [x1, 32]!`) becomes the store plus an `add` of the base. llvm-mca issues
   an instruction only when all its inputs are ready, so it makes the new
   base wait for the stored data, and an in-place loop (load y, compute,
   store y with writeback) turns into one serial chain (18 cycles per
-  iteration for the softmax scaling). The cores do not: the guides' load and
-  store notes say that the writeback is a separate micro-op done "in
-  parallel with" the memory one, and it only reads the base.
+  iteration for the softmax scaling). The cores update the base in a
+  micro-op of its own that reads only the old base (the guides count an
+  extra micro-op for writeback forms; LLVM's models give the base its own
+  write, WriteAdr), so the split is what they execute. Loads need no
+  split: their only input is the base.
 - Each loop is tied to its C lines (gcc -g, which does not change the
   code gcc generates, gives the .loc directives inside it); the report
   shows the first, file:line. A loop one of whose lines, or the comment
