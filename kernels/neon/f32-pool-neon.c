@@ -24,20 +24,27 @@ static inline float32x4_t taps4(const float *row, int64_t c, int64_t sw) {
     return vld1q_lane_f32(row + c + 3 * sw, v, 3);
 }
 
-/* The inner columns [q, q1): passes of 16 (PASS(4)), then the last 4..15
-   in one pass of ceil/4 vectors; q ends at q1 (or where fewer than 4 are
-   left, for the scalar helper). */
-#define NB_POOL_INNER_COLS(PASS)                                    \
+/* The inner columns [q, q1): passes of 16 (PASS(4, SW)), then the last
+   4..15 in one pass of ceil/4 vectors; q ends at q1 (or where fewer than 4
+   are left, for the scalar helper). Stride 1 (one vector load a tap) and
+   the others (four lane loads) are separate instantiations, so the tap
+   loop does not test the stride. */
+#define NB_POOL_COLS_SW(PASS, SW)                                   \
     do {                                                            \
-        for (; q + 16 <= q1; q += 16) PASS(4);                      \
+        for (; q + 16 <= q1; q += 16) PASS(4, SW);                  \
         switch (q + 4 <= q1 ? (q1 - q + 3) / 4 : 0) {               \
-        case 1: PASS(1); break;                                     \
-        case 2: PASS(2); break;                                     \
-        case 3: PASS(3); break;                                     \
-        case 4: PASS(4); break;                                     \
+        case 1: PASS(1, SW); break;                                 \
+        case 2: PASS(2, SW); break;                                 \
+        case 3: PASS(3, SW); break;                                 \
+        case 4: PASS(4, SW); break;                                 \
         default: break;                                             \
         }                                                           \
         if (q + 4 <= q1) q = q1;                                    \
+    } while (0)
+#define NB_POOL_INNER_COLS(PASS)                                    \
+    do {                                                            \
+        if (g->sw == 1) NB_POOL_COLS_SW(PASS, 1);                   \
+        else NB_POOL_COLS_SW(PASS, g->sw);                          \
     } while (0)
 
 /* Max rows over NB vectors of 4 columns starting at q, q + 4, ..., each
@@ -46,13 +53,13 @@ static inline float32x4_t taps4(const float *row, int64_t c, int64_t sw) {
    computed twice, the same way, and stored twice with the same bits). */
 static inline __attribute__((always_inline))
 void max_cols(const nb_pool2d_geom *g, const float *x, int64_t h0, int64_t i0, int64_t i1, int64_t q,
-              int64_t q1, const int NB, float *y, int64_t *arg) {
+              int64_t q1, const int NB, const int64_t sw, float *y, int64_t *arg) {
     int64_t qb[4], c[4];
     float32x4_t acc[4], tap[4];
     for (int b = 0; b < NB; b++) {
         qb[b] = q + 4 * b < q1 - 4 ? q + 4 * b : q1 - 4;
-        c[b] = qb[b] * g->sw - g->pw;
-        acc[b] = taps4(x + (h0 + i0) * g->W, c[b], g->sw);
+        c[b] = qb[b] * sw - g->pw;
+        acc[b] = taps4(x + (h0 + i0) * g->W, c[b], sw);
         tap[b] = vdupq_n_f32((float)(i0 * g->W));
     }
     for (int64_t i = i0; i < i1; i++) {
@@ -60,7 +67,7 @@ void max_cols(const nb_pool2d_geom *g, const float *x, int64_t h0, int64_t i0, i
         for (int64_t j = i == i0 ? 1 : 0; j < g->kw; j++) {
             const float32x4_t at = vdupq_n_f32((float)(i * g->W + j));
             for (int b = 0; b < NB; b++) {
-                const float32x4_t v = taps4(row, c[b] + j, g->sw);
+                const float32x4_t v = taps4(row, c[b] + j, sw);
                 /* v > acc, or v NaN (v == v false) */
                 const uint32x4_t upd = vorrq_u32(vcgtq_f32(v, acc[b]), vmvnq_u32(vceqq_f32(v, v)));
                 acc[b] = vbslq_f32(upd, v, acc[b]);
@@ -73,7 +80,7 @@ void max_cols(const nb_pool2d_geom *g, const float *x, int64_t h0, int64_t i0, i
         float t[4];
         vst1q_f32(t, tap[b]);
         for (int l = 0; l < 4; l++)   /* tap = i*W + j */
-            arg[qb[b] + l] = h0 * g->W + c[b] + (int64_t)l * g->sw + (int64_t)t[l];
+            arg[qb[b] + l] = h0 * g->W + c[b] + (int64_t)l * sw + (int64_t)t[l];
     }
 }
 
@@ -85,7 +92,7 @@ void nb_f32_maxpool_ukernel__neon(const nb_pool2d_geom *g, const float *x, int64
     const int64_t h0 = p * g->sh - g->ph;
     int64_t q = 0;
     for (; q < q0; q++) y[q] = nb_pool2d_max_one(g, x, p, q, &arg[q]);
-#define NB_PASS(NB) max_cols(g, x, h0, i0, i1, q, q1, NB, y, arg)
+#define NB_PASS(NB, SW) max_cols(g, x, h0, i0, i1, q, q1, NB, SW, y, arg)
     NB_POOL_INNER_COLS(NB_PASS);
 #undef NB_PASS
     for (; q < g->Q; q++) y[q] = nb_pool2d_max_one(g, x, p, q, &arg[q]);
@@ -94,18 +101,18 @@ void nb_f32_maxpool_ukernel__neon(const nb_pool2d_geom *g, const float *x, int64
 /* Average rows, the same column blocks as max_cols. */
 static inline __attribute__((always_inline))
 void avg_cols(const nb_pool2d_geom *g, const float *x, int64_t h0, int64_t i0, int64_t i1, int64_t q,
-              int64_t q1, const int NB, float32x4_t den, float *y) {
+              int64_t q1, const int NB, const int64_t sw, float32x4_t den, float *y) {
     int64_t qb[4], c[4];
     float32x4_t acc[4];
     for (int b = 0; b < NB; b++) {
         qb[b] = q + 4 * b < q1 - 4 ? q + 4 * b : q1 - 4;
-        c[b] = qb[b] * g->sw - g->pw;
+        c[b] = qb[b] * sw - g->pw;
         acc[b] = vdupq_n_f32(0.0f);
     }
     for (int64_t i = i0; i < i1; i++) {
         const float *row = x + (h0 + i) * g->W;
         for (int64_t j = 0; j < g->kw; j++)
-            for (int b = 0; b < NB; b++) acc[b] = vaddq_f32(acc[b], taps4(row, c[b] + j, g->sw));
+            for (int b = 0; b < NB; b++) acc[b] = vaddq_f32(acc[b], taps4(row, c[b] + j, sw));
     }
     for (int b = 0; b < NB; b++) vst1q_f32(y + qb[b], vdivq_f32(acc[b], den));
 }
@@ -118,7 +125,7 @@ void nb_f32_avgpool_ukernel__neon(const nb_pool2d_geom *g, const float *x, int64
     const int64_t h0 = p * g->sh - g->ph;
     int64_t q = 0;
     for (; q < q0; q++) y[q] = nb_pool2d_avg_one(g, x, p, q);
-#define NB_PASS(NB) avg_cols(g, x, h0, i0, i1, q, q1, NB, den, y)
+#define NB_PASS(NB, SW) avg_cols(g, x, h0, i0, i1, q, q1, NB, SW, den, y)
     NB_POOL_INNER_COLS(NB_PASS);
 #undef NB_PASS
     for (; q < g->Q; q++) y[q] = nb_pool2d_avg_one(g, x, p, q);
