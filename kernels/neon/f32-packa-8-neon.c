@@ -10,9 +10,9 @@
  * transposed as two 4x4 blocks (nb_neon_transpose4), giving 4 groups of 8;
  * k tails go element by element.
  * trans == 1 (A stored K x M, a panel's 8 floats per k contiguous): two
- * 16-byte loads and stores per k; a partial panel copies its m floats per k
- * and zero-fills the rest (NEON has no masked load, and reading past the
- * m-th float could cross into an unmapped page).
+ * 16-byte loads and stores per k; a partial panel too, its vectors built
+ * lane by lane past the last whole 4, zeros above m (NEON has no masked
+ * load, and reading past the m-th float could cross into an unmapped page).
  */
 #include <assert.h>
 #include <stdint.h>
@@ -37,6 +37,7 @@ static void pack_rows_panel(size_t mm, size_t k, const float *a, ptrdiff_t lda, 
             vst1q_f32(dst + (p + q) * MR + 4, hi[q]);
         }
     }
+    /* Tail: the last k % 4 columns (3 at most), element by element. */
     for (; p < k; p++)
         for (size_t i = 0; i < MR; i++) dst[p * MR + i] = i < mm ? a[(ptrdiff_t)i * lda + (ptrdiff_t)p] : 0.0f;
 }
@@ -48,8 +49,12 @@ static void pack_cols_panel(size_t mm, size_t k, const float *a, ptrdiff_t lda, 
             vst1q_f32(dst + 4, vld1q_f32(a + 4));
         }
     } else {
-        for (size_t p = 0; p < k; p++, a += lda, dst += MR)
-            for (size_t i = 0; i < MR; i++) dst[i] = i < mm ? a[i] : 0.0f;
+        /* The partial last panel: two vector stores per k (lanes at mm and
+           beyond zero); 8 scalar stores per k before. */
+        for (size_t p = 0; p < k; p++, a += lda, dst += MR) {
+            vst1q_f32(dst, nb_neon_gemm_load4(a, 0, mm));
+            vst1q_f32(dst + 4, nb_neon_gemm_load4(a, 4, mm));
+        }
     }
 }
 

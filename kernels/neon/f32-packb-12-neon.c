@@ -8,8 +8,8 @@
  * NEON loads and stores do not need more.
  *
  * trans == 0 (B stored K x N, rows contiguous): three 16-byte loads and
- * stores per k; the partial last panel copies its n floats per k and
- * zero-fills the rest (no masked loads on NEON; no read past the row).
+ * stores per k; the partial last panel too, its vectors built lane by lane
+ * past the last whole 4 (no masked loads on NEON; no read past the row).
  * trans == 1 (B stored N x K: op(B)'s columns are contiguous along k): for
  * each 4 k, the 12 columns are loaded as three 4x4 blocks (columns beyond n
  * are zero registers, never loaded) and transposed in registers
@@ -31,8 +31,13 @@ static void pack_rows_panel(size_t nn, size_t k, const float *b, ptrdiff_t ldb, 
             vst1q_f32(dst + 8, vld1q_f32(b + 8));
         }
     } else {
-        for (size_t p = 0; p < k; p++, b += ldb, dst += NR)
-            for (size_t j = 0; j < NR; j++) dst[j] = j < nn ? b[j] : 0.0f;
+        /* The partial last panel: three vector stores per k (the lanes at
+           nn and beyond zero); 12 scalar stores per k before. */
+        for (size_t p = 0; p < k; p++, b += ldb, dst += NR) {
+            vst1q_f32(dst, nb_neon_gemm_load4(b, 0, nn));
+            vst1q_f32(dst + 4, nb_neon_gemm_load4(b, 4, nn));
+            vst1q_f32(dst + 8, nb_neon_gemm_load4(b, 8, nn));
+        }
     }
 }
 
@@ -46,6 +51,7 @@ static void pack_cols_panel(size_t nn, size_t k, const float *b, ptrdiff_t ldb, 
             nb_neon_transpose4(r);
             for (size_t q = 0; q < 4; q++) vst1q_f32(dst + (p + q) * NR + g, r[q]);
         }
+    /* Tail: the last k % 4 rows (3 at most), element by element. */
     for (; p < k; p++)
         for (size_t j = 0; j < NR; j++)
             dst[p * NR + j] = j < nn ? b[(ptrdiff_t)j * ldb + (ptrdiff_t)p] : 0.0f;

@@ -39,4 +39,17 @@ static inline void nb_neon_transpose4(float32x4_t r[4]) {
     r[3] = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
 }
 
+/* Floats [j, j + 4) of a row of which only the first nn are valid: one
+   vector load when all four are, else lane loads over +0 (zero when none
+   is); nothing at or past p[nn] is read. For the packers' partial panels:
+   one vector store per 4 floats instead of 4 scalar ones. */
+static inline float32x4_t nb_neon_gemm_load4(const float *p, size_t j, size_t nn) {
+    if (j + 4 <= nn) return vld1q_f32(p + j);
+    float32x4_t v = vdupq_n_f32(0.0f);
+    if (j < nn) v = vld1q_lane_f32(p + j, v, 0);
+    if (j + 1 < nn) v = vld1q_lane_f32(p + j + 1, v, 1);
+    if (j + 2 < nn) v = vld1q_lane_f32(p + j + 2, v, 2);
+    return v;
+}
+
 #endif
