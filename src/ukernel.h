@@ -331,7 +331,6 @@ static inline void nb_conv_col2im_walk(const nb_conv2d_desc *d, int64_t channels
             }
 }
 
-
 /* =================== reductions (src/reduce_driver.c) =================== */
 
 /* Lanes of the row-sum accumulator and the fixed block sizes: part of the
@@ -503,6 +502,7 @@ typedef struct nb_ukernel_config {
     nb_f32_adam_fn adam;
     nb_f32_maxpool_row_fn maxpool;   /* pooling rows: plain-C first, like the families above */
     nb_f32_avgpool_row_fn avgpool;
+    nb_f32_maxpool_bwd_row_fn maxpool_bwd;
     nb_f32_bnorm_ukernels bnorm;     /* batch-norm rows: likewise */
 } nb_ukernel_config;
 
