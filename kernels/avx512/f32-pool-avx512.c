@@ -9,9 +9,20 @@
 
 #include "ukernel.h"
 
-/* Lanes outside m read nothing (0.0f). */
+/* Lanes outside m read nothing (0.0f). Stride 2 (the common 2x2 / 2
+   pool): two loads of the 2 * 16 - 1 contiguous floats the lanes span and
+   one even-lane permute instead of a gather (a gather costs a load per
+   lane); the loads stop at the last lane's tap. */
 static inline __m512 taps16(const float *row, int64_t c, int64_t sw, __m512i lane_idx, __mmask16 m) {
     if (sw == 1) return _mm512_maskz_loadu_ps(m, row + c);
+    if (sw == 2) {
+        const int nl = 32 - __builtin_clz((unsigned)m | 1u);   /* m is (1 << nl) - 1 */
+        const uint32_t span = (1u << (2 * nl - 1)) - 1u;       /* floats 0 .. 2 * nl - 2 */
+        const __m512 a = _mm512_maskz_loadu_ps((__mmask16)span, row + c);
+        const __m512 b = _mm512_maskz_loadu_ps((__mmask16)(span >> 16), row + c + 16);
+        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        return _mm512_maskz_permutex2var_ps(m, a, even, b);
+    }
     return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, lane_idx, row + c, 4);
 }
 
@@ -45,11 +56,14 @@ void nb_f32_maxpool_ukernel__avx512(const nb_pool2d_geom *g, const float *x, int
             }
         }
         _mm512_mask_storeu_ps(y + q, m, acc);
-        float t[16];
-        _mm512_storeu_ps(t, tap);
-        for (int l = 0; l < nl; l++) {
-            arg[q + l] = h0 * g->W + c + (int64_t)l * g->sw + (int64_t)t[l];   /* tap = i*W + j */
-        }
+        /* arg = h0*W + c + l*sw + tap (tap = i*W + j, exact in float), 8 lanes a half */
+        const __m512i at = _mm512_set1_epi64(h0 * g->W + c), sw8 = _mm512_set1_epi64(g->sw * 8);
+        const __m512i l_sw = _mm512_mullo_epi64(_mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), _mm512_set1_epi64(g->sw));
+        const __m512i a0 = _mm512_add_epi64(_mm512_add_epi64(at, l_sw), _mm512_cvttps_epi64(_mm512_castps512_ps256(tap)));
+        const __m512i a1 = _mm512_add_epi64(_mm512_add_epi64(at, _mm512_add_epi64(l_sw, sw8)),
+                                            _mm512_cvttps_epi64(_mm512_extractf32x8_ps(tap, 1)));
+        _mm512_mask_storeu_epi64(arg + q, (__mmask8)m, a0);
+        _mm512_mask_storeu_epi64(arg + q + 8, (__mmask8)(m >> 8), a1);
     }
     q = q1;   /* the masked last vector ended past q1 */
     for (; q < g->Q; q++) y[q] = nb_pool2d_max_one(g, x, p, q, &arg[q]);
