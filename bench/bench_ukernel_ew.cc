@@ -9,6 +9,9 @@
 // The optimiser updates (the NB_UK_OPTIM registry lines), likewise:
 //   optim/<isa tag>/<sgd|adam>/<n>   (SGD with momentum and weight decay)
 // bytes = 20 per element for sgd (p, buf read and written, g read), 28 for adam.
+// The batch-norm rows (the NB_UK_BNORM lines), one channel of 64 rows:
+//   bnorm/<isa tag>/<sum|sqdev|gsums|affine>/<n>   n floats a row (196, 784)
+// items = elements of the channel.
 #include "bench_util.h"
 
 extern "C" {
@@ -86,7 +89,44 @@ void bm_optim(benchmark::State &state, const Optim *k) {
     state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(n) * (k->sgd ? 20 : 28));
 }
 
+struct Bnorm {
+    const char *tag;
+    nb_isa isa;
+    nb_f32_bnorm_ukernels k;
+};
+const Bnorm kBnorms[] = {
+#define NB_UK_BNORM(tag)                                                                        \
+    {#tag, NB_UK_ISA, {nb_f32_bnsum_ukernel__##tag, nb_f32_bnsqdev_ukernel__##tag,               \
+                       nb_f32_bngsums_ukernel__##tag, nb_f32_bnaffine_ukernel__##tag}},
+#include "ukernel_registry.h"
+};
+
+void bm_bnorm(benchmark::State &state, const Bnorm *k, int which) {
+    if (!nb_isa_supported(k->isa)) {
+        state.SkipWithError("isa unsupported");
+        return;
+    }
+    const size_t n = size_t(state.range(0)), rows = 64;
+    nbb::Buffer x(rows * n, -1.0f, 1.0f, 7), g(rows * n, -1.0f, 1.0f, 9), y(rows * n);
+    double s[2] = {0, 0};
+    for (auto _ : state) {
+        if (which == 0) s[0] += k->k.sum(rows, n, x.p, n);
+        else if (which == 1) s[0] += k->k.sqdev(rows, n, x.p, n, 0.25);
+        else if (which == 2) k->k.gsums(rows, n, g.p, x.p, n, 0.25, s);
+        else k->k.affine(rows, n, n, g.p, x.p, 0.5f, -0.25f, 0.125f, y.p);
+        benchmark::DoNotOptimize(s);
+        benchmark::ClobberMemory();
+    }
+    state.SetItemsProcessed(int64_t(state.iterations()) * int64_t(rows * n));
+}
+
 int register_all() {
+    static const char *const bn_stems[] = {"sum", "sqdev", "gsums", "affine"};
+    for (const Bnorm &k : kBnorms)
+        for (int w = 0; w < 4; w++) {
+            const std::string name = std::string("bnorm/") + k.tag + "/" + bn_stems[w];
+            benchmark::RegisterBenchmark(name.c_str(), bm_bnorm, &k, w)->Arg(196)->Arg(784);
+        }
     for (const Kernel &k : kKernels) {
         const std::string name = std::string("vbinary/") + k.tag + "/" + k.stem;
         benchmark::RegisterBenchmark(name.c_str(), bm_vbinary, &k)

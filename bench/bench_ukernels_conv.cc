@@ -3,6 +3,8 @@
 //   ukernel/maxpool|avgpool/<fn>       every row of a 3x3 stride-2 pad-1
 //                                      window over a 56 x 56 plane (items =
 //                                      outputs, 28 x 28)
+//   ukernel/maxpool_bwd/<fn>           every row of a 2x2 stride-2 window
+//                                      over a 56 x 56 plane (items = outputs)
 //   ukernel/wino_in/<fn>               16 channels x LANES tiles (items =
 //                                      6x6 tiles transformed)
 //   ukernel/wino_filter/<fn>           8 filters (items = 3x3 filters)
@@ -21,7 +23,7 @@ extern "C" {
 
 namespace {
 
-enum Kind { MAXPOOL, AVGPOOL, WINO_IN, WINO_FILTER, WINO_OUT, DW_FWD, DW_BWF, DW_BWD };
+enum Kind { MAXPOOL, AVGPOOL, MAXPOOL_BWD, WINO_IN, WINO_FILTER, WINO_OUT, DW_FWD, DW_BWF, DW_BWD };
 
 struct Entry {
     const char *kind, *fn;
@@ -35,6 +37,7 @@ struct Entry {
 const Entry kEntries[] = {
 #define NB_UK_MAXPOOL(fn) NBB_E(MAXPOOL, "maxpool", fn, 0)
 #define NB_UK_AVGPOOL(fn) NBB_E(AVGPOOL, "avgpool", fn, 0)
+#define NB_UK_MAXPOOL_BWD(fn) NBB_E(MAXPOOL_BWD, "maxpool_bwd", fn, 0)
 #define NB_UK_WINO_IN(fn, lanes) NBB_E(WINO_IN, "wino_in", fn, lanes)
 #define NB_UK_WINO_FILTER(fn) NBB_E(WINO_FILTER, "wino_filter", fn, 0)
 #define NB_UK_WINO_OUT(fn, lanes) NBB_E(WINO_OUT, "wino_out", fn, lanes)
@@ -57,6 +60,19 @@ int64_t run_pool(benchmark::State &state, const Entry *e) {
             else
                 reinterpret_cast<nb_f32_avgpool_row_fn>(e->f)(&g, x.p, p, y.p + p * 28);
         }
+        benchmark::ClobberMemory();
+    }
+    return 28 * 28;
+}
+
+int64_t run_pool_bwd(benchmark::State &state, const Entry *e) {
+    const nb_pool2d_geom g = {kPlane, kPlane, 2, 2, 2, 2, 0, 0, 28};
+    nbb::Buffer x{size_t(kPlane * kPlane)}, y{size_t(28 * 28)}, dy{size_t(28 * 28)}, dx{size_t(kPlane * kPlane)};
+    std::vector<int64_t> arg(28 * 28);
+    for (int64_t p = 0; p < 28; p++) nb_f32_maxpool_ukernel__scalar(&g, x.p, p, y.p + p * 28, arg.data() + p * 28);
+    for (auto _ : state) {
+        for (int64_t p = 0; p < 28; p++)
+            reinterpret_cast<nb_f32_maxpool_bwd_row_fn>(e->f)(&g, p, 28, dy.p + p * 28, arg.data() + p * 28, 0, dx.p);
         benchmark::ClobberMemory();
     }
     return 28 * 28;
@@ -117,6 +133,7 @@ void bm_entry(benchmark::State &state, const Entry *e) {
     switch (e->k) {
     case MAXPOOL:
     case AVGPOOL: items = run_pool(state, e); break;
+    case MAXPOOL_BWD: items = run_pool_bwd(state, e); break;
     case WINO_IN:
     case WINO_FILTER:
     case WINO_OUT: items = run_wino(state, e); break;

@@ -331,7 +331,6 @@ static inline void nb_conv_col2im_walk(const nb_conv2d_desc *d, int64_t channels
             }
 }
 
-
 /* =================== reductions (src/reduce_driver.c) =================== */
 
 /* Lanes of the row-sum accumulator and the fixed block sizes: part of the
@@ -470,8 +469,9 @@ typedef void (*nb_f32_sgd_fn)(size_t n, float *p, const float *g, float *buf,
 typedef void (*nb_f32_adam_fn)(size_t n, float *p, const float *g, float *m, float *v,
                                const nb_adam_hparams *h);
 
-/* ============ 2-D pooling rows: src/ukernel_pool.h (part of this contract) ============ */
+/* ==== 2-D pooling rows, batch-norm rows: src/ukernel_pool.h, src/ukernel_bnorm.h (this contract) ==== */
 #include "ukernel_pool.h"
+#include "ukernel_bnorm.h"
 
 /* ============ an ISA's configuration: every micro-kernel it brings ============
  *
@@ -481,7 +481,7 @@ typedef void (*nb_f32_adam_fn)(size_t n, float *p, const float *g, float *m, flo
  * and conv.gemm are filled in by src/isa_ops.c (the ISA's own GEMM).
  *
  * kernels/generic/config-generic.c: nb_generic_config() fills the families
- * that have plain-C micro-kernels (vbinary, sgd, adam, pooling rows) and nothing else;
+ * that have plain-C micro-kernels (vbinary, sgd, adam, pooling and batch-norm rows), no other;
  * src/isa_ops.c calls it first for every SIMD ISA, and its result alone is
  * the configuration of NB_ISA_REF (whose other operations are ref/'s). */
 typedef struct nb_ukernel_config {
@@ -495,14 +495,15 @@ typedef struct nb_ukernel_config {
     nb_copy_ukernels copy;
     nb_f32_vunary_fn unary[NB_UNARY_RELU + 1];   /* indexed by nb_unary_op */
     nb_f32_softmax_row_fn softmax, logsoftmax;
-    /* Elementwise families (vbinary, sgd, adam): nb_generic_config() fills
-       them with the plain-C micro-kernels before the ISA's config
-       overrides its own. */
+    /* Elementwise families (vbinary, sgd, adam): nb_generic_config() fills them
+       with the plain-C micro-kernels before the ISA's config overrides its own. */
     nb_f32_vbinary_ukernels vbinary[NB_VBIN_COUNT];   /* indexed by nb_vbinary_op */
     nb_f32_sgd_fn sgd;
     nb_f32_adam_fn adam;
     nb_f32_maxpool_row_fn maxpool;   /* pooling rows: plain-C first, like the families above */
     nb_f32_avgpool_row_fn avgpool;
+    nb_f32_maxpool_bwd_row_fn maxpool_bwd;
+    nb_f32_bnorm_ukernels bnorm;     /* batch-norm rows: likewise */
 } nb_ukernel_config;
 
 void nb_generic_config(nb_ukernel_config *cfg);
@@ -547,7 +548,6 @@ typedef float nb_fma_peak_ft(int64_t iters);
 #define NB_UK_DWCONV_BWF(fn)              nb_dwconv_bwf_ft fn;
 #define NB_UK_DWCONV_BWD(fn)              nb_dwconv_bwd_ft fn;
 #include "ukernel_registry.h"
-
 
 /* ============ elementwise micro-kernels of every ISA: the registry ============
  *

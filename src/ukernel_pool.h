@@ -24,6 +24,16 @@ typedef struct { int64_t H, W, kh, kw, sh, sw, ph, pw, Q; } nb_pool2d_geom;
 typedef void nb_f32_maxpool_row_ft(const nb_pool2d_geom *g, const float *x, int64_t p, float *y, int64_t *arg);
 typedef void nb_f32_avgpool_row_ft(const nb_pool2d_geom *g, const float *x, int64_t p, float *y);
 typedef nb_f32_maxpool_row_ft *nb_f32_maxpool_row_fn;
+/* Max-pool backward of output row p (of P) of one plane, for windows that
+ * do not overlap across rows (sh >= kh): writes the plane's rows of band
+ * p (nb_pool2d_band; the bands of p = 0 .. P-1 tile the plane) as zero,
+ * then dx[arg[q] - base] += dy[q] for q = 0 .. Q-1 in order (arg[q] < 0:
+ * nothing), one float add each: the bits of zero-filling the plane and
+ * scattering every output in order, with the band still in L1. arg holds
+ * the forward's indices (plane index + base). */
+typedef void nb_f32_maxpool_bwd_row_ft(const nb_pool2d_geom *g, int64_t p, int64_t P, const float *dy,
+                                       const int64_t *arg, int64_t base, float *dx);
+typedef nb_f32_maxpool_bwd_row_ft *nb_f32_maxpool_bwd_row_fn;
 typedef nb_f32_avgpool_row_ft *nb_f32_avgpool_row_fn;
 
 static inline float nb_pool2d_max_one(const nb_pool2d_geom *g, const float *x, int64_t p, int64_t q,
@@ -68,6 +78,15 @@ static inline void nb_pool2d_inner_rows(const nb_pool2d_geom *g, int64_t p, int6
     *i1 = g->H - h0 < g->kh ? g->H - h0 : g->kh;
 }
 
+/* The plane rows [*h0, *h1) of output row p's band for the backward:
+   from its window's first row (0 for p = 0) to the next row's (H for the
+   last), clamped to the plane. */
+static inline void nb_pool2d_band(const nb_pool2d_geom *g, int64_t p, int64_t P, int64_t *h0, int64_t *h1) {
+    const int64_t lo = p * g->sh - g->ph, hi = (p + 1) * g->sh - g->ph;
+    *h0 = p == 0 || lo < 0 ? 0 : lo > g->H ? g->H : lo;
+    *h1 = p == P - 1 || hi > g->H ? g->H : hi < *h0 ? *h0 : hi;
+}
+
 /* The columns [*q0, *q1) whose windows lie inside the plane's width (the
    SIMD body's range; the others go through the helpers above). */
 static inline void nb_pool2d_inner_cols(const nb_pool2d_geom *g, int64_t *q0, int64_t *q1) {
@@ -78,5 +97,9 @@ static inline void nb_pool2d_inner_cols(const nb_pool2d_geom *g, int64_t *q0, in
     *q0 = lo;
     *q1 = hi;
 }
+
+/* The prototypes of the backward rows (registry lines NB_UK_MAXPOOL_BWD). */
+#define NB_UK_MAXPOOL_BWD(fn) nb_f32_maxpool_bwd_row_ft fn;
+#include "ukernel_registry.h"
 
 #endif

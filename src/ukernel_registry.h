@@ -23,6 +23,9 @@
  *                                   (NB_F32_VBINARY_OPS in src/ukernel.h)
  *   NB_UK_OPTIM(tag)                nb_f32_sgd_ukernel__<tag>, nb_f32_adam_ukernel__<tag>
  *   NB_UK_MAXPOOL(fn), NB_UK_AVGPOOL(fn)   one 2-D pooling output row (nb_f32_*pool_row_ft)
+ *   NB_UK_MAXPOOL_BWD(fn)           the max-pool backward of one output row's band
+ *   NB_UK_BNORM(tag)                nb_f32_bn{sum,sqdev,gsums,affine}_ukernel__<tag>, the
+ *                                   batch-norm rows (src/ukernel_bnorm.h)
  *   NB_UK_PEAK(fn, flops_per_iter)  the ISA's FMA peak probe (nb_fma_peak_ft), for
  *                                   `nabla bench` and the benchmarks' "% of peak"
  *   NB_UK_WINO_IN(fn, lanes), NB_UK_WINO_FILTER(fn), NB_UK_WINO_OUT(fn, lanes)
@@ -91,11 +94,17 @@
 #ifndef NB_UK_OPTIM
 #define NB_UK_OPTIM(tag)
 #endif
+#ifndef NB_UK_BNORM
+#define NB_UK_BNORM(tag)
+#endif
 #ifndef NB_UK_PEAK
 #define NB_UK_PEAK(fn, flops_per_iter)
 #endif
 #ifndef NB_UK_MAXPOOL
 #define NB_UK_MAXPOOL(fn)
+#endif
+#ifndef NB_UK_MAXPOOL_BWD
+#define NB_UK_MAXPOOL_BWD(fn)
 #endif
 #ifndef NB_UK_AVGPOOL
 #define NB_UK_AVGPOOL(fn)
@@ -141,8 +150,10 @@
 #undef NB_UK_SOFTMAX
 #undef NB_UK_VBINARY
 #undef NB_UK_OPTIM
+#undef NB_UK_BNORM
 #undef NB_UK_PEAK
 #undef NB_UK_MAXPOOL
+#undef NB_UK_MAXPOOL_BWD
 #undef NB_UK_AVGPOOL
 #undef NB_UK_WINO_IN
 #undef NB_UK_WINO_FILTER

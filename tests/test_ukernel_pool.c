@@ -122,6 +122,62 @@ static void every_geometry_against_the_double_loop_and_the_twin(void **state) {
     }
 }
 
+/* The backward rows (NB_UK_MAXPOOL_BWD lines): every row of a plane, in
+   a shuffled order, into a plane of garbage, against zero-filling the
+   plane and scattering every output in order (float adds), bit for bit;
+   geometries without row overlap (sh >= kh; a quarter the 2x2 stride-2
+   pool), columns overlapping or not, padding, planes ending at a guard
+   page; gradients with -0, NaN, Inf. */
+typedef struct { const char *name; nb_isa isa; nb_f32_maxpool_bwd_row_fn fn; } bwd_entry;
+static const bwd_entry bwd_registry[] = {
+#define NB_UK_MAXPOOL_BWD(fn) {#fn, NB_UK_ISA, fn},
+#include "ukernel_registry.h"
+};
+#define N_BWD (sizeof bwd_registry / sizeof bwd_registry[0])
+
+static void bwd_rows_equal_zero_fill_and_scatter(void **state) {
+    const bwd_entry *e = *state;
+    if (!nb_isa_supported(e->isa)) { skip(); return; }
+    for (int rep = 0; rep < 300; rep++) {
+        nb_pool2d_geom g;
+        g.kh = nbt_range(1, 3);
+        g.kw = nbt_range(1, 3);
+        g.sh = g.kh + (rep % 4 == 3 ? nbt_range(0, 2) : 0);
+        g.sw = rep % 3 == 2 ? nbt_range(1, 3) : g.kw;
+        g.ph = nbt_range(0, g.kh / 2);
+        g.pw = nbt_range(0, g.kw / 2);
+        if (rep < 80) g.kh = g.kw = g.sh = g.sw = 2, g.ph = g.pw = 0;   /* the common pool, SIMD paths */
+        g.H = nbt_range(1, 12);
+        g.W = nbt_range(1, 40);
+        if (g.H + 2 * g.ph < g.kh || g.W + 2 * g.pw < g.kw) continue;
+        g.Q = (g.W + 2 * g.pw - g.kw) / g.sw + 1;
+        const int64_t P = (g.H + 2 * g.ph - g.kh) / g.sh + 1, HW = g.H * g.W, base = nbt_range(0, 3) * HW;
+        float *x = malloc((size_t)HW * sizeof(float)), *y = malloc((size_t)(P * g.Q) * sizeof(float));
+        float *dy = malloc((size_t)(P * g.Q) * sizeof(float)), *want = calloc((size_t)HW, sizeof(float));
+        int64_t *arg = malloc((size_t)(P * g.Q) * sizeof(int64_t));
+        float *dx = nbt_alloc_guarded((size_t)HW * sizeof(float), rep & 1);
+        for (int64_t i = 0; i < HW; i++) { x[i] = pick_value(); dx[i] = NAN; }
+        for (int64_t p = 0; p < P; p++) nb_f32_maxpool_ukernel__scalar(&g, x, p, y + p * g.Q, arg + p * g.Q);
+        for (int64_t o = 0; o < P * g.Q; o++) {
+            dy[o] = pick_value();
+            if (arg[o] >= 0) { want[arg[o]] += dy[o]; arg[o] += base; }
+        }
+        const int64_t start = nbt_range(0, P - 1);
+        for (int64_t k = 0; k < P; k++) {
+            const int64_t p = (start + k) % P;   /* rows in any order: each writes only its band */
+            e->fn(&g, p, P, dy + p * g.Q, arg + p * g.Q, base, dx);
+        }
+        for (int64_t i = 0; i < HW; i++)
+            if (!same_bits(dx[i], want[i]))
+                fail_msg("%s: H %lld W %lld k %lldx%lld s %lldx%lld pad %lldx%lld element %lld: %a, want %a", e->name,
+                         (long long)g.H, (long long)g.W, (long long)g.kh, (long long)g.kw, (long long)g.sh,
+                         (long long)g.sw, (long long)g.ph, (long long)g.pw, (long long)i, (double)dx[i],
+                         (double)want[i]);
+        nbt_free_guarded(dx);
+        free(x); free(y); free(dy); free(want); free(arg);
+    }
+}
+
 /* The tensor ops in float32 (the kernels, threaded over rows) against the
    same ops in float64 (plain C): max exactly, avg to float rounding. */
 static void float32_ops_match_float64(void **state) {
@@ -154,10 +210,13 @@ static void float32_ops_match_float64(void **state) {
 }
 
 int main(void) {
-    static struct CMUnitTest tests[N_ENTRIES + 1];
+    static struct CMUnitTest tests[N_ENTRIES + N_BWD + 1];
     for (size_t i = 0; i < N_ENTRIES; i++)
         tests[i] = (struct CMUnitTest){registry[i].name, every_geometry_against_the_double_loop_and_the_twin, NULL,
                                        NULL, (void *)&registry[i]};
-    tests[N_ENTRIES] = (struct CMUnitTest)cmocka_unit_test(float32_ops_match_float64);
-    return nbt_run_impl(__FILE__, tests, N_ENTRIES + 1);
+    for (size_t i = 0; i < N_BWD; i++)
+        tests[N_ENTRIES + i] = (struct CMUnitTest){bwd_registry[i].name, bwd_rows_equal_zero_fill_and_scatter, NULL,
+                                                   NULL, (void *)&bwd_registry[i]};
+    tests[N_ENTRIES + N_BWD] = (struct CMUnitTest)cmocka_unit_test(float32_ops_match_float64);
+    return nbt_run_impl(__FILE__, tests, N_ENTRIES + N_BWD + 1);
 }

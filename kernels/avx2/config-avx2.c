@@ -157,4 +157,5 @@ void nb_avx2_config(nb_ukernel_config *cfg) {
     cfg->adam = nb_f32_adam_ukernel__avx2_u8;
     cfg->maxpool = nb_f32_maxpool_ukernel__avx2;
     cfg->avgpool = nb_f32_avgpool_ukernel__avx2;
+    NB_F32_BNORM_SET(avx2)
 }

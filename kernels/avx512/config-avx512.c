@@ -62,6 +62,8 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->logsoftmax = nb_f32_logsoftmax_ukernel__avx512;
     cfg->maxpool = nb_f32_maxpool_ukernel__avx512;
     cfg->avgpool = nb_f32_avgpool_ukernel__avx512;
+    cfg->maxpool_bwd = nb_f32_maxpool_bwd_ukernel__avx512;
+    NB_F32_BNORM_SET(avx512)
     cfg->reduce = (nb_sreduce_ukernels){
         .rsum    = nb_f32_rsum_ukernel__avx512_u32,
         .rmax    = nb_f32_rmax_ukernel__avx512_u64,

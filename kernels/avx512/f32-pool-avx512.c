@@ -9,9 +9,20 @@
 
 #include "ukernel.h"
 
-/* Lanes outside m read nothing (0.0f). */
+/* Lanes outside m read nothing (0.0f). Stride 2 (the common 2x2 / 2
+   pool): two loads of the 2 * 16 - 1 contiguous floats the lanes span and
+   one even-lane permute instead of a gather (a gather costs a load per
+   lane); the loads stop at the last lane's tap. */
 static inline __m512 taps16(const float *row, int64_t c, int64_t sw, __m512i lane_idx, __mmask16 m) {
     if (sw == 1) return _mm512_maskz_loadu_ps(m, row + c);
+    if (sw == 2) {
+        const int nl = 32 - __builtin_clz((unsigned)m | 1u);   /* m is (1 << nl) - 1 */
+        const uint32_t span = (1u << (2 * nl - 1)) - 1u;       /* floats 0 .. 2 * nl - 2 */
+        const __m512 a = _mm512_maskz_loadu_ps((__mmask16)span, row + c);
+        const __m512 b = _mm512_maskz_loadu_ps((__mmask16)(span >> 16), row + c + 16);
+        const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        return _mm512_maskz_permutex2var_ps(m, a, even, b);
+    }
     return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, lane_idx, row + c, 4);
 }
 
@@ -45,11 +56,14 @@ void nb_f32_maxpool_ukernel__avx512(const nb_pool2d_geom *g, const float *x, int
             }
         }
         _mm512_mask_storeu_ps(y + q, m, acc);
-        float t[16];
-        _mm512_storeu_ps(t, tap);
-        for (int l = 0; l < nl; l++) {
-            arg[q + l] = h0 * g->W + c + (int64_t)l * g->sw + (int64_t)t[l];   /* tap = i*W + j */
-        }
+        /* arg = h0*W + c + l*sw + tap (tap = i*W + j, exact in float), 8 lanes a half */
+        const __m512i at = _mm512_set1_epi64(h0 * g->W + c), sw8 = _mm512_set1_epi64(g->sw * 8);
+        const __m512i l_sw = _mm512_mullo_epi64(_mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7), _mm512_set1_epi64(g->sw));
+        const __m512i a0 = _mm512_add_epi64(_mm512_add_epi64(at, l_sw), _mm512_cvttps_epi64(_mm512_castps512_ps256(tap)));
+        const __m512i a1 = _mm512_add_epi64(_mm512_add_epi64(at, _mm512_add_epi64(l_sw, sw8)),
+                                            _mm512_cvttps_epi64(_mm512_extractf32x8_ps(tap, 1)));
+        _mm512_mask_storeu_epi64(arg + q, (__mmask8)m, a0);
+        _mm512_mask_storeu_epi64(arg + q + 8, (__mmask8)(m >> 8), a1);
     }
     q = q1;   /* the masked last vector ended past q1 */
     for (; q < g->Q; q++) y[q] = nb_pool2d_max_one(g, x, p, q, &arg[q]);
@@ -78,4 +92,48 @@ void nb_f32_avgpool_ukernel__avx512(const nb_pool2d_geom *g, const float *x, int
     }
     q = q1;   /* the masked last vector ended past q1 */
     for (; q < g->Q; q++) y[q] = nb_pool2d_avg_one(g, x, p, q);
+}
+
+/* The max-pool backward of output row p (src/ukernel_pool.h). The 2x2
+ * stride-2 unpadded pool (each input a tap of at most one window) writes
+ * its two rows of dx directly, 8 outputs a step: the argmax offset from
+ * the window corner (0, 1, W or W + 1) picks, per output, which of its
+ * four taps gets 0.0f + dy (the bits of zero-fill then +=); the two taps
+ * of a row interleave into 16 floats. The columns and rows no window
+ * covers are zeroed. Other geometries: the plain rule (zero the band,
+ * scatter). */
+void nb_f32_maxpool_bwd_ukernel__avx512(const nb_pool2d_geom *g, int64_t p, int64_t P, const float *dy,
+                                        const int64_t *arg, int64_t base, float *dx) {
+    int64_t h0, h1;
+    nb_pool2d_band(g, p, P, &h0, &h1);
+    const int64_t W = g->W, Q = g->Q;
+    if (g->kh != 2 || g->kw != 2 || g->sh != 2 || g->sw != 2 || g->ph || g->pw || h1 - h0 < 2 || 2 * Q > W) {
+        for (int64_t i = h0 * W; i < h1 * W; i++) dx[i] = 0.0f;
+        for (int64_t q = 0; q < Q; q++)
+            if (arg[q] >= 0) dx[arg[q] - base] += dy[q];
+        return;
+    }
+    float *r0 = dx + h0 * W, *r1 = r0 + W;
+    const __m512i inter = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i twice = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m512i one = _mm512_set1_epi64(1), w = _mm512_set1_epi64(W), w1 = _mm512_set1_epi64(W + 1);
+    for (int64_t q = 0; q < Q; q += 8) {
+        const int64_t left = Q - q < 8 ? Q - q : 8;
+        const __mmask8 k = (__mmask8)((1u << left) - 1u);
+        const __mmask16 k2 = (__mmask16)((1u << (2 * left)) - 1u);
+        /* the argmax's offset from its window's corner (h0, 2q + 2l) */
+        const __m512i corner = _mm512_add_epi64(_mm512_set1_epi64(base + h0 * W + 2 * q), twice);
+        const __m512i d = _mm512_sub_epi64(_mm512_maskz_loadu_epi64(k, arg + q), corner);
+        const __m256 v = _mm256_add_ps(_mm256_setzero_ps(), _mm256_maskz_loadu_ps(k, dy + q));
+        const __m256 v00 = _mm256_maskz_mov_ps(_mm512_cmpeq_epi64_mask(d, _mm512_setzero_si512()), v);
+        const __m256 v01 = _mm256_maskz_mov_ps(_mm512_cmpeq_epi64_mask(d, one), v);
+        const __m256 v10 = _mm256_maskz_mov_ps(_mm512_cmpeq_epi64_mask(d, w), v);
+        const __m256 v11 = _mm256_maskz_mov_ps(_mm512_cmpeq_epi64_mask(d, w1), v);
+        _mm512_mask_storeu_ps(r0 + 2 * q, k2,
+                              _mm512_permutex2var_ps(_mm512_castps256_ps512(v00), inter, _mm512_castps256_ps512(v01)));
+        _mm512_mask_storeu_ps(r1 + 2 * q, k2,
+                              _mm512_permutex2var_ps(_mm512_castps256_ps512(v10), inter, _mm512_castps256_ps512(v11)));
+    }
+    for (int64_t j = 2 * Q; j < W; j++) r0[j] = r1[j] = 0.0f;
+    for (int64_t i = (h0 + 2) * W; i < h1 * W; i++) dx[i] = 0.0f;
 }

@@ -19,4 +19,6 @@ void nb_generic_config(nb_ukernel_config *cfg) {
     cfg->adam = nb_f32_adam_ukernel__scalar;
     cfg->maxpool = nb_f32_maxpool_ukernel__scalar;
     cfg->avgpool = nb_f32_avgpool_ukernel__scalar;
+    cfg->maxpool_bwd = nb_f32_maxpool_bwd_ukernel__scalar;
+    NB_F32_BNORM_SET(scalar)
 }

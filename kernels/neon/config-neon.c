@@ -137,4 +137,5 @@ void nb_neon_config(nb_ukernel_config *cfg) {
     cfg->adam = nb_f32_adam_ukernel__neon_u4;
     cfg->maxpool = nb_f32_maxpool_ukernel__neon;
     cfg->avgpool = nb_f32_avgpool_ukernel__neon;
+    NB_F32_BNORM_SET(neon)
 }

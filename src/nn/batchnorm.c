@@ -18,6 +18,8 @@
 
 #include "tensor/tensor_internal.h"
 #include "autograd/autograd_internal.h"
+#include "isa_ops.h"
+#include "parallel.h"
 #include <nabla/nn.h>
 
 static double ld(const nb_tensor *t, int64_t i) {
@@ -34,74 +36,57 @@ static void st1(nb_tensor *t, int64_t c, double v) { st(t, c * t->strides[0], v)
 
 typedef struct { int64_t N, C, inner; } bn_geom;
 
-/* ---- rows: the `inner` contiguous values of one (n, c) ----
- * float32 rows have loops of their own: four double accumulators (the
- * sums stay in double, as PyTorch's CPU accumulation; independent chains
- * so the adds overlap) and float affine maps the compiler vectorises.
- * float64 (the reference path of the gradient checks) goes through
- * ld / st, element by element. */
+/* ---- one channel: `rows` = N rows of `n` = inner values, ld = C * inner apart ----
+ * float32 goes through the active ISA's batch-norm micro-kernels
+ * (src/ukernel_bnorm.h: sums in double lanes, in an order of their own
+ * that no thread count changes); float64 (the reference path of the
+ * gradient checks) through the plain double loops below. */
 
-static double sum_f32(const float *x, int64_t n) {
-    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4) { a0 += x[i]; a1 += x[i + 1]; a2 += x[i + 2]; a3 += x[i + 3]; }
-    for (; i < n; i++) a0 += x[i];
-    return (a0 + a1) + (a2 + a3);
-}
-static double sqdev_f32(const float *x, int64_t n, double mu) {
-    double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const double d0 = x[i] - mu, d1 = x[i + 1] - mu, d2 = x[i + 2] - mu, d3 = x[i + 3] - mu;
-        a0 += d0 * d0; a1 += d1 * d1; a2 += d2 * d2; a3 += d3 * d3;
-    }
-    for (; i < n; i++) a0 += (x[i] - mu) * (x[i] - mu);
-    return (a0 + a1) + (a2 + a3);
-}
-/* sum of g and of g * (x - mu) */
-static void gsums_f32(const float *g, const float *x, int64_t n, double mu, double *sg, double *sgx) {
-    double a0 = 0, a1 = 0, b0 = 0, b1 = 0;
-    int64_t i = 0;
-    for (; i + 2 <= n; i += 2) {
-        a0 += g[i]; a1 += g[i + 1];
-        b0 += g[i] * (x[i] - mu); b1 += g[i + 1] * (x[i + 1] - mu);
-    }
-    for (; i < n; i++) { a0 += g[i]; b0 += g[i] * (x[i] - mu); }
-    *sg += a0 + a1;
-    *sgx += b0 + b1;
-}
+typedef struct {
+    const nb_tensor *x, *g;   /* dense; g: the backward's incoming gradient */
+    nb_tensor *y;             /* forward: y; backward: dx (may be NULL) */
+    const nb_tensor *w, *b;   /* weight, bias (may be NULL) */
+    nb_tensor *dw, *db;       /* backward (may be NULL) */
+    bn_geom geo;
+    double *mean, *var, *invstd, eps;
+    bool training;
+    const nb_f32_bnorm_ukernels *k;   /* NULL: float64 */
+} bn_job;
 
-static double row_sum(const nb_tensor *t, int64_t o, int64_t n) {
-    if (t->dtype == NB_FLOAT32) return sum_f32((const float *)nb_ptr(t) + o, n);
+static double sum_f64(const double *x, int64_t rows, int64_t n, int64_t ld) {
     double s = 0;
-    for (int64_t k = 0; k < n; k++) s += ld(t, o + k);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t i = 0; i < n; i++) s += x[r * ld + i];
     return s;
 }
-static double row_sqdev(const nb_tensor *t, int64_t o, int64_t n, double mu) {
-    if (t->dtype == NB_FLOAT32) return sqdev_f32((const float *)nb_ptr(t) + o, n, mu);
+static double sqdev_f64(const double *x, int64_t rows, int64_t n, int64_t ld, double mu) {
     double s = 0;
-    for (int64_t k = 0; k < n; k++) s += (ld(t, o + k) - mu) * (ld(t, o + k) - mu);
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t i = 0; i < n; i++) s += (x[r * ld + i] - mu) * (x[r * ld + i] - mu);
     return s;
 }
-static void row_gsums(const nb_tensor *g, const nb_tensor *x, int64_t o, int64_t n, double mu, double *sg, double *sgx) {
-    if (g->dtype == NB_FLOAT32) { gsums_f32((const float *)nb_ptr(g) + o, (const float *)nb_ptr(x) + o, n, mu, sg, sgx); return; }
-    for (int64_t k = 0; k < n; k++) {
-        *sg += ld(g, o + k);
-        *sgx += ld(g, o + k) * (ld(x, o + k) - mu);
-    }
+static void gsums_f64(const double *g, const double *x, int64_t rows, int64_t n, int64_t ld, double mu, double out[2]) {
+    out[0] = out[1] = 0;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t i = 0; i < n; i++) {
+            out[0] += g[r * ld + i];
+            out[1] += g[r * ld + i] * (x[r * ld + i] - mu);
+        }
 }
-/* out = a * u + b * v + c (v may be NULL: a * u + c), elementwise. */
-static void row_affine(nb_tensor *out, const nb_tensor *u, const nb_tensor *v, int64_t o, int64_t n, double a,
-                       double b, double c) {
-    if (out->dtype == NB_FLOAT32) {
-        float *y = (float *)nb_ptr(out) + o;
-        const float *p = (const float *)nb_ptr(u) + o, *q = v ? (const float *)nb_ptr(v) + o : NULL;
-        const float fa = (float)a, fb = (float)b, fc = (float)c;
-        if (q) for (int64_t k = 0; k < n; k++) y[k] = fa * p[k] + fb * q[k] + fc;
-        else   for (int64_t k = 0; k < n; k++) y[k] = fa * p[k] + fc;
+/* y = a * u + b * v + c over the channel (v NULL: a * u + c); float32 in
+   float (the micro-kernel), float64 in double. */
+static void chan_affine(const bn_job *j, nb_tensor *out, const nb_tensor *u, const nb_tensor *v, int64_t c,
+                        double a, double b, double c0) {
+    const int64_t rows = j->geo.N, n = j->geo.inner, ld = j->geo.C * n, o = c * n;
+    if (j->k) {
+        j->k->affine((size_t)rows, (size_t)n, (size_t)ld, (const float *)nb_ptr(u) + o,
+                     v ? (const float *)nb_ptr(v) + o : NULL, (float)a, (float)b, (float)c0, (float *)nb_ptr(out) + o);
         return;
     }
-    for (int64_t k = 0; k < n; k++) st(out, o + k, a * ld(u, o + k) + (v ? b * ld(v, o + k) : 0) + c);
+    double *y = (double *)nb_ptr(out) + o;
+    const double *p = (const double *)nb_ptr(u) + o, *q = v ? (const double *)nb_ptr(v) + o : NULL;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t i = 0; i < n; i++) y[r * ld + i] = a * p[r * ld + i] + (q ? b * q[r * ld + i] : 0) + c0;
 }
 
 static nb_status vec_check(const char *fn, const char *what, const nb_tensor *v, const nb_tensor *x, int64_t C) {
@@ -137,26 +122,69 @@ static nb_status bn_check(const char *fn, const nb_tensor *x, nb_tensor *const v
     return NB_OK;
 }
 
-/* Per-channel mean and biased variance of dense x, two passes in double. */
-static void batch_stats(const nb_tensor *xc, const bn_geom *g, double *mean, double *var) {
-    const double M = (double)(g->N * g->inner);
-    for (int64_t c = 0; c < g->C; c++) {
-        double s = 0, q = 0;
-        for (int64_t n = 0; n < g->N; n++) s += row_sum(xc, (n * g->C + c) * g->inner, g->inner);
-        const double mu = s / M;
-        for (int64_t n = 0; n < g->N; n++) q += row_sqdev(xc, (n * g->C + c) * g->inner, g->inner, mu);
-        mean[c] = mu;
-        var[c] = q / M;
+/* Forward, channels [c0, c1): the batch's mean and biased variance (two
+   passes, training) or the running ones, invstd, then y = x * a + shift,
+   while the channel's rows are still in cache. */
+static void forward_chans(void *ctx, int64_t c0, int64_t c1) {
+    const bn_job *j = ctx;
+    const int64_t rows = j->geo.N, n = j->geo.inner, ld = j->geo.C * n;
+    const double M = (double)(rows * n);
+    for (int64_t c = c0; c < c1; c++) {
+        if (j->training) {
+            double mu, q;
+            if (j->k) {
+                const float *x = (const float *)nb_ptr(j->x) + c * n;
+                mu = j->k->sum((size_t)rows, (size_t)n, x, (size_t)ld) / M;
+                q = j->k->sqdev((size_t)rows, (size_t)n, x, (size_t)ld, mu);
+            } else {
+                const double *x = (const double *)nb_ptr(j->x) + c * n;
+                mu = sum_f64(x, rows, n, ld) / M;
+                q = sqdev_f64(x, rows, n, ld, mu);
+            }
+            j->mean[c] = mu;
+            j->var[c] = q / M;
+        }
+        j->invstd[c] = 1.0 / sqrt(j->var[c] + j->eps);
+        const double a = (j->w ? ld1(j->w, c) : 1.0) * j->invstd[c];
+        chan_affine(j, j->y, j->x, NULL, c, a, 0, (j->b ? ld1(j->b, c) : 0.0) - j->mean[c] * a);
     }
+}
+
+/* Backward, channels [c0, c1) (saved mean / invstd in j->mean / j->invstd). */
+static void backward_chans(void *ctx, int64_t c0, int64_t c1) {
+    const bn_job *j = ctx;
+    const int64_t rows = j->geo.N, n = j->geo.inner, ld = j->geo.C * n;
+    const double M = (double)(rows * n);
+    for (int64_t c = c0; c < c1; c++) {
+        double s[2];   /* sum g, sum g (x - mean): sum g xhat = invstd s[1] */
+        const double mu = j->mean[c], is = j->invstd[c];
+        if (j->k) j->k->gsums((size_t)rows, (size_t)n, (const float *)nb_ptr(j->g) + c * n,
+                              (const float *)nb_ptr(j->x) + c * n, (size_t)ld, mu, s);
+        else gsums_f64((const double *)nb_ptr(j->g) + c * n, (const double *)nb_ptr(j->x) + c * n, rows, n, ld, mu, s);
+        const double sg = s[0], sgx = s[1] * is;
+        if (j->dw) st(j->dw, c, sgx);
+        if (j->db) st(j->db, c, sg);
+        if (!j->y) continue;
+        /* dx = a (g - mg - xhat mx) = a g + k x + c0, xhat = (x - mean) invstd */
+        const double a = (j->w ? ld1(j->w, c) : 1.0) * is, mg = j->training ? sg / M : 0,
+                     mx = j->training ? sgx / M : 0, k = -a * is * mx, cc = -a * mg + a * is * mx * mu;
+        chan_affine(j, j->y, j->g, j->x, c, a, k, cc);
+    }
+}
+
+/* Runs body over the channels: one channel per item, so a channel's sums
+   never depend on the thread count. */
+static void run_chans(bn_job *j, void (*body)(void *, int64_t, int64_t)) {
+    const int64_t per = j->geo.N * j->geo.inner;
+    j->k = j->x->dtype == NB_FLOAT32 ? &nb_ukernels_active()->bnorm : NULL;
+    nb_parallel_for(j->geo.C, NB_FOREACH_GRAIN / (per > 0 ? per : 1) + 1, body, j);
 }
 
 /* backward: inputs x, weight, bias; saved x, weight, mean, invstd (float64
    [C]); ints N, C, inner, training. */
 static nb_status grad_batch_norm(nb_node *nd, nb_tensor *g, nb_tensor **grads) {
-    const int64_t N = nd->ints[0], C = nd->ints[1], inner = nd->ints[2], M = N * inner;
-    const bool training = nd->ints[3] != 0;
-    nb_tensor *x = nd->saved[0].t, *w = nd->saved[1].t;
-    const double *mean = (const double *)nb_ptr(nd->saved[2].t), *invstd = (const double *)nb_ptr(nd->saved[3].t);
+    const int64_t C = nd->ints[1];
+    nb_tensor *x = nd->saved[0].t;
     nb_tensor *gc = nb_contiguous(g), *xc = gc ? nb_contiguous(x) : NULL;
     nb_tensor *dx = xc && nb_node_needs(nd, 0) ? nb__empty("nb_batch_norm", x->ndim, x->shape, x->dtype) : NULL;
     nb_tensor *dw = xc && nb_node_needs(nd, 1) ? nb__empty("nb_batch_norm", 1, &C, x->dtype) : NULL;
@@ -165,37 +193,16 @@ static nb_status grad_batch_norm(nb_node *nd, nb_tensor *g, nb_tensor **grads) {
         nb_tensor_release(gc); nb_tensor_release(xc); nb_tensor_release(dx); nb_tensor_release(dw); nb_tensor_release(db);
         return NB_ERR_OOM;
     }
-    for (int64_t c = 0; c < C; c++) {
-        double sg = 0, sgx = 0;   /* sum g, sum g (x - mean): sum g xhat = invstd sgx */
-        for (int64_t n = 0; n < N; n++) row_gsums(gc, xc, (n * C + c) * inner, inner, mean[c], &sg, &sgx);
-        sgx *= invstd[c];
-        if (dw) st(dw, c, sgx);
-        if (db) st(db, c, sg);
-        if (!dx) continue;
-        /* dx = a (g - mg - xhat mx) = a g + k x + c0, xhat = (x - mean) invstd */
-        const double a = (w ? ld1(w, c) : 1.0) * invstd[c], mg = training ? sg / (double)M : 0,
-                     mx = training ? sgx / (double)M : 0, k = -a * invstd[c] * mx,
-                     c0 = -a * mg + a * invstd[c] * mx * mean[c];
-        for (int64_t n = 0; n < N; n++) row_affine(dx, gc, xc, (n * C + c) * inner, inner, a, k, c0);
-    }
+    bn_job j = {.x = xc, .g = gc, .y = dx, .w = nd->saved[1].t, .dw = dw, .db = db,
+                .geo = {nd->ints[0], C, nd->ints[2]}, .training = nd->ints[3] != 0,
+                .mean = (double *)nb_ptr(nd->saved[2].t), .invstd = (double *)nb_ptr(nd->saved[3].t)};
+    run_chans(&j, backward_chans);
     nb_tensor_release(gc);
     nb_tensor_release(xc);
     grads[0] = dx;
     grads[1] = dw;
     grads[2] = db;
     return NB_OK;
-}
-
-/* y = (x - mean) * invstd * w + b from dense x. */
-static nb_tensor *normalise(const char *fn, const nb_tensor *xc, const bn_geom *g, const double *mean,
-                            const double *invstd, const nb_tensor *w, const nb_tensor *b) {
-    nb_tensor *y = nb__empty(fn, xc->ndim, xc->shape, xc->dtype);
-    if (!y) return NULL;
-    for (int64_t c = 0; c < g->C; c++) {
-        const double a = (w ? ld1(w, c) : 1.0) * invstd[c], shift = (b ? ld1(b, c) : 0.0) - mean[c] * a;
-        for (int64_t n = 0; n < g->N; n++) row_affine(y, xc, NULL, (n * g->C + c) * g->inner, g->inner, a, 0, shift);
-    }
-    return y;
 }
 
 /* The running statistics move towards the batch's (no graph, in place). */
@@ -239,16 +246,14 @@ nb_tensor *nb_batch_norm(nb_tensor *x, nb_tensor *running_mean, nb_tensor *runni
     double *var = invstd_t ? malloc(sizeof(double) * (size_t)(g.C ? g.C : 1)) : NULL;
     if (invstd_t && !var) nb_error(NB_ERR_OOM, fn, "cannot allocate");
     nb_tensor *xc = var ? nb_contiguous(x) : NULL, *y = NULL;
-    if (xc) {
-        double *mean = (double *)nb_ptr(mean_t), *invstd = (double *)nb_ptr(invstd_t);
-        if (training) batch_stats(xc, &g, mean, var);
-        for (int64_t c = 0; c < g.C; c++) {
-            if (!training) { mean[c] = ld1(running_mean, c); var[c] = ld1(running_var, c); }
-            invstd[c] = 1.0 / sqrt(var[c] + eps);
-        }
-        y = normalise(fn, xc, &g, mean, invstd, weight, bias);
+    if (xc) y = nb__empty(fn, xc->ndim, xc->shape, xc->dtype);
+    if (y) {
+        bn_job j = {.x = xc, .y = y, .w = weight, .b = bias, .geo = g, .training = training, .eps = eps,
+                    .mean = (double *)nb_ptr(mean_t), .var = var, .invstd = (double *)nb_ptr(invstd_t)};
+        for (int64_t c = 0; !training && c < g.C; c++) { j.mean[c] = ld1(running_mean, c); var[c] = ld1(running_var, c); }
+        run_chans(&j, forward_chans);
         y = record(y, x, weight, bias, &g, training, mean_t, invstd_t);
-        if (y && training) update_running(running_mean, running_var, &g, mean, var, momentum);
+        if (y && training) update_running(running_mean, running_var, &g, j.mean, var, momentum);
     }
     free(var);
     nb_tensor_release(xc);

@@ -153,11 +153,10 @@ static void pool_f64(bool is_max, const nb_tensor *xc, const pool_geom *g, nb_te
                     for (int64_t j = 0; j < g->kw; j++) {
                         int64_t h = p * g->sh - g->ph + i, w = q * g->sw - g->pw + j;
                         if (h < 0 || h >= H || w < 0 || w >= W) continue;
-                        int64_t k = (nc * H + h) * W + w;
-                        double v = ld(xc, k);
+                        double v = ld(xc, (nc * H + h) * W + w);
                         if (!is_max) acc += v;
                         /* the first of tied maxima, the last of several NaNs */
-                        else if (best < 0 || v > acc || isnan(v)) { acc = v; best = k; }
+                        else if (best < 0 || v > acc || isnan(v)) { acc = v; best = h * W + w; }
                     }
                 st(y, o, is_max ? acc : acc / (double)(g->kh * g->kw));
                 if (is_max) ((int64_t *)nb_ptr(arg))[o] = best;
@@ -184,10 +183,7 @@ static void pool_rows_body(void *ctx, int64_t r0, int64_t r1) {
             c->k->avgpool(&c->g, plane, p, c->y + r * Q);
             continue;
         }
-        int64_t *a = c->arg + r * Q;
-        c->k->maxpool(&c->g, plane, p, c->y + r * Q, a);
-        for (int64_t q = 0; q < Q; q++)   /* plane index -> index into x */
-            if (a[q] >= 0) a[q] += nc * HW;
+        c->k->maxpool(&c->g, plane, p, c->y + r * Q, c->arg + r * Q);   /* plane indices, as saved */
     }
 }
 
@@ -234,23 +230,59 @@ nb_tensor *nb_avg_pool2d(nb_tensor *x, int64_t kh, int64_t kw, int64_t sh, int64
     return pool("nb_avg_pool2d", false, x, kh, kw, sh, sw, ph, pw);
 }
 
+/* float32 max-pool backward without row overlap: one backward row
+   micro-kernel per output row (plane nc, row p), which writes its band of
+   dx whole (zero, then the scatter), so dx needs no zero-fill pass. */
+typedef struct {
+    nb_pool2d_geom g;
+    int64_t P;
+    const float *dy;
+    const int64_t *arg;
+    float *dx;
+    nb_f32_maxpool_bwd_row_fn row;
+} pool_bwd_rows;
+
+static void pool_bwd_body(void *ctx, int64_t r0, int64_t r1) {
+    const pool_bwd_rows *c = ctx;
+    const int64_t HW = c->g.H * c->g.W, Q = c->g.Q;
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t nc = r / c->P;
+        c->row(&c->g, r % c->P, c->P, c->dy + r * Q, c->arg + r * Q, 0, c->dx + nc * HW);
+    }
+}
+
+static nb_tensor *max_pool_bwd_f32(nb_node *n, nb_tensor *g) {
+    const int64_t *v = n->ints;
+    nb_tensor *gc = dense("nb_max_pool2d", g), *dx = gc ? nb__empty("nb_max_pool2d", 4, n->in_shape, NB_FLOAT32) : NULL;
+    if (!dx) { nb_tensor_release(gc); return NULL; }
+    pool_bwd_rows c = {{n->in_shape[2], n->in_shape[3], v[0], v[1], v[2], v[3], v[4], v[5], v[7]}, v[6],
+                       (const float *)nb_ptr(gc), (const int64_t *)nb_ptr(n->saved[0].t), (float *)nb_ptr(dx),
+                       nb_ukernels_active()->maxpool_bwd};
+    const int64_t rows = n->in_shape[0] * n->in_shape[1] * c.P, work = c.g.sh * c.g.W + c.g.Q;
+    nb_parallel_for(rows, NB_FOREACH_GRAIN / (work > 0 ? work : 1) + 1, pool_bwd_body, &c);
+    nb_tensor_release(gc);
+    return dx;
+}
+
 /* The backward rules scatter-add into a zeroed dx (windows may overlap):
-   typed loops, float32 in float arithmetic, float64 in double. */
+   typed loops, float32 in float arithmetic, float64 in double. The saved
+   argmax indices are plane indices (h * W + w) of output o's plane. */
 nb_tensor *nb__max_pool2d_backward(nb_node *n, nb_tensor *g) {
+    if (n->in_dtype == NB_FLOAT32 && n->ints[2] >= n->ints[0] && n->ints[6] > 0) return max_pool_bwd_f32(n, g);
     nb_tensor *dx = nb_zeros(4, n->in_shape, n->in_dtype), *gc = dx ? dense("nb_max_pool2d", g) : NULL;
     if (!gc) { nb_tensor_release(dx); return NULL; }
     const int64_t *arg = (const int64_t *)nb_ptr(n->saved[0].t);
-    const int64_t m = nb_tensor_numel(gc);
+    const int64_t m = nb_tensor_numel(gc), PQ = n->ints[6] * n->ints[7], HW = n->in_shape[2] * n->in_shape[3];
     if (dx->dtype == NB_FLOAT32) {
         float *d = (float *)nb_ptr(dx);
         const float *gf = (const float *)nb_ptr(gc);
         for (int64_t o = 0; o < m; o++)
-            if (arg[o] >= 0) d[arg[o]] += gf[o];
+            if (arg[o] >= 0) d[o / PQ * HW + arg[o]] += gf[o];
     } else {
         double *d = (double *)nb_ptr(dx);
         const double *gd = (const double *)nb_ptr(gc);
         for (int64_t o = 0; o < m; o++)
-            if (arg[o] >= 0) d[arg[o]] += gd[o];
+            if (arg[o] >= 0) d[o / PQ * HW + arg[o]] += gd[o];
     }
     nb_tensor_release(gc);
     return dx;
