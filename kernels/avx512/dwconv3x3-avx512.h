@@ -39,6 +39,7 @@
 typedef struct {
     __mmask16 x[4][3];   /* x loads of block b, tap column s */
     __mmask16 y[4];      /* output / dy lanes of block b (q < Q) */
+    __mmask16 c[6];      /* center vector of block j = -1 .. 4 (c[j + 1]), see below */
 } nb_dw3_strip;
 
 static inline __mmask16 nb_dw3_range(int64_t lo, int64_t hi) {
@@ -58,6 +59,10 @@ static inline void nb_dw3_strip_masks(const nb_dw_plane *g, int64_t q0, int nb, 
             const int64_t hi = g->w - off - qb;
             m->x[b][s] = b < nb ? nb_dw3_range(-(qb + off), hi < qend ? hi : qend) : 0;
         }
+    }
+    for (int j = -1; j <= 4; j++) {   /* lanes of x[qb + l + 1 - pad_w] inside the row */
+        const int64_t c = q0 + 16 * j + 1 - g->pad_w;
+        m->c[j + 1] = nb_dw3_range(-c, g->w - c);
     }
 }
 
@@ -177,43 +182,70 @@ nb_dw3_fwd_run(nb_dw3_fs *st, int64_t k0, int64_t k1, const int NB, const unsign
 
 /* The steady steps [k0, k1) (2 <= k < P: all three rows there), written
    out with named registers so that nothing spills: three accumulator sets
-   U, V, Z of NB blocks rotate roles every step (row k, k - 1, k - 2), so
-   the loop is unrolled by 3 and nothing moves. Register plan (NB = 4):
-   12 accumulators + 9 weights + 3 loads + the bias = 25 zmm; the masks of
-   the masked blocks (MB) in mask registers. */
-#define NB_DW3_X(b, s) nb_dw3_ld(MB, b, mx##b##s, row + 16 * b + s)
-#define NB_DW3_FMA(A, b, w) A##b = _mm512_fmadd_ps(x##b, w, A##b)
-/* tap column s of every block: NB loads, then 3 NB independent FMAs (the
-   three rows' chains 3 NB FMAs apart, so their latency is hidden) */
-#define NB_DW3_COL(s, A0, A1, A2, wa, wb, wc)                                                      \
-    do {                                                                                           \
-        __m512 x0, x1, x2, x3;                                                                     \
-        if (NB > 0) { x0 = NB_DW3_X(0, s); NB_DW3_REG(x0); }                                         \
-        if (NB > 1) { x1 = NB_DW3_X(1, s); NB_DW3_REG(x1); }                                         \
-        if (NB > 2) { x2 = NB_DW3_X(2, s); NB_DW3_REG(x2); }                                         \
-        if (NB > 3) { x3 = NB_DW3_X(3, s); NB_DW3_REG(x3); }                                         \
-        if (NB > 0) { NB_DW3_FMA(A0, 0, wa); NB_DW3_FMA(A1, 0, wb); NB_DW3_FMA(A2, 0, wc); }         \
-        if (NB > 1) { NB_DW3_FMA(A0, 1, wa); NB_DW3_FMA(A1, 1, wb); NB_DW3_FMA(A2, 1, wc); }         \
-        if (NB > 2) { NB_DW3_FMA(A0, 2, wa); NB_DW3_FMA(A1, 2, wb); NB_DW3_FMA(A2, 2, wc); }         \
-        if (NB > 3) { NB_DW3_FMA(A0, 3, wa); NB_DW3_FMA(A1, 3, wb); NB_DW3_FMA(A2, 3, wc); }         \
-    } while (0)
+   of NB blocks rotate roles every step (row k, k - 1, k - 2), so the loop
+   is unrolled by 3 and nothing moves.
+   The taps: a 64-byte load at a column that is not a multiple of 16 spans
+   two cache lines and costs about twice an aligned one (measured: with 3
+   loads per 9 FMAs the split loads, not the FMAs, set the pace, 0.76
+   cycles an FMA against 0.53 without them). So each block loads only its
+   center column, c_b = x[q0 + 16 b + l + 1 - pad_w] (lanes l), and makes
+   the taps s = 0 and 2 with valignd from its neighbours c_{b-1}, c_{b+1}:
+   NB + 2 loads and 2 NB shuffles per step instead of 3 NB loads. Lanes
+   outside the row are loaded as 0 (c masks), so the shifted taps see the
+   padding's 0 too.
+   A step goes by tap column s: the 3 NB FMAs of a column are independent
+   (a row's chain is 3 NB FMAs apart). Register plan (NB = 4): 12
+   accumulators + 9 weights + 6 centers + 1 shifted tap + the bias = 29
+   zmm; the masks of the edge vectors in mask registers. */
+#define NB_DW3_LDC(j)                                                                               \
+    if (NB > j) {                                                                                  \
+        c##j = (MB >> j) & 1 ? _mm512_maskz_loadu_ps(mc##j, row + 16 * j)                          \
+                             : _mm512_loadu_ps(row + 16 * j);                                      \
+        NB_DW3_REG(c##j);                                                                          \
+    }
+#define NB_DW3_FMA(A0, A1, A2, X, b, wa, wb, wc)                                                    \
+    A0##b = _mm512_fmadd_ps(X, wa, A0##b);                                                         \
+    A1##b = _mm512_fmadd_ps(X, wb, A1##b);                                                         \
+    A2##b = _mm512_fmadd_ps(X, wc, A2##b);
+/* tap s = 0 of block b: [c_{b-1}[15], c_b[0..14]]; s = 2: [c_b[1..15], c_{b+1}[0]] */
+#define NB_DW3_S0(b, prev, A0, A1, A2)                                                              \
+    if (NB > b) {                                                                                  \
+        const __m512 t = _mm512_castsi512_ps(                                                      \
+            _mm512_alignr_epi32(_mm512_castps_si512(c##b), _mm512_castps_si512(prev), 15));        \
+        NB_DW3_FMA(A0, A1, A2, t, b, w0, w3, w6)                                                   \
+    }
+#define NB_DW3_S1(b, A0, A1, A2)                                                                    \
+    if (NB > b) {                                                                                  \
+        NB_DW3_FMA(A0, A1, A2, c##b, b, w1, w4, w7)                                                \
+    }
+#define NB_DW3_S2(b, next, A0, A1, A2)                                                              \
+    if (NB > b) {                                                                                  \
+        const __m512 t = _mm512_castsi512_ps(                                                      \
+            _mm512_alignr_epi32(_mm512_castps_si512(next), _mm512_castps_si512(c##b), 1));         \
+        NB_DW3_FMA(A0, A1, A2, t, b, w2, w5, w8)                                                   \
+    }
 #define NB_DW3_END(b, A2)                                                                            \
     if (NB > b) {                                                                                  \
         if ((MB >> b) & 1) _mm512_mask_storeu_ps(yo + 16 * b, my##b, A2##b);                       \
         else _mm512_storeu_ps(yo + 16 * b, A2##b);                                                 \
-        A2##b = v.accumulate ? _mm512_maskz_loadu_ps(my##b & live, yn + 16 * b) : bias;            \
+        A2##b = bias;                                                                              \
     }
-/* step k: A0 = row k, A1 = row k - 1, A2 = row k - 2 (stored, then row k + 1) */
+/* Step k: A0 = row k, A1 = row k - 1, A2 = row k - 2 (stored, then row k + 1). */
 #define NB_DW3_STEP(A0, A1, A2)                                                                      \
     do {                                                                                           \
         const int64_t ih = k - v.pad_h;                                                            \
         const float *row = (ih >= 0 && ih < v.h ? v.x + ih * v.w : v.zero) + v.q0;                 \
-        NB_DW3_COL(0, A0, A1, A2, w0, w3, w6);                                                     \
-        NB_DW3_COL(1, A0, A1, A2, w1, w4, w7);                                                     \
-        NB_DW3_COL(2, A0, A1, A2, w2, w5, w8);                                                     \
+        __m512 c0, c1, c2, c3;                                                                     \
+        const __m512 cl = _mm512_maskz_loadu_ps(mcl, row - 16);                                    \
+        NB_DW3_LDC(0) NB_DW3_LDC(1) NB_DW3_LDC(2) NB_DW3_LDC(3)                                    \
+        const __m512 cr = _mm512_maskz_loadu_ps(mcr, row + 16 * NB);                               \
+        NB_DW3_S0(0, cl, A0, A1, A2) NB_DW3_S0(1, c0, A0, A1, A2)                                  \
+        NB_DW3_S0(2, c1, A0, A1, A2) NB_DW3_S0(3, c2, A0, A1, A2)                                  \
+        NB_DW3_S1(0, A0, A1, A2) NB_DW3_S1(1, A0, A1, A2)                                          \
+        NB_DW3_S1(2, A0, A1, A2) NB_DW3_S1(3, A0, A1, A2)                                          \
+        NB_DW3_S2(0, NB > 1 ? c1 : cr, A0, A1, A2) NB_DW3_S2(1, NB > 2 ? c2 : cr, A0, A1, A2)      \
+        NB_DW3_S2(2, NB > 3 ? c3 : cr, A0, A1, A2) NB_DW3_S2(3, cr, A0, A1, A2)                    \
         float *yo = v.y + (k - 2) * v.q + v.yq0;                                                   \
-        const float *yn = yo + 3 * v.q; /* row k + 1: read when accumulating and k + 1 < P */     \
-        const __mmask16 live = k + 1 < v.p ? (__mmask16)0xFFFF : (__mmask16)0;                     \
         NB_DW3_END(0, A2)                                                                          \
         NB_DW3_END(1, A2)                                                                          \
         NB_DW3_END(2, A2)                                                                          \
@@ -224,9 +256,7 @@ nb_dw3_fwd_run(nb_dw3_fs *st, int64_t k0, int64_t k1, const int NB, const unsign
     __m512 A##0 = st->a[j][0], A##1 = st->a[j][1], A##2 = st->a[j][2], A##3 = st->a[j][3]
 #define NB_DW3_PUT(A, j)                                                                             \
     st->a[j][0] = A##0, st->a[j][1] = A##1, st->a[j][2] = A##2, st->a[j][3] = A##3
-#define NB_DW3_MASKS(b)                                                                              \
-    const __mmask16 mx##b##0 = st->m.x[b][0], mx##b##1 = st->m.x[b][1], mx##b##2 = st->m.x[b][2],   \
-                    my##b = st->m.y[b]
+#define NB_DW3_MASKS(b) const __mmask16 mc##b = st->m.c[b + 1], my##b = st->m.y[b]
 
 static inline __attribute__((always_inline)) void
 nb_dw3_fwd_steady(nb_dw3_fs *st, int64_t k0, int64_t k1, const int NB, const unsigned MB) {
@@ -234,10 +264,8 @@ nb_dw3_fwd_steady(nb_dw3_fs *st, int64_t k0, int64_t k1, const int NB, const uns
     const struct {
         const float *x, *zero;
         float *y;
-        int64_t h, w, p, q, pad_h, q0, yq0;
-        int accumulate;
-    } v = {st->x, st->zero, st->y, g->h, g->w, g->p, g->q, g->pad_h, st->q0 - g->pad_w, st->q0,
-           st->accumulate};
+        int64_t h, w, q, pad_h, q0, yq0;   /* q0: x column of block 0's center */
+    } v = {st->x, st->zero, st->y, g->h, g->w, g->q, g->pad_h, st->q0 + 1 - g->pad_w, st->q0};
     const __m512 w0 = st->w[0], w1 = st->w[1], w2 = st->w[2], w3 = st->w[3], w4 = st->w[4],
                  w5 = st->w[5], w6 = st->w[6], w7 = st->w[7], w8 = st->w[8];
     const __m512 bias = _mm512_set1_ps(st->bias);
@@ -245,6 +273,7 @@ nb_dw3_fwd_steady(nb_dw3_fs *st, int64_t k0, int64_t k1, const int NB, const uns
     NB_DW3_MASKS(1);
     NB_DW3_MASKS(2);
     NB_DW3_MASKS(3);
+    const __mmask16 mcl = st->m.c[0], mcr = st->m.c[NB + 1];
     NB_DW3_SET(u, 0);
     NB_DW3_SET(t, 1);
     NB_DW3_SET(z, 2);
@@ -265,9 +294,11 @@ nb_dw3_fwd_steady(nb_dw3_fs *st, int64_t k0, int64_t k1, const int NB, const uns
         NB_DW3_PUT(t, 0), NB_DW3_PUT(z, 1), NB_DW3_PUT(u, 2);
     }
 }
-#undef NB_DW3_X
+#undef NB_DW3_LDC
 #undef NB_DW3_FMA
-#undef NB_DW3_COL
+#undef NB_DW3_S0
+#undef NB_DW3_S1
+#undef NB_DW3_S2
 #undef NB_DW3_END
 #undef NB_DW3_STEP
 #undef NB_DW3_SET
@@ -312,8 +343,10 @@ static inline int nb_dw3_inside(const nb_dw_plane *g, int64_t qb) {
 
 /* The strip of nb blocks at q0 over all rows: the first two steps, the
    steady ones, the last two. The steady loop masks the first and last
-   block where they need it; a strip whose middle blocks would need masks
-   too (padding wider than a block) runs every step masked with tests. */
+   block where they need it and starts rows from the bias; a strip whose
+   middle blocks would need masks too (padding wider than a block), or
+   that accumulates (backward-data with a channel multiplier), runs every
+   step masked with tests. */
 static void nb_dw3_fwd_strip(nb_dw3_fs *st, int64_t q0, int nb) {
     const nb_dw_plane *g = st->g;
     const int64_t P = g->p;
@@ -326,7 +359,9 @@ static void nb_dw3_fwd_strip(nb_dw3_fs *st, int64_t q0, int nb) {
     nb_dw3_fwd_fn *const *fns = nb_dw3_fwd_fns[nb - 1];
     int middle = 1;
     for (int b = 1; b + 1 < nb; b++) middle &= nb_dw3_inside(g, q0 + 16 * b);
-    const int kind = !middle ? 4 : !nb_dw3_inside(g, q0) + 2 * !nb_dw3_inside(g, q0 + 16 * (nb - 1));
+    const int kind = !middle || st->accumulate
+                         ? 4
+                         : !nb_dw3_inside(g, q0) + 2 * !nb_dw3_inside(g, q0 + 16 * (nb - 1));
     const int64_t k1 = P > 2 ? P : 2;
     fns[4](st, 0, 2);
     if (k1 > 2) fns[kind](st, 2, k1);
@@ -346,49 +381,67 @@ static void nb_dw3_fwd(const nb_dw_plane *g, const float *x, const float *w, flo
 
 /* ---- backward-filter ---- */
 
-/* One 16-column block at column offset c (x row pointers already at
-   q0 - pad_w): 3 shifted x loads, then for each dy row d_r in use, the
-   taps of row r: acc[3 r + s] += x_s * dy_r. masked: the block reaches
-   the padding or Q (masks mx[s], my); else plain loads. */
-static inline __attribute__((always_inline)) void
-nb_dw3_bwf_block(const float *row, const float *const *d, int64_t c, const __mmask16 *mx,
-                 __mmask16 my, const int masked, int use0, int use1, int use2, __m512 *acc) {
-    const int use[3] = {use0, use1, use2};
-    __m512 xs[3];
-    for (int s = 0; s < 3; s++)
-        xs[s] = masked ? _mm512_maskz_loadu_ps(mx[s], row + c + s) : _mm512_loadu_ps(row + c + s);
-    for (int r = 0; r < 3; r++) {
-        if (!use[r]) continue;
-        const __m512 dv = masked ? _mm512_maskz_loadu_ps(my, d[r] + c) : _mm512_loadu_ps(d[r] + c);
-        for (int s = 0; s < 3; s++) acc[3 * r + s] = _mm512_fmadd_ps(xs[s], dv, acc[3 * r + s]);
-    }
-}
-
-/* Step k: input row k - pad_h against dy rows k - r (those in [0, P):
-   use0..2), every block of the row in order; blocks [bl, bh) are inside
-   for every tap, the others take their masks from mt (4 a block: x of
-   s = 0, 1, 2, then dy). */
-static inline __attribute__((always_inline)) void
-nb_dw3_bwf_k(const nb_dw_plane *g, const float *x, const float *dy, const float *zero,
-             const __mmask16 *mt, int64_t bl, int64_t bh, int64_t nblk, int64_t k, int use0,
-             int use1, int use2, __m512 *acc) {
-    const float *row = nb_dw_row(g, x, zero, k - g->pad_h) - g->pad_w;
-    const float *d[3] = {dy + k * g->q, dy + (k - 1) * g->q, dy + (k - 2) * g->q};
-    for (int64_t b = 0; b < bl; b++)
-        nb_dw3_bwf_block(row, d, 16 * b, mt + 4 * b, mt[4 * b + 3], 1, use0, use1, use2, acc);
-    for (int64_t b = bl; b < bh; b++)
-        nb_dw3_bwf_block(row, d, 16 * b, mt, 0, 0, use0, use1, use2, acc);
-    for (int64_t b = bh; b < nblk; b++)
-        nb_dw3_bwf_block(row, d, 16 * b, mt + 4 * b, mt[4 * b + 3], 1, use0, use1, use2, acc);
-}
-
 /* The mask table of backward-filter: for every block b, mt[4 b + s] the x
    lanes of tap column s, mt[4 b + 3] the dy lanes. */
 #define NB_DW3_MAX_BLOCKS 256
 
+/* One 16-column block at column c (row: x at q0 - pad_w; d0..d2: dy rows
+   k, k - 1, k - 2): 3 shifted x loads, then for each dy row in use, the
+   taps of row r: c[3 r + s] += x_s * dy_r (9 independent FMAs; the 9
+   accumulators are chains across blocks, so 9 chains of 4-cycle FMAs keep
+   2 pipes busy). MASKED: the block reaches the padding or Q. */
+#define NB_DW3_BWF_BLOCK(b, MASKED, u0, u1, u2)                                                      \
+    do {                                                                                           \
+        const int64_t c = 16 * (b);                                                                \
+        const __mmask16 *mb = mt + 4 * (b);                                                        \
+        __m512 x0, x1, x2, d;                                                                      \
+        x0 = MASKED ? _mm512_maskz_loadu_ps(mb[0], row + c) : _mm512_loadu_ps(row + c);            \
+        x1 = MASKED ? _mm512_maskz_loadu_ps(mb[1], row + c + 1) : _mm512_loadu_ps(row + c + 1);    \
+        x2 = MASKED ? _mm512_maskz_loadu_ps(mb[2], row + c + 2) : _mm512_loadu_ps(row + c + 2);    \
+        NB_DW3_REG(x0);                                                                            \
+        NB_DW3_REG(x1);                                                                            \
+        NB_DW3_REG(x2);                                                                            \
+        if (u0) {                                                                                  \
+            d = MASKED ? _mm512_maskz_loadu_ps(mb[3], d0 + c) : _mm512_loadu_ps(d0 + c);           \
+            c0 = _mm512_fmadd_ps(x0, d, c0);                                                       \
+            c1 = _mm512_fmadd_ps(x1, d, c1);                                                       \
+            c2 = _mm512_fmadd_ps(x2, d, c2);                                                       \
+        }                                                                                          \
+        if (u1) {                                                                                  \
+            d = MASKED ? _mm512_maskz_loadu_ps(mb[3], d1 + c) : _mm512_loadu_ps(d1 + c);           \
+            c3 = _mm512_fmadd_ps(x0, d, c3);                                                       \
+            c4 = _mm512_fmadd_ps(x1, d, c4);                                                       \
+            c5 = _mm512_fmadd_ps(x2, d, c5);                                                       \
+        }                                                                                          \
+        if (u2) {                                                                                  \
+            d = MASKED ? _mm512_maskz_loadu_ps(mb[3], d2 + c) : _mm512_loadu_ps(d2 + c);           \
+            c6 = _mm512_fmadd_ps(x0, d, c6);                                                       \
+            c7 = _mm512_fmadd_ps(x1, d, c7);                                                       \
+            c8 = _mm512_fmadd_ps(x2, d, c8);                                                       \
+        }                                                                                          \
+    } while (0)
+
+/* Step k: input row k - pad_h against dy rows k - r (those in [0, P):
+   u0..u2), every block of the row in order: the masked left blocks
+   [0, bl), the inside ones [bl, bh), the masked right ones. */
+#define NB_DW3_BWF_STEP(u0, u1, u2)                                                                  \
+    do {                                                                                           \
+        const int64_t ih = k - pad_h;                                                              \
+        const float *row = (ih >= 0 && ih < H ? x + ih * W : zero) - pad_w;                        \
+        const float *d0 = (u0) ? dy + k * Q : dy, *d1 = (u1) ? dy + (k - 1) * Q : dy;              \
+        const float *d2 = (u2) ? dy + (k - 2) * Q : dy;                                            \
+        for (int64_t b = 0; b < bl; b++) NB_DW3_BWF_BLOCK(b, 1, u0, u1, u2);                       \
+        for (int64_t b = bl; b < bh; b++) NB_DW3_BWF_BLOCK(b, 0, u0, u1, u2);                      \
+        for (int64_t b = bh; b < nblk; b++) NB_DW3_BWF_BLOCK(b, 1, u0, u1, u2);                    \
+        k++;                                                                                       \
+    } while (0)
+
+/* Steps 0 .. P + 1: the first two and last two with the rows that exist,
+   the steady ones with all three. */
 static void nb_dw3_bwf(const nb_dw_plane *g, const float *x, const float *dy, const float *zero,
                        int accumulate, float *dw) {
-    const int64_t P = g->p, nblk = (g->q + 15) / 16;
+    const int64_t P = g->p, Q = g->q, H = g->h, W = g->w, pad_h = g->pad_h, pad_w = g->pad_w;
+    const int64_t nblk = (Q + 15) / 16;
     __mmask16 mt[4 * NB_DW3_MAX_BLOCKS];
     for (int64_t b = 0; b < nblk; b += 4) {
         nb_dw3_strip m;
@@ -400,17 +453,26 @@ static void nb_dw3_bwf(const nb_dw_plane *g, const float *x, const float *dy, co
     }
     /* blocks [bl, bh): 16 b >= q_lo and 16 b + 16 <= q_hi */
     const int64_t bl = (g->q_lo + 15) / 16, bh = g->q_hi / 16 > bl ? g->q_hi / 16 : bl;
-    __m512 acc[9];
-    for (int t = 0; t < 9; t++) acc[t] = _mm512_setzero_ps();
-    for (int64_t k = 0; k < P + 2; k++) {
-        if (k >= 2 && k < P) nb_dw3_bwf_k(g, x, dy, zero, mt, bl, bh, nblk, k, 1, 1, 1, acc);
-        else nb_dw3_bwf_k(g, x, dy, zero, mt, bl, bh, nblk, k, k < P, k >= 1 && k <= P, k >= 2, acc);
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0,
+           c8 = c0;
+    int64_t k = 0;
+    if (P >= 2) {
+        NB_DW3_BWF_STEP(1, 0, 0);
+        NB_DW3_BWF_STEP(1, 1, 0);
+        while (k < P) NB_DW3_BWF_STEP(1, 1, 1);
+        NB_DW3_BWF_STEP(0, 1, 1);
+        NB_DW3_BWF_STEP(0, 0, 1);
+    } else {
+        while (k < P + 2) NB_DW3_BWF_STEP(k < P, k >= 1 && k <= P, k >= 2);
     }
+    const __m512 acc[9] = {c0, c1, c2, c3, c4, c5, c6, c7, c8};
     for (int t = 0; t < 9; t++) {
         float lanes[NB_DW_LANES];
         _mm512_storeu_ps(lanes, acc[t]);
         nb_dw_bwf_store(lanes, accumulate, dw + t);
     }
 }
+#undef NB_DW3_BWF_BLOCK
+#undef NB_DW3_BWF_STEP
 
 #endif
