@@ -381,58 +381,58 @@ static void nb_dw3_fwd(const nb_dw_plane *g, const float *x, const float *w, flo
 
 /* ---- backward-filter ---- */
 
-/* The mask table of backward-filter: for every block b, mt[4 b + s] the x
-   lanes of tap column s, mt[4 b + 3] the dy lanes. */
+/* The mask table of backward-filter: mt[2 (j + 1)] the center lanes of
+   block j = -1 .. nblk (x[16 j + l + 1 - pad_w] inside the row), mt[2 (j
+   + 1) + 1] its dy lanes (q < Q). */
 #define NB_DW3_MAX_BLOCKS 256
 
-/* One 16-column block at column c (row: x at q0 - pad_w; d0..d2: dy rows
-   k, k - 1, k - 2): 3 shifted x loads, then for each dy row in use, the
-   taps of row r: c[3 r + s] += x_s * dy_r (9 independent FMAs; the 9
-   accumulators are chains across blocks, so 9 chains of 4-cycle FMAs keep
-   2 pipes busy). MASKED: the block reaches the padding or Q. */
-#define NB_DW3_BWF_BLOCK(b, MASKED, u0, u1, u2)                                                      \
+/* One 16-column block b: the center c (loaded by the previous block) and
+   its neighbours cp, cn (loaded here) give the 3 taps (valignd, as the
+   forward steady loop), then for each dy row in use, the taps of row r:
+   c[3 r + s] += x_s * dy_r (9 independent FMAs; the 9 accumulators are
+   chains across blocks: 9 chains of 4-cycle FMAs keep 2 pipes busy).
+   Loads a block: 1 center + 3 dy, against 3 x + 3 dy without the shifts. */
+#define NB_DW3_BWF_BLOCK(u0, u1, u2)                                                                 \
     do {                                                                                           \
-        const int64_t c = 16 * (b);                                                                \
-        const __mmask16 *mb = mt + 4 * (b);                                                        \
-        __m512 x0, x1, x2, d;                                                                      \
-        x0 = MASKED ? _mm512_maskz_loadu_ps(mb[0], row + c) : _mm512_loadu_ps(row + c);            \
-        x1 = MASKED ? _mm512_maskz_loadu_ps(mb[1], row + c + 1) : _mm512_loadu_ps(row + c + 1);    \
-        x2 = MASKED ? _mm512_maskz_loadu_ps(mb[2], row + c + 2) : _mm512_loadu_ps(row + c + 2);    \
-        NB_DW3_REG(x0);                                                                            \
-        NB_DW3_REG(x1);                                                                            \
-        NB_DW3_REG(x2);                                                                            \
+        const __mmask16 mcn = mt[2 * b + 4], my = mt[2 * b + 3];                                   \
+        const __m512 cn = _mm512_maskz_loadu_ps(mcn, row + 16 * b + 16);                           \
+        const __m512 x0 = _mm512_castsi512_ps(                                                     \
+            _mm512_alignr_epi32(_mm512_castps_si512(cc), _mm512_castps_si512(cp), 15));            \
+        const __m512 x2 = _mm512_castsi512_ps(                                                     \
+            _mm512_alignr_epi32(_mm512_castps_si512(cn), _mm512_castps_si512(cc), 1));             \
+        __m512 d;                                                                                  \
         if (u0) {                                                                                  \
-            d = MASKED ? _mm512_maskz_loadu_ps(mb[3], d0 + c) : _mm512_loadu_ps(d0 + c);           \
+            d = _mm512_maskz_loadu_ps(my, d0 + 16 * b);                                            \
             c0 = _mm512_fmadd_ps(x0, d, c0);                                                       \
-            c1 = _mm512_fmadd_ps(x1, d, c1);                                                       \
+            c1 = _mm512_fmadd_ps(cc, d, c1);                                                       \
             c2 = _mm512_fmadd_ps(x2, d, c2);                                                       \
         }                                                                                          \
         if (u1) {                                                                                  \
-            d = MASKED ? _mm512_maskz_loadu_ps(mb[3], d1 + c) : _mm512_loadu_ps(d1 + c);           \
+            d = _mm512_maskz_loadu_ps(my, d1 + 16 * b);                                            \
             c3 = _mm512_fmadd_ps(x0, d, c3);                                                       \
-            c4 = _mm512_fmadd_ps(x1, d, c4);                                                       \
+            c4 = _mm512_fmadd_ps(cc, d, c4);                                                       \
             c5 = _mm512_fmadd_ps(x2, d, c5);                                                       \
         }                                                                                          \
         if (u2) {                                                                                  \
-            d = MASKED ? _mm512_maskz_loadu_ps(mb[3], d2 + c) : _mm512_loadu_ps(d2 + c);           \
+            d = _mm512_maskz_loadu_ps(my, d2 + 16 * b);                                            \
             c6 = _mm512_fmadd_ps(x0, d, c6);                                                       \
-            c7 = _mm512_fmadd_ps(x1, d, c7);                                                       \
+            c7 = _mm512_fmadd_ps(cc, d, c7);                                                       \
             c8 = _mm512_fmadd_ps(x2, d, c8);                                                       \
         }                                                                                          \
+        cp = cc;                                                                                   \
+        cc = cn;                                                                                   \
     } while (0)
 
 /* Step k: input row k - pad_h against dy rows k - r (those in [0, P):
-   u0..u2), every block of the row in order: the masked left blocks
-   [0, bl), the inside ones [bl, bh), the masked right ones. */
+   u0..u2), every block of the row in order. */
 #define NB_DW3_BWF_STEP(u0, u1, u2)                                                                  \
     do {                                                                                           \
         const int64_t ih = k - pad_h;                                                              \
-        const float *row = (ih >= 0 && ih < H ? x + ih * W : zero) - pad_w;                        \
+        const float *row = (ih >= 0 && ih < H ? x + ih * W : zero) + 1 - pad_w;                    \
         const float *d0 = (u0) ? dy + k * Q : dy, *d1 = (u1) ? dy + (k - 1) * Q : dy;              \
         const float *d2 = (u2) ? dy + (k - 2) * Q : dy;                                            \
-        for (int64_t b = 0; b < bl; b++) NB_DW3_BWF_BLOCK(b, 1, u0, u1, u2);                       \
-        for (int64_t b = bl; b < bh; b++) NB_DW3_BWF_BLOCK(b, 0, u0, u1, u2);                      \
-        for (int64_t b = bh; b < nblk; b++) NB_DW3_BWF_BLOCK(b, 1, u0, u1, u2);                    \
+        __m512 cp = _mm512_maskz_loadu_ps(mt[0], row - 16), cc = _mm512_maskz_loadu_ps(mt[2], row); \
+        for (int64_t b = 0; b < nblk; b++) NB_DW3_BWF_BLOCK(u0, u1, u2);                           \
         k++;                                                                                       \
     } while (0)
 
@@ -442,17 +442,12 @@ static void nb_dw3_bwf(const nb_dw_plane *g, const float *x, const float *dy, co
                        int accumulate, float *dw) {
     const int64_t P = g->p, Q = g->q, H = g->h, W = g->w, pad_h = g->pad_h, pad_w = g->pad_w;
     const int64_t nblk = (Q + 15) / 16;
-    __mmask16 mt[4 * NB_DW3_MAX_BLOCKS];
-    for (int64_t b = 0; b < nblk; b += 4) {
-        nb_dw3_strip m;
-        nb_dw3_strip_masks(g, 16 * b, nblk - b < 4 ? (int)(nblk - b) : 4, &m);
-        for (int64_t i = 0; i < 4 && b + i < nblk; i++) {
-            for (int s = 0; s < 3; s++) mt[4 * (b + i) + s] = m.x[i][s];
-            mt[4 * (b + i) + 3] = m.y[i];
-        }
+    __mmask16 mt[2 * NB_DW3_MAX_BLOCKS + 4];
+    for (int64_t j = -1; j <= nblk; j++) {
+        const int64_t c = 16 * j + 1 - pad_w;
+        mt[2 * (j + 1)] = nb_dw3_range(-c, W - c);
+        mt[2 * (j + 1) + 1] = nb_dw3_range(0, Q - 16 * j);
     }
-    /* blocks [bl, bh): 16 b >= q_lo and 16 b + 16 <= q_hi */
-    const int64_t bl = (g->q_lo + 15) / 16, bh = g->q_hi / 16 > bl ? g->q_hi / 16 : bl;
     __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0,
            c8 = c0;
     int64_t k = 0;
