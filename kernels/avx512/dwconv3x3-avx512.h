@@ -197,41 +197,41 @@ nb_dw3_fwd_run(nb_dw3_fs *st, int64_t k0, int64_t k1, const int NB, const unsign
    (a row's chain is 3 NB FMAs apart). Register plan (NB = 4): 12
    accumulators + 9 weights + 6 centers + 1 shifted tap + the bias = 29
    zmm; the masks of the edge vectors in mask registers. */
-#define NB_DW3_LDC(j)                                                                               \
+#define NB_DW3_LDC(j)                                                                              \
     if (NB > j) {                                                                                  \
         c##j = (MB >> j) & 1 ? _mm512_maskz_loadu_ps(mc##j, row + 16 * j)                          \
                              : _mm512_loadu_ps(row + 16 * j);                                      \
         NB_DW3_REG(c##j);                                                                          \
     }
-#define NB_DW3_FMA(A0, A1, A2, X, b, wa, wb, wc)                                                    \
+#define NB_DW3_FMA(A0, A1, A2, X, b, wa, wb, wc)                                                   \
     A0##b = _mm512_fmadd_ps(X, wa, A0##b);                                                         \
     A1##b = _mm512_fmadd_ps(X, wb, A1##b);                                                         \
     A2##b = _mm512_fmadd_ps(X, wc, A2##b);
 /* tap s = 0 of block b: [c_{b-1}[15], c_b[0..14]]; s = 2: [c_b[1..15], c_{b+1}[0]] */
-#define NB_DW3_S0(b, prev, A0, A1, A2)                                                              \
+#define NB_DW3_S0(b, prev, A0, A1, A2)                                                             \
     if (NB > b) {                                                                                  \
         const __m512 t = _mm512_castsi512_ps(                                                      \
             _mm512_alignr_epi32(_mm512_castps_si512(c##b), _mm512_castps_si512(prev), 15));        \
         NB_DW3_FMA(A0, A1, A2, t, b, w0, w3, w6)                                                   \
     }
-#define NB_DW3_S1(b, A0, A1, A2)                                                                    \
+#define NB_DW3_S1(b, A0, A1, A2)                                                                   \
     if (NB > b) {                                                                                  \
         NB_DW3_FMA(A0, A1, A2, c##b, b, w1, w4, w7)                                                \
     }
-#define NB_DW3_S2(b, next, A0, A1, A2)                                                              \
+#define NB_DW3_S2(b, next, A0, A1, A2)                                                             \
     if (NB > b) {                                                                                  \
         const __m512 t = _mm512_castsi512_ps(                                                      \
             _mm512_alignr_epi32(_mm512_castps_si512(next), _mm512_castps_si512(c##b), 1));         \
         NB_DW3_FMA(A0, A1, A2, t, b, w2, w5, w8)                                                   \
     }
-#define NB_DW3_END(b, A2)                                                                            \
+#define NB_DW3_END(b, A2)                                                                          \
     if (NB > b) {                                                                                  \
         if ((MB >> b) & 1) _mm512_mask_storeu_ps(yo + 16 * b, my##b, A2##b);                       \
         else _mm512_storeu_ps(yo + 16 * b, A2##b);                                                 \
         A2##b = bias;                                                                              \
     }
 /* Step k: A0 = row k, A1 = row k - 1, A2 = row k - 2 (stored, then row k + 1). */
-#define NB_DW3_STEP(A0, A1, A2)                                                                      \
+#define NB_DW3_STEP(A0, A1, A2)                                                                    \
     do {                                                                                           \
         const int64_t ih = k - v.pad_h;                                                            \
         const float *row = (ih >= 0 && ih < v.h ? v.x + ih * v.w : v.zero) + v.q0;                 \
@@ -252,9 +252,9 @@ nb_dw3_fwd_run(nb_dw3_fs *st, int64_t k0, int64_t k1, const int NB, const unsign
         NB_DW3_END(3, A2)                                                                          \
         k++;                                                                                       \
     } while (0)
-#define NB_DW3_SET(A, j)                                                                             \
+#define NB_DW3_SET(A, j)                                                                           \
     __m512 A##0 = st->a[j][0], A##1 = st->a[j][1], A##2 = st->a[j][2], A##3 = st->a[j][3]
-#define NB_DW3_PUT(A, j)                                                                             \
+#define NB_DW3_PUT(A, j)                                                                           \
     st->a[j][0] = A##0, st->a[j][1] = A##1, st->a[j][2] = A##2, st->a[j][3] = A##3
 #define NB_DW3_MASKS(b) const __mmask16 mc##b = st->m.c[b + 1], my##b = st->m.y[b]
 
@@ -308,29 +308,29 @@ nb_dw3_fwd_steady(nb_dw3_fs *st, int64_t k0, int64_t k1, const int NB, const uns
 /* The steady loops: NB blocks, masked blocks first (L), last (R), both,
    neither; and the all-masked loop with tests for the other steps. */
 typedef void nb_dw3_fwd_fn(nb_dw3_fs *st, int64_t k0, int64_t k1);
-#define NB_DW3_FWD_FNS(NB)                                                                          \
+#define NB_DW3_FWD_FNS(NB)                                                                         \
     static void nb_dw3_fwd_##NB##_0(nb_dw3_fs *st, int64_t k0, int64_t k1) {                       \
-        nb_dw3_fwd_steady(st, k0, k1, NB, 0u);                                                      \
-    }                                                                                               \
+        nb_dw3_fwd_steady(st, k0, k1, NB, 0u);                                                     \
+    }                                                                                              \
     static void nb_dw3_fwd_##NB##_l(nb_dw3_fs *st, int64_t k0, int64_t k1) {                       \
-        nb_dw3_fwd_steady(st, k0, k1, NB, 1u);                                                      \
-    }                                                                                               \
+        nb_dw3_fwd_steady(st, k0, k1, NB, 1u);                                                     \
+    }                                                                                              \
     static void nb_dw3_fwd_##NB##_r(nb_dw3_fs *st, int64_t k0, int64_t k1) {                       \
-        nb_dw3_fwd_steady(st, k0, k1, NB, 1u << (NB - 1));                                          \
-    }                                                                                               \
+        nb_dw3_fwd_steady(st, k0, k1, NB, 1u << (NB - 1));                                         \
+    }                                                                                              \
     static void nb_dw3_fwd_##NB##_lr(nb_dw3_fs *st, int64_t k0, int64_t k1) {                      \
-        nb_dw3_fwd_steady(st, k0, k1, NB, 1u | 1u << (NB - 1));                                     \
-    }                                                                                               \
+        nb_dw3_fwd_steady(st, k0, k1, NB, 1u | 1u << (NB - 1));                                    \
+    }                                                                                              \
     static void nb_dw3_fwd_##NB##_t(nb_dw3_fs *st, int64_t k0, int64_t k1) {                       \
-        nb_dw3_fwd_run(st, k0, k1, NB, 15u, 0);                                                     \
+        nb_dw3_fwd_run(st, k0, k1, NB, 15u, 0);                                                    \
     }
 NB_DW3_FWD_FNS(1)
 NB_DW3_FWD_FNS(2)
 NB_DW3_FWD_FNS(3)
 NB_DW3_FWD_FNS(4)
 #undef NB_DW3_FWD_FNS
-#define NB_DW3_FWD_ROW(NB)                                                                          \
-    {nb_dw3_fwd_##NB##_0, nb_dw3_fwd_##NB##_l, nb_dw3_fwd_##NB##_r, nb_dw3_fwd_##NB##_lr,           \
+#define NB_DW3_FWD_ROW(NB)                                                                         \
+    {nb_dw3_fwd_##NB##_0, nb_dw3_fwd_##NB##_l, nb_dw3_fwd_##NB##_r, nb_dw3_fwd_##NB##_lr,          \
      nb_dw3_fwd_##NB##_t}
 static nb_dw3_fwd_fn *const nb_dw3_fwd_fns[4][5] = {NB_DW3_FWD_ROW(1), NB_DW3_FWD_ROW(2),
                                                     NB_DW3_FWD_ROW(3), NB_DW3_FWD_ROW(4)};
@@ -391,8 +391,10 @@ static void nb_dw3_fwd(const nb_dw_plane *g, const float *x, const float *w, flo
    forward steady loop), then for each dy row in use, the taps of row r:
    c[3 r + s] += x_s * dy_r (9 independent FMAs; the 9 accumulators are
    chains across blocks: 9 chains of 4-cycle FMAs keep 2 pipes busy).
-   Loads a block: 1 center + 3 dy, against 3 x + 3 dy without the shifts. */
-#define NB_DW3_BWF_BLOCK(u0, u1, u2)                                                                 \
+   Loads a block: 1 center + 3 dy, against 3 x + 3 dy without the shifts.
+   The FMAs are masked to the lanes q < Q: past Q the contract's lanes
+   take nothing (x there may be a real Inf, and 0 x Inf would be NaN). */
+#define NB_DW3_BWF_BLOCK(u0, u1, u2)                                                               \
     do {                                                                                           \
         const __mmask16 mcn = mt[2 * b + 4], my = mt[2 * b + 3];                                   \
         const __m512 cn = _mm512_maskz_loadu_ps(mcn, row + 16 * b + 16);                           \
@@ -403,21 +405,21 @@ static void nb_dw3_fwd(const nb_dw_plane *g, const float *x, const float *w, flo
         __m512 d;                                                                                  \
         if (u0) {                                                                                  \
             d = _mm512_maskz_loadu_ps(my, d0 + 16 * b);                                            \
-            c0 = _mm512_fmadd_ps(x0, d, c0);                                                       \
-            c1 = _mm512_fmadd_ps(cc, d, c1);                                                       \
-            c2 = _mm512_fmadd_ps(x2, d, c2);                                                       \
+            c0 = _mm512_mask3_fmadd_ps(x0, d, c0, my);                                             \
+            c1 = _mm512_mask3_fmadd_ps(cc, d, c1, my);                                             \
+            c2 = _mm512_mask3_fmadd_ps(x2, d, c2, my);                                             \
         }                                                                                          \
         if (u1) {                                                                                  \
             d = _mm512_maskz_loadu_ps(my, d1 + 16 * b);                                            \
-            c3 = _mm512_fmadd_ps(x0, d, c3);                                                       \
-            c4 = _mm512_fmadd_ps(cc, d, c4);                                                       \
-            c5 = _mm512_fmadd_ps(x2, d, c5);                                                       \
+            c3 = _mm512_mask3_fmadd_ps(x0, d, c3, my);                                             \
+            c4 = _mm512_mask3_fmadd_ps(cc, d, c4, my);                                             \
+            c5 = _mm512_mask3_fmadd_ps(x2, d, c5, my);                                             \
         }                                                                                          \
         if (u2) {                                                                                  \
             d = _mm512_maskz_loadu_ps(my, d2 + 16 * b);                                            \
-            c6 = _mm512_fmadd_ps(x0, d, c6);                                                       \
-            c7 = _mm512_fmadd_ps(cc, d, c7);                                                       \
-            c8 = _mm512_fmadd_ps(x2, d, c8);                                                       \
+            c6 = _mm512_mask3_fmadd_ps(x0, d, c6, my);                                             \
+            c7 = _mm512_mask3_fmadd_ps(cc, d, c7, my);                                             \
+            c8 = _mm512_mask3_fmadd_ps(x2, d, c8, my);                                             \
         }                                                                                          \
         cp = cc;                                                                                   \
         cc = cn;                                                                                   \
@@ -425,7 +427,7 @@ static void nb_dw3_fwd(const nb_dw_plane *g, const float *x, const float *w, flo
 
 /* Step k: input row k - pad_h against dy rows k - r (those in [0, P):
    u0..u2), every block of the row in order. */
-#define NB_DW3_BWF_STEP(u0, u1, u2)                                                                  \
+#define NB_DW3_BWF_STEP(u0, u1, u2)                                                                \
     do {                                                                                           \
         const int64_t ih = k - pad_h;                                                              \
         const float *row = (ih >= 0 && ih < H ? x + ih * W : zero) + 1 - pad_w;                    \
