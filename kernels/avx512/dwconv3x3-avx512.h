@@ -6,26 +6,27 @@
  * FMA, so computing each output row from its 3 input rows costs a load per
  * FMA, and most of those 64-byte loads straddle two cache lines (the taps
  * sit at -1, 0, +1 floats): the load ports, not the FMA pipes, set the
- * pace. Here each input row is loaded once (3 shifted vectors a 16-column
- * block) and feeds the 3 output rows that read it: 3 loads per 9 FMAs.
+ * pace. Here each input row is read once and feeds the 3 output rows that
+ * read it, and a 16-column block loads only its center vector: the taps at
+ * -1 and +1 are valignd of it with its neighbours'.
  *
  * Forward, step k reads input row ih = k - pad_h (the zero row outside the
  * plane) and adds its taps r = 0, 1, 2 to output rows k, k - 1, k - 2:
  * each output row still gets its taps in (r, s) order, the contract's
  * chain. Row k - 2 is then complete, is stored, and its registers start
- * row k + 1. Register plan (NB blocks of 16 columns, NB <= 4): 3 rows x NB
- * accumulators + 9 broadcast weights + 3 loads <= 24 zmm; the three rows
- * rotate through the three accumulator sets by unrolling the steps by 3.
+ * row k + 1. The row runs in strips of up to 4 blocks (register plan at
+ * nb_dw3_fwd_steady).
  *
  * Backward-filter, the same steps: input row k meets dy rows k - r for the
  * taps of row r; the 9 tap sums stay in 9 zmm (16 lanes = q mod 16 each) for
  * the whole plane, and every tap still takes its dy rows in order and, in
- * a row, its 16-column blocks in order: the contract's lanes. 3 x loads +
+ * a row, its 16-column blocks in order: the contract's lanes. 1 x load +
  * 3 dy loads per 9 FMAs.
  *
- * Borders: every x load is masked by the per-plane lane-mask table (lanes
- * whose column is in the padding, or past Q, read 0 and are not touched;
- * masked-off lanes never fault), so border columns are vectors too.
+ * Borders: loads at the row's edges are masked (lanes whose column is in
+ * the padding read 0; masked-off lanes never fault), so border columns
+ * are vectors too; the first and last two steps, where only some of the
+ * 3 rows exist, run a masked loop with tests.
  */
 #ifndef NB_DWCONV3X3_AVX512_H
 #define NB_DWCONV3X3_AVX512_H
@@ -34,8 +35,7 @@
 
 #include "ukernel.h"
 
-/* The 3 x NB (block, tap column) masks of the strip of blocks from b0:
-   copied from the plane's table mt (nb_dw3_masks below) */
+/* The masks of a strip of up to 4 blocks of 16 columns. */
 typedef struct {
     __mmask16 x[4][3];   /* x loads of block b, tap column s */
     __mmask16 y[4];      /* output / dy lanes of block b (q < Q) */
@@ -49,7 +49,7 @@ static inline __mmask16 nb_dw3_range(int64_t lo, int64_t hi) {
 }
 
 /* Masks of the blocks [q0, q0 + 16 NB): x lanes with 0 <= q + s - pad_w < W
-   and q < Q, y lanes with q < Q. */
+   and q < Q, y lanes with q < Q, center lanes of blocks -1 .. 4. */
 static inline void nb_dw3_strip_masks(const nb_dw_plane *g, int64_t q0, int nb, nb_dw3_strip *m) {
     for (int b = 0; b < 4; b++) {
         const int64_t qb = q0 + 16 * b, qend = g->q - qb;
@@ -64,13 +64,6 @@ static inline void nb_dw3_strip_masks(const nb_dw_plane *g, int64_t q0, int nb, 
         const int64_t c = q0 + 16 * j + 1 - g->pad_w;
         m->c[j + 1] = nb_dw3_range(-c, g->w - c);
     }
-}
-
-/* A load of block b under its mask when the block is in the mask set MB
-   (a constant: interior blocks take plain loads, no mask register). */
-static inline __attribute__((always_inline)) __m512 nb_dw3_ld(const unsigned MB, int b, __mmask16 m,
-                                                              const float *p) {
-    return (MB >> b) & 1 ? _mm512_maskz_loadu_ps(m, p) : _mm512_loadu_ps(p);
 }
 
 /* ---- forward ---- */
@@ -117,15 +110,15 @@ nb_dw3_fwd_start(const nb_dw3_fv *v, const __mmask16 *my, const int NB, int64_t 
    the rows move down a register set (moves, no arithmetic), a0 starting
    row k + 1. */
 static inline __attribute__((always_inline)) void
-nb_dw3_fwd_k(const nb_dw3_fv *v, int64_t k, const int NB, const unsigned MB, int use0, int use1,
-             int use2, const __m512 *w, __mmask16 (*mx)[3], const __mmask16 *my, __m512 *a0,
-             __m512 *a1, __m512 *a2) {
+nb_dw3_fwd_k(const nb_dw3_fv *v, int64_t k, const int NB, int use0, int use1, int use2,
+             const __m512 *w, __mmask16 (*mx)[3], const __mmask16 *my, __m512 *a0, __m512 *a1,
+             __m512 *a2) {
     const int64_t ih = k - v->pad_h;
     const float *row = (ih >= 0 && ih < v->h ? v->x + ih * v->w : v->zero) + v->xq0;
     for (int b = 0; b < NB; b++) {
         __m512 xs[3];
         for (int s = 0; s < 3; s++) {
-            xs[s] = nb_dw3_ld(MB, b, mx[b][s], row + 16 * b + s);
+            xs[s] = _mm512_maskz_loadu_ps(mx[b][s], row + 16 * b + s);
             NB_DW3_REG(xs[s]);
         }
         if (use0)
@@ -137,10 +130,7 @@ nb_dw3_fwd_k(const nb_dw3_fv *v, int64_t k, const int NB, const unsigned MB, int
     }
     if (use2) {
         float *yr = v->y + (k - 2) * v->q + v->yq0;
-        for (int b = 0; b < NB; b++) {
-            if ((MB >> b) & 1) _mm512_mask_storeu_ps(yr + 16 * b, my[b], a2[b]);
-            else _mm512_storeu_ps(yr + 16 * b, a2[b]);
-        }
+        for (int b = 0; b < NB; b++) _mm512_mask_storeu_ps(yr + 16 * b, my[b], a2[b]);
     }
     for (int b = 0; b < NB; b++) {
         a2[b] = a1[b];
@@ -149,12 +139,11 @@ nb_dw3_fwd_k(const nb_dw3_fv *v, int64_t k, const int NB, const unsigned MB, int
     if (k + 1 < v->p) nb_dw3_fwd_start(v, my, NB, k + 1, a0);
 }
 
-/* Steps [k0, k1) with the weights, masks and accumulators in locals
-   (registers): steady (2 <= k < P, every row there, no tests) or not (the
-   first and last two steps: the tests of nb_dw3_fwd_k). */
+/* Steps [k0, k1) with every load masked and the tests of nb_dw3_fwd_k (the
+   first and last two steps, and the strips the steady loop does not take),
+   the weights, masks and accumulators in locals. */
 static inline __attribute__((always_inline)) void
-nb_dw3_fwd_run(nb_dw3_fs *st, int64_t k0, int64_t k1, const int NB, const unsigned MB,
-               const int steady) {
+nb_dw3_fwd_run(nb_dw3_fs *st, int64_t k0, int64_t k1, const int NB) {
     const nb_dw_plane *g = st->g;
     const nb_dw3_fv v = {st->x, st->zero, st->y, g->h, g->w, g->p, g->q, g->pad_h,
                          st->q0 - g->pad_w, st->q0, st->bias, st->accumulate};
@@ -169,10 +158,8 @@ nb_dw3_fwd_run(nb_dw3_fs *st, int64_t k0, int64_t k1, const int NB, const unsign
         my[b] = st->m.y[b];
         for (int s = 0; s < 3; s++) mx[b][s] = st->m.x[b][s];
     }
-    for (int64_t k = k0; k < k1; k++) {
-        if (steady) nb_dw3_fwd_k(&v, k, NB, MB, 1, 1, 1, w, mx, my, a0, a1, a2);
-        else nb_dw3_fwd_k(&v, k, NB, MB, k < P, k >= 1 && k <= P, k >= 2, w, mx, my, a0, a1, a2);
-    }
+    for (int64_t k = k0; k < k1; k++)
+        nb_dw3_fwd_k(&v, k, NB, k < P, k >= 1 && k <= P, k >= 2, w, mx, my, a0, a1, a2);
     for (int b = 0; b < NB; b++) {
         st->a[0][b] = a0[b];
         st->a[1][b] = a1[b];
@@ -196,7 +183,8 @@ nb_dw3_fwd_run(nb_dw3_fs *st, int64_t k0, int64_t k1, const int NB, const unsign
    A step goes by tap column s: the 3 NB FMAs of a column are independent
    (a row's chain is 3 NB FMAs apart). Register plan (NB = 4): 12
    accumulators + 9 weights + 6 centers + 1 shifted tap + the bias = 29
-   zmm; the masks of the edge vectors in mask registers. */
+   zmm; the masks of the edge vectors in mask registers. Rows start from
+   the bias (an accumulating strip takes nb_dw3_fwd_run). */
 #define NB_DW3_LDC(j)                                                                              \
     if (NB > j) {                                                                                  \
         c##j = (MB >> j) & 1 ? _mm512_maskz_loadu_ps(mc##j, row + 16 * j)                          \
@@ -322,7 +310,7 @@ typedef void nb_dw3_fwd_fn(nb_dw3_fs *st, int64_t k0, int64_t k1);
         nb_dw3_fwd_steady(st, k0, k1, NB, 1u | 1u << (NB - 1));                                    \
     }                                                                                              \
     static void nb_dw3_fwd_##NB##_t(nb_dw3_fs *st, int64_t k0, int64_t k1) {                       \
-        nb_dw3_fwd_run(st, k0, k1, NB, 15u, 0);                                                    \
+        nb_dw3_fwd_run(st, k0, k1, NB);                                                            \
     }
 NB_DW3_FWD_FNS(1)
 NB_DW3_FWD_FNS(2)
