@@ -382,6 +382,13 @@ static void nb_dw3_fwd(const nb_dw_plane *g, const float *x, const float *w, flo
    Loads a block: 1 center + 3 dy, against 3 x + 3 dy without the shifts.
    The FMAs are masked to the lanes q < Q: past Q the contract's lanes
    take nothing (x there may be a real Inf, and 0 x Inf would be NaN). */
+#define NB_DW3_BWF_ROW(u, dr, ca, cb, cc_)                                                         \
+    if (u) {                                                                                       \
+        const __m512 d = _mm512_maskz_loadu_ps(my, dr + 16 * b);                                   \
+        ca = _mm512_mask3_fmadd_ps(x0, d, ca, my);                                                 \
+        cb = _mm512_mask3_fmadd_ps(cc, d, cb, my);                                                 \
+        cc_ = _mm512_mask3_fmadd_ps(x2, d, cc_, my);                                               \
+    }
 #define NB_DW3_BWF_BLOCK(u0, u1, u2)                                                               \
     do {                                                                                           \
         const __mmask16 mcn = mt[2 * b + 4], my = mt[2 * b + 3];                                   \
@@ -390,25 +397,9 @@ static void nb_dw3_fwd(const nb_dw_plane *g, const float *x, const float *w, flo
             _mm512_alignr_epi32(_mm512_castps_si512(cc), _mm512_castps_si512(cp), 15));            \
         const __m512 x2 = _mm512_castsi512_ps(                                                     \
             _mm512_alignr_epi32(_mm512_castps_si512(cn), _mm512_castps_si512(cc), 1));             \
-        __m512 d;                                                                                  \
-        if (u0) {                                                                                  \
-            d = _mm512_maskz_loadu_ps(my, d0 + 16 * b);                                            \
-            c0 = _mm512_mask3_fmadd_ps(x0, d, c0, my);                                             \
-            c1 = _mm512_mask3_fmadd_ps(cc, d, c1, my);                                             \
-            c2 = _mm512_mask3_fmadd_ps(x2, d, c2, my);                                             \
-        }                                                                                          \
-        if (u1) {                                                                                  \
-            d = _mm512_maskz_loadu_ps(my, d1 + 16 * b);                                            \
-            c3 = _mm512_mask3_fmadd_ps(x0, d, c3, my);                                             \
-            c4 = _mm512_mask3_fmadd_ps(cc, d, c4, my);                                             \
-            c5 = _mm512_mask3_fmadd_ps(x2, d, c5, my);                                             \
-        }                                                                                          \
-        if (u2) {                                                                                  \
-            d = _mm512_maskz_loadu_ps(my, d2 + 16 * b);                                            \
-            c6 = _mm512_mask3_fmadd_ps(x0, d, c6, my);                                             \
-            c7 = _mm512_mask3_fmadd_ps(cc, d, c7, my);                                             \
-            c8 = _mm512_mask3_fmadd_ps(x2, d, c8, my);                                             \
-        }                                                                                          \
+        NB_DW3_BWF_ROW(u0, d0, c0, c1, c2);                                                        \
+        NB_DW3_BWF_ROW(u1, d1, c3, c4, c5);                                                        \
+        NB_DW3_BWF_ROW(u2, d2, c6, c7, c8);                                                        \
         cp = cc;                                                                                   \
         cc = cn;                                                                                   \
     } while (0)
@@ -457,6 +448,7 @@ static void nb_dw3_bwf(const nb_dw_plane *g, const float *x, const float *dy, co
         nb_dw_bwf_store(lanes, accumulate, dw + t);
     }
 }
+#undef NB_DW3_BWF_ROW
 #undef NB_DW3_BWF_BLOCK
 #undef NB_DW3_BWF_STEP
 
