@@ -162,13 +162,23 @@ nb_status nb_conv_depthwise_backward_data(const nb_conv_desc *cd, const nb_conv2
 
 /* ---- backward-filter ---- */
 
+/* dw of output channel k, images in order; and dbias[k] as the GEMM path
+   computes it (a double accumulator over the images in order, each image's
+   rowsum), taken right after the image's kernel call while its dy plane is
+   still in L1 (a separate pass would read all of dy again from memory). */
 static void bwf_body(void *ctx, int64_t k0, int64_t k1) {
     const dw_ctx *c = ctx;
     const int64_t K = c->d->k, C = c->d->c;
-    for (int64_t k = k0; k < k1; k++)
-        for (int64_t n = 0; n < c->d->n; n++)
-            c->cd->dw.bwf(&c->g, c->in + (n * C + k / c->mult) * c->in_plane,
-                          c->in2 + (n * K + k) * c->out_plane, c->zero, n > 0, c->out + k * c->RS);
+    for (int64_t k = k0; k < k1; k++) {
+        double acc = 0;
+        for (int64_t n = 0; n < c->d->n; n++) {
+            const float *dy = c->in2 + (n * K + k) * c->out_plane;
+            c->cd->dw.bwf(&c->g, c->in + (n * C + k / c->mult) * c->in_plane, dy, c->zero, n > 0,
+                          c->out + k * c->RS);
+            if (c->out2) acc += c->cd->rowsum(c->out_plane, dy);
+        }
+        if (c->out2) c->out2[k] = (float)acc;
+    }
 }
 
 nb_status nb_conv_depthwise_backward_filter(const nb_conv_desc *cd, const nb_conv2d_desc *d,
@@ -182,12 +192,5 @@ nb_status nb_conv_depthwise_backward_filter(const nb_conv_desc *cd, const nb_con
     c.zero = zero;
     run(&c, d->k, d->n * c.out_plane * c.RS, bwf_body);
     nb_aligned_free(zero);
-    if (dbias)   /* as the GEMM path: double accumulator, images in order */
-        for (int64_t k = 0; k < d->k; k++) {
-            double acc = 0;
-            for (int64_t n = 0; n < d->n; n++)
-                acc += cd->rowsum(c.out_plane, dy + (n * d->k + k) * c.out_plane);
-            dbias[k] = (float)acc;
-        }
     return NB_OK;
 }

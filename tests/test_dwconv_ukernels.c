@@ -205,10 +205,44 @@ static void every_kernel_gives_its_twins_bits(void **state) {
     printf("# %d depthwise kernels checked against their twins\n", ran);
 }
 
+/* 3x3, stride 1, dilation 1: the rolling-window kernels (AVX-512: strips
+   of up to 4 blocks of 16 columns, center loads and shifted taps, masked
+   edge blocks, the first and last two rows apart). Widths around every
+   strip and block edge up to 2 strips, heights 1 to 7 and a prime, padding
+   -1 (backward-data's forward pass when the forward cropped) to past the
+   kernel on each side apart, accumulate on and off (the masked loop),
+   NaN / Inf in a quarter of the runs, planes at odd float offsets against
+   a guard page. */
+static void three_by_three_stride_one_gives_the_twins_bits(void **state) {
+    (void)state;
+    static const int64_t widths[] = {1,  2,  3,  4,  15, 16, 17, 31, 32, 33, 47,  48,  49,
+                                     63, 64, 65, 79, 80, 81, 95, 96, 97, 127, 128, 129};
+    static const int64_t heights[] = {1, 2, 3, 4, 5, 7, 11};
+    int ran = 0;
+    for (int i = 0; i < ENTRIES; i++) {
+        if (entries[i].isa == NB_ISA_REF || !nb_isa_supported(entries[i].isa)) continue;
+        for (int it = 0; it < 600; it++) {
+            nb_dw_plane g = {.r = 3, .s = 3, .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1};
+            g.w = widths[nbt_range(0, 24)];
+            g.h = heights[nbt_range(0, 6)];
+            g.pad_h = nbt_range(-1, 4);
+            g.pad_w = nbt_range(-1, 4);
+            g.p = g.h + 2 * g.pad_h - 2;
+            g.q = g.w + 2 * g.pad_w - 2;
+            if (g.p < 1 || g.q < 1) continue;
+            nb_dw_plane_ranges(&g);
+            check_entry(&entries[i], &g, it % 4 == 3);
+        }
+        ran++;
+    }
+    printf("# %d depthwise kernels checked on 3x3 stride-1 planes\n", ran);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(twins_match_the_double_definition),
         cmocka_unit_test(every_kernel_gives_its_twins_bits),
+        cmocka_unit_test(three_by_three_stride_one_gives_the_twins_bits),
     };
     return nbt_run(tests);
 }

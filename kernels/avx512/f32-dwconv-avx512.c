@@ -18,7 +18,14 @@
  */
 #include <immintrin.h>
 
+#include "dwconv3x3-avx512.h"
 #include "ukernel.h"
+
+/* 3x3, stride 1, dilation 1: the rolling-window kernels of dwconv3x3-avx512.h. */
+static int is_3x3_s1(const nb_dw_plane *g) {
+    return g->r == 3 && g->s == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1 &&
+           g->dil_w == 1;
+}
 
 static inline __m512i lane_idx(int64_t stride) {
     return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
@@ -201,6 +208,10 @@ static void fwd_s1(const nb_dw_plane *g, const float *x, const float *zero, cons
 
 void nb_f32_dwconv_fwd_ukernel__avx512(const nb_dw_plane *g, const float *x, const float *w,
                                        float bias, int accumulate, const float *zero, float *y) {
+    if (is_3x3_s1(g)) {
+        nb_dw3_fwd(g, x, w, bias, accumulate, zero, y);
+        return;
+    }
     const int fast = g->r == 3 && g->s == 3 && g->dil_w == 1 && g->stride_w == 2;
     __m512 wv[9];
     for (int t = 0; fast && t < 9; t++) wv[t] = _mm512_set1_ps(w[t]);
@@ -278,6 +289,10 @@ bwf_body(const nb_dw_plane *g, const float *x, const float *dy, const float *zer
 
 void nb_f32_dwconv_bwf_ukernel__avx512(const nb_dw_plane *g, const float *x, const float *dy,
                                        const float *zero, int accumulate, float *dw) {
+    if (is_3x3_s1(g) && (g->q + 15) / 16 <= NB_DW3_MAX_BLOCKS) {
+        nb_dw3_bwf(g, x, dy, zero, accumulate, dw);
+        return;
+    }
     __mmask16 mt[MT_MAX];
     const int table = lane_masks(g, mt) > 0;
     if (g->stride_w == 1) bwf_body(g, x, dy, zero, accumulate, dw, mt, table, 1);
