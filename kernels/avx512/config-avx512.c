@@ -46,7 +46,9 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->gemm.ukernel = nb_f32_gemm_ukernel_14x32__avx512;
     cfg->gemm.pack_a = nb_f32_packa_ukernel_14__avx512;
     cfg->gemm.pack_b = nb_f32_packb_ukernel_32__avx512;
-    cfg->gemm.ukernel_adirect = NULL;
+    cfg->gemm.ukernel_adirect = nb_f32_gemm_ukernel_14x32__avx512_adirect;
+    cfg->gemm.adirect_max_n = 128;
+    cfg->gemm.adirect_min_k = 1;
     cfg->gemm.rows = nb_f32_gemm_ukernel_4xn__avx512_nopack;
     cfg->gemm.rows_bt = nb_f32_gemm_ukernel_4xn__avx512_nopack_bt;
     cfg->gemm.rows_bt_n = 32;
