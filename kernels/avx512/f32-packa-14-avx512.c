@@ -24,7 +24,14 @@ static void pack_rows_panel(size_t rows, size_t avail, size_t k, const float *a,
                             float *panel) {
     const __mmask16 store = (__mmask16)0x3fffu;
     const int64_t tile_rows = avail >= 16 ? 16 : (int64_t)rows;
-    for (size_t p = 0; p < k; p += 16) {
+    size_t p = 0;
+    if (tile_rows == 16)   /* whole tiles: constant trip counts keep t[] in registers */
+        for (; p + 16 <= k; p += 16) {
+            __m512 t[16];
+            nb_avx512_tile16x16_full(a + p, (int64_t)lda, t);
+            for (int q = 0; q < 16; q++) _mm512_mask_storeu_ps(panel + (p + (size_t)q) * NB_MR, store, t[q]);
+        }
+    for (; p < k; p += 16) {
         const int64_t kk = k - p < 16 ? (int64_t)(k - p) : 16;
         __m512 t[16];
         nb_avx512_tile16x16(a + p, (int64_t)lda, tile_rows, kk, t);
