@@ -5,6 +5,25 @@
  * reference: tests/test_gemm_diff.c. */
 #include "gemm_diff.h"
 
+/* t's SGEMM on c against the scalar emulation of the documented order. */
+static void check_emulated(const struct nb_kernels *t, const gcase *c, int64_t kc) {
+    bufs b = make_bufs(c);
+    float *E = malloc((b.nc + 1) * sizeof(float));
+    assert_non_null(E);
+    memcpy(E, b.C, b.nc * sizeof(float));
+    emulate(c, kc, b.A, b.B, E);
+    assert_int_equal(t->sgemm(c->ta, c->tb, c->M, c->N, c->K, c->alpha, b.A, c->lda, b.B, c->ldb,
+                              c->beta, b.C, c->ldc), NB_OK);
+    for (size_t e = 0; e < b.nc; e++)
+        if (memcmp(&b.C[e], &E[e], sizeof(float)) != 0) {
+            char what[256];
+            describe(c, what, sizeof what);
+            fail_msg("C[%zu] = %a, emulation %a (%s)", e, (double)b.C[e], (double)E[e], what);
+        }
+    free(E);
+    free_bufs(b);
+}
+
 static void simd_sgemm_follows_documented_fma_order_bit_for_bit(void **state) {
     (void)state;
     FOR_EACH_SIMD_TABLE(t) {
@@ -12,21 +31,23 @@ static void simd_sgemm_follows_documented_fma_order_bit_for_bit(void **state) {
         for (int r = 0; r < 40; r++) {
             gcase c = make_case(nbt_range(1, 30), nbt_range(1, 40),
                                 r < 30 ? nbt_range(1, 100) : nbt_range(kc - 2, 2 * kc + 5));
-            bufs b = make_bufs(&c);
-            float *E = malloc((b.nc + 1) * sizeof(float));
-            assert_non_null(E);
-            memcpy(E, b.C, b.nc * sizeof(float));
-            emulate(&c, kc, b.A, b.B, E);
-            assert_int_equal(t->sgemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, b.A, c.lda, b.B, c.ldb,
-                                      c.beta, b.C, c.ldc), NB_OK);
-            for (size_t e = 0; e < b.nc; e++)
-                if (memcmp(&b.C[e], &E[e], sizeof(float)) != 0) {
-                    char what[256];
-                    describe(&c, what, sizeof what);
-                    fail_msg("C[%zu] = %a, emulation %a (%s)", e, (double)b.C[e], (double)E[e], what);
-                }
-            free(E);
-            free_bufs(b);
+            check_emulated(t, &c, kc);
+        }
+    }
+}
+
+static void simd_sgemm_tile_paths_follow_documented_fma_order_bit_for_bit(void **state) {
+    (void)state;
+    /* M past the small-M path, every edge height: the packed tile and the
+       A-in-place tile (N up to its limit, either layout of A) must keep the
+       same per-element chain. */
+    FOR_EACH_SIMD_TABLE(t) {
+        const nb_gemm_desc d = blocking(t->isa);
+        const int64_t m0 = d.rows_max_m > d.rows_bt_max_m ? d.rows_max_m : d.rows_bt_max_m;
+        for (int64_t m = m0 + 1; m <= m0 + d.mr; m++) {
+            gcase c = make_case(m + nbt_range(0, 1) * d.mr * nbt_range(1, 3), nbt_range(1, 140),
+                                m % 2 ? nbt_range(1, 80) : nbt_range(d.kc - 2, d.kc + 40));
+            check_emulated(t, &c, d.kc);
         }
     }
 }
@@ -85,7 +106,8 @@ static void avx512_sgemm_gives_the_avx2_bits(void **state) {
         return;
     }
     const int64_t shapes[][3] = {{300, 200, 600}, {1000, 20, 300}, {3, 3000, 600}, {97, 97, 97},
-                                 {1, 500, 900}, {30, 128, 1000}, {15, 17, 400}};
+                                 {1, 500, 900}, {30, 128, 1000}, {15, 17, 400}, {64, 64, 64},
+                                 {47, 61, 70}, {200, 128, 576}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         gcase c = make_case(shapes[s][0], shapes[s][1], shapes[s][2]);
         bufs b = make_bufs(&c);
@@ -238,6 +260,7 @@ static void simd_sgemm_row_alone_equals_row_in_batch(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(simd_sgemm_follows_documented_fma_order_bit_for_bit),
+        cmocka_unit_test(simd_sgemm_tile_paths_follow_documented_fma_order_bit_for_bit),
         cmocka_unit_test(simd_sgemm_same_bits_for_1_2_and_3_threads),
         cmocka_unit_test(avx512_sgemm_gives_the_avx2_bits),
         cmocka_unit_test(simd_sgemm_single_row_wide_n_follows_fma_order_on_any_thread_count),

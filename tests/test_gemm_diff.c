@@ -188,6 +188,28 @@ static void simd_sgemm_integer_data_is_bit_exact(void **state) {
     }
 }
 
+static void simd_sgemm_tile_paths_within_bound_on_every_row_edge(void **state) {
+    (void)state;
+    /* Past the small-M path: every row count modulo MR (each edge tile
+       height of the packed tile and of the A-in-place tile), N around the
+       tile width and up to the A-in-place limit, K short, odd and past KC;
+       odd leading dimensions, unaligned buffers (check_case), NaN/Inf in
+       every third case. */
+    FOR_EACH_SIMD_TABLE(t) {
+        const nb_gemm_desc d = blocking(t->isa);
+        const int64_t m0 = d.rows_max_m > d.rows_bt_max_m ? d.rows_max_m : d.rows_bt_max_m;
+        const int64_t ns[] = {1, 2, d.nr - 1, d.nr, d.nr + 1, 2 * d.nr + 1, 61, 97, 128, 129};
+        const int64_t ks[] = {1, 2, 7, 64, 67, d.kc + 5};
+        for (int64_t m = m0 + 1; m <= m0 + d.mr; m++)
+            for (int r = 0; r < 3; r++) {
+                gcase c = make_case(m, ns[nbt_range(0, 9)], ks[nbt_range(0, 5)]);
+                c.lda += c.lda % 2 == 0;
+                if (c.alpha == 0.0f) c.alpha = 1.0f;
+                check_case(t, &c, r == 0 ? DATA_SPECIAL : DATA_UNIFORM);
+            }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(simd_sgemm_within_bound_on_micro_tile_edges),
@@ -202,6 +224,7 @@ int main(void) {
         cmocka_unit_test(simd_sgemm_nan_and_inf_propagate_like_reference),
         cmocka_unit_test(simd_sgemm_alpha_zero_reads_neither_a_nor_b),
         cmocka_unit_test(simd_sgemm_integer_data_is_bit_exact),
+        cmocka_unit_test(simd_sgemm_tile_paths_within_bound_on_every_row_edge),
     };
     return nbt_run(tests);
 }

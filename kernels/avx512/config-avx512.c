@@ -22,6 +22,13 @@
  * streams from L2 rather than staying in L1; the measurement says that
  * costs less than the extra C updates of a shorter KC. MC = 168 = 12 row
  * panels of 14 (the A block, 252 KiB, in L2); NC = 4064, a multiple of 32.
+ * A in place (ukernel_adirect, the same tile loop reading A's rows where
+ * they are) whenever N <= 128, for any K: with 2-4 column panels to reuse
+ * it, packing an A block costs more than it saves, even after the packer
+ * lost its gathers. Measured side by side against packing A (1 thread,
+ * GFLOP/s, 2 runs): 64^3 150/141 vs 120/118; 128^3 159/157 vs 143/143;
+ * 3136x64x576 146/149 vs 117/124 (K = 576 too, unlike AVX2's 6x16 tile,
+ * where short K favoured packing).
  * The convolution's packed paths (implicit im2col, Winograd) take B
  * panels of at most NB_CONV_PLAN_LANES = 16 columns, so they run the 14x16
  * tile (conv_gemm) with AVX2's 16-wide B packer; same KC, so forward and
@@ -46,7 +53,9 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->gemm.ukernel = nb_f32_gemm_ukernel_14x32__avx512;
     cfg->gemm.pack_a = nb_f32_packa_ukernel_14__avx512;
     cfg->gemm.pack_b = nb_f32_packb_ukernel_32__avx512;
-    cfg->gemm.ukernel_adirect = NULL;
+    cfg->gemm.ukernel_adirect = nb_f32_gemm_ukernel_14x32__avx512_adirect;
+    cfg->gemm.adirect_max_n = 128;
+    cfg->gemm.adirect_min_k = 1;   /* any K: see above */
     cfg->gemm.rows = nb_f32_gemm_ukernel_4xn__avx512_nopack;
     cfg->gemm.rows_bt = nb_f32_gemm_ukernel_4xn__avx512_nopack_bt;
     cfg->gemm.rows_bt_n = 32;
