@@ -80,4 +80,5 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->adam = nb_f32_adam_ukernel__avx512_u16;
     cfg->conv.dw.fwd = nb_f32_dwconv_fwd_ukernel__avx512;
     cfg->conv.dw.bwf = nb_f32_dwconv_bwf_ukernel__avx512;
+    cfg->conv.pack_b_pw = nb_f32_packb_ukernel_32__avx512_rows;
 }
