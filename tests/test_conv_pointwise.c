@@ -142,49 +142,56 @@ static void one_case(const struct nb_kernels *t, const nb_conv2d_desc *d, int wi
     free_outputs(o); free_outputs(r); free_inputs(in);
 }
 
-static void matches_reference_and_oracle(void **state) {
-    (void)state;
+/* Runs one check on every SIMD table and every shape; skip() without one. */
+static void for_each_table_and_shape(void (*check)(const struct nb_kernels *t, const nb_conv2d_desc *d)) {
     const struct nb_kernels *tabs[NB_ISA_COUNT];
     const int nt = simd_tables(tabs);
     if (!nt) skip();
     for (int ti = 0; ti < nt; ti++)
-        for (int i = 0; i < NSHAPES; i++)
-            for (int v = 0; v < 4; v++) one_case(tabs[ti], &shapes[i], v & 1, v >> 1);
+        for (int i = 0; i < NSHAPES; i++) check(tabs[ti], &shapes[i]);
+}
+
+/* Uniform and integer data, with and without bias. */
+static void four_cases(const struct nb_kernels *t, const nb_conv2d_desc *d) {
+    for (int v = 0; v < 4; v++) one_case(t, d, v & 1, v >> 1);
+}
+
+static void matches_reference_and_oracle(void **state) {
+    (void)state;
+    for_each_table_and_shape(four_cases);
+}
+
+/* 1, 2 and 3 threads give the same bits, and so does each image alone. */
+static void bits_case(const struct nb_kernels *t, const nb_conv2d_desc *d) {
+    nb_conv2d_desc one = *d;
+    one.n = 1;
+    const int64_t ix = oc_numel_x(d) / d->n, iy = oc_numel_y(d) / d->n;
+    inputs in = make_inputs(d, 0);
+    nb_set_num_threads(1);
+    outputs base = run(t, d, &in, in.b);
+    for (int th = 2; th <= 3; th++) {
+        nb_set_num_threads(th);
+        outputs o = run(t, d, &in, in.b);
+        same_bits("y, threads", d, o.y, base.y, oc_numel_y(d));
+        same_bits("dx, threads", d, o.dx, base.dx, oc_numel_x(d));
+        free_outputs(o);
+    }
+    for (int64_t n = 0; n < d->n; n++) {
+        nb_set_num_threads((int)nbt_range(1, 3));
+        inputs in1 = {in.x + n * ix, in.w, in.b, in.dy + n * iy};
+        outputs o = run(t, &one, &in1, in.b);
+        same_bits("y, image alone", d, o.y, base.y + n * iy, iy);
+        same_bits("dx, image alone", d, o.dx, base.dx + n * ix, ix);
+        free_outputs(o);
+    }
+    nb_set_num_threads(0);
+    free_outputs(base);
+    free_inputs(in);
 }
 
 static void thread_count_and_batch_do_not_change_the_bits(void **state) {
     (void)state;
-    const struct nb_kernels *tabs[NB_ISA_COUNT];
-    const int nt = simd_tables(tabs);
-    if (!nt) skip();
-    for (int ti = 0; ti < nt; ti++)
-        for (int i = 0; i < NSHAPES; i++) {
-            const nb_conv2d_desc *d = &shapes[i];
-            nb_conv2d_desc one = *d;
-            one.n = 1;
-            const int64_t ix = oc_numel_x(d) / d->n, iy = oc_numel_y(d) / d->n;
-            inputs in = make_inputs(d, 0);
-            nb_set_num_threads(1);
-            outputs base = run(tabs[ti], d, &in, in.b);
-            for (int th = 2; th <= 3; th++) {
-                nb_set_num_threads(th);
-                outputs o = run(tabs[ti], d, &in, in.b);
-                same_bits("y, threads", d, o.y, base.y, oc_numel_y(d));
-                same_bits("dx, threads", d, o.dx, base.dx, oc_numel_x(d));
-                free_outputs(o);
-            }
-            for (int64_t n = 0; n < d->n; n++) {
-                nb_set_num_threads((int)nbt_range(1, 3));
-                inputs in1 = {in.x + n * ix, in.w, in.b, in.dy + n * iy};
-                outputs o = run(tabs[ti], &one, &in1, in.b);
-                same_bits("y, image alone", d, o.y, base.y + n * iy, iy);
-                same_bits("dx, image alone", d, o.dx, base.dx + n * ix, ix);
-                free_outputs(o);
-            }
-            nb_set_num_threads(0);
-            free_outputs(base);
-            free_inputs(in);
-        }
+    for_each_table_and_shape(bits_case);
 }
 
 static void avx512_gives_the_avx2_bits(void **state) {
@@ -206,27 +213,26 @@ static void avx512_gives_the_avx2_bits(void **state) {
 
 /* Non-finite values: an output is NaN / +-Inf exactly where the
    reference's is (the class, not the NaN payload). */
+static void same_class(const char *what, const float *got, const float *ref, int64_t n) {
+    for (int64_t j = 0; j < n; j++)
+        if (isnan(got[j]) != isnan(ref[j]) || (isinf(ref[j]) && got[j] != ref[j]))
+            fail_msg("%s[%lld] = %g, ref %g", what, (long long)j, (double)got[j], (double)ref[j]);
+}
+
+static void nonfinite_case(const struct nb_kernels *t, const nb_conv2d_desc *d) {
+    inputs in = make_inputs(d, 0);
+    in.x[nbt_range(0, oc_numel_x(d) - 1)] = NAN;
+    in.x[nbt_range(0, oc_numel_x(d) - 1)] = INFINITY;
+    in.dy[nbt_range(0, oc_numel_y(d) - 1)] = -INFINITY;
+    outputs o = run(t, d, &in, in.b), r = run(&nb_kernels_ref, d, &in, in.b);
+    same_class("y", o.y, r.y, oc_numel_y(d));
+    same_class("dx", o.dx, r.dx, oc_numel_x(d));
+    free_outputs(o); free_outputs(r); free_inputs(in);
+}
+
 static void nan_and_inf_reach_what_they_reach_in_the_reference(void **state) {
     (void)state;
-    const struct nb_kernels *tabs[NB_ISA_COUNT];
-    const int nt = simd_tables(tabs);
-    if (!nt) skip();
-    for (int ti = 0; ti < nt; ti++)
-        for (int i = 0; i < NSHAPES; i++) {
-            const nb_conv2d_desc *d = &shapes[i];
-            inputs in = make_inputs(d, 0);
-            in.x[nbt_range(0, oc_numel_x(d) - 1)] = NAN;
-            in.x[nbt_range(0, oc_numel_x(d) - 1)] = INFINITY;
-            in.dy[nbt_range(0, oc_numel_y(d) - 1)] = -INFINITY;
-            outputs o = run(tabs[ti], d, &in, in.b), r = run(&nb_kernels_ref, d, &in, in.b);
-            for (int64_t j = 0; j < oc_numel_y(d); j++)
-                if (isnan(o.y[j]) != isnan(r.y[j]) || (isinf(r.y[j]) && o.y[j] != r.y[j]))
-                    fail_msg("y[%lld] = %g, ref %g", (long long)j, (double)o.y[j], (double)r.y[j]);
-            for (int64_t j = 0; j < oc_numel_x(d); j++)
-                if (isnan(o.dx[j]) != isnan(r.dx[j]) || (isinf(r.dx[j]) && o.dx[j] != r.dx[j]))
-                    fail_msg("dx[%lld] = %g, ref %g", (long long)j, (double)o.dx[j], (double)r.dx[j]);
-            free_outputs(o); free_outputs(r); free_inputs(in);
-        }
+    for_each_table_and_shape(nonfinite_case);
 }
 
 int main(void) {
