@@ -5,7 +5,7 @@
  *   - against the reference and the double-precision oracle (the GEMM bound
  *     gamma(L + 2) sum |terms|), and bit for bit against the reference with
  *     integer data, on shapes at the tile edges: output rows (M = kg
- *     forward, cg backward-data) above the SGEMM's no-pack row limit and
+ *     forward, cg backward-data) from the path's 17 up and
  *     around multiples of MR = 14, pixel counts around multiples of NR =
  *     32, odd channel counts, sums over two and three KC blocks (the bias
  *     then comes first, as a fill), groups, several pixel blocks a task;
@@ -39,6 +39,8 @@ static const nb_conv2d_desc shapes[] = {
     {1, 300, 20, 23,  47, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* 460 pixels: several pixel blocks */
     {2,  64,  1,  1, 129, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* one pixel */
     {1, 129, 31,  1,  36, 1, 1, 1, 1, 0, 0, 1, 1, 3},  /* groups 3, one column */
+    {2,  20,  5, 13,  17, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* M 17 (fwd), 20 (bwd-data) */
+    {1,  16,  6,  6,  16, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* M 16: left to the SGEMM */
 };
 #define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 
