@@ -55,8 +55,8 @@ typedef struct {
     int64_t in_ch, out_ch;  /* channels per image of the tensor read and the one written */
     int64_t nb, nblk;       /* pixels per task, blocks per image */
     int64_t nkc, a_block;   /* KC blocks of K; floats of one packed A block */
-    const float *w, *in, *apack, *bias;
-    float *out;
+    const float *w, *in, *bias;
+    float *apack, *out;
 } pw_ctx;
 
 /* Packed A blocks i = gi nkc + b (group gi, KC block b), each a_block
@@ -73,12 +73,12 @@ static int pack_a_blocks(void *ctx, int64_t lo, int64_t hi) {
         const float *a0 = c->trans_w ? wg + pc * c->M : wg + pc;
         const int64_t lda = c->trans_w ? c->M : c->K;
         c->gd->pack_a(c->trans_w, (size_t)c->M, (size_t)kc, a0, (ptrdiff_t)lda,
-                      (float *)c->apack + i * c->a_block);
+                      c->apack + i * c->a_block);
     }
     return 0;
 }
 
-/* Input and output of task t: pixels [*j0, *j0 + *nj) of image n, group gi. */
+/* Input and output of task t: its *nj pixels of one image and group. */
 static void task_at(const pw_ctx *c, int64_t t, const float **in, float **out, int64_t *nj) {
     const int64_t blk = t % c->nblk, unit = t / c->nblk;
     const int64_t n = unit / c->G, gi = unit % c->G, j0 = blk * c->nb;
@@ -87,19 +87,15 @@ static void task_at(const pw_ctx *c, int64_t t, const float **in, float **out, i
     *out = c->out + (n * c->out_ch + gi * c->M) * c->HW + j0;
 }
 
-/* The macro-kernel one tile at a time (MR rows of one NR panel: the same
-   tiles, the same bits), all the row panels over one B panel while it is in
-   L1. bias (non-NULL only when the sum is one KC block and beta is 0): the
-   tile's rows then get their bias added while the tile is in L1, which is
-   the contract's fma(1, bias, acc) of a C that started at the bias (both
-   are the correctly rounded bias + acc), without a pass over y first. */
-static void tiles(const pw_ctx *c, int64_t nj, int64_t kc, const float *ab, const float *bpack,
-                  float *out, float beta, const float *bias) {
+/* Rows [ic, ie) of the output over the block's B panels (tiles). */
+static void tiles_mc(const pw_ctx *c, int64_t ic, int64_t ie, int64_t nj, int64_t kc,
+                     const float *ab, const float *bpack, float *out, float beta,
+                     const float *bias) {
     const nb_gemm_desc *gd = c->gd;
     for (int64_t jr = 0; jr < nj; jr += gd->nr) {
         const int64_t nn = gd->nr < nj - jr ? gd->nr : nj - jr;
-        for (int64_t ir = 0; ir < c->M; ir += gd->mr) {
-            const int64_t mm = gd->mr < c->M - ir ? gd->mr : c->M - ir;
+        for (int64_t ir = ic; ir < ie; ir += gd->mr) {
+            const int64_t mm = gd->mr < ie - ir ? gd->mr : ie - ir;
             float *ct = out + ir * c->HW + jr;
             nb_gemm_macro_kernel(gd, mm, nn, kc, ab + ir * kc, bpack + jr * kc, ct, c->HW, 1.0f,
                                  beta);
@@ -110,6 +106,22 @@ static void tiles(const pw_ctx *c, int64_t nj, int64_t kc, const float *ab, cons
                 for (int64_t j = 0; j < nn; j++) row[j] += b;
             }
         }
+    }
+}
+
+/* The macro-kernel one tile at a time (MR rows of one NR panel: the same
+   tiles, the same bits): for each MC block of rows (its A panels stay in
+   L2, like the SGEMM's), all its row panels over one B panel while that is
+   in L1. bias (non-NULL only when the sum is one KC block and beta is 0): the
+   tile's rows then get their bias added while the tile is in L1, which is
+   the contract's fma(1, bias, acc) of a C that started at the bias (both
+   are the correctly rounded bias + acc), without a pass over y first. */
+static void tiles(const pw_ctx *c, int64_t nj, int64_t kc, const float *ab, const float *bpack,
+                  float *out, float beta, const float *bias) {
+    const nb_gemm_desc *gd = c->gd;
+    for (int64_t ic = 0; ic < c->M; ic += gd->mc) {
+        const int64_t ie = ic + gd->mc < c->M ? ic + gd->mc : c->M;
+        tiles_mc(c, ic, ie, nj, kc, ab, bpack, out, beta, bias);
     }
 }
 

@@ -5,10 +5,10 @@
  *   - against the reference and the double-precision oracle (the GEMM bound
  *     gamma(L + 2) sum |terms|), and bit for bit against the reference with
  *     integer data, on shapes at the tile edges: output rows (M = kg
- *     forward, cg backward-data) from the path's 17 up and
- *     around multiples of MR = 14, pixel counts around multiples of NR =
- *     32, odd channel counts, sums over two and three KC blocks (the bias
- *     then comes first, as a fill), groups, several pixel blocks a task;
+ *     forward, cg backward-data) from the path's 17 up, around multiples
+ *     of MR = 14 and past MC, pixel counts around multiples of NR = 32, odd
+ *     channel counts, sums over two and three KC blocks (the bias then
+ *     comes first, as a fill), groups, several pixel blocks a task;
  *   - the same bits for 1, 2 and 3 threads, and for an image alone as in
  *     its batch;
  *   - the AVX2 bits on AVX-512 (same KC blocks, same per-element chains:
@@ -41,6 +41,7 @@ static const nb_conv2d_desc shapes[] = {
     {1, 129, 31,  1,  36, 1, 1, 1, 1, 0, 0, 1, 1, 3},  /* groups 3, one column */
     {2,  20,  5, 13,  17, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* M 17 (fwd), 20 (bwd-data) */
     {1,  16,  6,  6,  16, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* M 16: left to the SGEMM */
+    {1, 170,  4,  9, 200, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* M 200 / 170 > MC 168 */
 };
 #define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 
