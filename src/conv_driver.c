@@ -137,6 +137,7 @@ static nb_status fwd_task(const void *ctx, int64_t t, float *col) {
 nb_status nb_conv_forward_gemm(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
                                const float *w, const float *bias, float *y) {
     fwd_ctx c = {cd, d, nb_conv_geom_of(d), 0, 0, x, w, bias, y};
+    if (nb_conv_use_pointwise(cd, &c.g, c.g.kg)) return nb_conv_pointwise_forward(cd, d, x, w, bias, y);
     if (nb_conv_use_implicit(cd, d, &c.g)) return nb_conv_forward_implicit(cd, d, x, w, bias, y);
     c.nb = c.g.pointwise ? c.g.PQ : block_cols(cd, c.g.L, c.g.PQ);
     c.nblk = (c.g.PQ + c.nb - 1) / c.nb;
@@ -219,6 +220,7 @@ nb_status nb_conv_backward_data_gemm(const nb_conv_desc *cd, const nb_conv2d_des
                                      const float *dy, const float *w, float *dx) {
     nb_conv2d_desc td;
     const nb_conv_geom g0 = nb_conv_geom_of(d);
+    if (nb_conv_use_pointwise(cd, &g0, g0.cg)) return nb_conv_pointwise_backward_data(cd, d, dy, w, dx);
     if (transposed_desc(d, &g0, &td)) {
         const nb_conv_geom tg = nb_conv_geom_of(&td);
         if (nb_conv_use_implicit(cd, &td, &tg)) {

@@ -67,6 +67,15 @@ int nb_conv_use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const 
 nb_status nb_conv_forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                    const float *x, const float *w, const float *bias, float *y);
 
+/* Pointwise convolutions (src/conv_pointwise.c): 1x1, stride 1, no
+   padding, on an ISA with cd->pack_b_pw (a function of the shape and the
+   ISA only); forward and backward-data with the SGEMM's bits. */
+int nb_conv_use_pointwise(const nb_conv_desc *cd, const nb_conv_geom *g, int64_t M);
+nb_status nb_conv_pointwise_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                    const float *x, const float *w, const float *bias, float *y);
+nb_status nb_conv_pointwise_backward_data(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                          const float *dy, const float *w, float *dx);
+
 /* Winograd F(4x4, 3x3) (src/conv_winograd.c): 3x3, stride 1, dilation 1,
    groups 1. Each returns 1 and the pass's status in *st when it ran the
    pass (the ISA has the transforms, NABLA_CONV_ALGO and, for auto, the

@@ -236,6 +236,7 @@ typedef struct {
     nb_wino_filter_fn wino_filter;
     nb_wino_out_fn wino_out;
     nb_dwconv_ukernels dw;      /* depthwise (src/conv_depthwise.c); fwd NULL: none */
+    nb_gemm_pack_b_fn pack_b_pw; /* sgemm_desc's B panels for 1x1 (conv_pointwise.c); NULL: sgemm */
 } nb_conv_desc;
 
 /* ---- the row walk every ISA's im2col / col2im shares (plain C) ---- */

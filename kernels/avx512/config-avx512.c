@@ -33,7 +33,10 @@
  * panels of at most NB_CONV_PLAN_LANES = 16 columns, so they run the 14x16
  * tile (conv_gemm) with AVX2's 16-wide B packer; same KC, so forward and
  * data-gradient convolutions keep the AVX2 bits too. Their explicit column
- * blocks and the filter gradient call the full SGEMM above.
+ * blocks and the filter gradient call the full SGEMM above. Pointwise (1x1
+ * stride 1) forward and data-gradient passes run the 14x32 tile through
+ * src/conv_pointwise.c, which packs the image's rows with the row-order B
+ * packer (pack_b_pw; same panels as the SGEMM's, same bits).
  */
 #include "ukernel.h"
 
@@ -91,4 +94,5 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->adam = nb_f32_adam_ukernel__avx512_u16;
     cfg->conv.dw.fwd = nb_f32_dwconv_fwd_ukernel__avx512;
     cfg->conv.dw.bwf = nb_f32_dwconv_bwf_ukernel__avx512;
+    cfg->conv.pack_b_pw = nb_f32_packb_ukernel_32__avx512_rows;
 }
