@@ -9,9 +9,6 @@
 #include "autograd/autograd_internal.h"
 #include "bufcache.h"
 
-static _Atomic int64_t live_tensors;
-
-int64_t nb_tensor_live_count(void) { return atomic_load(&live_tensors); }
 
 const char *nb_dtype_name(nb_dtype d) {
     switch (d) {
@@ -88,12 +85,25 @@ _Static_assert(sizeof(nb_storage) <= NB_STORAGE_HDR, "the storage header must fi
 /* Tensor objects and owned storages come from the caching allocator
    (bufcache.h): an op's output costs two free-list pops, not a calloc, a
    malloc and a memalign. Every field is set here: no zero-fill. */
-static nb_tensor *tensor_object(nb_storage *s, nb_dtype dtype, int ndim, const int64_t *shape,
+/* A reference count's last drop: true when the caller held the last
+   reference. A count of 1 seen by its holder cannot rise (no other thread
+   has a reference to retain it through), so the common case of an object
+   that was never shared skips the locked read-modify-write (about 20
+   cycles each, and a tensor op makes and drops several). */
+static inline bool last_ref(_Atomic int64_t *rc) {
+    return atomic_load_explicit(rc, memory_order_acquire) == 1 ||
+           atomic_fetch_sub_explicit(rc, 1, memory_order_acq_rel) == 1;
+}
+
+/* The tensor object takes a new reference to s; a storage that nothing
+   references yet (fresh: refcount 0, not visible to any other thread) gets
+   it with a plain store. */
+static nb_tensor *tensor_object(nb_storage *s, bool fresh, nb_dtype dtype, int ndim, const int64_t *shape,
                                 const int64_t *strides, int64_t offset) {
     int cls;
     nb_tensor *t = nb_cache_get(sizeof *t, &cls);
     if (!t) return NULL;
-    t->refcount = 1;
+    atomic_store_explicit(&t->refcount, 1, memory_order_relaxed);   /* not shared yet */
     t->dtype = dtype;
     t->ndim = ndim;
     for (int i = 0; i < ndim; i++) { t->shape[i] = shape[i]; t->strides[i] = strides[i]; }
@@ -104,13 +114,14 @@ static nb_tensor *tensor_object(nb_storage *s, nb_dtype dtype, int ndim, const i
     t->grad_fn = NULL;
     t->grad = NULL;
     t->cls = cls;
-    s->refcount++;
-    atomic_fetch_add_explicit(&live_tensors, 1, memory_order_relaxed);
+    if (fresh) atomic_store_explicit(&s->refcount, 1, memory_order_relaxed);
+    else atomic_fetch_add_explicit(&s->refcount, 1, memory_order_relaxed);
+    nb__live_add(1);
     return t;
 }
 
 static void storage_release(nb_storage *s) {
-    if (--s->refcount > 0) return;
+    if (!last_ref(&s->refcount)) return;
     if (s->owned) {
         nb_cache_put(s, s->cls);
         return;
@@ -133,7 +144,7 @@ nb_tensor *nb__empty(const char *fn, int ndim, const int64_t *shape, nb_dtype dt
     *s = (nb_storage){.refcount = 0, .data = (char *)s + NB_STORAGE_HDR, .nbytes = nbytes, .owned = true,
                       .cls = cls};
     nb__contiguous_strides(ndim, shape, strides);
-    nb_tensor *t = tensor_object(s, dtype, ndim, shape, strides, 0);
+    nb_tensor *t = tensor_object(s, true, dtype, ndim, shape, strides, 0);
     if (!t) {
         s->refcount = 1;
         storage_release(s);
@@ -145,24 +156,24 @@ nb_tensor *nb__empty(const char *fn, int ndim, const int64_t *shape, nb_dtype dt
 
 nb_tensor *nb__alias(const nb_tensor *t, int ndim, const int64_t *shape, const int64_t *strides,
                      int64_t offset) {
-    nb_tensor *v = tensor_object(t->storage, t->dtype, ndim, shape, strides, offset);
+    nb_tensor *v = tensor_object(t->storage, false, t->dtype, ndim, shape, strides, offset);
     if (!v) nb_error(NB_ERR_OOM, "nb_tensor", "cannot allocate a view");
     return v;
 }
 
 nb_tensor *nb_tensor_retain(nb_tensor *t) {
     if (!t) nb_error(NB_ERR_ARG, "nb_tensor_retain", "t is NULL");
-    else t->refcount++;
+    else atomic_fetch_add_explicit(&t->refcount, 1, memory_order_relaxed);
     return t;
 }
 
 void nb_tensor_release(nb_tensor *t) {
-    if (!t || --t->refcount > 0) return;
+    if (!t || !last_ref(&t->refcount)) return;
     nb_node *fn = t->grad_fn;
     nb_tensor *g = t->grad;
     storage_release(t->storage);
     nb_cache_put(t, t->cls);
-    atomic_fetch_sub_explicit(&live_tensors, 1, memory_order_relaxed);
+    nb__live_add(-1);
     nb_tensor_release(g);
     if (fn) nb__node_release(fn);
 }
@@ -239,7 +250,7 @@ nb_tensor *nb_tensor_wrap(void *data, nb_dtype dtype, int ndim, const int64_t *s
     s->nbytes = numel > 0 ? (size_t)(hi + 1) * nb_esize(dtype) : 0;
     s->free_fn = free_fn;
     s->user = user;
-    nb_tensor *t = tensor_object(s, dtype, ndim, shape, st, 0);
+    nb_tensor *t = tensor_object(s, true, dtype, ndim, shape, st, 0);
     if (!t) { free(s); nb_error(NB_ERR_OOM, fn, "cannot allocate a tensor"); return NULL; }
     return t;
 }

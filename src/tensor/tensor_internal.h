@@ -53,6 +53,10 @@ static inline bool nb_requires_grad(const nb_tensor *t) {
     return t->grad_fn != NULL || t->requires_grad;
 }
 
+/* ---- live_count.c: nb_tensor_live_count's per-thread counts ---- */
+/* Adds d to the calling thread's count of live tensor objects. */
+void nb__live_add(int64_t d);
+
 /* ---- tensor.c ---- */
 /* A new tensor object viewing t's storage with the given geometry. */
 nb_tensor *nb__alias(const nb_tensor *t, int ndim, const int64_t *shape,
