@@ -248,7 +248,8 @@ typedef struct {
     const nb_conv_desc *cd;
     const nb_conv2d_desc *d;
     nb_conv_geom g;
-    int64_t nb;   /* pixels per column block: a multiple of the GEMM's KC, or PQ */
+    int64_t nb;   /* pixels per column block: a multiple of the GEMM's KC, or PQ;
+                     the batched path: images per GEMM */
     const float *x, *dy;
     float *dw;
 } bwd_filter_ctx;
@@ -297,17 +298,62 @@ static nb_status bwd_filter_task(const void *ctx, int64_t gi, float *col) {
     return NB_OK;
 }
 
+/* Images smaller than a KC block (a few pixels each: an 8x8 image has 64):
+   one GEMM per image is a GEMM of depth PQ that reads and writes all of
+   dw[g] for a few multiply-adds per element (the CNN step's 4x4 layer:
+   16 deep). Instead `ni` images at a time (c->nb of them) go into one
+   column block, side by side (image i at column i PQ), with their dy rows
+   gathered next to it (kg x ni PQ), and one GEMM of depth ni PQ adds them
+   to dw[g]. ni depends only on the shape, so the bits do not depend on
+   the threads (tasks are still groups). */
+static nb_status bwd_filter_batched_task(const void *ctx, int64_t gi, float *col) {
+    const bwd_filter_ctx *c = ctx;
+    const nb_conv_geom *g = &c->g;
+    float *dwg = c->dw + gi * g->kg * g->L;
+    for (int64_t n0 = 0; n0 < c->d->n; n0 += c->nb) {
+        const int64_t ni = c->nb < c->d->n - n0 ? c->nb : c->d->n - n0, ld = ni * g->PQ;
+        float *dyb = col + g->L * ld;   /* the gathered dy rows, after the column block */
+        for (int64_t i = 0; i < ni; i++) {
+            const int64_t n = n0 + i;
+            im2col_split(c->cd, c->d, g, 0, g->PQ, c->x + (n * c->d->c + gi * g->cg) * g->HW,
+                         col + i * g->PQ, ld);
+            const float *dyg = c->dy + (n * c->d->k + gi * g->kg) * g->PQ;
+            for (int64_t k = 0; k < g->kg; k++)
+                memcpy(dyb + k * ld + i * g->PQ, dyg + k * g->PQ, sizeof(float) * (size_t)g->PQ);
+        }
+        const nb_status s = sgemm_call(c->cd, 0, 1, g->kg, g->L, ld, dyb, ld, col, ld,
+                                       n0 == 0 ? 0.0f : 1.0f, dwg, g->L);
+        if (s != NB_OK) return s;
+    }
+    return NB_OK;
+}
+
+/* Images per batched backward-filter GEMM (above), 0 for the per-image
+   path: images of fewer pixels than a KC block, as many as fill about
+   col_floats with their columns and dy rows. */
+static int64_t filter_batch_images(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g) {
+    const nb_gemm_desc *gd = cd->sgemm_desc ? cd->sgemm_desc : cd->gemm;
+    if (!gd || g->pointwise || d->n < 2 || g->PQ >= gd->kc) return 0;
+    int64_t per;   /* floats of one image's columns and dy rows */
+    if (!nb_mul_ok(g->L + g->kg, g->PQ, &per)) return 0;
+    const int64_t ni = cd->col_floats / per;
+    if (ni < 2) return 0;
+    return ni < d->n ? ni : d->n;
+}
+
 nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                       const float *x, const float *dy, float *dw, float *dbias) {
     if (nb_conv_use_depthwise(cd, d))
         return nb_conv_depthwise_backward_filter(cd, d, x, dy, dw, dbias);
     bwd_filter_ctx c = {cd, d, nb_conv_geom_of(d), 0, x, dy, dw};
-    c.nb = filter_block_cols(cd, c.g.L, c.g.PQ);
+    const int64_t ni = filter_batch_images(cd, d, &c.g);
+    c.nb = ni ? ni : filter_block_cols(cd, c.g.L, c.g.PQ);
     const int64_t tasks = c.g.G;
     const int nt = nb_conv_task_threads(cd, tasks, d, &c.g);
-    const nb_conv_gemm_shape gemm = {0, 1, c.g.kg, c.g.L, c.nb};
-    const nb_status st = nb_conv_run_tasks(cd, nt, tasks, c.g.L, c.nb, !c.g.pointwise, &gemm,
-                                           bwd_filter_task, &c);
+    const nb_conv_gemm_shape gemm = {0, 1, c.g.kg, c.g.L, ni ? ni * c.g.PQ : c.nb};
+    const nb_status st =
+        ni ? nb_conv_run_tasks(cd, nt, tasks, c.g.L + c.g.kg, ni * c.g.PQ, 1, &gemm, bwd_filter_batched_task, &c)
+           : nb_conv_run_tasks(cd, nt, tasks, c.g.L, c.nb, !c.g.pointwise, &gemm, bwd_filter_task, &c);
     if (st == NB_OK && dbias) {
         /* Double accumulator, images in order: nearly exact, thread-free. */
         for (int64_t k = 0; k < d->k; k++) {
