@@ -302,29 +302,35 @@ static nb_status bwd_filter_task(const void *ctx, int64_t gi, float *col) {
    one GEMM per image is a GEMM of depth PQ that reads and writes all of
    dw[g] for a few multiply-adds per element (the CNN step's 4x4 layer:
    16 deep). Instead `ni` images at a time (c->nb of them) go into one
-   column block, side by side (image i at column i PQ), with their dy rows
-   gathered next to it (kg x ni PQ), and one GEMM of depth ni PQ adds them
-   to dw[g]. ni depends only on the shape, so the bits do not depend on
-   the threads (tasks are still groups). */
+   column block, side by side (image i at column i PQ), and one GEMM of
+   depth ni PQ adds them up, computed transposed:
+     dwT[g] (L x kg) (+)= col (L x ni PQ) dyT (ni PQ x kg)
+   with dy gathered transposed (row i PQ + j holds pixel j of image i, all
+   kg channels): both operands are then packed by the GEMM's plain
+   (non-transposed) packers, and its rows are the L taps (a few filter
+   rows kg would leave most of the MR-row tiles empty). dw[g] = dwT[g]^T
+   at the end. ni depends only on the shape, so the bits do not depend on
+   the threads (tasks are still groups). Scratch: col, dyT, dwT. */
 static nb_status bwd_filter_batched_task(const void *ctx, int64_t gi, float *col) {
     const bwd_filter_ctx *c = ctx;
     const nb_conv_geom *g = &c->g;
-    float *dwg = c->dw + gi * g->kg * g->L;
+    const int64_t kg = g->kg, L = g->L, PQ = g->PQ, ldmax = c->nb * PQ;
+    float *dyt = col + L * ldmax, *dwt = dyt + ldmax * kg;
     for (int64_t n0 = 0; n0 < c->d->n; n0 += c->nb) {
-        const int64_t ni = c->nb < c->d->n - n0 ? c->nb : c->d->n - n0, ld = ni * g->PQ;
-        float *dyb = col + g->L * ld;   /* the gathered dy rows, after the column block */
+        const int64_t ni = c->nb < c->d->n - n0 ? c->nb : c->d->n - n0, ld = ni * PQ;
         for (int64_t i = 0; i < ni; i++) {
             const int64_t n = n0 + i;
-            im2col_split(c->cd, c->d, g, 0, g->PQ, c->x + (n * c->d->c + gi * g->cg) * g->HW,
-                         col + i * g->PQ, ld);
-            const float *dyg = c->dy + (n * c->d->k + gi * g->kg) * g->PQ;
-            for (int64_t k = 0; k < g->kg; k++)
-                memcpy(dyb + k * ld + i * g->PQ, dyg + k * g->PQ, sizeof(float) * (size_t)g->PQ);
+            im2col_split(c->cd, c->d, g, 0, PQ, c->x + (n * c->d->c + gi * g->cg) * g->HW, col + i * PQ, ld);
+            const float *dyg = c->dy + (n * c->d->k + gi * kg) * PQ;
+            for (int64_t j = 0; j < PQ; j++)
+                for (int64_t k = 0; k < kg; k++) dyt[(i * PQ + j) * kg + k] = dyg[k * PQ + j];
         }
-        const nb_status s = sgemm_call(c->cd, 0, 1, g->kg, g->L, ld, dyb, ld, col, ld,
-                                       n0 == 0 ? 0.0f : 1.0f, dwg, g->L);
+        const nb_status s = sgemm_call(c->cd, 0, 0, L, kg, ld, col, ld, dyt, kg, n0 == 0 ? 0.0f : 1.0f, dwt, kg);
         if (s != NB_OK) return s;
     }
+    float *dwg = c->dw + gi * kg * L;
+    for (int64_t k = 0; k < kg; k++)
+        for (int64_t l = 0; l < L; l++) dwg[k * L + l] = dwt[l * kg + k];
     return NB_OK;
 }
 
@@ -350,9 +356,13 @@ nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_de
     c.nb = ni ? ni : filter_block_cols(cd, c.g.L, c.g.PQ);
     const int64_t tasks = c.g.G;
     const int nt = nb_conv_task_threads(cd, tasks, d, &c.g);
-    const nb_conv_gemm_shape gemm = {0, 1, c.g.kg, c.g.L, ni ? ni * c.g.PQ : c.nb};
+    const nb_conv_gemm_shape gemm = ni ? (nb_conv_gemm_shape){0, 0, c.g.L, c.g.kg, ni * c.g.PQ}
+                                       : (nb_conv_gemm_shape){0, 1, c.g.kg, c.g.L, c.nb};
+    /* The batched path's scratch: col and dyT (L + kg rows of ni PQ), then
+       dwT (L kg floats, in whole rows of ni PQ). */
+    const int64_t ld = ni * c.g.PQ, rows = c.g.L + c.g.kg + (ni ? (c.g.L * c.g.kg + ld - 1) / ld : 0);
     const nb_status st =
-        ni ? nb_conv_run_tasks(cd, nt, tasks, c.g.L + c.g.kg, ni * c.g.PQ, 1, &gemm, bwd_filter_batched_task, &c)
+        ni ? nb_conv_run_tasks(cd, nt, tasks, rows, ld, 1, &gemm, bwd_filter_batched_task, &c)
            : nb_conv_run_tasks(cd, nt, tasks, c.g.L, c.nb, !c.g.pointwise, &gemm, bwd_filter_task, &c);
     if (st == NB_OK && dbias) {
         /* Double accumulator, images in order: nearly exact, thread-free. */
