@@ -10,6 +10,7 @@
  * the plane ending at a guard page. Then nb_max_pool2d / nb_avg_pool2d in
  * float32 against the float64 op of the same values. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,6 +123,25 @@ static void every_geometry_against_the_double_loop_and_the_twin(void **state) {
     }
 }
 
+/* MaxPool2d(2) (2x2, stride 2, no padding: the AVX-512 rows have a path
+   of their own for it), every width from 2 to 35 (rows of 1..17 outputs,
+   odd widths leave a column out), heights 2..5, the plane ending at a
+   guard page or not. */
+static void max_2x2_stride_2_every_width(void **state) {
+    const entry *e = *state;
+    if (!nb_isa_supported(e->isa) || !e->max) { skip(); return; }
+    for (int rep = 0; rep < 140; rep++) {
+        const int64_t W = 1 + rep % 35;
+        const nb_pool2d_geom g = {.H = 2 + rep % 4, .W = W, .kh = 2, .kw = 2, .sh = 2, .sw = 2,
+                                  .ph = 0, .pw = 0, .Q = W / 2};
+        if (g.Q < 1) continue;
+        float *x = nbt_alloc_guarded((size_t)(g.H * g.W) * sizeof(float), rep & 1);
+        for (int64_t i = 0; i < g.H * g.W; i++) x[i] = pick_value();
+        for (int64_t p = 0; p < g.H / 2; p++) check_row(e, &g, x, p);
+        nbt_free_guarded(x);
+    }
+}
+
 /* The backward rows (NB_UK_MAXPOOL_BWD lines): every row of a plane, in
    a shuffled order, into a plane of garbage, against zero-filling the
    plane and scattering every output in order (float adds), bit for bit;
@@ -210,13 +230,18 @@ static void float32_ops_match_float64(void **state) {
 }
 
 int main(void) {
-    static struct CMUnitTest tests[N_ENTRIES + N_BWD + 1];
-    for (size_t i = 0; i < N_ENTRIES; i++)
+    static struct CMUnitTest tests[2 * N_ENTRIES + N_BWD + 1];
+    static char names[N_ENTRIES][96];
+    for (size_t i = 0; i < N_ENTRIES; i++) {
         tests[i] = (struct CMUnitTest){registry[i].name, every_geometry_against_the_double_loop_and_the_twin, NULL,
                                        NULL, (void *)&registry[i]};
+        snprintf(names[i], sizeof names[i], "%s_2x2_stride_2", registry[i].name);
+        tests[N_ENTRIES + N_BWD + 1 + i] = (struct CMUnitTest){names[i], max_2x2_stride_2_every_width, NULL, NULL,
+                                                                (void *)&registry[i]};
+    }
     for (size_t i = 0; i < N_BWD; i++)
         tests[N_ENTRIES + i] = (struct CMUnitTest){bwd_registry[i].name, bwd_rows_equal_zero_fill_and_scatter, NULL,
                                                    NULL, (void *)&bwd_registry[i]};
     tests[N_ENTRIES + N_BWD] = (struct CMUnitTest)cmocka_unit_test(float32_ops_match_float64);
-    return nbt_run_impl(__FILE__, tests, N_ENTRIES + N_BWD + 1);
+    return nbt_run_impl(__FILE__, tests, 2 * N_ENTRIES + N_BWD + 1);
 }

@@ -31,7 +31,51 @@ static inline __m512i lanes_times(int64_t sw) {
                               _mm512_set1_epi32((int)sw));
 }
 
+/* The update rule on one tap vector v of window offset t (i*W + j). */
+static inline void max_step(__m512 v, int t, __m512 *acc, __m512i *tap) {
+    const __mmask16 upd = _mm512_cmp_ps_mask(v, *acc, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    *acc = _mm512_mask_mov_ps(*acc, upd, v);
+    *tap = _mm512_mask_mov_epi32(*tap, upd, _mm512_set1_epi32(t));
+}
+
+/* MaxPool2d(2) rows (2x2 windows, stride 2, no padding) of at most 16
+   outputs, every window inside the plane: straight-line code. Each window
+   row is loaded once (2Q floats, two masked loads) and split into its
+   even (j = 0) and odd (j = 1) taps by permutes; the taps go through the
+   rule in its order (0,0) (0,1) (1,0) (1,1). The general path's setup
+   (window ranges, lane offsets, loops) was most of the cost of the 2- and
+   4-wide rows of small planes (the 8x8 CNN step's pools). Returns 0 for
+   other rows. */
+static int max_row_2x2(const nb_pool2d_geom *g, const float *x, int64_t p, float *y, int64_t *arg) {
+    if (g->kh != 2 || g->kw != 2 || g->sh != 2 || g->sw != 2 || g->ph != 0 || g->pw != 0 || g->Q > 16 ||
+        2 * g->Q > g->W || 2 * p + 2 > g->H || g->W >= (1 << 24))
+        return 0;
+    const int nl = (int)g->Q;
+    const __mmask16 m = (__mmask16)((1u << nl) - 1);
+    const uint32_t span = (uint32_t)(((uint64_t)1 << (2 * nl)) - 1);   /* floats 0 .. 2Q-1 of a row */
+    const __m512i ev = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i od = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    const float *r0 = x + 2 * p * g->W, *r1 = r0 + g->W;
+    const __m512 lo0 = _mm512_maskz_loadu_ps((__mmask16)span, r0), hi0 = _mm512_maskz_loadu_ps((__mmask16)(span >> 16), r0 + 16);
+    const __m512 lo1 = _mm512_maskz_loadu_ps((__mmask16)span, r1), hi1 = _mm512_maskz_loadu_ps((__mmask16)(span >> 16), r1 + 16);
+    __m512 acc = _mm512_maskz_permutex2var_ps(m, lo0, ev, hi0);
+    __m512i tap = _mm512_setzero_si512();
+    max_step(_mm512_maskz_permutex2var_ps(m, lo0, od, hi0), 1, &acc, &tap);
+    max_step(_mm512_maskz_permutex2var_ps(m, lo1, ev, hi1), (int)g->W, &acc, &tap);
+    max_step(_mm512_maskz_permutex2var_ps(m, lo1, od, hi1), (int)g->W + 1, &acc, &tap);
+    _mm512_mask_storeu_ps(y, m, acc);
+    /* arg = 2p W + 2l + tap, as int64 */
+    const __m512i off = _mm512_add_epi32(tap, _mm512_slli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1));
+    const __m512i base = _mm512_set1_epi64(2 * p * g->W);
+    _mm512_mask_storeu_epi64(arg, (__mmask8)m, _mm512_add_epi64(base, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(off))));
+    if (nl > 8)
+        _mm512_mask_storeu_epi64(arg + 8, (__mmask8)(m >> 8),
+                                 _mm512_add_epi64(base, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(off, 1))));
+    return 1;
+}
+
 void nb_f32_maxpool_ukernel__avx512(const nb_pool2d_geom *g, const float *x, int64_t p, float *y, int64_t *arg) {
+    if (max_row_2x2(g, x, p, y, arg)) return;
     int64_t q0, q1, i0, i1;
     nb_pool2d_inner_cols(g, &q0, &q1);
     nb_pool2d_inner_rows(g, p, &i0, &i1);
