@@ -97,18 +97,31 @@ static void fill_f32(int64_t n, float v, float *dst) {
     nb_x32_fill_ukernel__avx2(n, b.u, dst);
 }
 
-/* Sum in double: 8 floats per step widened into two 4-lane double
-   accumulators (a fixed order for a given n), then the lanes and the tail. */
+/* Sum in double (the bias gradient of every convolution path): 32 floats a
+   step widened into eight 4-lane double accumulators, so eight add chains
+   overlap (one chain of 4-cycle adds held a depthwise plane's dbias to 2
+   floats a cycle); then 8 floats a step into the first, the accumulators
+   pairwise ((0+1)+(2+3))+((4+5)+(6+7)), the lanes, the tail. A fixed order
+   for a given n, whatever the caller's blocking or threads. */
 static double rowsum_f64(int64_t n, const float *x) {
-    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+    __m256d a[8];
+    for (int j = 0; j < 8; j++) a[j] = _mm256_setzero_pd();
     int64_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int j = 0; j < 4; j++) {
+            const __m256 v = _mm256_loadu_ps(x + i + 8 * j);
+            a[2 * j] = _mm256_add_pd(a[2 * j], _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+            a[2 * j + 1] = _mm256_add_pd(a[2 * j + 1], _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+        }
     for (; i + 8 <= n; i += 8) {
         const __m256 v = _mm256_loadu_ps(x + i);
-        a0 = _mm256_add_pd(a0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
-        a1 = _mm256_add_pd(a1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+        a[0] = _mm256_add_pd(a[0], _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+        a[1] = _mm256_add_pd(a[1], _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
     }
+    const __m256d s = _mm256_add_pd(_mm256_add_pd(_mm256_add_pd(a[0], a[1]), _mm256_add_pd(a[2], a[3])),
+                                    _mm256_add_pd(_mm256_add_pd(a[4], a[5]), _mm256_add_pd(a[6], a[7])));
     double lanes[4];
-    _mm256_storeu_pd(lanes, _mm256_add_pd(a0, a1));
+    _mm256_storeu_pd(lanes, s);
     double acc = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
     for (; i < n; i++) acc += (double)x[i];
     return acc;
