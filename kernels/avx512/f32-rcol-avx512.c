@@ -19,8 +19,10 @@
     for (; j + 64 <= n; j += 64) {                                                          \
         nb_avx512_prefetch_ahead(x + j);                                                    \
         nb_avx512_prefetch_ahead(x + j + 32);                                               \
-        const __m512 x0 = _mm512_loadu_ps(x + j), x1 = _mm512_loadu_ps(x + j + 16);         \
-        const __m512 x2 = _mm512_loadu_ps(x + j + 32), x3 = _mm512_loadu_ps(x + j + 48);    \
+        const __m512 x0 = nb_avx512_in_reg(_mm512_loadu_ps(x + j));                         \
+        const __m512 x1 = nb_avx512_in_reg(_mm512_loadu_ps(x + j + 16));                    \
+        const __m512 x2 = nb_avx512_in_reg(_mm512_loadu_ps(x + j + 32));                    \
+        const __m512 x3 = nb_avx512_in_reg(_mm512_loadu_ps(x + j + 48));                    \
         _mm512_storeu_ps(acc + j, OP(_mm512_loadu_ps(acc + j), x0));                        \
         _mm512_storeu_ps(acc + j + 16, OP(_mm512_loadu_ps(acc + j + 16), x1));              \
         _mm512_storeu_ps(acc + j + 32, OP(_mm512_loadu_ps(acc + j + 32), x2));              \

@@ -30,6 +30,14 @@ static inline void nb_avx512_prefetch_ahead(const float *p) {
     _mm_prefetch((const char *)(a + 64), _MM_HINT_T0);
 }
 
+/* v, pinned in a register: GCC otherwise folds one load into each of the
+   three instructions of nb_avx512_max_nan that read it (three loads where
+   the load ports are what a column kernel runs out of first). */
+static inline __m512 nb_avx512_in_reg(__m512 v) {
+    __asm__("" : "+v"(v));
+    return v;
+}
+
 /* max / min with nabla's rules (ref/reduce.c), lane by lane. vrangeps
    (AVX512DQ) with imm[1:0] = max / min and imm[3:2] = 01 (the sign of the
    compare result) is exact on every non-NaN pair, the +0/-0 tie included
