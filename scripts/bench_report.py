@@ -6,7 +6,10 @@ the report lists each implementation's rate (median of the repetitions) and
 the ratios that the targets are stated in: nabla vs each peer measured in
 the same run, and nabla vs the machine's limits measured in the same run
 (machine/peak/fma for flop rates, machine/read and machine/memcpy for byte
-rates).
+rates). A row that carries its own read-bandwidth reference (counter
+read_bw: the read probe over the same buffer, alternated with the kernel,
+bench/bench_reduce.cc) is measured against that one instead, "% of read bw
+(same buf)".
 Machine ratios are printed only where they mean something: % of FMA peak
 for single-thread flop rates, % of bandwidth for single-thread byte rates
 whose working set (bytes per iteration) is larger than the last-level
@@ -72,7 +75,7 @@ def human(v, unit):
 WIDTH = 144               # longest row kept on one line
 
 
-def load(path, results, big, labels, rename=None):
+def load(path, results, big, labels, rename=None, own_read=None):
     """Add the median rate of every entry of `path` to `results` (and its
     working-set flag to `big`, its label to `labels`), under the name
     rename(name) returns; entries it returns None for are skipped."""
@@ -95,6 +98,8 @@ def load(path, results, big, labels, rename=None):
             results[name] = (v, u)
             big[name] = (bytes_per_iteration(b) or 0) >= DRAM_BYTES
             labels[name] = b.get("label", "")
+            if own_read is not None and b.get("read_bw"):
+                own_read[name] = b["read_bw"]
     return data.get("context", {})
 
 
@@ -110,7 +115,8 @@ def main(path, avx2_path=None):
     results = OrderedDict()   # name -> (value, unit)
     big = {}                  # name -> working set beyond the last-level cache
     labels = {}               # name -> benchmark label (oneDNN: the ISA it ran)
-    ctx = load(path, results, big, labels)
+    own_read = {}             # name -> its own read-bandwidth reference (B/s)
+    ctx = load(path, results, big, labels, own_read=own_read)
     if avx2_path:
         load(avx2_path, results, big, labels, avx2_name)
 
@@ -180,7 +186,10 @@ def main(path, avx2_path=None):
                     if nu == "B/s" and nbig and copy_bw:
                         ratios.append(f"{100 * nv / (2 * copy_bw):5.1f}% of memcpy traffic")
                 else:
-                    if nu == "B/s" and nbig and read_bw:
+                    own = own_read.get(f"{family}/nabla/{shape}")
+                    if nu == "B/s" and nbig and own:
+                        ratios.append(f"{100 * nv / own:5.1f}% of read bw (same buf)")
+                    elif nu == "B/s" and nbig and read_bw:
                         ratios.append(f"{100 * nv / read_bw:5.1f}% of read bw")
                     if nu == "B/s" and nbig and copy_bw:
                         ratios.append(f"{100 * nv / copy_bw:5.1f}% of memcpy bw")
