@@ -36,6 +36,9 @@
 //                                 elsewhere the same as nabla_gemm).
 //   xnnpack      (forward only; built with XNNPACK, NB_HAVE_XNNPACK) its
 //                convolution operator, NHWC in and out (bench_conv_xnnpack.cc).
+//   nabla_avx2   (depthwise layers, where AVX2 and AVX-512 run different
+//                kernels) nabla with its ISA set to AVX2 around the run, the
+//                peer of onednn_avx2: the report prints the ratio.
 // Layers with at least 64 channels, and the depthwise ones, also run nabla
 // on 2 threads (<layer>_t2, real time: the report compares it with its 1
 // thread). The reference backend runs only
@@ -92,9 +95,9 @@ namespace {
 #endif
 
 enum Direction { kForward, kBackwardData, kBackwardFilter };
-enum Impl { kNabla, kRef, kOnednn, kOnednnNchw, kNablaGemm, kNablaWinograd, kXnnpack };
+enum Impl { kNabla, kRef, kOnednn, kOnednnNchw, kNablaGemm, kNablaWinograd, kXnnpack, kNablaAvx2 };
 const char *const kImplNames[] = {"nabla", "ref", "onednn", "onednn_nchw", "nabla_gemm",
-                                  "nabla_winograd", "xnnpack"};
+                                  "nabla_winograd", "xnnpack", "nabla_avx2"};
 
 // Threads of every impl: NB_BENCH_CONV_THREADS, else 1.
 int bench_threads() {
@@ -109,8 +112,8 @@ double conv_flop(const nb_conv2d_desc &d, int64_t P, int64_t Q) {
 }
 
 void run_nabla(benchmark::State &state, const nb_conv2d_desc &d, Direction dir, bool ref,
-               int threads = 1) {
-    nbb::IsaScope scope(ref ? NB_ISA_REF : nb_isa_active());
+               int threads = 1, bool avx2 = false) {
+    nbb::IsaScope scope(ref ? NB_ISA_REF : avx2 ? NB_ISA_AVX2 : nb_isa_active());
     if (!scope.ok) {
         state.SkipWithError("isa unsupported");
         return;
@@ -414,9 +417,18 @@ void register_more(const char *fwd, const char *bwd_data, const char *bwd_filter
         b->Unit(benchmark::kMillisecond);
         if (d.n >= 32) b->Iterations(3);
 #endif
+        const bool depthwise = d.groups == d.c && d.c > 1;
+        // nabla on AVX2, the peer of onednn_avx2 (depthwise layers).
+        for (int i = 0; depthwise && i < 3; i++) {
+            const Direction dr = dirs[i];
+            const std::string name = std::string(families[i]) + "/nabla_avx2/" + layer.name;
+            benchmark::RegisterBenchmark(name.c_str(), [d, dr](benchmark::State &st) {
+                run_nabla(st, d, dr, false, 1, true);
+            })->Unit(benchmark::kMillisecond);
+        }
         // Issue 11's 2-thread target: every layer with at least 64 channels
         // (and every depthwise layer).
-        if (!(d.groups == d.c && d.c > 1) && d.c < 64 && d.k < 64) continue;
+        if (!depthwise && d.c < 64 && d.k < 64) continue;
         for (int i = 0; i < 3; i++) {
             const Direction dr = dirs[i];
             const std::string name = std::string(families[i]) + "/nabla/" + layer.name + "_t2";

@@ -133,7 +133,7 @@ def main(path, avx2_path=None):
           f"memcpy {human(copy_bw, 'B/s') if copy_bw else 'n/a'}")
     # A cap oneDNN ignored would make the _avx2 peers AVX-512 in disguise.
     isas = {next((t for t in labels[k].split() if t.startswith("isa=")), "isa unknown")
-            for k in results if "_avx2/" in k}
+            for k in results if "_avx2/" in k and "/onednn" in k}
     if isas - {"isa=avx2"}:
         print(f"WARNING: the onednn*_avx2 entries did not all run on AVX2 ({', '.join(sorted(isas))})")
 
@@ -161,6 +161,12 @@ def main(path, avx2_path=None):
             for impl, (v, u, _) in impls.items():
                 if impl != "nabla" and u == nu and v > 0:
                     ratios.append(f"{nv / v:5.2f}x {impl}")
+            # nabla forced to AVX2 against oneDNN capped at AVX2 (bench_conv.cc).
+            if "nabla_avx2" in impls:
+                av, au, _ = impls["nabla_avx2"]
+                for peer in ("onednn_avx2", "onednn_nchw_avx2"):
+                    if peer in impls and impls[peer][1] == au and impls[peer][0] > 0:
+                        ratios.append(f"nabla_avx2 {av / impls[peer][0]:5.2f}x {peer}")
             if is_multithread(shape):
                 base = single_thread_twin(shape) or ""
                 # The 1-thread row may carry a suffix of its own (/iterations:3).
