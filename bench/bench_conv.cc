@@ -414,9 +414,10 @@ void register_more(const char *fwd, const char *bwd_data, const char *bwd_filter
         b->Unit(benchmark::kMillisecond);
         if (d.n >= 32) b->Iterations(3);
 #endif
+        const bool depthwise = d.groups == d.c && d.c > 1;
         // Issue 11's 2-thread target: every layer with at least 64 channels
         // (and every depthwise layer).
-        if (!(d.groups == d.c && d.c > 1) && d.c < 64 && d.k < 64) continue;
+        if (!depthwise && d.c < 64 && d.k < 64) continue;
         for (int i = 0; i < 3; i++) {
             const Direction dr = dirs[i];
             const std::string name = std::string(families[i]) + "/nabla/" + layer.name + "_t2";
