@@ -14,9 +14,9 @@
  * Numerics (the SGEMM's contract, gemm_driver.h, with alpha 1, so the path
  * keeps the bits of the GEMM paths it replaces):
  *   acc = +0; for p in 0..k-1 in order: acc = fma(w[p MR + r], x[p ldx + j], acc)
- *   y[r, j] = acc                 (bias NULL, accumulate 0)
+ *   y[r, j] = acc                 (bias NULL, no NB_PW_ACCUMULATE)
  *   y[r, j] = bias[r] + acc       (bias non-NULL: fma(1, bias, acc))
- *   y[r, j] = y[r, j] + acc       (accumulate != 0: a later KC block)
+ *   y[r, j] = y[r, j] + acc       (NB_PW_ACCUMULATE: a later KC block)
  * k >= 1; the driver cuts K at the SGEMM's KC boundaries. Only the m x n
  * tile of y is read or written; x is read only in its k x n block.
  */
@@ -27,7 +27,14 @@
 
 typedef void nb_pwconv_ft(size_t m, size_t n, size_t k, const float *w, const float *x,
                           ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias,
-                          int accumulate);
+                          int flags);
+
+/* flags of a call: */
+enum {
+    NB_PW_ACCUMULATE = 1,   /* y = y + acc (a later KC block) */
+    NB_PW_STREAM = 2        /* the stores may bypass the caches (non-temporal): the
+                               outputs are far larger than the caches */
+};
 typedef nb_pwconv_ft *nb_pwconv_fn;
 
 /* An ISA's pointwise tile; fn NULL: the ISA has none (the SGEMM runs 1x1). */
