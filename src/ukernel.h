@@ -212,6 +212,7 @@ typedef nb_conv_pack_b_ft *nb_conv_pack_b_fn;
 
 #include "ukernel_wino.h"   /* the Winograd transforms (nb_wino_*_fn) */
 #include "ukernel_dwconv.h"   /* the depthwise kernels (nb_dwconv_ukernels) */
+#include "ukernel_pwconv.h"   /* the pointwise tile (nb_pwconv_ukernel) */
 
 typedef struct {
     nb_conv_sgemm_fn sgemm;
@@ -237,6 +238,7 @@ typedef struct {
     nb_wino_out_fn wino_out;
     nb_dwconv_ukernels dw;      /* depthwise (src/conv_depthwise.c); fwd NULL: none */
     nb_gemm_pack_b_fn pack_b_pw; /* sgemm_desc's B panels for 1x1 (conv_pointwise.c); NULL: sgemm */
+    nb_pwconv_ukernel pw;       /* the 1x1 tile on the image in place (conv_pointwise.c); fn NULL: none */
 } nb_conv_desc;
 
 /* ---- the row walk every ISA's im2col / col2im shares (plain C) ---- */
@@ -548,6 +550,7 @@ typedef float nb_fma_peak_ft(int64_t iters);
 #define NB_UK_DWCONV_FWD(fn)              nb_dwconv_fwd_ft fn;
 #define NB_UK_DWCONV_BWF(fn)              nb_dwconv_bwf_ft fn;
 #define NB_UK_DWCONV_BWD(fn)              nb_dwconv_bwd_ft fn;
+#define NB_UK_PWCONV(fn, mr, nr)          nb_pwconv_ft fn;
 #include "ukernel_registry.h"
 
 /* ============ elementwise micro-kernels of every ISA: the registry ============

@@ -33,6 +33,8 @@
  *   NB_UK_DWCONV_FWD(fn), NB_UK_DWCONV_BWF(fn), NB_UK_DWCONV_BWD(fn)
  *                                   depthwise forward, backward-filter, backward-data
  *                                   scatter (src/ukernel_dwconv.h)
+ *   NB_UK_PWCONV(fn, mr, nr)        pointwise (1x1) mr x nr tile on the image in place
+ *                                   (src/ukernel_pwconv.h)
  * The plain-C micro-kernels (kernels/generic/ukernels.def, NB_UK_ISA =
  * NB_ISA_REF) expand first.
  */
@@ -127,6 +129,9 @@
 #ifndef NB_UK_DWCONV_BWD
 #define NB_UK_DWCONV_BWD(fn)
 #endif
+#ifndef NB_UK_PWCONV
+#define NB_UK_PWCONV(fn, mr, nr)
+#endif
 
 /* The includes of the built ISAs' registries (written by meson). */
 #include "nb_ukernel_isas.h"
@@ -161,3 +166,4 @@
 #undef NB_UK_DWCONV_FWD
 #undef NB_UK_DWCONV_BWF
 #undef NB_UK_DWCONV_BWD
+#undef NB_UK_PWCONV
