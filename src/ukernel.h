@@ -237,6 +237,10 @@ typedef struct {
     nb_wino_out_fn wino_out;
     nb_dwconv_ukernels dw;      /* depthwise (src/conv_depthwise.c); fwd NULL: none */
     nb_gemm_pack_b_fn pack_b_pw; /* sgemm_desc's B panels for 1x1 (conv_pointwise.c); NULL: sgemm */
+    /* The copy family's 2-D transpose (nb_copy_ukernels), set by dispatch;
+       NULL: backward-filter runs its untransposed GEMM (conv_driver.c). */
+    void (*transpose32)(int64_t m, int64_t n, const void *src, int64_t lds, void *dst, int64_t ldd,
+                        int nontemporal);
 } nb_conv_desc;
 
 /* ---- the row walk every ISA's im2col / col2im shares (plain C) ---- */

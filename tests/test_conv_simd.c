@@ -310,6 +310,10 @@ static const nb_conv2d_desc thread_shapes[] = {
     {2, 48, 9, 10, 400, 3, 3, 1, 1, 1, 1, 1, 1, 1},  /* filter block > the L2 share */
     {2, 64, 21, 23, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1},  /* stride 2 */
     {4, 32, 6, 6, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},    /* few pixels an image, many in the batch */
+    /* backward-filter's transposed GEMMs: 130 filters (column chunks of
+       128 and 2), padding past the kernel, odd sizes, several KC blocks */
+    {1, 16, 41, 29, 130, 3, 3, 1, 1, 4, 4, 1, 1, 1},
+    {2, 5, 37, 35, 70, 3, 3, 2, 2, 1, 1, 1, 1, 1},
     /* depthwise (src/conv_depthwise.c): multiplier 2 stride 2, "same" 3x3
        over 144 channels, 5x5 dilation 2 with padding past the kernel */
     {3, 17, 13, 31, 34, 3, 3, 2, 2, 1, 1, 1, 1, 17},
