@@ -223,6 +223,11 @@ typedef struct {
        buffers a pass reserves before writing; may differ from gemm). */
     const nb_gemm_desc *sgemm_desc;
     nb_conv_pack_b_fn pack_b_im2col;
+    /* Optional: the implicit path's packer for sgemm_desc's panels (NR a
+       multiple of NB_CONV_PLAN_LANES), panel p reading the NR / LANES plan
+       panels from p NR / LANES on; set: the implicit path runs sgemm_desc's
+       tile (same KC, same bits) instead of gemm's. */
+    nb_conv_pack_b_fn pack_b_im2col_wide;
     nb_conv_im2col_fn im2col;
     nb_conv_col2im_fn col2im;
     nb_conv_fill_fn fill;
