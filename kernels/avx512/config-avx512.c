@@ -98,4 +98,5 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->conv.dw.bwf = nb_f32_dwconv_bwf_ukernel__avx512;
     cfg->conv.pack_b_pw = nb_f32_packb_ukernel_32__avx512_rows;
     cfg->conv.pack_b_im2col_wide = nb_f32_packb_im2col_ukernel_32__avx512;
+    cfg->conv.direct = nb_f32_conv_direct_ukernel_8x48__avx512;
 }
