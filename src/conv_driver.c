@@ -138,6 +138,7 @@ nb_status nb_conv_forward_gemm(const nb_conv_desc *cd, const nb_conv2d_desc *d, 
                                const float *w, const float *bias, float *y) {
     fwd_ctx c = {cd, d, nb_conv_geom_of(d), 0, 0, x, w, bias, y};
     if (nb_conv_use_pointwise(cd, &c.g, c.g.kg)) return nb_conv_pointwise_forward(cd, d, x, w, bias, y);
+    if (nb_conv_use_direct(cd, d, &c.g)) return nb_conv_direct_forward(cd, d, x, w, bias, y);
     if (nb_conv_use_implicit(cd, d, &c.g)) return nb_conv_forward_implicit(cd, d, x, w, bias, y);
     c.nb = c.g.pointwise ? c.g.PQ : block_cols(cd, c.g.L, c.g.PQ);
     c.nblk = (c.g.PQ + c.nb - 1) / c.nb;
@@ -156,6 +157,7 @@ typedef struct {
     int64_t nb;
     const float *dy, *w;
     float *dx;
+    const float *wt;   /* NULL, or w[g]^T of every group (L x kg each) */
 } bwd_data_ctx;
 
 static nb_status bwd_data_task(const void *ctx, int64_t unit, float *col) {
@@ -168,10 +170,14 @@ static nb_status bwd_data_task(const void *ctx, int64_t unit, float *col) {
     /* w[g] is stored kg x L: op(A) = w[g]^T is L x kg (lda = L). */
     if (g->pointwise)
         return sgemm_call(c->cd, 1, 0, g->cg, g->HW, g->kg, wg, g->L, dyg, g->PQ, 0.0f, dxg, g->HW);
+    /* wt: the same A stored transposed (row-major L x kg), read in place. */
+    const int ta = c->wt ? 0 : 1;
+    const float *ag = c->wt ? c->wt + gi * g->kg * g->L : wg;
+    const int64_t lda = c->wt ? g->kg : g->L;
     c->cd->fill(g->cg * g->HW, 0.0f, dxg);
     for (int64_t j0 = 0; j0 < g->PQ; j0 += c->nb) {
         const int64_t nj = c->nb < g->PQ - j0 ? c->nb : g->PQ - j0;
-        const nb_status s = sgemm_call(c->cd, 1, 0, g->L, nj, g->kg, wg, g->L, dyg + j0, g->PQ,
+        const nb_status s = sgemm_call(c->cd, ta, 0, g->L, nj, g->kg, ag, lda, dyg + j0, g->PQ,
                                        0.0f, col, nj);
         if (s != NB_OK) return s;
         col2im_split(c->cd, c->d, g, j0, nj, col, nj, dxg);
@@ -216,6 +222,18 @@ static void rotate_filters(const nb_conv2d_desc *d, const nb_conv_geom *g, const
             }
 }
 
+/* Column blocks narrow enough for the SGEMM to read A in place (N = nb
+   <= adirect_max_n, K = kg >= adirect_min_k): then the filters are
+   transposed once per call, so that A = w[g]^T is stored row-major and is
+   not packed again for every block of every image (the 3x3 stride-2 c128
+   layer packed its 1152 x 128 filters 7 times an image: 12 % of the
+   pass). The same A values in the same order: the same bits. */
+static int data_transposed(const nb_conv_desc *cd, const nb_conv_geom *g, int64_t nb) {
+    const nb_gemm_desc *gd = cd->sgemm_desc;
+    return gd && gd->ukernel_adirect && cd->transpose32 && nb <= gd->adirect_max_n &&
+           g->kg >= gd->adirect_min_k;
+}
+
 nb_status nb_conv_backward_data_gemm(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                      const float *dy, const float *w, float *dx) {
     nb_conv2d_desc td;
@@ -233,13 +251,26 @@ nb_status nb_conv_backward_data_gemm(const nb_conv_desc *cd, const nb_conv2d_des
             return st;
         }
     }
-    bwd_data_ctx c = {cd, d, nb_conv_geom_of(d), 0, dy, w, dx};
+    bwd_data_ctx c = {cd, d, nb_conv_geom_of(d), 0, dy, w, dx, NULL};
     c.nb = c.g.pointwise ? c.g.PQ : block_cols(cd, c.g.L, c.g.PQ);
     const int64_t tasks = d->n * c.g.G;
     const int nt = nb_conv_task_threads(cd, tasks, d, &c.g);
+    int owned = 0;
+    float *wt = NULL;
+    if (!c.g.pointwise && data_transposed(cd, &c.g, c.nb)) {
+        wt = nb_conv_scratch_floats(NB_SCRATCH_CONV_WT, 1, d->k, c.g.L, &owned);
+        if (!wt) return NB_ERR_OOM;
+        for (int64_t gi = 0; gi < c.g.G; gi++)
+            cd->transpose32(c.g.L, c.g.kg, w + gi * c.g.kg * c.g.L, c.g.L, wt + gi * c.g.kg * c.g.L,
+                            c.g.kg, 0);
+        c.wt = wt;
+    }
     const nb_conv_gemm_shape gemm = c.g.pointwise ? (nb_conv_gemm_shape){1, 0, c.g.cg, c.g.HW, c.g.kg}
-                                                  : (nb_conv_gemm_shape){1, 0, c.g.L, c.nb, c.g.kg};
-    return nb_conv_run_tasks(cd, nt, tasks, c.g.L, c.nb, !c.g.pointwise, &gemm, bwd_data_task, &c);
+                                                  : (nb_conv_gemm_shape){!wt, 0, c.g.L, c.nb, c.g.kg};
+    const nb_status st =
+        nb_conv_run_tasks(cd, nt, tasks, c.g.L, c.nb, !c.g.pointwise, &gemm, bwd_data_task, &c);
+    nb_scratch_done(wt, owned);
+    return st;
 }
 
 /* ---- backward-filter ---- */
@@ -298,6 +329,46 @@ static nb_status bwd_filter_task(const void *ctx, int64_t gi, float *col) {
     return NB_OK;
 }
 
+/* The same sums computed transposed, on ISAs whose SGEMM reads A in place
+   (ukernel_adirect) for N <= adirect_max_n:
+     dwT[g] (L x kg) (+)= col (L x nj) dy[n,g][:, blk]^T
+   A is the column block itself, read where im2col wrote it (no packing),
+   and the small dy block is the packed B (64 or 128 channels: 2-4 panels).
+   The plain form packed col transposed into B panels (reading 32 rows at
+   once) and had kg rows of MR-row tiles (64 of 70 used); here the L taps
+   are the rows (576 of 588). Every dw element still gets one FMA chain per
+   KC block of pixels in order, then C += acc: the same bits as the plain
+   form (and as one GEMM over the image), in any column chunking. dw[g] =
+   dwT[g]^T at the end (the ISA's transpose). Scratch: col, then dwT. */
+static nb_status bwd_filter_t_task(const void *ctx, int64_t gi, float *col) {
+    const bwd_filter_ctx *c = ctx;
+    const nb_conv_geom *g = &c->g;
+    const int64_t kg = g->kg, L = g->L, chunk = c->cd->sgemm_desc->adirect_max_n;
+    float *dwt = col + (g->pointwise ? 0 : L * c->nb);
+    for (int64_t n = 0; n < c->d->n; n++) {
+        const float *xg = c->x + (n * c->d->c + gi * g->cg) * g->HW;
+        const float *dyg = c->dy + (n * c->d->k + gi * kg) * g->PQ;
+        for (int64_t j0 = 0; j0 < g->PQ; j0 += c->nb) {
+            const int64_t nj = c->nb < g->PQ - j0 ? c->nb : g->PQ - j0;
+            const float *A = xg + j0;
+            int64_t lda = g->HW;
+            if (!g->pointwise) {
+                im2col_split(c->cd, c->d, g, j0, nj, xg, col, nj);
+                A = col;
+                lda = nj;
+            }
+            for (int64_t k0 = 0; k0 < kg; k0 += chunk) {
+                const int64_t kn = chunk < kg - k0 ? chunk : kg - k0;
+                const nb_status s = sgemm_call(c->cd, 0, 1, L, kn, nj, A, lda, dyg + k0 * g->PQ + j0,
+                                               g->PQ, n == 0 && j0 == 0 ? 0.0f : 1.0f, dwt + k0, kg);
+                if (s != NB_OK) return s;
+            }
+        }
+    }
+    c->cd->transpose32(kg, L, dwt, kg, c->dw + gi * kg * L, L, 0);
+    return NB_OK;
+}
+
 /* Images smaller than a KC block (a few pixels each: an 8x8 image has 64):
    one GEMM per image is a GEMM of depth PQ that reads and writes all of
    dw[g] for a few multiply-adds per element (the CNN step's 4x4 layer:
@@ -347,6 +418,15 @@ static int64_t filter_batch_images(const nb_conv_desc *cd, const nb_conv2d_desc 
     return ni < d->n ? ni : d->n;
 }
 
+/* The transposed per-image path (bwd_filter_t_task) where the SGEMM reads
+   A in place and the ISA has a transpose. A function of the ISA and the
+   shape's kind only; the bits are the plain path's anyway. */
+static int filter_transposed(const nb_conv_desc *cd, const nb_conv_geom *g) {
+    const nb_gemm_desc *gd = cd->sgemm_desc;
+    (void)g;
+    return gd && gd->ukernel_adirect && gd->adirect_max_n > 0 && cd->transpose32;
+}
+
 nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                       const float *x, const float *dy, float *dw, float *dbias) {
     if (nb_conv_use_depthwise(cd, d))
@@ -361,9 +441,18 @@ nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_de
     /* The batched path's scratch: col and dyT (L + kg rows of ni PQ), then
        dwT (L kg floats, in whole rows of ni PQ). */
     const int64_t ld = ni * c.g.PQ, rows = c.g.L + c.g.kg + (ni ? (c.g.L * c.g.kg + ld - 1) / ld : 0);
-    const nb_status st =
-        ni ? nb_conv_run_tasks(cd, nt, tasks, rows, ld, 1, &gemm, bwd_filter_batched_task, &c)
-           : nb_conv_run_tasks(cd, nt, tasks, c.g.L, c.nb, !c.g.pointwise, &gemm, bwd_filter_task, &c);
+    nb_status st;
+    if (ni) {
+        st = nb_conv_run_tasks(cd, nt, tasks, rows, ld, 1, &gemm, bwd_filter_batched_task, &c);
+    } else if (filter_transposed(cd, &c.g)) {
+        /* col (L rows of nb; none for pointwise), then dwT in whole rows. */
+        const int64_t kn = c.g.kg < cd->sgemm_desc->adirect_max_n ? c.g.kg : cd->sgemm_desc->adirect_max_n;
+        const nb_conv_gemm_shape tg = {0, 1, c.g.L, kn, c.nb};
+        const int64_t trows = (c.g.pointwise ? 0 : c.g.L) + (c.g.L * c.g.kg + c.nb - 1) / c.nb;
+        st = nb_conv_run_tasks(cd, nt, tasks, trows, c.nb, 1, &tg, bwd_filter_t_task, &c);
+    } else {
+        st = nb_conv_run_tasks(cd, nt, tasks, c.g.L, c.nb, !c.g.pointwise, &gemm, bwd_filter_task, &c);
+    }
     if (st == NB_OK && dbias) {
         /* Double accumulator, images in order: nearly exact, thread-free. */
         for (int64_t k = 0; k < d->k; k++) {

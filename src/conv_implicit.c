@@ -44,6 +44,23 @@
 
 static int64_t round_up64(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
+/* The GEMM this path runs and its B packer: the ISA's wide packer with the
+   SGEMM's tile where it has one (AVX-512: 14x32, half the loads per FMA of
+   the 14x16 tile), else conv.gemm's. Plans always have panels of at most
+   NB_CONV_PLAN_LANES lanes; a wide panel reads nr / lanes of them. */
+static const nb_gemm_desc *igemm(const nb_conv_desc *cd) {
+    const nb_gemm_desc *s = cd->sgemm_desc;
+    if (cd->pack_b_im2col_wide && s && s->nr % NB_CONV_PLAN_LANES == 0) return s;
+    return cd->gemm;
+}
+static nb_conv_pack_b_fn ipack(const nb_conv_desc *cd) {
+    return igemm(cd) == cd->gemm ? cd->pack_b_im2col : cd->pack_b_im2col_wide;
+}
+/* Lanes of one plan panel. */
+static int64_t plan_lanes(const nb_gemm_desc *gd) {
+    return gd->nr < NB_CONV_PLAN_LANES ? gd->nr : NB_CONV_PLAN_LANES;
+}
+
 /* NABLA_CONV_PATH=implicit / explicit: take that path wherever the
    implicit one is possible at all (the tests run the SIMD suite both ways
    on every shape); anything else: choose by shape. */
@@ -74,7 +91,8 @@ static int forced_path(void) {
 int nb_conv_use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g) {
     /* Plan offsets are int32 and a packer adds up to 2 NR to them. */
     if (!cd->pack_b_im2col || !cd->gemm || g->pointwise || d->stride_w > 2 ||
-        g->HW > INT32_MAX - 4 * NB_CONV_PLAN_LANES || cd->gemm->nr > NB_CONV_PLAN_LANES)
+        g->HW > INT32_MAX - 4 * NB_CONV_PLAN_LANES ||
+        (igemm(cd)->nr > NB_CONV_PLAN_LANES && igemm(cd)->nr % NB_CONV_PLAN_LANES != 0))
         return 0;
     const int forced = forced_path();
     if (forced) return forced > 0;
@@ -89,11 +107,12 @@ int nb_conv_use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const 
     return g->cg >= 32;
 }
 
-/* The plan of the panels of nr pixels from pixel j0 (nj pixels in all):
-   entry p RS + r S + s. Lanes past the block or past nr read nothing. */
+/* The plan of `panels` panels of nr pixels from pixel j0 (nj pixels in
+   all): entry p RS + r S + s. Lanes past the block or past nr read
+   nothing (a wide panel's last plan panel may lie wholly past it). */
 static void build_plan(const nb_conv2d_desc *d, const nb_conv_geom *g, int64_t nr, int64_t j0,
-                       int64_t nj, nb_conv_tap *plan) {
-    const int64_t H = d->h, W = d->w, RS = d->r * d->s, panels = (nj + nr - 1) / nr;
+                       int64_t nj, int64_t panels, nb_conv_tap *plan) {
+    const int64_t H = d->h, W = d->w, RS = d->r * d->s;
     const int64_t step = d->stride_w;
     for (int64_t pn = 0; pn < panels; pn++) {
         /* Input row and column of each lane at r = s = 0. */
@@ -169,8 +188,9 @@ typedef struct {
 static nb_status ifwd_task(const void *ctx, int64_t t, float *scratch) {
     const ifwd_ctx *c = ctx;
     const nb_conv_geom *g = &c->g;
-    const nb_gemm_desc *gd = c->cd->gemm;
-    const int64_t nr = gd->nr, RS = c->d->r * c->d->s;
+    const nb_gemm_desc *gd = igemm(c->cd);
+    const nb_conv_pack_b_fn pack = ipack(c->cd);
+    const int64_t nr = gd->nr, RS = c->d->r * c->d->s, lanes = plan_lanes(gd), hp = nr / lanes;
     /* Block-major: a thread's consecutive tasks (static schedule) share the
        pixel block, hence the plan, across images and groups. */
     const int64_t per_blk = c->d->n * g->G * c->ksplit;
@@ -186,7 +206,7 @@ static nb_status ifwd_task(const void *ctx, int64_t t, float *scratch) {
     float *bpack = scratch + c->plan_floats;
     const int tn = nb_parallel_thread_num();
     if (tn >= PLAN_CACHE_THREADS || c->plan_blk[tn] != blk) {
-        build_plan(c->d, g, nr, j0, nj, plan);
+        build_plan(c->d, g, lanes, j0, nj, panels * hp, plan);
         if (tn < PLAN_CACHE_THREADS) c->plan_blk[tn] = blk;
     }
     float beta0 = 0.0f;
@@ -206,13 +226,13 @@ static nb_status ifwd_task(const void *ctx, int64_t t, float *scratch) {
                layers). */
             for (int64_t pn = 0; pn < panels; pn++) {
                 const int64_t nn = nr < nj - pn * nr ? nr : nj - pn * nr;
-                c->cd->pack_b_im2col(plan + pn * RS, RS, pc, kc, 1, xg, g->HW, bpack);
+                pack(plan + pn * hp * RS, RS, pc, kc, 1, xg, g->HW, bpack);
                 nb_gemm_macro_kernel(gd, k1 - k0, nn, kc, ab + k0 * kc, bpack,
                                      yg + k0 * g->PQ + pn * nr, g->PQ, 1.0f, beta);
             }
             continue;
         }
-        c->cd->pack_b_im2col(plan, RS, pc, kc, panels, xg, g->HW, bpack);
+        pack(plan, RS, pc, kc, panels, xg, g->HW, bpack);
         for (int64_t ic = k0; ic < k1; ic += gd->mc) {
             const int64_t ie = ic + gd->mc < k1 ? ic + gd->mc : k1;
             nb_gemm_macro_kernel(gd, ie - ic, nj, kc, ab + ic * kc, bpack, yg + ic * g->PQ, g->PQ,
@@ -236,7 +256,7 @@ typedef struct {
 
 static int pack_filter_blocks(void *ctx, int64_t lo, int64_t hi) {
     const pack_filters_run *r = ctx;
-    const nb_gemm_desc *gd = r->c->cd->gemm;
+    const nb_gemm_desc *gd = igemm(r->c->cd);
     const nb_conv_geom *g = &r->c->g;
     for (int64_t i = lo; i < hi; i++) {
         const int64_t gi = i / r->c->nkc, pc = i % r->c->nkc * gd->kc;
@@ -256,7 +276,7 @@ static void pack_filters(const ifwd_ctx *c, const float *w, float *apack, int nt
 
 nb_status nb_conv_forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                   const float *x, const float *w, const float *bias, float *y) {
-    const nb_gemm_desc *gd = cd->gemm;
+    const nb_gemm_desc *gd = igemm(cd);
     ifwd_ctx c = {.cd = cd, .d = d, .g = nb_conv_geom_of(d), .x = x, .bias = bias, .y = y};
     const nb_conv_geom *g = &c.g;
     const int64_t nr = gd->nr, kcb = gd->kc < g->L ? gd->kc : g->L;
@@ -302,7 +322,7 @@ nb_status nb_conv_forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc 
     int64_t a_floats, plan_floats, b_floats;
     if (!nb_mul_ok(c.kgr, kcb, &a_floats) ||
         !nb_mul_ok(a_floats + 64, g->G * ((g->L + gd->kc - 1) / gd->kc), &a_floats) ||
-        !nb_mul_ok(panels, d->r * d->s, &plan_floats) ||
+        !nb_mul_ok(panels * (nr / plan_lanes(gd)), d->r * d->s, &plan_floats) ||
         !nb_mul_ok(plan_floats, tap_floats, &plan_floats) || plan_floats > INT64_MAX / 4 ||
         !nb_mul_ok(panels * nr, kcb, &b_floats) || b_floats > INT64_MAX / 4)
         return NB_ERR_OOM;

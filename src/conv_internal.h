@@ -67,6 +67,11 @@ int nb_conv_use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const 
 nb_status nb_conv_forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                    const float *x, const float *w, const float *bias, float *y);
 
+/* The direct forward path for few-channel layers (src/conv_direct.c). */
+int nb_conv_use_direct(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g);
+nb_status nb_conv_direct_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
+                                 const float *w, const float *bias, float *y);
+
 /* Pointwise convolutions (src/conv_pointwise.c): 1x1, stride 1, no
    padding, on an ISA with cd->pack_b_pw (a function of the shape and the
    ISA only); forward and backward-data with the SGEMM's bits. */

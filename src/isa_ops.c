@@ -79,6 +79,7 @@ static nb_status softmax_run(const nb_ukernel_config *cfg, int log, int64_t rows
         isa##_cfg.conv.gemm = isa##_cfg.conv_gemm.mr ? &isa##_cfg.conv_gemm : &isa##_cfg.gemm; \
         isa##_cfg.conv.sgemm = isa##_sgemm;                                                 \
         isa##_cfg.conv.sgemm_desc = &isa##_cfg.gemm;                                        \
+        isa##_cfg.conv.transpose32 = isa##_cfg.copy.transpose32;                            \
         t->sgemm = isa##_sgemm;                                                             \
         t->sconv2d_forward = isa##_conv_fwd;                                                \
         t->sconv2d_backward_data = isa##_conv_bwd_data;                                     \

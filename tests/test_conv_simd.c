@@ -192,6 +192,12 @@ static const nb_conv2d_desc *extra_shapes(int *count) {
         {1, 40, 27, 35, 4, 3, 3, 1, 2, 2, 3, 2, 2, 2},  /* dilation 2, groups 2 */
         {2, 16, 40, 41, 16, 7, 7, 2, 2, 3, 3, 1, 1, 16},/* depthwise 7x7 s2 */
         {1, 3, 37, 41, 7, 7, 7, 2, 2, 3, 3, 1, 1, 1},   /* stem-like 7x7 s2 p3 */
+        /* the direct path (few channels, output rows of whole 16-pixel
+           groups): 11 filters (8-row tiles: 8 + 3), stride 1 and 2,
+           padding past the kernel */
+        {2, 3, 40, 63, 11, 7, 7, 2, 2, 3, 3, 1, 1, 1},  /* Q = 32 */
+        {1, 2, 9, 16, 9, 3, 5, 1, 1, 1, 2, 1, 1, 1},    /* Q = 16, stride 1 */
+        {1, 4, 5, 25, 8, 3, 3, 2, 2, 4, 4, 1, 1, 1},    /* Q = 16, padding 4 */
         {1, 2, 4, 3, 3, 5, 5, 1, 1, 4, 4, 1, 1, 1},     /* input smaller than kernel */
         {1, 7, 23, 17, 5, 3, 3, 3, 1, 6, 7, 1, 3, 1},   /* large padding, stride 3 x 1 */
         {1, 50, 19, 23, 5, 3, 3, 1, 1, 2, 2, 2, 2, 1},  /* "same" with dilation 2, 2 blocks */
@@ -310,6 +316,11 @@ static const nb_conv2d_desc thread_shapes[] = {
     {2, 48, 9, 10, 400, 3, 3, 1, 1, 1, 1, 1, 1, 1},  /* filter block > the L2 share */
     {2, 64, 21, 23, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1},  /* stride 2 */
     {4, 32, 6, 6, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},    /* few pixels an image, many in the batch */
+    /* backward-filter's transposed GEMMs: 130 filters (column chunks of
+       128 and 2), padding past the kernel, odd sizes, several KC blocks */
+    {1, 16, 41, 29, 130, 3, 3, 1, 1, 4, 4, 1, 1, 1},
+    {2, 5, 37, 35, 70, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+    {1, 3, 64, 64, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1},   /* direct forward: 64 chunks of 48 pixels */
     /* depthwise (src/conv_depthwise.c): multiplier 2 stride 2, "same" 3x3
        over 144 channels, 5x5 dilation 2 with padding past the kernel */
     {3, 17, 13, 31, 34, 3, 3, 2, 2, 1, 1, 1, 1, 17},

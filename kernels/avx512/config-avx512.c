@@ -29,10 +29,12 @@
  * GFLOP/s, 2 runs): 64^3 150/141 vs 120/118; 128^3 159/157 vs 143/143;
  * 3136x64x576 146/149 vs 117/124 (K = 576 too, unlike AVX2's 6x16 tile,
  * where short K favoured packing).
- * The convolution's packed paths (implicit im2col, Winograd) take B
- * panels of at most NB_CONV_PLAN_LANES = 16 columns, so they run the 14x16
- * tile (conv_gemm) with AVX2's 16-wide B packer; same KC, so forward and
- * data-gradient convolutions keep the AVX2 bits too. Their explicit column
+ * Winograd takes B panels of at most NB_CONV_PLAN_LANES = 16 columns, so
+ * it runs the 14x16 tile (conv_gemm); the implicit-im2col path runs the
+ * 14x32 tile with its own 32-wide packer (pack_b_im2col_wide: two 16-lane
+ * plan panels a B panel; 3x3 stride 2 c128 56x56 forward 116 -> 130
+ * GFLOP/s), and AVX2's 16-wide one stays for conv_gemm. Same KC, so
+ * forward and data-gradient convolutions keep the AVX2 bits too. Their explicit column
  * blocks and the filter gradient call the full SGEMM above. Pointwise (1x1
  * stride 1) forward and data-gradient passes run the 14x32 tile through
  * src/conv_pointwise.c, which packs the image's rows with the row-order B
@@ -127,4 +129,6 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->conv.rowsum = rowsum_f64;
     cfg->conv.pack_b_pw = nb_f32_packb_ukernel_32__avx512_rows;
     cfg->conv.pw = (nb_pwconv_ukernel){nb_f32_pwconv_ukernel_8x48__avx512, 8, 48};
+    cfg->conv.pack_b_im2col_wide = nb_f32_packb_im2col_ukernel_32__avx512;
+    cfg->conv.direct = nb_f32_conv_direct_ukernel_8x48__avx512;
 }
