@@ -335,65 +335,113 @@ static nb_status redo(const nb_conv_desc *cd, const call_args *a, int64_t n) {
     return st;
 }
 
-static nb_status run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
-                     const float *w, int rotate, const float *bias, float *y, int *handled,
-                     const call_args *ca) {
-    *handled = 0;
+/* The plan of a call that Winograd takes (1), or 0 to leave it to the GEMM
+   paths: the ISA has the transforms, NABLA_CONV_ALGO and, for auto, the
+   shape of one image say so. Filled for nt0 threads. */
+static int choose(const nb_conv_desc *cd, const nb_conv2d_desc *d, int nt0, wctx *c) {
     /* The transforms fill B panels of at most NB_CONV_PLAN_LANES tiles. */
     if (!cd->wino_in || !cd->gemm || cd->gemm->nr > NB_CONV_PLAN_LANES || !nb_conv_winograd_shape(d))
-        return NB_OK;
+        return 0;
     const int algo = algo_env();
-    if (algo == 1) return NB_OK;
+    if (algo == 1) return 0;
+    *c = (wctx){.cd = cd, .d = d};
+    /* The auto choice on the one-thread plan: a function of the shape. */
+    return plan(c, 1) && (algo == 2 || worth_it(c)) && plan(c, nt0);
+}
+
+/* u: the caller's prepacked filters (nb_conv_winograd_pack), or NULL to
+   transform them here. */
+static nb_status run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
+                     const float *w, const float *u, int rotate, const float *bias, float *y,
+                     int *handled, const call_args *ca) {
     const nb_conv_geom g = nb_conv_geom_of(d);
     const int nt0 = nb_conv_task_threads(cd, INT64_MAX, d, &g);
-    wctx c = {.cd = cd, .d = d, .x = x, .bias = bias, .y = y};
-    /* The auto choice on the one-thread plan: a function of the shape. */
-    if (!plan(&c, 1) || (algo == 0 && !worth_it(&c)) || !plan(&c, nt0)) return NB_OK;
-    *handled = 1;
+    wctx c;
+    *handled = choose(cd, d, nt0, &c);
+    if (!*handled) return NB_OK;
+    c.x = x;
+    c.bias = bias;
+    c.y = y;
     const int64_t tasks = d->n * c.nblk * c.ksplit;
     const int nt = tasks < nt0 ? (int)tasks : nt0;
-    int own_a;
-    float *apack = nb_conv_scratch_floats(NB_SCRATCH_CONV_FILTERS, XI * c.nkc, 1, c.a_blk, &own_a);
-    if (!apack) return NB_ERR_OOM;
+    int own_a = 0;
+    float *apack = (float *)u;
+    if (!u && !(apack = nb_conv_scratch_floats(NB_SCRATCH_CONV_FILTERS, XI * c.nkc, 1, c.a_blk, &own_a)))
+        return NB_ERR_OOM;
     c.bad = calloc((size_t)d->n, 1);
     if (!c.bad) {
-        nb_scratch_done(apack, own_a);
+        if (!u) nb_scratch_done(apack, own_a);
         return NB_ERR_OOM;
     }
-    transform_filters(&c, w, rotate, apack, nt0);
+    if (!u) transform_filters(&c, w, rotate, apack, nt0);
     c.apack = apack;
     const int64_t scratch = c.stage_f + c.v_f + c.m_f + 16 * cd->gemm->nr;
     nb_status st = nb_conv_run_tasks(cd, nt, tasks, 1, scratch, 1, NULL, wino_task, &c);
-    nb_scratch_done(apack, own_a);
+    if (!u) nb_scratch_done(apack, own_a);
     for (int64_t n = 0; n < d->n && st == NB_OK; n++)
         if (c.bad[n]) st = redo(cd, ca, n);
     free(c.bad);
     return st;
 }
 
-int nb_conv_winograd_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
-                             const float *w, const float *bias, float *y, nb_status *st) {
+int nb_conv_winograd_forward_packed(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                    const float *x, const float *w, const float *u,
+                                    const float *bias, float *y, nb_status *st) {
     int handled;
     const call_args ca = {d, 0, x, w, bias, y};
-    *st = run(cd, d, x, w, 0, bias, y, &handled, &ca);
+    *st = run(cd, d, x, w, u, 0, bias, y, &handled, &ca);
     return handled;
+}
+
+int nb_conv_winograd_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
+                             const float *w, const float *bias, float *y, nb_status *st) {
+    return nb_conv_winograd_forward_packed(cd, d, x, w, NULL, bias, y, st);
 }
 
 /* Stride 1: dx is the forward convolution of dy (K channels) with the
    filters transposed and rotated, padded by 2 - pad (conv_driver.c,
-   transposed_desc); pad > 2 would crop: the GEMM path takes it. */
-int nb_conv_winograd_backward_data(const nb_conv_desc *cd, const nb_conv2d_desc *d,
-                                   const float *dy, const float *w, float *dx, nb_status *st) {
-    *st = NB_OK;
+   transposed_desc); pad > 2 would crop: the GEMM path takes it (0). */
+static int transposed(const nb_conv2d_desc *d, nb_conv2d_desc *td) {
     if (!nb_conv_winograd_shape(d) || d->pad_h > 2 || d->pad_w > 2) return 0;
     int64_t P, Q;
     nb_conv_out_dims(d, &P, &Q);
-    const nb_conv2d_desc td = {.n = d->n, .c = d->k, .h = P, .w = Q, .k = d->c, .r = 3, .s = 3,
-                               .stride_h = 1, .stride_w = 1, .pad_h = 2 - d->pad_h,
-                               .pad_w = 2 - d->pad_w, .dilation_h = 1, .dilation_w = 1,
-                               .groups = 1};
+    *td = (nb_conv2d_desc){.n = d->n, .c = d->k, .h = P, .w = Q, .k = d->c, .r = 3, .s = 3,
+                           .stride_h = 1, .stride_w = 1, .pad_h = 2 - d->pad_h,
+                           .pad_w = 2 - d->pad_w, .dilation_h = 1, .dilation_w = 1,
+                           .groups = 1};
+    return 1;
+}
+
+int nb_conv_winograd_backward_data_packed(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                          const float *dy, const float *w, const float *u,
+                                          float *dx, nb_status *st) {
+    *st = NB_OK;
+    nb_conv2d_desc td;
+    if (!transposed(d, &td)) return 0;
     int handled;
     const call_args ca = {d, 1, dy, w, NULL, dx};
-    *st = run(cd, &td, dy, w, 1, NULL, dx, &handled, &ca);
+    *st = run(cd, &td, dy, w, u, 1, NULL, dx, &handled, &ca);
     return handled;
+}
+
+int nb_conv_winograd_backward_data(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                   const float *dy, const float *w, float *dx, nb_status *st) {
+    return nb_conv_winograd_backward_data_packed(cd, d, dy, w, NULL, dx, st);
+}
+
+/* Prepacked filters: the packed U of the call's plan (its layout depends
+   on C, K and the ISA's GEMM tile only, not on the threads or the batch). */
+int64_t nb_conv_winograd_pack_floats(const nb_conv_desc *cd, const nb_conv2d_desc *d, int bwd) {
+    nb_conv2d_desc td = *d;
+    wctx c;
+    if (bwd && !transposed(d, &td)) return 0;
+    return choose(cd, &td, 1, &c) ? XI * c.nkc * c.a_blk : 0;
+}
+
+void nb_conv_winograd_pack(const nb_conv_desc *cd, const nb_conv2d_desc *d, int bwd,
+                           const float *w, float *u, int nt) {
+    nb_conv2d_desc td = *d;
+    wctx c;
+    if (bwd && !transposed(d, &td)) return;
+    if (choose(cd, &td, 1, &c)) transform_filters(&c, w, bwd, u, nt);
 }
