@@ -3,8 +3,11 @@
  * forward pass on dy with the filters transposed and rotated.
  *
  * Per call the filters are transformed (U = G g G^T, 36 points) and packed
- * as the GEMM's A blocks, one set per point. Per task (an image, a block of
- * tb output tiles of 4x4, a range of filter rows):
+ * as the GEMM's A blocks, one set per point (or once for many calls:
+ * nb_conv_winograd_pack, src/api_conv_packed.c; or, when only one block of
+ * tiles reads them, by each task for its own filter panels, right before
+ * their GEMMs: gemm_fused). Per task (an image, a block of tb output tiles
+ * of 4x4, a range of filter rows):
  *   1. the input rows the block's tiles read are copied, zero-padded, into
  *      a staging plane per channel (so that every tile reads 6 full rows of
  *      8 floats: no bounds in the micro-kernel);
