@@ -112,8 +112,10 @@ double conv_flop(const nb_conv2d_desc &d, int64_t P, int64_t Q) {
            double(d.r) * double(d.s);
 }
 
+// packed: nabla_packed, the weights packed once before the timed loop
+// (forward and backward-data).
 void run_nabla(benchmark::State &state, const nb_conv2d_desc &d, Direction dir, bool ref,
-               int threads = 1) {
+               int threads = 1, bool packed = false) {
     nbb::IsaScope scope(ref ? NB_ISA_REF : nb_isa_active());
     if (!scope.ok) {
         state.SkipWithError("isa unsupported");
@@ -130,47 +132,27 @@ void run_nabla(benchmark::State &state, const nb_conv2d_desc &d, Direction dir, 
     nbb::Buffer x(nx, -1, 1, 1), w(nw, -1, 1, 2), bias(size_t(d.k), -1, 1, 3), y(ny, -1, 1, 4);
     nbb::Buffer dbias(size_t(d.k));
     nb_set_num_threads(threads > 1 ? threads : bench_threads());
-    for (auto _ : state) {
-        nb_status s = NB_OK;
-        switch (dir) {
-        case kForward:        s = nb_sconv2d_forward(&d, x.p, w.p, bias.p, y.p); break;
-        case kBackwardData:   s = nb_sconv2d_backward_data(&d, y.p, w.p, x.p); break;
-        case kBackwardFilter: s = nb_sconv2d_backward_filter(&d, x.p, y.p, w.p, dbias.p); break;
-        }
-        if (s != NB_OK) {
-            nb_set_num_threads(0);
-            state.SkipWithError(nb_last_error());
-            return;
-        }
-        benchmark::ClobberMemory();
-    }
-    nb_set_num_threads(0);
-    state.counters["FLOPS"] =
-        benchmark::Counter(conv_flop(d, P, Q) * double(state.iterations()), benchmark::Counter::kIsRate);
-}
-
-// nabla_packed: the weights packed once, before the timed loop.
-void run_nabla_packed(benchmark::State &state, const nb_conv2d_desc &d, Direction dir) {
-    int64_t P = 0, Q = 0;
-    if (nb_conv2d_out_shape(&d, &P, &Q) != NB_OK) {
-        state.SkipWithError(nb_last_error());
-        return;
-    }
-    const size_t nx = size_t(d.n * d.c * d.h * d.w);
-    const size_t nw = size_t(d.k * (d.c / d.groups) * d.r * d.s);
-    const size_t ny = size_t(d.n * d.k * P * Q);
-    nbb::Buffer x(nx, -1, 1, 1), w(nw, -1, 1, 2), bias(size_t(d.k), -1, 1, 3), y(ny, -1, 1, 4);
-    nb_set_num_threads(bench_threads());
     nb_conv2d_packed *pw = nullptr;
-    const int dirs = dir == kForward ? NB_CONV_PACK_FORWARD : NB_CONV_PACK_BACKWARD_DATA;
-    if (nb_sconv2d_pack_weights(&d, w.p, dirs, &pw) != NB_OK) {
+    if (packed && nb_sconv2d_pack_weights(&d, w.p, dir == kForward ? NB_CONV_PACK_FORWARD
+                                                                   : NB_CONV_PACK_BACKWARD_DATA,
+                                          &pw) != NB_OK) {
         nb_set_num_threads(0);
         state.SkipWithError(nb_last_error());
         return;
     }
     for (auto _ : state) {
-        const nb_status s = dir == kForward ? nb_sconv2d_forward_packed(&d, x.p, pw, bias.p, y.p)
-                                            : nb_sconv2d_backward_data_packed(&d, y.p, pw, x.p);
+        nb_status s = NB_OK;
+        switch (dir) {
+        case kForward:
+            s = pw ? nb_sconv2d_forward_packed(&d, x.p, pw, bias.p, y.p)
+                   : nb_sconv2d_forward(&d, x.p, w.p, bias.p, y.p);
+            break;
+        case kBackwardData:
+            s = pw ? nb_sconv2d_backward_data_packed(&d, y.p, pw, x.p)
+                   : nb_sconv2d_backward_data(&d, y.p, w.p, x.p);
+            break;
+        case kBackwardFilter: s = nb_sconv2d_backward_filter(&d, x.p, y.p, w.p, dbias.p); break;
+        }
         if (s != NB_OK) {
             state.SkipWithError(nb_last_error());
             break;
@@ -504,7 +486,7 @@ int register_all() {
             const nb_conv2d_desc d = layer.d;
             const Direction dr = kDirs[di].dir;
             auto *b = benchmark::RegisterBenchmark(name.c_str(), [d, dr](benchmark::State &st) {
-                run_nabla_packed(st, d, dr);
+                run_nabla(st, d, dr, false, 1, true);
             });
             b->Unit(benchmark::kMillisecond);
             if (d.n >= 32) b->Iterations(3);
