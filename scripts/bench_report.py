@@ -168,6 +168,12 @@ def main(path, avx2_path=None):
             for impl, (v, u, _) in impls.items():
                 if impl != "nabla" and u == nu and v > 0:
                     ratios.append(f"{nv / v:5.2f}x {impl}")
+            # Prepacked weights against the peers that prepare theirs once too.
+            if "nabla_packed" in impls:
+                pv, pu, _ = impls["nabla_packed"]
+                for impl, (v, u, _) in impls.items():
+                    if (impl.startswith("onednn") or impl == "xnnpack") and u == pu and v > 0:
+                        ratios.append(f"packed {pv / v:5.2f}x {impl}")
             if is_multithread(shape):
                 base = single_thread_twin(shape) or ""
                 # The 1-thread row may carry a suffix of its own (/iterations:3).
