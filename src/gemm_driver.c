@@ -257,14 +257,52 @@ static nb_status run_rows(gemm_ctx *x, int nt) {
     return NB_OK;
 }
 
+/* Nothing packed (ukernel_direct): small B, few column panels, neither
+   operand transposed. */
+static int use_direct(const nb_gemm_desc *d, int ta, int tb, int64_t N, int64_t K) {
+    return !ta && !tb && d->ukernel_direct && N <= d->adirect_max_n && K >= d->adirect_min_k &&
+           K * N <= d->direct_max_kn;   /* N <= adirect_max_n: no overflow */
+}
+
+/* ukernel_direct over tiles: unit u is row panel u % mp of column panel
+   u / mp (a thread's consecutive units share B's columns). Each unit
+   belongs to one thread for every KC block, in order, so an element sees
+   the packed path's KC blocks and FMA chains. */
+static void direct_thread(void *ctx, int tid, int nt) {
+    const gemm_ctx *x = ctx;
+    const nb_gemm_desc *d = x->d;
+    const int64_t mp = (x->M + d->mr - 1) / d->mr, np = (x->N + d->nr - 1) / d->nr;
+    const int64_t u0 = mp * np * tid / nt, u1 = mp * np * (tid + 1) / nt;
+    for (int64_t pc = 0; pc < x->K; pc += d->kc) {
+        const int64_t kc = min64(d->kc, x->K - pc);
+        const float beta = pc == 0 ? x->beta : 1.0f;
+        for (int64_t u = u0; u < u1; u++) {
+            const int64_t i0 = u % mp * d->mr, j0 = u / mp * d->nr;
+            d->ukernel_direct((size_t)min64(d->mr, x->M - i0), (size_t)min64(d->nr, x->N - j0),
+                              (size_t)kc, a_at(x, i0, pc), (ptrdiff_t)x->lda, b_at(x, pc, j0),
+                              (ptrdiff_t)x->ldb, x->C + i0 * x->ldc + j0, (ptrdiff_t)x->ldc,
+                              x->alpha, beta);
+        }
+    }
+}
+
+static nb_status run_direct(gemm_ctx *x, int nt) {
+    const nb_gemm_desc *d = x->d;
+    const int64_t units = (x->M + d->mr - 1) / d->mr * ((x->N + d->nr - 1) / d->nr);
+    if (nt > units) nt = (int)units;
+    nb_parallel_team(nt, direct_thread, x);
+    return NB_OK;
+}
+
 /* Threads for a GEMM of this shape (the team size of the call's own
    parallel region, 1 inside a caller's region); 0 when the call packs
    nothing (empty, C = beta C only, or a no-pack row path). */
-static int packed_threads(const nb_gemm_desc *d, int trans_b, int64_t M, int64_t N, int64_t K,
-                          float alpha) {
+static int packed_threads(const nb_gemm_desc *d, int trans_a, int trans_b, int64_t M, int64_t N,
+                          int64_t K, float alpha) {
     if (M == 0 || N == 0 || K == 0 || alpha == 0.0f) return 0;
     if (d->rows && !trans_b && M <= d->rows_max_m) return 0;
     if (d->rows_bt && trans_b && M <= d->rows_bt_max_m) return 0;
+    if (use_direct(d, trans_a, trans_b, N, K)) return 0;
     /* M*N*K saturates instead of overflowing: it only sizes the team. */
     int64_t mnk;
     if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;
@@ -273,7 +311,7 @@ static int packed_threads(const nb_gemm_desc *d, int trans_b, int64_t M, int64_t
 
 nb_status nb_gemm_driver_reserve(const nb_gemm_desc *d, int trans_a, int trans_b, int64_t M,
                                  int64_t N, int64_t K) {
-    const int nt = packed_threads(d, trans_b, M, N, K, 1.0f);
+    const int nt = packed_threads(d, trans_a, trans_b, M, N, K, 1.0f);
     if (nt == 0) return NB_OK;
     gemm_ctx x = {d, trans_a, trans_b, M, N, K, 1.0f, 0.0f, NULL, NULL, 0, 0, 0, NULL,
                   NULL, NULL, 0, 0, 1, 0, 0};
@@ -300,5 +338,6 @@ nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,
     const int nt = nb_threads_for(mnk, d->min_mnk_per_thread);
     if (d->rows && !trans_b && M <= d->rows_max_m) return run_rows(&x, nt);
     if (d->rows_bt && trans_b && M <= d->rows_bt_max_m) return run_rows(&x, nt);
+    if (use_direct(d, trans_a, trans_b, N, K)) return run_direct(&x, nt);
     return run_packed(d, &x, nt);
 }
