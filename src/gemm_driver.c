@@ -42,6 +42,7 @@ typedef struct {
     float *abuf;            /* per-thread A blocks, abuf_stride floats apart */
     int64_t abuf_stride;
     int64_t kcb;            /* min(K, kc): the largest KC block */
+    int64_t ncb;            /* the NC block width: nc or less (nc_block) */
     int split_m;            /* 1: threads split rows; 0: threads split columns */
     int adirect;            /* A is read in place by ukernel_adirect, not packed */
     int64_t rows1_n;        /* M == 1 no-pack path: columns per call (0: unused) */
@@ -111,8 +112,8 @@ static void packed_thread(void *ctx, int tid, int nt) {
         r0 = min64(x->M, (mp * tid / nt) * mr);
         r1 = min64(x->M, (mp * (tid + 1) / nt) * mr);
     }
-    for (int64_t jc = 0; jc < x->N; jc += d->nc) {
-        const int64_t nc = min64(d->nc, x->N - jc);
+    for (int64_t jc = 0; jc < x->N; jc += x->ncb) {
+        const int64_t nc = min64(x->ncb, x->N - jc);
         const int64_t np = (nc + nr - 1) / nr;
         /* B panels this thread packs: a share of all (split_m) or its own. */
         const int64_t p0 = np * tid / nt, p1 = np * (tid + 1) / nt;
@@ -152,12 +153,21 @@ static int64_t imbalance(int64_t units, int64_t nt) {
    The size is bounded by the blocking (kc*nc + threads*mc*kc floats, ~4 MiB
    on AVX2), not by the problem. */
 
+/* The width of the NC blocks: N cut into ceil(N / nc) blocks of equal
+   width (whole NR panels), so that N a little over nc is not one full block
+   and a sliver that repacks every A block for a few columns. Splitting N
+   never changes a bit of C. */
+static int64_t nc_block(const nb_gemm_desc *d, int64_t N) {
+    const int64_t blocks = (N + d->nc - 1) / d->nc;
+    return round_up((N + blocks - 1) / blocks, d->nr);
+}
+
 /* Sets x's split, blocking and A-in-place choice for nt threads; returns
    the threads the packed path will use and sets *floats to the size of its
    packing buffer. */
 static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *floats) {
     const int64_t kcb = min64(x->K, d->kc);
-    const int64_t ncb = round_up(min64(x->N, d->nc), d->nr);
+    const int64_t ncb = round_up(min64(x->N, nc_block(d, x->N)), d->nr);
     const int64_t mcb = round_up(min64(x->M, d->mc), d->mr);
     const int64_t mp = (x->M + d->mr - 1) / d->mr, np = ncb / d->nr;
     if (nt > 1) {
@@ -174,6 +184,7 @@ static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *float
         x->split_m = 1;
     }
     x->kcb = kcb;
+    x->ncb = ncb;
     x->adirect = !x->ta && d->ukernel_adirect && x->N <= d->adirect_max_n &&
                  x->K >= d->adirect_min_k;
     x->abuf_stride = x->adirect ? 0 : round_up(kcb * mcb + NB_GEMM_PACK_SLACK, 16);
@@ -314,7 +325,7 @@ nb_status nb_gemm_driver_reserve(const nb_gemm_desc *d, int trans_a, int trans_b
     const int nt = packed_threads(d, trans_a, trans_b, M, N, K, 1.0f);
     if (nt == 0) return NB_OK;
     gemm_ctx x = {d, trans_a, trans_b, M, N, K, 1.0f, 0.0f, NULL, NULL, 0, 0, 0, NULL,
-                  NULL, NULL, 0, 0, 1, 0, 0};
+                  NULL, NULL, 0, 0, 0, 1, 0, 0};
     size_t floats;
     plan_packed(d, &x, nt, &floats);
     return nb_scratch_reserve(NB_SCRATCH_GEMM, floats * sizeof(float)) ? NB_OK : NB_ERR_OOM;
@@ -331,7 +342,7 @@ nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,
         return NB_OK;
     }
     gemm_ctx x = {d, trans_a, trans_b, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C,
-                  NULL, NULL, 0, 0, 1, 0, 0};
+                  NULL, NULL, 0, 0, 0, 1, 0, 0};
     /* M*N*K saturates instead of overflowing: it only sizes the team. */
     int64_t mnk;
     if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;

@@ -21,7 +21,13 @@
  * per-element FMA chains). The B micro-panel (384 x 32 floats, 48 KiB)
  * streams from L2 rather than staying in L1; the measurement says that
  * costs less than the extra C updates of a shorter KC. MC = 168 = 12 row
- * panels of 14 (the A block, 252 KiB, in L2); NC = 4064, a multiple of 32.
+ * panels of 14 (the A block, 252 KiB, in L2); NC = 1024 (the B block,
+ * 384 x 1024 floats = 1.5 MiB, in this Xeon's 2 MiB L2), N cut into equal
+ * blocks of at most NC (gemm_driver.c): NC = 4064 cut 128x4096x1024 into a
+ * 4064-wide block and a 32-wide sliver that repacked A for 32 columns.
+ * Measured side by side (1 thread, GFLOP/s, median of 10): 128x4096x1024
+ * 89.7 -> 104-111; 256^3..2048^3, 3136x64x576 and the MLP shapes unchanged
+ * within the noise (+-3 %); KC = 256 and MC = 112, 224, 336 no better.
  * A in place (ukernel_adirect, the same tile loop reading A's rows where
  * they are) whenever N <= 128, for any K: with 2-4 column panels to reuse
  * it, packing an A block costs more than it saves, even after the packer
@@ -58,7 +64,7 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->gemm.nr = 32;
     cfg->gemm.mc = 168;
     cfg->gemm.kc = 384;
-    cfg->gemm.nc = 4064;
+    cfg->gemm.nc = 1024;
     cfg->gemm.ukernel = nb_f32_gemm_ukernel_14x32__avx512;
     cfg->gemm.pack_a = nb_f32_packa_ukernel_14__avx512;
     cfg->gemm.pack_b = nb_f32_packb_ukernel_32__avx512;
