@@ -56,6 +56,15 @@ typedef void nb_gemm_ukernel_adirect_ft(size_t m, size_t n, size_t k,
                                         float *c, ptrdiff_t ldc, float alpha, float beta);
 typedef nb_gemm_ukernel_adirect_ft *nb_gemm_ukernel_adirect_fn;
 
+/* The same contract with nothing packed: A as for ukernel_adirect, and
+ * op(B) = B (not transposed), element (p, j) at b[p*ldb + j], any alignment;
+ * columns j >= n are never read. Same bits as the packed kernel. */
+typedef void nb_gemm_ukernel_direct_ft(size_t m, size_t n, size_t k,
+                                       const float *a, ptrdiff_t lda, const float *b,
+                                       ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha,
+                                       float beta);
+typedef nb_gemm_ukernel_direct_ft *nb_gemm_ukernel_direct_fn;
+
 /* Packs the m x k block of op(A) whose (0,0) element is at `a` into
  * ceil(m/MR) micro-panels of k*MR floats each, back to back in dst (rows
  * beyond m of the last panel zero-filled). trans == 0: op(A)[i,k] = a[i*lda+k];
@@ -131,6 +140,11 @@ typedef struct {
     /* Threads: one more thread per this many multiply-adds (M*N*K). Below
        it a parallel region costs more than it saves (measured per ISA). */
     int64_t min_mnk_per_thread;
+    /* Optional: where ukernel_adirect runs and B is not transposed either,
+       read B in place too (no packing at all) when op(B) has at most
+       direct_max_kn elements: B then stays in L2 for every row panel. */
+    nb_gemm_ukernel_direct_fn ukernel_direct;
+    int64_t direct_max_kn;
 } nb_gemm_desc;
 
 /* ================= convolution pieces (src/conv_driver.h) ================= */
@@ -548,6 +562,7 @@ typedef float nb_fma_peak_ft(int64_t iters);
    src/ukernel_registry.h for the entry kinds). */
 #define NB_UK_GEMM(fn, mr, nr)            nb_gemm_ukernel_ft fn;
 #define NB_UK_GEMM_ADIRECT(fn, mr, nr)    nb_gemm_ukernel_adirect_ft fn;
+#define NB_UK_GEMM_DIRECT(fn, mr, nr)     nb_gemm_ukernel_direct_ft fn;
 #define NB_UK_PACKA(fn, mr)               nb_gemm_pack_a_ft fn;
 #define NB_UK_PACKB(fn, nr)               nb_gemm_pack_b_ft fn;
 #define NB_UK_GEMM_ROWS(fn, mr)           nb_gemm_rows_ft fn;

@@ -9,6 +9,7 @@
  *
  *   NB_UK_GEMM(fn, mr, nr)          packed mr x nr tile      (nb_gemm_ukernel_ft)
  *   NB_UK_GEMM_ADIRECT(fn, mr, nr)  the tile reading A in place
+ *   NB_UK_GEMM_DIRECT(fn, mr, nr)   the tile reading A and B in place
  *   NB_UK_PACKA(fn, mr)             A packer                 (nb_gemm_pack_a_ft)
  *   NB_UK_PACKB(fn, nr)             B packer                 (nb_gemm_pack_b_ft)
  *   NB_UK_GEMM_ROWS(fn, mr)         no-pack small-M rows     (nb_gemm_rows_ft)
@@ -44,6 +45,9 @@
 #endif
 #ifndef NB_UK_GEMM_ADIRECT
 #define NB_UK_GEMM_ADIRECT(fn, mr, nr)
+#endif
+#ifndef NB_UK_GEMM_DIRECT
+#define NB_UK_GEMM_DIRECT(fn, mr, nr)
 #endif
 #ifndef NB_UK_PACKA
 #define NB_UK_PACKA(fn, mr)
@@ -138,6 +142,7 @@
 
 #undef NB_UK_GEMM
 #undef NB_UK_GEMM_ADIRECT
+#undef NB_UK_GEMM_DIRECT
 #undef NB_UK_PACKA
 #undef NB_UK_PACKB
 #undef NB_UK_GEMM_ROWS

@@ -21,7 +21,13 @@
  * per-element FMA chains). The B micro-panel (384 x 32 floats, 48 KiB)
  * streams from L2 rather than staying in L1; the measurement says that
  * costs less than the extra C updates of a shorter KC. MC = 168 = 12 row
- * panels of 14 (the A block, 252 KiB, in L2); NC = 4064, a multiple of 32.
+ * panels of 14 (the A block, 252 KiB, in L2); NC = 1024 (the B block,
+ * 384 x 1024 floats = 1.5 MiB, in this Xeon's 2 MiB L2), N cut into equal
+ * blocks of at most NC (gemm_driver.c): NC = 4064 cut 128x4096x1024 into a
+ * 4064-wide block and a 32-wide sliver that repacked A for 32 columns.
+ * Measured side by side (1 thread, GFLOP/s, median of 10): 128x4096x1024
+ * 89.7 -> 104-111; 256^3..2048^3, 3136x64x576 and the MLP shapes unchanged
+ * within the noise (+-3 %); KC = 256 and MC = 112, 224, 336 no better.
  * A in place (ukernel_adirect, the same tile loop reading A's rows where
  * they are) whenever N <= 128, for any K: with 2-4 column panels to reuse
  * it, packing an A block costs more than it saves, even after the packer
@@ -29,6 +35,12 @@
  * GFLOP/s, 2 runs): 64^3 150/141 vs 120/118; 128^3 159/157 vs 143/143;
  * 3136x64x576 146/149 vs 117/124 (K = 576 too, unlike AVX2's 6x16 tile,
  * where short K favoured packing).
+ * Nothing packed (ukernel_direct, the same tile loop reading B's rows in
+ * place too) where A is read in place, B is not transposed and has at most
+ * 384 x 128 elements (192 KiB, in L2 for every row panel): the B packer
+ * was ~8 % of a 64^3 GEMM. Measured side by side (1 thread, GFLOP/s, best
+ * and median of 15): 64^3 150/148 -> 165/158 (libxsmm 181/167); 128^3
+ * 159/156 -> 160/157.
  * Winograd takes B panels of at most NB_CONV_PLAN_LANES = 16 columns, so
  * it runs the 14x16 tile (conv_gemm); the implicit-im2col path runs the
  * 14x32 tile with its own 32-wide packer (pack_b_im2col_wide: two 16-lane
@@ -36,9 +48,9 @@
  * GFLOP/s), and AVX2's 16-wide one stays for conv_gemm. Same KC, so
  * forward and data-gradient convolutions keep the AVX2 bits too. Their explicit column
  * blocks and the filter gradient call the full SGEMM above. Pointwise (1x1
- * stride 1) forward and data-gradient passes run the 14x32 tile through
- * src/conv_pointwise.c, which packs the image's rows with the row-order B
- * packer (pack_b_pw; same panels as the SGEMM's, same bits).
+ * stride 1) forward and data-gradient passes run their own 8-row tile on
+ * the image in place (conv.pw, src/conv_pointwise.c; same KC cuts and FMA
+ * chains as the SGEMM, same bits).
  */
 #include <immintrin.h>
 
@@ -84,13 +96,15 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->gemm.nr = 32;
     cfg->gemm.mc = 168;
     cfg->gemm.kc = 384;
-    cfg->gemm.nc = 4064;
+    cfg->gemm.nc = 1024;
     cfg->gemm.ukernel = nb_f32_gemm_ukernel_14x32__avx512;
     cfg->gemm.pack_a = nb_f32_packa_ukernel_14__avx512;
     cfg->gemm.pack_b = nb_f32_packb_ukernel_32__avx512;
     cfg->gemm.ukernel_adirect = nb_f32_gemm_ukernel_14x32__avx512_adirect;
     cfg->gemm.adirect_max_n = 128;
     cfg->gemm.adirect_min_k = 1;   /* any K: see above */
+    cfg->gemm.ukernel_direct = nb_f32_gemm_ukernel_14x32__avx512_direct;
+    cfg->gemm.direct_max_kn = 384 * 128;   /* B up to 192 KiB: in L2 (see above) */
     cfg->gemm.rows = nb_f32_gemm_ukernel_4xn__avx512_nopack;
     cfg->gemm.rows_bt = nb_f32_gemm_ukernel_4xn__avx512_nopack_bt;
     cfg->gemm.rows_bt_n = 32;
