@@ -11,7 +11,8 @@
  * from a 64-byte boundary (unaligned) and ending at a guard page (no
  * over-read); the column accumulators with a canary past n. Fills that
  * decide the rules: plain values; all +-0 (a tie everywhere); a zero result
- * with every other value on the losing side; one NaN at the first, a
+ * with every other value on the losing side; one winning zero among losing
+ * zeros and values, anywhere; one NaN at the first, a
  * middle or the last position; sparse specials (NaN, +-Inf, denormals,
  * +-0); +-Inf and huge values without NaN. */
 #include <math.h>
@@ -42,7 +43,7 @@ static const int64_t lens[] = {0,  1,  2,   3,   5,   7,   13,  15,  16,  17,   
                                64, 65, 127, 128, 129, 191, 255, 256, 257, 1021, 4095, 4096, 4097, 8209};
 #define N_LENS (sizeof lens / sizeof lens[0])
 
-enum { FILL_PLAIN, FILL_ZEROS, FILL_ZERO_WINS, FILL_ONE_NAN, FILL_SPECIAL, FILL_INF, N_FILLS };
+enum { FILL_PLAIN, FILL_ZEROS, FILL_ZERO_WINS, FILL_ONE_ZERO, FILL_ONE_NAN, FILL_SPECIAL, FILL_INF, N_FILLS };
 
 /* Same value (NaN by class) and, for non-NaN, the same sign (+-0). */
 static int same(float a, float b) {
@@ -68,6 +69,15 @@ static void fill(float *x, int64_t n, int mode, int is_max) {
                                                    : nbt_uniform(-3e38f, 3e38f); break;
         default: x[i] = nbt_uniform(-4, 4); break;
         }
+    }
+    if (mode == FILL_ONE_ZERO && n > 0) {
+        /* One winning zero (+0 for max, -0 for min) among losing zeros and
+           values, at the first, a middle, the last or any position (the
+           tail past the unrolled loops included). */
+        for (int64_t i = 0; i < n; i++)
+            x[i] = nbt_range(0, 1) ? (is_max ? -0.0f : 0.0f) : (is_max ? -1.0f : 1.0f) * nbt_uniform(0.5f, 8);
+        const int64_t where[4] = {0, n / 2, n - 1, nbt_range(0, n - 1)};
+        x[where[nbt_range(0, 3)]] = is_max ? 0.0f : -0.0f;
     }
     if (mode == FILL_ONE_NAN && n > 0) {
         const int64_t where[3] = {0, n / 2, n - 1};
@@ -119,7 +129,8 @@ static void check_rcol(const entry *e, const float *x, int64_t n, int mode, cons
     free(want);
 }
 
-static const char *const fill_names[N_FILLS] = {"plain", "zeros", "zero wins", "one NaN", "specials", "inf"};
+static const char *const fill_names[N_FILLS] = {"plain",   "zeros",    "zero wins", "one winning zero",
+                                                "one NaN", "specials", "inf"};
 
 static void reduction_kernels_match_their_twins_bit_for_bit(void **state) {
     (void)state;
