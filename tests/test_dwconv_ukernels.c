@@ -209,7 +209,8 @@ static void every_kernel_gives_its_twins_bits(void **state) {
 /* 3x3, stride 1, dilation 1: the rolling-window kernels (AVX-512: strips
    of up to 4 blocks of 16 columns, center loads and shifted taps, masked
    edge blocks, the first and last two rows apart). Widths around every
-   strip and block edge up to 2 strips, heights 1 to 7 and a prime, padding
+   strip and block edge up to 2 strips, heights 1 to 7, a prime and around
+   a band of 16 rows, padding
    -1 (backward-data's forward pass when the forward cropped) to past the
    kernel on each side apart (columns: sometimes past a whole block), accumulate on and off (the masked loop),
    NaN / Inf in a quarter of the runs, planes at odd float offsets against
@@ -218,14 +219,15 @@ static void three_by_three_stride_one_gives_the_twins_bits(void **state) {
     (void)state;
     static const int64_t widths[] = {1,  2,  3,  4,  15, 16, 17, 31, 32, 33, 47,  48,  49,
                                      63, 64, 65, 79, 80, 81, 95, 96, 97, 127, 128, 129};
-    static const int64_t heights[] = {1, 2, 3, 4, 5, 7, 11};
+    /* 17, 18: a band of 16 rows (AVX2) and a last band of 1 or 2 */
+    static const int64_t heights[] = {1, 2, 3, 4, 5, 7, 11, 17, 18};
     int ran = 0;
     for (int i = 0; i < ENTRIES; i++) {
         if (entries[i].isa == NB_ISA_REF || !nb_isa_supported(entries[i].isa)) continue;
         for (int it = 0; it < 600; it++) {
             nb_dw_plane g = {.r = 3, .s = 3, .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1};
             g.w = widths[nbt_range(0, 24)];
-            g.h = heights[nbt_range(0, 6)];
+            g.h = heights[nbt_range(0, 8)];
             g.pad_h = nbt_range(-1, 4);
             /* now and then wider than a block, so middle blocks of a strip need masks */
             g.pad_w = nbt_range(0, 7) ? nbt_range(-1, 4) : nbt_range(8, 20);

@@ -17,6 +17,8 @@
  * masked vectors too (x masked to 0 where the tap is in the padding, both
  * x and dy masked past Q), which keeps
  * the contract's per-lane chains. Rows in the padding read the zero row.
+ * 3x3 filters at unit column stride take the kernels of dwconv3x3-avx2.h
+ * (rolling-window forward at stride 1, backward-filter in half-lane passes).
  */
 #include <immintrin.h>
 
