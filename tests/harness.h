@@ -55,6 +55,16 @@ void nbt_skip_impl(const char *file, int line);
 #undef skip
 #define skip() nbt_skip_impl(__FILE__, __LINE__)
 
+/* The statement after it runs once per kernel table that list_fn (fills an
+   array of NB_ISA_COUNT tables, returns how many) gives, t bound to the
+   table; skip() when there is none. */
+#define NBT_FOR_EACH_TABLE(t, list_fn)                                         \
+    const struct nb_kernels *nbt_tabs_[NB_ISA_COUNT];                          \
+    const int nbt_ntabs_ = list_fn(nbt_tabs_);                                 \
+    if (nbt_ntabs_ == 0) skip();                                               \
+    for (int nbt_ti_ = 0; nbt_ti_ < nbt_ntabs_; nbt_ti_++)                     \
+        for (const struct nb_kernels *t = nbt_tabs_[nbt_ti_]; t; t = NULL)
+
 /* ---- running ---- */
 /* Runs each test as its own CMocka group (CMocka's readable output, on
    stdout and stderr) and writes one TAP line per test ("ok", "not ok",

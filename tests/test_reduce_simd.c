@@ -22,12 +22,7 @@ static int simd_tables(const struct nb_kernels *out[NB_ISA_COUNT]) {
     return n;
 }
 
-#define FOR_EACH_SIMD_TABLE(t)                                                  \
-    const struct nb_kernels *tabs_[NB_ISA_COUNT];                               \
-    const int ntabs_ = simd_tables(tabs_);                                      \
-    if (ntabs_ == 0) skip();                                                    \
-    for (int ti_ = 0; ti_ < ntabs_; ti_++)                                      \
-        for (const struct nb_kernels *t = tabs_[ti_]; t; t = NULL)
+#define FOR_EACH_SIMD_TABLE(t) NBT_FOR_EACH_TABLE(t, simd_tables)
 
 static void simd_table_matches_reference_bit_for_bit_on_max_min(void **state) {
     (void)state;
