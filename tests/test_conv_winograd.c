@@ -184,6 +184,21 @@ static void edges_paddings_and_channel_counts_within_the_bound(void **state) {
         }
 }
 
+/* More channels than a KC block (several GEMM blocks per point, beta 1
+   after the first), on a batch-1 image of few tiles (the filter transform
+   fused into the task) and on a batch (transformed once). */
+static void several_kc_blocks_within_the_bound(void **state) {
+    (void)state;
+    const struct nb_kernels *t = wino_table();
+    if (!t) skip();
+    for (int64_t n = 1; n <= 2; n++) {
+        const nb_conv2d_desc d = oc_desc(n, 400, 9, 10, 30, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        check_pass(t, &d, 0, 1);
+        const nb_conv2d_desc b = oc_desc(n, 30, 9, 10, 400, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+        check_pass(t, &b, 1, 0);
+    }
+}
+
 /* 1, 2, 3 threads and each image alone: the same bits. */
 static void threads_and_batch_do_not_change_the_bits(void **state) {
     (void)state;
@@ -263,6 +278,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(transforms_match_their_plain_c_twins),
         cmocka_unit_test(edges_paddings_and_channel_counts_within_the_bound),
+        cmocka_unit_test(several_kc_blocks_within_the_bound),
         cmocka_unit_test(threads_and_batch_do_not_change_the_bits),
         cmocka_unit_test(nan_and_inf_follow_the_reference),
     };
