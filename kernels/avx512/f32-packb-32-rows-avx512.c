@@ -2,7 +2,7 @@
  * (contract: nb_gemm_pack_b_ft in src/ukernel.h; the same panels as
  * nb_f32_packb_ukernel_32__avx512, another order of reads).
  *
- * Why another order: the SGEMM's packer fills one panel at a time, so for
+ * Why another order: the panel packer fills one panel at a time, so for
  * B stored K x N it reads 128 bytes of each of k rows, then the next 128
  * bytes of each row, and so on: k streams at once, more than the L2
  * streamer follows, and each row a separate page. A pointwise (1x1)
@@ -11,6 +11,7 @@
  * p of the block is read from left to right in full (one stream, which the
  * prefetchers follow) and each 32 floats go to their panel's group p.
  * The destination (k x n floats) is sized by the caller to stay in L2.
+ * The AVX-512 SGEMM packs its B blocks with it too (config-avx512.c).
  *
  * trans == 1 (B stored N x K) has no such problem and is left to the
  * SGEMM's packer.
