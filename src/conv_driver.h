@@ -16,9 +16,9 @@
  *                    (beta = 0 for n = 0, then 1); dbias[k] = row sums in
  *                    double, n in order.
  * A 1x1 kernel with stride 1 and no padding skips im2col / col2im: the
- * column matrix is x (dx) itself; where the ISA has a row-order B packer
- * (pack_b_pw) its forward and backward-data passes run in
- * src/conv_pointwise.c, on the SGEMM's tile with B packed block by block.
+ * column matrix is x (dx) itself; where the ISA has a pointwise tile
+ * (cd->pw) its forward and backward-data passes run in
+ * src/conv_pointwise.c, on the image in place (no B packing).
  * Where the ISA has an implicit-im2col packer (below), the forward pass
  * with stride_w 1 or 2 packs the GEMM's B panels straight from the image instead
  * of writing a column block, and backward-data with stride 1 runs as that

@@ -73,7 +73,7 @@ nb_status nb_conv_direct_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d
                                  const float *w, const float *bias, float *y);
 
 /* Pointwise convolutions (src/conv_pointwise.c): 1x1, stride 1, no
-   padding, on an ISA with cd->pack_b_pw (a function of the shape and the
+   padding, on an ISA with cd->pw.fn (a function of the shape and the
    ISA only); forward and backward-data with the SGEMM's bits. */
 int nb_conv_use_pointwise(const nb_conv_desc *cd, const nb_conv_geom *g, int64_t M);
 nb_status nb_conv_pointwise_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d,

@@ -107,7 +107,6 @@ typedef struct {
     nb_wino_filter_fn wino_filter;
     nb_wino_out_fn wino_out;
     nb_dwconv_ukernels dw;      /* depthwise (src/conv_depthwise.c); fwd NULL: none */
-    nb_gemm_pack_b_fn pack_b_pw; /* sgemm_desc's B panels for 1x1 (conv_pointwise.c); NULL: sgemm */
     nb_pwconv_ukernel pw;       /* the 1x1 tile on the image in place (conv_pointwise.c); fn NULL: none */
     /* The copy family's 2-D transpose (nb_copy_ukernels), set by dispatch;
        NULL: backward-filter runs its untransposed GEMM (conv_driver.c). */

@@ -148,7 +148,6 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->conv.dw.fwd = nb_f32_dwconv_fwd_ukernel__avx512;
     cfg->conv.dw.bwf = nb_f32_dwconv_bwf_ukernel__avx512;
     cfg->conv.rowsum = rowsum_f64;
-    cfg->conv.pack_b_pw = nb_f32_packb_ukernel_32__avx512_rows;
     cfg->conv.pw = (nb_pwconv_ukernel){nb_f32_pwconv_ukernel_8x48__avx512, 8, 48};
     cfg->conv.pack_b_im2col_wide = nb_f32_packb_im2col_ukernel_32__avx512;
     cfg->conv.direct = nb_f32_conv_direct_ukernel_8x48__avx512;
