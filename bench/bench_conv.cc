@@ -34,6 +34,10 @@
 // with NABLA_CONV_ALGO forced (read by the library on every call):
 //   nabla_gemm, nabla_winograd   (Winograd F(4x4, 3x3): 3x3 stride-1 layers;
 //                                 elsewhere the same as nabla_gemm).
+//   nabla_packed (forward and backward-data) the active ISA with the
+//                weights packed once, outside the timed loop
+//                (nb_sconv2d_pack_weights: for Winograd the transformed
+//                filters): the peer of onednn's weights reordered once.
 //   xnnpack      (forward only; built with XNNPACK, NB_HAVE_XNNPACK) its
 //                convolution operator, NHWC in and out (bench_conv_xnnpack.cc).
 // Layers with at least 64 channels, and the depthwise ones, also run nabla
@@ -92,9 +96,9 @@ namespace {
 #endif
 
 enum Direction { kForward, kBackwardData, kBackwardFilter };
-enum Impl { kNabla, kRef, kOnednn, kOnednnNchw, kNablaGemm, kNablaWinograd, kXnnpack };
+enum Impl { kNabla, kRef, kOnednn, kOnednnNchw, kNablaGemm, kNablaWinograd, kXnnpack, kNablaPacked };
 const char *const kImplNames[] = {"nabla", "ref", "onednn", "onednn_nchw", "nabla_gemm",
-                                  "nabla_winograd", "xnnpack"};
+                                  "nabla_winograd", "xnnpack", "nabla_packed"};
 
 // Threads of every impl: NB_BENCH_CONV_THREADS, else 1.
 int bench_threads() {
@@ -108,8 +112,10 @@ double conv_flop(const nb_conv2d_desc &d, int64_t P, int64_t Q) {
            double(d.r) * double(d.s);
 }
 
+// packed: nabla_packed, the weights packed once before the timed loop
+// (forward and backward-data).
 void run_nabla(benchmark::State &state, const nb_conv2d_desc &d, Direction dir, bool ref,
-               int threads = 1) {
+               int threads = 1, bool packed = false) {
     nbb::IsaScope scope(ref ? NB_ISA_REF : nb_isa_active());
     if (!scope.ok) {
         state.SkipWithError("isa unsupported");
@@ -126,20 +132,34 @@ void run_nabla(benchmark::State &state, const nb_conv2d_desc &d, Direction dir, 
     nbb::Buffer x(nx, -1, 1, 1), w(nw, -1, 1, 2), bias(size_t(d.k), -1, 1, 3), y(ny, -1, 1, 4);
     nbb::Buffer dbias(size_t(d.k));
     nb_set_num_threads(threads > 1 ? threads : bench_threads());
+    nb_conv2d_packed *pw = nullptr;
+    if (packed && nb_sconv2d_pack_weights(&d, w.p, dir == kForward ? NB_CONV_PACK_FORWARD
+                                                                   : NB_CONV_PACK_BACKWARD_DATA,
+                                          &pw) != NB_OK) {
+        nb_set_num_threads(0);
+        state.SkipWithError(nb_last_error());
+        return;
+    }
     for (auto _ : state) {
         nb_status s = NB_OK;
         switch (dir) {
-        case kForward:        s = nb_sconv2d_forward(&d, x.p, w.p, bias.p, y.p); break;
-        case kBackwardData:   s = nb_sconv2d_backward_data(&d, y.p, w.p, x.p); break;
+        case kForward:
+            s = pw ? nb_sconv2d_forward_packed(&d, x.p, pw, bias.p, y.p)
+                   : nb_sconv2d_forward(&d, x.p, w.p, bias.p, y.p);
+            break;
+        case kBackwardData:
+            s = pw ? nb_sconv2d_backward_data_packed(&d, y.p, pw, x.p)
+                   : nb_sconv2d_backward_data(&d, y.p, w.p, x.p);
+            break;
         case kBackwardFilter: s = nb_sconv2d_backward_filter(&d, x.p, y.p, w.p, dbias.p); break;
         }
         if (s != NB_OK) {
-            nb_set_num_threads(0);
             state.SkipWithError(nb_last_error());
-            return;
+            break;
         }
         benchmark::ClobberMemory();
     }
+    nb_conv2d_packed_free(pw);
     nb_set_num_threads(0);
     state.counters["FLOPS"] =
         benchmark::Counter(conv_flop(d, P, Q) * double(state.iterations()), benchmark::Counter::kIsRate);
@@ -414,9 +434,10 @@ void register_more(const char *fwd, const char *bwd_data, const char *bwd_filter
         b->Unit(benchmark::kMillisecond);
         if (d.n >= 32) b->Iterations(3);
 #endif
+        const bool depthwise = d.groups == d.c && d.c > 1;
         // Issue 11's 2-thread target: every layer with at least 64 channels
         // (and every depthwise layer).
-        if (!(d.groups == d.c && d.c > 1) && d.c < 64 && d.k < 64) continue;
+        if (!depthwise && d.c < 64 && d.k < 64) continue;
         for (int i = 0; i < 3; i++) {
             const Direction dr = dirs[i];
             const std::string name = std::string(families[i]) + "/nabla/" + layer.name + "_t2";
@@ -459,6 +480,18 @@ int register_all() {
                 b->Unit(benchmark::kMillisecond);
                 if (d.n >= 32) b->Iterations(3);   // the training batch: ~0.1 s a call
             }
+    // nabla with prepacked weights, forward and backward-data.
+    for (int di = 0; di < 2; di++)
+        for (const Layer &layer : kLayers) {
+            const std::string name = std::string(kDirs[di].family) + "/nabla_packed/" + layer.name;
+            const nb_conv2d_desc d = layer.d;
+            const Direction dr = kDirs[di].dir;
+            auto *b = benchmark::RegisterBenchmark(name.c_str(), [d, dr](benchmark::State &st) {
+                run_nabla(st, d, dr, false, 1, true);
+            });
+            b->Unit(benchmark::kMillisecond);
+            if (d.n >= 32) b->Iterations(3);
+        }
     // nabla with the algorithm forced (NABLA_CONV_ALGO, set around the run).
     for (const auto &dir : kDirs)
         for (const Layer &layer : kLayers)

@@ -17,7 +17,14 @@
 //     transposed): memory bound, so it also reports the B bytes read per
 //     second (bytes_per_second, compare machine/read/64MiB);
 //   1x4096x4096_bt, the same with B transposed (x W^T of a linear layer);
-//   128x4096x1024, a linear layer's forward pass on a batch of 128.
+//   128x4096x1024, a linear layer's forward pass on a batch of 128;
+//   the GEMMs of the MLP training step (steps/mlp_784_256_10_b128, layer 1,
+//     Linear(784, 256), batch 128) as the tensor layer calls them:
+//     128x256x784_bt the forward x W^T (W stored [256, 784]: trans_b = 1),
+//     256x784x128_at the weight gradient dW = dY^T x (dY stored [128, 256]:
+//     trans_a = 1), 128x784x256 the input gradient dX = dY W.
+//     (XNNPACK's fully-connected operator has no transposed input: no
+//     xnnpack row for _at.)
 #include "bench_util.h"
 
 #include <benchmark/benchmark.h>
@@ -53,6 +60,7 @@ enum Impl { kNabla, kRef, kOpenblas, kXnnpack, kLibxsmm };
 struct Shape {
     int64_t M, N, K;
     int tb;
+    int ta;
     int threads;
     bool ref;   // also benchmark the reference backend
 };
@@ -88,7 +96,7 @@ void run_xnnpack(benchmark::State &state, const Shape &s, const float *A, const 
 #endif
 
 void run(benchmark::State &state, Impl impl, Shape s) {
-    const int64_t lda = s.K, ldb = s.tb ? s.K : s.N, ldc = s.N;
+    const int64_t lda = s.ta ? s.M : s.K, ldb = s.tb ? s.K : s.N, ldc = s.N;
     nbb::Buffer A(size_t(s.M * s.K), -1, 1, 1), B(size_t(s.K * s.N), -1, 1, 2), C(size_t(s.M * s.N), -1, 1, 3);
     nbb::IsaScope isa(impl == kRef ? NB_ISA_REF : nb_isa_active());
     nb_set_num_threads(s.threads);
@@ -107,7 +115,7 @@ void run(benchmark::State &state, Impl impl, Shape s) {
     for (auto _ : state) {
         if (impl == kOpenblas) {
 #ifdef NB_HAVE_OPENBLAS
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, s.tb ? CblasTrans : CblasNoTrans, int(s.M), int(s.N),
+            cblas_sgemm(CblasRowMajor, s.ta ? CblasTrans : CblasNoTrans, s.tb ? CblasTrans : CblasNoTrans, int(s.M), int(s.N),
                         int(s.K), 1.0f, A.p, int(lda), B.p, int(ldb), 0.0f, C.p, int(ldc));
 #endif
         } else if (impl == kLibxsmm) {
@@ -115,9 +123,9 @@ void run(benchmark::State &state, Impl impl, Shape s) {
             // Column-major: C^T = op(B)^T A^T, so B comes first.
             const libxsmm_blasint m = s.N, n = s.M, k = s.K, la = ldb, lb = lda, lc = ldc;
             const float one = 1.0f, zero = 0.0f;
-            libxsmm_sgemm(s.tb ? "T" : "N", "N", &m, &n, &k, &one, B.p, &la, A.p, &lb, &zero, C.p, &lc);
+            libxsmm_sgemm(s.tb ? "T" : "N", s.ta ? "T" : "N", &m, &n, &k, &one, B.p, &la, A.p, &lb, &zero, C.p, &lc);
 #endif
-        } else if (nb_sgemm(0, s.tb, s.M, s.N, s.K, 1.0f, A.p, lda, B.p, ldb, 0.0f, C.p, ldc) != NB_OK) {
+        } else if (nb_sgemm(s.ta, s.tb, s.M, s.N, s.K, 1.0f, A.p, lda, B.p, ldb, 0.0f, C.p, ldc) != NB_OK) {
             state.SkipWithError(nb_last_error());
             break;
         }
@@ -129,13 +137,16 @@ void run(benchmark::State &state, Impl impl, Shape s) {
 
 int register_all() {
     std::vector<Shape> shapes;
-    for (int64_t n : {64, 128, 256, 512, 1024, 2048}) shapes.push_back({n, n, n, 0, 1, n <= 256});
-    shapes.push_back({3136, 64, 576, 1, 1, false});
-    shapes.push_back({1, 4096, 4096, 0, 1, true});
-    shapes.push_back({1, 4096, 4096, 1, 1, false});
-    shapes.push_back({128, 4096, 1024, 0, 1, false});
-    shapes.push_back({1024, 1024, 1024, 0, 2, false});
-    shapes.push_back({2048, 2048, 2048, 0, 2, false});
+    for (int64_t n : {64, 128, 256, 512, 1024, 2048}) shapes.push_back({n, n, n, 0, 0, 1, n <= 256});
+    shapes.push_back({3136, 64, 576, 1, 0, 1, false});
+    shapes.push_back({1, 4096, 4096, 0, 0, 1, true});
+    shapes.push_back({1, 4096, 4096, 1, 0, 1, false});
+    shapes.push_back({128, 4096, 1024, 0, 0, 1, false});
+    shapes.push_back({128, 256, 784, 1, 0, 1, false});
+    shapes.push_back({256, 784, 128, 0, 1, 1, false});
+    shapes.push_back({128, 784, 256, 0, 0, 1, false});
+    shapes.push_back({1024, 1024, 1024, 0, 0, 2, false});
+    shapes.push_back({2048, 2048, 2048, 0, 0, 2, false});
     const struct { Impl impl; const char *name; } impls[] = {
         {kNabla, "nabla"}, {kRef, "ref"},
 #ifdef NB_HAVE_OPENBLAS
@@ -152,9 +163,11 @@ int register_all() {
         for (const auto &im : impls) {
             if (im.impl == kRef && !s.ref) continue;
             if ((im.impl == kXnnpack || im.impl == kLibxsmm) && s.threads != 1) continue;
+            if (im.impl == kXnnpack && s.ta) continue;
             std::string name = "sgemm/" + std::string(im.name) + "/" + std::to_string(s.M) + "x" +
                                std::to_string(s.N) + "x" + std::to_string(s.K);
-            if (s.M == 1 && s.tb) name += "_bt";
+            if (s.tb && s.M != 3136) name += "_bt";   // (the im2col row keeps its old name)
+            if (s.ta) name += "_at";
             if (s.threads != 1) name += "_t" + std::to_string(s.threads);
             auto *b = benchmark::RegisterBenchmark(name.c_str(), run, im.impl, s)
                           ->Unit(benchmark::kMillisecond);

@@ -1,6 +1,9 @@
 // The machine's own limits, measured in the same run as the kernels:
 // FMA peak (flop/s, one core) and memory bandwidth (memcpy, plain read).
 #include "bench_util.h"
+#include "read_probe.h"
+
+#include <ctime>
 
 extern "C" {
 #include "ukernel.h"   // the ISAs' FMA peak probes (NB_UK_PEAK registry lines)
@@ -67,25 +70,36 @@ BENCHMARK(machine_memcpy)->Name("machine/memcpy/64MiB")->Unit(benchmark::kMillis
 // Read bandwidth of one core: a sum over 64 MiB with 8 independent vector
 // chains (AVX2 where the CPU has it, else whatever the compiler makes of a
 // 16-accumulator loop at baseline), so only the memory system limits it.
+static float read_avx2_or_plain(const float *p, size_t n) {
+#if defined(__x86_64__)
+    if (nb_cpu_features() & NB_CPU_AVX2) return nbb_read_avx2(p, n);
+#endif
+    float acc[16] = {0};
+    const size_t body = n - n % 16;
+    for (size_t i = 0; i < body; i += 16)
+        for (int j = 0; j < 16; j++) acc[j] += p[i + j];
+    float t = 0;
+    for (float a : acc) t += a;
+    for (size_t i = body; i < n; i++) t += p[i];
+    return t;
+}
+
+float nbb::read_probe(const float *p, size_t n) {
+#if defined(__x86_64__)
+    if (nb_isa_supported(NB_ISA_AVX512)) return nbb_read_avx512(p, n);
+#endif
+    return read_avx2_or_plain(p, n);
+}
+
+double nbb::thread_cpu_seconds() {
+    timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
 static void machine_read(benchmark::State &state) {
     nbb::Buffer src(kBig);
-#if defined(__x86_64__)
-    const bool avx2 = (nb_cpu_features() & NB_CPU_AVX2) != 0;
-#else
-    const bool avx2 = false;
-#endif
-    for (auto _ : state) {
-#if defined(__x86_64__)
-        if (avx2) {
-            benchmark::DoNotOptimize(nbb_read_avx2(src.p, kBig));
-            continue;
-        }
-#endif
-        float acc[16] = {0};
-        for (size_t i = 0; i < kBig; i += 16)
-            for (int j = 0; j < 16; j++) acc[j] += src.p[i + j];
-        benchmark::DoNotOptimize(acc);
-    }
+    for (auto _ : state) benchmark::DoNotOptimize(read_avx2_or_plain(src.p, kBig));
     state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(kBig * sizeof(float)));
 }
 BENCHMARK(machine_read)->Name("machine/read/64MiB")->Unit(benchmark::kMillisecond);

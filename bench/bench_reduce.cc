@@ -1,10 +1,22 @@
 // Reductions: reduce/<impl>/<shape>, impl = nabla (active ISA) or ref.
-// Rates are bytes READ (SetBytesProcessed), to compare with
-// machine/read/64MiB measured in the same run. "/t1" pins one thread;
+// Rates are bytes READ (SetBytesProcessed). "/t1" pins one thread;
 // without it nabla uses its default thread count. One-thread runs are timed
 // in CPU time like the machine/ probes (robust to being descheduled on a
 // shared machine); multi-thread runs in real time.
+//
+// The "/t1" rows carry their own read-bandwidth reference, counter read_bw
+// (bytes/s, what bench_report.py's "% of read bw" then uses): the machine's
+// read probe (read_probe.h, 512-bit loads where AVX-512 runs) over the SAME
+// buffer, run untimed before every timed call and timed on the same thread
+// CPU clock. A 64 MiB buffer is neither in DRAM nor in the last-level cache
+// on every machine: on a Xeon with a shared 480 MiB L3 one pass over it ran
+// anywhere between 14 and 27 GB/s from one second to the next, depending on
+// what other tenants had evicted, so a reference measured once at the start
+// of the run (machine/read512/64MiB) put the same kernel at 58 % or 96 %.
+// Alternating pass by pass, the kernel and its reference see the same cache
+// state, the same page layout and the same frequency.
 #include "bench_util.h"
+#include "read_probe.h"
 
 #include <benchmark/benchmark.h>
 
@@ -44,7 +56,16 @@ void run(benchmark::State &state, const Case &c, bool ref, int threads) {
         if (!(c.mask >> i & 1)) ny *= c.shape[i];
     }
     nbb::Buffer x(static_cast<size_t>(n)), y(static_cast<size_t>(ny));
+    const bool with_ref = !ref && threads == 1;
+    double ref_seconds = 0;
     for (auto _ : state) {
+        if (with_ref) {
+            state.PauseTiming();
+            const double t0 = nbb::thread_cpu_seconds();
+            benchmark::DoNotOptimize(nbb::read_probe(x.p, static_cast<size_t>(n)));
+            ref_seconds += nbb::thread_cpu_seconds() - t0;
+            state.ResumeTiming();
+        }
         if (nb_sreduce(c.op, c.ndim, c.shape, x.p, xs, c.mask, y.p, ys) != NB_OK) {
             state.SkipWithError(nb_last_error());
             break;
@@ -53,7 +74,9 @@ void run(benchmark::State &state, const Case &c, bool ref, int threads) {
         benchmark::ClobberMemory();
     }
     nb_set_num_threads(0);
-    state.SetBytesProcessed(int64_t(state.iterations()) * n * int64_t(sizeof(float)));
+    const int64_t bytes = int64_t(state.iterations()) * n * int64_t(sizeof(float));
+    state.SetBytesProcessed(bytes);
+    if (with_ref && ref_seconds > 0) state.counters["read_bw"] = double(bytes) / ref_seconds;
 }
 
 int register_all() {

@@ -11,6 +11,9 @@
 //   ukernel/wino_out/<fn>              LANES tiles (items = 4x4 tiles)
 //   ukernel/dwconv_fwd|bwf|bwd/<fn>    one 56 x 56 plane, 3x3 stride 1 pad 1
 //                                      (items = output pixels)
+//   ukernel/pwconv/<fn>                8 row tiles over 4 tiles of NR pixels,
+//                                      64 channels, all in L1/L2 (items =
+//                                      multiply-adds, so GFLOP/s = 2 items/s)
 #include "bench_util.h"
 
 extern "C" {
@@ -23,7 +26,7 @@ extern "C" {
 
 namespace {
 
-enum Kind { MAXPOOL, AVGPOOL, MAXPOOL_BWD, WINO_IN, WINO_FILTER, WINO_OUT, DW_FWD, DW_BWF, DW_BWD };
+enum Kind { MAXPOOL, AVGPOOL, MAXPOOL_BWD, WINO_IN, WINO_FILTER, WINO_OUT, DW_FWD, DW_BWF, DW_BWD, PW };
 
 struct Entry {
     const char *kind, *fn;
@@ -44,6 +47,7 @@ const Entry kEntries[] = {
 #define NB_UK_DWCONV_FWD(fn) NBB_E(DW_FWD, "dwconv_fwd", fn, 0)
 #define NB_UK_DWCONV_BWF(fn) NBB_E(DW_BWF, "dwconv_bwf", fn, 0)
 #define NB_UK_DWCONV_BWD(fn) NBB_E(DW_BWD, "dwconv_bwd", fn, 0)
+#define NB_UK_PWCONV(fn, mr, nr) NBB_E(PW, "pwconv", fn, (mr) * 1000 + (nr))
 #include "ukernel_registry.h"
 };
 
@@ -124,6 +128,20 @@ int64_t run_dwconv(benchmark::State &state, const Entry *e) {
     return int64_t(n);
 }
 
+int64_t run_pwconv(benchmark::State &state, const Entry *e) {
+    const int64_t mr = e->lanes / 1000, nr = e->lanes % 1000, k = 64, rows = 8 * mr, px = 4 * nr;
+    nbb::Buffer w{size_t(rows * k)}, x{size_t(k * px)}, y{size_t(rows * px)};
+    const auto fn = reinterpret_cast<nb_pwconv_fn>(e->f);
+    for (auto _ : state) {
+        for (int64_t j = 0; j < px; j += nr)
+            for (int64_t i = 0; i < rows; i += mr)
+                fn(size_t(mr), size_t(nr), size_t(k), w.p + i * k, x.p + j, px, y.p + i * px + j, px,
+                   nullptr, 0);
+        benchmark::ClobberMemory();
+    }
+    return rows * px * k;
+}
+
 void bm_entry(benchmark::State &state, const Entry *e) {
     if (!nb_isa_supported(e->isa)) {
         state.SkipWithError("isa unsupported");
@@ -137,6 +155,7 @@ void bm_entry(benchmark::State &state, const Entry *e) {
     case WINO_IN:
     case WINO_FILTER:
     case WINO_OUT: items = run_wino(state, e); break;
+    case PW: items = run_pwconv(state, e); break;
     default: items = run_dwconv(state, e); break;
     }
     state.SetItemsProcessed(int64_t(state.iterations()) * items);

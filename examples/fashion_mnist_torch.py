@@ -119,6 +119,9 @@ def main():
     ap.add_argument("--eval", action="store_true", help="test accuracy after each epoch also with --steps")
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--check-steps", help="DIR of nabla's --export-steps: each step's loss at nabla's weights")
+    ap.add_argument("--perturb-ulp", action="store_true",
+                    help="move one weight (the last layer's first) up by one ulp before training: "
+                         "how far a single rounding difference carries")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -135,6 +138,10 @@ def main():
     model = make_model(0.0 if a.no_dropout else 0.25)
     if a.init:
         load_nabla_state(model, a.init)
+    if a.perturb_ulp:
+        with torch.no_grad():
+            w = list(model.parameters())[-2].view(-1)
+            w[0] = torch.nextafter(w[0], torch.tensor(float("inf")))
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
     orders = [list(map(int, line.split())) for line in open(a.order)] if a.order else []
     log = open(a.log_losses, "w") if a.log_losses else None

@@ -6,7 +6,10 @@ the report lists each implementation's rate (median of the repetitions) and
 the ratios that the targets are stated in: nabla vs each peer measured in
 the same run, and nabla vs the machine's limits measured in the same run
 (machine/peak/fma for flop rates, machine/read and machine/memcpy for byte
-rates).
+rates). A row that carries its own read-bandwidth reference (counter
+read_bw: the read probe over the same buffer, alternated with the kernel,
+bench/bench_reduce.cc) is measured against that one instead, "% of read bw
+(same buf)".
 Machine ratios are printed only where they mean something: % of FMA peak
 for single-thread flop rates, % of bandwidth for single-thread byte rates
 whose working set (bytes per iteration) is larger than the last-level
@@ -14,10 +17,11 @@ cache. Multi-thread entries (`_t2`, `/real_time`, all threads) are compared
 with the same implementation's single-thread entry instead. The tensor
 family counts bytes read + written, so it is compared with memcpy's
 traffic (twice its rate, which counts the bytes read).
-The optional second file is a run with oneDNN capped at AVX2
-(DNNL_MAX_CPU_ISA=AVX2, scripts/run.sh): its conv oneDNN entries join the
-first file's as impls onednn_avx2 and onednn_nchw_avx2 (everything else in
-it is ignored). A row too wide for one line puts its ratios on a second,
+The optional second file is the same-ISA run for the AVX2 targets: nabla
+forced to AVX2 (NABLA_ISA=avx2) and oneDNN capped at AVX2
+(DNNL_MAX_CPU_ISA=AVX2, scripts/run.sh). Its conv entries become families
+of their own, conv2d*_avx2, so their ratios compare the two at AVX2
+(everything else in it is ignored). A row too wide for one line puts its ratios on a second,
 indented line.
 Usage: bench_report.py results.json [results-avx2.json]
 """
@@ -71,7 +75,7 @@ def human(v, unit):
 WIDTH = 144               # longest row kept on one line
 
 
-def load(path, results, big, labels, rename=None):
+def load(path, results, big, labels, rename=None, own_read=None):
     """Add the median rate of every entry of `path` to `results` (and its
     working-set flag to `big`, its label to `labels`), under the name
     rename(name) returns; entries it returns None for are skipped."""
@@ -94,26 +98,29 @@ def load(path, results, big, labels, rename=None):
             results[name] = (v, u)
             big[name] = (bytes_per_iteration(b) or 0) >= DRAM_BYTES
             labels[name] = b.get("label", "")
+            if own_read is not None and b.get("read_bw"):
+                own_read[name] = b["read_bw"]
     return data.get("context", {})
 
 
 def avx2_name(name):
-    """conv2d*/onednn[_nchw]/<layer> -> conv2d*/onednn[_nchw]_avx2/<layer>."""
+    """conv2d*/<impl>/<layer> -> conv2d*_avx2/<impl>/<layer> (nabla, oneDNN)."""
     parts = name.split("/")
-    if len(parts) < 3 or not parts[0].startswith("conv2d") or parts[1] not in ("onednn", "onednn_nchw"):
+    if len(parts) < 3 or not parts[0].startswith("conv2d") or parts[1] not in ("nabla", "onednn", "onednn_nchw"):
         return None
-    return "/".join([parts[0], parts[1] + "_avx2"] + parts[2:])
+    return "/".join([parts[0] + "_avx2"] + parts[1:])
 
 
 def main(path, avx2_path=None):
     results = OrderedDict()   # name -> (value, unit)
     big = {}                  # name -> working set beyond the last-level cache
     labels = {}               # name -> benchmark label (oneDNN: the ISA it ran)
-    ctx = load(path, results, big, labels)
+    own_read = {}             # name -> its own read-bandwidth reference (B/s)
+    ctx = load(path, results, big, labels, own_read=own_read)
     if avx2_path:
         load(avx2_path, results, big, labels, avx2_name)
 
-    peak = results.get("machine/peak/fma", (None, None))[0]
+    peak = peak256 = results.get("machine/peak/fma", (None, None))[0]
     # Where AVX-512 ran, nabla's rates are measured against the 512-bit peak.
     peak512 = results.get("machine/peak/fma512", (None, None))[0]
     if peak512:
@@ -133,9 +140,9 @@ def main(path, avx2_path=None):
           f"memcpy {human(copy_bw, 'B/s') if copy_bw else 'n/a'}")
     # A cap oneDNN ignored would make the _avx2 peers AVX-512 in disguise.
     isas = {next((t for t in labels[k].split() if t.startswith("isa=")), "isa unknown")
-            for k in results if "_avx2/" in k}
+            for k in results if k.split("/")[0].endswith("_avx2") and "/onednn" in k}
     if isas - {"isa=avx2"}:
-        print(f"WARNING: the onednn*_avx2 entries did not all run on AVX2 ({', '.join(sorted(isas))})")
+        print(f"WARNING: the conv2d*_avx2 oneDNN entries did not all run on AVX2 ({', '.join(sorted(isas))})")
 
     groups = OrderedDict()    # (family, shape) -> {impl: (v, u)}
     for name, vu in results.items():
@@ -161,6 +168,12 @@ def main(path, avx2_path=None):
             for impl, (v, u, _) in impls.items():
                 if impl != "nabla" and u == nu and v > 0:
                     ratios.append(f"{nv / v:5.2f}x {impl}")
+            # Prepacked weights against the peers that prepare theirs once too.
+            if "nabla_packed" in impls:
+                pv, pu, _ = impls["nabla_packed"]
+                for impl, (v, u, _) in impls.items():
+                    if (impl.startswith("onednn") or impl == "xnnpack") and u == pu and v > 0:
+                        ratios.append(f"packed {pv / v:5.2f}x {impl}")
             if is_multithread(shape):
                 base = single_thread_twin(shape) or ""
                 # The 1-thread row may carry a suffix of its own (/iterations:3).
@@ -170,14 +183,19 @@ def main(path, avx2_path=None):
                 if twin and twin[0] > 0:
                     ratios.append(f"{nv / twin[0]:5.2f}x its 1 thread")
             else:
-                if nu == "flop/s" and peak:
-                    ratios.append(f"{100 * nv / peak:5.1f}% of peak")
+                # The AVX2 families are held to the 256-bit peak.
+                fam_peak = peak256 if family.endswith("_avx2") else peak
+                if nu == "flop/s" and fam_peak:
+                    ratios.append(f"{100 * nv / fam_peak:5.1f}% of peak")
                 if family == "tensor":
                     # tensor/ counts bytes read + written; memcpy/ only the reads.
                     if nu == "B/s" and nbig and copy_bw:
                         ratios.append(f"{100 * nv / (2 * copy_bw):5.1f}% of memcpy traffic")
                 else:
-                    if nu == "B/s" and nbig and read_bw:
+                    own = own_read.get(f"{family}/nabla/{shape}")
+                    if nu == "B/s" and nbig and own:
+                        ratios.append(f"{100 * nv / own:5.1f}% of read bw (same buf)")
+                    elif nu == "B/s" and nbig and read_bw:
                         ratios.append(f"{100 * nv / read_bw:5.1f}% of read bw")
                     if nu == "B/s" and nbig and copy_bw:
                         ratios.append(f"{100 * nv / copy_bw:5.1f}% of memcpy bw")

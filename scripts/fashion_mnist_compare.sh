@@ -13,6 +13,8 @@
 #      target: <= 1e-4 over 50 steps);
 #   2. baseline: PyTorch against itself on 2 threads instead of 1 (another
 #      summation order): how fast training amplifies rounding differences;
+#   2b. baseline: PyTorch against itself with one weight one ulp up at the
+#      start: how far a single rounding difference carries;
 #   3. per step: PyTorch's loss at the weights nabla had before each step
 #      (nabla's --export-steps), which tests the function along nabla's
 #      trajectory without that amplification.
@@ -40,6 +42,7 @@ twin() { /usr/bin/python3 examples/fashion_mnist_torch.py --no-dropout --steps "
 twin --threads "$threads" --log-losses "$work/torch.txt"
 twin --threads 2 --log-losses "$work/torch2.txt"
 [ "$threads" != 2 ] || twin --threads 1 --log-losses "$work/torch2.txt"
+twin --threads "$threads" --perturb-ulp --log-losses "$work/torch_ulp.txt"
 twin --threads "$threads" --check-steps "$work/steps" --log-losses "$work/check.txt"
 
 /usr/bin/python3 - "$work" "$steps" <<'PY'
@@ -51,12 +54,13 @@ def losses(name):
         sys.exit(f"fashion_mnist_compare: {name}: {len(rows)} losses, expected {steps}")
     return [float(r[1]) for r in rows[:steps]], [float(r[2]) for r in rows[:steps]]
 (n, tn), (t, tt), (t2, _), (c, _) = losses("nabla"), losses("torch"), losses("torch2"), losses("check")
+u, _ = losses("torch_ulp")
 rel = lambda a, b: [abs(x - y) / max(abs(y), 1e-30) for x, y in zip(a, b)]
-free, base, step = rel(n, t), rel(t2, t), rel(n, c)
-print(f"{'step':>4} {'nabla loss':>12} {'torch loss':>12} {'rel diff':>9} {'torch 2thr':>10} {'same-w diff':>11} "
+free, base, step, ulp = rel(n, t), rel(t2, t), rel(n, c), rel(u, t)
+print(f"{'step':>4} {'nabla loss':>12} {'torch loss':>12} {'rel diff':>9} {'torch 2thr':>10} {'torch 1ulp':>10} {'same-w diff':>11} "
       f"{'nabla ms':>9} {'torch ms':>9}")
 for i in range(steps):
-    print(f"{i:4d} {n[i]:12.7f} {t[i]:12.7f} {free[i]:9.2e} {base[i]:10.2e} {step[i]:11.2e} {tn[i]:9.2f} {tt[i]:9.2f}")
+    print(f"{i:4d} {n[i]:12.7f} {t[i]:12.7f} {free[i]:9.2e} {base[i]:10.2e} {ulp[i]:10.2e} {step[i]:11.2e} {tn[i]:9.2f} {tt[i]:9.2f}")
 first = lambda r: next((i for i, v in enumerate(r) if v > 1e-4), None)
 def summary(name, r):
     f = first(r)
@@ -65,6 +69,7 @@ def summary(name, r):
 med = lambda v: sorted(v[1:])[len(v[1:]) // 2]
 print(summary("free-running nabla vs torch", free))
 print(summary("baseline torch 2 threads vs 1", base))
+print(summary("baseline torch with one weight 1 ulp up", ulp))
 print(summary("per step, same weights (nabla's)", step))
 print(f"median step time: nabla {med(tn):.2f} ms, torch {med(tt):.2f} ms")
 ok = max(step) <= 1e-4 and max(free[:20], default=0) <= 1e-4

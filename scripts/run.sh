@@ -33,16 +33,19 @@ filter=${NB_BENCH_FILTER:--^(vbinary|optim)/}
     --benchmark_out=build/bench-results.json --benchmark_out_format=json \
     ${NB_BENCH_ARGS:-} >/dev/null
 
-# The oneDNN conv benchmarks the filter selects, as one exact-name regex
-# (names are plain [a-z0-9_/]); none without oneDNN or for a filter like
-# "sgemm", and then no second pass.
+# The same-ISA pass for the AVX2 targets: nabla forced to AVX2 (NABLA_ISA)
+# against oneDNN capped at AVX2 (DNNL_MAX_CPU_ISA), on the single-thread
+# conv rows the filter selects, as one exact-name regex (names are plain
+# [a-z0-9_/:]); none without oneDNN or for a filter like "sgemm", and then
+# no second pass. The report shows them as families conv2d*_avx2.
 avx2_names=$(./build/bench/nabla_bench --benchmark_list_tests \
-    --benchmark_filter="$filter" 2>/dev/null | grep -E '^conv2d[a-z_]*/onednn(_nchw)?/' | paste -sd'|' || true)
+    --benchmark_filter="$filter" 2>/dev/null | grep -E '^conv2d[a-z_]*/(nabla|onednn|onednn_nchw)/' |
+    grep -v '_t2' | paste -sd'|' || true)
 avx2_json=
 rm -f build/bench-results-avx2.json
-if [ -n "$avx2_names" ]; then
+if grep -q onednn <<<"$avx2_names"; then
     # shellcheck disable=SC2086
-    DNNL_MAX_CPU_ISA=AVX2 ./build/bench/nabla_bench \
+    NABLA_ISA=avx2 DNNL_MAX_CPU_ISA=AVX2 ./build/bench/nabla_bench \
         --benchmark_filter="^($avx2_names)\$" \
         --benchmark_min_time=0.2 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
         --benchmark_out=build/bench-results-avx2.json --benchmark_out_format=json \

@@ -14,23 +14,12 @@
  */
 #include <stdio.h>
 
+#include "api_conv.h"
 #include "internal.h"
 #include "kernels_table.h"
 
-/* Output size and element counts of one validated desc. */
-typedef struct {
-    int64_t P, Q;
-    int64_t nx, nw, ny;   /* elements of x (and dx), w (and dw), y (and dy) */
-} conv_geom;
-
-/* One tensor argument: what it is called, where it is, how big it is. */
-typedef struct {
-    const char *name;
-    const void *p;
-    int64_t numel;
-    int is_output;
-    int may_be_null;      /* bias, dbias: optional */
-} tensor_arg;
+typedef nb_conv_counts conv_geom;
+typedef nb_conv_tensor_arg tensor_arg;
 
 static nb_status check_at_least(const char *fn, const char *field, int64_t v, int64_t min) {
     if (v >= min) return NB_OK;
@@ -254,3 +243,15 @@ nb_status nb_dconv2d_backward_filter(const nb_conv2d_desc *d, const double *x, c
     return conv_call("nb_dconv2d_backward_filter", CONV_BWD_FILTER, sizeof(double), d, x, NULL,
                      dy, dw, dbias);
 }
+
+/* The checks and the dispatch above, for src/api_conv_packed.c. */
+nb_status nb_conv_api_validate(const char *fn, const nb_conv2d_desc *d, size_t elem,
+                               nb_conv_counts *g) {
+    return validate_desc(fn, d, elem, g);
+}
+nb_status nb_conv_api_check_tensors(const char *fn, const nb_conv_tensor_arg *t, int count,
+                                    size_t elem) {
+    return check_tensors(fn, t, count, elem);
+}
+const struct nb_kernels *nb_conv_api_table(const nb_conv2d_desc *d) { return table_for(d); }
+nb_status nb_conv_api_status(const char *fn, nb_status s) { return backend_status(fn, s); }

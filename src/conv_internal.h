@@ -95,6 +95,20 @@ int nb_conv_winograd_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d, co
                              const float *w, const float *bias, float *y, nb_status *st);
 int nb_conv_winograd_backward_data(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                    const float *dy, const float *w, float *dx, nb_status *st);
+/* Prepacked filters (src/api_conv_packed.c): the floats of the transformed
+   filters a forward (bwd 0) or backward-data (bwd 1) call with this desc
+   would take on Winograd now (0: it would not take Winograd), the
+   transform into u (on nt threads), and the calls with them (u NULL:
+   transformed in the call, as above). Same bits either way. */
+int64_t nb_conv_winograd_pack_floats(const nb_conv_desc *cd, const nb_conv2d_desc *d, int bwd);
+void nb_conv_winograd_pack(const nb_conv_desc *cd, const nb_conv2d_desc *d, int bwd,
+                           const float *w, float *u, int nt);
+int nb_conv_winograd_forward_packed(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                    const float *x, const float *w, const float *u,
+                                    const float *bias, float *y, nb_status *st);
+int nb_conv_winograd_backward_data_packed(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                          const float *dy, const float *w, const float *u,
+                                          float *dx, nb_status *st);
 /* Depthwise convolution (src/conv_depthwise.c): whether it takes this shape
    (a function of the shape alone), and its three passes. */
 int nb_conv_use_depthwise(const nb_conv_desc *cd, const nb_conv2d_desc *d);

@@ -1,193 +1,138 @@
 /* Pointwise convolutions (1x1, stride 1, no padding), forward and
- * backward-data, on the SGEMM's own tile and blocking without the SGEMM's
- * whole-matrix B packing.
+ * backward-data, on the ISA's pointwise tile (src/ukernel_pwconv.h): the
+ * image's channel rows are read in place, nothing but the filters is
+ * packed.
  *
  * Per image and group the forward pass is the GEMM y[n,g] = w[g] x[n,g]
  * (kg x cg times cg x HW), backward-data dx[n,g] = w[g]^T dy[n,g]. Through
- * the SGEMM, the image (its B) is packed panel by panel for the whole
- * image: 128 bytes of every channel row at a time (one stream per channel,
- * which no prefetcher follows), into a buffer as large as the image, which
- * then goes out to L3 and comes back for the micro-kernel. Measured on
- * c256 56x56 k64: 24% of the time in the B packer. Here:
- *   - the filters are packed once per call (A panels of every KC block and
- *     group; small next to the image);
- *   - a task is a block of nb pixels of one image and group; for each KC
- *     block it packs the block's B panels row by row (cd->pack_b_pw: each
- *     channel row read left to right in one stream) into a buffer sized to
- *     stay in L2, and runs the SGEMM's macro-kernel (its MR x NR tile) over
- *     it.
- * Bits: the KC blocks, the micro-kernel and the epilogue are the SGEMM's
- * (sgemm_desc), so every output gets the SGEMM's bits (gemm_driver.h),
- * whatever nb, the thread count and the batch: the same as the paths this
- * one replaces, and the AVX2 tile's (same KC). */
+ * the SGEMM's 14x32 tile the image (its B) had to be packed (measured on
+ * c256 56x56 k64: a fifth of the time in the B packer) and rows were
+ * wasted (64 rows = 4 x 14 + 8; 24 = 14 + 10). Here:
+ *   - the filters are packed once per call into groups of MR rows (A of
+ *     every row tile and group; small next to the image);
+ *   - a task is a block of nb pixels of one image and group (nb a multiple
+ *     of NR); for each NR-pixel tile of it, left to right, every row tile
+ *     runs over the tile's K x NR block of the image, which stays in L1/L2
+ *     across the row tiles (the kernel prefetches the next tiles' rows).
+ * Bits: the sum is cut at the SGEMM's KC boundaries (sgemm_desc->kc) and
+ * each block is the SGEMM's FMA chain and epilogue (src/ukernel_pwconv.h),
+ * so every output gets the SGEMM's bits (gemm_driver.h) whatever nb, the
+ * thread count and the batch: the same as the paths this one replaces and
+ * the AVX2 tile's (same KC). */
 #include <stdint.h>
 
 #include "conv_internal.h"
-#include "gemm_driver.h"
 #include "internal.h"
 #include "parallel.h"
 #include "scratch.h"
 
-/* Floats of one task's packed B block (KC x nb): 256 KiB, an eighth of
-   the L2, so the block, the filters' A block and the output tile stay in
-   L2 together. */
-#define PW_B_FLOATS (64 * 1024)
+#define PW_STREAM_FLOATS (4 * 1024 * 1024)
 
 static int64_t round_up64(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* M: rows of the output per group (kg forward, cg backward-data). With few
-   rows the SGEMM runs its no-pack row kernel, which reads the image in
-   place and wastes no tile rows; measured against this path (GFLOP/s, one
-   thread): M 16 (c32 112x112 k16): 71 vs 52; M 24: 92-95 vs 96-100; M 32
-   (backward-data c32 k16): 72-74 vs 77-80. So this path from 17 rows. */
-#define PW_MIN_ROWS 17
-
+/* M: rows of the output per group (kg forward, cg backward-data). Fewer
+   rows than a tile are left to the SGEMM's no-pack row kernel, which wastes
+   none. */
 int nb_conv_use_pointwise(const nb_conv_desc *cd, const nb_conv_geom *g, int64_t M) {
-    return g->pointwise && cd->pack_b_pw && cd->sgemm_desc && M >= PW_MIN_ROWS;
+    return g->pointwise && cd->pw.fn && cd->sgemm_desc && M >= cd->pw.mr;
 }
 
 typedef struct {
     const nb_conv_desc *cd;
-    const nb_gemm_desc *gd;
     int trans_w;            /* 0: A = w[g] (forward); 1: A = w[g]^T (backward-data) */
     int64_t M, K;           /* rows of the output (kg / cg) and the sum's length (cg / kg) */
     int64_t G, HW;
     int64_t in_ch, out_ch;  /* channels per image of the tensor read and the one written */
+    int64_t kc;             /* the SGEMM's KC: where the sum is cut */
+    int64_t mt, a_panel;    /* row tiles per group; floats of one packed row tile (K MR) */
     int64_t nb, nblk;       /* pixels per task, blocks per image */
-    int64_t nkc, a_block;   /* KC blocks of K; floats of one packed A block */
+    int stream;             /* NB_PW_STREAM when the outputs are far larger than the caches */
     const float *w, *in, *bias;
     float *apack, *out;
 } pw_ctx;
 
-/* Packed A blocks i = gi nkc + b (group gi, KC block b), each a_block
-   floats apart (64-byte aligned, with the packer's slack). */
-static int pack_a_blocks(void *ctx, int64_t lo, int64_t hi) {
+/* Packed row tiles i = gi mt + t (group gi, rows t MR ...): K groups of MR
+   floats, group p holding A[t MR + r, p], zero past M. */
+static int pack_a_panels(void *ctx, int64_t lo, int64_t hi) {
     const pw_ctx *c = ctx;
-    const int64_t kcmax = c->gd->kc;
+    const int64_t mr = c->cd->pw.mr;
     for (int64_t i = lo; i < hi; i++) {
-        const int64_t gi = i / c->nkc, pc = i % c->nkc * kcmax;
-        const int64_t kc = kcmax < c->K - pc ? kcmax : c->K - pc;
+        const int64_t gi = i / c->mt, r0 = i % c->mt * mr;
+        /* forward: A[m, p] = w[g][m, p] (row length K); backward-data:
+           A[m, p] = w[g][p, m] (w[g] is kg x cg = K x M). */
         const float *wg = c->w + gi * c->M * c->K;
-        /* forward: A[m, k] = w[g][m, k] (row length K); backward-data:
-           A[m, k] = w[g][k, m] (w[g] is kg x cg = K x M). */
-        const float *a0 = c->trans_w ? wg + pc * c->M : wg + pc;
-        const int64_t lda = c->trans_w ? c->M : c->K;
-        c->gd->pack_a(c->trans_w, (size_t)c->M, (size_t)kc, a0, (ptrdiff_t)lda,
-                      c->apack + i * c->a_block);
+        const int64_t rs = c->trans_w ? 1 : c->K, ps = c->trans_w ? c->M : 1;
+        float *dst = c->apack + i * c->a_panel;
+        for (int64_t p = 0; p < c->K; p++)
+            for (int64_t r = 0; r < mr; r++)
+                dst[p * mr + r] = r0 + r < c->M ? wg[(r0 + r) * rs + p * ps] : 0.0f;
     }
     return 0;
 }
 
-/* Input and output of task t: its *nj pixels of one image and group. */
-static void task_at(const pw_ctx *c, int64_t t, const float **in, float **out, int64_t *nj) {
+/* One block of pixels of one image and group: its tiles left to right,
+   each through every row tile and KC block (bias with the first block). */
+static nb_status pw_task(const void *ctx, int64_t t, float *unused) {
+    (void)unused;
+    const pw_ctx *c = ctx;
+    const nb_pwconv_ukernel *uk = &c->cd->pw;
     const int64_t blk = t % c->nblk, unit = t / c->nblk;
     const int64_t n = unit / c->G, gi = unit % c->G, j0 = blk * c->nb;
-    *nj = c->nb < c->HW - j0 ? c->nb : c->HW - j0;
-    *in = c->in + (n * c->in_ch + gi * c->K) * c->HW + j0;
-    *out = c->out + (n * c->out_ch + gi * c->M) * c->HW + j0;
-}
-
-/* Rows [ic, ie) of the output over the block's B panels (tiles). */
-static void tiles_mc(const pw_ctx *c, int64_t ic, int64_t ie, int64_t nj, int64_t kc,
-                     const float *ab, const float *bpack, float *out, float beta,
-                     const float *bias) {
-    const nb_gemm_desc *gd = c->gd;
-    for (int64_t jr = 0; jr < nj; jr += gd->nr) {
-        const int64_t nn = gd->nr < nj - jr ? gd->nr : nj - jr;
-        for (int64_t ir = ic; ir < ie; ir += gd->mr) {
-            const int64_t mm = gd->mr < ie - ir ? gd->mr : ie - ir;
-            float *ct = out + ir * c->HW + jr;
-            nb_gemm_macro_kernel(gd, mm, nn, kc, ab + ir * kc, bpack + jr * kc, ct, c->HW, 1.0f,
-                                 beta);
-            if (!bias) continue;
-            for (int64_t i = 0; i < mm; i++) {
-                const float b = bias[ir + i];
-                float *row = ct + i * c->HW;
-                for (int64_t j = 0; j < nn; j++) row[j] += b;
-            }
-        }
-    }
-}
-
-/* The macro-kernel one tile at a time (MR rows of one NR panel: the same
-   tiles, the same bits): for each MC block of rows (its A panels stay in
-   L2, like the SGEMM's), all its row panels over one B panel while that is
-   in L1. bias (non-NULL only when the sum is one KC block and beta is 0): the
-   tile's rows then get their bias added while the tile is in L1, which is
-   the contract's fma(1, bias, acc) of a C that started at the bias (both
-   are the correctly rounded bias + acc), without a pass over y first. */
-static void tiles(const pw_ctx *c, int64_t nj, int64_t kc, const float *ab, const float *bpack,
-                  float *out, float beta, const float *bias) {
-    const nb_gemm_desc *gd = c->gd;
-    for (int64_t ic = 0; ic < c->M; ic += gd->mc) {
-        const int64_t ie = ic + gd->mc < c->M ? ic + gd->mc : c->M;
-        tiles_mc(c, ic, ie, nj, kc, ab, bpack, out, beta, bias);
-    }
-}
-
-/* One block of nj pixels of one image and group: every KC block of the
-   sum, B packed into this thread's scratch, then the tiles. */
-static nb_status pw_task(const void *ctx, int64_t t, float *bpack) {
-    const pw_ctx *c = ctx;
-    const nb_gemm_desc *gd = c->gd;
-    const float *in;
-    float *out;
-    int64_t nj;
-    task_at(c, t, &in, &out, &nj);
-    const int64_t gi = t / c->nblk % c->G;
+    const int64_t nj = min64(c->nb, c->HW - j0);
+    const float *in = c->in + (n * c->in_ch + gi * c->K) * c->HW + j0;
+    float *out = c->out + (n * c->out_ch + gi * c->M) * c->HW + j0;
+    const float *ag = c->apack + gi * c->mt * c->a_panel;
     const float *bias = c->bias ? c->bias + gi * c->M : NULL;
-    float beta0 = 0.0f;
-    if (bias && c->nkc > 1) {   /* y starts at the bias; the first KC block adds to it */
-        for (int64_t m = 0; m < c->M; m++) c->cd->fill(nj, bias[m], out + m * c->HW);
-        beta0 = 1.0f;
-        bias = NULL;
-    }
-    const float *ag = c->apack + gi * c->nkc * c->a_block;
-    for (int64_t pc = 0; pc < c->K; pc += gd->kc) {
-        const int64_t kc = gd->kc < c->K - pc ? gd->kc : c->K - pc;
-        c->cd->pack_b_pw(0, (size_t)kc, (size_t)nj, in + pc * c->HW, (ptrdiff_t)c->HW, bpack);
-        tiles(c, nj, kc, ag + pc / gd->kc * c->a_block, bpack, out, pc == 0 ? beta0 : 1.0f, bias);
+    for (int64_t jt = 0; jt < nj; jt += uk->nr) {
+        const size_t nn = (size_t)min64(uk->nr, nj - jt);
+        for (int64_t i = 0; i < c->mt; i++) {
+            const size_t m = (size_t)min64(uk->mr, c->M - i * uk->mr);
+            float *y = out + i * uk->mr * c->HW + jt;
+            for (int64_t pc = 0; pc < c->K; pc += c->kc)
+                uk->fn(m, nn, (size_t)min64(c->kc, c->K - pc), ag + i * c->a_panel + pc * uk->mr,
+                       in + pc * c->HW + jt, (ptrdiff_t)c->HW, y, (ptrdiff_t)c->HW,
+                       pc == 0 && bias ? bias + i * uk->mr : NULL,
+                       (pc > 0 ? NB_PW_ACCUMULATE : 0) | c->stream);
+        }
     }
     return NB_OK;
 }
 
-/* Pixels per task: a KC block of B panels of about PW_B_FLOATS; with
-   several threads, cut finer until the tasks split evenly (or are many).
-   The bits do not depend on it. */
+/* Pixels per task: the whole image on one thread; with several, cut into
+   blocks of whole tiles until the tasks split evenly (or are many). The
+   bits do not depend on it. */
 static void pick_blocks(pw_ctx *c, int64_t units, int nt0) {
-    const int64_t nr = c->gd->nr, kcb = c->gd->kc < c->K ? c->gd->kc : c->K;
-    int64_t nb = PW_B_FLOATS / kcb / nr * nr;
-    if (nb < nr) nb = nr;
-    if (nb > c->HW) nb = c->HW;
-    int64_t nblk = (c->HW + nb - 1) / nb;
-    if (nt0 > 1) {
+    const int64_t nr = c->cd->pw.nr;
+    int64_t nblk = 1;
+    if (nt0 > 1)
         while ((units * nblk) % nt0 != 0 && units * nblk < 4 * (int64_t)nt0 && nblk < c->HW / nr)
             nblk++;
-        nb = round_up64((c->HW + nblk - 1) / nblk, nr);
-        nblk = (c->HW + nb - 1) / nb;
-    }
-    c->nb = nb;
-    c->nblk = nblk;
+    c->nb = round_up64((c->HW + nblk - 1) / nblk, nr);
+    c->nblk = (c->HW + c->nb - 1) / c->nb;
 }
 
 static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *g) {
-    const nb_gemm_desc *gd = c->gd;
     const int64_t units = d->n * c->G;
     const int nt0 = nb_conv_task_threads(c->cd, INT64_MAX, d, g);   /* threads the work is worth */
     pick_blocks(c, units, nt0);
     const int64_t tasks = units * c->nblk;
     const int nt = tasks < nt0 ? (int)tasks : nt0;
-    const int64_t kcb = gd->kc < c->K ? gd->kc : c->K;
-    c->nkc = (c->K + gd->kc - 1) / gd->kc;
-    c->a_block = round_up64(round_up64(c->M, gd->mr) * kcb + NB_GEMM_PACK_SLACK, 16);
-    const int64_t b_floats = round_up64(round_up64(c->nb, gd->nr) * kcb, 16);
+    c->kc = c->cd->sgemm_desc->kc;
+    /* Outputs of more than PW_STREAM_FLOATS (16 MB) go out to memory anyway:
+       their stores skip the read for ownership (n8 c64 56x56 k256, 26 MB
+       written: 82 -> 128 GFLOP/s; at 3 MB, n1, no gain). Not when a later
+       KC block reads y back. */
+    c->stream = d->n * c->out_ch * c->HW > PW_STREAM_FLOATS && c->K <= c->kc ? NB_PW_STREAM : 0;
+    c->mt = (c->M + c->cd->pw.mr - 1) / c->cd->pw.mr;
+    c->a_panel = round_up64(c->K * c->cd->pw.mr, 16);
     int owned;
-    float *apack = nb_conv_scratch_floats(NB_SCRATCH_CONV_FILTERS, c->G * c->nkc, 1, c->a_block, &owned);
+    const int64_t panels = c->G * c->mt;
+    float *apack = nb_conv_scratch_floats(NB_SCRATCH_CONV_FILTERS, panels, 1, c->a_panel, &owned);
     if (!apack) return NB_ERR_OOM;
     c->apack = apack;
-    const int64_t blocks = c->G * c->nkc;
-    nb_parallel_chunks(nt0 < blocks ? nt0 : (int)blocks, blocks, 1, pack_a_blocks, c);
-    const nb_status st = nb_conv_run_tasks(c->cd, nt, tasks, 1, b_floats, 1, NULL, pw_task, c);
+    nb_parallel_chunks(nt0 < panels ? nt0 : (int)panels, panels, 1, pack_a_panels, c);
+    const nb_status st = nb_conv_run_tasks(c->cd, nt, tasks, 1, 0, 0, NULL, pw_task, c);
     nb_scratch_done(apack, owned);
     return st;
 }
@@ -195,15 +140,15 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
 nb_status nb_conv_pointwise_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                     const float *x, const float *w, const float *bias, float *y) {
     const nb_conv_geom g = nb_conv_geom_of(d);
-    pw_ctx c = {.cd = cd, .gd = cd->sgemm_desc, .trans_w = 0, .M = g.kg, .K = g.cg, .G = g.G,
-                .HW = g.HW, .in_ch = d->c, .out_ch = d->k, .w = w, .in = x, .bias = bias, .out = y};
+    pw_ctx c = {.cd = cd, .trans_w = 0, .M = g.kg, .K = g.cg, .G = g.G, .HW = g.HW,
+                .in_ch = d->c, .out_ch = d->k, .w = w, .in = x, .bias = bias, .out = y};
     return pw_run(&c, d, &g);
 }
 
 nb_status nb_conv_pointwise_backward_data(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                           const float *dy, const float *w, float *dx) {
     const nb_conv_geom g = nb_conv_geom_of(d);
-    pw_ctx c = {.cd = cd, .gd = cd->sgemm_desc, .trans_w = 1, .M = g.cg, .K = g.kg, .G = g.G,
-                .HW = g.HW, .in_ch = d->k, .out_ch = d->c, .w = w, .in = dy, .bias = NULL, .out = dx};
+    pw_ctx c = {.cd = cd, .trans_w = 1, .M = g.cg, .K = g.kg, .G = g.G, .HW = g.HW,
+                .in_ch = d->k, .out_ch = d->c, .w = w, .in = dy, .bias = NULL, .out = dx};
     return pw_run(&c, d, &g);
 }

@@ -3,8 +3,11 @@
  * forward pass on dy with the filters transposed and rotated.
  *
  * Per call the filters are transformed (U = G g G^T, 36 points) and packed
- * as the GEMM's A blocks, one set per point. Per task (an image, a block of
- * tb output tiles of 4x4, a range of filter rows):
+ * as the GEMM's A blocks, one set per point (or once for many calls:
+ * nb_conv_winograd_pack, src/api_conv_packed.c; or, when only one block of
+ * tiles reads them, by each task for its own filter panels, right before
+ * their GEMMs: gemm_fused). Per task (an image, a block of tb output tiles
+ * of 4x4, a range of filter rows):
  *   1. the input rows the block's tiles read are copied, zero-padded, into
  *      a staging plane per channel (so that every tile reads 6 full rows of
  *      8 floats: no bounds in the micro-kernel);
@@ -50,6 +53,9 @@
 /* V and M of one task (36 (C + K) tiles floats) up to 2 MiB, about an L2
    (measured on the 3x3 bench layers: 1 to 10% faster than half of it). */
 #define TASK_L2_FLOATS 524288
+/* At most this many tile blocks in a call: the filters are transformed per
+   task (fused) instead of once for the call. */
+#define FUSE_MAX_BLOCKS 1
 
 static int64_t rup(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -72,13 +78,28 @@ typedef struct {
     const nb_conv2d_desc *d;
     int64_t C, K, P, Q, Tw, T;   /* T = Th Tw tiles of one image */
     int64_t wp, rows_max, plane; /* staging: row length, rows, floats per channel */
-    int64_t tb, nblk, ksplit, krows;
+    int64_t tb, nblk;            /* tiles per block, blocks per image */
+    int64_t rem, krows;          /* the last rem blocks of the call split in nt parts of krows rows */
+    int nt;
     int64_t kcb, nkc, a_blk;     /* KC, KC blocks of C, floats of one packed A block */
+    int64_t uxi, fxi;            /* floats from one point's U to the next: all of it, a panel */
     int64_t stage_f, v_f, m_f;   /* a task's scratch: staging, V, M (then 16 NR out) */
     const float *x, *apack, *bias;
+    const float *w;              /* fused: the caller's filters (apack NULL) */
+    int rotate, fused;           /* fused: each task transforms its filter panels */
+    int64_t ubuf_f;              /* fused: a task's panel of U, 36 MR KC floats */
     float *y;
     unsigned char *bad;          /* per image: a NaN or Inf output (redo on GEMM) */
 } wctx;
+
+/* A point-to-point stride of an odd number of 64-byte lines: the filter
+   transform stores each filter's 36 points at this stride, and an even
+   number of lines (14 x 256 floats, say) put all 36 into 2 of L1's 64
+   sets (4x slower transform, measured). */
+static int64_t odd_lines(int64_t floats) {
+    const int64_t lines = (floats + 15) / 16;
+    return 16 * (lines | 1);
+}
 
 /* Sizes of the plan (shape only, and the threads for the block split). 0
    when a size does not fit comfortably (the GEMM path takes the shape). */
@@ -98,21 +119,26 @@ static int plan(wctx *c, int nt0) {
     if (np < 1) np = 1;
     c->tb = min64(np * nr, rup(c->T, nr));
     c->nblk = (c->T + c->tb - 1) / c->tb;
-    const int64_t units = d->n;
-    if (nt0 > 1) {   /* the bits do not depend on tb: cut finer for the threads */
-        while ((units * c->nblk) % nt0 != 0 && units * c->nblk < 4 * (int64_t)nt0 &&
-               c->nblk < (c->T + nr - 1) / nr)
-            c->nblk++;
-        c->tb = rup((c->T + c->nblk - 1) / c->nblk, nr);
-        c->nblk = (c->T + c->tb - 1) / c->tb;
-    }
-    const int64_t kgr = rup(c->K, gd->mr);
-    c->ksplit = 1;
+    const int64_t kgr = rup(c->K, gd->mr), pn = (c->T + nr - 1) / nr;
     c->krows = kgr;
-    if (nt0 > 1 && units * c->nblk % nt0 != 0 && units * c->nblk < 4 * (int64_t)nt0) {
-        const int64_t want = min64(nt0, kgr / gd->mr);
-        c->krows = rup((c->K + want - 1) / want, gd->mr);
-        c->ksplit = (c->K + c->krows - 1) / c->krows;
+    c->rem = 0;
+    c->nt = nt0;
+    /* Threads (the bits depend on neither tb nor the K rows of a task):
+       with few blocks per thread, blocks of pn / nt panels, so that each
+       thread gets as many; the leftover blocks (fewer than the threads),
+       split by filter rows, one part per thread. A panel is the GEMM's
+       unit of work (16 tiles or 1 cost the same), so a 2-thread call of
+       13 panels would otherwise run 7 against 6. */
+    if (nt0 > 1 && d->n * c->nblk % nt0 != 0) {
+        if (d->n * c->nblk < 4 * (int64_t)nt0) {
+            c->tb = min64(c->tb, (pn / nt0 > 0 ? pn / nt0 : 1) * nr);
+            c->nblk = (c->T + c->tb - 1) / c->tb;
+        }
+        const int64_t krows = rup((c->K + nt0 - 1) / nt0, gd->mr);
+        if ((c->K + krows - 1) / krows == nt0) {
+            c->rem = d->n * c->nblk % nt0;
+            if (c->rem) c->krows = krows;
+        }
     }
     c->rows_max = 4 * min64(Th - 1, (c->tb - 1) / c->Tw + 1) + 6;
     c->plane = c->rows_max * c->wp;
@@ -120,9 +146,11 @@ static int plan(wctx *c, int nt0) {
     c->kcb = gd->kc;
     c->nkc = (c->C + c->kcb - 1) / c->kcb;
     c->a_blk = rup(kgr * min64(c->kcb, c->C) + NB_GEMM_PACK_SLACK, 16);
+    c->uxi = odd_lines(c->nkc * c->a_blk);
+    c->fxi = odd_lines(gd->mr * min64(c->kcb, c->C) + NB_GEMM_PACK_SLACK);
     c->stage_f = rup(c->C * c->plane, 16);
     c->v_f = rup(XI * c->C * c->tb, 16);
-    c->m_f = rup(XI * c->krows * c->tb, 16);
+    c->m_f = rup(XI * kgr * c->tb, 16);
     return 1;
 }
 
@@ -200,32 +228,27 @@ static void output_transform(const wctx *c, int64_t n, int64_t t0, int64_t t1, i
     }
 }
 
-static nb_status wino_task(const void *ctx, int64_t t, float *scr) {
-    const wctx *c = ctx;
-    const nb_gemm_desc *gd = c->cd->gemm;
-    const int64_t per_img = c->nblk * c->ksplit;
-    const int64_t n = t / per_img, blk = t % per_img / c->ksplit, ks = t % c->ksplit;
-    const int64_t t0 = blk * c->tb, t1 = min64(c->T, t0 + c->tb), tbp = rup(t1 - t0, gd->nr);
-    const int64_t k0 = ks * c->krows, k1 = min64(c->K, k0 + c->krows);
-    float *stage = scr, *v = scr + c->stage_f, *m = v + c->v_f, *out = m + c->m_f;
-    input_transform(c, n, t0, t1, stage, v);
-    /* Step 3: M_xi = U_xi V_xi, KC block by KC block (the SGEMM's epilogue). */
-    const int64_t vxi = c->C * tbp, mxi = (k1 - k0) * tbp;
-    for (int64_t xi = 0; xi < XI; xi++)
-        for (int64_t b = 0; b < c->nkc; b++) {
-            const int64_t c0 = b * c->kcb, kc = min64(c->kcb, c->C - c0);
-            nb_gemm_macro_kernel(gd, k1 - k0, t1 - t0, kc, c->apack + (xi * c->nkc + b) * c->a_blk + k0 * kc,
-                                 v + xi * vxi + c0 * tbp, m + xi * mxi, tbp, 1.0f, b == 0 ? 0.0f : 1.0f);
-        }
-    output_transform(c, n, t0, t1, k0, k1, m, out);
-    return NB_OK;
-}
-
 /* U = G g G^T of every filter, written straight into the GEMM's packed A
    blocks (one per point and KC block of channels: MR-row panels, a
    channel's MR filters contiguous), zero rows past K. rotate: the
    backward-data filters, g[k][c] = w[c][k] rotated by 180 degrees (w is
-   then C x K x 3 x 3 in the forward desc's roles). */
+   then C x K x 3 x 3 in the forward desc's roles). This is panel pi of
+   KC block b, at u with uxi floats from one point to the next. */
+static void filter_panel(const wctx *c, const float *w, int rotate, int64_t pi, int64_t b,
+                         float *u, ptrdiff_t uxi) {
+    const int64_t K = c->K, C = c->C, mr = c->cd->gemm->mr, k0 = pi * mr, live = min64(mr, K - k0);
+    const int64_t c0 = b * c->kcb, kc = min64(c->kcb, C - c0);
+    for (int64_t ch = c0; ch < c0 + kc; ch++) {
+        float *uc = u + (ch - c0) * mr;
+        if (rotate)   /* filter (k, ch) is w[ch][k], taps reversed */
+            c->cd->wino_filter((size_t)live, w + (ch * K + k0) * 9 + 8, 9, -1, uc, uxi);
+        else
+            c->cd->wino_filter((size_t)live, w + (k0 * C + ch) * 9, (ptrdiff_t)(C * 9), 1, uc, uxi);
+        for (int64_t xi = 0; xi < XI && live < mr; xi++)
+            memset(uc + xi * uxi + live, 0, (size_t)(mr - live) * sizeof *uc);
+    }
+}
+
 typedef struct {
     const wctx *c;
     const float *w;
@@ -236,22 +259,11 @@ typedef struct {
 static int transform_filter_blocks(void *ctx, int64_t lo, int64_t hi) {
     const filters_run *r = ctx;
     const wctx *c = r->c;
-    const int64_t K = c->K, C = c->C, mr = c->cd->gemm->mr;
-    const ptrdiff_t uxi = (ptrdiff_t)(c->nkc * c->a_blk);
+    const int64_t mr = c->cd->gemm->mr;
     for (int64_t i = lo; i < hi; i++) {
-        const int64_t pi = i / c->nkc, b = i % c->nkc, k0 = pi * mr, live = min64(mr, K - k0);
-        const int64_t c0 = b * c->kcb, kc = min64(c->kcb, C - c0);
-        float *blk = r->apack + b * c->a_blk + pi * mr * kc;
-        for (int64_t ch = c0; ch < c0 + kc; ch++) {
-            float *u = blk + (ch - c0) * mr;
-            if (r->rotate)   /* filter (k, ch) is w[ch][k], taps reversed */
-                c->cd->wino_filter((size_t)live, r->w + (ch * K + k0) * 9 + 8, 9, -1, u, uxi);
-            else
-                c->cd->wino_filter((size_t)live, r->w + (k0 * C + ch) * 9, (ptrdiff_t)(C * 9), 1, u,
-                                   uxi);
-            for (int64_t xi = 0; xi < XI && live < mr; xi++)
-                memset(u + xi * uxi + live, 0, (size_t)(mr - live) * sizeof *u);
-        }
+        const int64_t pi = i / c->nkc, b = i % c->nkc, kc = min64(c->kcb, c->C - b * c->kcb);
+        filter_panel(c, r->w, r->rotate, pi, b, r->apack + b * c->a_blk + pi * mr * kc,
+                     (ptrdiff_t)c->uxi);
     }
     return 0;
 }
@@ -260,6 +272,62 @@ static void transform_filters(const wctx *c, const float *w, int rotate, float *
     const int64_t mr = c->cd->gemm->mr, panels = (c->K + mr - 1) / mr;
     filters_run r = {c, w, rotate, apack};
     nb_parallel_chunks(nt, panels * c->nkc, 1, transform_filter_blocks, &r);
+}
+
+/* Step 3 fused with the filter transform, for filter rows [k0, k1): per MR
+   panel and KC block, its U for the 36 points into the task's buffer (in
+   L2), then the panel's rows of M_xi. Each element of M is the same FMA
+   chain as on the whole packed U (the micro-kernel computes each row on
+   its own; the KC blocks come in the same order), so the same bits. */
+static void gemm_fused(const wctx *c, int64_t tn, int64_t tbp, int64_t k0, int64_t k1,
+                       const float *v, float *m, float *ubuf) {
+    const nb_gemm_desc *gd = c->cd->gemm;
+    const int64_t mr = gd->mr, vxi = c->C * tbp, mxi = (k1 - k0) * tbp;
+    for (int64_t kp = k0; kp < k1; kp += mr)
+        for (int64_t b = 0; b < c->nkc; b++) {
+            const int64_t c0 = b * c->kcb, kc = min64(c->kcb, c->C - c0);
+            filter_panel(c, c->w, c->rotate, kp / mr, b, ubuf, (ptrdiff_t)c->fxi);
+            for (int64_t xi = 0; xi < XI; xi++)
+                nb_gemm_macro_kernel(gd, min64(mr, k1 - kp), tn, kc, ubuf + xi * c->fxi,
+                                     v + xi * vxi + c0 * tbp, m + xi * mxi + (kp - k0) * tbp, tbp,
+                                     1.0f, b == 0 ? 0.0f : 1.0f);
+        }
+}
+
+static nb_status wino_task(const void *ctx, int64_t t, float *scr) {
+    const wctx *c = ctx;
+    const nb_gemm_desc *gd = c->cd->gemm;
+    /* Task t of thread th's contiguous share (nb_parallel_share of
+       nt per tasks): its a whole blocks, then its part of each leftover. */
+    const int64_t full = c->d->n * c->nblk - c->rem, a = full / c->nt, per = a + c->rem;
+    int64_t u = t, k0 = 0, k1 = c->K;
+    if (c->rem) {
+        const int64_t th = t / per, j = t % per;
+        u = j < a ? th * a + j : full + j - a;
+        if (j >= a) {
+            k0 = th * c->krows;
+            k1 = min64(c->K, k0 + c->krows);
+        }
+    }
+    const int64_t n = u / c->nblk, blk = u % c->nblk;
+    const int64_t t0 = blk * c->tb, t1 = min64(c->T, t0 + c->tb), tbp = rup(t1 - t0, gd->nr);
+    float *stage = scr, *v = scr + c->stage_f, *m = v + c->v_f, *out = m + c->m_f;
+    input_transform(c, n, t0, t1, stage, v);
+    if (c->fused) {
+        gemm_fused(c, t1 - t0, tbp, k0, k1, v, m, out + 16 * gd->nr);
+        output_transform(c, n, t0, t1, k0, k1, m, out);
+        return NB_OK;
+    }
+    /* Step 3: M_xi = U_xi V_xi, KC block by KC block (the SGEMM's epilogue). */
+    const int64_t vxi = c->C * tbp, mxi = (k1 - k0) * tbp;
+    for (int64_t xi = 0; xi < XI; xi++)
+        for (int64_t b = 0; b < c->nkc; b++) {
+            const int64_t c0 = b * c->kcb, kc = min64(c->kcb, c->C - c0);
+            nb_gemm_macro_kernel(gd, k1 - k0, t1 - t0, kc, c->apack + xi * c->uxi + b * c->a_blk + k0 * kc,
+                                 v + xi * vxi + c0 * tbp, m + xi * mxi, tbp, 1.0f, b == 0 ? 0.0f : 1.0f);
+        }
+    output_transform(c, n, t0, t1, k0, k1, m, out);
+    return NB_OK;
 }
 
 /* The call as the caller made it, to redo one image on the GEMM path. */
@@ -335,34 +403,56 @@ static nb_status redo(const nb_conv_desc *cd, const call_args *a, int64_t n) {
     return st;
 }
 
-static nb_status run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
-                     const float *w, int rotate, const float *bias, float *y, int *handled,
-                     const call_args *ca) {
-    *handled = 0;
+/* The plan of a call that Winograd takes (1), or 0 to leave it to the GEMM
+   paths: the ISA has the transforms, NABLA_CONV_ALGO and, for auto, the
+   shape of one image say so. Filled for nt0 threads. */
+static int choose(const nb_conv_desc *cd, const nb_conv2d_desc *d, int nt0, wctx *c) {
     /* The transforms fill B panels of at most NB_CONV_PLAN_LANES tiles. */
     if (!cd->wino_in || !cd->gemm || cd->gemm->nr > NB_CONV_PLAN_LANES || !nb_conv_winograd_shape(d))
-        return NB_OK;
+        return 0;
     const int algo = algo_env();
-    if (algo == 1) return NB_OK;
+    if (algo == 1) return 0;
+    *c = (wctx){.cd = cd, .d = d};
+    /* The auto choice on the one-thread plan: a function of the shape. */
+    return plan(c, 1) && (algo == 2 || worth_it(c)) && plan(c, nt0);
+}
+
+/* u: the caller's prepacked filters (nb_conv_winograd_pack), or NULL to
+   transform them here. */
+static nb_status run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
+                     const float *w, const float *u, int rotate, const float *bias, float *y,
+                     int *handled, const call_args *ca) {
     const nb_conv_geom g = nb_conv_geom_of(d);
     const int nt0 = nb_conv_task_threads(cd, INT64_MAX, d, &g);
-    wctx c = {.cd = cd, .d = d, .x = x, .bias = bias, .y = y};
-    /* The auto choice on the one-thread plan: a function of the shape. */
-    if (!plan(&c, 1) || (algo == 0 && !worth_it(&c)) || !plan(&c, nt0)) return NB_OK;
-    *handled = 1;
-    const int64_t tasks = d->n * c.nblk * c.ksplit;
+    wctx c;
+    *handled = choose(cd, d, nt0, &c);
+    if (!*handled) return NB_OK;
+    c.x = x;
+    c.bias = bias;
+    c.y = y;
+    const int64_t tasks = c.rem ? (d->n * c.nblk - c.rem) + c.rem * c.nt : d->n * c.nblk;
     const int nt = tasks < nt0 ? (int)tasks : nt0;
-    int own_a;
-    float *apack = nb_conv_scratch_floats(NB_SCRATCH_CONV_FILTERS, XI * c.nkc, 1, c.a_blk, &own_a);
-    if (!apack) return NB_ERR_OOM;
+    /* Few tile blocks read U (a batch-1 call with few tiles): each task
+       transforms its own filter panels into L2 rather than all of U
+       being written out and read back (36 K C floats, most of the call).
+       The bits are the same either way, so this may look at the batch. */
+    c.fused = !u && d->n * c.nblk <= FUSE_MAX_BLOCKS;
+    c.w = w;
+    c.rotate = rotate;
+    c.ubuf_f = c.fused ? XI * c.fxi : 0;
+    int own_a = 0;
+    float *apack = (float *)u;
+    if (!u && !c.fused &&
+        !(apack = nb_conv_scratch_floats(NB_SCRATCH_CONV_FILTERS, XI, 1, c.uxi, &own_a)))
+        return NB_ERR_OOM;
     c.bad = calloc((size_t)d->n, 1);
     if (!c.bad) {
         nb_scratch_done(apack, own_a);
         return NB_ERR_OOM;
     }
-    transform_filters(&c, w, rotate, apack, nt0);
+    if (!u && !c.fused) transform_filters(&c, w, rotate, apack, nt0);
     c.apack = apack;
-    const int64_t scratch = c.stage_f + c.v_f + c.m_f + 16 * cd->gemm->nr;
+    const int64_t scratch = c.stage_f + c.v_f + c.m_f + 16 * cd->gemm->nr + c.ubuf_f;
     nb_status st = nb_conv_run_tasks(cd, nt, tasks, 1, scratch, 1, NULL, wino_task, &c);
     nb_scratch_done(apack, own_a);
     for (int64_t n = 0; n < d->n && st == NB_OK; n++)
@@ -371,29 +461,64 @@ static nb_status run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const floa
     return st;
 }
 
-int nb_conv_winograd_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
-                             const float *w, const float *bias, float *y, nb_status *st) {
+int nb_conv_winograd_forward_packed(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                    const float *x, const float *w, const float *u,
+                                    const float *bias, float *y, nb_status *st) {
     int handled;
     const call_args ca = {d, 0, x, w, bias, y};
-    *st = run(cd, d, x, w, 0, bias, y, &handled, &ca);
+    *st = run(cd, d, x, w, u, 0, bias, y, &handled, &ca);
     return handled;
+}
+
+int nb_conv_winograd_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
+                             const float *w, const float *bias, float *y, nb_status *st) {
+    return nb_conv_winograd_forward_packed(cd, d, x, w, NULL, bias, y, st);
 }
 
 /* Stride 1: dx is the forward convolution of dy (K channels) with the
    filters transposed and rotated, padded by 2 - pad (conv_driver.c,
-   transposed_desc); pad > 2 would crop: the GEMM path takes it. */
-int nb_conv_winograd_backward_data(const nb_conv_desc *cd, const nb_conv2d_desc *d,
-                                   const float *dy, const float *w, float *dx, nb_status *st) {
-    *st = NB_OK;
+   transposed_desc); pad > 2 would crop: the GEMM path takes it (0). */
+static int transposed(const nb_conv2d_desc *d, nb_conv2d_desc *td) {
     if (!nb_conv_winograd_shape(d) || d->pad_h > 2 || d->pad_w > 2) return 0;
     int64_t P, Q;
     nb_conv_out_dims(d, &P, &Q);
-    const nb_conv2d_desc td = {.n = d->n, .c = d->k, .h = P, .w = Q, .k = d->c, .r = 3, .s = 3,
-                               .stride_h = 1, .stride_w = 1, .pad_h = 2 - d->pad_h,
-                               .pad_w = 2 - d->pad_w, .dilation_h = 1, .dilation_w = 1,
-                               .groups = 1};
+    *td = (nb_conv2d_desc){.n = d->n, .c = d->k, .h = P, .w = Q, .k = d->c, .r = 3, .s = 3,
+                           .stride_h = 1, .stride_w = 1, .pad_h = 2 - d->pad_h,
+                           .pad_w = 2 - d->pad_w, .dilation_h = 1, .dilation_w = 1,
+                           .groups = 1};
+    return 1;
+}
+
+int nb_conv_winograd_backward_data_packed(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                          const float *dy, const float *w, const float *u,
+                                          float *dx, nb_status *st) {
+    *st = NB_OK;
+    nb_conv2d_desc td;
+    if (!transposed(d, &td)) return 0;
     int handled;
     const call_args ca = {d, 1, dy, w, NULL, dx};
-    *st = run(cd, &td, dy, w, 1, NULL, dx, &handled, &ca);
+    *st = run(cd, &td, dy, w, u, 1, NULL, dx, &handled, &ca);
     return handled;
+}
+
+int nb_conv_winograd_backward_data(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                   const float *dy, const float *w, float *dx, nb_status *st) {
+    return nb_conv_winograd_backward_data_packed(cd, d, dy, w, NULL, dx, st);
+}
+
+/* Prepacked filters: the packed U of the call's plan (its layout depends
+   on C, K and the ISA's GEMM tile only, not on the threads or the batch). */
+int64_t nb_conv_winograd_pack_floats(const nb_conv_desc *cd, const nb_conv2d_desc *d, int bwd) {
+    nb_conv2d_desc td = *d;
+    wctx c;
+    if (bwd && !transposed(d, &td)) return 0;
+    return choose(cd, &td, 1, &c) ? XI * c.uxi : 0;
+}
+
+void nb_conv_winograd_pack(const nb_conv_desc *cd, const nb_conv2d_desc *d, int bwd,
+                           const float *w, float *u, int nt) {
+    nb_conv2d_desc td = *d;
+    wctx c;
+    if (bwd && !transposed(d, &td)) return;
+    if (choose(cd, &td, 1, &c)) transform_filters(&c, w, bwd, u, nt);
 }

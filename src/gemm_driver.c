@@ -42,6 +42,7 @@ typedef struct {
     float *abuf;            /* per-thread A blocks, abuf_stride floats apart */
     int64_t abuf_stride;
     int64_t kcb;            /* min(K, kc): the largest KC block */
+    int64_t ncb;            /* the NC block width: nc or less (nc_block) */
     int split_m;            /* 1: threads split rows; 0: threads split columns */
     int adirect;            /* A is read in place by ukernel_adirect, not packed */
     int64_t rows1_n;        /* M == 1 no-pack path: columns per call (0: unused) */
@@ -111,8 +112,8 @@ static void packed_thread(void *ctx, int tid, int nt) {
         r0 = min64(x->M, (mp * tid / nt) * mr);
         r1 = min64(x->M, (mp * (tid + 1) / nt) * mr);
     }
-    for (int64_t jc = 0; jc < x->N; jc += d->nc) {
-        const int64_t nc = min64(d->nc, x->N - jc);
+    for (int64_t jc = 0; jc < x->N; jc += x->ncb) {
+        const int64_t nc = min64(x->ncb, x->N - jc);
         const int64_t np = (nc + nr - 1) / nr;
         /* B panels this thread packs: a share of all (split_m) or its own. */
         const int64_t p0 = np * tid / nt, p1 = np * (tid + 1) / nt;
@@ -152,12 +153,21 @@ static int64_t imbalance(int64_t units, int64_t nt) {
    The size is bounded by the blocking (kc*nc + threads*mc*kc floats, ~4 MiB
    on AVX2), not by the problem. */
 
+/* The width of the NC blocks: N cut into ceil(N / nc) blocks of equal
+   width (whole NR panels), so that N a little over nc is not one full block
+   and a sliver that repacks every A block for a few columns. Splitting N
+   never changes a bit of C. */
+static int64_t nc_block(const nb_gemm_desc *d, int64_t N) {
+    const int64_t blocks = (N + d->nc - 1) / d->nc;
+    return round_up((N + blocks - 1) / blocks, d->nr);
+}
+
 /* Sets x's split, blocking and A-in-place choice for nt threads; returns
    the threads the packed path will use and sets *floats to the size of its
    packing buffer. */
 static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *floats) {
     const int64_t kcb = min64(x->K, d->kc);
-    const int64_t ncb = round_up(min64(x->N, d->nc), d->nr);
+    const int64_t ncb = round_up(min64(x->N, nc_block(d, x->N)), d->nr);
     const int64_t mcb = round_up(min64(x->M, d->mc), d->mr);
     const int64_t mp = (x->M + d->mr - 1) / d->mr, np = ncb / d->nr;
     if (nt > 1) {
@@ -174,6 +184,7 @@ static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *float
         x->split_m = 1;
     }
     x->kcb = kcb;
+    x->ncb = ncb;
     x->adirect = !x->ta && d->ukernel_adirect && x->N <= d->adirect_max_n &&
                  x->K >= d->adirect_min_k;
     x->abuf_stride = x->adirect ? 0 : round_up(kcb * mcb + NB_GEMM_PACK_SLACK, 16);
@@ -257,14 +268,52 @@ static nb_status run_rows(gemm_ctx *x, int nt) {
     return NB_OK;
 }
 
+/* Nothing packed (ukernel_direct): small B, few column panels, neither
+   operand transposed. */
+static int use_direct(const nb_gemm_desc *d, int ta, int tb, int64_t N, int64_t K) {
+    return !ta && !tb && d->ukernel_direct && N <= d->adirect_max_n && K >= d->adirect_min_k &&
+           K * N <= d->direct_max_kn;   /* N <= adirect_max_n: no overflow */
+}
+
+/* ukernel_direct over tiles: unit u is row panel u % mp of column panel
+   u / mp (a thread's consecutive units share B's columns). Each unit
+   belongs to one thread for every KC block, in order, so an element sees
+   the packed path's KC blocks and FMA chains. */
+static void direct_thread(void *ctx, int tid, int nt) {
+    const gemm_ctx *x = ctx;
+    const nb_gemm_desc *d = x->d;
+    const int64_t mp = (x->M + d->mr - 1) / d->mr, np = (x->N + d->nr - 1) / d->nr;
+    const int64_t u0 = mp * np * tid / nt, u1 = mp * np * (tid + 1) / nt;
+    for (int64_t pc = 0; pc < x->K; pc += d->kc) {
+        const int64_t kc = min64(d->kc, x->K - pc);
+        const float beta = pc == 0 ? x->beta : 1.0f;
+        for (int64_t u = u0; u < u1; u++) {
+            const int64_t i0 = u % mp * d->mr, j0 = u / mp * d->nr;
+            d->ukernel_direct((size_t)min64(d->mr, x->M - i0), (size_t)min64(d->nr, x->N - j0),
+                              (size_t)kc, a_at(x, i0, pc), (ptrdiff_t)x->lda, b_at(x, pc, j0),
+                              (ptrdiff_t)x->ldb, x->C + i0 * x->ldc + j0, (ptrdiff_t)x->ldc,
+                              x->alpha, beta);
+        }
+    }
+}
+
+static nb_status run_direct(gemm_ctx *x, int nt) {
+    const nb_gemm_desc *d = x->d;
+    const int64_t units = (x->M + d->mr - 1) / d->mr * ((x->N + d->nr - 1) / d->nr);
+    if (nt > units) nt = (int)units;
+    nb_parallel_team(nt, direct_thread, x);
+    return NB_OK;
+}
+
 /* Threads for a GEMM of this shape (the team size of the call's own
    parallel region, 1 inside a caller's region); 0 when the call packs
    nothing (empty, C = beta C only, or a no-pack row path). */
-static int packed_threads(const nb_gemm_desc *d, int trans_b, int64_t M, int64_t N, int64_t K,
-                          float alpha) {
+static int packed_threads(const nb_gemm_desc *d, int trans_a, int trans_b, int64_t M, int64_t N,
+                          int64_t K, float alpha) {
     if (M == 0 || N == 0 || K == 0 || alpha == 0.0f) return 0;
     if (d->rows && !trans_b && M <= d->rows_max_m) return 0;
     if (d->rows_bt && trans_b && M <= d->rows_bt_max_m) return 0;
+    if (use_direct(d, trans_a, trans_b, N, K)) return 0;
     /* M*N*K saturates instead of overflowing: it only sizes the team. */
     int64_t mnk;
     if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;
@@ -273,10 +322,10 @@ static int packed_threads(const nb_gemm_desc *d, int trans_b, int64_t M, int64_t
 
 nb_status nb_gemm_driver_reserve(const nb_gemm_desc *d, int trans_a, int trans_b, int64_t M,
                                  int64_t N, int64_t K) {
-    const int nt = packed_threads(d, trans_b, M, N, K, 1.0f);
+    const int nt = packed_threads(d, trans_a, trans_b, M, N, K, 1.0f);
     if (nt == 0) return NB_OK;
     gemm_ctx x = {d, trans_a, trans_b, M, N, K, 1.0f, 0.0f, NULL, NULL, 0, 0, 0, NULL,
-                  NULL, NULL, 0, 0, 1, 0, 0};
+                  NULL, NULL, 0, 0, 0, 1, 0, 0};
     size_t floats;
     plan_packed(d, &x, nt, &floats);
     return nb_scratch_reserve(NB_SCRATCH_GEMM, floats * sizeof(float)) ? NB_OK : NB_ERR_OOM;
@@ -293,12 +342,13 @@ nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,
         return NB_OK;
     }
     gemm_ctx x = {d, trans_a, trans_b, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C,
-                  NULL, NULL, 0, 0, 1, 0, 0};
+                  NULL, NULL, 0, 0, 0, 1, 0, 0};
     /* M*N*K saturates instead of overflowing: it only sizes the team. */
     int64_t mnk;
     if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;
     const int nt = nb_threads_for(mnk, d->min_mnk_per_thread);
     if (d->rows && !trans_b && M <= d->rows_max_m) return run_rows(&x, nt);
     if (d->rows_bt && trans_b && M <= d->rows_bt_max_m) return run_rows(&x, nt);
+    if (use_direct(d, trans_a, trans_b, N, K)) return run_direct(&x, nt);
     return run_packed(d, &x, nt);
 }

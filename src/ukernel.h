@@ -56,6 +56,15 @@ typedef void nb_gemm_ukernel_adirect_ft(size_t m, size_t n, size_t k,
                                         float *c, ptrdiff_t ldc, float alpha, float beta);
 typedef nb_gemm_ukernel_adirect_ft *nb_gemm_ukernel_adirect_fn;
 
+/* The same contract with nothing packed: A as for ukernel_adirect, and
+ * op(B) = B (not transposed), element (p, j) at b[p*ldb + j], any alignment;
+ * columns j >= n are never read. Same bits as the packed kernel. */
+typedef void nb_gemm_ukernel_direct_ft(size_t m, size_t n, size_t k,
+                                       const float *a, ptrdiff_t lda, const float *b,
+                                       ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha,
+                                       float beta);
+typedef nb_gemm_ukernel_direct_ft *nb_gemm_ukernel_direct_fn;
+
 /* Packs the m x k block of op(A) whose (0,0) element is at `a` into
  * ceil(m/MR) micro-panels of k*MR floats each, back to back in dst (rows
  * beyond m of the last panel zero-filled). trans == 0: op(A)[i,k] = a[i*lda+k];
@@ -131,6 +140,11 @@ typedef struct {
     /* Threads: one more thread per this many multiply-adds (M*N*K). Below
        it a parallel region costs more than it saves (measured per ISA). */
     int64_t min_mnk_per_thread;
+    /* Optional: where ukernel_adirect runs and B is not transposed either,
+       read B in place too (no packing at all) when op(B) has at most
+       direct_max_kn elements: B then stays in L2 for every row panel. */
+    nb_gemm_ukernel_direct_fn ukernel_direct;
+    int64_t direct_max_kn;
 } nb_gemm_desc;
 
 /* ================= convolution pieces (src/conv_driver.h) ================= */
@@ -213,6 +227,7 @@ typedef nb_conv_pack_b_ft *nb_conv_pack_b_fn;
 
 #include "ukernel_wino.h"   /* the Winograd transforms (nb_wino_*_fn) */
 #include "ukernel_dwconv.h"   /* the depthwise kernels (nb_dwconv_ukernels) */
+#include "ukernel_pwconv.h"   /* the pointwise tile (nb_pwconv_ukernel) */
 #include "ukernel_convdirect.h"   /* the few-channel direct tile (nb_conv_direct_ft) */
 
 typedef struct {
@@ -244,7 +259,11 @@ typedef struct {
     nb_wino_out_fn wino_out;
     nb_dwconv_ukernels dw;      /* depthwise (src/conv_depthwise.c); fwd NULL: none */
     nb_gemm_pack_b_fn pack_b_pw; /* sgemm_desc's B panels for 1x1 (conv_pointwise.c); NULL: sgemm */
-    void (*transpose32)(int64_t, int64_t, const void *, int64_t, void *, int64_t, int); /* copy's */
+    nb_pwconv_ukernel pw;       /* the 1x1 tile on the image in place (conv_pointwise.c); fn NULL: none */
+    /* The copy family's 2-D transpose (nb_copy_ukernels), set by dispatch;
+       NULL: backward-filter runs its untransposed GEMM (conv_driver.c). */
+    void (*transpose32)(int64_t m, int64_t n, const void *src, int64_t lds, void *dst, int64_t ldd,
+                        int nontemporal);
 } nb_conv_desc;
 
 /* ---- the row walk every ISA's im2col / col2im shares (plain C) ---- */
@@ -532,6 +551,7 @@ typedef float nb_fma_peak_ft(int64_t iters);
    src/ukernel_registry.h for the entry kinds). */
 #define NB_UK_GEMM(fn, mr, nr)            nb_gemm_ukernel_ft fn;
 #define NB_UK_GEMM_ADIRECT(fn, mr, nr)    nb_gemm_ukernel_adirect_ft fn;
+#define NB_UK_GEMM_DIRECT(fn, mr, nr)     nb_gemm_ukernel_direct_ft fn;
 #define NB_UK_PACKA(fn, mr)               nb_gemm_pack_a_ft fn;
 #define NB_UK_PACKB(fn, nr)               nb_gemm_pack_b_ft fn;
 #define NB_UK_GEMM_ROWS(fn, mr)           nb_gemm_rows_ft fn;
@@ -556,6 +576,7 @@ typedef float nb_fma_peak_ft(int64_t iters);
 #define NB_UK_DWCONV_FWD(fn)              nb_dwconv_fwd_ft fn;
 #define NB_UK_DWCONV_BWF(fn)              nb_dwconv_bwf_ft fn;
 #define NB_UK_DWCONV_BWD(fn)              nb_dwconv_bwd_ft fn;
+#define NB_UK_PWCONV(fn, mr, nr)          nb_pwconv_ft fn;
 #include "ukernel_registry.h"
 
 /* ============ elementwise micro-kernels of every ISA: the registry ============

@@ -9,6 +9,7 @@
  *
  *   NB_UK_GEMM(fn, mr, nr)          packed mr x nr tile      (nb_gemm_ukernel_ft)
  *   NB_UK_GEMM_ADIRECT(fn, mr, nr)  the tile reading A in place
+ *   NB_UK_GEMM_DIRECT(fn, mr, nr)   the tile reading A and B in place
  *   NB_UK_PACKA(fn, mr)             A packer                 (nb_gemm_pack_a_ft)
  *   NB_UK_PACKB(fn, nr)             B packer                 (nb_gemm_pack_b_ft)
  *   NB_UK_GEMM_ROWS(fn, mr)         no-pack small-M rows     (nb_gemm_rows_ft)
@@ -33,6 +34,8 @@
  *   NB_UK_DWCONV_FWD(fn), NB_UK_DWCONV_BWF(fn), NB_UK_DWCONV_BWD(fn)
  *                                   depthwise forward, backward-filter, backward-data
  *                                   scatter (src/ukernel_dwconv.h)
+ *   NB_UK_PWCONV(fn, mr, nr)        pointwise (1x1) mr x nr tile on the image in place
+ *                                   (src/ukernel_pwconv.h)
  * The plain-C micro-kernels (kernels/generic/ukernels.def, NB_UK_ISA =
  * NB_ISA_REF) expand first.
  */
@@ -42,6 +45,9 @@
 #endif
 #ifndef NB_UK_GEMM_ADIRECT
 #define NB_UK_GEMM_ADIRECT(fn, mr, nr)
+#endif
+#ifndef NB_UK_GEMM_DIRECT
+#define NB_UK_GEMM_DIRECT(fn, mr, nr)
 #endif
 #ifndef NB_UK_PACKA
 #define NB_UK_PACKA(fn, mr)
@@ -127,12 +133,16 @@
 #ifndef NB_UK_DWCONV_BWD
 #define NB_UK_DWCONV_BWD(fn)
 #endif
+#ifndef NB_UK_PWCONV
+#define NB_UK_PWCONV(fn, mr, nr)
+#endif
 
 /* The includes of the built ISAs' registries (written by meson). */
 #include "nb_ukernel_isas.h"
 
 #undef NB_UK_GEMM
 #undef NB_UK_GEMM_ADIRECT
+#undef NB_UK_GEMM_DIRECT
 #undef NB_UK_PACKA
 #undef NB_UK_PACKB
 #undef NB_UK_GEMM_ROWS
@@ -161,3 +171,4 @@
 #undef NB_UK_DWCONV_FWD
 #undef NB_UK_DWCONV_BWF
 #undef NB_UK_DWCONV_BWD
+#undef NB_UK_PWCONV

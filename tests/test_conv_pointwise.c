@@ -1,14 +1,16 @@
 /* The pointwise (1x1, stride 1, no padding) forward and backward-data path
  * of src/conv_pointwise.c, on every SIMD table whose configuration has it
- * (today AVX-512; on the others these shapes run the SGEMM, and the tests
- * check that just the same):
+ * (today AVX-512, its 8x48 tile; on the others these shapes run the SGEMM,
+ * and the tests check that just the same):
  *   - against the reference and the double-precision oracle (the GEMM bound
  *     gamma(L + 2) sum |terms|), and bit for bit against the reference with
  *     integer data, on shapes at the tile edges: output rows (M = kg
- *     forward, cg backward-data) from the path's 17 up, around multiples
- *     of MR = 14 and past MC, pixel counts around multiples of NR = 32, odd
- *     channel counts, sums over two and three KC blocks (the bias then
- *     comes first, as a fill), groups, several pixel blocks a task;
+ *     forward, cg backward-data) below the tile's 8 (left to the SGEMM), at
+ *     8, 9, 16, 17, 24 and not multiples of 8, pixel counts around
+ *     multiples of 16 and NR = 48 and odd, odd channel counts, sums over
+ *     two and three KC blocks (the bias then comes with the first), groups,
+ *     several pixel blocks a task (the tile itself, streamed stores
+ *     included: test_pwconv_ukernels.c);
  *   - the same bits for 1, 2 and 3 threads, and for an image alone as in
  *     its batch;
  *   - the AVX2 bits on AVX-512 (same KC blocks, same per-element chains:
@@ -40,8 +42,13 @@ static const nb_conv2d_desc shapes[] = {
     {2,  64,  1,  1, 129, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* one pixel */
     {1, 129, 31,  1,  36, 1, 1, 1, 1, 0, 0, 1, 1, 3},  /* groups 3, one column */
     {2,  20,  5, 13,  17, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* M 17 (fwd), 20 (bwd-data) */
-    {1,  16,  6,  6,  16, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* M 16: left to the SGEMM */
+    {1,  16,  6,  6,  16, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* M 16: two tiles */
     {1, 170,  4,  9, 200, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* M 200 / 170 > MC 168 */
+    {2,  13,  7,  7,   8, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* M 8: one tile; 49 pixels: 48 + 1 */
+    {1,   9,  1, 47,   9, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* M 9: a 1-row tile; 47 pixels */
+    {1,  24,  3, 32,   7, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* M 7: SGEMM (fwd); 96 pixels = 2 NR */
+    {1, 144,  5, 19,  24, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* k 24 / c 144; 95 pixels */
+    {3,  48,  1, 17,  16, 1, 1, 1, 1, 0, 0, 1, 1, 2},  /* groups 2: cg 24, kg 8; 17 pixels */
 };
 #define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 

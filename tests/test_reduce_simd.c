@@ -1,62 +1,79 @@
-/* The SIMD reduction tables against the reference: max/min bit for bit on
- * every path, sums within the blocked bound and in their documented order
- * bit for bit, the same bits for any thread count, and the float64 twin.
+/* The SIMD reduction tables (every one this CPU runs: AVX2, AVX-512,
+ * NEON) against the reference: max/min bit for bit on every path, sums
+ * within the blocked bound and in their documented order bit for bit, the
+ * same bits for any thread count, and the float64 twin.
  * Cases and oracle: tests/reduce_case.h. */
+#include <stdio.h>
+
 #include "reduce_case.h"
 
-/* ---- SIMD table vs the reference table ---- */
+/* ---- SIMD tables vs the reference table ---- */
 
-static const struct nb_kernels *simd_table(void) {
-    const struct nb_kernels *t = nb_kernels_for(NB_ISA_AVX2);
-    if (!t) t = nb_kernels_for(NB_ISA_NEON);
-    return t;
+/* The SIMD tables this CPU runs; one line says when an x86 CPU lacks
+   AVX-512 (its cases are then skipped, not failed). */
+static int simd_tables(const struct nb_kernels *out[NB_ISA_COUNT]) {
+    int n = 0;
+    for (int isa = NB_ISA_REF + 1; isa < NB_ISA_COUNT; isa++) {
+        const struct nb_kernels *t = nb_kernels_for((nb_isa)isa);
+        if (t) out[n++] = t;
+    }
+    if (nb_kernels_for(NB_ISA_AVX2) && !nb_kernels_for(NB_ISA_AVX512))
+        printf("# avx512 reduction cases: skipped, this CPU lacks AVX-512\n");
+    return n;
 }
+
+#define FOR_EACH_SIMD_TABLE(t)                                                  \
+    const struct nb_kernels *tabs_[NB_ISA_COUNT];                               \
+    const int ntabs_ = simd_tables(tabs_);                                      \
+    if (ntabs_ == 0) skip();                                                    \
+    for (int ti_ = 0; ti_ < ntabs_; ti_++)                                      \
+        for (const struct nb_kernels *t = tabs_[ti_]; t; t = NULL)
 
 static void simd_table_matches_reference_bit_for_bit_on_max_min(void **state) {
     (void)state;
-    const struct nb_kernels *t = simd_table();
-    if (!t) skip();
-    for (int r = 0; r < 300 / qemu_scale(); r++) {
-        const int ndim = (int)nbt_range(1, NB_MAX_DIMS);
-        int64_t shape[NB_MAX_DIMS];
-        random_shape(ndim, shape, 30000);
-        const uint64_t mask = nbt_next() & ((1ull << ndim) - 1);
-        rcase c;
-        case_make(&c, (nb_reduce_op)nbt_range(2, 3), ndim, shape, mask, ALL_X,
-                  nbt_range(0, 1) ? FILL_SPECIAL : FILL_UNIFORM);
-        if (c.m == 0 || c.ny == 0) { case_free(&c); continue; }
-        assert_int_equal(case_run(&c, &nb_kernels_ref), NB_OK);
-        char *ref = malloc(c.y.bytes);
-        memcpy(ref, c.y.buf, c.y.bytes);
-        memset(c.y.buf, 0x5a, c.y.bytes);
-        assert_int_equal(case_run(&c, t), NB_OK);
-        int64_t idx[NB_MAX_DIMS];
-        for (int64_t o = 0; o < c.ny; o++) {
-            nbt_unravel(ndim, c.yshape, o, idx);
-            const int64_t off = y_off(&c, idx) * 4 + (c.y.base - c.y.buf);
-            float a, b;
-            memcpy(&a, ref + off, 4);
-            memcpy(&b, c.y.buf + off, 4);
-            if (!same_bits(a, b)) fail_msg("output %lld: simd %a ref %a", (long long)o, b, a);
+    FOR_EACH_SIMD_TABLE(t) {
+        for (int r = 0; r < 300 / qemu_scale(); r++) {
+            const int ndim = (int)nbt_range(1, NB_MAX_DIMS);
+            int64_t shape[NB_MAX_DIMS];
+            random_shape(ndim, shape, 30000);
+            const uint64_t mask = nbt_next() & ((1ull << ndim) - 1);
+            rcase c;
+            case_make(&c, (nb_reduce_op)nbt_range(2, 3), ndim, shape, mask, ALL_X,
+                      nbt_range(0, 1) ? FILL_SPECIAL : FILL_UNIFORM);
+            if (c.m == 0 || c.ny == 0) { case_free(&c); continue; }
+            assert_int_equal(case_run(&c, &nb_kernels_ref), NB_OK);
+            char *ref = malloc(c.y.bytes);
+            memcpy(ref, c.y.buf, c.y.bytes);
+            memset(c.y.buf, 0x5a, c.y.bytes);
+            assert_int_equal(case_run(&c, t), NB_OK);
+            int64_t idx[NB_MAX_DIMS];
+            for (int64_t o = 0; o < c.ny; o++) {
+                nbt_unravel(ndim, c.yshape, o, idx);
+                const int64_t off = y_off(&c, idx) * 4 + (c.y.base - c.y.buf);
+                float a, b;
+                memcpy(&a, ref + off, 4);
+                memcpy(&b, c.y.buf + off, 4);
+                if (!same_bits(a, b)) fail_msg("output %lld: simd %a ref %a", (long long)o, b, a);
+            }
+            free(ref);
+            case_free(&c);
         }
-        free(ref);
-        case_free(&c);
     }
 }
 
 static void simd_table_sums_stay_within_the_bound(void **state) {
     (void)state;
-    const struct nb_kernels *t = simd_table();
-    if (!t) skip();
-    for (int r = 0; r < 200 / qemu_scale(); r++) {
-        const int ndim = (int)nbt_range(1, NB_MAX_DIMS);
-        int64_t shape[NB_MAX_DIMS];
-        random_shape(ndim, shape, 30000);
-        const uint64_t mask = nbt_next() & ((1ull << ndim) - 1);
-        check_one((nb_reduce_op)nbt_range(0, 1), ndim, shape, mask, ALL_X, FILL_UNIFORM, t);
+    FOR_EACH_SIMD_TABLE(t) {
+        for (int r = 0; r < 200 / qemu_scale(); r++) {
+            const int ndim = (int)nbt_range(1, NB_MAX_DIMS);
+            int64_t shape[NB_MAX_DIMS];
+            random_shape(ndim, shape, 30000);
+            const uint64_t mask = nbt_next() & ((1ull << ndim) - 1);
+            check_one((nb_reduce_op)nbt_range(0, 1), ndim, shape, mask, ALL_X, FILL_UNIFORM, t);
+        }
+        const int64_t big[1] = {3000017 / qemu_scale()};
+        check_one(NB_REDUCE_SUM, 1, big, 1, 0, FILL_UNIFORM, t);
     }
-    const int64_t big[1] = {3000017 / qemu_scale()};
-    check_one(NB_REDUCE_SUM, 1, big, 1, 0, FILL_UNIFORM, t);
 }
 
 /* Gives x explicit strides (a fixed path, not a random layout). */
@@ -80,55 +97,55 @@ static void case_restride_x(rcase *c, const int64_t *xs) {
    bits: NaN wins, -0 < +0. */
 static void simd_max_min_zero_ties_and_nans_on_every_path(void **state) {
     (void)state;
-    const struct nb_kernels *t = simd_table();
-    if (!t) skip();
-    static const int64_t big[] = {100, 1000, 4097};
-    for (int64_t k = 1; k <= 73; k++) {
-        const int64_t n = k <= 70 ? k : big[k - 71];
-        const struct { int ndim; int64_t shape[2], xs[2]; uint64_t mask; } paths[] = {
-            {1, {n, 0}, {1, 0}, 1},               /* one contiguous row */
-            {1, {n, 0}, {3, 0}, 1},               /* one strided row */
-            {2, {5, n}, {n, 1}, 1},               /* columns (row path when n < 8) */
-            {2, {9, n}, {n + 1, 1}, 2},           /* short rows, grouped rows when n > 64 */
-            {2, {n, 2}, {1, n}, 1},               /* strided rows, several outputs */
-        };
-        for (size_t pi = 0; pi < sizeof paths / sizeof *paths; pi++)
-            for (int mode = 0; mode < 4; mode++)
-                for (int op = NB_REDUCE_MAX; op <= NB_REDUCE_MIN; op++) {
-                    rcase c;
-                    case_make(&c, (nb_reduce_op)op, paths[pi].ndim, paths[pi].shape, paths[pi].mask, 0,
-                              FILL_UNIFORM);
-                    case_restride_x(&c, paths[pi].xs);
-                    float *xb = (float *)c.x.buf;
-                    const int64_t nxb = (int64_t)(c.x.bytes / sizeof(float));
-                    for (int64_t i = 0; i < nxb; i++) {
-                        const float z = nbt_range(0, 1) ? 0.0f : -0.0f;
-                        xb[i] = mode == 2 && nbt_range(0, 2) == 0 ? nbt_uniform(-1, 1) : z;
-                        /* mode 3: the result is a zero, every other value on
-                           the losing side of it (AVX2's fast pass must defer). */
-                        if (mode == 3 && nbt_range(0, 2) == 0)
-                            xb[i] = op == NB_REDUCE_MAX ? -nbt_uniform(0.5, 1) : nbt_uniform(0.5, 1);
-                        if (mode == 2 && nbt_range(0, 40) == 0) xb[i] = NAN;
+    FOR_EACH_SIMD_TABLE(t) {
+        static const int64_t big[] = {100, 1000, 4097};
+        for (int64_t k = 1; k <= 73; k++) {
+            const int64_t n = k <= 70 ? k : big[k - 71];
+            const struct { int ndim; int64_t shape[2], xs[2]; uint64_t mask; } paths[] = {
+                {1, {n, 0}, {1, 0}, 1},               /* one contiguous row */
+                {1, {n, 0}, {3, 0}, 1},               /* one strided row */
+                {2, {5, n}, {n, 1}, 1},               /* columns (row path when n < 8) */
+                {2, {9, n}, {n + 1, 1}, 2},           /* short rows, grouped rows when n > 64 */
+                {2, {n, 2}, {1, n}, 1},               /* strided rows, several outputs */
+            };
+            for (size_t pi = 0; pi < sizeof paths / sizeof *paths; pi++)
+                for (int mode = 0; mode < 4; mode++)
+                    for (int op = NB_REDUCE_MAX; op <= NB_REDUCE_MIN; op++) {
+                        rcase c;
+                        case_make(&c, (nb_reduce_op)op, paths[pi].ndim, paths[pi].shape, paths[pi].mask, 0,
+                                  FILL_UNIFORM);
+                        case_restride_x(&c, paths[pi].xs);
+                        float *xb = (float *)c.x.buf;
+                        const int64_t nxb = (int64_t)(c.x.bytes / sizeof(float));
+                        for (int64_t i = 0; i < nxb; i++) {
+                            const float z = nbt_range(0, 1) ? 0.0f : -0.0f;
+                            xb[i] = mode == 2 && nbt_range(0, 2) == 0 ? nbt_uniform(-1, 1) : z;
+                            /* mode 3: the result is a zero, every other value on
+                               the losing side of it (AVX2's fast pass must defer). */
+                            if (mode == 3 && nbt_range(0, 2) == 0)
+                                xb[i] = op == NB_REDUCE_MAX ? -nbt_uniform(0.5, 1) : nbt_uniform(0.5, 1);
+                            if (mode == 2 && nbt_range(0, 40) == 0) xb[i] = NAN;
+                        }
+                        if (mode == 1) xb[nbt_range(0, nxb - 1)] = NAN;
+                        case_check(&c, t);
+                        case_free(&c);
                     }
-                    if (mode == 1) xb[nbt_range(0, nxb - 1)] = NAN;
-                    case_check(&c, t);
-                    case_free(&c);
-                }
+        }
     }
 }
 
 /* The summation order documented in src/reduce_driver.c for one contiguous
    row of n elements, emulated here in float: n <= NB_RROWS_MAX_N through
-   the short-row kernels (8-column tiles, pairwise inside a tile, tiles left
-   to right); longer rows in segments of NB_RSUM_BLOCK elements, each summed
+   the short-row kernels (tile-column tiles, pairwise inside a tile, tiles
+   left to right); longer rows in segments of NB_RSUM_BLOCK elements, each summed
    into NB_RSUM_LANES lanes (element i -> lane i mod 32), lanes combined by
    halving, segments by a binary-counter cascade. */
-static float documented_row_sum(const float *x, int64_t n) {
+static float documented_row_sum(const float *x, int64_t n, int tile) {
     if (n <= NB_RROWS_MAX_N) {
         float acc = 0.0f;
-        for (int64_t c0 = 0; c0 < n; c0 += 8) {
-            const int64_t k = n - c0 < 8 ? n - c0 : 8;
-            float v[8];
+        for (int64_t c0 = 0; c0 < n; c0 += tile) {
+            const int64_t k = n - c0 < tile ? n - c0 : tile;
+            float v[16];
             for (int64_t c = 0; c < k; c++) v[c] = x[c0 + c];
             for (int64_t m = k; m > 1; m = (m + 1) / 2) {
                 for (int64_t i = 0; i < m / 2; i++) v[i] = v[2 * i] + v[2 * i + 1];
@@ -160,35 +177,38 @@ static float documented_row_sum(const float *x, int64_t n) {
 }
 
 /* Every SIMD table sums a contiguous row in exactly the documented order
-   (so AVX2 and NEON give the same bits, and the driver's bound is the one
+   (so AVX2 and NEON give the same bits, AVX-512 too beyond 64 elements, and the driver's bound is the one
    derived for that order): 1-D sums and 3 rows at once (row path split
    over outputs), at every tail length around the lanes and the segments. */
 static void simd_table_row_sums_follow_the_documented_order_bit_for_bit(void **state) {
     (void)state;
-    const struct nb_kernels *t = simd_table();
-    if (!t) skip();
-    static const int64_t lens[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 66, 95,
-                                   96, 97, 127, 128, 129, 1000, 4095, 4096, 4097, 8193, 12289, 100003};
-    for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
-        const int64_t n = lens[li];
-        const int64_t off = nbt_range(0, 7);
-        float *x = nbt_alloc_guarded((size_t)(3 * n + off) * sizeof(float), (int)nbt_range(0, 1));
-        assert_non_null(x);
-        /* Spread exponents: uniform(-1, 1) values alone are multiples of
-           2^-23, whose short sums are exact in any order. */
-        for (int64_t i = 0; i < 3 * n + off; i++) x[i] = ldexpf(nbt_uniform(-1, 1), (int)nbt_range(-12, 12));
-        float y[3];
-        const int64_t sh1[1] = {n}, st1[1] = {1}, ys1[1] = {1};
-        assert_int_equal(t->sreduce(NB_REDUCE_SUM, 1, sh1, x + off, st1, 1, y, ys1), NB_OK);
-        const float want = documented_row_sum(x + off, n);
-        if (memcmp(&y[0], &want, 4) != 0) fail_msg("n=%lld: got %a want %a", (long long)n, y[0], want);
-        const int64_t sh2[2] = {3, n}, st2[2] = {n, 1}, ys2[2] = {1, 0};
-        assert_int_equal(t->sreduce(NB_REDUCE_SUM, 2, sh2, x + off, st2, 2, y, ys2), NB_OK);
-        for (int r = 0; r < 3; r++) {
-            const float w = documented_row_sum(x + off + r * n, n);
-            if (memcmp(&y[r], &w, 4) != 0) fail_msg("n=%lld row %d: got %a want %a", (long long)n, r, y[r], w);
+    FOR_EACH_SIMD_TABLE(t) {
+        /* Short rows: 16-column tiles on AVX-512 (f32-rrows-avx512.c), 8 on
+           AVX2 and NEON. */
+        const int tile = t == nb_kernels_for(NB_ISA_AVX512) ? 16 : 8;
+        static const int64_t lens[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 66, 95,
+                                       96, 97, 127, 128, 129, 1000, 4095, 4096, 4097, 8193, 12289, 100003};
+        for (size_t li = 0; li < sizeof lens / sizeof *lens; li++) {
+            const int64_t n = lens[li];
+            const int64_t off = nbt_range(0, 7);
+            float *x = nbt_alloc_guarded((size_t)(3 * n + off) * sizeof(float), (int)nbt_range(0, 1));
+            assert_non_null(x);
+            /* Spread exponents: uniform(-1, 1) values alone are multiples of
+               2^-23, whose short sums are exact in any order. */
+            for (int64_t i = 0; i < 3 * n + off; i++) x[i] = ldexpf(nbt_uniform(-1, 1), (int)nbt_range(-12, 12));
+            float y[3];
+            const int64_t sh1[1] = {n}, st1[1] = {1}, ys1[1] = {1};
+            assert_int_equal(t->sreduce(NB_REDUCE_SUM, 1, sh1, x + off, st1, 1, y, ys1), NB_OK);
+            const float want = documented_row_sum(x + off, n, tile);
+            if (memcmp(&y[0], &want, 4) != 0) fail_msg("n=%lld: got %a want %a", (long long)n, y[0], want);
+            const int64_t sh2[2] = {3, n}, st2[2] = {n, 1}, ys2[2] = {1, 0};
+            assert_int_equal(t->sreduce(NB_REDUCE_SUM, 2, sh2, x + off, st2, 2, y, ys2), NB_OK);
+            for (int r = 0; r < 3; r++) {
+                const float w = documented_row_sum(x + off + r * n, n, tile);
+                if (memcmp(&y[r], &w, 4) != 0) fail_msg("n=%lld row %d: got %a want %a", (long long)n, r, y[r], w);
+            }
+            nbt_free_guarded(x);
         }
-        nbt_free_guarded(x);
     }
 }
 

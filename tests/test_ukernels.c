@@ -2,7 +2,7 @@
  * directly and compared with its plain-C twin below, written from the
  * contract in src/ukernel.h (not from the SIMD code):
  *
- * - GEMM tiles (packed and A-in-place), no-pack row kernels (B and B^T):
+ * - GEMM tiles (packed, A in place, A and B in place), no-pack row kernels (B and B^T):
  *   every m = 1..MR, n = 1..NR (row kernels: n around their vector widths),
  *   k around the unroll, four (alpha, beta) cases; C prefilled with NaN when
  *   beta == 0 (it must not be read); C's rows end at a guard page and the
@@ -36,7 +36,7 @@
 /* ---- the registry as data ---- */
 
 enum {
-    K_GEMM, K_ADIRECT, K_PACKA, K_PACKB, K_ROWS, K_ROWS_BT, K_IM2COL, K_COL2IM, K_RSUM, K_RPICK,
+    K_GEMM, K_ADIRECT, K_DIRECT, K_PACKA, K_PACKB, K_ROWS, K_ROWS_BT, K_IM2COL, K_COL2IM, K_RSUM, K_RPICK,
     K_RCOL, K_RROWS, K_TRANSPOSE, K_FILL, K_VUNARY, K_SOFTMAX
 };
 typedef struct {
@@ -51,6 +51,7 @@ typedef struct {
 static const uk_entry registry[] = {
 #define NB_UK_GEMM(fn, mr, nr) E(K_GEMM, fn, mr, nr)
 #define NB_UK_GEMM_ADIRECT(fn, mr, nr) E(K_ADIRECT, fn, mr, nr)
+#define NB_UK_GEMM_DIRECT(fn, mr, nr) E(K_DIRECT, fn, mr, nr)
 #define NB_UK_PACKA(fn, mr) E(K_PACKA, fn, mr, 0)
 #define NB_UK_PACKB(fn, nr) E(K_PACKB, fn, nr, 0)
 #define NB_UK_GEMM_ROWS(fn, mr) E(K_ROWS, fn, mr, 0)
@@ -144,16 +145,32 @@ static void check_tile(const uk_entry *e) {
                 }
                 const int ab = (int)nbt_range(0, 3);
                 const ptrdiff_t ldc = (ptrdiff_t)n + (ptrdiff_t)nbt_range(0, 3);
+                /* B in place (K_DIRECT): k rows of n floats, ldb apart (odd
+                   ones: unaligned rows), the last row ending at a guard
+                   page; the gaps between rows are NaN (never read). */
+                const ptrdiff_t ldb = (ptrdiff_t)n + (ptrdiff_t)nbt_range(0, 3);
+                float *bd = NULL;
+                if (e->kind == K_DIRECT) {
+                    bd = nbt_alloc_guarded(((k - 1) * (size_t)ldb + n) * sizeof(float), 0);
+                    assert_non_null(bd);
+                    for (size_t p = 0; p < k; p++)
+                        for (size_t j = 0; j < (size_t)ldb && p * (size_t)ldb + j < (k - 1) * (size_t)ldb + n; j++)
+                            bd[p * (size_t)ldb + j] = j < n ? b[p * NR + j] : NAN;
+                }
                 float *c = c_alloc(m, ldc), *want = malloc(m * (size_t)ldc * sizeof(float));
                 assert_non_null(want);
                 c_fill(c, want, m, n, ldc, betas[ab]);
                 twin_gemm(m, n, k, a, 1, (ptrdiff_t)MR, b, (ptrdiff_t)NR, 1, want, ldc, alphas[ab], betas[ab]);
                 if (e->kind == K_GEMM)
                     ((nb_gemm_ukernel_fn)e->fn)(m, n, k, a, b, c, ldc, alphas[ab], betas[ab]);
+                else if (e->kind == K_DIRECT)
+                    ((nb_gemm_ukernel_direct_fn)e->fn)(m, n, k, ad, (ptrdiff_t)(k + 3), bd, ldb, c, ldc,
+                                                       alphas[ab], betas[ab]);
                 else
                     ((nb_gemm_ukernel_adirect_fn)e->fn)(m, n, k, ad, (ptrdiff_t)(k + 3), b, c, ldc,
                                                         alphas[ab], betas[ab]);
                 c_compare(e->name, c, want, m, n, k, ldc, alphas[ab], betas[ab]);
+                if (bd) nbt_free_guarded(bd);
                 nbt_free_guarded(c);
                 free(want);
             }
@@ -168,6 +185,10 @@ static void gemm_tiles_match_their_twin_on_every_edge(void **state) {
 static void a_in_place_tiles_match_their_twin_on_every_edge(void **state) {
     (void)state;
     for_each(K_ADIRECT, check_tile);
+}
+static void unpacked_tiles_match_their_twin_on_every_edge(void **state) {
+    (void)state;
+    for_each(K_DIRECT, check_tile);
 }
 
 /* No-pack rows: a(i,p) = a[i*rs + p*cs] in place, B (or B^T) in place. */
@@ -554,6 +575,7 @@ int main(void) {
         cmocka_unit_test(every_built_isa_runs_here_or_is_reported_skipped),
         cmocka_unit_test(gemm_tiles_match_their_twin_on_every_edge),
         cmocka_unit_test(a_in_place_tiles_match_their_twin_on_every_edge),
+        cmocka_unit_test(unpacked_tiles_match_their_twin_on_every_edge),
         cmocka_unit_test(row_kernels_match_their_twin),
         cmocka_unit_test(transposed_b_row_kernels_match_their_twin_per_kc_block),
         cmocka_unit_test(packers_match_their_twin),

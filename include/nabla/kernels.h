@@ -194,6 +194,43 @@ NB_API nb_status nb_sconv2d_backward_filter(const nb_conv2d_desc *d, const float
    memory is all taken before any output is written: NB_ERR_OOM leaves the
    outputs untouched, and n == 0 (backward_filter) takes none. */
 
+/* Prepacked weights: an engine that calls the same layer many times packs
+   its weights once, for the desc and the directions it will call, and
+   saves every call the weights' preparation (for the 3x3 stride-1 layers
+   that take Winograd, the filter transform: 36 K C floats written per
+   call, most of a batch-1 call's time). The packed object holds a copy of
+   w (w may be freed or changed after packing; a changed w needs a new
+   pack) and, where the active ISA would run the call on Winograd now, the
+   transformed filters for each direction asked for.
+   directions: NB_CONV_PACK_FORWARD and/or NB_CONV_PACK_BACKWARD_DATA.
+   The packed calls give the same bits as nb_sconv2d_forward and
+   nb_sconv2d_backward_data with the packed w, for any thread count, and
+   take their desc with the same checks and errors; every desc field but n
+   must equal the packed desc's (NB_ERR_SHAPE naming the field), and the
+   direction must have been packed (NB_ERR_ARG). NABLA_CONV_ALGO is read at
+   packing and at every call: a call that chooses Winograd where the pack
+   has no transformed filters (or after nb_set_isa changed the ISA)
+   transforms them itself, as the unpacked call does.
+   Lifetime: *packed is owned by the caller until nb_conv2d_packed_free
+   (NULL is a no-op); it is read-only in the calls, which may run on
+   several threads at once. nb_sconv2d_pack_weights leaves *packed
+   untouched on failure (NB_ERR_ARG for a NULL desc, w or packed or unknown
+   direction bits; the desc's errors as above; NB_ERR_OOM). */
+typedef struct nb_conv2d_packed nb_conv2d_packed;
+#define NB_CONV_PACK_FORWARD 1
+#define NB_CONV_PACK_BACKWARD_DATA 2
+NB_API nb_status nb_sconv2d_pack_weights(const nb_conv2d_desc *d, const float *w,
+                                         int directions, nb_conv2d_packed **packed);
+NB_API void nb_conv2d_packed_free(nb_conv2d_packed *packed);
+/* Floats of working memory a packed object holds (its w copy and
+   transformed filters): what an engine budgets for it. */
+NB_API int64_t nb_conv2d_packed_floats(const nb_conv2d_packed *packed);
+NB_API nb_status nb_sconv2d_forward_packed(const nb_conv2d_desc *d, const float *x,
+                                           const nb_conv2d_packed *w, const float *bias,
+                                           float *y);
+NB_API nb_status nb_sconv2d_backward_data_packed(const nb_conv2d_desc *d, const float *dy,
+                                                 const nb_conv2d_packed *w, float *dx);
+
 /* float64 twins, reference path only (the tensor layer gradient-checks conv
    in float64). Same contract as the float functions above. */
 NB_API nb_status nb_dconv2d_forward(const nb_conv2d_desc *d, const double *x,

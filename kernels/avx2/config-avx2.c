@@ -102,21 +102,20 @@ static void fill_f32(int64_t n, float v, float *dst) {
    overlap (one chain of 4-cycle adds held a depthwise plane's dbias to 2
    floats a cycle); then 8 floats a step into the first, the accumulators
    pairwise ((0+1)+(2+3))+((4+5)+(6+7)), the lanes, the tail. A fixed order
-   for a given n, whatever the caller's blocking or threads. */
+   for a given n, whatever the caller's blocking or threads (the AVX-512
+   configuration's twin, config-avx512.c, keeps it). Each 4-float half is
+   its own 128-bit load into vcvtps2pd: widening is a port-5 uop and a
+   vextractf128 would be a second one (port 5 set the pace, 3 uops per 8
+   floats: a depthwise plane's dbias cost a third of its filter gradient). */
 static double rowsum_f64(int64_t n, const float *x) {
     __m256d a[8];
     for (int j = 0; j < 8; j++) a[j] = _mm256_setzero_pd();
     int64_t i = 0;
     for (; i + 32 <= n; i += 32)
-        for (int j = 0; j < 4; j++) {
-            const __m256 v = _mm256_loadu_ps(x + i + 8 * j);
-            a[2 * j] = _mm256_add_pd(a[2 * j], _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
-            a[2 * j + 1] = _mm256_add_pd(a[2 * j + 1], _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
-        }
+        for (int j = 0; j < 8; j++) a[j] = _mm256_add_pd(a[j], _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4 * j)));
     for (; i + 8 <= n; i += 8) {
-        const __m256 v = _mm256_loadu_ps(x + i);
-        a[0] = _mm256_add_pd(a[0], _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
-        a[1] = _mm256_add_pd(a[1], _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+        a[0] = _mm256_add_pd(a[0], _mm256_cvtps_pd(_mm_loadu_ps(x + i)));
+        a[1] = _mm256_add_pd(a[1], _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4)));
     }
     const __m256d s = _mm256_add_pd(_mm256_add_pd(_mm256_add_pd(a[0], a[1]), _mm256_add_pd(a[2], a[3])),
                                     _mm256_add_pd(_mm256_add_pd(a[4], a[5]), _mm256_add_pd(a[6], a[7])));

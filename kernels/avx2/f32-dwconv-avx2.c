@@ -20,6 +20,7 @@
  */
 #include <immintrin.h>
 
+#include "dwconv3x3-avx2.h"
 #include "mask-avx2.h"
 #include "ukernel.h"
 
@@ -262,6 +263,11 @@ static void fwd_row_s1(const nb_dw_plane *g, const float *x, const float *zero, 
 
 void nb_f32_dwconv_fwd_ukernel__avx2(const nb_dw_plane *g, const float *x, const float *w,
                                      float bias, int accumulate, const float *zero, float *y) {
+    if (g->r == 3 && g->s == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1 &&
+        g->dil_w == 1) {
+        nb_dw3a_fwd(g, x, w, bias, accumulate, zero, y);   /* the rolling window */
+        return;
+    }
     const int fast = g->r == 3 && g->s == 3 && g->dil_w == 1 && g->stride_w == 2;
     __m256 wv[9];
     for (int t = 0; fast && t < 9; t++) wv[t] = _mm256_broadcast_ss(w + t);
@@ -317,6 +323,10 @@ static inline void bwf_block(const nb_dw_plane *g, const float *const *rows, con
 
 void nb_f32_dwconv_bwf_ukernel__avx2(const nb_dw_plane *g, const float *x, const float *dy,
                                      const float *zero, int accumulate, float *dw) {
+    if (g->r == 3 && g->s == 3 && g->stride_w == 1) {
+        nb_dw3a_bwf(g, x, dy, zero, accumulate, dw);   /* two half-lane passes */
+        return;
+    }
     const int64_t RS = g->r * g->s, Q = g->q;
     for (int64_t t0 = 0; t0 < RS; t0 += BWF_TAPS) {
         const int nt = RS - t0 < BWF_TAPS ? (int)(RS - t0) : BWF_TAPS;

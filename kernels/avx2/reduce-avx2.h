@@ -62,20 +62,46 @@ static inline __m256 nb_avx2_min_nan(__m256 a, __m256 b) {
 }
 
 
-/* Contiguous body of rmax/rmin; fast: see the fast pass below. */
-static inline float nb_avx2_rminmax_contig(int64_t n, const float *x, int is_max, int fast) {
+/* After a fast pass whose result r is a zero: the zero the rules give.
+   With r = +-0 (and no NaN) no element lies beyond zero on the winning
+   side, so a max is +0 iff some element is +0 and a min is -0 iff some
+   element is -0. Read as int32, +0 is 0 and -0 is INT32_MIN while the
+   other elements are negative floats (max: int32 in (INT32_MIN, 0)) or
+   positive ones (min: int32 > 0): the int32 max (min) over all elements
+   is 0 (INT32_MIN) exactly when that zero is present. z: the fast pass's
+   int32 max (min) lanes over x[0, i); x[i, n) is folded in here. */
+static inline float nb_avx2_zero_result(__m256i z, const float *x, int64_t i, int64_t n, int is_max) {
+    int32_t l[8], m;
+    _mm256_storeu_si256((__m256i *)l, z);
+    m = l[0];
+    for (int k = 1; k < 8; k++) m = is_max ? (l[k] > m ? l[k] : m) : (l[k] < m ? l[k] : m);
+    for (; i < n; i++) {
+        int32_t b;
+        __builtin_memcpy(&b, &x[i], 4);
+        m = is_max ? (b > m ? b : m) : (b < m ? b : m);
+    }
+    return is_max ? (m == 0 ? 0.0f : -0.0f) : (m == INT32_MIN ? -0.0f : 0.0f);
+}
+
+/* Contiguous body of rmax/rmin: one pass (a fast one from 64 elements on,
+   see below), two only if a NaN turns up. */
+static inline float nb_avx2_rminmax_contig(int64_t n, const float *x, int is_max) {
     const __m256 first = _mm256_set1_ps(x[0]);
     __m256 a0 = first, a1 = first, a2 = first, a3 = first;
 #define NB_MM(a, b) (is_max ? nb_avx2_max_nan(a, b) : nb_avx2_min_nan(a, b))
 #define NB_MM_PLAIN(a, b) (is_max ? _mm256_max_ps(a, b) : _mm256_min_ps(a, b))
-    int64_t i = 0;
-    if (fast && n >= 64) {
+#define NB_MM_I32(a, b) (is_max ? _mm256_max_epi32(a, b) : _mm256_min_epi32(a, b))
+    int64_t i = 0, fast_end = 0;
+    __m256i z = _mm256_set1_epi32(is_max ? INT32_MIN : INT32_MAX);
+    if (n >= 64) {
         /* Fast pass: bare vmaxps/vminps (3 uops a vector fewer than the
            exact rule, which made max ~30% slower than sum at memory speed),
            with NaN detected on the side. A bare vmaxps is exact except on
            NaN and on the +-0 tie, and the tie can only matter if the result
-           is a zero: in those two cases (rare) the exact pass below reruns
-           from the start, so the bits never depend on the fast pass. */
+           is a zero: then nb_avx2_zero_result settles it from the int32
+           extreme z kept beside (one vpmaxsd a vector); a NaN (rare) makes
+           the exact pass below rerun from the start, so the bits never
+           depend on the fast pass. */
         __m256 un = _mm256_setzero_ps();
         for (; i + 32 <= n; i += 32) {
             nb_avx2_prefetch_ahead(x + i);
@@ -87,9 +113,13 @@ static inline float nb_avx2_rminmax_contig(int64_t n, const float *x, int is_max
             a3 = NB_MM_PLAIN(x3, a3);
             un = _mm256_or_ps(un, _mm256_or_ps(_mm256_cmp_ps(x0, x1, _CMP_UNORD_Q),
                                                _mm256_cmp_ps(x2, x3, _CMP_UNORD_Q)));
+            const __m256i z01 = NB_MM_I32(_mm256_castps_si256(x0), _mm256_castps_si256(x1));
+            const __m256i z23 = NB_MM_I32(_mm256_castps_si256(x2), _mm256_castps_si256(x3));
+            z = NB_MM_I32(z, NB_MM_I32(z01, z23));
         }
+        fast_end = i;
         if (!_mm256_testz_ps(un, un)) {
-            i = 0;
+            i = fast_end = 0;
             a0 = a1 = a2 = a3 = first;
         }
     }
@@ -114,7 +144,9 @@ static inline float nb_avx2_rminmax_contig(int64_t n, const float *x, int is_max
     a0 = NB_MM(a0, _mm256_permute_ps(a0, 0xB1));        /* 0 valid */
 #undef NB_MM
 #undef NB_MM_PLAIN
-    return _mm256_cvtss_f32(a0);
+#undef NB_MM_I32
+    const float r = _mm256_cvtss_f32(a0);
+    return fast_end > 0 && r == 0.0f ? nb_avx2_zero_result(z, x, fast_end, n, is_max) : r;
 }
 
 /* Shared body of rmax/rmin (is_max is a compile-time constant at each call). */
@@ -124,9 +156,7 @@ static inline float nb_avx2_rminmax(int64_t n, const float *x, int64_t incx, int
         for (int64_t i = 1; i < n; i++) r = nb_f32_pick(r, x[i * incx], is_max);
         return r;
     }
-    const float r = nb_avx2_rminmax_contig(n, x, is_max, 1);
-    /* A zero result may carry the fast pass's tie sign: redo it exactly. */
-    return r == 0.0f ? nb_avx2_rminmax_contig(n, x, is_max, 0) : r;
+    return nb_avx2_rminmax_contig(n, x, is_max);
 }
 
 /* Shared body of the column kernels: acc[j] = op(acc[j], x[j]). */

@@ -21,7 +21,13 @@
  * per-element FMA chains). The B micro-panel (384 x 32 floats, 48 KiB)
  * streams from L2 rather than staying in L1; the measurement says that
  * costs less than the extra C updates of a shorter KC. MC = 168 = 12 row
- * panels of 14 (the A block, 252 KiB, in L2); NC = 4064, a multiple of 32.
+ * panels of 14 (the A block, 252 KiB, in L2); NC = 1024 (the B block,
+ * 384 x 1024 floats = 1.5 MiB, in this Xeon's 2 MiB L2), N cut into equal
+ * blocks of at most NC (gemm_driver.c): NC = 4064 cut 128x4096x1024 into a
+ * 4064-wide block and a 32-wide sliver that repacked A for 32 columns.
+ * Measured side by side (1 thread, GFLOP/s, median of 10): 128x4096x1024
+ * 89.7 -> 104-111; 256^3..2048^3, 3136x64x576 and the MLP shapes unchanged
+ * within the noise (+-3 %); KC = 256 and MC = 112, 224, 336 no better.
  * A in place (ukernel_adirect, the same tile loop reading A's rows where
  * they are) whenever N <= 128, for any K: with 2-4 column panels to reuse
  * it, packing an A block costs more than it saves, even after the packer
@@ -29,6 +35,12 @@
  * GFLOP/s, 2 runs): 64^3 150/141 vs 120/118; 128^3 159/157 vs 143/143;
  * 3136x64x576 146/149 vs 117/124 (K = 576 too, unlike AVX2's 6x16 tile,
  * where short K favoured packing).
+ * Nothing packed (ukernel_direct, the same tile loop reading B's rows in
+ * place too) where A is read in place, B is not transposed and has at most
+ * 384 x 128 elements (192 KiB, in L2 for every row panel): the B packer
+ * was ~8 % of a 64^3 GEMM. Measured side by side (1 thread, GFLOP/s, best
+ * and median of 15): 64^3 150/148 -> 165/158 (libxsmm 181/167); 128^3
+ * 159/156 -> 160/157.
  * Winograd takes B panels of at most NB_CONV_PLAN_LANES = 16 columns, so
  * it runs the 14x16 tile (conv_gemm); the implicit-im2col path runs the
  * 14x32 tile with its own 32-wide packer (pack_b_im2col_wide: two 16-lane
@@ -36,12 +48,42 @@
  * GFLOP/s), and AVX2's 16-wide one stays for conv_gemm. Same KC, so
  * forward and data-gradient convolutions keep the AVX2 bits too. Their explicit column
  * blocks and the filter gradient call the full SGEMM above. Pointwise (1x1
- * stride 1) forward and data-gradient passes run the 14x32 tile through
- * src/conv_pointwise.c, which packs the image's rows with the row-order B
- * packer (pack_b_pw; same panels as the SGEMM's, same bits).
+ * stride 1) forward and data-gradient passes run their own 8-row tile on
+ * the image in place (conv.pw, src/conv_pointwise.c; same KC cuts and FMA
+ * chains as the SGEMM, same bits).
  */
+#include <immintrin.h>
+
 #include "ukernel.h"
 
+
+/* The AVX2 configuration's double row sum (config-avx2.c) with its bits:
+   the same eight 4-lane double accumulators, as four zmm (zmm j = AVX2's
+   a[2 j] in lanes 0-3 and a[2 j + 1] in lanes 4-7: 8 floats widened by one
+   vcvtps2pd land exactly there), the same pairwise combination, lanes and
+   tail. One port-5 widening per 8 floats instead of 2 (+ an extract): the
+   depthwise backward-filter sums every dy plane this way. */
+static double rowsum_f64(int64_t n, const float *x) {
+    __m512d a[4];
+    for (int j = 0; j < 4; j++) a[j] = _mm512_setzero_pd();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int j = 0; j < 4; j++) a[j] = _mm512_add_pd(a[j], _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8 * j)));
+    for (; i + 8 <= n; i += 8) a[0] = _mm512_add_pd(a[0], _mm512_cvtps_pd(_mm256_loadu_ps(x + i)));
+    /* AVX2's ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)), pair by pair */
+    __m256d h[8];
+    for (int j = 0; j < 4; j++) {
+        h[2 * j] = _mm512_castpd512_pd256(a[j]);
+        h[2 * j + 1] = _mm512_extractf64x4_pd(a[j], 1);
+    }
+    const __m256d s = _mm256_add_pd(_mm256_add_pd(_mm256_add_pd(h[0], h[1]), _mm256_add_pd(h[2], h[3])),
+                                    _mm256_add_pd(_mm256_add_pd(h[4], h[5]), _mm256_add_pd(h[6], h[7])));
+    double lanes[4];
+    _mm256_storeu_pd(lanes, s);
+    double acc = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+    for (; i < n; i++) acc += (double)x[i];
+    return acc;
+}
 
 void nb_avx512_config(nb_ukernel_config *cfg) {
     nb_avx2_config(cfg);
@@ -54,13 +96,15 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->gemm.nr = 32;
     cfg->gemm.mc = 168;
     cfg->gemm.kc = 384;
-    cfg->gemm.nc = 4064;
+    cfg->gemm.nc = 1024;
     cfg->gemm.ukernel = nb_f32_gemm_ukernel_14x32__avx512;
     cfg->gemm.pack_a = nb_f32_packa_ukernel_14__avx512;
     cfg->gemm.pack_b = nb_f32_packb_ukernel_32__avx512;
     cfg->gemm.ukernel_adirect = nb_f32_gemm_ukernel_14x32__avx512_adirect;
     cfg->gemm.adirect_max_n = 128;
     cfg->gemm.adirect_min_k = 1;   /* any K: see above */
+    cfg->gemm.ukernel_direct = nb_f32_gemm_ukernel_14x32__avx512_direct;
+    cfg->gemm.direct_max_kn = 384 * 128;   /* B up to 192 KiB: in L2 (see above) */
     cfg->gemm.rows = nb_f32_gemm_ukernel_4xn__avx512_nopack;
     cfg->gemm.rows_bt = nb_f32_gemm_ukernel_4xn__avx512_nopack_bt;
     cfg->gemm.rows_bt_n = 32;
@@ -72,6 +116,7 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->unary[NB_UNARY_RELU] = nb_f32_vrelu_ukernel__avx512_u32;
     cfg->conv.wino_in = nb_f32_winoin_ukernel_16__avx512;
     cfg->conv.wino_out = nb_f32_winoout_ukernel_16__avx512;
+    cfg->conv.wino_filter = nb_f32_winofilter_ukernel__avx512;
     cfg->softmax = nb_f32_softmax_ukernel__avx512;
     cfg->logsoftmax = nb_f32_logsoftmax_ukernel__avx512;
     cfg->maxpool = nb_f32_maxpool_ukernel__avx512;
@@ -96,7 +141,9 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->adam = nb_f32_adam_ukernel__avx512_u16;
     cfg->conv.dw.fwd = nb_f32_dwconv_fwd_ukernel__avx512;
     cfg->conv.dw.bwf = nb_f32_dwconv_bwf_ukernel__avx512;
+    cfg->conv.rowsum = rowsum_f64;
     cfg->conv.pack_b_pw = nb_f32_packb_ukernel_32__avx512_rows;
+    cfg->conv.pw = (nb_pwconv_ukernel){nb_f32_pwconv_ukernel_8x48__avx512, 8, 48};
     cfg->conv.pack_b_im2col_wide = nb_f32_packb_im2col_ukernel_32__avx512;
     cfg->conv.direct = nb_f32_conv_direct_ukernel_8x48__avx512;
 }

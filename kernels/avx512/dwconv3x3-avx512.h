@@ -413,16 +413,17 @@ static void nb_dw3_fwd(const nb_dw_plane *g, const float *x, const float *w, flo
         const float *d0 = (u0) ? dy + k * Q : dy, *d1 = (u1) ? dy + (k - 1) * Q : dy;              \
         const float *d2 = (u2) ? dy + (k - 2) * Q : dy;                                            \
         __m512 cp = _mm512_maskz_loadu_ps(mt[0], row - 16), cc = _mm512_maskz_loadu_ps(mt[2], row); \
-        for (int64_t b = 0; b < nblk; b++) NB_DW3_BWF_BLOCK(u0, u1, u2);                           \
+        _Pragma("GCC unroll 8") for (int64_t b = 0; b < nblk; b++) NB_DW3_BWF_BLOCK(u0, u1, u2);    \
         k++;                                                                                       \
     } while (0)
 
 /* Steps 0 .. P + 1: the first two and last two with the rows that exist,
    the steady ones with all three. */
-static void nb_dw3_bwf(const nb_dw_plane *g, const float *x, const float *dy, const float *zero,
-                       int accumulate, float *dw) {
+static inline __attribute__((always_inline)) void
+nb_dw3_bwf_body(const nb_dw_plane *g, const float *x, const float *dy, const float *zero,
+                int accumulate, float *dw, const int64_t NBLK) {
     const int64_t P = g->p, Q = g->q, H = g->h, W = g->w, pad_h = g->pad_h, pad_w = g->pad_w;
-    const int64_t nblk = (Q + 15) / 16;
+    const int64_t nblk = NBLK ? NBLK : (Q + 15) / 16;
     __mmask16 mt[2 * NB_DW3_MAX_BLOCKS + 4];
     for (int64_t j = -1; j <= nblk; j++) {
         const int64_t c = 16 * j + 1 - pad_w;
@@ -447,6 +448,26 @@ static void nb_dw3_bwf(const nb_dw_plane *g, const float *x, const float *dy, co
         _mm512_storeu_ps(lanes, acc[t]);
         nb_dw_bwf_store(lanes, accumulate, dw + t);
     }
+}
+
+/* Rows of up to 8 blocks (Q <= 128) with the block loop unrolled (the
+   block count a constant), wider ones with the loop. */
+#define NB_DW3_BWF_N(n)                                                                            \
+    static void nb_dw3_bwf_##n(const nb_dw_plane *g, const float *x, const float *dy,              \
+                               const float *zero, int accumulate, float *dw) {                     \
+        nb_dw3_bwf_body(g, x, dy, zero, accumulate, dw, n);                                        \
+    }
+NB_DW3_BWF_N(0) NB_DW3_BWF_N(1) NB_DW3_BWF_N(2) NB_DW3_BWF_N(3) NB_DW3_BWF_N(4)
+NB_DW3_BWF_N(5) NB_DW3_BWF_N(6) NB_DW3_BWF_N(7) NB_DW3_BWF_N(8)
+#undef NB_DW3_BWF_N
+static void nb_dw3_bwf(const nb_dw_plane *g, const float *x, const float *dy, const float *zero,
+                       int accumulate, float *dw) {
+    static void (*const fns[9])(const nb_dw_plane *, const float *, const float *, const float *,
+                                int, float *) = {nb_dw3_bwf_0, nb_dw3_bwf_1, nb_dw3_bwf_2,
+                                                 nb_dw3_bwf_3, nb_dw3_bwf_4, nb_dw3_bwf_5,
+                                                 nb_dw3_bwf_6, nb_dw3_bwf_7, nb_dw3_bwf_8};
+    const int64_t nblk = (g->q + 15) / 16;
+    fns[nblk <= 8 ? nblk : 0](g, x, dy, zero, accumulate, dw);
 }
 #undef NB_DW3_BWF_ROW
 #undef NB_DW3_BWF_BLOCK

@@ -120,3 +120,74 @@ int nb_f32_winoout_ukernel_16__avx512(size_t live, const float *m, ptrdiff_t mxi
     }
     return bad;
 }
+
+/* The filter transform (u0 .. u5 of ukernel_wino.h) of 3 taps, 16 filters. */
+static inline void filter3(__m512 g0, __m512 g1, __m512 g2, __m512 u[6]) {
+    const __m512 two = _mm512_set1_ps(2.0f), four = _mm512_set1_ps(4.0f);
+    const __m512 sixth = _mm512_set1_ps(-1.0f / 6.0f), c24 = _mm512_set1_ps(1.0f / 24.0f);
+    const __m512 s = _mm512_add_ps(g0, g2), t = _mm512_add_ps(g0, _mm512_mul_ps(four, g2));
+    const __m512 g1x2 = _mm512_mul_ps(two, g1);
+    u[0] = _mm512_mul_ps(_mm512_set1_ps(0.25f), g0);
+    u[1] = _mm512_mul_ps(_mm512_add_ps(s, g1), sixth);
+    u[2] = _mm512_mul_ps(_mm512_sub_ps(s, g1), sixth);
+    u[3] = _mm512_mul_ps(_mm512_add_ps(t, g1x2), c24);
+    u[4] = _mm512_mul_ps(_mm512_sub_ps(t, g1x2), c24);
+    u[5] = g2;
+}
+
+/* r[j] lanes 0..8: the 9 taps of filter j (16 filters); g[l] lane j =
+   r[j][l] for l < 9. Unpack and shuffle within 128-bit lanes (s[q][m]
+   then holds lane l = m + 4 L of filters 4q..4q+3 in 128-bit lane L),
+   then a 4x4 transpose of 128-bit lanes per m: 51 shuffles, where 9
+   gathers of 16 strided floats cost about three times as long. */
+static inline void taps16(const __m512 r[16], __m512 g[9]) {
+    __m512 s[4][4];
+    for (int q = 0; q < 4; q++) {
+        const __m512 t0 = _mm512_unpacklo_ps(r[4 * q], r[4 * q + 1]);
+        const __m512 t1 = _mm512_unpackhi_ps(r[4 * q], r[4 * q + 1]);
+        const __m512 t2 = _mm512_unpacklo_ps(r[4 * q + 2], r[4 * q + 3]);
+        const __m512 t3 = _mm512_unpackhi_ps(r[4 * q + 2], r[4 * q + 3]);
+        s[q][0] = _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+        s[q][1] = _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+        s[q][2] = _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+        s[q][3] = _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int m = 0; m < 4; m++) {
+        const __m512 a = _mm512_shuffle_f32x4(s[0][m], s[1][m], _MM_SHUFFLE(1, 0, 1, 0));
+        const __m512 b = _mm512_shuffle_f32x4(s[2][m], s[3][m], _MM_SHUFFLE(1, 0, 1, 0));
+        g[m] = _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+        g[m + 4] = _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+    }
+    const __m512 a = _mm512_shuffle_f32x4(s[0][0], s[1][0], _MM_SHUFFLE(3, 2, 3, 2));
+    const __m512 b = _mm512_shuffle_f32x4(s[2][0], s[3][0], _MM_SHUFFLE(3, 2, 3, 2));
+    g[8] = _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+}
+
+/* 16 filters per call (the AVX-512 conv tile's MR of 14 in one): each
+   filter's 9 taps are contiguous (tstride +-1, the driver's two cases), so
+   one masked load per filter and a transpose; other strides take the
+   plain-C twin. Row then column transform, 36 masked stores. */
+void nb_f32_winofilter_ukernel__avx512(size_t n, const float *g, ptrdiff_t gstride,
+                                       ptrdiff_t tstride, float *u, ptrdiff_t uxi) {
+    if (tstride != 1 && tstride != -1) {
+        nb_f32_winofilter_ukernel__scalar(n, g, gstride, tstride, u, uxi);
+        return;
+    }
+    for (size_t j0 = 0; j0 < n; j0 += 16) {
+        const size_t live = n - j0 < 16 ? n - j0 : 16;
+        const __mmask16 lm = (__mmask16)(live == 16 ? 0xFFFF : (1u << live) - 1);
+        __m512 r[16], l[9], gv[9], t[3][6];
+        for (size_t j = 0; j < 16; j++)   /* taps from the lowest address up */
+            r[j] = j < live ? _mm512_maskz_loadu_ps(0x1FF, g + (ptrdiff_t)(j0 + j) * gstride - (tstride < 0 ? 8 : 0))
+                            : _mm512_setzero_ps();
+        taps16(r, l);
+        for (int e = 0; e < 9; e++) gv[e] = l[tstride > 0 ? e : 8 - e];
+        for (int row = 0; row < 3; row++) filter3(gv[3 * row], gv[3 * row + 1], gv[3 * row + 2], t[row]);
+        for (int nu = 0; nu < 6; nu++) {
+            __m512 res[6];
+            filter3(t[0][nu], t[1][nu], t[2][nu], res);
+            for (int mu = 0; mu < 6; mu++)
+                _mm512_mask_storeu_ps(u + (6 * mu + nu) * uxi + (ptrdiff_t)j0, lm, res[mu]);
+        }
+    }
+}

@@ -16,12 +16,17 @@
  * of latency; an 8-row edge has 16, still enough).
  *
  * A operand: DIRECT == 0: a packed micro-panel, k groups of 14 floats
- * (group p holds op(A)[0..13, p]). DIRECT == 1: A read in place, row r at
+ * (group p holds op(A)[0..13, p]). DIRECT != 0: A read in place, row r at
  * a + r lda. The 14 rows are reached from 4 row pointers and one byte
  * stride L = 4 lda (x86 addresses base + L*{1,2,4,8}): rows 0,1,2,4,8 from
  * row 0; 3,5,7,11 from row 3; 6,9,13 from row 5; 10,12 from row 10. That
  * keeps the loop at 7 general registers (4 bases, L, b, the count) where
  * 14 row pointers would spill. Rows >= M are never read.
+ *
+ * B operand: DIRECT < 2: a packed micro-panel, k groups of 32 floats
+ * (aligned loads). DIRECT == 2: B read in place too, row p of the tile's
+ * columns at b + p ldb, loaded under the column masks (so columns >= n
+ * are never read and their lanes are zero, as the packer's padding).
  *
  * Numerics: each accumulator lane is one element's FMA chain in k order
  * from +0, then the contract's epilogue (gemm-avx512.h); columns >= n are
@@ -39,8 +44,8 @@
 
 static inline __attribute__((always_inline))
 void nb_avx512_14x32_body(const int M, const int DIRECT, size_t n, size_t k, const float *a,
-                          ptrdiff_t lda, const float *b, float *c, ptrdiff_t ldc, float alpha,
-                          float beta) {
+                          ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                          float alpha, float beta) {
     __m512 acc[14][2];
     for (int r = 0; r < M; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     for (int r = 0; r < M; r++) {
@@ -51,9 +56,17 @@ void nb_avx512_14x32_body(const int M, const int DIRECT, size_t n, size_t k, con
     const char *base[11] = {0};
     if (DIRECT)
         for (int r = 0; r < 11; r++) base[r] = (const char *)(a + (ptrdiff_t)(r < M ? r : 0) * lda);
+    const __mmask16 kl = nb_avx512_gemm_mask(n), kh = nb_avx512_gemm_mask(n > 16 ? n - 16 : 0);
 #pragma GCC unroll 2
     for (size_t p = 0; p < k; p++) {
-        const __m512 bl = _mm512_load_ps(b), bh = _mm512_load_ps(b + 16);
+        __m512 bl, bh;
+        if (DIRECT == 2) {
+            bl = _mm512_maskz_loadu_ps(kl, b);
+            bh = _mm512_maskz_loadu_ps(kh, b + 16);
+        } else {
+            bl = _mm512_load_ps(b);
+            bh = _mm512_load_ps(b + 16);
+        }
 #pragma GCC unroll 14
         for (int r = 0; r < M; r++) {
             __m512 ar;
@@ -73,9 +86,8 @@ void nb_avx512_14x32_body(const int M, const int DIRECT, size_t n, size_t k, con
         } else {
             a += 14;
         }
-        b += 32;
+        b += DIRECT == 2 ? ldb : 32;
     }
-    const __mmask16 kl = nb_avx512_gemm_mask(n), kh = nb_avx512_gemm_mask(n > 16 ? n - 16 : 0);
     const __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
     const int mode = nb_avx512_epilogue_mode(alpha, beta);
 #pragma GCC unroll 14

@@ -78,17 +78,30 @@ static void fill_f32(int64_t n, float v, float *dst) {
     nb_x32_fill_ukernel__neon(n, b.u, dst);
 }
 
-/* Sum in double: 4 floats per step widened into two 2-lane double
-   accumulators (a fixed order for a given n), then the lanes and the tail. */
+/* Sum in double (the bias gradient of every convolution path): 16 floats a
+   step widened into eight 2-lane double accumulators, so eight add chains
+   overlap (V1/V2: 4 FP pipes, FADD latency 2; the two chains this had held
+   a plane's dbias to 2 floats a cycle, like the AVX2 one before it); then
+   4 floats a step into the first two, the accumulators pairwise
+   ((0+1)+(2+3))+((4+5)+(6+7)), the lanes, the tail. A fixed order for a
+   given n, whatever the caller's blocking or threads. */
 static double rowsum_f64(int64_t n, const float *x) {
-    float64x2_t a0 = vdupq_n_f64(0.0), a1 = vdupq_n_f64(0.0);
+    float64x2_t a[8];
+    for (int j = 0; j < 8; j++) a[j] = vdupq_n_f64(0.0);
     int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int j = 0; j < 4; j++) {
+            const float32x4_t v = vld1q_f32(x + i + 4 * j);
+            a[2 * j] = vaddq_f64(a[2 * j], vcvt_f64_f32(vget_low_f32(v)));
+            a[2 * j + 1] = vaddq_f64(a[2 * j + 1], vcvt_high_f64_f32(v));
+        }
     for (; i + 4 <= n; i += 4) {
         const float32x4_t v = vld1q_f32(x + i);
-        a0 = vaddq_f64(a0, vcvt_f64_f32(vget_low_f32(v)));
-        a1 = vaddq_f64(a1, vcvt_high_f64_f32(v));
+        a[0] = vaddq_f64(a[0], vcvt_f64_f32(vget_low_f32(v)));
+        a[1] = vaddq_f64(a[1], vcvt_high_f64_f32(v));
     }
-    const float64x2_t s = vaddq_f64(a0, a1);
+    const float64x2_t s = vaddq_f64(vaddq_f64(vaddq_f64(a[0], a[1]), vaddq_f64(a[2], a[3])),
+                                    vaddq_f64(vaddq_f64(a[4], a[5]), vaddq_f64(a[6], a[7])));
     double acc = vgetq_lane_f64(s, 0) + vgetq_lane_f64(s, 1);
     for (; i < n; i++) acc += (double)x[i];
     return acc;

@@ -10,8 +10,11 @@
  * 16 at a time (NB = 4 vectors, 4 independent chains, 8 registers of acc
  * and tap for max), and the last 4..15 in one pass of 1..4 vectors:
  * llvm-mca (scripts/neon_mca.py) put the one-chain loop at 0.16-0.28 of the
- * V1/V2 peak. Only a remainder of exactly 4 columns still runs one chain.
- * Each output lane sees its taps in the same (i, j) order: same bits. */
+ * V1/V2 peak. A remainder of exactly 4 columns after a pass of 16 joins it
+ * (one pass of 20 columns, 5 chains: the lone 4-column pass took as long as
+ * the 16 before it); only a row of exactly 4 inner columns still runs one
+ * chain. Each output lane sees its taps in the same (i, j) order: same
+ * bits. */
 #include <arm_neon.h>
 
 #include "ukernel.h"
@@ -25,18 +28,20 @@ static inline float32x4_t taps4(const float *row, int64_t c, int64_t sw) {
 }
 
 /* The inner columns [q, q1): passes of 16 (PASS(4, SW)), then the last
-   4..15 in one pass of ceil/4 vectors; q ends at q1 (or where fewer than 4
-   are left, for the scalar helper). Stride 1 (one vector load a tap) and
-   the others (four lane loads) are separate instantiations, so the tap
-   loop does not test the stride. */
+   4..15 in one pass of ceil/4 vectors, or the last 20 in one pass of 5
+   (rather than 16 and a lone 4); q ends at q1 (or where fewer than 4 are
+   left, for the scalar helper). Stride 1 (one vector load a tap) and the
+   others (four lane loads) are separate instantiations, so the tap loop
+   does not test the stride. */
 #define NB_POOL_COLS_SW(PASS, SW)                                   \
     do {                                                            \
-        for (; q + 16 <= q1; q += 16) PASS(4, SW);                  \
+        for (; q + 16 <= q1 && q1 - q != 20; q += 16) PASS(4, SW);  \
         switch (q + 4 <= q1 ? (q1 - q + 3) / 4 : 0) {               \
         case 1: PASS(1, SW); break;                                 \
         case 2: PASS(2, SW); break;                                 \
         case 3: PASS(3, SW); break;                                 \
         case 4: PASS(4, SW); break;                                 \
+        case 5: PASS(5, SW); break;                                 \
         default: break;                                             \
         }                                                           \
         if (q + 4 <= q1) q = q1;                                    \
@@ -47,15 +52,15 @@ static inline float32x4_t taps4(const float *row, int64_t c, int64_t sw) {
         else NB_POOL_COLS_SW(PASS, g->sw);                          \
     } while (0)
 
-/* Max rows over NB vectors of 4 columns starting at q, q + 4, ..., each
+/* Max rows over NB <= 5 vectors of 4 columns starting at q, q + 4, ..., each
    start clamped to q1 - 4: a remainder of 5..15 columns goes in one pass of
    ceil/4 vectors, the last overlapping its neighbour (those columns are
    computed twice, the same way, and stored twice with the same bits). */
 static inline __attribute__((always_inline))
 void max_cols(const nb_pool2d_geom *g, const float *x, int64_t h0, int64_t i0, int64_t i1, int64_t q,
               int64_t q1, const int NB, const int64_t sw, float *y, int64_t *arg) {
-    int64_t qb[4], c[4];
-    float32x4_t acc[4], tap[4];
+    int64_t qb[5], c[5];
+    float32x4_t acc[5], tap[5];
     for (int b = 0; b < NB; b++) {
         qb[b] = q + 4 * b < q1 - 4 ? q + 4 * b : q1 - 4;
         c[b] = qb[b] * sw - g->pw;
@@ -102,8 +107,8 @@ void nb_f32_maxpool_ukernel__neon(const nb_pool2d_geom *g, const float *x, int64
 static inline __attribute__((always_inline))
 void avg_cols(const nb_pool2d_geom *g, const float *x, int64_t h0, int64_t i0, int64_t i1, int64_t q,
               int64_t q1, const int NB, const int64_t sw, float32x4_t den, float *y) {
-    int64_t qb[4], c[4];
-    float32x4_t acc[4];
+    int64_t qb[5], c[5];
+    float32x4_t acc[5];
     for (int b = 0; b < NB; b++) {
         qb[b] = q + 4 * b < q1 - 4 ? q + 4 * b : q1 - 4;
         c[b] = qb[b] * sw - g->pw;

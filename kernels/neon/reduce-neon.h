@@ -65,6 +65,14 @@ static inline void nb_neon_transpose4x4(float32x4_t v[4]) {
     v[3] = vreinterpretq_f32_f64(vtrn2q_f64(vreinterpretq_f64_f32(t1), vreinterpretq_f64_f32(t3)));
 }
 
+/* x[0], x[inc], x[2 inc], x[3 inc] lane by lane (NEON has no gather). */
+static inline float32x4_t nb_neon_gather4(const float *x, int64_t inc) {
+    float32x4_t t = vdupq_n_f32(x[0]);
+    t = vld1q_lane_f32(x + inc, t, 1);
+    t = vld1q_lane_f32(x + 2 * inc, t, 2);
+    return vld1q_lane_f32(x + 3 * inc, t, 3);
+}
+
 /* Shared body of rmax/rmin (is_max is a compile-time constant at each call).
    Eight 4-lane accumulators seeded with x[0] (an element of the set, so
    seeding changes nothing); tails fill their missing lanes with x[0] too.
@@ -78,14 +86,15 @@ static inline float nb_neon_rminmax(int64_t n, const float *x, int64_t incx, int
     int64_t i = 0;
     if (incx != 1) {
         /* Strided (any sign, 0 allowed): four elements gathered lane by lane
-           into one vector, so the same instruction applies the rule. */
-        for (; i + 4 <= n; i += 4) {
-            float32x4_t t = vdupq_n_f32(x[i * incx]);
-            t = vld1q_lane_f32(x + (i + 1) * incx, t, 1);
-            t = vld1q_lane_f32(x + (i + 2) * incx, t, 2);
-            t = vld1q_lane_f32(x + (i + 3) * incx, t, 3);
-            a0 = NB_MM(a0, t);
+           into one vector, so the same instruction applies the rule; two
+           vectors a step into two accumulators (one chain of FMAX left the
+           loop at 0.54-0.61 of its load rate in llvm-mca). The rule is
+           exact and order-free, so the split changes no bits. */
+        for (; i + 8 <= n; i += 8) {
+            a0 = NB_MM(a0, nb_neon_gather4(x + i * incx, incx));
+            a1 = NB_MM(a1, nb_neon_gather4(x + (i + 4) * incx, incx));
         }
+        for (; i + 4 <= n; i += 4) a0 = NB_MM(a0, nb_neon_gather4(x + i * incx, incx));
         for (; i < n; i++) a1 = NB_MM(a1, vdupq_n_f32(x[i * incx]));
     } else {
         for (; i + 32 <= n; i += 32) {

@@ -1,0 +1,377 @@
+/* Depthwise 3x3 with unit column stride, AVX2+FMA: backward-filter of one
+ * NCHW plane (any row stride and dilation), and the forward of 3x3 stride 1
+ * dilation 1 as a rolling window over the input rows (contract and
+ * numerics: src/ukernel_dwconv.h; included by f32-dwconv-avx2.c only).
+ *
+ * Backward-filter: the contract's 16 virtual lanes are two ymm, so the 9
+ * taps' sums would need 18 accumulators, more than AVX2's 16 registers
+ * (the general kernel splits the taps into passes of 4 and reads dy and x
+ * three times). Here the plane runs twice instead, once per half: lanes
+ * 0..7 take the 8-column blocks at q = 0, 16, 32, ..., lanes 8..15 those
+ * at q = 8, 24, ...; each pass holds all 9 tap sums (9 ymm), and a block
+ * is 1 dy load + 9 x loads (FMA memory operands) for 9 independent FMAs
+ * (the 9 chains, one FMA a block each, keep both FMA pipes busy). The two
+ * passes read disjoint columns, so each element is still read once; every
+ * lane still takes its rows in order and its blocks in order: the
+ * contract's lanes, the same bits.
+ *
+ * Forward: step k reads input row ih = k - pad_h (the zero row outside
+ * the plane) and adds its taps r = 0, 1, 2 to output rows k, k - 1, k - 2
+ * (each row still gets its taps in (r, s) order, the contract's chain):
+ * 3 shifted loads a block feed 9 FMAs, against 9 loads a block when every
+ * output row reads its own 3 input rows. Row k - 2 is then complete and
+ * stored, and its registers start row k + 1.
+ * Register plan (NB blocks of 8 columns a strip, NB <= 4): 3 NB
+ * accumulators + 3 shifted x + the weights (those that do not fit stay in
+ * L1 as FMA memory operands). A row's chain advances 3 dependent FMAs a
+ * step (12 cycles), so a strip needs 3 NB >= 8 chains to keep the FMA
+ * pipes busy: strips of 4 blocks (fewer passes over the plane: a 56-wide
+ * row is 4 + 3, measured 0.215 -> 0.195 ms on the c144 layer against 3 +
+ * 2 + 2), then 3, never 1 unless the row is 1 block. A 4-block strip
+ * whose middle blocks need masks (padding wider than a block) runs as
+ * 2 + 2.
+ * Edges: blocks that reach the padding or pass Q load their taps under
+ * masks (vmaskmovps: masked lanes read 0 and never fault), chosen per
+ * block at compile time (MB bit b); the tail block's store is masked.
+ */
+#ifndef NB_DWCONV3X3_AVX2_H
+#define NB_DWCONV3X3_AVX2_H
+
+#include <immintrin.h>
+
+#include "mask-avx2.h"
+#include "ukernel.h"
+
+/* Lanes [lo, hi) of an 8-lane block (clipped to [0, 8]). */
+static inline __m256i nb_dw3a_range(int64_t lo, int64_t hi) {
+    lo = lo < 0 ? 0 : lo > 8 ? 8 : lo;
+    hi = hi < 0 ? 0 : hi > 8 ? 8 : hi;
+    return _mm256_andnot_si256(nb_avx2_lane_mask(lo), nb_avx2_lane_mask(hi));
+}
+
+/* x lanes of the block at column qb for the tap at column offset off:
+   0 <= qb + l + off < W and qb + l < Q. */
+static inline __m256i nb_dw3a_xmask(const nb_dw_plane *g, int64_t qb, int64_t off) {
+    const int64_t hi = g->w - qb - off < g->q - qb ? g->w - qb - off : g->q - qb;
+    return nb_dw3a_range(-(qb + off), hi);
+}
+
+/* ---- backward-filter ---- */
+
+/* A block of 8 columns at qb of dy row dyr against the input rows x0, x1,
+   x2 (offset by -pad_w: xr + s dil_w is tap (r, s)): 9 FMAs into the
+   named sums c0..c8 (named, not an array: GCC keeps an indexed array of
+   vectors in memory). LD(p) loads a tap's 8 lanes: a plain load (FMA
+   memory operand) when every lane is inside, else under its mask: x 0
+   where the tap is in the padding or qb + l >= Q, dy 0 past Q (those lanes
+   add 0 x 0 = +0 to a sum that is never -0: the contract's untouched
+   lane). */
+#define NB_DW3A_TAPS(r, xr, ca, cb, cc)                                                            \
+    ca = _mm256_fmadd_ps(LD0(xr + qb), d, ca);                                                     \
+    cb = _mm256_fmadd_ps(LD1(xr + qb + dil), d, cb);                                               \
+    cc = _mm256_fmadd_ps(LD2(xr + qb + 2 * dil), d, cc);
+#define NB_DW3A_BLOCK()                                                                            \
+    do {                                                                                           \
+        NB_DW3A_TAPS(0, x0, c0, c1, c2)                                                            \
+        NB_DW3A_TAPS(1, x1, c3, c4, c5)                                                            \
+        NB_DW3A_TAPS(2, x2, c6, c7, c8)                                                            \
+    } while (0)
+
+/* One half (lanes 8 h .. 8 h + 7) of every tap sum over the plane: out[t]. */
+static void nb_dw3a_bwf_half(const nb_dw_plane *g, const float *x, const float *dy, const float *zero,
+                             int h, __m256 *out) {
+    const int64_t Q = g->q, dil = g->dil_w;
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0,
+           c8 = c0;
+    for (int64_t p = 0; p < g->p; p++) {
+        const int64_t ih = p * g->stride_h - g->pad_h;
+        const float *x0 = nb_dw_row(g, x, zero, ih) - g->pad_w;
+        const float *x1 = nb_dw_row(g, x, zero, ih + g->dil_h) - g->pad_w;
+        const float *x2 = nb_dw_row(g, x, zero, ih + 2 * g->dil_h) - g->pad_w;
+        const float *dyr = dy + p * Q;
+        for (int64_t qb = 8 * h; qb < Q; qb += 16) {
+            if (qb >= g->q_lo && qb + 8 <= g->q_hi) {
+                const __m256 d = _mm256_loadu_ps(dyr + qb);
+#define LD0(a) _mm256_loadu_ps(a)
+#define LD1(a) _mm256_loadu_ps(a)
+#define LD2(a) _mm256_loadu_ps(a)
+                NB_DW3A_BLOCK();
+#undef LD0
+#undef LD1
+#undef LD2
+            } else {
+                const __m256 d = _mm256_maskload_ps(dyr + qb, nb_dw3a_range(0, Q - qb));
+                const __m256i m0 = nb_dw3a_xmask(g, qb, -g->pad_w);
+                const __m256i m1 = nb_dw3a_xmask(g, qb, dil - g->pad_w);
+                const __m256i m2 = nb_dw3a_xmask(g, qb, 2 * dil - g->pad_w);
+#define LD0(a) _mm256_maskload_ps(a, m0)
+#define LD1(a) _mm256_maskload_ps(a, m1)
+#define LD2(a) _mm256_maskload_ps(a, m2)
+                NB_DW3A_BLOCK();
+#undef LD0
+#undef LD1
+#undef LD2
+            }
+        }
+    }
+    out[0] = c0, out[1] = c1, out[2] = c2, out[3] = c3, out[4] = c4;
+    out[5] = c5, out[6] = c6, out[7] = c7, out[8] = c8;
+}
+#undef NB_DW3A_TAPS
+#undef NB_DW3A_BLOCK
+
+/* Stride 1 and dilation 1 down the rows: the rolling window. Step k reads
+   input row k - pad_h once (3 shifted vectors a block) and meets dy rows
+   k, k - 1, k - 2 (taps of filter rows 0, 1, 2; those in [0, P): u0..u2):
+   3 x + 3 dy loads per 9 FMAs instead of 1 + 9. Every tap still takes its
+   dy rows in order and, in a row, its blocks in order. Blocks of this
+   half outside [jl, jr) need masks: mk[j] = x masks of taps s = 0, 1, 2
+   and the dy mask. */
+#define NB_DW3A_MAXB 64
+#define NB_DW3A_RROW(u, dr, ca, cb, cc)                                                            \
+    if (u) {                                                                                       \
+        const __m256 d = LDY(dr + qb);                                                             \
+        ca = _mm256_fmadd_ps(xs0, d, ca);                                                          \
+        cb = _mm256_fmadd_ps(xs1, d, cb);                                                          \
+        cc = _mm256_fmadd_ps(xs2, d, cc);                                                          \
+    }
+#define NB_DW3A_RBLOCK(u0, u1, u2)                                                                 \
+    const __m256 xs0 = LDX(row + qb, 0), xs1 = LDX(row + qb + 1, 1), xs2 = LDX(row + qb + 2, 2);   \
+    NB_DW3A_RROW(u0, d0, c0, c1, c2)                                                               \
+    NB_DW3A_RROW(u1, d1, c3, c4, c5)                                                               \
+    NB_DW3A_RROW(u2, d2, c6, c7, c8)
+#define NB_DW3A_RSTEP(u0, u1, u2)                                                                  \
+    do {                                                                                           \
+        const int64_t ih = k - g->pad_h;                                                           \
+        const float *row = nb_dw_row(g, x, zero, ih) - g->pad_w;                                   \
+        const float *d0 = (u0) ? dy + k * Q : dy, *d1 = (u1) ? dy + (k - 1) * Q : dy;              \
+        const float *d2 = (u2) ? dy + (k - 2) * Q : dy;                                            \
+        for (int64_t j = 0; j < nbh; j++) {                                                        \
+            const int64_t qb = 8 * h + 16 * j;                                                     \
+            if (j >= jl && j < jr) {                                                               \
+                NB_DW3A_RBLOCK(u0, u1, u2)                                                         \
+            } else {                                                                               \
+                const __m256i *m = mk[j];                                                          \
+                NB_DW3A_RBLOCK_M(u0, u1, u2)                                                       \
+            }                                                                                      \
+        }                                                                                          \
+        k++;                                                                                       \
+    } while (0)
+
+static void nb_dw3a_bwf_half_s1(const nb_dw_plane *g, const float *x, const float *dy,
+                                const float *zero, int h, __m256 *out) {
+    const int64_t Q = g->q, P = g->p, nbh = (Q - 8 * h + 15) / 16;
+    __m256i mk[NB_DW3A_MAXB][4];
+    int64_t jl = nbh, jr = 0;   /* [jl, jr): the full blocks (a contiguous run) */
+    for (int64_t j = 0; j < nbh; j++) {
+        const int64_t qb = 8 * h + 16 * j;
+        if (qb >= g->q_lo && qb + 8 <= g->q_hi) {
+            jl = j < jl ? j : jl;
+            jr = j + 1;
+            continue;
+        }
+        for (int s = 0; s < 3; s++) mk[j][s] = nb_dw3a_xmask(g, qb, s - g->pad_w);
+        mk[j][3] = nb_dw3a_range(0, Q - qb);
+    }
+    __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0,
+           c8 = c0;
+#define LDX(a, s) _mm256_loadu_ps(a)
+#define LDY(a) _mm256_loadu_ps(a)
+#define NB_DW3A_RBLOCK_M(u0, u1, u2)                                                          \
+    const __m256 xs0 = _mm256_maskload_ps(row + qb, m[0]);                                        \
+    const __m256 xs1 = _mm256_maskload_ps(row + qb + 1, m[1]);                                    \
+    const __m256 xs2 = _mm256_maskload_ps(row + qb + 2, m[2]);                                    \
+    NB_DW3A_MROW(u0, d0, c0, c1, c2)                                                               \
+    NB_DW3A_MROW(u1, d1, c3, c4, c5)                                                               \
+    NB_DW3A_MROW(u2, d2, c6, c7, c8)
+#define NB_DW3A_MROW(u, dr, ca, cb, cc)                                                            \
+    if (u) {                                                                                       \
+        const __m256 d = _mm256_maskload_ps(dr + qb, m[3]);                                       \
+        ca = _mm256_fmadd_ps(xs0, d, ca);                                                          \
+        cb = _mm256_fmadd_ps(xs1, d, cb);                                                          \
+        cc = _mm256_fmadd_ps(xs2, d, cc);                                                          \
+    }
+    int64_t k = 0;
+    if (P >= 2) {
+        NB_DW3A_RSTEP(1, 0, 0);
+        NB_DW3A_RSTEP(1, 1, 0);
+        while (k < P) NB_DW3A_RSTEP(1, 1, 1);
+        NB_DW3A_RSTEP(0, 1, 1);
+        NB_DW3A_RSTEP(0, 0, 1);
+    } else {
+        while (k < P + 2) NB_DW3A_RSTEP(k < P, k >= 1 && k <= P, k >= 2);
+    }
+#undef LDX
+#undef LDY
+#undef NB_DW3A_RBLOCK_M
+#undef NB_DW3A_MROW
+    out[0] = c0, out[1] = c1, out[2] = c2, out[3] = c3, out[4] = c4;
+    out[5] = c5, out[6] = c6, out[7] = c7, out[8] = c8;
+}
+#undef NB_DW3A_RROW
+#undef NB_DW3A_RBLOCK
+#undef NB_DW3A_RSTEP
+
+/* 3x3, stride_w 1 (any stride_h, dilation): both halves, then the lane tree. */
+static void nb_dw3a_bwf(const nb_dw_plane *g, const float *x, const float *dy, const float *zero,
+                        int accumulate, float *dw) {
+    __m256 lo[9], hi[9];
+    const int roll = g->stride_h == 1 && g->dil_h == 1 && g->dil_w == 1 &&
+                     (g->q + 15) / 16 <= NB_DW3A_MAXB;
+    (roll ? nb_dw3a_bwf_half_s1 : nb_dw3a_bwf_half)(g, x, dy, zero, 0, lo);
+    (roll ? nb_dw3a_bwf_half_s1 : nb_dw3a_bwf_half)(g, x, dy, zero, 1, hi);
+    for (int t = 0; t < 9; t++) {
+        float lanes[NB_DW_LANES];
+        _mm256_storeu_ps(lanes, lo[t]);
+        _mm256_storeu_ps(lanes + 8, hi[t]);
+        nb_dw_bwf_store(lanes, accumulate, dw + t);
+    }
+}
+
+/* ---- forward, 3x3 stride 1 dilation 1 ---- */
+
+/* The invariants of one strip of NB blocks at column q0. */
+typedef struct {
+    const float *x, *zero;
+    float *y;
+    int64_t h, wd, p, q, pad_h, xq0, q0;   /* wd: W; xq0: x column of block 0's tap s = 0 */
+    __m256 bias;
+    int accumulate;
+    __m256i mx[4][3];   /* x masks of block b, tap column s (blocks of MB) */
+    __m256i my[4];      /* y lanes of block b (q < Q) */
+    __m256 w[9];
+} nb_dw3a_strip;
+
+/* The start of output row p of the strip (bias, or y when accumulating). */
+static inline __attribute__((always_inline)) void
+nb_dw3a_start(const nb_dw3a_strip *st, const int NB, const unsigned MB, int64_t p, __m256 *a) {
+    const float *yr = st->y + p * st->q + st->q0;
+    for (int b = 0; b < NB; b++)
+        a[b] = !st->accumulate ? st->bias
+               : (MB >> b) & 1 ? _mm256_maskload_ps(yr + 8 * b, st->my[b])
+                               : _mm256_loadu_ps(yr + 8 * b);
+}
+
+/* Step k: taps of input row k - pad_h into a0 (row k, r = 0), a1 (row
+   k - 1, r = 1), a2 (row k - 2, r = 2) where use0..2 say the row exists;
+   then row k - 2 is stored and a2 starts row k + 1 (the caller rotates the
+   roles). Blocks in MB load under their masks. */
+static inline __attribute__((always_inline)) void
+nb_dw3a_step(const nb_dw3a_strip *st, int64_t k, const int NB, const unsigned MB, int use0,
+             int use1, int use2, const __m256 *w, __m256 *a0, __m256 *a1, __m256 *a2) {
+    const int64_t ih = k - st->pad_h;
+    const float *row = (ih >= 0 && ih < st->h ? st->x + ih * st->wd : st->zero) + st->xq0;
+    for (int b = 0; b < NB; b++)
+        for (int s = 0; s < 3; s++) {
+            const float *xp = row + 8 * b + s;
+            const __m256 xs = (MB >> b) & 1 ? _mm256_maskload_ps(xp, st->mx[b][s]) : _mm256_loadu_ps(xp);
+            if (use0) a0[b] = _mm256_fmadd_ps(xs, w[s], a0[b]);
+            if (use1) a1[b] = _mm256_fmadd_ps(xs, w[3 + s], a1[b]);
+            if (use2) a2[b] = _mm256_fmadd_ps(xs, w[6 + s], a2[b]);
+        }
+    if (use2) {
+        float *yr = st->y + (k - 2) * st->q + st->q0;
+        for (int b = 0; b < NB; b++) {
+            if ((MB >> b) & 1) _mm256_maskstore_ps(yr + 8 * b, st->my[b], a2[b]);
+            else _mm256_storeu_ps(yr + 8 * b, a2[b]);
+        }
+    }
+    if (k + 1 < st->p) nb_dw3a_start(st, NB, MB, k + 1, a2);
+}
+
+/* Steps 0 .. P + 1 of a strip: the first two and the last two with tests
+   (rows that exist), the steady ones unrolled by 3 so that the three
+   accumulator sets rotate roles without moves. */
+static inline __attribute__((always_inline)) void
+nb_dw3a_fwd_strip_body(const nb_dw3a_strip *st, const int NB, const unsigned MB) {
+    const int64_t P = st->p;
+    __m256 w[9], A[4], B[4], C[4];
+    for (int t = 0; t < 9; t++) w[t] = st->w[t];
+    nb_dw3a_start(st, NB, MB, 0, A);
+    for (int b = 0; b < NB; b++) B[b] = C[b] = st->bias;   /* not used before they start */
+    /* Row k lives in set k mod 3 (A, B, C): a0 that set, a1 the one
+       before, a2 the one after (row k - 2, then k + 1). Constant roles in
+       every call, so the sets stay in registers. */
+#define NB_DW3A_ANY(k, u0, u1, u2)                                                                 \
+    switch ((k) % 3) {                                                                             \
+    case 0: nb_dw3a_step(st, k, NB, MB, u0, u1, u2, w, A, C, B); break;                            \
+    case 1: nb_dw3a_step(st, k, NB, MB, u0, u1, u2, w, B, A, C); break;                            \
+    default: nb_dw3a_step(st, k, NB, MB, u0, u1, u2, w, C, B, A); break;                           \
+    }
+    int64_t k = 0;
+    for (; k < 2; k++) NB_DW3A_ANY(k, k < P, k >= 1 && k <= P, 0);
+    if (P > 2) {
+        /* k = 2 .. P - 1: all three rows, from k mod 3 = 2 */
+        for (; k + 3 <= P; k += 3) {
+            nb_dw3a_step(st, k, NB, MB, 1, 1, 1, w, C, B, A);
+            nb_dw3a_step(st, k + 1, NB, MB, 1, 1, 1, w, A, C, B);
+            nb_dw3a_step(st, k + 2, NB, MB, 1, 1, 1, w, B, A, C);
+        }
+        for (; k < P; k++) NB_DW3A_ANY(k, 1, 1, 1);
+    }
+    for (; k < P + 2; k++) NB_DW3A_ANY(k, k < P, k >= 1 && k <= P, k >= 2);
+#undef NB_DW3A_ANY
+}
+
+typedef void nb_dw3a_strip_fn(const nb_dw3a_strip *st);
+#define NB_DW3A_FN(NB, MB)                                                                         \
+    static void nb_dw3a_fwd_##NB##_##MB(const nb_dw3a_strip *st) {                                 \
+        nb_dw3a_fwd_strip_body(st, NB, MB##u);                                                     \
+    }
+NB_DW3A_FN(1, 0) NB_DW3A_FN(1, 1)
+NB_DW3A_FN(2, 0) NB_DW3A_FN(2, 1) NB_DW3A_FN(2, 2) NB_DW3A_FN(2, 3)
+NB_DW3A_FN(3, 0) NB_DW3A_FN(3, 1) NB_DW3A_FN(3, 2) NB_DW3A_FN(3, 3)
+NB_DW3A_FN(3, 4) NB_DW3A_FN(3, 5) NB_DW3A_FN(3, 6) NB_DW3A_FN(3, 7)
+NB_DW3A_FN(4, 0) NB_DW3A_FN(4, 1) NB_DW3A_FN(4, 8) NB_DW3A_FN(4, 9)
+#undef NB_DW3A_FN
+static nb_dw3a_strip_fn *const nb_dw3a_fwd_fns4[4] = {nb_dw3a_fwd_4_0, nb_dw3a_fwd_4_1,
+                                                      nb_dw3a_fwd_4_8, nb_dw3a_fwd_4_9};
+static nb_dw3a_strip_fn *const nb_dw3a_fwd_fns[3][8] = {
+    {nb_dw3a_fwd_1_0, nb_dw3a_fwd_1_1},
+    {nb_dw3a_fwd_2_0, nb_dw3a_fwd_2_1, nb_dw3a_fwd_2_2, nb_dw3a_fwd_2_3},
+    {nb_dw3a_fwd_3_0, nb_dw3a_fwd_3_1, nb_dw3a_fwd_3_2, nb_dw3a_fwd_3_3, nb_dw3a_fwd_3_4,
+     nb_dw3a_fwd_3_5, nb_dw3a_fwd_3_6, nb_dw3a_fwd_3_7},
+};
+
+/* The strip of nb blocks at q0: masks of the blocks that need them. */
+static void nb_dw3a_fwd_strip(nb_dw3a_strip *st, const nb_dw_plane *g, int64_t q0, int nb) {
+    unsigned mb = 0;
+    st->q0 = q0;
+    st->xq0 = q0 - g->pad_w;
+    for (int b = 0; b < nb; b++) {
+        const int64_t qb = q0 + 8 * b;
+        if (qb >= g->q_lo && qb + 8 <= g->q_hi) continue;
+        mb |= 1u << b;
+        st->my[b] = nb_dw3a_range(0, g->q - qb);
+        for (int s = 0; s < 3; s++) st->mx[b][s] = nb_dw3a_xmask(g, qb, s - g->pad_w);
+    }
+    if (nb == 4) {
+        if ((mb & 6u) == 0) {   /* masks on the end blocks only: 4_0, 4_1, 4_8, 4_9 */
+            nb_dw3a_fwd_fns4[(mb & 1u) | (mb >> 2)](st);
+            return;
+        }
+        nb_dw3a_fwd_strip(st, g, q0, 2);
+        nb_dw3a_fwd_strip(st, g, q0 + 16, 2);
+        return;
+    }
+    nb_dw3a_fwd_fns[nb - 1][mb](st);
+}
+
+static void nb_dw3a_fwd(const nb_dw_plane *g, const float *x, const float *w, float bias,
+                        int accumulate, const float *zero, float *y) {
+    if (g->p <= 0) return;
+    nb_dw3a_strip st = {.x = x, .zero = zero, .y = y, .h = g->h, .wd = g->w, .p = g->p, .q = g->q,
+                        .pad_h = g->pad_h, .bias = _mm256_set1_ps(bias), .accumulate = accumulate};
+    for (int t = 0; t < 9; t++) st.w[t] = _mm256_set1_ps(w[t]);
+    const int64_t nblk = (g->q + 7) / 8;
+    int64_t b = 0;
+    /* strips of 4 blocks, then 3 (7 = 4 + 3, 6 = 3 + 3, 5 = 3 + 2) */
+    while (b < nblk) {
+        const int64_t left = nblk - b;
+        const int nb = left >= 7 || left == 4 ? 4 : left == 5 || left == 6 || left == 3 ? 3 : (int)left;
+        nb_dw3a_fwd_strip(&st, g, 8 * b, nb);
+        b += nb;
+    }
+}
+
+#endif

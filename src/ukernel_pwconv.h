@@ -1,0 +1,46 @@
+/* The pointwise-convolution micro-kernel contract (private; included by
+ * src/ukernel.h, so kernels/ reach it through the one header they may
+ * include). The driver is src/conv_pointwise.c.
+ *
+ * A pointwise (1x1, stride 1, no padding) convolution of one image and
+ * group is the GEMM out (M x HW) = W (M x K) in (K x HW), with the image's
+ * channel rows in place: no B packing. The kernel computes one tile of m <=
+ * MR output rows by n <= NR pixels:
+ *   w    packed filters: k groups of MR floats, group p holds W[0:MR, p]
+ *        (rows >= m are padding, never stored; the driver zero-fills them);
+ *   x    the tile's first input pixel of channel 0; channel p at x + p ldx
+ *        (any alignment, any ldx >= n);
+ *   y    the tile's first output pixel of row 0; row r at y + r ldy.
+ * Numerics (the SGEMM's contract, gemm_driver.h, with alpha 1, so the path
+ * keeps the bits of the GEMM paths it replaces):
+ *   acc = +0; for p in 0..k-1 in order: acc = fma(w[p MR + r], x[p ldx + j], acc)
+ *   y[r, j] = acc                 (bias NULL, no NB_PW_ACCUMULATE)
+ *   y[r, j] = bias[r] + acc       (bias non-NULL: fma(1, bias, acc))
+ *   y[r, j] = y[r, j] + acc       (NB_PW_ACCUMULATE: a later KC block)
+ * k >= 1; the driver cuts K at the SGEMM's KC boundaries. Only the m x n
+ * tile of y is read or written; x is read only in its k x n block.
+ */
+#ifndef NB_UKERNEL_PWCONV_H
+#define NB_UKERNEL_PWCONV_H
+
+#include <stddef.h>
+
+typedef void nb_pwconv_ft(size_t m, size_t n, size_t k, const float *w, const float *x,
+                          ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias,
+                          int flags);
+
+/* flags of a call: */
+enum {
+    NB_PW_ACCUMULATE = 1,   /* y = y + acc (a later KC block) */
+    NB_PW_STREAM = 2        /* the stores may bypass the caches (non-temporal): the
+                               outputs are far larger than the caches */
+};
+typedef nb_pwconv_ft *nb_pwconv_fn;
+
+/* An ISA's pointwise tile; fn NULL: the ISA has none (the SGEMM runs 1x1). */
+typedef struct {
+    nb_pwconv_fn fn;
+    int mr, nr;
+} nb_pwconv_ukernel;
+
+#endif
