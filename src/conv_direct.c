@@ -16,8 +16,6 @@
  * from 0, plus the bias in one add: nothing depends on the threads, the
  * batch or the pixel chunking.
  */
-#include <string.h>
-
 #include "conv_internal.h"
 #include "scratch.h"
 
@@ -52,31 +50,21 @@ int nb_conv_use_direct(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb
            (double)hp * (double)wq * (double)g->cg * (double)d->stride_w < (double)INT32_MAX / 2;
 }
 
-/* The padded image of channels x[c], split by column phase a (padded
-   column a + sw qq), each phase cg x hp x wq. */
+/* The padded image, split by column phase a (padded column a + sw qq),
+   each phase cg x hp x wq: the ISA's im2col of a 1x1 convolution with
+   stride (1, sw) and padding (pad_h, pad_w - a), whose hp x wq "output
+   pixels" are the plane's rows and columns and whose column matrix rows
+   are the channels (a strided copy with zero padding, SIMD). */
 static void fill_planes(const direct_ctx *c, const float *x, float *planes) {
     const nb_conv2d_desc *d = c->d;
-    const int64_t sw = d->stride_w, wq = c->wq;
-    for (int64_t a = 0; a < sw; a++)
-        for (int64_t ch = 0; ch < c->g.cg; ch++)
-            for (int64_t ihp = 0; ihp < c->hp; ihp++) {
-                float *dst = planes + a * c->plane + (ch * c->hp + ihp) * wq;
-                const int64_t ih = ihp - d->pad_h;
-                if (ih < 0 || ih >= d->h) {
-                    memset(dst, 0, (size_t)wq * sizeof(float));
-                    continue;
-                }
-                /* iw = sw qq + a - pad_w in [0, W): qq in [lo, hi). */
-                int64_t lo = d->pad_w - a > 0 ? cdiv(d->pad_w - a, sw) : 0;
-                int64_t hi = d->w + d->pad_w - a > 0 ? cdiv(d->w + d->pad_w - a, sw) : 0;
-                if (lo > wq) lo = wq;
-                if (hi > wq) hi = wq;
-                if (hi < lo) hi = lo;
-                const float *src = x + (ch * d->h + ih) * d->w + a - d->pad_w;
-                for (int64_t qq = 0; qq < lo; qq++) dst[qq] = 0.0f;
-                for (int64_t qq = lo; qq < hi; qq++) dst[qq] = src[qq * sw];
-                for (int64_t qq = hi; qq < wq; qq++) dst[qq] = 0.0f;
-            }
+    for (int64_t a = 0; a < d->stride_w; a++) {
+        const nb_conv2d_desc p1 = {.n = 1, .c = c->g.cg, .h = d->h, .w = d->w, .k = 1, .r = 1,
+                                   .s = 1, .stride_h = 1, .stride_w = d->stride_w,
+                                   .pad_h = d->pad_h, .pad_w = d->pad_w - a, .dilation_h = 1,
+                                   .dilation_w = 1, .groups = 1};
+        c->cd->im2col(&p1, c->g.cg, c->hp, c->wq, 0, c->hp * c->wq, x, planes + a * c->plane,
+                      c->hp * c->wq);
+    }
 }
 
 /* One chunk of up to TILE_GROUPS groups of pixels, every filter tile. */

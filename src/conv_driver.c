@@ -283,6 +283,7 @@ typedef struct {
                      the batched path: images per GEMM */
     const float *x, *dy;
     float *dw;
+    int dwt;      /* 1: the transposed form (filter_block) */
 } bwd_filter_ctx;
 
 /* Pixels per column block of backward-filter: about col_floats / L (the
@@ -302,12 +303,35 @@ static int64_t filter_block_cols(const nb_conv_desc *cd, int64_t L, int64_t PQ) 
     return nb < PQ ? nb : PQ;
 }
 
+/* One column block's share of dw[g]: dy[n,g][:, block] (kg x nj) times
+   B^T, B = the block's column matrix (L x nj, ldb). Plain:
+     dw[g] (kg x L) (+)= dy block  B^T.
+   Transposed, on ISAs whose SGEMM reads A in place (ukernel_adirect) for
+   N = kg <= adirect_max_n (filter_transposed):
+     dwT[g] (L x kg) (+)= B  dy block^T;
+   A is the column block itself, read where im2col wrote it (no packing),
+   and the small dy block is the packed B (64 or 128 channels: 2-4 panels).
+   The plain form packed col transposed into B panels (reading 32 rows at
+   once) and had kg rows of MR-row tiles (64 of 70 used); transposed the L
+   taps are the rows (576 of 588). Every dw element still gets one FMA
+   chain per KC block of pixels in order, then C += acc: the same bits in
+   either form (and as one GEMM over the image). */
+static nb_status filter_block(const bwd_filter_ctx *c, const float *dyb, const float *B,
+                              int64_t ldb, int64_t nj, float beta, float *dwg) {
+    const nb_conv_geom *g = &c->g;
+    if (!c->dwt) return sgemm_call(c->cd, 0, 1, g->kg, g->L, nj, dyb, g->PQ, B, ldb, beta, dwg, g->L);
+    return sgemm_call(c->cd, 0, 1, g->L, g->kg, nj, B, ldb, dyb, g->PQ, beta, dwg, g->kg);
+}
+
 /* dw[g] for one group: the images in order, each in column blocks of nb
-   pixels, beta = 0 for the first block of the first image. */
+   pixels, beta = 0 for the first block of the first image. Transposed: the
+   blocks go to dwT[g] (after the column block in the task's scratch), and
+   dw[g] = dwT[g]^T at the end (the ISA's transpose). */
 static nb_status bwd_filter_task(const void *ctx, int64_t gi, float *col) {
     const bwd_filter_ctx *c = ctx;
     const nb_conv_geom *g = &c->g;
     float *dwg = c->dw + gi * g->kg * g->L;
+    float *dwt = c->dwt ? col + (g->pointwise ? 0 : g->L * c->nb) : NULL;
     for (int64_t n = 0; n < c->d->n; n++) {
         const float *xg = c->x + (n * c->d->c + gi * g->cg) * g->HW;
         const float *dyg = c->dy + (n * c->d->k + gi * g->kg) * g->PQ;
@@ -320,52 +344,12 @@ static nb_status bwd_filter_task(const void *ctx, int64_t gi, float *col) {
                 B = col;
                 ldb = nj;
             }
-            /* dw[g] (kg x L) (+)= dy[n,g][:, block] (kg x nj) col^T (col stored L x nj). */
-            const nb_status s = sgemm_call(c->cd, 0, 1, g->kg, g->L, nj, dyg + j0, g->PQ, B, ldb,
-                                           n == 0 && j0 == 0 ? 0.0f : 1.0f, dwg, g->L);
+            const nb_status s = filter_block(c, dyg + j0, B, ldb, nj,
+                                             n == 0 && j0 == 0 ? 0.0f : 1.0f, dwt ? dwt : dwg);
             if (s != NB_OK) return s;
         }
     }
-    return NB_OK;
-}
-
-/* The same sums computed transposed, on ISAs whose SGEMM reads A in place
-   (ukernel_adirect) for N <= adirect_max_n:
-     dwT[g] (L x kg) (+)= col (L x nj) dy[n,g][:, blk]^T
-   A is the column block itself, read where im2col wrote it (no packing),
-   and the small dy block is the packed B (64 or 128 channels: 2-4 panels).
-   The plain form packed col transposed into B panels (reading 32 rows at
-   once) and had kg rows of MR-row tiles (64 of 70 used); here the L taps
-   are the rows (576 of 588). Every dw element still gets one FMA chain per
-   KC block of pixels in order, then C += acc: the same bits as the plain
-   form (and as one GEMM over the image), in any column chunking. dw[g] =
-   dwT[g]^T at the end (the ISA's transpose). Scratch: col, then dwT. */
-static nb_status bwd_filter_t_task(const void *ctx, int64_t gi, float *col) {
-    const bwd_filter_ctx *c = ctx;
-    const nb_conv_geom *g = &c->g;
-    const int64_t kg = g->kg, L = g->L, chunk = c->cd->sgemm_desc->adirect_max_n;
-    float *dwt = col + (g->pointwise ? 0 : L * c->nb);
-    for (int64_t n = 0; n < c->d->n; n++) {
-        const float *xg = c->x + (n * c->d->c + gi * g->cg) * g->HW;
-        const float *dyg = c->dy + (n * c->d->k + gi * kg) * g->PQ;
-        for (int64_t j0 = 0; j0 < g->PQ; j0 += c->nb) {
-            const int64_t nj = c->nb < g->PQ - j0 ? c->nb : g->PQ - j0;
-            const float *A = xg + j0;
-            int64_t lda = g->HW;
-            if (!g->pointwise) {
-                im2col_split(c->cd, c->d, g, j0, nj, xg, col, nj);
-                A = col;
-                lda = nj;
-            }
-            for (int64_t k0 = 0; k0 < kg; k0 += chunk) {
-                const int64_t kn = chunk < kg - k0 ? chunk : kg - k0;
-                const nb_status s = sgemm_call(c->cd, 0, 1, L, kn, nj, A, lda, dyg + k0 * g->PQ + j0,
-                                               g->PQ, n == 0 && j0 == 0 ? 0.0f : 1.0f, dwt + k0, kg);
-                if (s != NB_OK) return s;
-            }
-        }
-    }
-    c->cd->transpose32(kg, L, dwt, kg, c->dw + gi * kg * L, L, 0);
+    if (dwt) c->cd->transpose32(g->kg, g->L, dwt, g->kg, dwg, g->L, 0);
     return NB_OK;
 }
 
@@ -418,20 +402,21 @@ static int64_t filter_batch_images(const nb_conv_desc *cd, const nb_conv2d_desc 
     return ni < d->n ? ni : d->n;
 }
 
-/* The transposed per-image path (bwd_filter_t_task) where the SGEMM reads
-   A in place and the ISA has a transpose. A function of the ISA and the
-   shape's kind only; the bits are the plain path's anyway. */
+/* The transposed form of the per-image path (filter_block) where the SGEMM reads
+   A in place for all kg filters at once and the ISA has a transpose. More
+   filters would need column chunks, each reading the column block again:
+   c256 14x14 k256 ran at 0.56x oneDNN that way, 0.77x plain (one session). A
+   function of the ISA and the shape only; the bits are the plain path's. */
 static int filter_transposed(const nb_conv_desc *cd, const nb_conv_geom *g) {
     const nb_gemm_desc *gd = cd->sgemm_desc;
-    (void)g;
-    return gd && gd->ukernel_adirect && gd->adirect_max_n > 0 && cd->transpose32;
+    return gd && gd->ukernel_adirect && g->kg <= gd->adirect_max_n && cd->transpose32;
 }
 
 nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                       const float *x, const float *dy, float *dw, float *dbias) {
     if (nb_conv_use_depthwise(cd, d))
         return nb_conv_depthwise_backward_filter(cd, d, x, dy, dw, dbias);
-    bwd_filter_ctx c = {cd, d, nb_conv_geom_of(d), 0, x, dy, dw};
+    bwd_filter_ctx c = {cd, d, nb_conv_geom_of(d), 0, x, dy, dw, 0};
     const int64_t ni = filter_batch_images(cd, d, &c.g);
     c.nb = ni ? ni : filter_block_cols(cd, c.g.L, c.g.PQ);
     const int64_t tasks = c.g.G;
@@ -446,10 +431,10 @@ nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_de
         st = nb_conv_run_tasks(cd, nt, tasks, rows, ld, 1, &gemm, bwd_filter_batched_task, &c);
     } else if (filter_transposed(cd, &c.g)) {
         /* col (L rows of nb; none for pointwise), then dwT in whole rows. */
-        const int64_t kn = c.g.kg < cd->sgemm_desc->adirect_max_n ? c.g.kg : cd->sgemm_desc->adirect_max_n;
-        const nb_conv_gemm_shape tg = {0, 1, c.g.L, kn, c.nb};
+        c.dwt = 1;
+        const nb_conv_gemm_shape tg = {0, 1, c.g.L, c.g.kg, c.nb};
         const int64_t trows = (c.g.pointwise ? 0 : c.g.L) + (c.g.L * c.g.kg + c.nb - 1) / c.nb;
-        st = nb_conv_run_tasks(cd, nt, tasks, trows, c.nb, 1, &tg, bwd_filter_t_task, &c);
+        st = nb_conv_run_tasks(cd, nt, tasks, trows, c.nb, 1, &tg, bwd_filter_task, &c);
     } else {
         st = nb_conv_run_tasks(cd, nt, tasks, c.g.L, c.nb, !c.g.pointwise, &gemm, bwd_filter_task, &c);
     }

@@ -14,7 +14,12 @@
  *                    block by block, in block order;
  *   backward-filter  dw[g] = sum over n in order of dy[n,g] im2col(x[n,g])^T
  *                    (beta = 0 for n = 0, then 1); dbias[k] = row sums in
- *                    double, n in order.
+ *                    double, n in order. Where the SGEMM reads A in place
+ *                    it runs transposed, dw[g]^T = im2col(x) dy^T (same
+ *                    FMA chains, same bits), and backward-data column
+ *                    blocks read w[g]^T transposed once per call.
+ * Few-channel layers (the stem) run forward on a direct tile where the ISA
+ * has one (src/conv_direct.c).
  * A 1x1 kernel with stride 1 and no padding skips im2col / col2im: the
  * column matrix is x (dx) itself; where the ISA has a pointwise tile
  * (cd->pw) its forward and backward-data passes run in

@@ -58,16 +58,6 @@ typedef nb_conv_col2im_ft *nb_conv_col2im_fn;
 /* dst[0..n) = v. */
 typedef void (*nb_conv_fill_fn)(int64_t n, float v, float *dst);
 
-/* A direct convolution tile (src/conv_direct.c): rows i < m (filters) by
-   `groups` groups of 16 output pixels; lane l of group g reads, for tap t,
-   base[g][toff[t] + l] (the image, padded and split by column phase, read
-   in place); wp is the tile's packed filters, tap t's 8 rows at wp + 8 t
-   (rows >= m zero). Writes y[i ldy + 16 g + l] = sum over t in order (one
-   FMA chain from 0), plus bias[i] (one add) when bias is not NULL. */
-typedef void nb_conv_direct_ft(size_t m, size_t groups, size_t taps, const int32_t *toff,
-                               const float *wp, const float *const *base, float *y, ptrdiff_t ldy,
-                               const float *bias);
-nb_conv_direct_ft nb_f32_conv_direct_ukernel_8x48__avx512;
 
 /* Sum of x[0..n) accumulated in double (a fixed order for a given n). */
 typedef double (*nb_conv_rowsum_fn)(int64_t n, const float *x);
@@ -76,6 +66,7 @@ typedef double (*nb_conv_rowsum_fn)(int64_t n, const float *x);
 #include "ukernel_wino.h"   /* the Winograd transforms (nb_wino_*_fn) */
 #include "ukernel_dwconv.h"   /* the depthwise kernels (nb_dwconv_ukernels) */
 #include "ukernel_pwconv.h"   /* the pointwise tile (nb_pwconv_ukernel) */
+#include "ukernel_convdirect.h"   /* the few-channel direct tile (nb_conv_direct_ft) */
 
 typedef struct {
     nb_conv_sgemm_fn sgemm;
@@ -87,13 +78,11 @@ typedef struct {
        buffers a pass reserves before writing; may differ from gemm). */
     const nb_gemm_desc *sgemm_desc;
     nb_conv_pack_b_fn pack_b_im2col;
-    /* Optional: the implicit path's packer for sgemm_desc's panels (NR a
-       multiple of NB_CONV_PLAN_LANES), panel p reading the NR / LANES plan
-       panels from p NR / LANES on; set: the implicit path runs sgemm_desc's
-       tile (same KC, same bits) instead of gemm's. */
+    /* Optional: an implicit packer of sgemm_desc's NR (a multiple of the
+       plan lanes, panel p reads plan panels p NR / lanes on); set, the
+       implicit path runs sgemm_desc's tile instead of gemm's. */
     nb_conv_pack_b_fn pack_b_im2col_wide;
-    /* Optional: the direct tile for few-channel layers (conv_direct.c). */
-    nb_conv_direct_ft *direct;
+    nb_conv_direct_ft *direct;  /* optional: few-channel forward tile (conv_direct.c) */
     nb_conv_im2col_fn im2col;
     nb_conv_col2im_fn col2im;
     nb_conv_fill_fn fill;

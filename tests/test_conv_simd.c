@@ -198,6 +198,7 @@ static const nb_conv2d_desc *extra_shapes(int *count) {
         {2, 3, 40, 63, 11, 7, 7, 2, 2, 3, 3, 1, 1, 1},  /* Q = 32 */
         {1, 2, 9, 16, 9, 3, 5, 1, 1, 1, 2, 1, 1, 1},    /* Q = 16, stride 1 */
         {1, 4, 5, 25, 8, 3, 3, 2, 2, 4, 4, 1, 1, 1},    /* Q = 16, padding 4 */
+        {1, 3, 12, 33, 8, 3, 3, 2, 2, 0, 0, 1, 1, 1},   /* Q = 16, no padding */
         {1, 2, 4, 3, 3, 5, 5, 1, 1, 4, 4, 1, 1, 1},     /* input smaller than kernel */
         {1, 7, 23, 17, 5, 3, 3, 3, 1, 6, 7, 1, 3, 1},   /* large padding, stride 3 x 1 */
         {1, 50, 19, 23, 5, 3, 3, 1, 1, 2, 2, 2, 2, 1},  /* "same" with dilation 2, 2 blocks */
@@ -316,8 +317,9 @@ static const nb_conv2d_desc thread_shapes[] = {
     {2, 48, 9, 10, 400, 3, 3, 1, 1, 1, 1, 1, 1, 1},  /* filter block > the L2 share */
     {2, 64, 21, 23, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1},  /* stride 2 */
     {4, 32, 6, 6, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},    /* few pixels an image, many in the batch */
-    /* backward-filter's transposed GEMMs: 130 filters (column chunks of
-       128 and 2), padding past the kernel, odd sizes, several KC blocks */
+    /* backward-filter's two forms: 130 filters (plain: more than the
+       in-place-A limit of 128), 70 (transposed); padding past the kernel,
+       odd sizes, several KC blocks */
     {1, 16, 41, 29, 130, 3, 3, 1, 1, 4, 4, 1, 1, 1},
     {2, 5, 37, 35, 70, 3, 3, 2, 2, 1, 1, 1, 1, 1},
     {1, 3, 64, 64, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1},   /* direct forward: 64 chunks of 48 pixels */

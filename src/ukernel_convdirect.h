@@ -1,0 +1,22 @@
+/* The direct convolution tile's contract (private; included by ukernel.h).
+ *
+ * A tile (src/conv_direct.c) covers rows i < m (filters) by `groups` groups
+ * of 16 output pixels; lane l of group g reads, for tap t,
+ * base[g][toff[t] + l] (the image, padded and split by column phase, read
+ * in place); wp is the tile's packed filters, tap t's 8 rows at wp + 8 t
+ * (rows >= m zero). It writes y[i ldy + 16 g + l] = the sum over t in
+ * order (one FMA chain from 0), plus bias[i] (one add) when bias is not
+ * NULL.
+ */
+#ifndef NB_UKERNEL_CONVDIRECT_H
+#define NB_UKERNEL_CONVDIRECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef void nb_conv_direct_ft(size_t m, size_t groups, size_t taps, const int32_t *toff,
+                               const float *wp, const float *const *base, float *y, ptrdiff_t ldy,
+                               const float *bias);
+nb_conv_direct_ft nb_f32_conv_direct_ukernel_8x48__avx512;
+
+#endif
