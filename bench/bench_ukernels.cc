@@ -132,16 +132,20 @@ int64_t run_conv_piece(benchmark::State &state, const Entry *e) {
         return L * nj;
     }
     case PACKB_IM2COL: {
+        // A wide packer (NR a multiple of NB_CONV_PLAN_LANES) reads NR / lanes
+        // plan panels a panel: the plan has that many per packed panel.
         const int64_t nr = e->a, panels = 16, rs = 9;
-        std::vector<nb_conv_tap> plan(size_t(panels * rs));
-        for (int64_t p = 0; p < panels; p++)
+        const int64_t lanes = nr < NB_CONV_PLAN_LANES ? nr : NB_CONV_PLAN_LANES;
+        const int64_t plan_panels = panels * (nr / lanes);
+        std::vector<nb_conv_tap> plan(size_t(plan_panels * rs));
+        for (int64_t p = 0; p < plan_panels; p++)
             for (int64_t t = 0; t < rs; t++) {
                 nb_conv_tap &tap = plan[size_t(p * rs + t)];
                 tap = nb_conv_tap{};
                 tap.kind = NB_TAP_FULL;
                 tap.step = 1;
-                tap.base = int32_t(100 + p * nr + (t / 3) * 56 + t % 3);
-                for (int64_t i = 0; i < nr; i++) {
+                tap.base = int32_t(100 + p * lanes + (t / 3) * 56 + t % 3);
+                for (int64_t i = 0; i < lanes; i++) {
                     tap.off[i] = tap.base + int32_t(i);
                     tap.mask[i] = -1;
                 }
