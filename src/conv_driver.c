@@ -412,6 +412,17 @@ static int filter_transposed(const nb_conv_desc *cd, const nb_conv_geom *g) {
     return gd && gd->ukernel_adirect && g->kg <= gd->adirect_max_n && cd->transpose32;
 }
 
+/* The threads one group's GEMMs would use. The transposed form's GEMM
+   (A in place, N = kg) scaled poorly on 2 threads (c64 56x56 k64: 1.02x its
+   1 thread against the plain form's 1.50x, one run each), so it runs where
+   the GEMMs are single-threaded; the forms give the same bits, so the
+   choice may look at the threads. */
+static int filter_gemm_threads(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g) {
+    int64_t mnk;
+    if (!nb_mul_ok(d->n * g->kg * g->PQ, g->L, &mnk)) mnk = INT64_MAX;
+    return nb_threads_for(mnk, cd->min_mnk_per_thread);
+}
+
 nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                       const float *x, const float *dy, float *dw, float *dbias) {
     if (nb_conv_use_depthwise(cd, d))
@@ -429,7 +440,7 @@ nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_de
     nb_status st;
     if (ni) {
         st = nb_conv_run_tasks(cd, nt, tasks, rows, ld, 1, &gemm, bwd_filter_batched_task, &c);
-    } else if (filter_transposed(cd, &c.g)) {
+    } else if (filter_transposed(cd, &c.g) && (nt > 1 || filter_gemm_threads(cd, d, &c.g) <= 1)) {
         /* col (L rows of nb; none for pointwise), then dwT in whole rows. */
         c.dwt = 1;
         const nb_conv_gemm_shape tg = {0, 1, c.g.L, c.g.kg, c.nb};
