@@ -20,8 +20,13 @@
  * with it every result has the AVX2 path's bits (same KC blocks, same
  * per-element FMA chains). The B micro-panel (384 x 32 floats, 48 KiB)
  * streams from L2 rather than staying in L1; the measurement says that
- * costs less than the extra C updates of a shorter KC. MC = 168 = 12 row
- * panels of 14 (the A block, 252 KiB, in L2); NC = 1024 (the B block,
+ * costs less than the extra C updates of a shorter KC. MC = 84 = 6 row
+ * panels of 14 (the A block, 126 KiB, in L2 beside the B block; MC only
+ * regroups rows, never a bit of C): 2048^3 against MC = 168, interleaved
+ * runs, 1 thread, thread CPU time, median GFLOP/s of 3 rounds: 149.0 /
+ * 150.8 / 152.9 -> 154.3 / 158.7 / 155.0 (OpenBLAS 155.4 / 153.6 / 154.5);
+ * 1024^3 and 128x4096x1024 unchanged (+-1 %), as 128^3..512^3,
+ * 3136x64x576 and the MLP shapes. NC = 1024 (the B block,
  * 384 x 1024 floats = 1.5 MiB, in this Xeon's 2 MiB L2), N cut into equal
  * blocks of at most NC (gemm_driver.c): NC = 4064 cut 128x4096x1024 into a
  * 4064-wide block and a 32-wide sliver that repacked A for 32 columns.
@@ -100,7 +105,7 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->conv_gemm.ukernel_adirect = NULL;
     cfg->gemm.mr = 14;
     cfg->gemm.nr = 32;
-    cfg->gemm.mc = 168;
+    cfg->gemm.mc = 84;
     cfg->gemm.kc = 384;
     cfg->gemm.nc = 1024;
     cfg->gemm.ukernel = nb_f32_gemm_ukernel_14x32__avx512;
