@@ -39,7 +39,13 @@
  * lost its gathers. Measured side by side against packing A (1 thread,
  * GFLOP/s, 2 runs): 64^3 150/141 vs 120/118; 128^3 159/157 vs 143/143;
  * 3136x64x576 146/149 vs 117/124 (K = 576 too, unlike AVX2's 6x16 tile,
- * where short K favoured packing).
+ * where short K favoured packing). The SGEMM itself reads A in place up
+ * to N = 256 (adirect_sgemm_max_n; the convolution drivers still plan
+ * with adirect_max_n = 128): session 7, interleaved runs, 1 thread,
+ * thread CPU time, medians of 4 rounds, GFLOP/s: the MLP's forward
+ * 128x256x784 (B^T) 141.7-144.0 -> 148.9-153.6, 256^3 155.9-159.4 ->
+ * 164.8-170.4; at N = 1024 packing still wins (1024^3 152.6-161.7 packed
+ * against 148.6-150.4 in place).
  * B packed row by row (nb_f32_packb_ukernel_32__avx512_rows: one stream
  * per row of B instead of k page-strided streams per panel): with M = 128
  * each B element is used by only 128 rows, and packing B straight from
@@ -113,6 +119,7 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->gemm.pack_b = nb_f32_packb_ukernel_32__avx512_rows;
     cfg->gemm.ukernel_adirect = nb_f32_gemm_ukernel_14x32__avx512_adirect;
     cfg->gemm.adirect_max_n = 128;
+    cfg->gemm.adirect_sgemm_max_n = 256;
     cfg->gemm.adirect_min_k = 1;   /* any K: see above */
     cfg->gemm.ukernel_direct = nb_f32_gemm_ukernel_14x32__avx512_direct;
     cfg->gemm.direct_max_kn = 384 * 128;   /* B up to 192 KiB: in L2 (see above) */
