@@ -185,8 +185,9 @@ static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *float
     }
     x->kcb = kcb;
     x->ncb = ncb;
-    x->adirect = !x->ta && d->ukernel_adirect && x->N <= d->adirect_max_n &&
-                 x->K >= d->adirect_min_k;
+    const int64_t adirect_n = d->adirect_sgemm_max_n > d->adirect_max_n ? d->adirect_sgemm_max_n
+                                                                          : d->adirect_max_n;
+    x->adirect = !x->ta && d->ukernel_adirect && x->N <= adirect_n && x->K >= d->adirect_min_k;
     x->abuf_stride = x->adirect ? 0 : round_up(kcb * mcb + NB_GEMM_PACK_SLACK, 16);
     *floats = (size_t)(kcb * ncb + NB_GEMM_PACK_SLACK) + (size_t)x->abuf_stride * (size_t)nt;
     return nt;

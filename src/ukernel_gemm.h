@@ -100,6 +100,10 @@ typedef struct {
        per-call setup is smaller). */
     nb_gemm_ukernel_adirect_fn ukernel_adirect;
     int64_t adirect_max_n, adirect_min_k;
+    /* The SGEMM's packed path reads A in place up to this N (>=
+       adirect_max_n; 0: adirect_max_n). adirect_max_n itself stays what
+       the convolution drivers plan with and what bounds ukernel_direct. */
+    int64_t adirect_sgemm_max_n;
     nb_gemm_rows_fn rows;       /* NULL: always pack */
     int rows_mr;                /* rows per `rows` and `rows_bt` call */
     int rows_max_m;             /* use `rows` when M <= this and trans_b == 0 */

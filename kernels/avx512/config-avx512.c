@@ -20,8 +20,13 @@
  * with it every result has the AVX2 path's bits (same KC blocks, same
  * per-element FMA chains). The B micro-panel (384 x 32 floats, 48 KiB)
  * streams from L2 rather than staying in L1; the measurement says that
- * costs less than the extra C updates of a shorter KC. MC = 168 = 12 row
- * panels of 14 (the A block, 252 KiB, in L2); NC = 1024 (the B block,
+ * costs less than the extra C updates of a shorter KC. MC = 84 = 6 row
+ * panels of 14 (the A block, 126 KiB, in L2 beside the B block; MC only
+ * regroups rows, never a bit of C): 2048^3 against MC = 168, interleaved
+ * runs, 1 thread, thread CPU time, median GFLOP/s of 3 rounds: 149.0 /
+ * 150.8 / 152.9 -> 154.3 / 158.7 / 155.0 (OpenBLAS 155.4 / 153.6 / 154.5);
+ * 1024^3 and 128x4096x1024 unchanged (+-1 %), as 128^3..512^3,
+ * 3136x64x576 and the MLP shapes. NC = 1024 (the B block,
  * 384 x 1024 floats = 1.5 MiB, in this Xeon's 2 MiB L2), N cut into equal
  * blocks of at most NC (gemm_driver.c): NC = 4064 cut 128x4096x1024 into a
  * 4064-wide block and a 32-wide sliver that repacked A for 32 columns.
@@ -34,7 +39,13 @@
  * lost its gathers. Measured side by side against packing A (1 thread,
  * GFLOP/s, 2 runs): 64^3 150/141 vs 120/118; 128^3 159/157 vs 143/143;
  * 3136x64x576 146/149 vs 117/124 (K = 576 too, unlike AVX2's 6x16 tile,
- * where short K favoured packing).
+ * where short K favoured packing). The SGEMM itself reads A in place up
+ * to N = 256 (adirect_sgemm_max_n; the convolution drivers still plan
+ * with adirect_max_n = 128): session 7, interleaved runs, 1 thread,
+ * thread CPU time, medians of 4 rounds, GFLOP/s: the MLP's forward
+ * 128x256x784 (B^T) 141.7-144.0 -> 148.9-153.6, 256^3 155.9-159.4 ->
+ * 164.8-170.4; at N = 1024 packing still wins (1024^3 152.6-161.7 packed
+ * against 148.6-150.4 in place).
  * B packed row by row (nb_f32_packb_ukernel_32__avx512_rows: one stream
  * per row of B instead of k page-strided streams per panel): with M = 128
  * each B element is used by only 128 rows, and packing B straight from
@@ -100,7 +111,7 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->conv_gemm.ukernel_adirect = NULL;
     cfg->gemm.mr = 14;
     cfg->gemm.nr = 32;
-    cfg->gemm.mc = 168;
+    cfg->gemm.mc = 84;
     cfg->gemm.kc = 384;
     cfg->gemm.nc = 1024;
     cfg->gemm.ukernel = nb_f32_gemm_ukernel_14x32__avx512;
@@ -108,6 +119,7 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->gemm.pack_b = nb_f32_packb_ukernel_32__avx512_rows;
     cfg->gemm.ukernel_adirect = nb_f32_gemm_ukernel_14x32__avx512_adirect;
     cfg->gemm.adirect_max_n = 128;
+    cfg->gemm.adirect_sgemm_max_n = 256;
     cfg->gemm.adirect_min_k = 1;   /* any K: see above */
     cfg->gemm.ukernel_direct = nb_f32_gemm_ukernel_14x32__avx512_direct;
     cfg->gemm.direct_max_kn = 384 * 128;   /* B up to 192 KiB: in L2 (see above) */
