@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conv_bwd_filter.h"
 #include "conv_driver.h"
 #include "conv_internal.h"
 #include "internal.h"
@@ -161,11 +162,33 @@ static int filter_gemm_threads(const nb_conv_desc *cd, const nb_conv2d_desc *d, 
     return nb_threads_for(mnk, cd->min_mnk_per_thread);
 }
 
+/* dbias (NULL: none): a double accumulator, images in order: nearly
+   exact, thread-free. */
+static void bias_grad(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g,
+                      const float *dy, float *dbias) {
+    if (!dbias) return;
+    for (int64_t k = 0; k < d->k; k++) {
+        double acc = 0;
+        for (int64_t n = 0; n < d->n; n++) acc += cd->rowsum(g->PQ, dy + (n * d->k + k) * g->PQ);
+        dbias[k] = (float)acc;
+    }
+}
+
 nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                       const float *x, const float *dy, float *dw, float *dbias) {
     if (nb_conv_use_depthwise(cd, d))
         return nb_conv_depthwise_backward_filter(cd, d, x, dy, dw, dbias);
     bwd_filter_ctx c = {cd, d, nb_conv_geom_of(d), 0, x, dy, dw, 0};
+    nb_status st;
+    if (nb_conv_bwd_filter_rows_applies(cd, d, &c.g)) {
+        int ran;
+        st = nb_conv_bwd_filter_rows(cd, d, &c.g, x, dy, dw, &ran);
+        if (st != NB_OK) return st;
+        if (ran) {
+            bias_grad(cd, d, &c.g, dy, dbias);
+            return NB_OK;
+        }
+    }
     const int64_t ni = filter_batch_images(cd, d, &c.g);
     c.nb = ni ? ni : filter_block_cols(cd, c.g.L, c.g.PQ);
     const int64_t tasks = c.g.G;
@@ -175,7 +198,6 @@ nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_de
     /* The batched path's scratch: col and dyT (L + kg rows of ni PQ), then
        dwT (L kg floats, in whole rows of ni PQ). */
     const int64_t ld = ni * c.g.PQ, rows = c.g.L + c.g.kg + (ni ? (c.g.L * c.g.kg + ld - 1) / ld : 0);
-    nb_status st;
     if (ni) {
         st = nb_conv_run_tasks(cd, nt, tasks, rows, ld, 1, &gemm, bwd_filter_batched_task, &c);
     } else if (filter_transposed(cd, &c.g) && (nt > 1 || filter_gemm_threads(cd, d, &c.g) <= 1)) {
@@ -187,13 +209,6 @@ nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_de
     } else {
         st = nb_conv_run_tasks(cd, nt, tasks, c.g.L, c.nb, !c.g.pointwise, &gemm, bwd_filter_task, &c);
     }
-    if (st == NB_OK && dbias) {
-        /* Double accumulator, images in order: nearly exact, thread-free. */
-        for (int64_t k = 0; k < d->k; k++) {
-            double acc = 0;
-            for (int64_t n = 0; n < d->n; n++) acc += cd->rowsum(c.g.PQ, dy + (n * d->k + k) * c.g.PQ);
-            dbias[k] = (float)acc;
-        }
-    }
+    if (st == NB_OK) bias_grad(cd, d, &c.g, dy, dbias);
     return st;
 }

@@ -1,0 +1,225 @@
+/* Backward-filter of stride-1 convolutions without a column matrix: the
+ * "padded rows" path.
+ *
+ * Per group g (cg input channels, kg filters), computed transposed,
+ *   dwT[(tap, c), k] = sum over images n, output pixels (p, q) of
+ *                      x[n, c, p + r dh - ph, q + s dw - pw] dy[n, k, p, q]
+ * where tap = (r, s). The image is copied once, zero padded, into rows of
+ * Wp >= max(W + pw, Q) floats (data at columns pw .. pw + W - 1; a row's
+ * right padding is the next row's left padding), and the output pixels are
+ * numbered j = p Wp + q, q < Wp, over [0, Ke), Ke = (P - 1) Wp + Q. Then
+ * the tap (r, s) of channel c at pixel j sits at
+ *   xp[c plane + r dh Wp + s dw + j]
+ * so for a fixed tap the channels are rows of one matrix with a constant
+ * row stride (plane) and unit column stride: the GEMM's A operand read in
+ * place (ukernel_adirect, or packed from there), no im2col. The pixels
+ * q in [Q, Wp) of a row are padding: their dy rows (B, dy transposed and
+ * packed in KC blocks) are zero, so for finite x they add exact zeros
+ * (fma(x, 0, acc) == acc; acc starts at +0 and never becomes -0 through
+ * them). Non-finite x would make them NaN: the copy watches for it and the
+ * caller then runs the column-matrix path instead.
+ *
+ * Bits: every dwT element is, for each image in order and each KC block
+ * [j0, j0 + KC) of [0, Ke) (boundaries at multiples of the SGEMM's kc), one
+ * FMA chain over the block's pixels in order from +0, then C = acc (first
+ * block of image 0) or C = C + acc: the bits of one SGEMM per image,
+ *   dwT[g] (L x kg) (+)= colx (L x Ke) dyx^T (Ke x kg)
+ * over the padded-row column matrix colx and dyx (zero at the padding
+ * pixels). Threads take disjoint rows (tap, channel panel) of dwT: no
+ * element is split, so the bits do not depend on the thread count. The
+ * choice of this path depends on the shape only (the same on AVX2 and
+ * AVX-512, whose KC and FMA chains agree).
+ *
+ * Threads: each member copies the channels of its own rows and packs dy
+ * for itself (dy is kg floats a pixel against 2 L kg / nt flops on it), so
+ * the team meets only once, before dw = dwT^T.
+ */
+#include <string.h>
+
+#include "conv_bwd_filter.h"
+#include "scratch.h"
+
+/* The largest padded image (floats a thread) and dyT this path takes:
+   beyond them the copies would not pay for themselves in cache. */
+#define ROWS_MAX_IMAGE ((int64_t)1 << 22)
+/* The fewest pixels (padded-row numbering, all images) it takes. */
+#define ROWS_MIN_PIXELS 1024
+
+typedef struct {
+    const nb_conv_desc *cd;
+    const nb_gemm_desc *gd;
+    const nb_conv2d_desc *d;
+    nb_conv_geom g;
+    int64_t Hp, Wp, plane, Ke, RS, mpan;   /* mpan: row panels (of MR channels) a tap */
+    const float *x, *dy;
+    float *dw, *dwt;        /* dwt: dwT of every group (L x kg each) */
+    float *work;            /* per member: xp, dyT, B panels, A panel */
+    int64_t xp_floats, dyt_floats, bp_floats, work_floats;
+    int bad;                /* non-finite x seen (atomic) */
+} rows_ctx;
+
+static int64_t round16(int64_t v) { return (v + 15) / 16 * 16; }
+
+int nb_conv_bwd_filter_rows_applies(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                    const nb_conv_geom *g) {
+    const nb_gemm_desc *gd = cd->sgemm_desc;
+    if (!gd || !gd->pack_b || !gd->ukernel || !gd->pack_a) return 0;
+    if (d->stride_h != 1 || d->stride_w != 1 || g->pointwise || g->cg < 16) return 0;
+    const int64_t Wp = d->w + d->pad_w > g->Q ? d->w + d->pad_w : g->Q;
+    const int64_t Hp = d->h + 2 * d->pad_h;
+    int64_t img, dyt;
+    if (!nb_mul_ok(Hp * Wp + d->pad_w, g->cg, &img) || !nb_mul_ok(g->P * Wp, g->kg, &dyt)) return 0;
+    /* Few pixels in all (c256 14x14 k256, one image: 209 a dw element)
+       leave the dwT write and its transpose to dw a large share: the
+       column-matrix path's plain form writes dw directly (137 vs 118
+       GFLOP/s, one run). */
+    const int64_t Ke = (g->P - 1) * Wp + g->Q;
+    return img <= ROWS_MAX_IMAGE && dyt <= ROWS_MAX_IMAGE && d->n >= (ROWS_MIN_PIXELS + Ke - 1) / Ke;
+}
+
+/* Channels [c0, c1) of group gi of image n, zero padded, into xp (plane
+   floats each). Returns 1 when one of them is not finite. */
+static int pad_channels(const rows_ctx *c, int64_t n, int64_t gi, int64_t c0, int64_t c1, float *xp) {
+    const nb_conv2d_desc *d = c->d;
+    const int64_t H = d->h, W = d->w, ph = d->pad_h, pw = d->pad_w, Wp = c->Wp;
+    uint32_t inf = 0;
+    for (int64_t ch = c0; ch < c1; ch++) {
+        const float *src = c->x + (n * d->c + gi * c->g.cg + ch) * H * W;
+        float *dst = xp + (ch - c0) * c->plane;
+        memset(dst, 0, (size_t)(ph * Wp + pw) * sizeof(float));
+        for (int64_t h = 0; h < H; h++) {
+            float *row = dst + (ph + h) * Wp + pw;
+            memcpy(row, src + h * W, (size_t)W * sizeof(float));
+            /* the rest of this row and the next one's left padding */
+            memset(row + W, 0, (size_t)(Wp - W) * sizeof(float));
+            const uint32_t *u = (const uint32_t *)(src + h * W);
+            for (int64_t w = 0; w < W; w++) inf |= (u[w] & 0x7f800000u) == 0x7f800000u;
+        }
+        memset(dst + (ph + H) * Wp + pw, 0, (size_t)((c->Hp - ph - H) * Wp) * sizeof(float));
+    }
+    return inf != 0;
+}
+
+/* dyT (Ke x kg, row j = pixel j) of group gi of image n: dy transposed,
+   zero at the padding pixels q >= Q. */
+static void transpose_dy(const rows_ctx *c, int64_t n, int64_t gi, float *dyt) {
+    const nb_conv_geom *g = &c->g;
+    const float *dyg = c->dy + (n * c->d->k + gi * g->kg) * g->PQ;
+    for (int64_t p = 0; p < g->P; p++) {
+        float *dst = dyt + p * c->Wp * g->kg;
+        if (c->cd->transpose32) {
+            c->cd->transpose32(g->Q, g->kg, dyg + p * g->Q, g->PQ, dst, g->kg, 0);
+        } else {
+            for (int64_t q = 0; q < g->Q; q++)
+                for (int64_t k = 0; k < g->kg; k++) dst[q * g->kg + k] = dyg[k * g->PQ + p * g->Q + q];
+        }
+        if (p + 1 < g->P) memset(dst + g->Q * g->kg, 0, (size_t)((c->Wp - g->Q) * g->kg) * sizeof(float));
+    }
+}
+
+/* Rows [u0, u1) of dwT[gi] (unit u: channel panel u / RS, tap u % RS) for
+   the pixels [j0, j0 + kcb): a KC block. xp holds channels from c_lo; bp
+   the block's dy panels. */
+static void block_units(const rows_ctx *c, int64_t gi, int64_t u0, int64_t u1, int64_t c_lo,
+                        const float *xp, const float *bp, int64_t j0, int64_t kcb, float beta,
+                        float *ap) {
+    const nb_gemm_desc *gd = c->gd;
+    const nb_conv2d_desc *d = c->d;
+    const int64_t kg = c->g.kg, cg = c->g.cg, NR = gd->nr;
+    float *dwt = c->dwt + gi * c->g.L * kg;
+    for (int64_t u = u0; u < u1; u++) {
+        const int64_t cp = u / c->RS, tap = u % c->RS, r = tap / d->s, s = tap % d->s;
+        const int64_t ch = cp * gd->mr, m = cg - ch < gd->mr ? cg - ch : gd->mr;
+        const float *a = xp + (ch - c_lo) * c->plane + r * d->dilation_h * c->Wp + s * d->dilation_w + j0;
+        float *cc = dwt + (ch * c->RS + tap) * kg;   /* rows ch.. of the tap: RS kg apart */
+        if (!gd->ukernel_adirect) gd->pack_a(0, (size_t)m, (size_t)kcb, a, c->plane, ap);
+        for (int64_t k0 = 0; k0 < kg; k0 += NR) {
+            const size_t nn = (size_t)(kg - k0 < NR ? kg - k0 : NR);
+            const float *b = bp + k0 * kcb;   /* panel k0 / NR: kcb NR floats each */
+            if (gd->ukernel_adirect)
+                gd->ukernel_adirect((size_t)m, nn, (size_t)kcb, a, c->plane, b, cc + k0, c->RS * kg, 1.0f, beta);
+            else
+                gd->ukernel((size_t)m, nn, (size_t)kcb, ap, b, cc + k0, c->RS * kg, 1.0f, beta);
+        }
+    }
+}
+
+/* dw[gi] = dwT[gi]^T, filters [k0, k1): rows of dw, contiguous. */
+static void transpose_out(const rows_ctx *c, int64_t gi, int64_t k0, int64_t k1) {
+    const int64_t kg = c->g.kg, L = c->g.L;
+    const float *dwt = c->dwt + gi * L * kg + k0;
+    float *dwg = c->dw + (gi * kg + k0) * L;
+    if (k1 <= k0) return;
+    if (c->cd->transpose32) {
+        c->cd->transpose32(k1 - k0, L, dwt, kg, dwg, L, 0);
+        return;
+    }
+    for (int64_t k = 0; k < k1 - k0; k++)
+        for (int64_t l = 0; l < L; l++) dwg[k * L + l] = dwt[l * kg + k];
+}
+
+static void rows_member(void *p, int tid, int nt) {
+    rows_ctx *c = p;
+    const nb_conv_geom *g = &c->g;
+    const int64_t kc = c->gd->kc, MR = c->gd->mr;
+    float *xp = c->work + tid * c->work_floats, *dyt = xp + c->xp_floats;
+    float *bp = dyt + c->dyt_floats, *ap = bp + c->bp_floats;
+    int bad = 0;
+    for (int64_t gi = 0; gi < g->G; gi++) {
+        int64_t u0, u1;
+        nb_parallel_share(c->mpan * c->RS, tid, nt, &u0, &u1);
+        if (u0 >= u1) continue;
+        const int64_t c_lo = u0 / c->RS * MR, c_hi = ((u1 - 1) / c->RS + 1) * MR;
+        for (int64_t n = 0; n < c->d->n; n++) {
+            bad |= pad_channels(c, n, gi, c_lo, c_hi < g->cg ? c_hi : g->cg, xp);
+            transpose_dy(c, n, gi, dyt);
+            for (int64_t j0 = 0; j0 < c->Ke; j0 += kc) {
+                const int64_t kcb = kc < c->Ke - j0 ? kc : c->Ke - j0;
+                /* B: the block's dyT rows, in ceil(kg / NR) panels of kcb NR */
+                c->gd->pack_b(0, (size_t)kcb, (size_t)g->kg, dyt + j0 * g->kg, g->kg, bp);
+                block_units(c, gi, u0, u1, c_lo, xp, bp, j0, kcb, n == 0 && j0 == 0 ? 0.0f : 1.0f, ap);
+            }
+        }
+    }
+    if (bad) __atomic_store_n(&c->bad, 1, __ATOMIC_RELAXED);
+    /* dwT is complete once every member is done with it; then each
+       transposes its share of the filters. */
+    nb_parallel_barrier(nt);
+    for (int64_t gi = 0; gi < g->G; gi++) {
+        int64_t k0, k1;
+        nb_parallel_share(g->kg, tid, nt, &k0, &k1);
+        transpose_out(c, gi, k0, k1);
+    }
+}
+
+nb_status nb_conv_bwd_filter_rows(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                  const nb_conv_geom *g, const float *x, const float *dy,
+                                  float *dw, int *ran) {
+    const nb_gemm_desc *gd = cd->sgemm_desc;
+    rows_ctx c = {.cd = cd, .gd = gd, .d = d, .g = *g, .x = x, .dy = dy, .dw = dw};
+    *ran = 0;
+    c.Wp = d->w + d->pad_w > g->Q ? d->w + d->pad_w : g->Q;
+    c.Hp = d->h + 2 * d->pad_h;
+    c.plane = c.Hp * c.Wp + d->pad_w;
+    c.Ke = (g->P - 1) * c.Wp + g->Q;
+    c.RS = d->r * d->s;
+    c.mpan = (g->cg + gd->mr - 1) / gd->mr;
+    const int64_t panels = (g->kg + gd->nr - 1) / gd->nr;
+    c.xp_floats = round16(c.plane * g->cg);
+    c.dyt_floats = round16(c.Ke * g->kg);
+    c.bp_floats = round16(gd->kc * panels * gd->nr);
+    c.work_floats = c.xp_floats + c.dyt_floats + c.bp_floats + round16(gd->mr * gd->kc + NB_GEMM_PACK_SLACK);
+    int64_t mnk;
+    if (!nb_mul_ok(d->n * d->k * g->PQ, g->L, &mnk)) mnk = INT64_MAX;
+    int nt = nb_threads_for(mnk, cd->min_mnk_per_thread);
+    if (nt > c.mpan * c.RS) nt = (int)(c.mpan * c.RS);
+    int owned;
+    float *buf = nb_conv_scratch_floats(NB_SCRATCH_CONV_TASKS, 1, round16(d->k * g->L) + nt * c.work_floats, 1, &owned);
+    if (!buf) return NB_ERR_OOM;
+    c.dwt = buf;
+    c.work = buf + round16(d->k * g->L);
+    nb_parallel_team(nt, rows_member, &c);
+    nb_scratch_done(buf, owned);
+    *ran = !c.bad;
+    return NB_OK;
+}
