@@ -13,8 +13,8 @@
  * so for a fixed tap the channels are rows of one matrix with a constant
  * row stride (plane) and unit column stride: the GEMM's A operand read in
  * place (ukernel_adirect, or packed from there), no im2col. The pixels
- * q in [Q, Wp) of a row are padding: their dy rows (B, dy transposed and
- * packed in KC blocks) are zero, so for finite x they add exact zeros
+ * q in [Q, Wp) of a row are padding: their dy rows (B: dy transposed once
+ * an image, packed a KC block at a time) are zero, so for finite x they add exact zeros
  * (fma(x, 0, acc) == acc; acc starts at +0 and never becomes -0 through
  * them). Non-finite x would make them NaN: the copy watches for it and the
  * caller then runs the column-matrix path instead.
@@ -100,20 +100,41 @@ static int pad_channels(const rows_ctx *c, int64_t n, int64_t gi, int64_t c0, in
     return inf != 0;
 }
 
-/* dyT (Ke x kg, row j = pixel j) of group gi of image n: dy transposed,
-   zero at the padding pixels q >= Q. */
+/* dyT (PQ x kg, row j = output pixel j) of group gi of image n: dy
+   transposed, one call for the image (per output row, 56-row calls with
+   their edge tiles took 7 % of c64 56x56). */
 static void transpose_dy(const rows_ctx *c, int64_t n, int64_t gi, float *dyt) {
     const nb_conv_geom *g = &c->g;
     const float *dyg = c->dy + (n * c->d->k + gi * g->kg) * g->PQ;
-    for (int64_t p = 0; p < g->P; p++) {
-        float *dst = dyt + p * c->Wp * g->kg;
-        if (c->cd->transpose32) {
-            c->cd->transpose32(g->Q, g->kg, dyg + p * g->Q, g->PQ, dst, g->kg, 0);
-        } else {
-            for (int64_t q = 0; q < g->Q; q++)
-                for (int64_t k = 0; k < g->kg; k++) dst[q * g->kg + k] = dyg[k * g->PQ + p * g->Q + q];
+    if (c->cd->transpose32) {   /* at most 512 columns a call (its contract's caller bound) */
+        for (int64_t k0 = 0; k0 < g->kg; k0 += 512)
+            c->cd->transpose32(g->PQ, g->kg - k0 < 512 ? g->kg - k0 : 512, dyg + k0 * g->PQ, g->PQ,
+                               dyt + k0, g->kg, 0);
+        return;
+    }
+    for (int64_t j = 0; j < g->PQ; j++)
+        for (int64_t k = 0; k < g->kg; k++) dyt[j * g->kg + k] = dyg[k * g->PQ + j];
+}
+
+/* The B panels of the KC block [j0, j0 + kcb) (padded-row numbering):
+   ceil(kg / NR) panels of kcb NR floats, row j - j0 of panel k0 / NR at
+   bp + k0 kcb + (j - j0) NR; the rows of padding pixels (q >= Q) zero,
+   the others dyT's, packed an output-row segment at a time. */
+static void pack_dy_block(const rows_ctx *c, const float *dyt, int64_t j0, int64_t kcb, float *bp) {
+    const nb_conv_geom *g = &c->g;
+    const int64_t NR = c->gd->nr, kg = g->kg, Wp = c->Wp;
+    for (int64_t j = j0; j < j0 + kcb;) {
+        const int64_t p = j / Wp, q = j % Wp;
+        const int64_t end = (p + 1) * Wp < j0 + kcb ? (p + 1) * Wp : j0 + kcb;
+        const int64_t seg = q < g->Q ? (g->Q - q < end - j ? g->Q - q : end - j) : 0;
+        for (int64_t k0 = 0; k0 < kg; k0 += NR) {
+            float *dst = bp + k0 * kcb + (j - j0) * NR;
+            if (seg)
+                c->gd->pack_b(0, (size_t)seg, (size_t)(kg - k0 < NR ? kg - k0 : NR),
+                              dyt + (p * g->Q + q) * kg + k0, kg, dst);
+            memset(dst + seg * NR, 0, (size_t)((end - j - seg) * NR) * sizeof(float));
         }
-        if (p + 1 < g->P) memset(dst + g->Q * g->kg, 0, (size_t)((c->Wp - g->Q) * g->kg) * sizeof(float));
+        j = end;
     }
 }
 
@@ -175,8 +196,7 @@ static void rows_member(void *p, int tid, int nt) {
             transpose_dy(c, n, gi, dyt);
             for (int64_t j0 = 0; j0 < c->Ke; j0 += kc) {
                 const int64_t kcb = kc < c->Ke - j0 ? kc : c->Ke - j0;
-                /* B: the block's dyT rows, in ceil(kg / NR) panels of kcb NR */
-                c->gd->pack_b(0, (size_t)kcb, (size_t)g->kg, dyt + j0 * g->kg, g->kg, bp);
+                pack_dy_block(c, dyt, j0, kcb, bp);
                 block_units(c, gi, u0, u1, c_lo, xp, bp, j0, kcb, n == 0 && j0 == 0 ? 0.0f : 1.0f, ap);
             }
         }
@@ -206,7 +226,7 @@ nb_status nb_conv_bwd_filter_rows(const nb_conv_desc *cd, const nb_conv2d_desc *
     c.mpan = (g->cg + gd->mr - 1) / gd->mr;
     const int64_t panels = (g->kg + gd->nr - 1) / gd->nr;
     c.xp_floats = round16(c.plane * g->cg);
-    c.dyt_floats = round16(c.Ke * g->kg);
+    c.dyt_floats = round16(g->PQ * g->kg);
     c.bp_floats = round16(gd->kc * panels * gd->nr);
     c.work_floats = c.xp_floats + c.dyt_floats + c.bp_floats + round16(gd->mr * gd->kc + NB_GEMM_PACK_SLACK);
     int64_t mnk;
