@@ -1,5 +1,5 @@
-/* Backward-filter of stride-1 convolutions without a column matrix: the
- * "padded rows" path.
+/* Backward-filter of stride-1 and stride-2 convolutions without a column
+ * matrix: the "padded rows" path (stride 2 on phase planes, layout_of).
  *
  * Per group g (cg input channels, kg filters), computed transposed,
  *   dwT[(tap, c), k] = sum over images n, output pixels (p, q) of
@@ -43,14 +43,14 @@
    beyond them the copies would not pay for themselves in cache. */
 #define ROWS_MAX_IMAGE ((int64_t)1 << 22)
 /* The fewest pixels (padded-row numbering, all images) it takes. */
-#define ROWS_MIN_PIXELS 1024
+#define ROWS_MIN_PIXELS 768
 
 typedef struct {
     const nb_conv_desc *cd;
     const nb_gemm_desc *gd;
     const nb_conv2d_desc *d;
     nb_conv_geom g;
-    int64_t Hp, Wp, plane, Ke, RS, mpan;   /* mpan: row panels (of MR channels) a tap */
+    int64_t sh, Wp, Hp, plane, Ke, RS, mpan;   /* (layout_of); mpan: row panels (of MR channels) a tap */
     const float *x, *dy;
     float *dw, *dwt;        /* dwt: dwT of every group (L x kg each) */
     float *work;            /* per member: xp, dyT, B panels, A panel */
@@ -60,29 +60,93 @@ typedef struct {
 
 static int64_t round16(int64_t v) { return (v + 15) / 16 * 16; }
 
+/* The padded image's rows. Stride 1: one plane a channel, Hp = H + 2 ph
+   rows of Wp = max(W + pw, Q) floats, data at columns pw.., the right
+   padding being the next row's left padding (plane Hp Wp + pw: the last
+   row's too). Stride 2 (both ways): four phase planes a channel, phase
+   (a, b) holding xpad[2 i + a, 2 j + b] of the zero-padded image xpad
+   (H + 2 ph by W + 2 pw), Hp = ceil((H + 2 ph) / 2) rows of
+   Wp = ceil((W + 2 pw) / 2): tap (r, s) of output pixel (p, q) is then
+   phase (r dh % 2, s dw % 2) at row p + r dh / 2, column q + s dw / 2.
+   0: another stride. */
+static int layout_of(const nb_conv2d_desc *d, const nb_conv_geom *g, rows_ctx *l) {
+    if (d->stride_h != d->stride_w || d->stride_h > 2) return 0;
+    l->sh = d->stride_h;
+    if (l->sh == 1) {
+        l->Wp = d->w + d->pad_w > g->Q ? d->w + d->pad_w : g->Q;
+        l->Hp = d->h + 2 * d->pad_h;
+        l->plane = l->Hp * l->Wp + d->pad_w;
+    } else {
+        l->Wp = (d->w + 2 * d->pad_w + 1) / 2;
+        l->Hp = (d->h + 2 * d->pad_h + 1) / 2;
+        l->plane = l->Hp * l->Wp;
+    }
+    l->Ke = (g->P - 1) * l->Wp + g->Q;
+    return 1;
+}
+
 int nb_conv_bwd_filter_rows_applies(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                     const nb_conv_geom *g) {
     const nb_gemm_desc *gd = cd->sgemm_desc;
+    rows_ctx l;
     if (!gd || !gd->pack_b || !gd->ukernel || !gd->pack_a) return 0;
-    if (d->stride_h != 1 || d->stride_w != 1 || g->pointwise || g->cg < 16) return 0;
-    const int64_t Wp = d->w + d->pad_w > g->Q ? d->w + d->pad_w : g->Q;
-    const int64_t Hp = d->h + 2 * d->pad_h;
+    if (g->pointwise || g->cg < 16 || !layout_of(d, g, &l)) return 0;
     int64_t img, dyt;
-    if (!nb_mul_ok(Hp * Wp + d->pad_w, g->cg, &img) || !nb_mul_ok(g->P * Wp, g->kg, &dyt)) return 0;
+    if (!nb_mul_ok(l.plane * l.sh * l.sh, g->cg, &img) || !nb_mul_ok(g->PQ, g->kg, &dyt)) return 0;
     /* Few pixels in all (c256 14x14 k256, one image: 209 a dw element)
        leave the dwT write and its transpose to dw a large share: the
        column-matrix path's plain form writes dw directly (137 vs 118
        GFLOP/s, one run). */
-    const int64_t Ke = (g->P - 1) * Wp + g->Q;
-    return img <= ROWS_MAX_IMAGE && dyt <= ROWS_MAX_IMAGE && d->n >= (ROWS_MIN_PIXELS + Ke - 1) / Ke;
+    return img <= ROWS_MAX_IMAGE && dyt <= ROWS_MAX_IMAGE && d->n >= (ROWS_MIN_PIXELS + l.Ke - 1) / l.Ke;
 }
 
-/* Channels [c0, c1) of group gi of image n, zero padded, into xp (plane
-   floats each). Returns 1 when one of them is not finite. */
+/* 1 when one of the n floats at x is not finite. */
+static int any_nonfinite(const float *x, int64_t n) {
+    const uint32_t *u = (const uint32_t *)x;
+    uint32_t inf = 0;
+    for (int64_t i = 0; i < n; i++) inf |= (u[i] & 0x7f800000u) == 0x7f800000u;
+    return inf != 0;
+}
+
+/* Stride 2: channels [c0, c1) of group gi of image n into their four
+   phase planes (layout_of; phase ph_ab of channel ch at
+   xp + (2 a + b) cg plane + (ch - c0) plane). */
+static int phase_channels(const rows_ctx *c, int64_t n, int64_t gi, int64_t c0, int64_t c1, float *xp) {
+    const nb_conv2d_desc *d = c->d;
+    const int64_t H = d->h, W = d->w, ph = d->pad_h, pw = d->pad_w, Wp = c->Wp;
+    int bad = 0;
+    for (int64_t ch = c0; ch < c1; ch++) {
+        const float *src = c->x + (n * d->c + gi * c->g.cg + ch) * H * W;
+        bad |= any_nonfinite(src, H * W);
+        for (int64_t ab = 0; ab < 4; ab++) {
+            const int64_t a = ab / 2, b = ab % 2;
+            /* columns j of the phase with 0 <= 2 j + b - pw < W */
+            const int64_t jlo = pw > b ? (pw - b + 1) / 2 : 0;
+            const int64_t jhi = (W + pw - b + 1) / 2 < Wp ? (W + pw - b + 1) / 2 : Wp;
+            float *dst = xp + ab * c->g.cg * c->plane + (ch - c0) * c->plane;
+            for (int64_t i = 0; i < c->Hp; i++) {
+                const int64_t h = 2 * i + a - ph;
+                float *row = dst + i * Wp;
+                if (h < 0 || h >= H || jhi <= jlo) {
+                    memset(row, 0, (size_t)Wp * sizeof(float));
+                    continue;
+                }
+                const float *s = src + h * W + b - pw;
+                memset(row, 0, (size_t)jlo * sizeof(float));
+                for (int64_t j = jlo; j < jhi; j++) row[j] = s[2 * j];
+                memset(row + jhi, 0, (size_t)(Wp - jhi) * sizeof(float));
+            }
+        }
+    }
+    return bad;
+}
+
+/* Stride 1: channels [c0, c1) of group gi of image n, zero padded, into
+   xp (plane floats each). Returns 1 when one of them is not finite. */
 static int pad_channels(const rows_ctx *c, int64_t n, int64_t gi, int64_t c0, int64_t c1, float *xp) {
     const nb_conv2d_desc *d = c->d;
     const int64_t H = d->h, W = d->w, ph = d->pad_h, pw = d->pad_w, Wp = c->Wp;
-    uint32_t inf = 0;
+    int bad = 0;
     for (int64_t ch = c0; ch < c1; ch++) {
         const float *src = c->x + (n * d->c + gi * c->g.cg + ch) * H * W;
         float *dst = xp + (ch - c0) * c->plane;
@@ -92,12 +156,11 @@ static int pad_channels(const rows_ctx *c, int64_t n, int64_t gi, int64_t c0, in
             memcpy(row, src + h * W, (size_t)W * sizeof(float));
             /* the rest of this row and the next one's left padding */
             memset(row + W, 0, (size_t)(Wp - W) * sizeof(float));
-            const uint32_t *u = (const uint32_t *)(src + h * W);
-            for (int64_t w = 0; w < W; w++) inf |= (u[w] & 0x7f800000u) == 0x7f800000u;
         }
+        bad |= any_nonfinite(src, H * W);
         memset(dst + (ph + H) * Wp + pw, 0, (size_t)((c->Hp - ph - H) * Wp) * sizeof(float));
     }
-    return inf != 0;
+    return bad;
 }
 
 /* dyT (PQ x kg, row j = output pixel j) of group gi of image n: dy
@@ -149,9 +212,11 @@ static void block_units(const rows_ctx *c, int64_t gi, int64_t u0, int64_t u1, i
     const int64_t kg = c->g.kg, cg = c->g.cg, NR = gd->nr;
     float *dwt = c->dwt + gi * c->g.L * kg;
     for (int64_t u = u0; u < u1; u++) {
-        const int64_t cp = u / c->RS, tap = u % c->RS, r = tap / d->s, s = tap % d->s;
+        const int64_t cp = u / c->RS, tap = u % c->RS, sh = c->sh;
+        const int64_t oh = tap / d->s * d->dilation_h, ow = tap % d->s * d->dilation_w;
         const int64_t ch = cp * gd->mr, m = cg - ch < gd->mr ? cg - ch : gd->mr;
-        const float *a = xp + (ch - c_lo) * c->plane + r * d->dilation_h * c->Wp + s * d->dilation_w + j0;
+        const int64_t phase = oh % sh * sh + ow % sh;   /* 0 at stride 1 */
+        const float *a = xp + (phase * cg + ch - c_lo) * c->plane + oh / sh * c->Wp + ow / sh + j0;
         float *cc = dwt + (ch * c->RS + tap) * kg;   /* rows ch.. of the tap: RS kg apart */
         if (!gd->ukernel_adirect) gd->pack_a(0, (size_t)m, (size_t)kcb, a, c->plane, ap);
         for (int64_t k0 = 0; k0 < kg; k0 += NR) {
@@ -192,7 +257,8 @@ static void rows_member(void *p, int tid, int nt) {
         if (u0 >= u1) continue;
         const int64_t c_lo = u0 / c->RS * MR, c_hi = ((u1 - 1) / c->RS + 1) * MR;
         for (int64_t n = 0; n < c->d->n; n++) {
-            bad |= pad_channels(c, n, gi, c_lo, c_hi < g->cg ? c_hi : g->cg, xp);
+            const int64_t c1 = c_hi < g->cg ? c_hi : g->cg;
+            bad |= c->sh == 1 ? pad_channels(c, n, gi, c_lo, c1, xp) : phase_channels(c, n, gi, c_lo, c1, xp);
             transpose_dy(c, n, gi, dyt);
             for (int64_t j0 = 0; j0 < c->Ke; j0 += kc) {
                 const int64_t kcb = kc < c->Ke - j0 ? kc : c->Ke - j0;
@@ -218,14 +284,11 @@ nb_status nb_conv_bwd_filter_rows(const nb_conv_desc *cd, const nb_conv2d_desc *
     const nb_gemm_desc *gd = cd->sgemm_desc;
     rows_ctx c = {.cd = cd, .gd = gd, .d = d, .g = *g, .x = x, .dy = dy, .dw = dw};
     *ran = 0;
-    c.Wp = d->w + d->pad_w > g->Q ? d->w + d->pad_w : g->Q;
-    c.Hp = d->h + 2 * d->pad_h;
-    c.plane = c.Hp * c.Wp + d->pad_w;
-    c.Ke = (g->P - 1) * c.Wp + g->Q;
+    layout_of(d, g, &c);
     c.RS = d->r * d->s;
     c.mpan = (g->cg + gd->mr - 1) / gd->mr;
     const int64_t panels = (g->kg + gd->nr - 1) / gd->nr;
-    c.xp_floats = round16(c.plane * g->cg);
+    c.xp_floats = round16(c.plane * g->cg * c.sh * c.sh);
     c.dyt_floats = round16(g->PQ * g->kg);
     c.bp_floats = round16(gd->kc * panels * gd->nr);
     c.work_floats = c.xp_floats + c.dyt_floats + c.bp_floats + round16(gd->mr * gd->kc + NB_GEMM_PACK_SLACK);

@@ -47,13 +47,15 @@ static float *backward_filter(const struct nb_kernels *t, const nb_conv2d_desc *
 
 /* The row width of backward-filter's padded-rows path (src/conv_bwd_filter_rows.c)
    for d, or 0 where the shape takes a column-matrix path (the path's rule:
-   stride 1, not pointwise, >= 16 channels a group, >= 1024 pixels in the
-   padded-row numbering over the batch). */
+   stride 1 or 2, not pointwise, >= 16 channels a group, >= 768 pixels in the
+   padded-row numbering over the batch; stride 2 both ways: rows of the
+   phase planes, ceil((W + 2 pw) / 2) wide). */
 static int64_t rows_width(const nb_conv2d_desc *d, int64_t P, int64_t Q) {
     const int pointwise = d->r == 1 && d->s == 1 && d->pad_h == 0 && d->pad_w == 0;
-    if (d->stride_h != 1 || d->stride_w != 1 || pointwise || d->c / d->groups < 16) return 0;
-    const int64_t Wp = d->w + d->pad_w > Q ? d->w + d->pad_w : Q;
-    return d->n * ((P - 1) * Wp + Q) >= 1024 ? Wp : 0;
+    if (d->stride_h != d->stride_w || d->stride_h > 2 || pointwise || d->c / d->groups < 16) return 0;
+    const int64_t Wp = d->stride_w == 2 ? (d->w + 2 * d->pad_w + 1) / 2
+                                        : d->w + d->pad_w > Q ? d->w + d->pad_w : Q;
+    return d->n * ((P - 1) * Wp + Q) >= 768 ? Wp : 0;
 }
 
 /* Backward-filter gives, for every dw element, the bits of one SGEMM per
@@ -73,6 +75,8 @@ static void backward_filter_gives_the_bits_of_one_gemm_per_image(void **state) {
         {3, 5, 29, 31, 7, 5, 3, 1, 2, 2, 1, 2, 1, 1},     /* stride, dilation */
         {2, 16, 20, 23, 40, 3, 5, 1, 1, 4, 2, 2, 1, 1},   /* padded rows: padding past the kernel, dilation */
         {3, 17, 40, 9, 33, 2, 4, 1, 1, 0, 3, 1, 1, 1},    /* padded rows: odd taps, Q = W + pad */
+        {3, 16, 40, 37, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* padded rows, stride 2: odd width */
+        {6, 32, 30, 28, 34, 5, 4, 2, 2, 0, 2, 2, 1, 2},   /* stride 2: dilation, groups, no row padding */
     };
     FOR_EACH_SIMD_TABLE(t) {
         for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
@@ -144,7 +148,7 @@ static void thread_count_does_not_change_the_bits(void **state) {
         {2, 64, 23, 25, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1},
         {3, 96, 11, 13, 40, 3, 3, 1, 1, 1, 1, 1, 1, 2},
         {1, 40, 33, 31, 70, 5, 3, 1, 1, 2, 1, 1, 2, 1},
-        {1, 32, 30, 30, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+        {2, 32, 30, 30, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1},
         {2, 3, 40, 40, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1},
     };
     FOR_EACH_SIMD_TABLE(t) {
