@@ -30,9 +30,9 @@
  * choice of this path depends on the shape only (the same on AVX2 and
  * AVX-512, whose KC and FMA chains agree).
  *
- * Threads: each member copies the channels of its own rows and packs dy
- * for itself (dy is kg floats a pixel against 2 L kg / nt flops on it), so
- * the team meets only once, before dw = dwT^T.
+ * Threads: members take filter panels (each transposing and packing only
+ * its own dy rows) and, where those do not split evenly, rows (copying only
+ * their channels); the team meets only once, before dw = dwT^T.
  */
 #include <string.h>
 
@@ -163,29 +163,29 @@ static int pad_channels(const rows_ctx *c, int64_t n, int64_t gi, int64_t c0, in
     return bad;
 }
 
-/* dyT (PQ x kg, row j = output pixel j) of group gi of image n: dy
-   transposed, one call for the image (per output row, 56-row calls with
-   their edge tiles took 7 % of c64 56x56). */
-static void transpose_dy(const rows_ctx *c, int64_t n, int64_t gi, float *dyt) {
+/* dyT (PQ x nk, row j = output pixel j) of filters [k0, k0 + nk) of group
+   gi of image n: dy transposed, one call for the image (per output row,
+   56-row calls with their edge tiles took 7 % of c64 56x56). */
+static void transpose_dy(const rows_ctx *c, int64_t n, int64_t gi, int64_t k0, int64_t nk, float *dyt) {
     const nb_conv_geom *g = &c->g;
-    const float *dyg = c->dy + (n * c->d->k + gi * g->kg) * g->PQ;
+    const float *dyg = c->dy + (n * c->d->k + gi * g->kg + k0) * g->PQ;
     if (c->cd->transpose32) {   /* at most 512 columns a call (its contract's caller bound) */
-        for (int64_t k0 = 0; k0 < g->kg; k0 += 512)
-            c->cd->transpose32(g->PQ, g->kg - k0 < 512 ? g->kg - k0 : 512, dyg + k0 * g->PQ, g->PQ,
-                               dyt + k0, g->kg, 0);
+        for (int64_t k = 0; k < nk; k += 512)
+            c->cd->transpose32(g->PQ, nk - k < 512 ? nk - k : 512, dyg + k * g->PQ, g->PQ, dyt + k, nk, 0);
         return;
     }
     for (int64_t j = 0; j < g->PQ; j++)
-        for (int64_t k = 0; k < g->kg; k++) dyt[j * g->kg + k] = dyg[k * g->PQ + j];
+        for (int64_t k = 0; k < nk; k++) dyt[j * nk + k] = dyg[k * g->PQ + j];
 }
 
-/* The B panels of the KC block [j0, j0 + kcb) (padded-row numbering):
-   ceil(kg / NR) panels of kcb NR floats, row j - j0 of panel k0 / NR at
-   bp + k0 kcb + (j - j0) NR; the rows of padding pixels (q >= Q) zero,
-   the others dyT's, packed an output-row segment at a time. */
-static void pack_dy_block(const rows_ctx *c, const float *dyt, int64_t j0, int64_t kcb, float *bp) {
+/* The B panels of the KC block [j0, j0 + kcb) (padded-row numbering) from
+   dyT's kg columns: ceil(kg / NR) panels of kcb NR floats, row j - j0 of
+   panel k0 / NR at bp + k0 kcb + (j - j0) NR; the rows of padding pixels
+   (q >= Q) zero, the others dyT's, packed an output-row segment at a time. */
+static void pack_dy_block(const rows_ctx *c, const float *dyt, int64_t kg, int64_t j0, int64_t kcb,
+                          float *bp) {
     const nb_conv_geom *g = &c->g;
-    const int64_t NR = c->gd->nr, kg = g->kg, Wp = c->Wp;
+    const int64_t NR = c->gd->nr, Wp = c->Wp;
     for (int64_t j = j0; j < j0 + kcb;) {
         const int64_t p = j / Wp, q = j % Wp;
         const int64_t end = (p + 1) * Wp < j0 + kcb ? (p + 1) * Wp : j0 + kcb;
@@ -201,27 +201,50 @@ static void pack_dy_block(const rows_ctx *c, const float *dyt, int64_t j0, int64
     }
 }
 
-/* Rows [u0, u1) of dwT[gi] (unit u: channel panel u / RS, tap u % RS) for
-   the pixels [j0, j0 + kcb): a KC block. xp holds channels from c_lo; bp
-   the block's dy panels. */
-static void block_units(const rows_ctx *c, int64_t gi, int64_t u0, int64_t u1, int64_t c_lo,
+/* A member's share of dwT: rows [u0, u1) (unit u: channel panel u / RS,
+   tap u % RS) by filter columns [k0, k1) (whole NR panels but the last). */
+typedef struct { int64_t u0, u1, k0, k1; } rows_share;
+
+/* The filters split first where their full panels split evenly over a
+   factor of the team (each member then transposes and packs only its own
+   dy rows), the units over the rest. */
+static rows_share member_share(const rows_ctx *c, int tid, int nt) {
+    const int64_t NR = c->gd->nr, kg = c->g.kg, panels = (kg + NR - 1) / NR;
+    int tn = 1;
+    for (int t = nt; t > 1 && kg % NR == 0; t--)
+        if (nt % t == 0 && panels % t == 0) {
+            tn = t;
+            break;
+        }
+    rows_share sh;
+    int64_t p0, p1;
+    nb_parallel_share(panels, tid % tn, tn, &p0, &p1);
+    sh.k0 = p0 * NR;
+    sh.k1 = p1 * NR < kg ? p1 * NR : kg;
+    nb_parallel_share(c->mpan * c->RS, tid / tn, nt / tn, &sh.u0, &sh.u1);
+    return sh;
+}
+
+/* The share's dwT[gi] for the pixels [j0, j0 + kcb): a KC block. xp holds
+   channels from c_lo; bp the block's panels of filters k0... */
+static void block_units(const rows_ctx *c, int64_t gi, const rows_share *sh, int64_t c_lo,
                         const float *xp, const float *bp, int64_t j0, int64_t kcb, float beta,
                         float *ap) {
     const nb_gemm_desc *gd = c->gd;
     const nb_conv2d_desc *d = c->d;
     const int64_t kg = c->g.kg, cg = c->g.cg, NR = gd->nr;
     float *dwt = c->dwt + gi * c->g.L * kg;
-    for (int64_t u = u0; u < u1; u++) {
-        const int64_t cp = u / c->RS, tap = u % c->RS, sh = c->sh;
+    for (int64_t u = sh->u0; u < sh->u1; u++) {
+        const int64_t cp = u / c->RS, tap = u % c->RS, st = c->sh;
         const int64_t oh = tap / d->s * d->dilation_h, ow = tap % d->s * d->dilation_w;
         const int64_t ch = cp * gd->mr, m = cg - ch < gd->mr ? cg - ch : gd->mr;
-        const int64_t phase = oh % sh * sh + ow % sh;   /* 0 at stride 1 */
-        const float *a = xp + (phase * cg + ch - c_lo) * c->plane + oh / sh * c->Wp + ow / sh + j0;
+        const int64_t phase = oh % st * st + ow % st;   /* 0 at stride 1 */
+        const float *a = xp + (phase * cg + ch - c_lo) * c->plane + oh / st * c->Wp + ow / st + j0;
         float *cc = dwt + (ch * c->RS + tap) * kg;   /* rows ch.. of the tap: RS kg apart */
         if (!gd->ukernel_adirect) gd->pack_a(0, (size_t)m, (size_t)kcb, a, c->plane, ap);
-        for (int64_t k0 = 0; k0 < kg; k0 += NR) {
-            const size_t nn = (size_t)(kg - k0 < NR ? kg - k0 : NR);
-            const float *b = bp + k0 * kcb;   /* panel k0 / NR: kcb NR floats each */
+        for (int64_t k0 = sh->k0; k0 < sh->k1; k0 += NR) {
+            const size_t nn = (size_t)(sh->k1 - k0 < NR ? sh->k1 - k0 : NR);
+            const float *b = bp + (k0 - sh->k0) * kcb;   /* kcb NR floats a panel */
             if (gd->ukernel_adirect)
                 gd->ukernel_adirect((size_t)m, nn, (size_t)kcb, a, c->plane, b, cc + k0, c->RS * kg, 1.0f, beta);
             else
@@ -251,19 +274,17 @@ static void rows_member(void *p, int tid, int nt) {
     float *xp = c->work + tid * c->work_floats, *dyt = xp + c->xp_floats;
     float *bp = dyt + c->dyt_floats, *ap = bp + c->bp_floats;
     int bad = 0;
-    for (int64_t gi = 0; gi < g->G; gi++) {
-        int64_t u0, u1;
-        nb_parallel_share(c->mpan * c->RS, tid, nt, &u0, &u1);
-        if (u0 >= u1) continue;
-        const int64_t c_lo = u0 / c->RS * MR, c_hi = ((u1 - 1) / c->RS + 1) * MR;
+    const rows_share sh = member_share(c, tid, nt);
+    for (int64_t gi = 0; gi < g->G && sh.u0 < sh.u1 && sh.k0 < sh.k1; gi++) {
+        const int64_t c_lo = sh.u0 / c->RS * MR, c_hi = ((sh.u1 - 1) / c->RS + 1) * MR;
         for (int64_t n = 0; n < c->d->n; n++) {
             const int64_t c1 = c_hi < g->cg ? c_hi : g->cg;
             bad |= c->sh == 1 ? pad_channels(c, n, gi, c_lo, c1, xp) : phase_channels(c, n, gi, c_lo, c1, xp);
-            transpose_dy(c, n, gi, dyt);
+            transpose_dy(c, n, gi, sh.k0, sh.k1 - sh.k0, dyt);
             for (int64_t j0 = 0; j0 < c->Ke; j0 += kc) {
                 const int64_t kcb = kc < c->Ke - j0 ? kc : c->Ke - j0;
-                pack_dy_block(c, dyt, j0, kcb, bp);
-                block_units(c, gi, u0, u1, c_lo, xp, bp, j0, kcb, n == 0 && j0 == 0 ? 0.0f : 1.0f, ap);
+                pack_dy_block(c, dyt, sh.k1 - sh.k0, j0, kcb, bp);
+                block_units(c, gi, &sh, c_lo, xp, bp, j0, kcb, n == 0 && j0 == 0 ? 0.0f : 1.0f, ap);
             }
         }
     }

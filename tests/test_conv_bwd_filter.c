@@ -145,7 +145,8 @@ static void thread_count_does_not_change_the_bits(void **state) {
     (void)state;
     static const nb_conv2d_desc shapes[] = {
         //  n   c    h    w   k  r  s sh sw ph pw dh dw g
-        {2, 64, 23, 25, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+        {2, 64, 23, 25, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},   /* filter panels split */
+        {2, 64, 23, 25, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1},   /* rows split */
         {3, 96, 11, 13, 40, 3, 3, 1, 1, 1, 1, 1, 1, 2},
         {1, 40, 33, 31, 70, 5, 3, 1, 1, 2, 1, 1, 2, 1},
         {2, 32, 30, 30, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1},
