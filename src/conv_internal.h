@@ -1,5 +1,6 @@
 /* What the convolution driver's files share (private): src/conv_driver.c
- * (the passes, the column-block paths, the task runner) and
+ * (the passes, the column-block paths), src/conv_bwd_filter.c
+ * (backward-filter), src/conv_tasks.c (the task runner) and
  * src/conv_implicit.c (the implicit-im2col forward path). */
 #ifndef NB_CONV_INTERNAL_H
 #define NB_CONV_INTERNAL_H
@@ -59,6 +60,12 @@ typedef struct {
 nb_status nb_conv_run_tasks(const nb_conv_desc *cd, int nt, int64_t tasks, int64_t rows,
                             int64_t cols, int need_col, const nb_conv_gemm_shape *gemm,
                             nb_conv_task_fn fn, const void *ctx);
+
+/* im2col of output pixels [j0, j0 + nj) of one group's image xg into col
+   (ldcol floats a row), split over the threads when this pass runs its
+   tasks one after the other (src/conv_driver.c). */
+void nb_conv_im2col_split(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g,
+                          int64_t j0, int64_t nj, const float *xg, float *col, int64_t ldcol);
 
 /* The implicit-im2col forward path (src/conv_implicit.c): whether it
    applies to this shape, and the pass itself (backward-data also runs it,

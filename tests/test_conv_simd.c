@@ -567,46 +567,6 @@ static void freeing_the_kept_buffers_between_calls_gives_the_same_bits(void **st
     }
 }
 
-/* Backward-filter's GEMMs run over column blocks of a multiple of KC pixels:
-   every dw element must get the bits of one GEMM per whole image (im2col,
-   then dw (+)= dy col^T, beta 0 for the first image), as the blocking promises. */
-static void backward_filter_gives_the_bits_of_one_gemm_per_image(void **state) {
-    (void)state;
-    static const nb_conv2d_desc shapes[] = {
-        //  n   c    h    w   k  r  s sh sw ph pw dh dw g
-        {2, 3, 70, 67, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1},     /* PQ 4690: 13 KC blocks */
-        {1, 3, 96, 90, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1},    /* the stem's shape, smaller */
-        {2, 16, 45, 43, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* pointwise: x read in place */
-        {1, 64, 31, 37, 20, 3, 3, 1, 1, 1, 1, 1, 1, 2},   /* groups, L 288 */
-        {3, 5, 29, 31, 7, 5, 3, 1, 2, 2, 1, 2, 1, 1},     /* stride, dilation */
-    };
-    FOR_EACH_SIMD_TABLE(t) {
-        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-            const nb_conv2d_desc *d = &shapes[i];
-            int64_t P, Q;
-            assert_int_equal(nb_conv2d_out_shape(d, &P, &Q), NB_OK);
-            const int64_t G = d->groups, cg = d->c / G, kg = d->k / G, L = cg * d->r * d->s;
-            const int64_t PQ = P * Q, HW = d->h * d->w, nw = oc_numel_w(d);
-            conv_inputs in = make_inputs(d);
-            float *col = malloc((size_t)(L * PQ) * 4), *want = malloc((size_t)nw * 4), *got = malloc((size_t)nw * 4);
-            assert_true(col && want && got);
-            for (int64_t g = 0; g < G; g++)
-                for (int64_t n = 0; n < d->n; n++) {
-                    nb_ref_sim2col(d, cg, P, Q, in.x + (n * d->c + g * cg) * HW, col);
-                    assert_int_equal(t->sgemm(0, 1, kg, L, PQ, 1.0f,
-                                              in.dy + (n * d->k + g * kg) * PQ, PQ, col, PQ,
-                                              n == 0 ? 0.0f : 1.0f, want + g * kg * L, L), NB_OK);
-                }
-            assert_int_equal(t->sconv2d_backward_filter(d, in.x, in.dy, got, NULL), NB_OK);
-            for (int64_t j = 0; j < nw; j++)
-                if (memcmp(&got[j], &want[j], 4) != 0)
-                    fail_msg("%s shape %zu: dw[%lld] = %.9g, one GEMM per image gives %.9g",
-                             nb_isa_name(t->isa), i, (long long)j, got[j], want[j]);
-            free(col); free(want); free(got); free_inputs(in);
-        }
-    }
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(simd_matches_reference_and_oracle_on_named_shapes),
@@ -619,7 +579,6 @@ int main(void) {
         cmocka_unit_test(one_image_alone_gives_the_bits_it_gets_in_a_batch),
         cmocka_unit_test(calls_from_inside_a_parallel_region_give_the_same_bits),
         cmocka_unit_test(freeing_the_kept_buffers_between_calls_gives_the_same_bits),
-        cmocka_unit_test(backward_filter_gives_the_bits_of_one_gemm_per_image),
     };
     return nbt_run(tests);
 }

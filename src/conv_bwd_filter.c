@@ -1,0 +1,214 @@
+/* Convolution backward-filter on the im2col + GEMM path (see conv_driver.h
+ * for the formulation and the bit-reproducibility rules): dw[g] is the sum
+ * over images, in order, of dy[n,g] im2col(x[n,g])^T.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv_bwd_filter.h"
+#include "conv_driver.h"
+#include "conv_internal.h"
+#include "internal.h"
+#include "parallel.h"
+#include "scratch.h"
+
+/* ---- backward-filter ---- */
+
+typedef struct {
+    const nb_conv_desc *cd;
+    const nb_conv2d_desc *d;
+    nb_conv_geom g;
+    int64_t nb;   /* pixels per column block: a multiple of the GEMM's KC, or PQ;
+                     the batched path: images per GEMM */
+    const float *x, *dy;
+    float *dw;
+    int dwt;      /* 1: the transposed form (filter_block) */
+} bwd_filter_ctx;
+
+/* Pixels per column block of backward-filter: about col_floats / L (the
+   block stays in L2 between im2col and the GEMM that packs it, instead of
+   a whole image's column matrix going out to memory and back), rounded to
+   a multiple of the GEMM's KC. The GEMM cuts its K (the pixels) into KC
+   blocks from the start of each call, so block boundaries at multiples of
+   KC keep the KC blocks of the whole-image GEMM, and every dw element gets
+   the same FMA sequence, hence the same bits, as one GEMM over the image.
+   A function of the shape and the ISA only. */
+static int64_t filter_block_cols(const nb_conv_desc *cd, int64_t L, int64_t PQ) {
+    const nb_gemm_desc *gd = cd->sgemm_desc ? cd->sgemm_desc : cd->gemm;
+    if (!gd) return PQ;
+    const int64_t kc = gd->kc;
+    int64_t nb = cd->col_floats / L / kc * kc;
+    if (nb < kc) nb = kc;
+    return nb < PQ ? nb : PQ;
+}
+
+/* One column block's share of dw[g]: dy[n,g][:, block] (kg x nj) times
+   B^T, B = the block's column matrix (L x nj, ldb). Plain:
+     dw[g] (kg x L) (+)= dy block  B^T.
+   Transposed, on ISAs whose SGEMM reads A in place (ukernel_adirect) for
+   N = kg <= adirect_max_n (filter_transposed):
+     dwT[g] (L x kg) (+)= B  dy block^T;
+   A is the column block itself, read where im2col wrote it (no packing),
+   and the small dy block is the packed B (64 or 128 channels: 2-4 panels).
+   The plain form packed col transposed into B panels (reading 32 rows at
+   once) and had kg rows of MR-row tiles (64 of 70 used); transposed the L
+   taps are the rows (576 of 588). Every dw element still gets one FMA
+   chain per KC block of pixels in order, then C += acc: the same bits in
+   either form (and as one GEMM over the image). */
+static nb_status filter_block(const bwd_filter_ctx *c, const float *dyb, const float *B,
+                              int64_t ldb, int64_t nj, float beta, float *dwg) {
+    const nb_conv_geom *g = &c->g;
+    if (!c->dwt) return c->cd->sgemm(0, 1, g->kg, g->L, nj, 1.0f, dyb, g->PQ, B, ldb, beta, dwg, g->L);
+    return c->cd->sgemm(0, 1, g->L, g->kg, nj, 1.0f, B, ldb, dyb, g->PQ, beta, dwg, g->kg);
+}
+
+/* dw[g] for one group: the images in order, each in column blocks of nb
+   pixels, beta = 0 for the first block of the first image. Transposed: the
+   blocks go to dwT[g] (after the column block in the task's scratch), and
+   dw[g] = dwT[g]^T at the end (the ISA's transpose). */
+static nb_status bwd_filter_task(const void *ctx, int64_t gi, float *col) {
+    const bwd_filter_ctx *c = ctx;
+    const nb_conv_geom *g = &c->g;
+    float *dwg = c->dw + gi * g->kg * g->L;
+    float *dwt = c->dwt ? col + (g->pointwise ? 0 : g->L * c->nb) : NULL;
+    for (int64_t n = 0; n < c->d->n; n++) {
+        const float *xg = c->x + (n * c->d->c + gi * g->cg) * g->HW;
+        const float *dyg = c->dy + (n * c->d->k + gi * g->kg) * g->PQ;
+        for (int64_t j0 = 0; j0 < g->PQ; j0 += c->nb) {
+            const int64_t nj = c->nb < g->PQ - j0 ? c->nb : g->PQ - j0;
+            const float *B = xg + j0;
+            int64_t ldb = g->PQ;
+            if (!g->pointwise) {
+                nb_conv_im2col_split(c->cd, c->d, g, j0, nj, xg, col, nj);
+                B = col;
+                ldb = nj;
+            }
+            const nb_status s = filter_block(c, dyg + j0, B, ldb, nj,
+                                             n == 0 && j0 == 0 ? 0.0f : 1.0f, dwt ? dwt : dwg);
+            if (s != NB_OK) return s;
+        }
+    }
+    if (dwt) c->cd->transpose32(g->kg, g->L, dwt, g->kg, dwg, g->L, 0);
+    return NB_OK;
+}
+
+/* Images smaller than a KC block (a few pixels each: an 8x8 image has 64):
+   one GEMM per image is a GEMM of depth PQ that reads and writes all of
+   dw[g] for a few multiply-adds per element (the CNN step's 4x4 layer:
+   16 deep). Instead `ni` images at a time (c->nb of them) go into one
+   column block, side by side (image i at column i PQ), and one GEMM of
+   depth ni PQ adds them up, computed transposed:
+     dwT[g] (L x kg) (+)= col (L x ni PQ) dyT (ni PQ x kg)
+   with dy gathered transposed (row i PQ + j holds pixel j of image i, all
+   kg channels): both operands are then packed by the GEMM's plain
+   (non-transposed) packers, and its rows are the L taps (a few filter
+   rows kg would leave most of the MR-row tiles empty). dw[g] = dwT[g]^T
+   at the end. ni depends only on the shape, so the bits do not depend on
+   the threads (tasks are still groups). Scratch: col, dyT, dwT. */
+static nb_status bwd_filter_batched_task(const void *ctx, int64_t gi, float *col) {
+    const bwd_filter_ctx *c = ctx;
+    const nb_conv_geom *g = &c->g;
+    const int64_t kg = g->kg, L = g->L, PQ = g->PQ, ldmax = c->nb * PQ;
+    float *dyt = col + L * ldmax, *dwt = dyt + ldmax * kg;
+    for (int64_t n0 = 0; n0 < c->d->n; n0 += c->nb) {
+        const int64_t ni = c->nb < c->d->n - n0 ? c->nb : c->d->n - n0, ld = ni * PQ;
+        for (int64_t i = 0; i < ni; i++) {
+            const int64_t n = n0 + i;
+            nb_conv_im2col_split(c->cd, c->d, g, 0, PQ, c->x + (n * c->d->c + gi * g->cg) * g->HW, col + i * PQ, ld);
+            const float *dyg = c->dy + (n * c->d->k + gi * kg) * PQ;
+            for (int64_t j = 0; j < PQ; j++)
+                for (int64_t k = 0; k < kg; k++) dyt[(i * PQ + j) * kg + k] = dyg[k * PQ + j];
+        }
+        const nb_status s = c->cd->sgemm(0, 0, L, kg, ld, 1.0f, col, ld, dyt, kg, n0 == 0 ? 0.0f : 1.0f, dwt, kg);
+        if (s != NB_OK) return s;
+    }
+    float *dwg = c->dw + gi * kg * L;
+    for (int64_t k = 0; k < kg; k++)
+        for (int64_t l = 0; l < L; l++) dwg[k * L + l] = dwt[l * kg + k];
+    return NB_OK;
+}
+
+/* Images per batched backward-filter GEMM (above), 0 for the per-image
+   path: images of fewer pixels than a KC block, as many as fill about
+   col_floats with their columns and dy rows. */
+static int64_t filter_batch_images(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g) {
+    const nb_gemm_desc *gd = cd->sgemm_desc ? cd->sgemm_desc : cd->gemm;
+    if (!gd || g->pointwise || d->n < 2 || g->PQ >= gd->kc) return 0;
+    int64_t per;   /* floats of one image's columns and dy rows */
+    if (!nb_mul_ok(g->L + g->kg, g->PQ, &per)) return 0;
+    const int64_t ni = cd->col_floats / per;
+    if (ni < 2) return 0;
+    return ni < d->n ? ni : d->n;
+}
+
+/* The transposed form of the per-image path (filter_block) where the SGEMM reads
+   A in place for all kg filters at once and the ISA has a transpose. More
+   filters would need column chunks, each reading the column block again:
+   c256 14x14 k256 ran at 0.56x oneDNN that way, 0.77x plain (one session). A
+   function of the ISA and the shape only; the bits are the plain path's. */
+static int filter_transposed(const nb_conv_desc *cd, const nb_conv_geom *g) {
+    const nb_gemm_desc *gd = cd->sgemm_desc;
+    return gd && gd->ukernel_adirect && g->kg <= gd->adirect_max_n && cd->transpose32;
+}
+
+/* The threads one group's GEMMs would use. The transposed form's GEMM
+   (A in place, N = kg) scaled poorly on 2 threads (c64 56x56 k64: 1.02x its
+   1 thread against the plain form's 1.50x, one run each), so it runs where
+   the GEMMs are single-threaded; the forms give the same bits, so the
+   choice may look at the threads. */
+static int filter_gemm_threads(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g) {
+    int64_t mnk;
+    if (!nb_mul_ok(d->n * g->kg * g->PQ, g->L, &mnk)) mnk = INT64_MAX;
+    return nb_threads_for(mnk, cd->min_mnk_per_thread);
+}
+
+/* dbias (NULL: none): a double accumulator, images in order: nearly
+   exact, thread-free. */
+static void bias_grad(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g,
+                      const float *dy, float *dbias) {
+    if (!dbias) return;
+    for (int64_t k = 0; k < d->k; k++) {
+        double acc = 0;
+        for (int64_t n = 0; n < d->n; n++) acc += cd->rowsum(g->PQ, dy + (n * d->k + k) * g->PQ);
+        dbias[k] = (float)acc;
+    }
+}
+
+nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                      const float *x, const float *dy, float *dw, float *dbias) {
+    if (nb_conv_use_depthwise(cd, d))
+        return nb_conv_depthwise_backward_filter(cd, d, x, dy, dw, dbias);
+    bwd_filter_ctx c = {cd, d, nb_conv_geom_of(d), 0, x, dy, dw, 0};
+    nb_status st;
+    if (nb_conv_bwd_filter_rows_applies(cd, d, &c.g)) {
+        int ran;
+        st = nb_conv_bwd_filter_rows(cd, d, &c.g, x, dy, dw, &ran);
+        if (st != NB_OK) return st;
+        if (ran) {
+            bias_grad(cd, d, &c.g, dy, dbias);
+            return NB_OK;
+        }
+    }
+    const int64_t ni = filter_batch_images(cd, d, &c.g);
+    c.nb = ni ? ni : filter_block_cols(cd, c.g.L, c.g.PQ);
+    const int64_t tasks = c.g.G;
+    const int nt = nb_conv_task_threads(cd, tasks, d, &c.g);
+    const nb_conv_gemm_shape gemm = ni ? (nb_conv_gemm_shape){0, 0, c.g.L, c.g.kg, ni * c.g.PQ}
+                                       : (nb_conv_gemm_shape){0, 1, c.g.kg, c.g.L, c.nb};
+    /* The batched path's scratch: col and dyT (L + kg rows of ni PQ), then
+       dwT (L kg floats, in whole rows of ni PQ). */
+    const int64_t ld = ni * c.g.PQ, rows = c.g.L + c.g.kg + (ni ? (c.g.L * c.g.kg + ld - 1) / ld : 0);
+    if (ni) {
+        st = nb_conv_run_tasks(cd, nt, tasks, rows, ld, 1, &gemm, bwd_filter_batched_task, &c);
+    } else if (filter_transposed(cd, &c.g) && (nt > 1 || filter_gemm_threads(cd, d, &c.g) <= 1)) {
+        /* col (L rows of nb; none for pointwise), then dwT in whole rows. */
+        c.dwt = 1;
+        const nb_conv_gemm_shape tg = {0, 1, c.g.L, c.g.kg, c.nb};
+        const int64_t trows = (c.g.pointwise ? 0 : c.g.L) + (c.g.L * c.g.kg + c.nb - 1) / c.nb;
+        st = nb_conv_run_tasks(cd, nt, tasks, trows, c.nb, 1, &tg, bwd_filter_task, &c);
+    } else {
+        st = nb_conv_run_tasks(cd, nt, tasks, c.g.L, c.nb, !c.g.pointwise, &gemm, bwd_filter_task, &c);
+    }
+    if (st == NB_OK) bias_grad(cd, d, &c.g, dy, dbias);
+    return st;
+}

@@ -1,0 +1,329 @@
+/* Backward-filter of stride-1 and stride-2 convolutions without a column
+ * matrix: the "padded rows" path (stride 2 on phase planes, layout_of).
+ *
+ * Per group g (cg input channels, kg filters), computed transposed,
+ *   dwT[(tap, c), k] = sum over images n, output pixels (p, q) of
+ *                      x[n, c, p + r dh - ph, q + s dw - pw] dy[n, k, p, q]
+ * where tap = (r, s). The image is copied once, zero padded, into rows of
+ * Wp >= max(W + pw, Q) floats (data at columns pw .. pw + W - 1; a row's
+ * right padding is the next row's left padding), and the output pixels are
+ * numbered j = p Wp + q, q < Wp, over [0, Ke), Ke = (P - 1) Wp + Q. Then
+ * the tap (r, s) of channel c at pixel j sits at
+ *   xp[c plane + r dh Wp + s dw + j]
+ * so for a fixed tap the channels are rows of one matrix with a constant
+ * row stride (plane) and unit column stride: the GEMM's A operand read in
+ * place (ukernel_adirect, or packed from there), no im2col. The pixels
+ * q in [Q, Wp) of a row are padding: their dy rows (B: dy transposed once
+ * an image, packed a KC block at a time) are zero, so for finite x they add exact zeros
+ * (fma(x, 0, acc) == acc; acc starts at +0 and never becomes -0 through
+ * them). Non-finite x would make them NaN: the copy watches for it and the
+ * caller then runs the column-matrix path instead.
+ *
+ * Bits: every dwT element is, for each image in order and each KC block
+ * [j0, j0 + KC) of [0, Ke) (boundaries at multiples of the SGEMM's kc), one
+ * FMA chain over the block's pixels in order from +0, then C = acc (first
+ * block of image 0) or C = C + acc: the bits of one SGEMM per image,
+ *   dwT[g] (L x kg) (+)= colx (L x Ke) dyx^T (Ke x kg)
+ * over the padded-row column matrix colx and dyx (zero at the padding
+ * pixels). Threads take disjoint rows (tap, channel panel) of dwT: no
+ * element is split, so the bits do not depend on the thread count. The
+ * choice of this path depends on the shape only (the same on AVX2 and
+ * AVX-512, whose KC and FMA chains agree).
+ *
+ * Threads: members take filter panels (each transposing and packing only
+ * its own dy rows) and, where those do not split evenly, rows (copying only
+ * their channels); the team meets only once, before dw = dwT^T.
+ */
+#include <string.h>
+
+#include "conv_bwd_filter.h"
+#include "scratch.h"
+
+/* The largest padded image (floats a thread) and dyT this path takes:
+   beyond them the copies would not pay for themselves in cache. */
+#define ROWS_MAX_IMAGE ((int64_t)1 << 22)
+/* The fewest pixels (padded-row numbering, all images) it takes. */
+#define ROWS_MIN_PIXELS 768
+
+typedef struct {
+    const nb_conv_desc *cd;
+    const nb_gemm_desc *gd;
+    const nb_conv2d_desc *d;
+    nb_conv_geom g;
+    int64_t sh, Wp, Hp, plane, Ke, RS, mpan;   /* (layout_of); mpan: row panels (of MR channels) a tap */
+    const float *x, *dy;
+    float *dw, *dwt;        /* dwt: dwT of every group (L x kg each) */
+    float *work;            /* per member: xp, dyT, B panels, A panel */
+    int64_t xp_floats, dyt_floats, bp_floats, work_floats;
+    int bad;                /* non-finite x seen (atomic) */
+} rows_ctx;
+
+static int64_t round16(int64_t v) { return (v + 15) / 16 * 16; }
+
+/* The padded image's rows. Stride 1: one plane a channel, Hp = H + 2 ph
+   rows of Wp = max(W + pw, Q) floats, data at columns pw.., the right
+   padding being the next row's left padding (plane Hp Wp + pw: the last
+   row's too). Stride 2 (both ways): four phase planes a channel, phase
+   (a, b) holding xpad[2 i + a, 2 j + b] of the zero-padded image xpad
+   (H + 2 ph by W + 2 pw), Hp = ceil((H + 2 ph) / 2) rows of
+   Wp = ceil((W + 2 pw) / 2): tap (r, s) of output pixel (p, q) is then
+   phase (r dh % 2, s dw % 2) at row p + r dh / 2, column q + s dw / 2.
+   0: another stride. */
+static int layout_of(const nb_conv2d_desc *d, const nb_conv_geom *g, rows_ctx *l) {
+    if (d->stride_h != d->stride_w || d->stride_h > 2) return 0;
+    l->sh = d->stride_h;
+    if (l->sh == 1) {
+        l->Wp = d->w + d->pad_w > g->Q ? d->w + d->pad_w : g->Q;
+        l->Hp = d->h + 2 * d->pad_h;
+        l->plane = l->Hp * l->Wp + d->pad_w;
+    } else {
+        l->Wp = (d->w + 2 * d->pad_w + 1) / 2;
+        l->Hp = (d->h + 2 * d->pad_h + 1) / 2;
+        l->plane = l->Hp * l->Wp;
+    }
+    l->Ke = (g->P - 1) * l->Wp + g->Q;
+    return 1;
+}
+
+int nb_conv_bwd_filter_rows_applies(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                    const nb_conv_geom *g) {
+    const nb_gemm_desc *gd = cd->sgemm_desc;
+    rows_ctx l;
+    if (!gd || !gd->pack_b || !gd->ukernel || !gd->pack_a) return 0;
+    if (g->pointwise || g->cg < 16 || !layout_of(d, g, &l)) return 0;
+    int64_t img, dyt;
+    if (!nb_mul_ok(l.plane * l.sh * l.sh, g->cg, &img) || !nb_mul_ok(g->PQ, g->kg, &dyt)) return 0;
+    /* Few pixels in all (c256 14x14 k256, one image: 209 a dw element)
+       leave the dwT write and its transpose to dw a large share: the
+       column-matrix path's plain form writes dw directly (137 vs 118
+       GFLOP/s, one run). */
+    return img <= ROWS_MAX_IMAGE && dyt <= ROWS_MAX_IMAGE && d->n >= (ROWS_MIN_PIXELS + l.Ke - 1) / l.Ke;
+}
+
+/* 1 when one of the n floats at x is not finite. */
+static int any_nonfinite(const float *x, int64_t n) {
+    const uint32_t *u = (const uint32_t *)x;
+    uint32_t inf = 0;
+    for (int64_t i = 0; i < n; i++) inf |= (u[i] & 0x7f800000u) == 0x7f800000u;
+    return inf != 0;
+}
+
+/* Stride 2: channels [c0, c1) of group gi of image n into their four
+   phase planes (layout_of; phase ph_ab of channel ch at
+   xp + (2 a + b) cg plane + (ch - c0) plane). */
+static int phase_channels(const rows_ctx *c, int64_t n, int64_t gi, int64_t c0, int64_t c1, float *xp) {
+    const nb_conv2d_desc *d = c->d;
+    const int64_t H = d->h, W = d->w, ph = d->pad_h, pw = d->pad_w, Wp = c->Wp;
+    int bad = 0;
+    for (int64_t ch = c0; ch < c1; ch++) {
+        const float *src = c->x + (n * d->c + gi * c->g.cg + ch) * H * W;
+        bad |= any_nonfinite(src, H * W);
+        for (int64_t ab = 0; ab < 4; ab++) {
+            const int64_t a = ab / 2, b = ab % 2;
+            /* columns j of the phase with 0 <= 2 j + b - pw < W */
+            const int64_t jlo = pw > b ? (pw - b + 1) / 2 : 0;
+            const int64_t jhi = (W + pw - b + 1) / 2 < Wp ? (W + pw - b + 1) / 2 : Wp;
+            float *dst = xp + ab * c->g.cg * c->plane + (ch - c0) * c->plane;
+            for (int64_t i = 0; i < c->Hp; i++) {
+                const int64_t h = 2 * i + a - ph;
+                float *row = dst + i * Wp;
+                if (h < 0 || h >= H || jhi <= jlo) {
+                    memset(row, 0, (size_t)Wp * sizeof(float));
+                    continue;
+                }
+                const float *s = src + h * W + b - pw;
+                memset(row, 0, (size_t)jlo * sizeof(float));
+                for (int64_t j = jlo; j < jhi; j++) row[j] = s[2 * j];
+                memset(row + jhi, 0, (size_t)(Wp - jhi) * sizeof(float));
+            }
+        }
+    }
+    return bad;
+}
+
+/* Stride 1: channels [c0, c1) of group gi of image n, zero padded, into
+   xp (plane floats each). Returns 1 when one of them is not finite. */
+static int pad_channels(const rows_ctx *c, int64_t n, int64_t gi, int64_t c0, int64_t c1, float *xp) {
+    const nb_conv2d_desc *d = c->d;
+    const int64_t H = d->h, W = d->w, ph = d->pad_h, pw = d->pad_w, Wp = c->Wp;
+    int bad = 0;
+    for (int64_t ch = c0; ch < c1; ch++) {
+        const float *src = c->x + (n * d->c + gi * c->g.cg + ch) * H * W;
+        float *dst = xp + (ch - c0) * c->plane;
+        memset(dst, 0, (size_t)(ph * Wp + pw) * sizeof(float));
+        for (int64_t h = 0; h < H; h++) {
+            float *row = dst + (ph + h) * Wp + pw;
+            memcpy(row, src + h * W, (size_t)W * sizeof(float));
+            /* the rest of this row and the next one's left padding */
+            memset(row + W, 0, (size_t)(Wp - W) * sizeof(float));
+        }
+        bad |= any_nonfinite(src, H * W);
+        memset(dst + (ph + H) * Wp + pw, 0, (size_t)((c->Hp - ph - H) * Wp) * sizeof(float));
+    }
+    return bad;
+}
+
+/* dyT (PQ x nk, row j = output pixel j) of filters [k0, k0 + nk) of group
+   gi of image n: dy transposed, one call for the image (per output row,
+   56-row calls with their edge tiles took 7 % of c64 56x56). */
+static void transpose_dy(const rows_ctx *c, int64_t n, int64_t gi, int64_t k0, int64_t nk, float *dyt) {
+    const nb_conv_geom *g = &c->g;
+    const float *dyg = c->dy + (n * c->d->k + gi * g->kg + k0) * g->PQ;
+    if (c->cd->transpose32) {   /* at most 512 columns a call (its contract's caller bound) */
+        for (int64_t k = 0; k < nk; k += 512)
+            c->cd->transpose32(g->PQ, nk - k < 512 ? nk - k : 512, dyg + k * g->PQ, g->PQ, dyt + k, nk, 0);
+        return;
+    }
+    for (int64_t j = 0; j < g->PQ; j++)
+        for (int64_t k = 0; k < nk; k++) dyt[j * nk + k] = dyg[k * g->PQ + j];
+}
+
+/* The B panels of the KC block [j0, j0 + kcb) (padded-row numbering) from
+   dyT's kg columns: ceil(kg / NR) panels of kcb NR floats, row j - j0 of
+   panel k0 / NR at bp + k0 kcb + (j - j0) NR; the rows of padding pixels
+   (q >= Q) zero, the others dyT's, packed an output-row segment at a time. */
+static void pack_dy_block(const rows_ctx *c, const float *dyt, int64_t kg, int64_t j0, int64_t kcb,
+                          float *bp) {
+    const nb_conv_geom *g = &c->g;
+    const int64_t NR = c->gd->nr, Wp = c->Wp;
+    for (int64_t j = j0; j < j0 + kcb;) {
+        const int64_t p = j / Wp, q = j % Wp;
+        const int64_t end = (p + 1) * Wp < j0 + kcb ? (p + 1) * Wp : j0 + kcb;
+        const int64_t seg = q < g->Q ? (g->Q - q < end - j ? g->Q - q : end - j) : 0;
+        for (int64_t k0 = 0; k0 < kg; k0 += NR) {
+            float *dst = bp + k0 * kcb + (j - j0) * NR;
+            if (seg)
+                c->gd->pack_b(0, (size_t)seg, (size_t)(kg - k0 < NR ? kg - k0 : NR),
+                              dyt + (p * g->Q + q) * kg + k0, kg, dst);
+            memset(dst + seg * NR, 0, (size_t)((end - j - seg) * NR) * sizeof(float));
+        }
+        j = end;
+    }
+}
+
+/* A member's share of dwT: rows [u0, u1) (unit u: channel panel u / RS,
+   tap u % RS) by filter columns [k0, k1) (whole NR panels but the last). */
+typedef struct { int64_t u0, u1, k0, k1; } rows_share;
+
+/* The filters split first where their full panels split evenly over a
+   factor of the team (each member then transposes and packs only its own
+   dy rows), the units over the rest. */
+static rows_share member_share(const rows_ctx *c, int tid, int nt) {
+    const int64_t NR = c->gd->nr, kg = c->g.kg, panels = (kg + NR - 1) / NR;
+    int tn = 1;
+    for (int t = nt; t > 1 && kg % NR == 0; t--)
+        if (nt % t == 0 && panels % t == 0) {
+            tn = t;
+            break;
+        }
+    rows_share sh;
+    int64_t p0, p1;
+    nb_parallel_share(panels, tid % tn, tn, &p0, &p1);
+    sh.k0 = p0 * NR;
+    sh.k1 = p1 * NR < kg ? p1 * NR : kg;
+    nb_parallel_share(c->mpan * c->RS, tid / tn, nt / tn, &sh.u0, &sh.u1);
+    return sh;
+}
+
+/* The share's dwT[gi] for the pixels [j0, j0 + kcb): a KC block. xp holds
+   channels from c_lo; bp the block's panels of filters k0... */
+static void block_units(const rows_ctx *c, int64_t gi, const rows_share *sh, int64_t c_lo,
+                        const float *xp, const float *bp, int64_t j0, int64_t kcb, float beta,
+                        float *ap) {
+    const nb_gemm_desc *gd = c->gd;
+    const nb_conv2d_desc *d = c->d;
+    const int64_t kg = c->g.kg, cg = c->g.cg, NR = gd->nr;
+    float *dwt = c->dwt + gi * c->g.L * kg;
+    for (int64_t u = sh->u0; u < sh->u1; u++) {
+        const int64_t cp = u / c->RS, tap = u % c->RS, st = c->sh;
+        const int64_t oh = tap / d->s * d->dilation_h, ow = tap % d->s * d->dilation_w;
+        const int64_t ch = cp * gd->mr, m = cg - ch < gd->mr ? cg - ch : gd->mr;
+        const int64_t phase = oh % st * st + ow % st;   /* 0 at stride 1 */
+        const float *a = xp + (phase * cg + ch - c_lo) * c->plane + oh / st * c->Wp + ow / st + j0;
+        float *cc = dwt + (ch * c->RS + tap) * kg;   /* rows ch.. of the tap: RS kg apart */
+        if (!gd->ukernel_adirect) gd->pack_a(0, (size_t)m, (size_t)kcb, a, c->plane, ap);
+        for (int64_t k0 = sh->k0; k0 < sh->k1; k0 += NR) {
+            const size_t nn = (size_t)(sh->k1 - k0 < NR ? sh->k1 - k0 : NR);
+            const float *b = bp + (k0 - sh->k0) * kcb;   /* kcb NR floats a panel */
+            if (gd->ukernel_adirect)
+                gd->ukernel_adirect((size_t)m, nn, (size_t)kcb, a, c->plane, b, cc + k0, c->RS * kg, 1.0f, beta);
+            else
+                gd->ukernel((size_t)m, nn, (size_t)kcb, ap, b, cc + k0, c->RS * kg, 1.0f, beta);
+        }
+    }
+}
+
+/* dw[gi] = dwT[gi]^T, filters [k0, k1): rows of dw, contiguous. */
+static void transpose_out(const rows_ctx *c, int64_t gi, int64_t k0, int64_t k1) {
+    const int64_t kg = c->g.kg, L = c->g.L;
+    const float *dwt = c->dwt + gi * L * kg + k0;
+    float *dwg = c->dw + (gi * kg + k0) * L;
+    if (k1 <= k0) return;
+    if (c->cd->transpose32) {
+        c->cd->transpose32(k1 - k0, L, dwt, kg, dwg, L, 0);
+        return;
+    }
+    for (int64_t k = 0; k < k1 - k0; k++)
+        for (int64_t l = 0; l < L; l++) dwg[k * L + l] = dwt[l * kg + k];
+}
+
+static void rows_member(void *p, int tid, int nt) {
+    rows_ctx *c = p;
+    const nb_conv_geom *g = &c->g;
+    const int64_t kc = c->gd->kc, MR = c->gd->mr;
+    float *xp = c->work + tid * c->work_floats, *dyt = xp + c->xp_floats;
+    float *bp = dyt + c->dyt_floats, *ap = bp + c->bp_floats;
+    int bad = 0;
+    const rows_share sh = member_share(c, tid, nt);
+    for (int64_t gi = 0; gi < g->G && sh.u0 < sh.u1 && sh.k0 < sh.k1; gi++) {
+        const int64_t c_lo = sh.u0 / c->RS * MR, c_hi = ((sh.u1 - 1) / c->RS + 1) * MR;
+        for (int64_t n = 0; n < c->d->n; n++) {
+            const int64_t c1 = c_hi < g->cg ? c_hi : g->cg;
+            bad |= c->sh == 1 ? pad_channels(c, n, gi, c_lo, c1, xp) : phase_channels(c, n, gi, c_lo, c1, xp);
+            transpose_dy(c, n, gi, sh.k0, sh.k1 - sh.k0, dyt);
+            for (int64_t j0 = 0; j0 < c->Ke; j0 += kc) {
+                const int64_t kcb = kc < c->Ke - j0 ? kc : c->Ke - j0;
+                pack_dy_block(c, dyt, sh.k1 - sh.k0, j0, kcb, bp);
+                block_units(c, gi, &sh, c_lo, xp, bp, j0, kcb, n == 0 && j0 == 0 ? 0.0f : 1.0f, ap);
+            }
+        }
+    }
+    if (bad) __atomic_store_n(&c->bad, 1, __ATOMIC_RELAXED);
+    /* dwT is complete once every member is done with it; then each
+       transposes its share of the filters. */
+    nb_parallel_barrier(nt);
+    for (int64_t gi = 0; gi < g->G; gi++) {
+        int64_t k0, k1;
+        nb_parallel_share(g->kg, tid, nt, &k0, &k1);
+        transpose_out(c, gi, k0, k1);
+    }
+}
+
+nb_status nb_conv_bwd_filter_rows(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                  const nb_conv_geom *g, const float *x, const float *dy,
+                                  float *dw, int *ran) {
+    const nb_gemm_desc *gd = cd->sgemm_desc;
+    rows_ctx c = {.cd = cd, .gd = gd, .d = d, .g = *g, .x = x, .dy = dy, .dw = dw};
+    *ran = 0;
+    layout_of(d, g, &c);
+    c.RS = d->r * d->s;
+    c.mpan = (g->cg + gd->mr - 1) / gd->mr;
+    const int64_t panels = (g->kg + gd->nr - 1) / gd->nr;
+    c.xp_floats = round16(c.plane * g->cg * c.sh * c.sh);
+    c.dyt_floats = round16(g->PQ * g->kg);
+    c.bp_floats = round16(gd->kc * panels * gd->nr);
+    c.work_floats = c.xp_floats + c.dyt_floats + c.bp_floats + round16(gd->mr * gd->kc + NB_GEMM_PACK_SLACK);
+    int64_t mnk;
+    if (!nb_mul_ok(d->n * d->k * g->PQ, g->L, &mnk)) mnk = INT64_MAX;
+    int nt = nb_threads_for(mnk, cd->min_mnk_per_thread);
+    if (nt > c.mpan * c.RS) nt = (int)(c.mpan * c.RS);
+    int owned;
+    float *buf = nb_conv_scratch_floats(NB_SCRATCH_CONV_TASKS, 1, round16(d->k * g->L) + nt * c.work_floats, 1, &owned);
+    if (!buf) return NB_ERR_OOM;
+    c.dwt = buf;
+    c.work = buf + round16(d->k * g->L);
+    nb_parallel_team(nt, rows_member, &c);
+    nb_scratch_done(buf, owned);
+    *ran = !c.bad;
+    return NB_OK;
+}
