@@ -93,7 +93,7 @@ static nb_status pw_task(const void *ctx, int64_t t, float *unused) {
                 uk->fn(m, nn, (size_t)min64(c->kc, c->K - pc), ag + i * c->a_panel + pc * uk->mr,
                        in + pc * c->HW + jt, (ptrdiff_t)c->HW, y, (ptrdiff_t)c->HW,
                        pc == 0 && bias ? bias + i * uk->mr : NULL,
-                       (pc > 0 ? NB_PW_ACCUMULATE : 0) | c->stream);
+                       (pc > 0 ? NB_PW_ACCUMULATE : 0) | (i == 0 ? NB_PW_PREFETCH : 0) | c->stream);
         }
     }
     return NB_OK;

@@ -32,8 +32,12 @@ typedef void nb_pwconv_ft(size_t m, size_t n, size_t k, const float *w, const fl
 /* flags of a call: */
 enum {
     NB_PW_ACCUMULATE = 1,   /* y = y + acc (a later KC block) */
-    NB_PW_STREAM = 2        /* the stores may bypass the caches (non-temporal): the
+    NB_PW_STREAM = 2,       /* the stores may bypass the caches (non-temporal): the
                                outputs are far larger than the caches */
+    NB_PW_PREFETCH = 4      /* the first row tile over this block of the image: the
+                               kernel may prefetch the next tiles' channel rows (the
+                               other row tiles then find them in L1/L2); a hint, no
+                               effect on the result */
 };
 typedef nb_pwconv_ft *nb_pwconv_fn;
 

@@ -9,7 +9,7 @@
  * ldy from n to n + 40; x and y end against a guard page (masked loads and
  * stores must not step past the tile), y's gaps between rows and the
  * packed filters' padding rows (NaN) must stay out of the result; bias,
- * NB_PW_ACCUMULATE, NB_PW_STREAM (with y rows 64-byte aligned, so that
+ * NB_PW_ACCUMULATE, NB_PW_PREFETCH, NB_PW_STREAM (with y rows 64-byte aligned, so that
  * the streamed stores run), NaN and Inf in x.
  */
 #include <math.h>
@@ -76,6 +76,7 @@ static void one_tile(const entry *e, size_t m, int special) {
     c.ldy = (ptrdiff_t)c.n + (ptrdiff_t)nbt_range(0, 40);
     if (mode == 3) c.ldy = (c.ldy + 15) / 16 * 16;   /* rows 64-byte aligned: the streamed stores run */
     c.flags = mode == 2 ? NB_PW_ACCUMULATE : mode == 3 ? NB_PW_STREAM : 0;
+    if (nbt_range(0, 1)) c.flags |= NB_PW_PREFETCH;   /* a hint: the same bits */
     const size_t nx = (c.k - 1) * (size_t)c.ldx + c.n, ny = (c.m - 1) * (size_t)c.ldy + c.n;
     float *xb = nbt_alloc_guarded(nx * 4, 0), *yb = nbt_alloc_guarded(ny * 4, 0);
     float *w = malloc(c.k * (size_t)e->mr * 4), *bias = malloc((size_t)e->mr * 4);

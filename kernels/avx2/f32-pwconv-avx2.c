@@ -15,19 +15,29 @@
  * chains cover the FMA latency (4 cycles x 2 ports). The image block
  * (K x 24 floats, 24 KiB at K = 256) stays in L1 across the row tiles.
  *
- * Prefetch: as in the AVX-512 tile, each channel step prefetches the same
- * channel's pixels PW_PF tiles ahead (the channel rows are ldx apart,
- * beyond the stride prefetchers); 24 pixels are 96 bytes, two lines at
- * most, so two prefetches per channel. Past the image's end at the last
- * tiles: a prefetch never faults.
+ * Prefetch: with NB_PW_PREFETCH (the driver's first row tile over a tile
+ * of pixels) each channel step prefetches the same channel's pixels PW_PF
+ * tiles ahead (the channel rows are ldx apart, beyond the stride
+ * prefetchers); 24 pixels are 96 bytes, two lines at most, so two
+ * prefetches a channel. The other row tiles find the block in L1/L2 and
+ * skip them: 2 of ~23 uops a step at 4.8 uops a cycle. Past the image's
+ * end at the last tiles: a prefetch never faults. Measured side by side
+ * (NABLA_ISA=avx2, 1 thread, GFLOP/s, bench conv2d*_1x1 rows): prefetching
+ * in every row tile -> only in the first: c64->k256 forward 80-89 -> 91-92,
+ * c144->k24 75-78 -> 83, backward-data c256->k64 86-88 -> 94, n8 74 -> 79-85.
+ * Prefetching the output lines for writing (prefetchw) at the start of a
+ * tile gained nothing (within noise of not doing it).
  *
  * Tails: a tile of n < 24 pixels runs 1, 2 or 3 vectors; the last one is
  * loaded and stored through a lane mask only when n is not a multiple of
  * 8 (vmaskmovps costs an extra uop, so whole tiles never use it): nothing
  * outside the m x n tile of y or the k x n block of x is touched.
  *
- * Stores: with NB_PW_STREAM the full, 32-byte aligned vectors are stored
- * non-temporally (no read for ownership of lines that only go to memory).
+ * Stores: plain, NB_PW_STREAM is ignored. A row of a tile is 96 bytes, so
+ * every other line is shared with the next tile, and streaming it in
+ * halves from two calls (with the fence after each) ran n8 c64->k256 at
+ * 32 GFLOP/s; streaming only the lines a call writes whole still lost to
+ * plain stores (51 vs 77).
  */
 #include <stdint.h>
 
@@ -42,9 +52,9 @@
 /* One m x n tile, n <= 8 nv; masked: the last vector holds n - 8 (nv - 1)
    < 8 pixels (nv and masked constants after inlining). */
 static inline __attribute__((always_inline)) void
-pw_tile(const int nv, const int masked, size_t m, size_t n, size_t k, const float *w,
+pw_tile(const int nv, const int masked, const int prefetch, size_t m, size_t n, size_t k, const float *w,
         const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags) {
-    const int accumulate = flags & NB_PW_ACCUMULATE, stream = flags & NB_PW_STREAM;
+    const int accumulate = flags & NB_PW_ACCUMULATE;
     const __m256i last = nb_avx2_lane_mask((int64_t)n - 8 * (nv - 1));
     __m256 acc[MR][3];
 #pragma GCC unroll 4
@@ -58,8 +68,8 @@ pw_tile(const int nv, const int masked, size_t m, size_t n, size_t k, const floa
         for (int v = 0; v < nv; v++)
             b[v] = masked && v == nv - 1 ? _mm256_maskload_ps(xp + 8 * v, last)
                                          : _mm256_loadu_ps(xp + 8 * v);
-        _mm_prefetch((const char *)(xp + PW_PF * 8 * nv), _MM_HINT_T0);
-        if (nv > 1) _mm_prefetch((const char *)(xp + PW_PF * 8 * nv + 8 * nv - 1), _MM_HINT_T0);
+        if (prefetch) _mm_prefetch((const char *)(xp + PW_PF * 8 * nv), _MM_HINT_T0);
+        if (prefetch && nv > 1) _mm_prefetch((const char *)(xp + PW_PF * 8 * nv + 8 * nv - 1), _MM_HINT_T0);
 #pragma GCC unroll 4
         for (int r = 0; r < MR; r++) {
             const __m256 a = _mm256_broadcast_ss(w + r);
@@ -84,28 +94,36 @@ pw_tile(const int nv, const int masked, size_t m, size_t n, size_t k, const floa
                 o = _mm256_add_ps(vb, o);
             if (mk)
                 _mm256_maskstore_ps(yr + 8 * v, last, o);
-            else if (stream && ((uintptr_t)(yr + 8 * v) & 31) == 0)
-                _mm256_stream_ps(yr + 8 * v, o);
             else
                 _mm256_storeu_ps(yr + 8 * v, o);
         }
     }
-    if (stream) _mm_sfence();   /* the streamed stores before whatever follows */
+}
+
+/* The tile shapes (nv vectors, masked or not), each with and without the
+   prefetches, as constants. */
+static inline __attribute__((always_inline)) void
+pw_shapes(const int prefetch, size_t m, size_t n, size_t k, const float *w, const float *x,
+          ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags) {
+    if (n == 24)
+        pw_tile(3, 0, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags);
+    else if (n > 16)
+        pw_tile(3, 1, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags);
+    else if (n == 16)
+        pw_tile(2, 0, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags);
+    else if (n > 8)
+        pw_tile(2, 1, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags);
+    else if (n == 8)
+        pw_tile(1, 0, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags);
+    else
+        pw_tile(1, 1, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags);
 }
 
 void nb_f32_pwconv_ukernel_4x24__avx2(size_t m, size_t n, size_t k, const float *w,
                                       const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy,
                                       const float *bias, int flags) {
-    if (n == 24)
-        pw_tile(3, 0, m, n, k, w, x, ldx, y, ldy, bias, flags);
-    else if (n > 16)
-        pw_tile(3, 1, m, n, k, w, x, ldx, y, ldy, bias, flags);
-    else if (n == 16)
-        pw_tile(2, 0, m, n, k, w, x, ldx, y, ldy, bias, flags);
-    else if (n > 8)
-        pw_tile(2, 1, m, n, k, w, x, ldx, y, ldy, bias, flags);
-    else if (n == 8)
-        pw_tile(1, 0, m, n, k, w, x, ldx, y, ldy, bias, flags);
+    if (flags & NB_PW_PREFETCH)
+        pw_shapes(1, m, n, k, w, x, ldx, y, ldy, bias, flags);
     else
-        pw_tile(1, 1, m, n, k, w, x, ldx, y, ldy, bias, flags);
+        pw_shapes(0, m, n, k, w, x, ldx, y, ldy, bias, flags);
 }
