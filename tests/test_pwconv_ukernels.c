@@ -9,7 +9,7 @@
  * ldy from n to n + 40; x and y end against a guard page (masked loads and
  * stores must not step past the tile), y's gaps between rows and the
  * packed filters' padding rows (NaN) must stay out of the result; bias,
- * NB_PW_ACCUMULATE, NB_PW_PREFETCH, NB_PW_STREAM (with y rows 64-byte aligned, so that
+ * NB_PW_ACCUMULATE, NB_PW_PREFETCH, the block copy (xcopy), NB_PW_STREAM (with y rows 64-byte aligned, so that
  * the streamed stores run), NaN and Inf in x.
  */
 #include <math.h>
@@ -97,7 +97,15 @@ static void one_tile(const entry *e, size_t m, int special) {
     nbt_fill_uniform(y, (int64_t)ny, -1, 1);
     memcpy(y0, y, ny * 4);
     if (mode == 1) c.bias = bias;
-    e->fn(c.m, c.n, c.k, w, x, c.ldx, y, c.ldy, c.bias, c.flags);
+    /* Half the calls copy the block (xcopy, NR floats a channel). */
+    float *xc = nbt_range(0, 1) ? malloc(c.k * (size_t)e->nr * 4) : NULL;
+    e->fn(c.m, c.n, c.k, w, x, c.ldx, y, c.ldy, c.bias, c.flags, xc);
+    for (size_t p = 0; xc && p < c.k; p++)
+        for (size_t j = 0; j < c.n; j++)
+            if (!same(xc[p * (size_t)e->nr + j], x[p * (size_t)c.ldx + j]))
+                fail_msg("%s k%zu n%zu: xcopy[%zu, %zu] = %.9g, want %.9g", e->name, c.k, c.n, p,
+                         j, (double)xc[p * (size_t)e->nr + j], (double)x[p * (size_t)c.ldx + j]);
+    free(xc);
     for (size_t r = 0; r < c.m; r++)
         for (size_t j = 0; j < (size_t)c.ldy && r * (size_t)c.ldy + j < ny; j++) {
             const size_t i = r * (size_t)c.ldy + j;

@@ -47,13 +47,15 @@
 #include "ukernel.h"
 
 #define MR 4
+#define NR 24
 #define PW_PF 4   /* prefetch distance in tiles */
 
 /* One m x n tile, n <= 8 nv; masked: the last vector holds n - 8 (nv - 1)
    < 8 pixels (nv and masked constants after inlining). */
 static inline __attribute__((always_inline)) void
-pw_tile(const int nv, const int masked, const int prefetch, size_t m, size_t n, size_t k, const float *w,
-        const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags) {
+pw_tile(const int nv, const int masked, const int prefetch, size_t m, size_t n, size_t k,
+        const float *w, const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias,
+        int flags, float *xcopy) {
     const int accumulate = flags & NB_PW_ACCUMULATE;
     const __m256i last = nb_avx2_lane_mask((int64_t)n - 8 * (nv - 1));
     __m256 acc[MR][3];
@@ -68,6 +70,11 @@ pw_tile(const int nv, const int masked, const int prefetch, size_t m, size_t n, 
         for (int v = 0; v < nv; v++)
             b[v] = masked && v == nv - 1 ? _mm256_maskload_ps(xp + 8 * v, last)
                                          : _mm256_loadu_ps(xp + 8 * v);
+        if (xcopy) {   /* the block for the other row tiles, NR floats a channel */
+#pragma GCC unroll 3
+            for (int v = 0; v < nv; v++) _mm256_storeu_ps(xcopy + 8 * v, b[v]);
+            xcopy += NR;
+        }
         if (prefetch) _mm_prefetch((const char *)(xp + PW_PF * 8 * nv), _MM_HINT_T0);
         if (prefetch && nv > 1) _mm_prefetch((const char *)(xp + PW_PF * 8 * nv + 8 * nv - 1), _MM_HINT_T0);
 #pragma GCC unroll 4
@@ -104,26 +111,26 @@ pw_tile(const int nv, const int masked, const int prefetch, size_t m, size_t n, 
    prefetches, as constants. */
 static inline __attribute__((always_inline)) void
 pw_shapes(const int prefetch, size_t m, size_t n, size_t k, const float *w, const float *x,
-          ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags) {
+          ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags, float *xcopy) {
     if (n == 24)
-        pw_tile(3, 0, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags);
+        pw_tile(3, 0, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
     else if (n > 16)
-        pw_tile(3, 1, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags);
+        pw_tile(3, 1, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
     else if (n == 16)
-        pw_tile(2, 0, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags);
+        pw_tile(2, 0, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
     else if (n > 8)
-        pw_tile(2, 1, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags);
+        pw_tile(2, 1, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
     else if (n == 8)
-        pw_tile(1, 0, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags);
+        pw_tile(1, 0, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
     else
-        pw_tile(1, 1, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags);
+        pw_tile(1, 1, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
 }
 
 void nb_f32_pwconv_ukernel_4x24__avx2(size_t m, size_t n, size_t k, const float *w,
                                       const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy,
-                                      const float *bias, int flags) {
+                                      const float *bias, int flags, float *xcopy) {
     if (flags & NB_PW_PREFETCH)
-        pw_shapes(1, m, n, k, w, x, ldx, y, ldy, bias, flags);
+        pw_shapes(1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
     else
-        pw_shapes(0, m, n, k, w, x, ldx, y, ldy, bias, flags);
+        pw_shapes(0, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
 }

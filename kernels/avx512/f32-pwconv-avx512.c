@@ -53,8 +53,9 @@
 
 /* One m x n tile, n <= 16 NV (NV a constant after inlining). */
 static inline __attribute__((always_inline)) void
-pw_tile(const int nv, const int prefetch, size_t m, size_t n, size_t k, const float *w, const float *x,
-        ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags) {
+pw_tile(const int nv, const int prefetch, size_t m, size_t n, size_t k, const float *w,
+        const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags,
+        float *xcopy, const int nr) {
     const int accumulate = flags & NB_PW_ACCUMULATE, stream = flags & NB_PW_STREAM;
     __m512 acc[MR][4];
     const __mmask16 last = (__mmask16)(0xFFFFu >> (16 * nv - n));
@@ -68,6 +69,11 @@ pw_tile(const int nv, const int prefetch, size_t m, size_t n, size_t k, const fl
 #pragma GCC unroll 4
         for (int v = 0; v < nv - 1; v++) b[v] = _mm512_loadu_ps(xp + 16 * v);
         b[nv - 1] = _mm512_maskz_loadu_ps(last, xp + 16 * (nv - 1));
+        if (xcopy) {   /* the block for the other row tiles, NR floats a channel */
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++) _mm512_storeu_ps(xcopy + 16 * v, b[v]);
+            xcopy += nr;
+        }
         if (prefetch)
 #pragma GCC unroll 4
             for (int v = 0; v < nv; v++)
@@ -106,29 +112,30 @@ pw_tile(const int nv, const int prefetch, size_t m, size_t n, size_t k, const fl
 /* The tile shapes (nv vectors), with and without the prefetches. */
 static inline __attribute__((always_inline)) void
 pw_shapes(const int nvmax, const int prefetch, size_t m, size_t n, size_t k, const float *w,
-          const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags) {
+          const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags,
+          float *xcopy) {
     if (nvmax == 3 && n > 32)
-        pw_tile(3, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags);
+        pw_tile(3, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax);
     else if (n > 16)
-        pw_tile(2, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags);
+        pw_tile(2, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax);
     else
-        pw_tile(1, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags);
+        pw_tile(1, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax);
 }
 
 void nb_f32_pwconv_ukernel_8x48__avx512(size_t m, size_t n, size_t k, const float *w,
                                         const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy,
-                                        const float *bias, int flags) {
+                                        const float *bias, int flags, float *xcopy) {
     if ((flags & NB_PW_PREFETCH) || k > PW_PF_ALL_K)
-        pw_shapes(3, 1, m, n, k, w, x, ldx, y, ldy, bias, flags);
+        pw_shapes(3, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
     else
-        pw_shapes(3, 0, m, n, k, w, x, ldx, y, ldy, bias, flags);
+        pw_shapes(3, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
 }
 
 void nb_f32_pwconv_ukernel_8x32__avx512(size_t m, size_t n, size_t k, const float *w,
                                         const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy,
-                                        const float *bias, int flags) {
+                                        const float *bias, int flags, float *xcopy) {
     if ((flags & NB_PW_PREFETCH) || k > PW_PF_ALL_K)
-        pw_shapes(2, 1, m, n, k, w, x, ldx, y, ldy, bias, flags);
+        pw_shapes(2, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
     else
-        pw_shapes(2, 0, m, n, k, w, x, ldx, y, ldy, bias, flags);
+        pw_shapes(2, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
 }
