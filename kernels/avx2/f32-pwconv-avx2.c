@@ -53,7 +53,7 @@
 /* One m x n tile, n <= 8 nv; masked: the last vector holds n - 8 (nv - 1)
    < 8 pixels (nv and masked constants after inlining). */
 static inline __attribute__((always_inline)) void
-pw_tile(const int nv, const int masked, const int prefetch, size_t m, size_t n, size_t k,
+pw_tile(const int nv, const int masked, const int prefetch, const int copy, size_t m, size_t n, size_t k,
         const float *w, const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias,
         int flags, float *xcopy) {
     const int accumulate = flags & NB_PW_ACCUMULATE;
@@ -70,7 +70,7 @@ pw_tile(const int nv, const int masked, const int prefetch, size_t m, size_t n, 
         for (int v = 0; v < nv; v++)
             b[v] = masked && v == nv - 1 ? _mm256_maskload_ps(xp + 8 * v, last)
                                          : _mm256_loadu_ps(xp + 8 * v);
-        if (xcopy) {   /* the block for the other row tiles, NR floats a channel */
+        if (copy) {   /* the block for the other row tiles, NR floats a channel */
 #pragma GCC unroll 3
             for (int v = 0; v < nv; v++) _mm256_storeu_ps(xcopy + 8 * v, b[v]);
             xcopy += NR;
@@ -108,29 +108,33 @@ pw_tile(const int nv, const int masked, const int prefetch, size_t m, size_t n, 
 }
 
 /* The tile shapes (nv vectors, masked or not), each with and without the
-   prefetches, as constants. */
+   prefetches and the copy, as constants. */
 static inline __attribute__((always_inline)) void
-pw_shapes(const int prefetch, size_t m, size_t n, size_t k, const float *w, const float *x,
+pw_shapes(const int prefetch, const int copy, size_t m, size_t n, size_t k, const float *w, const float *x,
           ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags, float *xcopy) {
     if (n == 24)
-        pw_tile(3, 0, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+        pw_tile(3, 0, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
     else if (n > 16)
-        pw_tile(3, 1, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+        pw_tile(3, 1, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
     else if (n == 16)
-        pw_tile(2, 0, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+        pw_tile(2, 0, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
     else if (n > 8)
-        pw_tile(2, 1, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+        pw_tile(2, 1, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
     else if (n == 8)
-        pw_tile(1, 0, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+        pw_tile(1, 0, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
     else
-        pw_tile(1, 1, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+        pw_tile(1, 1, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
 }
 
 void nb_f32_pwconv_ukernel_4x24__avx2(size_t m, size_t n, size_t k, const float *w,
                                       const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy,
                                       const float *bias, int flags, float *xcopy) {
-    if (flags & NB_PW_PREFETCH)
-        pw_shapes(1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+    /* The copying tile is the driver's first row tile: it prefetches too.
+       Both as constants, so the loops of the other tiles carry neither. */
+    if (xcopy)
+        pw_shapes(1, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+    else if (flags & NB_PW_PREFETCH)
+        pw_shapes(1, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL);
     else
-        pw_shapes(0, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+        pw_shapes(0, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL);
 }

@@ -53,7 +53,7 @@
 
 /* One m x n tile, n <= 16 NV (NV a constant after inlining). */
 static inline __attribute__((always_inline)) void
-pw_tile(const int nv, const int prefetch, size_t m, size_t n, size_t k, const float *w,
+pw_tile(const int nv, const int prefetch, const int copy, size_t m, size_t n, size_t k, const float *w,
         const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags,
         float *xcopy, const int nr) {
     const int accumulate = flags & NB_PW_ACCUMULATE, stream = flags & NB_PW_STREAM;
@@ -69,7 +69,7 @@ pw_tile(const int nv, const int prefetch, size_t m, size_t n, size_t k, const fl
 #pragma GCC unroll 4
         for (int v = 0; v < nv - 1; v++) b[v] = _mm512_loadu_ps(xp + 16 * v);
         b[nv - 1] = _mm512_maskz_loadu_ps(last, xp + 16 * (nv - 1));
-        if (xcopy) {   /* the block for the other row tiles, NR floats a channel */
+        if (copy) {   /* the block for the other row tiles, NR floats a channel */
 #pragma GCC unroll 4
             for (int v = 0; v < nv; v++) _mm512_storeu_ps(xcopy + 16 * v, b[v]);
             xcopy += nr;
@@ -109,33 +109,38 @@ pw_tile(const int nv, const int prefetch, size_t m, size_t n, size_t k, const fl
     if (stream) _mm_sfence();   /* the streamed stores before whatever follows */
 }
 
-/* The tile shapes (nv vectors), with and without the prefetches. */
+/* The tile shapes (nv vectors), with and without the prefetches and the
+   copy, as constants. */
 static inline __attribute__((always_inline)) void
-pw_shapes(const int nvmax, const int prefetch, size_t m, size_t n, size_t k, const float *w,
+pw_shapes(const int nvmax, const int prefetch, const int copy, size_t m, size_t n, size_t k, const float *w,
           const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags,
           float *xcopy) {
     if (nvmax == 3 && n > 32)
-        pw_tile(3, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax);
+        pw_tile(3, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax);
     else if (n > 16)
-        pw_tile(2, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax);
+        pw_tile(2, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax);
     else
-        pw_tile(1, prefetch, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax);
+        pw_tile(1, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax);
 }
 
 void nb_f32_pwconv_ukernel_8x48__avx512(size_t m, size_t n, size_t k, const float *w,
                                         const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy,
                                         const float *bias, int flags, float *xcopy) {
-    if ((flags & NB_PW_PREFETCH) || k > PW_PF_ALL_K)
-        pw_shapes(3, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+    if (xcopy)   /* the driver's first row tile: it prefetches too */
+        pw_shapes(3, 1, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+    else if ((flags & NB_PW_PREFETCH) || k > PW_PF_ALL_K)
+        pw_shapes(3, 1, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL);
     else
-        pw_shapes(3, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+        pw_shapes(3, 0, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL);
 }
 
 void nb_f32_pwconv_ukernel_8x32__avx512(size_t m, size_t n, size_t k, const float *w,
                                         const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy,
                                         const float *bias, int flags, float *xcopy) {
-    if ((flags & NB_PW_PREFETCH) || k > PW_PF_ALL_K)
-        pw_shapes(2, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+    if (xcopy)   /* the driver's first row tile: it prefetches too */
+        pw_shapes(2, 1, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+    else if ((flags & NB_PW_PREFETCH) || k > PW_PF_ALL_K)
+        pw_shapes(2, 1, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL);
     else
-        pw_shapes(2, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+        pw_shapes(2, 0, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL);
 }
