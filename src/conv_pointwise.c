@@ -13,7 +13,11 @@
  *   - a task is a block of nb pixels of one image and group (nb a multiple
  *     of NR); for each NR-pixel tile of it, left to right, every row tile
  *     runs over the tile's K x NR block of the image, which stays in L1/L2
- *     across the row tiles (the kernel prefetches the next tiles' rows).
+ *     across the row tiles (the first row tile, NB_PW_PREFETCH, prefetches
+ *     the next tiles' rows); for long sums (K >= PW_COPY_MIN_K) the first
+ *     row tile also copies the block, contiguous, for the others (xcopy:
+ *     K rows HW apart fall into few L1 sets, see pw_run).
+ * The ISAs' tiles: AVX-512 8x48, AVX2 4x24 (kernels/<isa>/f32-pwconv-*).
  * Bits: the sum is cut at the SGEMM's KC boundaries (sgemm_desc->kc) and
  * each block is the SGEMM's FMA chain and epilogue (src/ukernel_pwconv.h),
  * so every output gets the SGEMM's bits (gemm_driver.h) whatever nb, the
