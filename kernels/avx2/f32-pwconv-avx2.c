@@ -64,6 +64,9 @@ pw_tile(const int nv, const int masked, const int prefetch, const int copy, size
 #pragma GCC unroll 3
         for (int v = 0; v < nv; v++) acc[r][v] = _mm256_setzero_ps();
     const float *xp = x;
+    /* Unrolled twice: half the loop's pointer updates (measured side by side:
+       within noise to +8 %, c32->k16 112x112 86-87 -> 94-101 GFLOP/s). */
+#pragma GCC unroll 2
     for (size_t p = 0; p < k; p++, xp += ldx, w += MR) {
         __m256 b[3];
 #pragma GCC unroll 3
