@@ -13,7 +13,11 @@
  *   - a task is a block of nb pixels of one image and group (nb a multiple
  *     of NR); for each NR-pixel tile of it, left to right, every row tile
  *     runs over the tile's K x NR block of the image, which stays in L1/L2
- *     across the row tiles (the kernel prefetches the next tiles' rows).
+ *     across the row tiles (the first row tile, NB_PW_PREFETCH, prefetches
+ *     the next tiles' rows); for long sums (K >= PW_COPY_MIN_K) the first
+ *     row tile also copies the block, contiguous, for the others (xcopy:
+ *     K rows HW apart fall into few L1 sets, see pw_run).
+ * The ISAs' tiles: AVX-512 8x48, AVX2 4x24 (kernels/<isa>/f32-pwconv-*).
  * Bits: the sum is cut at the SGEMM's KC boundaries (sgemm_desc->kc) and
  * each block is the SGEMM's FMA chain and epilogue (src/ukernel_pwconv.h),
  * so every output gets the SGEMM's bits (gemm_driver.h) whatever nb, the
@@ -27,6 +31,9 @@
 #include "scratch.h"
 
 #define PW_STREAM_FLOATS (4 * 1024 * 1024)
+#define PW_COPY_MIN_K 256
+#define PW_COPY_FLOATS (64 * 1024)
+#define PW_COPY_MAX_IN (1024 * 1024)
 
 static int64_t round_up64(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -48,6 +55,7 @@ typedef struct {
     int64_t mt, a_panel;    /* row tiles per group; floats of one packed row tile (K MR) */
     int64_t nb, nblk;       /* pixels per task, blocks per image */
     int stream;             /* NB_PW_STREAM when the outputs are far larger than the caches */
+    int copy;               /* the first row tile copies the block for the others (xcopy) */
     const float *w, *in, *bias;
     float *apack, *out;
 } pw_ctx;
@@ -73,8 +81,7 @@ static int pack_a_panels(void *ctx, int64_t lo, int64_t hi) {
 
 /* One block of pixels of one image and group: its tiles left to right,
    each through every row tile and KC block (bias with the first block). */
-static nb_status pw_task(const void *ctx, int64_t t, float *unused) {
-    (void)unused;
+static nb_status pw_task(const void *ctx, int64_t t, float *xbuf) {
     const pw_ctx *c = ctx;
     const nb_pwconv_ukernel *uk = &c->cd->pw;
     const int64_t blk = t % c->nblk, unit = t / c->nblk;
@@ -89,11 +96,17 @@ static nb_status pw_task(const void *ctx, int64_t t, float *unused) {
         for (int64_t i = 0; i < c->mt; i++) {
             const size_t m = (size_t)min64(uk->mr, c->M - i * uk->mr);
             float *y = out + i * uk->mr * c->HW + jt;
+            /* Row tile 0 reads the image (and copies the block); with a
+               copy, the others read it, NR floats a channel. */
+            const int from_copy = c->copy && i > 0;
+            const float *xb = from_copy ? xbuf : in + jt;
+            const ptrdiff_t ldx = from_copy ? uk->nr : (ptrdiff_t)c->HW;
             for (int64_t pc = 0; pc < c->K; pc += c->kc)
                 uk->fn(m, nn, (size_t)min64(c->kc, c->K - pc), ag + i * c->a_panel + pc * uk->mr,
-                       in + pc * c->HW + jt, (ptrdiff_t)c->HW, y, (ptrdiff_t)c->HW,
+                       xb + pc * ldx, ldx, y, (ptrdiff_t)c->HW,
                        pc == 0 && bias ? bias + i * uk->mr : NULL,
-                       (pc > 0 ? NB_PW_ACCUMULATE : 0) | c->stream);
+                       (pc > 0 ? NB_PW_ACCUMULATE : 0) | (i == 0 ? NB_PW_PREFETCH : 0) | c->stream,
+                       c->copy && i == 0 ? xbuf + pc * uk->nr : NULL);
         }
     }
     return NB_OK;
@@ -132,7 +145,23 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
     if (!apack) return NB_ERR_OOM;
     c->apack = apack;
     nb_parallel_chunks(nt0 < panels ? nt0 : (int)panels, panels, 1, pack_a_panels, c);
-    const nb_status st = nb_conv_run_tasks(c->cd, nt, tasks, 1, 0, 0, NULL, pw_task, c);
+    /* The block copy where the row tiles re-read a long block: K channel
+       rows HW floats apart fall into few L1 sets (HW = 3136: 12544 bytes,
+       a 256-byte step mod 4 KiB, 16 of the 64 sets a line position), so a
+       K = 256 block of 2-3 lines a channel overflows their 12 ways and is
+       re-read from L2 by every row tile; the copy is contiguous. Per thread,
+       K x NR floats (at most PW_COPY_FLOATS). Measured side by side (1
+       thread, GFLOP/s; AVX2 / AVX-512): n1 c256->k64 forward 84 -> 92 /
+       130 -> 137, backward-data c64->k256 85 -> 94 / 127-132 -> 135-137;
+       but with the input out of L2 (n8, 26 MB) it lost (74 -> 69 / 101-107
+       -> 86, 75 -> 68 / 103-121 -> 89), and at K = 24..144 it changed
+       nothing beyond noise: only K >= PW_COPY_MIN_K and inputs up to
+       PW_COPY_MAX_IN floats. The copy holds the same values: the bits do
+       not depend on it. */
+    c->copy = c->mt > 1 && c->K >= PW_COPY_MIN_K && c->K * c->cd->pw.nr <= PW_COPY_FLOATS &&
+              d->n * c->in_ch * c->HW <= PW_COPY_MAX_IN;
+    const nb_status st = nb_conv_run_tasks(c->cd, nt, tasks, c->copy ? c->K : 1,
+                                           c->copy ? c->cd->pw.nr : 0, c->copy, NULL, pw_task, c);
     nb_scratch_done(apack, owned);
     return st;
 }

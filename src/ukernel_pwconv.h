@@ -19,6 +19,12 @@
  *   y[r, j] = y[r, j] + acc       (NB_PW_ACCUMULATE: a later KC block)
  * k >= 1; the driver cuts K at the SGEMM's KC boundaries. Only the m x n
  * tile of y is read or written; x is read only in its k x n block.
+ *   xcopy  NULL, or where the kernel also stores the k x n block of x it
+ *          reads, channel p at xcopy + p NR (NR the tile's width; lanes
+ *          n..NR-1 of a row may be written too): the driver's first row
+ *          tile copies the block there and the others read the copy
+ *          (ldx = NR), contiguous, instead of K rows HW apart, which fall
+ *          into a few L1 sets (src/conv_pointwise.c). Same values, same bits.
  */
 #ifndef NB_UKERNEL_PWCONV_H
 #define NB_UKERNEL_PWCONV_H
@@ -27,13 +33,17 @@
 
 typedef void nb_pwconv_ft(size_t m, size_t n, size_t k, const float *w, const float *x,
                           ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias,
-                          int flags);
+                          int flags, float *xcopy);
 
 /* flags of a call: */
 enum {
     NB_PW_ACCUMULATE = 1,   /* y = y + acc (a later KC block) */
-    NB_PW_STREAM = 2        /* the stores may bypass the caches (non-temporal): the
+    NB_PW_STREAM = 2,       /* the stores may bypass the caches (non-temporal): the
                                outputs are far larger than the caches */
+    NB_PW_PREFETCH = 4      /* the first row tile over this block of the image: the
+                               kernel may prefetch the next tiles' channel rows (the
+                               other row tiles then find them in L1/L2); a hint, no
+                               effect on the result */
 };
 typedef nb_pwconv_ft *nb_pwconv_fn;
 

@@ -1,7 +1,7 @@
 /* The pointwise (1x1, stride 1, no padding) forward and backward-data path
  * of src/conv_pointwise.c, on every SIMD table whose configuration has it
- * (today AVX-512, its 8x48 tile; on the others these shapes run the SGEMM,
- * and the tests check that just the same):
+ * (AVX-512's 8x48 tile, AVX2's 4x24; on the others these shapes run the
+ * SGEMM, and the tests check that just the same):
  *   - against the reference and the double-precision oracle (the GEMM bound
  *     gamma(L + 2) sum |terms|), and bit for bit against the reference with
  *     integer data, on shapes at the tile edges: output rows (M = kg
@@ -49,6 +49,8 @@ static const nb_conv2d_desc shapes[] = {
     {1,  24,  3, 32,   7, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* M 7: SGEMM (fwd); 96 pixels = 2 NR */
     {1, 144,  5, 19,  24, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* k 24 / c 144; 95 pixels */
     {3,  48,  1, 17,  16, 1, 1, 1, 1, 0, 0, 1, 1, 2},  /* groups 2: cg 24, kg 8; 17 pixels */
+    {1,   3,  5,  5,   5, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* AVX2's 4-row tile: M 5 / 3; 25 pixels */
+    {2,   4,  1, 23,   3, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* M 3 / 4; 23 pixels (NR 24 - 1) */
 };
 #define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 

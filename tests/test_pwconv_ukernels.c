@@ -4,12 +4,12 @@
  * give the same bits), and the chain against the double-precision sum
  * within gamma(k + 1) sum |terms| (so the oracle itself is checked).
  *
- * Tiles: every m in 1..MR, n around the vector widths and NR (1, 15..17,
- * 31..33, NR - 1, NR and random), k 1..3, 24, 64, 100 and random, ldx and
+ * Tiles: every m in 1..MR, n around the vector widths and NR (1, 7..9,
+ * 15..17, 23..25, 31..33, NR - 1, NR and random), k 1..3, 24, 64, 100 and random, ldx and
  * ldy from n to n + 40; x and y end against a guard page (masked loads and
  * stores must not step past the tile), y's gaps between rows and the
  * packed filters' padding rows (NaN) must stay out of the result; bias,
- * NB_PW_ACCUMULATE, NB_PW_STREAM (with y rows 64-byte aligned, so that
+ * NB_PW_ACCUMULATE, NB_PW_PREFETCH, the block copy (xcopy), NB_PW_STREAM (with y rows 64-byte aligned, so that
  * the streamed stores run), NaN and Inf in x.
  */
 #include <math.h>
@@ -55,11 +55,11 @@ static float chain(const tile_case *c, int mr, const float *w, const float *x, i
 }
 
 static size_t pick_n(int nr) {
-    static const size_t ns[] = {1, 15, 16, 17, 31, 32, 33};
-    const int64_t i = nbt_range(0, 9);
-    if (i < 7) return ns[i] <= (size_t)nr ? ns[i] : (size_t)nr;
-    if (i == 7) return (size_t)nr;
-    if (i == 8) return (size_t)nr - 1;
+    static const size_t ns[] = {1, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33};
+    const int64_t i = nbt_range(0, 15);
+    if (i < 13) return ns[i] <= (size_t)nr ? ns[i] : (size_t)nr;
+    if (i == 13) return (size_t)nr;
+    if (i == 14) return (size_t)nr - 1;
     return (size_t)nbt_range(1, nr);
 }
 
@@ -74,8 +74,9 @@ static void one_tile(const entry *e, size_t m, int special) {
     c.ldx = (ptrdiff_t)c.n + (ptrdiff_t)nbt_range(0, 40);
     const int mode = (int)nbt_range(0, 3);   /* 0 store, 1 bias, 2 accumulate, 3 stream */
     c.ldy = (ptrdiff_t)c.n + (ptrdiff_t)nbt_range(0, 40);
-    if (mode == 3) c.ldy = (c.ldy + 15) / 16 * 16;   /* rows 64-byte aligned when n % 16 == 0 */
+    if (mode == 3) c.ldy = (c.ldy + 15) / 16 * 16;   /* rows 64-byte aligned: the streamed stores run */
     c.flags = mode == 2 ? NB_PW_ACCUMULATE : mode == 3 ? NB_PW_STREAM : 0;
+    if (nbt_range(0, 1)) c.flags |= NB_PW_PREFETCH;   /* a hint: the same bits */
     const size_t nx = (c.k - 1) * (size_t)c.ldx + c.n, ny = (c.m - 1) * (size_t)c.ldy + c.n;
     float *xb = nbt_alloc_guarded(nx * 4, 0), *yb = nbt_alloc_guarded(ny * 4, 0);
     float *w = malloc(c.k * (size_t)e->mr * 4), *bias = malloc((size_t)e->mr * 4);
@@ -96,7 +97,15 @@ static void one_tile(const entry *e, size_t m, int special) {
     nbt_fill_uniform(y, (int64_t)ny, -1, 1);
     memcpy(y0, y, ny * 4);
     if (mode == 1) c.bias = bias;
-    e->fn(c.m, c.n, c.k, w, x, c.ldx, y, c.ldy, c.bias, c.flags);
+    /* Half the calls copy the block (xcopy, NR floats a channel). */
+    float *xc = nbt_range(0, 1) ? malloc(c.k * (size_t)e->nr * 4) : NULL;
+    e->fn(c.m, c.n, c.k, w, x, c.ldx, y, c.ldy, c.bias, c.flags, xc);
+    for (size_t p = 0; xc && p < c.k; p++)
+        for (size_t j = 0; j < c.n; j++)
+            if (!same(xc[p * (size_t)e->nr + j], x[p * (size_t)c.ldx + j]))
+                fail_msg("%s k%zu n%zu: xcopy[%zu, %zu] = %.9g, want %.9g", e->name, c.k, c.n, p,
+                         j, (double)xc[p * (size_t)e->nr + j], (double)x[p * (size_t)c.ldx + j]);
+    free(xc);
     for (size_t r = 0; r < c.m; r++)
         for (size_t j = 0; j < (size_t)c.ldy && r * (size_t)c.ldy + j < ny; j++) {
             const size_t i = r * (size_t)c.ldy + j;

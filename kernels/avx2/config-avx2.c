@@ -143,6 +143,10 @@ void nb_avx2_config(nb_ukernel_config *cfg) {
         .dw = {nb_f32_dwconv_fwd_ukernel__avx2, nb_f32_dwconv_bwf_ukernel__avx2,
                nb_f32_dwconv_bwd_ukernel__scalar},
     };
+    /* 1x1 stride 1 forward and data-gradient passes: the 4x24 tile on the
+       image in place (src/conv_pointwise.c; same KC cuts and FMA chains as
+       the SGEMM, same bits). */
+    cfg->conv.pw = (nb_pwconv_ukernel){nb_f32_pwconv_ukernel_4x24__avx2, 4, 24};
     cfg->reduce = (nb_sreduce_ukernels){
         .rsum    = nb_f32_rsum_ukernel__avx2_u32,
         .rmax    = nb_f32_rmax_ukernel__avx2_u32,

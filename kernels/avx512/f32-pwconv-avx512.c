@@ -22,6 +22,14 @@
  * of the image at the last tiles: a prefetch never faults.
  *
  * Measured without it: n8 c256 56x56 k64 71 -> 118 GFLOP/s with it.
+ * Only the first row tile over a pixel tile needs it (NB_PW_PREFETCH; the
+ * others find the block in L1/L2), up to K = PW_PF_ALL_K: a 48-pixel block
+ * of K = 256 channels is all of L1 (48 KiB) and is evicted before the
+ * other row tiles come back to it, so long sums prefetch in every row tile
+ * (measured side by side, GFLOP/s: first row tile only, n8 c256->k64
+ * forward 102-120 -> 86-89, backward-data n8 c64->k256 105-118 -> 90-95;
+ * at K = 64, c64->k256 forward 135-139 -> 140-145, backward-data
+ * c256->k64 137-140 -> 142-143).
  *
  * Stores: with NB_PW_STREAM (outputs far larger than the caches) the full,
  * aligned vectors are stored non-temporally: no read for ownership of
@@ -40,11 +48,14 @@
 #define MR 8
 /* Prefetch distance in tiles (measured 2-8: 4 best by a few %, within noise of 2). */
 #define PW_PF 4
+/* Longer sums prefetch in every row tile, not only with NB_PW_PREFETCH. */
+#define PW_PF_ALL_K 64
 
 /* One m x n tile, n <= 16 NV (NV a constant after inlining). */
 static inline __attribute__((always_inline)) void
-pw_tile(const int nv, size_t m, size_t n, size_t k, const float *w, const float *x,
-        ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags) {
+pw_tile(const int nv, const int prefetch, const int copy, size_t m, size_t n, size_t k, const float *w,
+        const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags,
+        float *xcopy, const int nr) {
     const int accumulate = flags & NB_PW_ACCUMULATE, stream = flags & NB_PW_STREAM;
     __m512 acc[MR][4];
     const __mmask16 last = (__mmask16)(0xFFFFu >> (16 * nv - n));
@@ -58,9 +69,15 @@ pw_tile(const int nv, size_t m, size_t n, size_t k, const float *w, const float 
 #pragma GCC unroll 4
         for (int v = 0; v < nv - 1; v++) b[v] = _mm512_loadu_ps(xp + 16 * v);
         b[nv - 1] = _mm512_maskz_loadu_ps(last, xp + 16 * (nv - 1));
+        if (copy) {   /* the block for the other row tiles, NR floats a channel */
 #pragma GCC unroll 4
-        for (int v = 0; v < nv; v++)
-            _mm_prefetch((const char *)(xp + PW_PF * 16 * nv + 16 * v), _MM_HINT_T0);
+            for (int v = 0; v < nv; v++) _mm512_storeu_ps(xcopy + 16 * v, b[v]);
+            xcopy += nr;
+        }
+        if (prefetch)
+#pragma GCC unroll 4
+            for (int v = 0; v < nv; v++)
+                _mm_prefetch((const char *)(xp + PW_PF * 16 * nv + 16 * v), _MM_HINT_T0);
 #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) {
             const __m512 a = _mm512_set1_ps(w[r]);
@@ -92,22 +109,38 @@ pw_tile(const int nv, size_t m, size_t n, size_t k, const float *w, const float 
     if (stream) _mm_sfence();   /* the streamed stores before whatever follows */
 }
 
+/* The tile shapes (nv vectors), with and without the prefetches and the
+   copy, as constants. */
+static inline __attribute__((always_inline)) void
+pw_shapes(const int nvmax, const int prefetch, const int copy, size_t m, size_t n, size_t k, const float *w,
+          const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags,
+          float *xcopy) {
+    if (nvmax == 3 && n > 32)
+        pw_tile(3, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax);
+    else if (n > 16)
+        pw_tile(2, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax);
+    else
+        pw_tile(1, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax);
+}
+
 void nb_f32_pwconv_ukernel_8x48__avx512(size_t m, size_t n, size_t k, const float *w,
                                         const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy,
-                                        const float *bias, int flags) {
-    if (n > 32)
-        pw_tile(3, m, n, k, w, x, ldx, y, ldy, bias, flags);
-    else if (n > 16)
-        pw_tile(2, m, n, k, w, x, ldx, y, ldy, bias, flags);
+                                        const float *bias, int flags, float *xcopy) {
+    if (xcopy)   /* the driver's first row tile: it prefetches too */
+        pw_shapes(3, 1, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+    else if ((flags & NB_PW_PREFETCH) || k > PW_PF_ALL_K)
+        pw_shapes(3, 1, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL);
     else
-        pw_tile(1, m, n, k, w, x, ldx, y, ldy, bias, flags);
+        pw_shapes(3, 0, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL);
 }
 
 void nb_f32_pwconv_ukernel_8x32__avx512(size_t m, size_t n, size_t k, const float *w,
                                         const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy,
-                                        const float *bias, int flags) {
-    if (n > 16)
-        pw_tile(2, m, n, k, w, x, ldx, y, ldy, bias, flags);
+                                        const float *bias, int flags, float *xcopy) {
+    if (xcopy)   /* the driver's first row tile: it prefetches too */
+        pw_shapes(2, 1, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+    else if ((flags & NB_PW_PREFETCH) || k > PW_PF_ALL_K)
+        pw_shapes(2, 1, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL);
     else
-        pw_tile(1, m, n, k, w, x, ldx, y, ldy, bias, flags);
+        pw_shapes(2, 0, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL);
 }

@@ -1,0 +1,143 @@
+/* f32 pointwise (1x1) convolution tile, AVX2+FMA (contract:
+ * src/ukernel_pwconv.h): MR = 4 output rows by NR = 24 pixels, reading
+ * the image's channel rows in place (no B packing) and the filters from
+ * the driver's packed groups of 4. The AVX-512 twin is
+ * kernels/avx512/f32-pwconv-avx512.c.
+ *
+ * Why 4 rows: the channel counts networks use (16, 24, 32, 64, 144, 256)
+ * are multiples of 4, so no tile row is wasted (a 6-row tile wastes 2 of
+ * 66 rows at 64, 2 of 18 at 16, 4 of 36 at 32).
+ *
+ * Register plan (4x24, all 16 ymm): 12 accumulators (4 rows x 3 vectors
+ * of 8 pixels), 3 vectors of the channel row p, 1 broadcast filter: per
+ * channel 3 loads + 4 broadcasts (load-port only) for 12 FMAs, 6 cycles
+ * of the two FMA ports against ~3 of the load ports; 12 independent
+ * chains cover the FMA latency (4 cycles x 2 ports). The image block
+ * (K x 24 floats, 24 KiB at K = 256) stays in L1 across the row tiles.
+ *
+ * Prefetch: with NB_PW_PREFETCH (the driver's first row tile over a tile
+ * of pixels) each channel step prefetches the same channel's pixels PW_PF
+ * tiles ahead (the channel rows are ldx apart, beyond the stride
+ * prefetchers); 24 pixels are 96 bytes, two lines at most, so two
+ * prefetches a channel. The other row tiles find the block in L1/L2 and
+ * skip them: 2 of ~23 uops a step at 4.8 uops a cycle. Past the image's
+ * end at the last tiles: a prefetch never faults. Measured side by side
+ * (NABLA_ISA=avx2, 1 thread, GFLOP/s, bench conv2d*_1x1 rows): prefetching
+ * in every row tile -> only in the first: c64->k256 forward 80-89 -> 91-92,
+ * c144->k24 75-78 -> 83, backward-data c256->k64 86-88 -> 94, n8 74 -> 79-85.
+ * Prefetching the output lines for writing (prefetchw) at the start of a
+ * tile gained nothing (within noise of not doing it).
+ *
+ * Tails: a tile of n < 24 pixels runs 1, 2 or 3 vectors; the last one is
+ * loaded and stored through a lane mask only when n is not a multiple of
+ * 8 (vmaskmovps costs an extra uop, so whole tiles never use it): nothing
+ * outside the m x n tile of y or the k x n block of x is touched.
+ *
+ * Stores: plain, NB_PW_STREAM is ignored. A row of a tile is 96 bytes, so
+ * every other line is shared with the next tile, and streaming it in
+ * halves from two calls (with the fence after each) ran n8 c64->k256 at
+ * 32 GFLOP/s; streaming only the lines a call writes whole still lost to
+ * plain stores (51 vs 77).
+ */
+#include <stdint.h>
+
+#include <immintrin.h>
+
+#include "mask-avx2.h"
+#include "ukernel.h"
+
+#define MR 4
+#define NR 24
+#define PW_PF 4   /* prefetch distance in tiles */
+
+/* One m x n tile, n <= 8 nv; masked: the last vector holds n - 8 (nv - 1)
+   < 8 pixels (nv and masked constants after inlining). */
+static inline __attribute__((always_inline)) void
+pw_tile(const int nv, const int masked, const int prefetch, const int copy, size_t m, size_t n, size_t k,
+        const float *w, const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias,
+        int flags, float *xcopy) {
+    const int accumulate = flags & NB_PW_ACCUMULATE;
+    const __m256i last = nb_avx2_lane_mask((int64_t)n - 8 * (nv - 1));
+    __m256 acc[MR][3];
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; r++)
+#pragma GCC unroll 3
+        for (int v = 0; v < nv; v++) acc[r][v] = _mm256_setzero_ps();
+    const float *xp = x;
+    /* Unrolled twice: half the loop's pointer updates (measured side by side:
+       within noise to +8 %, c32->k16 112x112 86-87 -> 94-101 GFLOP/s). */
+#pragma GCC unroll 2
+    for (size_t p = 0; p < k; p++, xp += ldx, w += MR) {
+        __m256 b[3];
+#pragma GCC unroll 3
+        for (int v = 0; v < nv; v++)
+            b[v] = masked && v == nv - 1 ? _mm256_maskload_ps(xp + 8 * v, last)
+                                         : _mm256_loadu_ps(xp + 8 * v);
+        if (copy) {   /* the block for the other row tiles, NR floats a channel */
+#pragma GCC unroll 3
+            for (int v = 0; v < nv; v++) _mm256_storeu_ps(xcopy + 8 * v, b[v]);
+            xcopy += NR;
+        }
+        if (prefetch) _mm_prefetch((const char *)(xp + PW_PF * 8 * nv), _MM_HINT_T0);
+        if (prefetch && nv > 1) _mm_prefetch((const char *)(xp + PW_PF * 8 * nv + 8 * nv - 1), _MM_HINT_T0);
+#pragma GCC unroll 4
+        for (int r = 0; r < MR; r++) {
+            const __m256 a = _mm256_broadcast_ss(w + r);
+#pragma GCC unroll 3
+            for (int v = 0; v < nv; v++) acc[r][v] = _mm256_fmadd_ps(a, b[v], acc[r][v]);
+        }
+    }
+    /* The epilogue: acc, bias[r] + acc or y + acc (fma(1, c, acc) of the
+       SGEMM's contract is the correctly rounded sum). */
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; r++) {
+        if ((size_t)r >= m) break;
+        float *yr = y + r * ldy;
+        const __m256 vb = _mm256_set1_ps(bias ? bias[r] : 0.0f);
+#pragma GCC unroll 3
+        for (int v = 0; v < nv; v++) {
+            const int mk = masked && v == nv - 1;
+            __m256 o = acc[r][v];
+            if (accumulate)
+                o = _mm256_add_ps(mk ? _mm256_maskload_ps(yr + 8 * v, last) : _mm256_loadu_ps(yr + 8 * v), o);
+            else if (bias)
+                o = _mm256_add_ps(vb, o);
+            if (mk)
+                _mm256_maskstore_ps(yr + 8 * v, last, o);
+            else
+                _mm256_storeu_ps(yr + 8 * v, o);
+        }
+    }
+}
+
+/* The tile shapes (nv vectors, masked or not), each with and without the
+   prefetches and the copy, as constants. */
+static inline __attribute__((always_inline)) void
+pw_shapes(const int prefetch, const int copy, size_t m, size_t n, size_t k, const float *w, const float *x,
+          ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags, float *xcopy) {
+    if (n == 24)
+        pw_tile(3, 0, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+    else if (n > 16)
+        pw_tile(3, 1, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+    else if (n == 16)
+        pw_tile(2, 0, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+    else if (n > 8)
+        pw_tile(2, 1, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+    else if (n == 8)
+        pw_tile(1, 0, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+    else
+        pw_tile(1, 1, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+}
+
+void nb_f32_pwconv_ukernel_4x24__avx2(size_t m, size_t n, size_t k, const float *w,
+                                      const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy,
+                                      const float *bias, int flags, float *xcopy) {
+    /* The copying tile is the driver's first row tile: it prefetches too.
+       Both as constants, so the loops of the other tiles carry neither. */
+    if (xcopy)
+        pw_shapes(1, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+    else if (flags & NB_PW_PREFETCH)
+        pw_shapes(1, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL);
+    else
+        pw_shapes(0, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL);
+}
