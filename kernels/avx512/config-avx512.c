@@ -128,6 +128,8 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->maxpool = nb_f32_maxpool_ukernel__avx512;
     cfg->avgpool = nb_f32_avgpool_ukernel__avx512;
     cfg->maxpool_bwd = nb_f32_maxpool_bwd_ukernel__avx512;
+    cfg->maxpool2 = nb_f32_maxpool2_planes_ukernel__avx512;
+    cfg->maxpool2_bwd = nb_f32_maxpool2_planes_bwd_ukernel__avx512;
     NB_F32_BNORM_SET(avx512)
     cfg->reduce = (nb_sreduce_ukernels){
         .rsum    = nb_f32_rsum_ukernel__avx512_u32,
