@@ -29,18 +29,20 @@ typedef struct {
 static void build_plan(const nb_conv2d_desc *d, int64_t Q, int64_t j0, int64_t nj, tap_plan *pl) {
     const int nch = (int)((nj + 15) / 16);
     const __m512i zero = _mm512_setzero_si512(), H = _mm512_set1_epi32((int)d->h), W = _mm512_set1_epi32((int)d->w);
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512 rq = _mm512_set1_ps(1.0f / (float)Q);
     for (int ch = 0; ch < nch; ch++) {
-        int32_t pv[16], qv[16];
-        int64_t p = (j0 + 16 * ch) / Q, q = (j0 + 16 * ch) % Q;
-        for (int l = 0; l < 16; l++) {
-            pv[l] = (int32_t)p;
-            qv[l] = (int32_t)q;
-            if (++q == Q) { q = 0; p++; }
-        }
+        /* p = j / Q as floor((j + 1/2) / Q) in float: j < 2^13 and Q <= 64,
+           so the product is within 2^-10 of p + (q + 1/2) / Q, at least
+           1/128 from an integer (no scalar loop: its stores stalled the
+           vector reload) */
+        const __m512i j = _mm512_add_epi32(iota, _mm512_set1_epi32((int)(j0 + 16 * ch)));
+        const __m512i pv = _mm512_cvttps_epi32(_mm512_mul_ps(_mm512_add_ps(_mm512_cvtepi32_ps(j), _mm512_set1_ps(0.5f)), rq));
+        const __m512i qv = _mm512_sub_epi32(j, _mm512_mullo_epi32(pv, _mm512_set1_epi32((int)Q)));
         const int left = nj - 16 * ch < 16 ? (int)(nj - 16 * ch) : 16;
         const __mmask16 live = (__mmask16)((1u << left) - 1u);
-        const __m512i ph = _mm512_mullo_epi32(_mm512_loadu_si512(pv), _mm512_set1_epi32((int)d->stride_h));
-        const __m512i qw = _mm512_mullo_epi32(_mm512_loadu_si512(qv), _mm512_set1_epi32((int)d->stride_w));
+        const __m512i ph = _mm512_mullo_epi32(pv, _mm512_set1_epi32((int)d->stride_h));
+        const __m512i qw = _mm512_mullo_epi32(qv, _mm512_set1_epi32((int)d->stride_w));
         for (int64_t r = 0; r < d->r; r++)
             for (int64_t s = 0; s < d->s; s++) {
                 const int t = (int)(r * d->s + s);
@@ -63,8 +65,8 @@ static inline __mmask16 first_n(int64_t n) {
 void nb_x32_im2col_ukernel__avx512(const nb_conv2d_desc *d, int64_t channels, int64_t P, int64_t Q, int64_t j0,
                                    int64_t nj, const float *x, float *col, int64_t ldcol) {
     const int64_t HW = d->h * d->w, RS = d->r * d->s;
-    if (HW > 64 || nj > 64 || RS > SMALL_TAPS || nj < 1 || Q < 1 || d->stride_h > 64 || d->stride_w > 64 ||
-        d->dilation_h > 64 || d->dilation_w > 64 || d->pad_h > 64 || d->pad_w > 64 || P > 64) {
+    if (HW > 64 || nj > 64 || RS > SMALL_TAPS || nj < 1 || Q < 1 || Q > 64 || j0 + nj > 4096 || d->stride_h > 64 ||
+        d->stride_w > 64 || d->dilation_h > 64 || d->dilation_w > 64 || d->pad_h > 64 || d->pad_w > 64 || P > 64) {
         nb_x32_im2col_ukernel__avx2(d, channels, P, Q, j0, nj, x, col, ldcol);
         return;
     }
