@@ -98,8 +98,27 @@ static inline void nb_pool2d_inner_cols(const nb_pool2d_geom *g, int64_t *q0, in
     *q1 = hi;
 }
 
-/* The prototypes of the backward rows (registry lines NB_UK_MAXPOOL_BWD). */
+/* MaxPool2d(2) over whole planes laid end to end: kh = kw = sh = sw = 2,
+ * no padding, H = 2P and W = 2Q exactly (every input is a tap of exactly
+ * one window). Flat output o = plane * P*Q + p*Q + q; x, y, arg (dx, dy)
+ * are the tensors' bases, the call covers outputs [o0, o1). Forward: the
+ * rows' rule, same y and arg (plane indices) as the row kernels. Backward:
+ * writes the 4 taps of each output's window: 0.0f + dy[o] at
+ * arg[o] (a tap of its window), +0.0f at the others (the bits of zero-fill
+ * then scatter). A plane of 4x4 outputs is one 16-lane vector, where the
+ * rows cost a call per 4 outputs (the small CNN's pools). Optional: NULL
+ * in a config without them (the rows run). */
+typedef void nb_f32_maxpool2_planes_ft(int64_t P, int64_t Q, const float *x, int64_t o0, int64_t o1, float *y,
+                                       int64_t *arg);
+typedef void nb_f32_maxpool2_planes_bwd_ft(int64_t P, int64_t Q, const float *dy, const int64_t *arg, int64_t o0,
+                                           int64_t o1, float *dx);
+typedef nb_f32_maxpool2_planes_ft *nb_f32_maxpool2_planes_fn;
+typedef nb_f32_maxpool2_planes_bwd_ft *nb_f32_maxpool2_planes_bwd_fn;
+
+/* The prototypes of the backward rows and the planes (registry lines
+   NB_UK_MAXPOOL_BWD, NB_UK_MAXPOOL2). */
 #define NB_UK_MAXPOOL_BWD(fn) nb_f32_maxpool_bwd_row_ft fn;
+#define NB_UK_MAXPOOL2(fwd, bwd) nb_f32_maxpool2_planes_ft fwd; nb_f32_maxpool2_planes_bwd_ft bwd;
 #include "ukernel_registry.h"
 
 #endif

@@ -25,6 +25,7 @@
  *   NB_UK_OPTIM(tag)                nb_f32_sgd_ukernel__<tag>, nb_f32_adam_ukernel__<tag>
  *   NB_UK_MAXPOOL(fn), NB_UK_AVGPOOL(fn)   one 2-D pooling output row (nb_f32_*pool_row_ft)
  *   NB_UK_MAXPOOL_BWD(fn)           the max-pool backward of one output row's band
+ *   NB_UK_MAXPOOL2(fwd, bwd)        MaxPool2d(2) over whole planes, forward and backward
  *   NB_UK_BNORM(tag)                nb_f32_bn{sum,sqdev,gsums,affine}_ukernel__<tag>, the
  *                                   batch-norm rows (src/ukernel_bnorm.h)
  *   NB_UK_PEAK(fn, flops_per_iter)  the ISA's FMA peak probe (nb_fma_peak_ft), for
@@ -112,6 +113,9 @@
 #ifndef NB_UK_MAXPOOL_BWD
 #define NB_UK_MAXPOOL_BWD(fn)
 #endif
+#ifndef NB_UK_MAXPOOL2
+#define NB_UK_MAXPOOL2(fwd, bwd)
+#endif
 #ifndef NB_UK_AVGPOOL
 #define NB_UK_AVGPOOL(fn)
 #endif
@@ -164,6 +168,7 @@
 #undef NB_UK_PEAK
 #undef NB_UK_MAXPOOL
 #undef NB_UK_MAXPOOL_BWD
+#undef NB_UK_MAXPOOL2
 #undef NB_UK_AVGPOOL
 #undef NB_UK_WINO_IN
 #undef NB_UK_WINO_FILTER

@@ -94,6 +94,40 @@ static void relu_gradient_passes_through_a_nan_input(void **s) {
     }
 }
 
+/* The relu rule writes into its incoming gradient when nobody else sees
+   it (nb__grad_writable): the result must not change, and a gradient
+   that other rules or the caller still hold must stay intact. Here
+   l = sum(relu(x) * c + relu(x)): the add hands one gradient to both
+   branches (shared: not written); the mul's fresh c * g is written in
+   place; a gradient the caller passes to nb_backward stays as it was. */
+static void relu_gradient_in_place_only_where_unshared(void **s) {
+    (void)s;
+    double v[21], cv[21];
+    for (int i = 0; i < 21; i++) { v[i] = i % 4 == 0 ? NAN : i % 2 ? -1.0 - i : 0.25 * i; cv[i] = 3.0 + i; }
+    nb_tensor *x64 = nb_tensor_new(v, F64, 1, SHAPE(21)), *c64 = nb_tensor_new(cv, F64, 1, SHAPE(21));
+    nb_tensor *x = nb_to_dtype(x64, F32), *c = nb_to_dtype(c64, F32);
+    assert_int_equal(nb_tensor_requires_grad_(x, true), NB_OK);
+    nb_tensor *r1 = nb_relu(x), *m = nb_mul(r1, c), *r2 = nb_relu(x), *a = nb_add(m, r2), *l = nb_sum_all(a);
+    assert_int_equal(nb_backward(l, NULL, false), NB_OK);
+    for (int i = 0; i < 21; i++) {
+        const double want = i % 2 && i % 4 ? 0.0 : cv[i] + 1.0;   /* NaN and positive: c + 1 */
+        if (AT(nb_tensor_grad(x), i) != want)
+            fail_msg("x.grad[%d] = %g for x = %g, want %g", i, AT(nb_tensor_grad(x), i), v[i], want);
+    }
+    /* a caller's gradient into relu directly: read, never written */
+    nb_tensor *x2 = nb_to_dtype(x64, F32), *g = nb_to_dtype(c64, F32);
+    assert_int_equal(nb_tensor_requires_grad_(x2, true), NB_OK);
+    nb_tensor *r3 = nb_relu(x2);
+    assert_int_equal(nb_backward(r3, g, false), NB_OK);
+    for (int i = 0; i < 21; i++) {
+        if (AT(g, i) != cv[i]) fail_msg("the caller's gradient changed at %d: %g, was %g", i, AT(g, i), cv[i]);
+        const double want = i % 2 && i % 4 ? 0.0 : cv[i];
+        if (AT(nb_tensor_grad(x2), i) != want) fail_msg("x2.grad[%d] = %g, want %g", i, AT(nb_tensor_grad(x2), i), want);
+    }
+    nb_tensor *ts[] = {x64, c64, x, c, r1, m, r2, a, l, x2, g, r3};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) nb_tensor_release(ts[i]);
+}
+
 static void broadcast_backward_sums_to_the_input_shape(void **s) {
     (void)s;
     nb_tensor *a = param((double[]){1, 2, 3}, 3), *b = nb_ones(2, SHAPE(4, 3), F64);
@@ -383,6 +417,7 @@ int main(void) {
         T(requires_grad_is_o1_and_only_for_float_leaves),
         T(backward_of_a_scalar_fills_leaf_grads),
         T(relu_gradient_passes_through_a_nan_input),
+        T(relu_gradient_in_place_only_where_unshared),
         T(broadcast_backward_sums_to_the_input_shape),
         T(gradients_accumulate_across_backward_calls_until_zeroed),
         T(backward_of_a_non_scalar_needs_an_explicit_gradient),

@@ -494,6 +494,19 @@ static const nb_conv2d_desc conv_shapes[] = {
      .pad_h = 2, .pad_w = 3, .dilation_h = 1, .dilation_w = 2, .groups = 1},
     {.n = 1, .c = 1, .h = 4, .w = 19, .k = 1, .r = 1, .s = 5, .stride_h = 1, .stride_w = 3,
      .pad_h = 0, .pad_w = 6, .dilation_h = 1, .dilation_w = 1, .groups = 1},
+    /* images of at most 64 floats (AVX-512's small-image im2col): the small
+       CNN's 8x8 and 16-channel 4x4 layers, 64 floats exactly with stride 2
+       and dilation, 1x1, a 5x5 window wider than the image */
+    {.n = 1, .c = 1, .h = 8, .w = 8, .k = 1, .r = 3, .s = 3, .stride_h = 1, .stride_w = 1,
+     .pad_h = 1, .pad_w = 1, .dilation_h = 1, .dilation_w = 1, .groups = 1},
+    {.n = 1, .c = 16, .h = 4, .w = 4, .k = 1, .r = 3, .s = 3, .stride_h = 1, .stride_w = 1,
+     .pad_h = 1, .pad_w = 1, .dilation_h = 1, .dilation_w = 1, .groups = 1},
+    {.n = 1, .c = 3, .h = 16, .w = 4, .k = 1, .r = 2, .s = 3, .stride_h = 2, .stride_w = 1,
+     .pad_h = 3, .pad_w = 2, .dilation_h = 2, .dilation_w = 1, .groups = 1},
+    {.n = 1, .c = 2, .h = 1, .w = 1, .k = 1, .r = 1, .s = 1, .stride_h = 1, .stride_w = 1,
+     .pad_h = 0, .pad_w = 0, .dilation_h = 1, .dilation_w = 1, .groups = 1},
+    {.n = 1, .c = 2, .h = 3, .w = 5, .k = 1, .r = 5, .s = 5, .stride_h = 1, .stride_w = 2,
+     .pad_h = 2, .pad_w = 4, .dilation_h = 1, .dilation_w = 1, .groups = 1},
 };
 
 /* The input element that tap (c, r, s) of output pixel j reads, or -1 (padding). */

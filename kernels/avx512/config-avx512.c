@@ -6,7 +6,8 @@
  * reductions, fill and 16x16 transpose, the binary elementwise rows, the
  * optimiser steps, the pooling rows, the Winograd input and output
  * transforms and the depthwise convolution kernels (the AVX2 ones' bits,
- * src/ukernel_dwconv.h). im2col and col2im are still the AVX2 ones.
+ * src/ukernel_dwconv.h), and im2col for small images (x32-im2col-avx512.c,
+ * which hands larger ones to the AVX2 row walk). col2im is still AVX2's.
  *
  * GEMM tile: 14x32 (28 zmm accumulators, 0.57 loads per FMA) against the
  * 14x16 (14 accumulators, 1.07 loads per FMA: more than two 512-bit loads
@@ -140,6 +141,8 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->maxpool = nb_f32_maxpool_ukernel__avx512;
     cfg->avgpool = nb_f32_avgpool_ukernel__avx512;
     cfg->maxpool_bwd = nb_f32_maxpool_bwd_ukernel__avx512;
+    cfg->maxpool2 = nb_f32_maxpool2_planes_ukernel__avx512;
+    cfg->maxpool2_bwd = nb_f32_maxpool2_planes_bwd_ukernel__avx512;
     NB_F32_BNORM_SET(avx512)
     cfg->reduce = (nb_sreduce_ukernels){
         .rsum    = nb_f32_rsum_ukernel__avx512_u32,
@@ -163,4 +166,5 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->conv.pw = (nb_pwconv_ukernel){nb_f32_pwconv_ukernel_8x48__avx512, 8, 48};
     cfg->conv.pack_b_im2col_wide = nb_f32_packb_im2col_ukernel_32__avx512;
     cfg->conv.direct = nb_f32_conv_direct_ukernel_8x48__avx512;
+    cfg->conv.im2col = nb_x32_im2col_ukernel__avx512;
 }

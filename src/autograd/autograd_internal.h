@@ -104,4 +104,13 @@ nb_tensor *nb__conv2d_backward(nb_node *n, nb_tensor *g, int which);
 nb_tensor *nb__max_pool2d_backward(nb_node *n, nb_tensor *g);
 nb_tensor *nb__avg_pool2d_backward(nb_node *n, nb_tensor *g);
 
+/* A pending gradient p that only its holder can see (no other reference,
+   no view of its storage), dense, of b's dtype and shape and not sharing
+   b's storage: an elementwise op of p and b may write its result into p
+   (the same bits, one buffer fewer). engine.c. */
+bool nb__grad_writable(const nb_tensor *p, const nb_tensor *b);
+/* nb__binary_raw(fn, op, g, b) written into g itself where
+   nb__grad_writable(g, b) (then a new reference to g). elementwise.c. */
+nb_tensor *nb__binary_raw_into_grad(const char *fn, nb_binop op, nb_tensor *g, const nb_tensor *b);
+
 #endif

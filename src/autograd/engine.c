@@ -223,15 +223,19 @@ done:
     return s;
 }
 
+bool nb__grad_writable(const nb_tensor *p, const nb_tensor *b) {
+    return p->refcount == 1 && p->storage->refcount == 1 && p->dtype == b->dtype && !nb_requires_grad(p) &&
+           nb_tensor_is_contiguous(p) && p->ndim == b->ndim &&
+           memcmp(p->shape, b->shape, sizeof(int64_t) * (size_t)p->ndim) == 0 && !nb_tensor_shares_storage(p, b);
+}
+
 static nb_status accumulate(nb_tensor **slot, nb_tensor *g) {
     if (!*slot) {
         *slot = nb_tensor_retain(g);
         return NB_OK;
     }
     nb_tensor *p = *slot;
-    if (p->refcount == 1 && p->storage->refcount == 1 && p->dtype == g->dtype && !nb_requires_grad(p) &&
-        nb_tensor_is_contiguous(p) && p->ndim == g->ndim &&
-        memcmp(p->shape, g->shape, sizeof(int64_t) * (size_t)p->ndim) == 0 && !nb_tensor_shares_storage(p, g))
+    if (nb__grad_writable(p, g))
         /* A pending gradient only this slot holds (no other reference, no
            view): summed in place, as PyTorch's engine does, with the bits
            of the out-of-place add (one IEEE add per element). */

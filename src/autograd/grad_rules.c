@@ -129,9 +129,10 @@ nb_status nb_grad_sigmoid(nb_node *n, nb_tensor *g, nb_tensor **grads) {
     return (grads[0] = fused_rule("nb_sigmoid", NB_BIN_SIGMOID_GRAD, g, saved(n, 0))) ? NB_OK : NB_ERR_OOM;
 }
 
-/* y = max(x, 0):  dL/dx = g where y > 0, else 0 (also at x == 0 and for NaN) */
+/* y = max(x, 0):  dL/dx = g where y > 0, else 0 (also at x == 0 and for NaN);
+   into g itself when nobody else sees it (a pool's or GEMM's fresh dx) */
 nb_status nb_grad_relu(nb_node *n, nb_tensor *g, nb_tensor **grads) {
-    return (grads[0] = nb__binary_raw("nb_relu", NB_BIN_RELU_GRAD, g, saved(n, 0))) ? NB_OK : NB_ERR_OOM;
+    return (grads[0] = nb__binary_raw_into_grad("nb_relu", NB_BIN_RELU_GRAD, g, saved(n, 0))) ? NB_OK : NB_ERR_OOM;
 }
 
 /* y = x Phi(x), Phi the standard normal CDF:  dL/dx = g * (Phi(x) + x phi(x)) */

@@ -187,7 +187,40 @@ static void pool_rows_body(void *ctx, int64_t r0, int64_t r1) {
     }
 }
 
+/* MaxPool2d(2) on planes of exactly 2P x 2Q with a planes kernel: 16 flat
+   outputs a task unit (the kernel's vector), any split the same bits. */
+typedef struct {
+    int64_t P, Q, n;
+    const float *x, *dy;
+    float *y, *dx;
+    int64_t *arg;
+    const nb_ukernel_config *k;
+} pool2_planes;
+
+static bool pool2_planes_apply(const nb_ukernel_config *k, int64_t H, int64_t W, const pool_geom *g) {
+    return k->maxpool2 && k->maxpool2_bwd && g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && !g->ph &&
+           !g->pw && H == 2 * g->P && W == 2 * g->Q;
+}
+
+static void pool2_planes_body(void *ctx, int64_t t0, int64_t t1) {
+    const pool2_planes *c = ctx;
+    const int64_t o0 = 16 * t0, o1 = 16 * t1 < c->n ? 16 * t1 : c->n;
+    if (c->dx) c->k->maxpool2_bwd(c->P, c->Q, c->dy, c->arg, o0, o1, c->dx);
+    else c->k->maxpool2(c->P, c->Q, c->x, o0, o1, c->y, c->arg);
+}
+
+static void pool2_planes_run(pool2_planes *c) {
+    nb_parallel_for((c->n + 15) / 16, NB_FOREACH_GRAIN / 64 + 1, pool2_planes_body, c);
+}
+
 static void pool_f32(const nb_tensor *xc, const pool_geom *g, nb_tensor *y, nb_tensor *arg) {
+    const nb_ukernel_config *k = nb_ukernels_active();
+    if (arg && pool2_planes_apply(k, xc->shape[2], xc->shape[3], g)) {
+        pool2_planes c = {g->P, g->Q, nb_tensor_numel(y), (const float *)nb_ptr(xc), NULL, (float *)nb_ptr(y), NULL,
+                          (int64_t *)nb_ptr(arg), k};
+        pool2_planes_run(&c);
+        return;
+    }
     pool_rows c = {{xc->shape[2], xc->shape[3], g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->Q},
                    g->P, (const float *)nb_ptr(xc), (float *)nb_ptr(y),
                    arg ? (int64_t *)nb_ptr(arg) : NULL, nb_ukernels_active()};
@@ -255,6 +288,15 @@ static nb_tensor *max_pool_bwd_f32(nb_node *n, nb_tensor *g) {
     const int64_t *v = n->ints;
     nb_tensor *gc = dense("nb_max_pool2d", g), *dx = gc ? nb__empty("nb_max_pool2d", 4, n->in_shape, NB_FLOAT32) : NULL;
     if (!dx) { nb_tensor_release(gc); return NULL; }
+    const nb_ukernel_config *k = nb_ukernels_active();
+    const pool_geom pg = {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
+    if (pool2_planes_apply(k, n->in_shape[2], n->in_shape[3], &pg)) {
+        pool2_planes c = {pg.P, pg.Q, nb_tensor_numel(gc), NULL, (const float *)nb_ptr(gc), NULL, (float *)nb_ptr(dx),
+                          (int64_t *)nb_ptr(n->saved[0].t), k};
+        pool2_planes_run(&c);
+        nb_tensor_release(gc);
+        return dx;
+    }
     pool_bwd_rows c = {{n->in_shape[2], n->in_shape[3], v[0], v[1], v[2], v[3], v[4], v[5], v[7]}, v[6],
                        (const float *)nb_ptr(gc), (const int64_t *)nb_ptr(n->saved[0].t), (float *)nb_ptr(dx),
                        nb_ukernels_active()->maxpool_bwd};

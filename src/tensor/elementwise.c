@@ -228,6 +228,14 @@ nb_tensor *nb__binary_raw(const char *fn, nb_binop op, const nb_tensor *a, const
     return out;
 }
 
+nb_tensor *nb__binary_raw_into_grad(const char *fn, nb_binop op, nb_tensor *g, const nb_tensor *b) {
+    void *ctx;
+    nb_row_fn row = nb__grad_writable(g, b) ? binop_row(fn, op, g->dtype, &ctx) : NULL;
+    if (!row) return nb__binary_raw(fn, op, g, b);
+    binary_into(op, row, ctx, g, g, b);   /* elementwise: out[i] reads only a[i], b[i] */
+    return nb_tensor_retain(g);
+}
+
 /* ---- type promotion (torch.result_type, for two operands) ---- */
 
 static int category(nb_dtype d) { return nb_is_float(d) ? 1 : 0; }
