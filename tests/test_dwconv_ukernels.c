@@ -218,16 +218,20 @@ static void every_kernel_gives_its_twins_bits(void **state) {
 static void three_by_three_stride_one_gives_the_twins_bits(void **state) {
     (void)state;
     static const int64_t widths[] = {1,  2,  3,  4,  15, 16, 17, 31, 32, 33, 47,  48,  49,
-                                     63, 64, 65, 79, 80, 81, 95, 96, 97, 127, 128, 129};
-    /* 17, 18: a band of 16 rows (AVX2) and a last band of 1 or 2 */
-    static const int64_t heights[] = {1, 2, 3, 4, 5, 7, 11, 17, 18};
+                                     63, 64, 65, 79, 80, 81, 95, 96, 97, 127, 128, 129,
+                                     5,  13, 23, 53, 56, 113};
+    /* 17, 18: a band of 16 rows (AVX2) and a last band of 1 or 2; 6 to 9
+       and 29, 56: the AVX2 forward's steady loop (3 steps a turn) entered
+       and left at every phase */
+    static const int64_t heights[] = {1, 2, 3, 4, 5, 7, 11, 17, 18, 6, 8, 9, 29, 56};
+    const int nw = (int)(sizeof widths / sizeof widths[0]), nh = (int)(sizeof heights / sizeof heights[0]);
     int ran = 0;
     for (int i = 0; i < ENTRIES; i++) {
         if (entries[i].isa == NB_ISA_REF || !nb_isa_supported(entries[i].isa)) continue;
         for (int it = 0; it < 600; it++) {
             nb_dw_plane g = {.r = 3, .s = 3, .stride_h = 1, .stride_w = 1, .dil_h = 1, .dil_w = 1};
-            g.w = widths[nbt_range(0, 24)];
-            g.h = heights[nbt_range(0, 8)];
+            g.w = widths[nbt_range(0, nw - 1)];
+            g.h = heights[nbt_range(0, nh - 1)];
             g.pad_h = nbt_range(-1, 4);
             /* now and then wider than a block, so middle blocks of a strip need masks */
             g.pad_w = nbt_range(0, 7) ? nbt_range(-1, 4) : nbt_range(8, 20);

@@ -1,7 +1,6 @@
 /* Depthwise 3x3 with unit column stride, AVX2+FMA: backward-filter of one
- * NCHW plane (any row stride and dilation), and the forward of 3x3 stride 1
- * dilation 1 as a rolling window over the input rows (contract and
- * numerics: src/ukernel_dwconv.h; included by f32-dwconv-avx2.c only).
+ * NCHW plane (any row stride and dilation) (contract and numerics:
+ * src/ukernel_dwconv.h; included by f32-dwconv-avx2.c only).
  *
  * Backward-filter: the contract's 16 virtual lanes are two ymm, so the 9
  * taps' sums would need 18 accumulators, more than AVX2's 16 registers
@@ -15,24 +14,10 @@
  * lane still takes its rows in order and its blocks in order: the
  * contract's lanes, the same bits.
  *
- * Forward: step k reads input row ih = k - pad_h (the zero row outside
- * the plane) and adds its taps r = 0, 1, 2 to output rows k, k - 1, k - 2
- * (each row still gets its taps in (r, s) order, the contract's chain):
- * 3 shifted loads a block feed 9 FMAs, against 9 loads a block when every
- * output row reads its own 3 input rows. Row k - 2 is then complete and
- * stored, and its registers start row k + 1.
- * Register plan (NB blocks of 8 columns a strip, NB <= 4): 3 NB
- * accumulators + 3 shifted x + the weights (those that do not fit stay in
- * L1 as FMA memory operands). A row's chain advances 3 dependent FMAs a
- * step (12 cycles), so a strip needs 3 NB >= 8 chains to keep the FMA
- * pipes busy: strips of 4 blocks (fewer passes over the plane: a 56-wide
- * row is 4 + 3, measured 0.215 -> 0.195 ms on the c144 layer against 3 +
- * 2 + 2), then 3, never 1 unless the row is 1 block. A 4-block strip
- * whose middle blocks need masks (padding wider than a block) runs as
- * 2 + 2.
  * Edges: blocks that reach the padding or pass Q load their taps under
- * masks (vmaskmovps: masked lanes read 0 and never fault), chosen per
- * block at compile time (MB bit b); the tail block's store is masked.
+ * masks (x 0 in the padding and past Q, dy 0 past Q).
+ * The forward of 3x3 stride 1 dilation 1 (the rolling window) is in
+ * dwconv3x3-fwd-avx2.h, which uses the mask helpers below.
  */
 #ifndef NB_DWCONV3X3_AVX2_H
 #define NB_DWCONV3X3_AVX2_H
@@ -225,168 +210,6 @@ static void nb_dw3a_bwf(const nb_dw_plane *g, const float *x, const float *dy, c
         _mm256_storeu_ps(lanes, lo[t]);
         _mm256_storeu_ps(lanes + 8, hi[t]);
         nb_dw_bwf_store(lanes, accumulate, dw + t);
-    }
-}
-
-/* ---- forward, 3x3 stride 1 dilation 1 ---- */
-
-#define NB_DW3A_AHEAD 8
-
-/* The invariants of one strip of NB blocks at column q0. */
-typedef struct {
-    const float *x, *zero;
-    float *y;
-    int64_t h, wd, p, q, pad_h, xq0, q0;   /* wd: W; xq0: x column of block 0's tap s = 0 */
-    int64_t p0;                            /* output rows [p0, p) (bands measured no faster: 0) */
-    __m256 bias;
-    int accumulate;
-    __m256i mx[4][3];   /* x masks of block b, tap column s (blocks of MB) */
-    __m256i my[4];      /* y lanes of block b (q < Q) */
-    __m256 w[9];
-} nb_dw3a_strip;
-
-/* The start of output row p of the strip (bias, or y when accumulating). */
-static inline __attribute__((always_inline)) void
-nb_dw3a_start(const nb_dw3a_strip *st, const int NB, const unsigned MB, int64_t p, __m256 *a) {
-    const float *yr = st->y + p * st->q + st->q0;
-    _Pragma("GCC unroll 4") for (int b = 0; b < NB; b++)
-        a[b] = !st->accumulate ? st->bias
-               : (MB >> b) & 1 ? _mm256_maskload_ps(yr + 8 * b, st->my[b])
-                               : _mm256_loadu_ps(yr + 8 * b);
-}
-
-/* Step k: taps of input row k - pad_h into a0 (row k, r = 0), a1 (row
-   k - 1, r = 1), a2 (row k - 2, r = 2) where use0..2 say the row exists;
-   then row k - 2 is stored and a2 starts row k + 1 (the caller rotates the
-   roles). Blocks in MB load under their masks. */
-static inline __attribute__((always_inline)) void
-nb_dw3a_step(const nb_dw3a_strip *st, int64_t k, const int NB, const unsigned MB, int use0,
-             int use1, int use2, const __m256 *w, __m256 *a0, __m256 *a1, __m256 *a2) {
-    const int64_t ih = k - st->pad_h;
-    const float *row = (ih >= 0 && ih < st->h ? st->x + ih * st->wd : st->zero) + st->xq0;
-    _Pragma("GCC unroll 4") for (int b = 0; b < NB; b++)
-        _Pragma("GCC unroll 3") for (int s = 0; s < 3; s++) {
-            const float *xp = row + 8 * b + s;
-            const __m256 xs = (MB >> b) & 1 ? _mm256_maskload_ps(xp, st->mx[b][s]) : _mm256_loadu_ps(xp);
-            if (use0) a0[b] = _mm256_fmadd_ps(xs, w[s], a0[b]);
-            if (use1) a1[b] = _mm256_fmadd_ps(xs, w[3 + s], a1[b]);
-            if (use2) a2[b] = _mm256_fmadd_ps(xs, w[6 + s], a2[b]);
-        }
-    if (st->q0 == 0) {
-        /* Strip 0 asks for output row k + NB_DW3A_AHEAD owned (prefetchw):
-           in a layer the stores, 2 a line at this width, wait for their
-           lines (read for ownership) and fill the store buffer (measured,
-           c144 56x56 layer: 0.202 -> 0.191 ms; the input rows prefetched
-           the same way gained nothing, the whole next plane at once lost). */
-        const char *ya = (const char *)(st->y + (k + NB_DW3A_AHEAD) * st->q);
-        for (int64_t c = 0; c < st->q * 4; c += 64) __builtin_prefetch(ya + c, 1, 3);
-    }
-    if (use2) {
-        float *yr = st->y + (k - 2) * st->q + st->q0;
-        _Pragma("GCC unroll 4") for (int b = 0; b < NB; b++) {
-            if ((MB >> b) & 1) _mm256_maskstore_ps(yr + 8 * b, st->my[b], a2[b]);
-            else _mm256_storeu_ps(yr + 8 * b, a2[b]);
-        }
-    }
-    if (k + 1 < st->p) nb_dw3a_start(st, NB, MB, k + 1, a2);
-}
-
-/* Steps 0 .. P + 1 of a strip: the first two and the last two with tests
-   (rows that exist), the steady ones unrolled by 3 so that the three
-   accumulator sets rotate roles without moves. */
-static inline __attribute__((always_inline)) void
-nb_dw3a_fwd_strip_body(const nb_dw3a_strip *sp, const int NB, const unsigned MB) {
-    /* A local copy: its fields stay in registers (through sp, every store
-       to y could alias them and force reloads at every step). */
-    const nb_dw3a_strip lc = *sp, *st = &lc;
-    const int64_t P = st->p, p0 = st->p0;
-    __m256 w[9], A[4], B[4], C[4];
-    _Pragma("GCC unroll 9") for (int t = 0; t < 9; t++) w[t] = st->w[t];
-    nb_dw3a_start(st, NB, MB, p0, A);
-    _Pragma("GCC unroll 4") for (int b = 0; b < NB; b++) B[b] = C[b] = st->bias;   /* not used before they start */
-    /* Row k lives in set (k - p0) mod 3 (A, B, C): a0 that set, a1 the one
-       before, a2 the one after (row k - 2, then k + 1). Constant roles in
-       every call, so the sets stay in registers. */
-#define NB_DW3A_ANY(k, u0, u1, u2)                                                                 \
-    switch (((k) - p0) % 3) {                                                                             \
-    case 0: nb_dw3a_step(st, k, NB, MB, u0, u1, u2, w, A, C, B); break;                            \
-    case 1: nb_dw3a_step(st, k, NB, MB, u0, u1, u2, w, B, A, C); break;                            \
-    default: nb_dw3a_step(st, k, NB, MB, u0, u1, u2, w, C, B, A); break;                           \
-    }
-    int64_t k = p0;
-    for (; k < p0 + 2; k++) NB_DW3A_ANY(k, k < P, k >= p0 + 1 && k <= P, 0);
-    if (P > p0 + 2) {
-        /* k = p0 + 2 .. P - 1: all three rows, from (k - p0) mod 3 = 2 */
-        for (; k + 3 <= P; k += 3) {
-            nb_dw3a_step(st, k, NB, MB, 1, 1, 1, w, C, B, A);
-            nb_dw3a_step(st, k + 1, NB, MB, 1, 1, 1, w, A, C, B);
-            nb_dw3a_step(st, k + 2, NB, MB, 1, 1, 1, w, B, A, C);
-        }
-        for (; k < P; k++) NB_DW3A_ANY(k, 1, 1, 1);
-    }
-    for (; k < P + 2; k++) NB_DW3A_ANY(k, k < P, k >= p0 + 1 && k <= P, k >= p0 + 2);
-#undef NB_DW3A_ANY
-}
-
-typedef void nb_dw3a_strip_fn(const nb_dw3a_strip *st);
-#define NB_DW3A_FN(NB, MB)                                                                         \
-    static void nb_dw3a_fwd_##NB##_##MB(const nb_dw3a_strip *st) {                                 \
-        nb_dw3a_fwd_strip_body(st, NB, MB##u);                                                     \
-    }
-NB_DW3A_FN(1, 0) NB_DW3A_FN(1, 1)
-NB_DW3A_FN(2, 0) NB_DW3A_FN(2, 1) NB_DW3A_FN(2, 2) NB_DW3A_FN(2, 3)
-NB_DW3A_FN(3, 0) NB_DW3A_FN(3, 1) NB_DW3A_FN(3, 2) NB_DW3A_FN(3, 3)
-NB_DW3A_FN(3, 4) NB_DW3A_FN(3, 5) NB_DW3A_FN(3, 6) NB_DW3A_FN(3, 7)
-NB_DW3A_FN(4, 0) NB_DW3A_FN(4, 1) NB_DW3A_FN(4, 8) NB_DW3A_FN(4, 9)
-#undef NB_DW3A_FN
-static nb_dw3a_strip_fn *const nb_dw3a_fwd_fns4[4] = {nb_dw3a_fwd_4_0, nb_dw3a_fwd_4_1,
-                                                      nb_dw3a_fwd_4_8, nb_dw3a_fwd_4_9};
-static nb_dw3a_strip_fn *const nb_dw3a_fwd_fns[3][8] = {
-    {nb_dw3a_fwd_1_0, nb_dw3a_fwd_1_1},
-    {nb_dw3a_fwd_2_0, nb_dw3a_fwd_2_1, nb_dw3a_fwd_2_2, nb_dw3a_fwd_2_3},
-    {nb_dw3a_fwd_3_0, nb_dw3a_fwd_3_1, nb_dw3a_fwd_3_2, nb_dw3a_fwd_3_3, nb_dw3a_fwd_3_4,
-     nb_dw3a_fwd_3_5, nb_dw3a_fwd_3_6, nb_dw3a_fwd_3_7},
-};
-
-/* The strip of nb blocks at q0: masks of the blocks that need them. */
-static void nb_dw3a_fwd_strip(nb_dw3a_strip *st, const nb_dw_plane *g, int64_t q0, int nb) {
-    unsigned mb = 0;
-    st->q0 = q0;
-    st->xq0 = q0 - g->pad_w;
-    for (int b = 0; b < nb; b++) {
-        const int64_t qb = q0 + 8 * b;
-        if (qb >= g->q_lo && qb + 8 <= g->q_hi) continue;
-        mb |= 1u << b;
-        st->my[b] = nb_dw3a_range(0, g->q - qb);
-        for (int s = 0; s < 3; s++) st->mx[b][s] = nb_dw3a_xmask(g, qb, s - g->pad_w);
-    }
-    if (nb == 4) {
-        if ((mb & 6u) == 0) {   /* masks on the end blocks only: 4_0, 4_1, 4_8, 4_9 */
-            nb_dw3a_fwd_fns4[(mb & 1u) | (mb >> 2)](st);
-            return;
-        }
-        nb_dw3a_fwd_strip(st, g, q0, 2);
-        nb_dw3a_fwd_strip(st, g, q0 + 16, 2);
-        return;
-    }
-    nb_dw3a_fwd_fns[nb - 1][mb](st);
-}
-
-static void nb_dw3a_fwd(const nb_dw_plane *g, const float *x, const float *w, float bias,
-                        int accumulate, const float *zero, float *y) {
-    if (g->p <= 0) return;
-    nb_dw3a_strip st = {.x = x, .zero = zero, .y = y, .h = g->h, .wd = g->w, .p = g->p, .q = g->q,
-                        .pad_h = g->pad_h, .bias = _mm256_set1_ps(bias), .accumulate = accumulate};
-    for (int t = 0; t < 9; t++) st.w[t] = _mm256_set1_ps(w[t]);
-    const int64_t nblk = (g->q + 7) / 8;
-    st.p0 = 0;
-    int64_t b = 0;
-    /* strips of 4 blocks, then 3 (7 = 4 + 3, 6 = 3 + 3, 5 = 3 + 2) */
-    while (b < nblk) {
-        const int64_t left = nblk - b;
-        const int nb = left >= 7 || left == 4 ? 4 : left == 5 || left == 6 || left == 3 ? 3 : (int)left;
-        nb_dw3a_fwd_strip(&st, g, 8 * b, nb);
-        b += nb;
     }
 }
 
