@@ -267,8 +267,10 @@ nb_status nb_conv_backward_data_gemm(const nb_conv_desc *cd, const nb_conv2d_des
     }
     const nb_conv_gemm_shape gemm = c.g.pointwise ? (nb_conv_gemm_shape){1, 0, c.g.cg, c.g.HW, c.g.kg}
                                                   : (nb_conv_gemm_shape){!wt, 0, c.g.L, c.nb, c.g.kg};
+    const int slices = nb_conv_bwd_data_slices(cd, d, &c.g, nt);   /* conv_bwd_data_sliced.c */
     const nb_status st =
-        nb_conv_run_tasks(cd, nt, tasks, c.g.L, c.nb, !c.g.pointwise, &gemm, bwd_data_task, &c);
+        slices ? nb_conv_backward_data_sliced(cd, d, &c.g, slices, c.nb, dy, w, wt, dx)
+               : nb_conv_run_tasks(cd, nt, tasks, c.g.L, c.nb, !c.g.pointwise, &gemm, bwd_data_task, &c);
     nb_scratch_done(wt, owned);
     return st;
 }

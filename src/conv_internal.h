@@ -79,6 +79,18 @@ int nb_conv_use_direct(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb
 nb_status nb_conv_direct_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
                                  const float *w, const float *bias, float *y);
 
+/* Backward-data's column-block path with the threads splitting the input
+   channels (src/conv_bwd_data_sliced.c): the slices (threads) it would
+   take, 0 where it does not apply (tasks_nt: the threads conv_driver.c's
+   image x group tasks would take), and the pass, with conv_driver.c's
+   column width nb and transposed filters wt (or NULL): the same bits. */
+int nb_conv_bwd_data_slices(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g,
+                            int tasks_nt);
+nb_status nb_conv_backward_data_sliced(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                       const nb_conv_geom *g, int slices, int64_t nb,
+                                       const float *dy, const float *w, const float *wt,
+                                       float *dx);
+
 /* Pointwise convolutions (src/conv_pointwise.c): 1x1, stride 1, no
    padding, on an ISA with cd->pw.fn (a function of the shape and the
    ISA only); forward and backward-data with the SGEMM's bits. */

@@ -18,5 +18,6 @@ typedef void nb_conv_direct_ft(size_t m, size_t groups, size_t taps, const int32
                                const float *wp, const float *const *base, float *y, ptrdiff_t ldy,
                                const float *bias);
 nb_conv_direct_ft nb_f32_conv_direct_ukernel_8x48__avx512;
+nb_conv_direct_ft nb_f32_conv_direct_ukernel_8x48__avx2;
 
 #endif

@@ -323,6 +323,14 @@ static const nb_conv2d_desc thread_shapes[] = {
     {1, 16, 41, 29, 130, 3, 3, 1, 1, 4, 4, 1, 1, 1},
     {2, 5, 37, 35, 70, 3, 3, 2, 2, 1, 1, 1, 1, 1},
     {1, 3, 64, 64, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1},   /* direct forward: 64 chunks of 48 pixels */
+    /* backward-data with the threads splitting the channels
+       (conv_bwd_data_sliced.c): one image or three, stride 2, channels
+       not a multiple of the threads, groups with padding past the
+       kernel, and 1152 taps (filters transposed, blocks from mid-row) */
+    {1, 64, 33, 30, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+    {1, 50, 19, 23, 20, 5, 5, 2, 2, 3, 3, 1, 1, 1},
+    {3, 96, 15, 17, 32, 3, 3, 2, 2, 4, 4, 1, 1, 2},
+    {1, 128, 40, 30, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1},
     /* depthwise (src/conv_depthwise.c): multiplier 2 stride 2, "same" 3x3
        over 144 channels, 5x5 dilation 2 with padding past the kernel */
     {3, 17, 13, 31, 34, 3, 3, 2, 2, 1, 1, 1, 1, 17},

@@ -132,6 +132,7 @@ void nb_avx2_config(nb_ukernel_config *cfg) {
         .pack_b_im2col = nb_f32_packb_im2col_ukernel_16__avx2,
         .im2col = nb_x32_im2col_ukernel__avx2,
         .col2im = nb_f32_col2im_ukernel__avx2,
+        .direct = nb_f32_conv_direct_ukernel_8x48__avx2,
         .fill = fill_f32,
         .rowsum = rowsum_f64,
         .col_floats = 131072,
