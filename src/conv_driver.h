@@ -18,6 +18,10 @@
  *                    it runs transposed, dw[g]^T = im2col(x) dy^T (same
  *                    FMA chains, same bits), and backward-data column
  *                    blocks read w[g]^T transposed once per call.
+ *                    Stride 1 and 2 with >= 16 channels a group skip the
+ *                    column matrix (src/conv_bwd_filter_rows.c: the image
+ *                    zero padded into rows, each tap's channels read in
+ *                    place as the GEMM tile's rows).
  * Few-channel layers (the stem) run forward on a direct tile where the ISA
  * has one (src/conv_direct.c).
  * A 1x1 kernel with stride 1 and no padding skips im2col / col2im: the
