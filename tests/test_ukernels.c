@@ -507,6 +507,11 @@ static const nb_conv2d_desc conv_shapes[] = {
      .pad_h = 0, .pad_w = 0, .dilation_h = 1, .dilation_w = 1, .groups = 1},
     {.n = 1, .c = 2, .h = 3, .w = 5, .k = 1, .r = 5, .s = 5, .stride_h = 1, .stride_w = 2,
      .pad_h = 2, .pad_w = 4, .dilation_h = 1, .dilation_w = 1, .groups = 1},
+    /* runs of 1..35 taps at stride 2 and 1 (full vectors and every tail) */
+    {.n = 1, .c = 2, .h = 6, .w = 70, .k = 1, .r = 3, .s = 3, .stride_h = 2, .stride_w = 2,
+     .pad_h = 1, .pad_w = 1, .dilation_h = 1, .dilation_w = 1, .groups = 1},
+    {.n = 1, .c = 1, .h = 3, .w = 37, .k = 1, .r = 2, .s = 3, .stride_h = 1, .stride_w = 1,
+     .pad_h = 1, .pad_w = 2, .dilation_h = 1, .dilation_w = 1, .groups = 1},
 };
 
 /* The input element that tap (c, r, s) of output pixel j reads, or -1 (padding). */
