@@ -46,6 +46,7 @@ typedef struct {
     int split_m;            /* 1: threads split rows; 0: threads split columns */
     int adirect;            /* A is read in place by ukernel_adirect, not packed */
     int64_t rows1_n;        /* M == 1 no-pack path: columns per call (0: unused) */
+    int64_t bslot;          /* split_n: floats of each thread's own B panels */
 } gemm_ctx;
 
 /* op(A)[i,k] and op(B)[k,j] addresses. */
@@ -121,11 +122,12 @@ static void packed_thread(void *ctx, int tid, int nt) {
             const int64_t kc = min64(d->kc, x->K - pc);
             const float beta = pc == 0 ? x->beta : 1.0f;
             /* split_m: panels back to back with stride nr*kc, shared (the
-               barriers order packing and use). split_n: a thread's panels
-               start at a place that does not depend on kc, so they never
-               overlap another thread's panels of a previous KC block that
-               is still in use. */
-            float *mine = x->bbuf + p0 * nr * (x->split_m ? kc : x->kcb);
+               barriers order packing and use). split_n: each thread packs
+               into its own slot, which depends on neither kc nor the NC
+               block's panel count (the last block may have fewer panels and
+               so other p0), so a thread that runs ahead to the next block
+               never overwrites panels another thread is still reading. */
+            float *mine = x->split_m ? x->bbuf + p0 * nr * kc : x->bbuf + tid * x->bslot;
             if (p1 > p0)
                 d->pack_b(x->tb, (size_t)kc, (size_t)(min64(nc, p1 * nr) - p0 * nr),
                           b_at(x, pc, jc + p0 * nr), (ptrdiff_t)x->ldb, mine);
@@ -189,7 +191,11 @@ static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *float
                                                                           : d->adirect_max_n;
     x->adirect = !x->ta && d->ukernel_adirect && x->N <= adirect_n && x->K >= d->adirect_min_k;
     x->abuf_stride = x->adirect ? 0 : round_up(kcb * mcb + NB_GEMM_PACK_SLACK, 16);
-    *floats = (size_t)(kcb * ncb + NB_GEMM_PACK_SLACK) + (size_t)x->abuf_stride * (size_t)nt;
+    /* split_n: slots of the most panels a thread takes in any NC block
+       (ceil(np / nt): a narrower block never gives a thread more). */
+    x->bslot = x->split_m ? 0 : round_up((np + nt - 1) / nt * d->nr * kcb, 16);
+    const int64_t bfloats = x->split_m ? kcb * ncb : x->bslot * nt;
+    *floats = (size_t)(bfloats + NB_GEMM_PACK_SLACK) + (size_t)x->abuf_stride * (size_t)nt;
     return nt;
 }
 

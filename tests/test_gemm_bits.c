@@ -164,6 +164,54 @@ static void simd_sgemm_same_bits_for_1_2_and_3_threads(void **state) {
     }
 }
 
+/* Threads that split the columns pack their own B panels and meet at no
+   barrier, so one may run into the next NC block while another still reads
+   the previous one. The last NC block is narrower (fewer panels, so other
+   panel shares): each thread's packing slot must not move with it. A race
+   shows as bits that change from call to call, so the call repeats.
+   Shapes: M past the small-M paths with both parities of row panels (the
+   driver splits columns on a tie), N three NC blocks with both parities of
+   column panels (N steps by 3 NR: one panel more a block). */
+static void simd_sgemm_column_split_repeats_the_1_thread_bits(void **state) {
+    (void)state;
+    FOR_EACH_SIMD_TABLE(t) {
+        const nb_gemm_desc d = blocking(t->isa);
+        for (int tb = 0; tb <= 1; tb++)
+            for (int mi = 0; mi < 2; mi++)
+                for (int ni = 0; ni < 2; ni++) {
+                    const int64_t m0 = tb ? d.rows_bt_max_m : d.rows_max_m;
+                    gcase c = make_case((m0 / d.mr + 1 + mi) * d.mr + 1,
+                                        2 * d.nc + d.nc / 2 + ni * 3 * d.nr, 120);
+                    c.ta = 0;
+                    c.tb = tb;
+                    c.lda = c.K;
+                    c.ldb = tb ? c.K : c.N;
+                    c.ldc = c.N;
+                    c.alpha = 1.0f;
+                    c.beta = 0.0f;
+                    bufs b = make_bufs(&c);
+                    float *C1 = malloc(b.nc * sizeof(float)), *Cn = malloc(b.nc * sizeof(float));
+                    assert_non_null(C1); assert_non_null(Cn);
+                    nb_set_num_threads(1);
+                    assert_int_equal(t->sgemm(0, tb, c.M, c.N, c.K, 1.0f, b.A, c.lda, b.B, c.ldb,
+                                              0.0f, C1, c.ldc), NB_OK);
+                    nb_set_num_threads(2);
+                    for (int rep = 0; rep < (qemu() ? 2 : 20); rep++) {
+                        assert_int_equal(t->sgemm(0, tb, c.M, c.N, c.K, 1.0f, b.A, c.lda, b.B,
+                                                  c.ldb, 0.0f, Cn, c.ldc), NB_OK);
+                        if (memcmp(C1, Cn, b.nc * sizeof(float)) != 0) {
+                            char what[256];
+                            describe(&c, what, sizeof what);
+                            fail_msg("2 threads, call %d, differ from 1 thread (%s)", rep, what);
+                        }
+                    }
+                    nb_set_num_threads(0);
+                    free(C1); free(Cn);
+                    free_bufs(b);
+                }
+    }
+}
+
 static void simd_sgemm_inside_a_user_parallel_region_runs_per_thread(void **state) {
     (void)state;
 #ifdef _OPENMP
@@ -263,6 +311,7 @@ int main(void) {
         cmocka_unit_test(simd_sgemm_follows_documented_fma_order_bit_for_bit),
         cmocka_unit_test(simd_sgemm_tile_paths_follow_documented_fma_order_bit_for_bit),
         cmocka_unit_test(simd_sgemm_same_bits_for_1_2_and_3_threads),
+        cmocka_unit_test(simd_sgemm_column_split_repeats_the_1_thread_bits),
         cmocka_unit_test(avx512_sgemm_gives_the_avx2_bits),
         cmocka_unit_test(simd_sgemm_single_row_wide_n_follows_fma_order_on_any_thread_count),
         cmocka_unit_test(simd_sgemm_inside_a_user_parallel_region_runs_per_thread),
