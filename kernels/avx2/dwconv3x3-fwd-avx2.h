@@ -17,7 +17,7 @@
  *    weights and sent accumulators to the stack (a store-forward in every
  *    chain), picked the sets' roles through a switch (all of them to the
  *    stack), and sank each row's FMAs down to its store (the x loads of
- *    3 steps kept on the stack). So: strips of 2 blocks (6 accumulators),
+ *    3 steps kept on the stack). So: at most 12 accumulators (4 blocks),
  *    the roles fixed in every step (the first and last steps rotate the
  *    sets by value), an empty asm pins each block's accumulators at the
  *    end of its step, and only the weights that fit stay in registers
@@ -27,6 +27,13 @@
  *    row to start) run in a loop of their own, the x and y row pointers
  *    advanced by one add each; only the first and last steps test which
  *    rows exist.
+ * In the bench layers (1 thread, AVX2, CPU time side by side with oneDNN
+ * capped at AVX2, its speed over nabla's): c32 112x112 0.67x -> 0.79x,
+ * c144 56x56 0.71x -> 0.75x, backward-data (this kernel over dy) 0.84x ->
+ * 1.05x and 0.90x -> 0.93x. The c144 layer streams 3.6 MB from L3 each
+ * call, and there the loads and stores, not the FMAs, set the pace
+ * (prefetching the next plane, or whole output rows ahead, measured
+ * slower; open).
  * Edges: blocks that reach the padding or pass Q load their taps under
  * masks (vmaskmovps: masked lanes read 0 and never fault), chosen per
  * block at compile time (MB bit b); such a block's store is masked.
@@ -49,14 +56,14 @@ typedef struct {
     int64_t h, wd, p, q, pad_h, q0, xq0;   /* wd: W; xq0: x column of block 0's tap s = 0 */
     int accumulate;
     __m256 bias;
-    __m256i mx[2][3];   /* x masks of block b, tap column s (blocks of MB) */
-    __m256i my[2];      /* y lanes of block b (q < Q) */
+    __m256i mx[4][3];   /* x masks of block b, tap column s (blocks of MB) */
+    __m256i my[4];      /* y lanes of block b (q < Q) */
     __m256 w[9];
 } nb_dw3f_strip;
 
-/* Weights kept in registers by a strip of NB (1 or 2) blocks, masks MB
-   (measured best among 3, 6, 8, 9; the rest are memory operands). */
-#define NB_DW3F_KEEP(NB, MB) ((MB) ? 6 : 9)
+/* Weights kept in registers by a strip of NB blocks, masks MB (measured,
+   NB 2: best among 3, 6, 8, 9; the rest are memory operands). */
+#define NB_DW3F_KEEP(NB, MB) ((NB) >= 4 ? 2 : (NB) == 3 ? ((MB) ? 5 : 6) : ((MB) ? 6 : 9))
 
 /* The start of an output row of the strip at yr (bias, or y when accumulating). */
 static inline __attribute__((always_inline)) void
@@ -118,7 +125,7 @@ nb_dw3f_strip_body(const nb_dw3f_strip *sp, const int NB, const unsigned MB) {
        to y could alias them and force reloads at every step). */
     const nb_dw3f_strip lc = *sp, *st = &lc;
     const int64_t P = st->p, Q = st->q, H = st->h, W = st->wd, ph = st->pad_h;
-    __m256 w[9], A[2], B[2], C[2];
+    __m256 w[9], A[4], B[4], C[4];
     _Pragma("GCC unroll 9") for (int t = 0; t < 9; t++) w[t] = st->w[t];
     float *y = st->y + st->q0;
     nb_dw3f_start(st, NB, MB, y, A);
@@ -162,13 +169,20 @@ typedef void nb_dw3f_strip_fn(const nb_dw3f_strip *st);
     }
 NB_DW3F_FN(1, 0) NB_DW3F_FN(1, 1)
 NB_DW3F_FN(2, 0) NB_DW3F_FN(2, 1) NB_DW3F_FN(2, 2) NB_DW3F_FN(2, 3)
+NB_DW3F_FN(3, 0) NB_DW3F_FN(3, 1) NB_DW3F_FN(3, 2) NB_DW3F_FN(3, 3)
+NB_DW3F_FN(3, 4) NB_DW3F_FN(3, 5) NB_DW3F_FN(3, 6) NB_DW3F_FN(3, 7)
+NB_DW3F_FN(4, 0) NB_DW3F_FN(4, 1) NB_DW3F_FN(4, 8) NB_DW3F_FN(4, 9)
 #undef NB_DW3F_FN
-static nb_dw3f_strip_fn *const nb_dw3f_fwd_fns[2][4] = {
+static nb_dw3f_strip_fn *const nb_dw3f_fwd_fns4[4] = {nb_dw3f_fwd_4_0, nb_dw3f_fwd_4_1,
+                                                      nb_dw3f_fwd_4_8, nb_dw3f_fwd_4_9};
+static nb_dw3f_strip_fn *const nb_dw3f_fwd_fns[3][8] = {
     {nb_dw3f_fwd_1_0, nb_dw3f_fwd_1_1},
     {nb_dw3f_fwd_2_0, nb_dw3f_fwd_2_1, nb_dw3f_fwd_2_2, nb_dw3f_fwd_2_3},
+    {nb_dw3f_fwd_3_0, nb_dw3f_fwd_3_1, nb_dw3f_fwd_3_2, nb_dw3f_fwd_3_3, nb_dw3f_fwd_3_4,
+     nb_dw3f_fwd_3_5, nb_dw3f_fwd_3_6, nb_dw3f_fwd_3_7},
 };
 
-/* The strip of nb (1 or 2) blocks at q0: masks of the blocks that need them. */
+/* The strip of nb blocks at q0: masks of the blocks that need them. */
 static void nb_dw3f_fwd_strip(nb_dw3f_strip *st, const nb_dw_plane *g, int64_t q0, int nb) {
     unsigned mb = 0;
     st->q0 = q0;
@@ -180,7 +194,28 @@ static void nb_dw3f_fwd_strip(nb_dw3f_strip *st, const nb_dw_plane *g, int64_t q
         st->my[b] = nb_dw3a_range(0, g->q - qb);
         for (int s = 0; s < 3; s++) st->mx[b][s] = nb_dw3a_xmask(g, qb, s - g->pad_w);
     }
+    if (nb == 4) {
+        if ((mb & 6u) == 0) {   /* masks on the end blocks only: 4_0, 4_1, 4_8, 4_9 */
+            nb_dw3f_fwd_fns4[(mb & 1u) | (mb >> 2)](st);
+            return;
+        }
+        nb_dw3f_fwd_strip(st, g, q0, 2);
+        nb_dw3f_fwd_strip(st, g, q0 + 16, 2);
+        return;
+    }
     nb_dw3f_fwd_fns[nb - 1][mb](st);
+}
+
+/* Strip widths. In L1, strips of 2 blocks ran a little ahead (56x56:
+   0.90 against 0.95 us with 4 + 3). In the layers, where the planes come
+   from L3, a plane whose input and output fit in L1 together did better
+   with fewer, wider strips (c144 56x56: 4 + 3 1.31x-1.32x oneDNN's time
+   against 1.40x-1.47x with 2 + 2 + 2 + 1), a larger one with strips of 2
+   (c32 112x112: 1.17x-1.27x against 1.33x with 4 + 4 + 3 + 3), each side
+   by side in one run. Wide: 4, then 3 (7 = 4 + 3, 6 = 3 + 3, 5 = 3 + 2). */
+static inline int nb_dw3f_width(const nb_dw_plane *g, int64_t left) {
+    if ((g->h * g->w + g->p * g->q) * (int64_t)sizeof(float) > 32768) return left >= 2 ? 2 : (int)left;
+    return left >= 7 || left == 4 ? 4 : left == 5 || left == 6 || left == 3 ? 3 : (int)left;
 }
 
 static void nb_dw3f_fwd(const nb_dw_plane *g, const float *x, const float *w, float bias,
@@ -190,8 +225,11 @@ static void nb_dw3f_fwd(const nb_dw_plane *g, const float *x, const float *w, fl
                         .pad_h = g->pad_h, .bias = _mm256_set1_ps(bias), .accumulate = accumulate};
     for (int t = 0; t < 9; t++) st.w[t] = _mm256_set1_ps(w[t]);
     const int64_t nblk = (g->q + 7) / 8;
-    /* strips of 2 blocks (measured ahead of 3 + 2 + 2 and 4 + 3 on 56, of 3 x 4 + 2 on 112) */
-    for (int64_t b = 0; b < nblk; b += 2) nb_dw3f_fwd_strip(&st, g, 8 * b, nblk - b >= 2 ? 2 : 1);
+    for (int64_t b = 0; b < nblk;) {
+        const int nb = nb_dw3f_width(g, nblk - b);
+        nb_dw3f_fwd_strip(&st, g, 8 * b, nb);
+        b += nb;
+    }
 }
 
 #endif
