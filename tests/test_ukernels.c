@@ -486,32 +486,24 @@ static void softmax_rows_stay_within_their_bound(void **state) {
 }
 
 /* ---- im2col / col2im against the definition ---- */
-
+/* One image, one filter: c, h, w, r, s, stride, padding and dilation (h, w). */
+#define SHAPE(c_, h_, w_, r_, s_, sh, sw, ph, pw, dh, dw)                                    \
+    {.n = 1, .c = c_, .h = h_, .w = w_, .k = 1, .r = r_, .s = s_, .stride_h = sh, .stride_w = sw, \
+     .pad_h = ph, .pad_w = pw, .dilation_h = dh, .dilation_w = dw, .groups = 1}
 static const nb_conv2d_desc conv_shapes[] = {
-    {.n = 1, .c = 2, .h = 5, .w = 7, .k = 1, .r = 3, .s = 3, .stride_h = 1, .stride_w = 1,
-     .pad_h = 1, .pad_w = 1, .dilation_h = 1, .dilation_w = 1, .groups = 1},
-    {.n = 1, .c = 3, .h = 9, .w = 11, .k = 1, .r = 3, .s = 2, .stride_h = 2, .stride_w = 2,
-     .pad_h = 2, .pad_w = 3, .dilation_h = 1, .dilation_w = 2, .groups = 1},
-    {.n = 1, .c = 1, .h = 4, .w = 19, .k = 1, .r = 1, .s = 5, .stride_h = 1, .stride_w = 3,
-     .pad_h = 0, .pad_w = 6, .dilation_h = 1, .dilation_w = 1, .groups = 1},
-    /* images of at most 64 floats (AVX-512's small-image im2col): the small
-       CNN's 8x8 and 16-channel 4x4 layers, 64 floats exactly with stride 2
-       and dilation, 1x1, a 5x5 window wider than the image */
-    {.n = 1, .c = 1, .h = 8, .w = 8, .k = 1, .r = 3, .s = 3, .stride_h = 1, .stride_w = 1,
-     .pad_h = 1, .pad_w = 1, .dilation_h = 1, .dilation_w = 1, .groups = 1},
-    {.n = 1, .c = 16, .h = 4, .w = 4, .k = 1, .r = 3, .s = 3, .stride_h = 1, .stride_w = 1,
-     .pad_h = 1, .pad_w = 1, .dilation_h = 1, .dilation_w = 1, .groups = 1},
-    {.n = 1, .c = 3, .h = 16, .w = 4, .k = 1, .r = 2, .s = 3, .stride_h = 2, .stride_w = 1,
-     .pad_h = 3, .pad_w = 2, .dilation_h = 2, .dilation_w = 1, .groups = 1},
-    {.n = 1, .c = 2, .h = 1, .w = 1, .k = 1, .r = 1, .s = 1, .stride_h = 1, .stride_w = 1,
-     .pad_h = 0, .pad_w = 0, .dilation_h = 1, .dilation_w = 1, .groups = 1},
-    {.n = 1, .c = 2, .h = 3, .w = 5, .k = 1, .r = 5, .s = 5, .stride_h = 1, .stride_w = 2,
-     .pad_h = 2, .pad_w = 4, .dilation_h = 1, .dilation_w = 1, .groups = 1},
+    SHAPE(2, 5, 7, 3, 3, 1, 1, 1, 1, 1, 1),
+    SHAPE(3, 9, 11, 3, 2, 2, 2, 2, 3, 1, 2),
+    SHAPE(1, 4, 19, 1, 5, 1, 3, 0, 6, 1, 1),
+    /* images of at most 64 floats (AVX-512's small-image im2col): the small CNN's 8x8 and
+       16-channel 4x4 layers, 64 floats with stride 2 and dilation, 1x1, a 5x5 window > image */
+    SHAPE(1, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1),
+    SHAPE(16, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1),
+    SHAPE(3, 16, 4, 2, 3, 2, 1, 3, 2, 2, 1),
+    SHAPE(2, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1),
+    SHAPE(2, 3, 5, 5, 5, 1, 2, 2, 4, 1, 1),
     /* runs of 1..35 taps at stride 2 and 1 (full vectors and every tail) */
-    {.n = 1, .c = 2, .h = 6, .w = 70, .k = 1, .r = 3, .s = 3, .stride_h = 2, .stride_w = 2,
-     .pad_h = 1, .pad_w = 1, .dilation_h = 1, .dilation_w = 1, .groups = 1},
-    {.n = 1, .c = 1, .h = 3, .w = 37, .k = 1, .r = 2, .s = 3, .stride_h = 1, .stride_w = 1,
-     .pad_h = 1, .pad_w = 2, .dilation_h = 1, .dilation_w = 1, .groups = 1},
+    SHAPE(2, 6, 70, 3, 3, 2, 2, 1, 1, 1, 1),
+    SHAPE(1, 3, 37, 2, 3, 1, 1, 1, 2, 1, 1),
 };
 
 /* The input element that tap (c, r, s) of output pixel j reads, or -1 (padding). */
