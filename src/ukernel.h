@@ -370,6 +370,7 @@ typedef struct nb_ukernel_config {
     nb_f32_maxpool_bwd_row_fn maxpool_bwd;
     nb_f32_maxpool2_planes_fn maxpool2;   /* optional (NULL: the rows) */
     nb_f32_maxpool2_planes_bwd_fn maxpool2_bwd;
+    nb_f32_maxpool2_planes_fits_fn maxpool2_fits;   /* the planes' shapes (NULL: none) */
     nb_f32_bnorm_ukernels bnorm;     /* batch-norm rows: likewise */
 } nb_ukernel_config;
 

@@ -114,6 +114,12 @@ typedef void nb_f32_maxpool2_planes_bwd_ft(int64_t P, int64_t Q, const float *dy
                                            int64_t o1, float *dx);
 typedef nb_f32_maxpool2_planes_ft *nb_f32_maxpool2_planes_fn;
 typedef nb_f32_maxpool2_planes_bwd_ft *nb_f32_maxpool2_planes_bwd_fn;
+/* Whether the planes kernels run P x Q output planes as vectors (nonzero)
+   rather than through their plain-C twin, which is slower than the row
+   kernels: the driver takes the planes only where this says so. */
+typedef int nb_f32_maxpool2_planes_fits_ft(int64_t P, int64_t Q);
+typedef nb_f32_maxpool2_planes_fits_ft *nb_f32_maxpool2_planes_fits_fn;
+nb_f32_maxpool2_planes_fits_ft nb_f32_maxpool2_planes_fits__avx512;
 
 /* The prototypes of the backward rows and the planes (registry lines
    NB_UK_MAXPOOL_BWD, NB_UK_MAXPOOL2). */

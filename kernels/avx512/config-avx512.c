@@ -143,6 +143,7 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->maxpool_bwd = nb_f32_maxpool_bwd_ukernel__avx512;
     cfg->maxpool2 = nb_f32_maxpool2_planes_ukernel__avx512;
     cfg->maxpool2_bwd = nb_f32_maxpool2_planes_bwd_ukernel__avx512;
+    cfg->maxpool2_fits = nb_f32_maxpool2_planes_fits__avx512;
     NB_F32_BNORM_SET(avx512)
     cfg->reduce = (nb_sreduce_ukernels){
         .rsum    = nb_f32_rsum_ukernel__avx512_u32,

@@ -17,8 +17,10 @@
 
 #include "ukernel.h"
 
-/* The vector path's shapes (see above); o0 % 16 == 0 is the caller's part. */
-static int planes_vectorisable(int64_t P, int64_t Q) {
+/* The vector path's shapes (see above); o0 % 16 == 0 is the caller's part.
+   Exported as the config's maxpool2_fits: other shapes (28x28 -> 14x14,
+   Q = 14) run the rows, not the plain-C twin. */
+int nb_f32_maxpool2_planes_fits__avx512(int64_t P, int64_t Q) {
     const int64_t PQ = P * Q;
     return Q >= 1 && Q <= 16 && 16 % Q == 0 && PQ > 0 && (16 % PQ == 0 || PQ % 16 == 0) && PQ < (1 << 24);
 }
@@ -50,7 +52,7 @@ static inline __m512 pick64(__m512 a0, __m512 a1, __m512 a2, __m512 a3, __m512i 
 
 void nb_f32_maxpool2_planes_ukernel__avx512(int64_t P, int64_t Q, const float *x, int64_t o0, int64_t o1, float *y,
                                             int64_t *arg) {
-    if (!planes_vectorisable(P, Q) || o0 % 16) {
+    if (!nb_f32_maxpool2_planes_fits__avx512(P, Q) || o0 % 16) {
         nb_f32_maxpool2_planes_ukernel__scalar(P, Q, x, o0, o1, y, arg);
         return;
     }
@@ -98,7 +100,7 @@ void nb_f32_maxpool2_planes_ukernel__avx512(int64_t P, int64_t Q, const float *x
 void nb_f32_maxpool2_planes_bwd_ukernel__avx512(int64_t P, int64_t Q, const float *dy, const int64_t *arg,
                                                 int64_t o0, int64_t o1, float *dx) {
     const int64_t PQ = P * Q, W = 2 * Q;
-    if (!planes_vectorisable(P, Q) || o0 % 16) {
+    if (!nb_f32_maxpool2_planes_fits__avx512(P, Q) || o0 % 16) {
         nb_f32_maxpool2_planes_bwd_ukernel__scalar(P, Q, dy, arg, o0, o1, dx);
         return;
     }

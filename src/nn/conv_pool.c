@@ -198,7 +198,8 @@ typedef struct {
 } pool2_planes;
 
 static bool pool2_planes_apply(const nb_ukernel_config *k, int64_t H, int64_t W, const pool_geom *g) {
-    return k->maxpool2 && k->maxpool2_bwd && g->kh == 2 && g->kw == 2 && g->sh == 2 && g->sw == 2 && !g->ph &&
+    return k->maxpool2 && k->maxpool2_bwd && k->maxpool2_fits && k->maxpool2_fits(g->P, g->Q) && g->kh == 2 &&
+           g->kw == 2 && g->sh == 2 && g->sw == 2 && !g->ph &&
            !g->pw && H == 2 * g->P && W == 2 * g->Q;
 }
 
