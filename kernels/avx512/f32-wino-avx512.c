@@ -135,38 +135,97 @@ static inline void filter3(__m512 g0, __m512 g1, __m512 g2, __m512 u[6]) {
     u[5] = g2;
 }
 
-/* r[j] lanes 0..8: the 9 taps of filter j (16 filters); g[l] lane j =
-   r[j][l] for l < 9. Unpack and shuffle within 128-bit lanes (s[q][m]
-   then holds lane l = m + 4 L of filters 4q..4q+3 in 128-bit lane L),
-   then a 4x4 transpose of 128-bit lanes per m: 51 shuffles, where 9
-   gathers of 16 strided floats cost about three times as long. */
-static inline void taps16(const __m512 r[16], __m512 g[9]) {
-    __m512 s[4][4];
-    for (int q = 0; q < 4; q++) {
-        const __m512 t0 = _mm512_unpacklo_ps(r[4 * q], r[4 * q + 1]);
-        const __m512 t1 = _mm512_unpackhi_ps(r[4 * q], r[4 * q + 1]);
-        const __m512 t2 = _mm512_unpacklo_ps(r[4 * q + 2], r[4 * q + 3]);
-        const __m512 t3 = _mm512_unpackhi_ps(r[4 * q + 2], r[4 * q + 3]);
-        s[q][0] = _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-        s[q][1] = _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-        s[q][2] = _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-        s[q][3] = _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+/* Loads filter j's 9 taps into lanes 0..8 of a row (j from 0 to 15, the
+   pointer advancing only while j + 1 < live: the rows past live repeat the
+   last live filter) and transposes: g[l] lane j = tap l of filter j.
+   Unpack and shuffle within 128-bit lanes (sQM then holds lane l = M + 4 L
+   of filters 4Q..4Q+3 in 128-bit lane L), then a 4x4 transpose of 128-bit
+   lanes per M: 51 shuffles, where 9 gathers of 16 strided floats cost about
+   three times as long. Named variables, not arrays: GCC kept the arrays on
+   the stack (a store and a reload per row). */
+#define NB_WF_ROW(r, j) \
+    const __m512 r = _mm512_maskz_loadu_ps(0x1FF, gp); \
+    gp += (j) + 1 < live ? gstride : 0;
+#define NB_WF_QUAD(Q, j)                                                     \
+    NB_WF_ROW(r0##Q, j) NB_WF_ROW(r1##Q, j + 1) NB_WF_ROW(r2##Q, j + 2)      \
+    NB_WF_ROW(r3##Q, j + 3)                                                  \
+    const __m512 t0##Q = _mm512_unpacklo_ps(r0##Q, r1##Q);                   \
+    const __m512 t1##Q = _mm512_unpackhi_ps(r0##Q, r1##Q);                   \
+    const __m512 t2##Q = _mm512_unpacklo_ps(r2##Q, r3##Q);                   \
+    const __m512 t3##Q = _mm512_unpackhi_ps(r2##Q, r3##Q);                   \
+    const __m512 s##Q##0 = _mm512_shuffle_ps(t0##Q, t2##Q, _MM_SHUFFLE(1, 0, 1, 0)); \
+    const __m512 s##Q##1 = _mm512_shuffle_ps(t0##Q, t2##Q, _MM_SHUFFLE(3, 2, 3, 2)); \
+    const __m512 s##Q##2 = _mm512_shuffle_ps(t1##Q, t3##Q, _MM_SHUFFLE(1, 0, 1, 0)); \
+    const __m512 s##Q##3 = _mm512_shuffle_ps(t1##Q, t3##Q, _MM_SHUFFLE(3, 2, 3, 2));
+#define NB_WF_LANES(M)                                                                 \
+    {                                                                                  \
+        const __m512 a = _mm512_shuffle_f32x4(s0##M, s1##M, _MM_SHUFFLE(1, 0, 1, 0));  \
+        const __m512 b = _mm512_shuffle_f32x4(s2##M, s3##M, _MM_SHUFFLE(1, 0, 1, 0));  \
+        g[M] = _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0));                    \
+        g[M + 4] = _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1));                \
     }
-    for (int m = 0; m < 4; m++) {
-        const __m512 a = _mm512_shuffle_f32x4(s[0][m], s[1][m], _MM_SHUFFLE(1, 0, 1, 0));
-        const __m512 b = _mm512_shuffle_f32x4(s[2][m], s[3][m], _MM_SHUFFLE(1, 0, 1, 0));
-        g[m] = _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0));
-        g[m + 4] = _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1));
-    }
-    const __m512 a = _mm512_shuffle_f32x4(s[0][0], s[1][0], _MM_SHUFFLE(3, 2, 3, 2));
-    const __m512 b = _mm512_shuffle_f32x4(s[2][0], s[3][0], _MM_SHUFFLE(3, 2, 3, 2));
+
+static inline __attribute__((always_inline)) void
+load_taps16(const float *gp, ptrdiff_t gstride, size_t live, __m512 g[9]) {
+    NB_WF_QUAD(0, 0)
+    NB_WF_QUAD(1, 4)
+    NB_WF_QUAD(2, 8)
+    NB_WF_QUAD(3, 12)
+    NB_WF_LANES(0)
+    NB_WF_LANES(1)
+    NB_WF_LANES(2)
+    NB_WF_LANES(3)
+    const __m512 a = _mm512_shuffle_f32x4(s00, s10, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m512 b = _mm512_shuffle_f32x4(s20, s30, _MM_SHUFFLE(3, 2, 3, 2));
     g[8] = _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0));
 }
+#undef NB_WF_ROW
+#undef NB_WF_QUAD
+#undef NB_WF_LANES
 
-/* 16 filters per call (the AVX-512 conv tile's MR of 14 in one): each
+/* 16 filters per pass (the AVX-512 conv tile's MR of 14 in one): each
    filter's 9 taps are contiguous (tstride +-1, the driver's two cases), so
    one masked load per filter and a transpose; other strides take the
-   plain-C twin. Row then column transform, 36 masked stores. */
+   plain-C twin. Row then column transform, 36 masked stores.
+   Register plan: the 16 filter rows, then the 9 tap vectors, then the 18
+   row-transformed t[r][nu] and one column's 6 results with 5 constants
+   (29 zmm): nothing spills. Lanes past n load the last live filter again
+   (no branch per lane; the masked stores drop them), and the stores walk
+   the 36 points with a pointer per column nu, mu 6 uxi apart: the earlier
+   form kept 36 addresses live and spilled them (measured 40 % of the
+   c256 14x14 layer in this kernel, most of it stack traffic). */
+static inline __attribute__((always_inline)) void
+filter16(const int rot, size_t live, const float *g, ptrdiff_t gstride, float *u, ptrdiff_t uxi) {
+    const __mmask16 lm = (__mmask16)(live >= 16 ? 0xFFFF : (1u << live) - 1);
+    __m512 l[9], t[3][6];
+    load_taps16(g - (rot ? 8 : 0), gstride, live, l);   /* taps from the lowest address up */
+#pragma GCC unroll 3
+    for (int row = 0; row < 3; row++)
+        filter3(l[rot ? 8 - 3 * row : 3 * row], l[rot ? 7 - 3 * row : 3 * row + 1],
+                l[rot ? 6 - 3 * row : 3 * row + 2], t[row]);
+    const ptrdiff_t mu_step = 6 * uxi;
+#pragma GCC unroll 6
+    for (int nu = 0; nu < 6; nu++) {
+        __m512 res[6];
+        filter3(t[0][nu], t[1][nu], t[2][nu], res);
+        float *p = u + nu * uxi;
+#pragma GCC unroll 6
+        for (int mu = 0; mu < 6; mu++, p += mu_step) _mm512_mask_storeu_ps(p, lm, res[mu]);
+    }
+}
+
+/* One pass a call: inlined into the loop over passes, GCC hoisted the 36
+   store offsets out of it and spilled them. */
+static __attribute__((noinline)) void filter16_up(size_t live, const float *g, ptrdiff_t gstride,
+                                                  float *u, ptrdiff_t uxi) {
+    filter16(0, live, g, gstride, u, uxi);
+}
+
+static __attribute__((noinline)) void filter16_rot(size_t live, const float *g, ptrdiff_t gstride,
+                                                   float *u, ptrdiff_t uxi) {
+    filter16(1, live, g, gstride, u, uxi);
+}
+
 void nb_f32_winofilter_ukernel__avx512(size_t n, const float *g, ptrdiff_t gstride,
                                        ptrdiff_t tstride, float *u, ptrdiff_t uxi) {
     if (tstride != 1 && tstride != -1) {
@@ -175,19 +234,10 @@ void nb_f32_winofilter_ukernel__avx512(size_t n, const float *g, ptrdiff_t gstri
     }
     for (size_t j0 = 0; j0 < n; j0 += 16) {
         const size_t live = n - j0 < 16 ? n - j0 : 16;
-        const __mmask16 lm = (__mmask16)(live == 16 ? 0xFFFF : (1u << live) - 1);
-        __m512 r[16], l[9], gv[9], t[3][6];
-        for (size_t j = 0; j < 16; j++)   /* taps from the lowest address up */
-            r[j] = j < live ? _mm512_maskz_loadu_ps(0x1FF, g + (ptrdiff_t)(j0 + j) * gstride - (tstride < 0 ? 8 : 0))
-                            : _mm512_setzero_ps();
-        taps16(r, l);
-        for (int e = 0; e < 9; e++) gv[e] = l[tstride > 0 ? e : 8 - e];
-        for (int row = 0; row < 3; row++) filter3(gv[3 * row], gv[3 * row + 1], gv[3 * row + 2], t[row]);
-        for (int nu = 0; nu < 6; nu++) {
-            __m512 res[6];
-            filter3(t[0][nu], t[1][nu], t[2][nu], res);
-            for (int mu = 0; mu < 6; mu++)
-                _mm512_mask_storeu_ps(u + (6 * mu + nu) * uxi + (ptrdiff_t)j0, lm, res[mu]);
-        }
+        const float *gj = g + (ptrdiff_t)j0 * gstride;
+        if (tstride > 0)
+            filter16_up(live, gj, gstride, u + j0, uxi);
+        else
+            filter16_rot(live, gj, gstride, u + j0, uxi);
     }
 }
