@@ -4,6 +4,7 @@
  *                 [--limit N] [--seed S] [--lr 1e-3] [--save FILE] [--resume FILE]
  *                 [--export-init FILE] [--export-order FILE] [--export-steps DIR] [--no-dropout]
  *                 [--log-losses FILE] [--steps N] [--test-limit N] [--eval] [--data DIR]
+ *                 [--dtype float32|float64]
  *
  * The model is
  * Conv2d(1,32,3,p1)-BN-ReLU-MaxPool2-Conv2d(32,64,3,p1)-BN-ReLU-MaxPool2-
@@ -22,6 +23,10 @@
  * before each step (DIR/step_<k>.nbst, with --steps). --limit N trains on
  * the first N images only, --test-limit N tests on the first N test
  * images, --steps N stops after N steps (no evaluation then unless --eval).
+ * --dtype float64 trains in double precision (nb_module_to_dtype after the
+ * initial weights are made or loaded, each batch converted): the
+ * comparison with the twin without float32's rounding differences, which
+ * training amplifies (scripts/fashion_mnist_compare.sh).
  *
  * Exit status: 0 when the run finished, every tensor it made is released
  * (nb_tensor_live_count back to its start) and, with --limit, the mean
@@ -45,6 +50,7 @@ typedef struct {
     uint64_t seed;
     double lr, dropout;
     bool eval_anyway;
+    nb_dtype dtype;
     const char *isa, *save, *resume, *export_init, *export_order, *export_steps, *log_losses, *data;
 } options;
 
@@ -73,7 +79,8 @@ static nb_module *model_new(double dropout_p, uint64_t seed, nb_generator *gen) 
 static int usage(const char *why) {
     fprintf(stderr, "fashion_mnist: %s\nusage: fashion_mnist [--epochs N] [--batch N] [--threads N] [--isa NAME] "
                     "[--limit N] [--steps N] [--test-limit N] [--seed S] [--lr X] [--save FILE] [--resume FILE] [--export-init FILE] "
-                    "[--export-order FILE] [--export-steps DIR] [--no-dropout] [--log-losses FILE] [--data DIR] [--eval]\n", why);
+                    "[--export-order FILE] [--export-steps DIR] [--no-dropout] [--log-losses FILE] [--data DIR] [--eval] "
+                    "[--dtype float32|float64]\n", why);
     return 2;
 }
 
@@ -106,6 +113,8 @@ static int parse_args(int argc, char **argv, options *o) {
         else if (!strcmp(a, "--export-steps")) o->export_steps = v;
         else if (!strcmp(a, "--log-losses")) o->log_losses = v;
         else if (!strcmp(a, "--data")) o->data = v;
+        else if (!strcmp(a, "--dtype") && v && (!strcmp(v, "float32") || !strcmp(v, "float64")))
+            o->dtype = !strcmp(v, "float64") ? NB_FLOAT64 : NB_FLOAT32;
         else return usage(a);
     }
     return 0;
@@ -138,13 +147,15 @@ static int set_isa(const char *name) {
 }
 
 /* Test accuracy in evaluation mode, batches of 1000 without autograd. */
-static double accuracy(nb_module *model, nb_tensor *x, nb_tensor *y) {
+static double accuracy(nb_module *model, nb_tensor *x, nb_tensor *y, nb_dtype dtype) {
     nb_module_train(model, false);
     nb_no_grad_enter();
     int64_t correct = 0, n = nb_tensor_size(x, 0);
     for (int64_t s = 0; s < n; s += 1000) {
         int64_t len = n - s < 1000 ? n - s : 1000;
-        nb_tensor *xb = nb_narrow(x, 0, s, len), *out = xb ? nb_module_forward(model, xb) : NULL;
+        nb_tensor *xn = nb_narrow(x, 0, s, len), *xb = xn ? nb_to_dtype(xn, dtype) : NULL;
+        nb_tensor *out = xb ? nb_module_forward(model, xb) : NULL;
+        nb_tensor_release(xn);
         nb_tensor *pred = out ? nb_argmax(out, 1, false) : NULL;
         if (pred) {
             const int64_t *p = nb_tensor_data(pred), *t = (const int64_t *)nb_tensor_data(y) + s;
@@ -249,19 +260,24 @@ static int train(const options *o, nb_module *model, nb_optimizer *opt, nb_batch
             const double t0 = now_s(), c0 = cpu_s();   /* a step's time includes gathering its batch, as the twin's */
             if (nb_batch_iter_next(it, &xb, &yb) != NB_OK) { fprintf(stderr, "\nfashion_mnist: %s\n", nb_last_error()); return 1; }
             if (!xb) break;
+            if (o->dtype != NB_FLOAT32) {   /* --dtype float64: the batch in the model's dtype */
+                nb_tensor *xc = nb_to_dtype(xb, o->dtype);
+                nb_tensor_release(xb);
+                if (!(xb = xc)) { fprintf(stderr, "\nfashion_mnist: %s\n", nb_last_error()); nb_tensor_release(yb); return 1; }
+            }
             if (o->export_steps && export_step(o->export_steps, model, log->step)) return 1;
             double l = train_step(model, opt, xb, yb), dt = now_s() - t0, dc = cpu_s() - c0;
             int64_t bsz = nb_tensor_size(xb, 0);
             nb_tensor_release(xb);
             nb_tensor_release(yb);
             if (l != l) { fprintf(stderr, "\nfashion_mnist: step %lld: %s\n", (long long)log->step, nb_last_error()); return 1; }
-            if (log->losses) fprintf(log->losses, "%lld %.9g %.6f %.6f\n", (long long)log->step, l, dt * 1e3, dc * 1e3);
+            if (log->losses) fprintf(log->losses, "%lld %.17g %.6f %.6f\n", (long long)log->step, l, dt * 1e3, dc * 1e3);
             if (log->step < log->total_steps / 4) log->first_q += l;
             if (log->step >= log->total_steps - log->total_steps / 4) log->last_q += l;
             log->step++;
             fm_progress_step(&pr, bsz, l);
         }
-        fm_progress_end(&pr, !o->steps || o->eval_anyway ? accuracy(model, d->xte, d->yte) : -2);
+        fm_progress_end(&pr, !o->steps || o->eval_anyway ? accuracy(model, d->xte, d->yte, o->dtype) : -2);
     }
     return 0;
 }
@@ -281,6 +297,7 @@ int main(int argc, char **argv) {
     if (!model) { fprintf(stderr, "fashion_mnist: model: %s\n", nb_last_error()); return 1; }
     if (o.resume && nb_module_load(model, o.resume)) { fprintf(stderr, "fashion_mnist: %s\n", nb_last_error()); return 1; }
     if (o.export_init && nb_module_save(model, o.export_init)) { fprintf(stderr, "fashion_mnist: %s\n", nb_last_error()); return 1; }
+    if (o.dtype != NB_FLOAT32 && nb_module_to_dtype(model, o.dtype)) { fprintf(stderr, "fashion_mnist: %s\n", nb_last_error()); return 1; }
     nb_tensor *params[32];
     const int np = nb_module_parameters(model, params, 32);
     nb_optimizer *opt = np > 0 && np <= 32 ? nb_adamw_new(np, params, o.lr, 0.9, 0.999, 1e-8, 0.01) : NULL;

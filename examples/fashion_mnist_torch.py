@@ -98,12 +98,12 @@ def load_nabla_state(model, path):
     model.load_state_dict(read_nabla_state(path), strict=True)
 
 
-def accuracy(model, x, y):
+def accuracy(model, x, y, dtype):
     model.eval()
     correct = 0
     with torch.no_grad():
         for s in range(0, len(x), 1000):
-            correct += (model(x[s:s + 1000]).argmax(1) == y[s:s + 1000]).sum().item()
+            correct += (model(x[s:s + 1000].to(dtype)).argmax(1) == y[s:s + 1000]).sum().item()
     model.train()
     return correct / len(x)
 
@@ -119,6 +119,9 @@ def main():
     ap.add_argument("--eval", action="store_true", help="test accuracy after each epoch also with --steps")
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--check-steps", help="DIR of nabla's --export-steps: each step's loss at nabla's weights")
+    ap.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                    help="train in this precision (model.double() after the initial weights, each batch converted), "
+                         "as nabla's --dtype")
     ap.add_argument("--perturb-ulp", action="store_true",
                     help="move one weight (the last layer's first) up by one ulp before training: "
                          "how far a single rounding difference carries")
@@ -142,6 +145,8 @@ def main():
         with torch.no_grad():
             w = list(model.parameters())[-2].view(-1)
             w[0] = torch.nextafter(w[0], torch.tensor(float("inf")))
+    dtype = torch.float64 if a.dtype == "float64" else torch.float32
+    model.to(dtype)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
     orders = [list(map(int, line.split())) for line in open(a.order)] if a.order else []
     log = open(a.log_losses, "w") if a.log_losses else None
@@ -160,7 +165,7 @@ def main():
                 break
             idx = order[b * a.batch:(b + 1) * a.batch]
             t0, c0 = time.perf_counter(), time.process_time()
-            xb, yb = xtr.index_select(0, idx), ytr.index_select(0, idx)
+            xb, yb = xtr.index_select(0, idx).to(dtype), ytr.index_select(0, idx)
             if a.check_steps:   # nabla's model before this step, no update of ours
                 load_nabla_state(model, f"{a.check_steps}/step_{step}.nbst")
                 with torch.no_grad():
@@ -174,14 +179,14 @@ def main():
             images += len(idx)
             done += 1
             if log:
-                log.write(f"{step} {loss.item():.9g} {dt * 1e3:.6f} {dc * 1e3:.6f}\n")
+                log.write(f"{step} {loss.item():.17g} {dt * 1e3:.6f} {dc * 1e3:.6f}\n")
             if not a.quiet and (step % 50 == 0 or step < 10):
                 print(f"step {step} loss {loss.item():.6f} {dt * 1e3:.2f} ms", flush=True)
             step += 1
         el = time.perf_counter() - t_epoch
         msg = f"epoch {e + 1}/{a.epochs}: {done} steps in {el:.1f} s, {images / el:.0f} images/s"
         if not a.steps or a.eval:
-            msg += f", test accuracy {100 * accuracy(model, xte, yte):.2f} %"
+            msg += f", test accuracy {100 * accuracy(model, xte, yte, dtype):.2f} %"
         print(msg, flush=True)
     secs = time.perf_counter() - t_start
     print(f"trained {step} steps in {secs:.1f} s: {step * a.batch / secs:.0f} images/s")

@@ -219,6 +219,14 @@ NB_API nb_status nb_module_save(const nb_module *m, const char *path);
    counters bumped), so optimisers holding the parameters keep working. */
 NB_API nb_status nb_module_load(nb_module *m, const char *path);
 
+/* Module.to(dtype) (.double() with NB_FLOAT64, .float() with NB_FLOAT32):
+   every floating parameter, buffer and parameter grad is converted in
+   place (the same tensor objects, new storage; integer buffers unchanged).
+   Build optimisers after it, as PyTorch advises. NB_ERR_DTYPE for a
+   non-floating dtype, NB_ERR_ARG for a non-leaf entry, NB_ERR_OOM; on any
+   error the module is unchanged. */
+NB_API nb_status nb_module_to_dtype(nb_module *m, nb_dtype dtype);
+
 /* ---- optimisers (torch.optim) -------------------------------------------------- */
 
 typedef struct nb_optimizer nb_optimizer;
