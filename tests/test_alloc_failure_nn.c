@@ -2,7 +2,8 @@
  * every allocation in turn): a failed nb_module_load leaves the model
  * unchanged, a failed BatchNorm2d training forward leaves the running
  * statistics unchanged, a failed backward through it and a failed AdamW /
- * Nesterov step change nothing, and nothing leaks. */
+ * Nesterov step change nothing, a failed nb_module_to_dtype leaves every
+ * dtype and value as it was, and nothing leaks. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -61,6 +62,35 @@ static void load_out_of_memory_changes_nothing_and_leaks_nothing(void **s) {
     remove(path);
     nb_module_free(src);
     nb_module_free(dst);
+}
+
+static void to_dtype_out_of_memory_changes_nothing_and_leaks_nothing(void **s) {
+    (void)s;
+    if (!AF_AVAILABLE) { skip(); return; }
+    nb_module *m = bn_model();
+    unsigned char before[4096], after[4096];
+    const size_t n = state_bytes(m, before);
+    int failures = 0;
+    for (long k = 1; k <= MAX_ALLOCS; k++) {
+        nb_free_buffers();
+        af_track_begin();
+        af_arm(k);
+        const nb_status st = nb_module_to_dtype(m, NB_FLOAT64);
+        const long made = af_disarm();
+        nb_free_buffers();
+        const long kept = af_track_end();   /* on success: the new storages */
+        if (st == NB_OK) { assert_true(made < k); break; }
+        assert_int_equal(kept, 0);
+        assert_int_equal(st, NB_ERR_OOM);
+        assert_int_equal(state_bytes(m, after), n);   /* still float32: the same byte count */
+        assert_memory_equal(before, after, n);
+        failures++;
+    }
+    assert_true(failures >= 3);
+    nb_named_tensor sd[16];
+    assert_int_equal(nb_module_state_dict(m, sd, 16), 9);
+    assert_int_equal(nb_tensor_dtype(sd[0].tensor), NB_FLOAT64);   /* the last attempt converted */
+    nb_module_free(m);
 }
 
 static void batchnorm_forward_and_backward_out_of_memory_leak_nothing(void **s) {
@@ -130,6 +160,7 @@ static void new_optimiser_steps_out_of_memory_change_nothing(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(load_out_of_memory_changes_nothing_and_leaks_nothing),
+        cmocka_unit_test(to_dtype_out_of_memory_changes_nothing_and_leaks_nothing),
         cmocka_unit_test(batchnorm_forward_and_backward_out_of_memory_leak_nothing),
         cmocka_unit_test(new_optimiser_steps_out_of_memory_change_nothing),
     };
