@@ -5,6 +5,8 @@
 //                                      outputs, 28 x 28)
 //   ukernel/maxpool_bwd/<fn>           every row of a 2x2 stride-2 window
 //                                      over a 56 x 56 plane (items = outputs)
+//   ukernel/maxpool2_planes|_bwd/<fn>  MaxPool2d(2) over 256 whole 8 x 8
+//                                      planes (items = outputs, 4 x 4 each)
 //   ukernel/wino_in/<fn>               16 channels x LANES tiles (items =
 //                                      6x6 tiles transformed)
 //   ukernel/wino_filter/<fn>           8 filters (items = 3x3 filters)
@@ -26,7 +28,7 @@ extern "C" {
 
 namespace {
 
-enum Kind { MAXPOOL, AVGPOOL, MAXPOOL_BWD, WINO_IN, WINO_FILTER, WINO_OUT, DW_FWD, DW_BWF, DW_BWD, PW };
+enum Kind { MAXPOOL, AVGPOOL, MAXPOOL_BWD, MAXPOOL2, MAXPOOL2_BWD, WINO_IN, WINO_FILTER, WINO_OUT, DW_FWD, DW_BWF, DW_BWD, PW };
 
 struct Entry {
     const char *kind, *fn;
@@ -41,6 +43,8 @@ const Entry kEntries[] = {
 #define NB_UK_MAXPOOL(fn) NBB_E(MAXPOOL, "maxpool", fn, 0)
 #define NB_UK_AVGPOOL(fn) NBB_E(AVGPOOL, "avgpool", fn, 0)
 #define NB_UK_MAXPOOL_BWD(fn) NBB_E(MAXPOOL_BWD, "maxpool_bwd", fn, 0)
+#define NB_UK_MAXPOOL2(fwd, bwd) \
+    NBB_E(MAXPOOL2, "maxpool2_planes", fwd, 0) NBB_E(MAXPOOL2_BWD, "maxpool2_planes_bwd", bwd, 0)
 #define NB_UK_WINO_IN(fn, lanes) NBB_E(WINO_IN, "wino_in", fn, lanes)
 #define NB_UK_WINO_FILTER(fn) NBB_E(WINO_FILTER, "wino_filter", fn, 0)
 #define NB_UK_WINO_OUT(fn, lanes) NBB_E(WINO_OUT, "wino_out", fn, lanes)
@@ -80,6 +84,24 @@ int64_t run_pool_bwd(benchmark::State &state, const Entry *e) {
         benchmark::ClobberMemory();
     }
     return 28 * 28;
+}
+
+// MaxPool2d(2) over whole planes: the small CNN's 8x8 -> 4x4 planes (one
+// 16-lane vector a plane), kPlanes of them; items = outputs.
+constexpr int64_t kPlanes = 256, kPQ = 4;
+int64_t run_pool_planes(benchmark::State &state, const Entry *e) {
+    const int64_t outs = kPlanes * kPQ * kPQ;
+    nbb::Buffer x{size_t(4 * outs)}, y{size_t(outs)}, dy{size_t(outs)}, dx{size_t(4 * outs)};
+    std::vector<int64_t> arg(static_cast<size_t>(outs));
+    nb_f32_maxpool2_planes_ukernel__scalar(kPQ, kPQ, x.p, 0, outs, y.p, arg.data());
+    for (auto _ : state) {
+        if (e->k == MAXPOOL2)
+            reinterpret_cast<nb_f32_maxpool2_planes_fn>(e->f)(kPQ, kPQ, x.p, 0, outs, y.p, arg.data());
+        else
+            reinterpret_cast<nb_f32_maxpool2_planes_bwd_fn>(e->f)(kPQ, kPQ, dy.p, arg.data(), 0, outs, dx.p);
+        benchmark::ClobberMemory();
+    }
+    return outs;
 }
 
 int64_t run_wino(benchmark::State &state, const Entry *e) {
@@ -152,6 +174,8 @@ void bm_entry(benchmark::State &state, const Entry *e) {
     case MAXPOOL:
     case AVGPOOL: items = run_pool(state, e); break;
     case MAXPOOL_BWD: items = run_pool_bwd(state, e); break;
+    case MAXPOOL2:
+    case MAXPOOL2_BWD: items = run_pool_planes(state, e); break;
     case WINO_IN:
     case WINO_FILTER:
     case WINO_OUT: items = run_wino(state, e); break;
