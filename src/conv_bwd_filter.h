@@ -11,8 +11,9 @@
 int nb_conv_bwd_filter_rows_applies(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                     const nb_conv_geom *g);
 
-/* dw by the padded-rows path. *ran = 0 (and dw undefined) when x holds a
-   non-finite value: the caller then runs a column-matrix path. NB_ERR_OOM
+/* dw by the padded-rows path. *ran = 0 (and dw undefined) when dw came
+   out with a non-finite element (x holding Inf or NaN, or a sum that
+   overflowed): the caller then runs a column-matrix path. NB_ERR_OOM
    before anything is written. */
 nb_status nb_conv_bwd_filter_rows(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                   const nb_conv_geom *g, const float *x, const float *dy,
