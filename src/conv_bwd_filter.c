@@ -184,6 +184,11 @@ nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_de
             return NB_OK;
         }
     }
+    if (nb_conv_bwd_filter_narrow_applies(cd, &c.g)) {
+        st = nb_conv_bwd_filter_narrow(cd, d, &c.g, x, dy, dw);
+        if (st == NB_OK) bias_grad(cd, d, &c.g, dy, dbias);
+        return st;
+    }
     const int64_t ni = filter_batch_images(cd, d, &c.g);
     c.nb = ni ? ni : filter_block_cols(cd, c.g.L, c.g.PQ);
     const int64_t tasks = c.g.G;

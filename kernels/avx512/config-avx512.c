@@ -109,7 +109,9 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->conv_gemm.mr = 14;
     cfg->conv_gemm.ukernel = nb_f32_gemm_ukernel_14x16__avx512;
     cfg->conv_gemm.pack_a = nb_f32_packa_ukernel_14__avx512;
-    cfg->conv_gemm.ukernel_adirect = NULL;
+    /* The SGEMM never runs conv_gemm; its A-in-place tile is backward-
+       filter's for 1x1 layers of at most 16 filters (src/conv_bwd_filter_narrow.c). */
+    cfg->conv_gemm.ukernel_adirect = nb_f32_gemm_ukernel_14x16__avx512_adirect;
     cfg->gemm.mr = 14;
     cfg->gemm.nr = 32;
     cfg->gemm.mc = 84;
