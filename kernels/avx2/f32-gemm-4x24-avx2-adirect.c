@@ -37,33 +37,45 @@ void store_row(int mode, __m256 acc, __m256 valpha, __m256 vbeta, size_t n, floa
     _mm256_maskstore_ps(c, mk, nb_avx2_gemm_epilogue_mode(mode, acc, valpha, vbeta, t));
 }
 
+/* Named accumulators (cR0, cR1, cR2 for row R), not an array: GCC kept an
+   array of them in memory, storing 8 of the 12 to the stack every k. Rows
+   R >= M are compiled out (M is a constant). */
+#define NB_ROWS4(X) X(0) X(1) X(2) X(3)
+
 static inline __attribute__((always_inline))
 void body_4x24(const int M, size_t n, size_t k, const float *a, ptrdiff_t lda, const float *b,
                float *c, ptrdiff_t ldc, float alpha, float beta) {
-    __m256 acc[4][3];
-    for (int r = 0; r < M; r++) acc[r][0] = acc[r][1] = acc[r][2] = _mm256_setzero_ps();
+#define NB_ZERO(r) __m256 c##r##0 = _mm256_setzero_ps(), c##r##1 = c##r##0, c##r##2 = c##r##0;
+    NB_ROWS4(NB_ZERO)
+#undef NB_ZERO
     for (int r = 0; r < M; r++) _mm_prefetch((const char *)(c + (ptrdiff_t)r * ldc), _MM_HINT_T0);
     const float *row[4];
     for (int r = 0; r < 4; r++) row[r] = a + (ptrdiff_t)(r < M ? r : 0) * lda;
 #pragma GCC unroll 2
     for (size_t p = 0; p < k; p++) {
         const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), b2 = _mm256_load_ps(b + 16);
-#pragma GCC unroll 4
-        for (int r = 0; r < M; r++) {
-            const __m256 ar = _mm256_broadcast_ss(row[r] + p);
-            acc[r][0] = _mm256_fmadd_ps(ar, b0, acc[r][0]);
-            acc[r][1] = _mm256_fmadd_ps(ar, b1, acc[r][1]);
-            acc[r][2] = _mm256_fmadd_ps(ar, b2, acc[r][2]);
+#define NB_FMA(r)                                                   \
+        if ((r) < M) {                                              \
+            const __m256 ar = _mm256_broadcast_ss(row[r] + p);      \
+            c##r##0 = _mm256_fmadd_ps(ar, b0, c##r##0);             \
+            c##r##1 = _mm256_fmadd_ps(ar, b1, c##r##1);             \
+            c##r##2 = _mm256_fmadd_ps(ar, b2, c##r##2);             \
         }
+        NB_ROWS4(NB_FMA)
+#undef NB_FMA
         b += 24;
     }
     const __m256 valpha = _mm256_set1_ps(alpha), vbeta = _mm256_set1_ps(beta);
     const int mode = nb_avx2_epilogue_mode(alpha, beta);
-#pragma GCC unroll 4
-    for (int r = 0; r < M; r++) {
-        float *cr = c + (ptrdiff_t)r * ldc;
-        for (size_t j = 0; j < 3 && 8 * j < n; j++) store_row(mode, acc[r][j], valpha, vbeta, n - 8 * j, cr + 8 * j);
+#define NB_STORE(r)                                                                        \
+    if ((r) < M) {                                                                         \
+        float *cr = c + (ptrdiff_t)(r) * ldc;                                              \
+        store_row(mode, c##r##0, valpha, vbeta, n, cr);                                    \
+        if (n > 8) store_row(mode, c##r##1, valpha, vbeta, n - 8, cr + 8);                 \
+        if (n > 16) store_row(mode, c##r##2, valpha, vbeta, n - 16, cr + 16);              \
     }
+    NB_ROWS4(NB_STORE)
+#undef NB_STORE
 }
 
 void nb_f32_gemm_ukernel_4x24__avx2_adirect(size_t m, size_t n, size_t k, const float *restrict a,
