@@ -76,13 +76,8 @@ static nb_status bwd_filter_task(const void *ctx, int64_t gi, float *col) {
         const float *dyg = c->dy + (n * c->d->k + gi * g->kg) * g->PQ;
         for (int64_t j0 = 0; j0 < g->PQ; j0 += c->nb) {
             const int64_t nj = c->nb < g->PQ - j0 ? c->nb : g->PQ - j0;
-            const float *B = xg + j0;
-            int64_t ldb = g->PQ;
-            if (!g->pointwise) {
-                nb_conv_im2col_split(c->cd, c->d, g, j0, nj, xg, col, nj);
-                B = col;
-                ldb = nj;
-            }
+            int64_t ldb;
+            const float *B = nb_conv_col_block(c->cd, c->d, g, j0, nj, xg, col, &ldb);
             const nb_status s = filter_block(c, dyg + j0, B, ldb, nj,
                                              n == 0 && j0 == 0 ? 0.0f : 1.0f, dwt ? dwt : dwg);
             if (s != NB_OK) return s;
@@ -188,6 +183,11 @@ nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_de
             bias_grad(cd, d, &c.g, dy, dbias);
             return NB_OK;
         }
+    }
+    if (nb_conv_bwd_filter_narrow_applies(cd, &c.g)) {
+        st = nb_conv_bwd_filter_narrow(cd, d, &c.g, x, dy, dw);
+        if (st == NB_OK) bias_grad(cd, d, &c.g, dy, dbias);
+        return st;
     }
     const int64_t ni = filter_batch_images(cd, d, &c.g);
     c.nb = ni ? ni : filter_block_cols(cd, c.g.L, c.g.PQ);

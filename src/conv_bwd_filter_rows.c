@@ -13,11 +13,17 @@
  * so for a fixed tap the channels are rows of one matrix with a constant
  * row stride (plane) and unit column stride: the GEMM's A operand read in
  * place (ukernel_adirect, or packed from there), no im2col. The pixels
- * q in [Q, Wp) of a row are padding: their dy rows (B: dy transposed once
- * an image, packed a KC block at a time) are zero, so for finite x they add exact zeros
- * (fma(x, 0, acc) == acc; acc starts at +0 and never becomes -0 through
- * them). Non-finite x would make them NaN: the copy watches for it and the
- * caller then runs the column-matrix path instead.
+ * q in [Q, Wp) of a row are padding: their dy rows (B: packed a KC block
+ * at a time straight from dy, transposed in registers by the packer) are
+ * zero, so for finite x they add exact zeros (fma(x, 0, acc) == acc; acc
+ * starts at +0 and never becomes -0 through them). Non-finite x would make
+ * them NaN. That needs no scan of x: an Inf or NaN in x makes every product
+ * it enters non-finite, and a non-finite FMA chain or sum stays non-finite
+ * (Inf + finite = Inf, Inf - Inf = NaN, NaN sticks), so a dw with no
+ * non-finite element proves that every product was finite and the bits are
+ * the column matrix's. Each member checks its rows of dw; where one is
+ * not finite (non-finite x, or a sum that overflowed, which the other path
+ * gives too) the caller runs the column-matrix path instead.
  *
  * Bits: every dwT element is, for each image in order and each KC block
  * [j0, j0 + KC) of [0, Ke) (boundaries at multiples of the SGEMM's kc), one
@@ -30,8 +36,7 @@
  * choice of this path depends on the shape only (the same on AVX2 and
  * AVX-512, whose KC and FMA chains agree).
  *
- * Threads: members take filter panels (each transposing and packing only
- * its own dy rows) and, where those do not split evenly, rows (copying only
+ * Threads: members take filter panels (each packing only its own dy rows) and, where those do not split evenly, rows (copying only
  * their channels); the team meets only once, before dw = dwT^T.
  */
 #include <string.h>
@@ -39,8 +44,9 @@
 #include "conv_bwd_filter.h"
 #include "scratch.h"
 
-/* The largest padded image (floats a thread) and dyT this path takes:
-   beyond them the copies would not pay for themselves in cache. */
+/* The largest padded image (floats a thread) and dy of one group's image
+   this path takes: beyond them the copies would not pay for themselves in
+   cache. */
 #define ROWS_MAX_IMAGE ((int64_t)1 << 22)
 /* The fewest pixels (padded-row numbering, all images) it takes. */
 #define ROWS_MIN_PIXELS 768
@@ -53,9 +59,9 @@ typedef struct {
     int64_t sh, Wp, Hp, plane, Ke, RS, mpan;   /* (layout_of); mpan: row panels (of MR channels) a tap */
     const float *x, *dy;
     float *dw, *dwt;        /* dwt: dwT of every group (L x kg each) */
-    float *work;            /* per member: xp, dyT, B panels, A panel */
-    int64_t xp_floats, dyt_floats, bp_floats, work_floats;
-    int bad;                /* non-finite x seen (atomic) */
+    float *work;            /* per member: xp, B panels, A panel */
+    int64_t xp_floats, bp_floats, work_floats;
+    int bad;                /* a non-finite dw element seen (atomic) */
 } rows_ctx;
 
 static int64_t round16(int64_t v) { return (v + 15) / 16 * 16; }
@@ -91,33 +97,23 @@ int nb_conv_bwd_filter_rows_applies(const nb_conv_desc *cd, const nb_conv2d_desc
     rows_ctx l;
     if (!gd || !gd->pack_b || !gd->ukernel || !gd->pack_a) return 0;
     if (g->pointwise || g->cg < 16 || !layout_of(d, g, &l)) return 0;
-    int64_t img, dyt;
-    if (!nb_mul_ok(l.plane * l.sh * l.sh, g->cg, &img) || !nb_mul_ok(g->PQ, g->kg, &dyt)) return 0;
+    int64_t img, dyg;
+    if (!nb_mul_ok(l.plane * l.sh * l.sh, g->cg, &img) || !nb_mul_ok(g->PQ, g->kg, &dyg)) return 0;
     /* Few pixels in all (c256 14x14 k256, one image: 209 a dw element)
        leave the dwT write and its transpose to dw a large share: the
        column-matrix path's plain form writes dw directly (137 vs 118
        GFLOP/s, one run). */
-    return img <= ROWS_MAX_IMAGE && dyt <= ROWS_MAX_IMAGE && d->n >= (ROWS_MIN_PIXELS + l.Ke - 1) / l.Ke;
-}
-
-/* 1 when one of the n floats at x is not finite. */
-static int any_nonfinite(const float *x, int64_t n) {
-    const uint32_t *u = (const uint32_t *)x;
-    uint32_t inf = 0;
-    for (int64_t i = 0; i < n; i++) inf |= (u[i] & 0x7f800000u) == 0x7f800000u;
-    return inf != 0;
+    return img <= ROWS_MAX_IMAGE && dyg <= ROWS_MAX_IMAGE && d->n >= (ROWS_MIN_PIXELS + l.Ke - 1) / l.Ke;
 }
 
 /* Stride 2: channels [c0, c1) of group gi of image n into their four
    phase planes (layout_of; phase ph_ab of channel ch at
    xp + (2 a + b) cg plane + (ch - c0) plane). */
-static int phase_channels(const rows_ctx *c, int64_t n, int64_t gi, int64_t c0, int64_t c1, float *xp) {
+static void phase_channels(const rows_ctx *c, int64_t n, int64_t gi, int64_t c0, int64_t c1, float *xp) {
     const nb_conv2d_desc *d = c->d;
     const int64_t H = d->h, W = d->w, ph = d->pad_h, pw = d->pad_w, Wp = c->Wp;
-    int bad = 0;
     for (int64_t ch = c0; ch < c1; ch++) {
         const float *src = c->x + (n * d->c + gi * c->g.cg + ch) * H * W;
-        bad |= any_nonfinite(src, H * W);
         for (int64_t ab = 0; ab < 4; ab++) {
             const int64_t a = ab / 2, b = ab % 2;
             /* columns j of the phase with 0 <= 2 j + b - pw < W */
@@ -138,15 +134,13 @@ static int phase_channels(const rows_ctx *c, int64_t n, int64_t gi, int64_t c0, 
             }
         }
     }
-    return bad;
 }
 
 /* Stride 1: channels [c0, c1) of group gi of image n, zero padded, into
-   xp (plane floats each). Returns 1 when one of them is not finite. */
-static int pad_channels(const rows_ctx *c, int64_t n, int64_t gi, int64_t c0, int64_t c1, float *xp) {
+   xp (plane floats each). */
+static void pad_channels(const rows_ctx *c, int64_t n, int64_t gi, int64_t c0, int64_t c1, float *xp) {
     const nb_conv2d_desc *d = c->d;
     const int64_t H = d->h, W = d->w, ph = d->pad_h, pw = d->pad_w, Wp = c->Wp;
-    int bad = 0;
     for (int64_t ch = c0; ch < c1; ch++) {
         const float *src = c->x + (n * d->c + gi * c->g.cg + ch) * H * W;
         float *dst = xp + (ch - c0) * c->plane;
@@ -157,32 +151,20 @@ static int pad_channels(const rows_ctx *c, int64_t n, int64_t gi, int64_t c0, in
             /* the rest of this row and the next one's left padding */
             memset(row + W, 0, (size_t)(Wp - W) * sizeof(float));
         }
-        bad |= any_nonfinite(src, H * W);
         memset(dst + (ph + H) * Wp + pw, 0, (size_t)((c->Hp - ph - H) * Wp) * sizeof(float));
     }
-    return bad;
 }
 
-/* dyT (PQ x nk, row j = output pixel j) of filters [k0, k0 + nk) of group
-   gi of image n: dy transposed, one call for the image (per output row,
-   56-row calls with their edge tiles took 7 % of c64 56x56). */
-static void transpose_dy(const rows_ctx *c, int64_t n, int64_t gi, int64_t k0, int64_t nk, float *dyt) {
-    const nb_conv_geom *g = &c->g;
-    const float *dyg = c->dy + (n * c->d->k + gi * g->kg + k0) * g->PQ;
-    if (c->cd->transpose32) {   /* at most 512 columns a call (its contract's caller bound) */
-        for (int64_t k = 0; k < nk; k += 512)
-            c->cd->transpose32(g->PQ, nk - k < 512 ? nk - k : 512, dyg + k * g->PQ, g->PQ, dyt + k, nk, 0);
-        return;
-    }
-    for (int64_t j = 0; j < g->PQ; j++)
-        for (int64_t k = 0; k < nk; k++) dyt[j * nk + k] = dyg[k * g->PQ + j];
-}
-
-/* The B panels of the KC block [j0, j0 + kcb) (padded-row numbering) from
-   dyT's kg columns: ceil(kg / NR) panels of kcb NR floats, row j - j0 of
-   panel k0 / NR at bp + k0 kcb + (j - j0) NR; the rows of padding pixels
-   (q >= Q) zero, the others dyT's, packed an output-row segment at a time. */
-static void pack_dy_block(const rows_ctx *c, const float *dyt, int64_t kg, int64_t j0, int64_t kcb,
+/* The B panels of the KC block [j0, j0 + kcb) (padded-row numbering) of
+   the kg filters whose dy rows start at dyk (PQ floats apart): ceil(kg / NR)
+   panels of kcb NR floats, row j - j0 of panel k0 / NR at
+   bp + k0 kcb + (j - j0) NR; the rows of padding pixels (q >= Q) zero, the
+   others dy's, packed an output-row segment at a time by the SGEMM's
+   packer in its transposed form (B stored N x K: a filter's pixels are
+   contiguous), which transposes in registers: dy is read once and never
+   written back transposed (a dyT pass over the image cost 5 % of
+   c64 56x56). */
+static void pack_dy_block(const rows_ctx *c, const float *dyk, int64_t kg, int64_t j0, int64_t kcb,
                           float *bp) {
     const nb_conv_geom *g = &c->g;
     const int64_t NR = c->gd->nr, Wp = c->Wp;
@@ -193,8 +175,8 @@ static void pack_dy_block(const rows_ctx *c, const float *dyt, int64_t kg, int64
         for (int64_t k0 = 0; k0 < kg; k0 += NR) {
             float *dst = bp + k0 * kcb + (j - j0) * NR;
             if (seg)
-                c->gd->pack_b(0, (size_t)seg, (size_t)(kg - k0 < NR ? kg - k0 : NR),
-                              dyt + (p * g->Q + q) * kg + k0, kg, dst);
+                c->gd->pack_b(1, (size_t)seg, (size_t)(kg - k0 < NR ? kg - k0 : NR),
+                              dyk + k0 * g->PQ + p * g->Q + q, g->PQ, dst);
             memset(dst + seg * NR, 0, (size_t)((end - j - seg) * NR) * sizeof(float));
         }
         j = end;
@@ -206,8 +188,7 @@ static void pack_dy_block(const rows_ctx *c, const float *dyt, int64_t kg, int64
 typedef struct { int64_t u0, u1, k0, k1; } rows_share;
 
 /* The filters split first where their full panels split evenly over a
-   factor of the team (each member then transposes and packs only its own
-   dy rows), the units over the rest. */
+   factor of the team (each member then packs only its own dy rows), the units over the rest. */
 static rows_share member_share(const rows_ctx *c, int tid, int nt) {
     const int64_t NR = c->gd->nr, kg = c->g.kg, panels = (kg + NR - 1) / NR;
     int tn = 1;
@@ -253,50 +234,62 @@ static void block_units(const rows_ctx *c, int64_t gi, const rows_share *sh, int
     }
 }
 
-/* dw[gi] = dwT[gi]^T, filters [k0, k1): rows of dw, contiguous. */
-static void transpose_out(const rows_ctx *c, int64_t gi, int64_t k0, int64_t k1) {
+/* 1 when one of the n floats at x is not finite. */
+static int any_nonfinite(const float *x, int64_t n) {
+    const uint32_t *u = (const uint32_t *)x;
+    uint32_t inf = 0;
+    for (int64_t i = 0; i < n; i++) inf |= (u[i] & 0x7f800000u) == 0x7f800000u;
+    return inf != 0;
+}
+
+/* dw[gi] = dwT[gi]^T, filters [k0, k1): rows of dw, contiguous. Returns 1
+   when one of them is not finite (the caller then runs the column-matrix
+   path instead: see the top). */
+static int transpose_out(const rows_ctx *c, int64_t gi, int64_t k0, int64_t k1) {
     const int64_t kg = c->g.kg, L = c->g.L;
     const float *dwt = c->dwt + gi * L * kg + k0;
     float *dwg = c->dw + (gi * kg + k0) * L;
-    if (k1 <= k0) return;
+    if (k1 <= k0) return 0;
     if (c->cd->transpose32) {
         c->cd->transpose32(k1 - k0, L, dwt, kg, dwg, L, 0);
-        return;
+    } else {
+        for (int64_t k = 0; k < k1 - k0; k++)
+            for (int64_t l = 0; l < L; l++) dwg[k * L + l] = dwt[l * kg + k];
     }
-    for (int64_t k = 0; k < k1 - k0; k++)
-        for (int64_t l = 0; l < L; l++) dwg[k * L + l] = dwt[l * kg + k];
+    return any_nonfinite(dwg, (k1 - k0) * L);
 }
 
 static void rows_member(void *p, int tid, int nt) {
     rows_ctx *c = p;
     const nb_conv_geom *g = &c->g;
     const int64_t kc = c->gd->kc, MR = c->gd->mr;
-    float *xp = c->work + tid * c->work_floats, *dyt = xp + c->xp_floats;
-    float *bp = dyt + c->dyt_floats, *ap = bp + c->bp_floats;
+    float *xp = c->work + tid * c->work_floats;
+    float *bp = xp + c->xp_floats, *ap = bp + c->bp_floats;
     int bad = 0;
     const rows_share sh = member_share(c, tid, nt);
     for (int64_t gi = 0; gi < g->G && sh.u0 < sh.u1 && sh.k0 < sh.k1; gi++) {
         const int64_t c_lo = sh.u0 / c->RS * MR, c_hi = ((sh.u1 - 1) / c->RS + 1) * MR;
         for (int64_t n = 0; n < c->d->n; n++) {
             const int64_t c1 = c_hi < g->cg ? c_hi : g->cg;
-            bad |= c->sh == 1 ? pad_channels(c, n, gi, c_lo, c1, xp) : phase_channels(c, n, gi, c_lo, c1, xp);
-            transpose_dy(c, n, gi, sh.k0, sh.k1 - sh.k0, dyt);
+            if (c->sh == 1) pad_channels(c, n, gi, c_lo, c1, xp);
+            else phase_channels(c, n, gi, c_lo, c1, xp);
+            const float *dyk = c->dy + (n * c->d->k + gi * g->kg + sh.k0) * g->PQ;
             for (int64_t j0 = 0; j0 < c->Ke; j0 += kc) {
                 const int64_t kcb = kc < c->Ke - j0 ? kc : c->Ke - j0;
-                pack_dy_block(c, dyt, sh.k1 - sh.k0, j0, kcb, bp);
+                pack_dy_block(c, dyk, sh.k1 - sh.k0, j0, kcb, bp);
                 block_units(c, gi, &sh, c_lo, xp, bp, j0, kcb, n == 0 && j0 == 0 ? 0.0f : 1.0f, ap);
             }
         }
     }
-    if (bad) __atomic_store_n(&c->bad, 1, __ATOMIC_RELAXED);
     /* dwT is complete once every member is done with it; then each
-       transposes its share of the filters. */
+       transposes its share of the filters and checks it. */
     nb_parallel_barrier(nt);
     for (int64_t gi = 0; gi < g->G; gi++) {
         int64_t k0, k1;
         nb_parallel_share(g->kg, tid, nt, &k0, &k1);
-        transpose_out(c, gi, k0, k1);
+        bad |= transpose_out(c, gi, k0, k1);
     }
+    if (bad) __atomic_store_n(&c->bad, 1, __ATOMIC_RELAXED);
 }
 
 nb_status nb_conv_bwd_filter_rows(const nb_conv_desc *cd, const nb_conv2d_desc *d,
@@ -310,9 +303,8 @@ nb_status nb_conv_bwd_filter_rows(const nb_conv_desc *cd, const nb_conv2d_desc *
     c.mpan = (g->cg + gd->mr - 1) / gd->mr;
     const int64_t panels = (g->kg + gd->nr - 1) / gd->nr;
     c.xp_floats = round16(c.plane * g->cg * c.sh * c.sh);
-    c.dyt_floats = round16(g->PQ * g->kg);
     c.bp_floats = round16(gd->kc * panels * gd->nr);
-    c.work_floats = c.xp_floats + c.dyt_floats + c.bp_floats + round16(gd->mr * gd->kc + NB_GEMM_PACK_SLACK);
+    c.work_floats = c.xp_floats + c.bp_floats + round16(gd->mr * gd->kc + NB_GEMM_PACK_SLACK);
     int64_t mnk;
     if (!nb_mul_ok(d->n * d->k * g->PQ, g->L, &mnk)) mnk = INT64_MAX;
     int nt = nb_threads_for(mnk, cd->min_mnk_per_thread);

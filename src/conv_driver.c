@@ -84,6 +84,17 @@ void nb_conv_im2col_split(const nb_conv_desc *cd, const nb_conv2d_desc *d, const
     nb_parallel_team(nt, im2col_member, &r);
 }
 
+const float *nb_conv_col_block(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g,
+                               int64_t j0, int64_t nj, const float *xg, float *col, int64_t *ldb) {
+    if (g->pointwise) {
+        *ldb = g->PQ;
+        return xg + j0;
+    }
+    nb_conv_im2col_split(cd, d, g, j0, nj, xg, col, nj);
+    *ldb = nj;
+    return col;
+}
+
 static void col2im_split(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g,
                          int64_t j0, int64_t nj, const float *col, int64_t ldcol, float *dxg) {
     int64_t work;
@@ -118,13 +129,8 @@ static nb_status fwd_task(const void *ctx, int64_t t, float *col) {
     const int64_t j0 = blk * c->nb, nj = c->nb < g->PQ - j0 ? c->nb : g->PQ - j0;
     const float *xg = c->x + (n * c->d->c + gi * g->cg) * g->HW;
     float *yg = c->y + (n * c->d->k + gi * g->kg) * g->PQ + j0;
-    const float *B = xg + j0;
-    int64_t ldb = g->HW;
-    if (!g->pointwise) {
-        nb_conv_im2col_split(c->cd, c->d, g, j0, nj, xg, col, nj);
-        B = col;
-        ldb = nj;
-    }
+    int64_t ldb;
+    const float *B = nb_conv_col_block(c->cd, c->d, g, j0, nj, xg, col, &ldb);
     float beta = 0.0f;
     if (c->bias) {   /* y starts at the bias; the GEMM adds to it (beta = 1) */
         for (int64_t k = 0; k < g->kg; k++) c->cd->fill(nj, c->bias[gi * g->kg + k], yg + k * g->PQ);

@@ -67,6 +67,13 @@ nb_status nb_conv_run_tasks(const nb_conv_desc *cd, int nt, int64_t tasks, int64
 void nb_conv_im2col_split(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g,
                           int64_t j0, int64_t nj, const float *xg, float *col, int64_t ldcol);
 
+/* The column block [j0, j0 + nj) of one group's image xg as the B operand
+   (L x nj) of a GEMM, *ldb its row stride: x itself for a 1x1 layer
+   (pointwise: the column matrix is the image, read in place, ldb = PQ =
+   HW), else the block's im2col into col (ldb = nj). */
+const float *nb_conv_col_block(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g,
+                               int64_t j0, int64_t nj, const float *xg, float *col, int64_t *ldb);
+
 /* The implicit-im2col forward path (src/conv_implicit.c): whether it
    applies to this shape, and the pass itself (backward-data also runs it,
    on dy with transposed, rotated filters). */

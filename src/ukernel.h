@@ -97,6 +97,12 @@ typedef struct {
     nb_wino_out_fn wino_out;
     nb_dwconv_ukernels dw;      /* depthwise (src/conv_depthwise.c); fwd NULL: none */
     nb_pwconv_ukernel pw;       /* the 1x1 tile on the image in place (conv_pointwise.c); fn NULL: none */
+    /* Optional: backward-filter's tile for 1x1 layers with few filters
+       (src/conv_bwd_filter_narrow.c): an A-in-place GEMM tile of mr rows
+       and nr columns (B packed nr wide), narrower than the SGEMM's tile
+       or a width it lacks, and its B packer (NULL: the transpose below
+       packs B, one panel). fn NULL: none. */
+    struct { nb_gemm_ukernel_adirect_fn fn; int mr, nr; nb_gemm_pack_b_fn pack_b; } bwf_narrow;
     /* The copy family's 2-D transpose (nb_copy_ukernels), set by dispatch;
        NULL: backward-filter runs its untransposed GEMM (conv_driver.c). */
     void (*transpose32)(int64_t m, int64_t n, const void *src, int64_t lds, void *dst, int64_t ldd,

@@ -4,7 +4,7 @@
  *     matrix of the path the shape takes (src/conv_bwd_filter.c,
  *     src/conv_bwd_filter_rows.c);
  *   - the same bits for 1, 2 and 3 threads, with groups and batches that
- *     split the padded-rows path's units unevenly;
+ *     split the padded-rows and narrow 1x1 paths' units unevenly;
  *   - Inf and NaN in x where the padded-rows path multiplies them by the
  *     zero dy of its padding pixels reach what they reach in the reference.
  */
@@ -71,6 +71,11 @@ static void backward_filter_gives_the_bits_of_one_gemm_per_image(void **state) {
         {2, 3, 70, 67, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1},     /* PQ 4690: 13 KC blocks */
         {1, 3, 96, 90, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1},    /* the stem's shape, smaller */
         {2, 16, 45, 43, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* pointwise: x read in place */
+        {3, 58, 17, 29, 26, 1, 1, 1, 1, 0, 0, 1, 1, 2},   /* pointwise, <= 16 filters a group (narrow): 29-channel groups */
+        {1, 32, 40, 41, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* narrow: 5 KC blocks */
+        {2, 24, 19, 21, 17, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* 17 filters: AVX2's 4x24, AVX-512's 14x32 */
+        {2, 30, 23, 25, 24, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* 24 filters, 30 channels: 4-row panels and an edge */
+        {1, 20, 30, 30, 32, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* 32 filters: the SGEMM's tile, narrow loop */
         {1, 64, 31, 37, 20, 3, 3, 1, 1, 1, 1, 1, 1, 2},   /* groups, L 288: padded rows */
         {3, 5, 29, 31, 7, 5, 3, 1, 2, 2, 1, 2, 1, 1},     /* stride, dilation */
         {2, 16, 20, 23, 40, 3, 5, 1, 1, 4, 2, 2, 1, 1},   /* padded rows: padding past the kernel, dilation */
@@ -151,6 +156,8 @@ static void thread_count_does_not_change_the_bits(void **state) {
         {1, 40, 33, 31, 70, 5, 3, 1, 1, 2, 1, 1, 2, 1},
         {2, 32, 30, 30, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1},
         {2, 3, 40, 40, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1},
+        {2, 40, 30, 31, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* narrow 1x1: 3 channel panels */
+        {2, 84, 20, 20, 24, 1, 1, 1, 1, 0, 0, 1, 1, 3},   /* narrow 1x1: groups */
     };
     FOR_EACH_SIMD_TABLE(t) {
         for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {

@@ -148,6 +148,12 @@ void nb_avx2_config(nb_ukernel_config *cfg) {
        image in place (src/conv_pointwise.c; same KC cuts and FMA chains as
        the SGEMM, same bits). */
     cfg->conv.pw = (nb_pwconv_ukernel){nb_f32_pwconv_ukernel_4x24__avx2, 4, 24};
+    /* backward-filter, 1x1 with 17..24 filters: the 6x16 tile would leave
+       a quarter of its lanes empty (src/conv_bwd_filter_narrow.c) */
+    cfg->conv.bwf_narrow.fn = nb_f32_gemm_ukernel_4x24__avx2_adirect;
+    cfg->conv.bwf_narrow.mr = 4;
+    cfg->conv.bwf_narrow.nr = 24;
+    cfg->conv.bwf_narrow.pack_b = NULL;   /* no 24-wide packer: the transpose packs */
     cfg->reduce = (nb_sreduce_ukernels){
         .rsum    = nb_f32_rsum_ukernel__avx2_u32,
         .rmax    = nb_f32_rmax_ukernel__avx2_u32,

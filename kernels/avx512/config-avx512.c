@@ -165,6 +165,11 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->conv.dw.bwf = nb_f32_dwconv_bwf_ukernel__avx512;
     cfg->conv.rowsum = rowsum_f64;
     cfg->conv.pw = (nb_pwconv_ukernel){nb_f32_pwconv_ukernel_8x48__avx512, 8, 48};
+    /* backward-filter, 1x1 with <= 16 filters: the 14x32 tile would be half empty */
+    cfg->conv.bwf_narrow.fn = nb_f32_gemm_ukernel_14x16__avx512_adirect;
+    cfg->conv.bwf_narrow.mr = 14;
+    cfg->conv.bwf_narrow.nr = 16;
+    cfg->conv.bwf_narrow.pack_b = cfg->conv_gemm.pack_b;   /* 16 wide */
     cfg->conv.pack_b_im2col_wide = nb_f32_packb_im2col_ukernel_32__avx512;
     cfg->conv.direct = nb_f32_conv_direct_ukernel_8x48__avx512;
     cfg->conv.im2col = nb_x32_im2col_ukernel__avx512;
