@@ -140,6 +140,9 @@ static void issue12_state_io(void) {
     HS(nb_module_load, M, "/nonexistent-dir/x/y.nbsd");
     HS(nb_module_load, M, "/dev/null");              /* empty: no magic */
     HS(nb_module_load, M, "/");                      /* a directory */
+    HS(nb_module_to_dtype, NULL, NB_FLOAT64);
+    HS(nb_module_to_dtype, M, NB_INT64);             /* not floating */
+    HS(nb_module_to_dtype, M, (nb_dtype)99);         /* not a dtype */
 }
 
 static void issue12_hostile_calls(void) {
