@@ -22,7 +22,30 @@
  * each block is the SGEMM's FMA chain and epilogue (src/ukernel_pwconv.h),
  * so every output gets the SGEMM's bits (gemm_driver.h) whatever nb, the
  * thread count and the batch: the same as the paths this one replaces and
- * the AVX2 tile's (same KC). */
+ * the AVX2 tile's (same KC).
+ *
+ * Tried and not kept (session 8, AVX-512, 1 thread, side by side under a
+ * load average of 5-11, nabla/oneDNN ratios of the same invocation):
+ *   - cutting the sum into runs of 64-85 channels (16 KiB of x per 48-pixel
+ *     tile, to stay in L1 across the row tiles) with the chain resumed from
+ *     the stored partial sums (bit-exact: a stored float loads back the
+ *     same), partials in y or in a contiguous per-thread buffer: n1 no gain
+ *     (c256->k64 forward 0.80-0.88 -> 0.77-0.85), and with the input out of
+ *     L2 it lost (n8 c256->k64 forward 0.83-0.92 -> 0.72-0.79, backward-data
+ *     c64->k256 0.82-0.90 -> 0.66-0.73), with or without every row tile
+ *     prefetching: the L2 traffic of the re-read block is not what sets the
+ *     pace (no hardware counters in this VM to say what does);
+ *   - the block copy for every K (PW_COPY_MIN_K 0), the prefetches as
+ *     PREFETCHT1, PREFETCHW of the next tile's output rows: within noise,
+ *     or lost (PREFETCHW with streamed stores: n8 rows 0.58x);
+ *   - not the TLB: with the bench's buffers on 2 MiB pages
+ *     (GLIBC_TUNABLES=glibc.malloc.hugetlb=1) nabla gained 3-15 % and
+ *     oneDNN 4-26 %: the ratios did not improve (n1 c256->k64 forward
+ *     0.85 -> 0.86, the n8 rows fell).
+ * The 8x48 tile alone over an L1-resident, contiguous block (K = 128, one
+ * row tile) runs at 175-178 GFLOP/s with its prefetches (76 % of the 233
+ * peak), a copy of its loop without them at 186-191; the layers at 60-66 %,
+ * oneDNN in its blocked layouts at 68-77 %. */
 #include <stdint.h>
 
 #include "conv_internal.h"
