@@ -17,15 +17,7 @@
 #include "tensor_util.h"
 
 #define F32 NB_FLOAT32
-
-static int64_t live0;
-static int setup(void **s) { (void)s; live0 = nb_tensor_live_count(); return 0; }
-static int teardown(void **s) {
-    (void)s;
-    assert_int_equal(nb_tensor_live_count(), live0);
-    return 0;
-}
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, tu_live_setup, tu_live_teardown)
 
 /* M x K batch, N x K weight: swapped shapes (M >= 64 and M < N or N < 32)
    and unswapped ones next to the boundary. */
