@@ -19,11 +19,11 @@
 #define F32 NB_FLOAT32
 #define T(f) cmocka_unit_test_setup_teardown(f, tu_live_setup, tu_live_teardown)
 
-/* M x K batch, N x K weight: swapped shapes (M >= 64 and M < N or N < 32)
-   and unswapped ones next to the boundary. */
+/* M x K batch, N x K weight: swapped shapes (M >= 64, M < N or N < 32,
+   M*N*K >= 2^18) and unswapped ones next to each boundary. */
 static const int64_t shapes[][3] = {
-    {128, 784, 256}, {128, 256, 10}, {64, 37, 130}, {97, 17, 31}, {65, 33, 200}, {64, 1, 65},
-    {63, 37, 130}, {128, 31, 128}, {70, 19, 32}, {1, 784, 256}, {5, 3, 2}};
+    {128, 784, 256}, {128, 256, 10}, {64, 37, 130}, {97, 170, 31}, {65, 33, 200}, {64, 64, 65},
+    {63, 37, 130}, {128, 31, 128}, {70, 190, 32}, {64, 128, 10}, {1, 784, 256}, {5, 3, 2}};
 
 static bool same_bits(const nb_tensor *a, const nb_tensor *b) {
     const int64_t n = nb_tensor_numel(a);
