@@ -6,12 +6,60 @@
 #include "autograd/autograd_internal.h"
 #include <nabla/nn.h>
 
+/* y = x W^T for x [M, K], W [N, K], computed as (W x^T)^T when that is
+   less work. GEMM packs its B operand: as x W^T that is W^T (N*K floats,
+   a transposing pack) in 32-column panels (AVX-512; 16 on AVX2); as
+   W x^T it is x^T (M*K floats) and W becomes the A operand, which the
+   driver reads in place. So the swap pays when the batch is smaller than
+   the layer (M < N: the MLP's 128 x 784 -> 256, packing 400 KB instead of
+   800 KB) or when N is less than one column panel (N < 32: the 10-class
+   head, whose one panel was 10/32 useful; swapped, the 10 rows are one
+   row tile). It costs an M x N transposing copy of the result and two
+   graph nodes (SWAP_MIN_MACS). M >= 64 so that x^T's M columns fill whole
+   panels (small batches keep the no-pack row paths of x W^T).
+   Bits: those of nb_matmul(x, w^T) whichever way: every C element is the
+   same FMA chain over k in the same KC blocks with the same epilogue
+   (a*b == b*a; the path-independence contract of src/gemm_driver.h), so
+   the choice may look at M without a row's bits depending on its batch.
+   Gradients go through the same matmul rule: dW is the same GEMM (dY^T x)
+   and dx comes out in x's layout (matmul_as in grad_rules.c). */
+/* Below this many multiply-adds the two extra graph nodes and the copy cost
+   about what the smaller pack saves: forward + backward, 1 thread, session
+   8 (probe, medians of 7): 64x128 -> 10 (82 K) 11.2-11.5 us unswapped,
+   11.8-13.0 swapped; 128x256 -> 10 (328 K) 34.2 us, 31.6-32.6 swapped. */
+#define SWAP_MIN_MACS ((int64_t)1 << 18)
+
+static bool swap_pays(const nb_tensor *x, const nb_tensor *w) {
+    if (x->ndim != 2 || x->dtype != NB_FLOAT32 || w->dtype != NB_FLOAT32 || x->shape[1] != w->shape[1])
+        return false;
+    const int64_t M = x->shape[0], N = w->shape[0], K = x->shape[1];
+    /* Each at most 2^20: the product below fits int64. */
+    if (M < 64 || M > (1 << 20) || N > (1 << 20) || K < 1 || K > (1 << 20)) return false;
+    return (M < N || N < 32) && M * N * K >= SWAP_MIN_MACS;
+}
+
+static nb_tensor *linear_swapped(nb_tensor *x, nb_tensor *w) {
+    nb_tensor *xt = nb_t(x), *yt = xt ? nb_matmul(w, xt) : NULL;
+    nb_tensor_release(xt);
+    nb_tensor *v = yt ? nb_t(yt) : NULL;
+    nb_tensor_release(yt);
+    nb_tensor *y = v ? nb_contiguous(v) : NULL;
+    nb_tensor_release(v);
+    return y;
+}
+
 nb_tensor *nb_linear(nb_tensor *x, nb_tensor *w, nb_tensor *b) {
     const char *fn = "nb_linear";
     if (!x || !w) { nb_error(NB_ERR_ARG, fn, "%s is NULL", x ? "w" : "x"); return NULL; }
     if (w->ndim != 2) { nb_error(NB_ERR_SHAPE, fn, "w must be 2-D [out, in], got %d dims", w->ndim); return NULL; }
-    nb_tensor *wt = nb_t(w), *y = wt ? nb_matmul(x, wt) : NULL;
-    nb_tensor_release(wt);
+    nb_tensor *y;
+    if (swap_pays(x, w)) {
+        y = linear_swapped(x, w);
+    } else {
+        nb_tensor *wt = nb_t(w);
+        y = wt ? nb_matmul(x, wt) : NULL;
+        nb_tensor_release(wt);
+    }
     if (y && b) {
         nb_tensor *z = nb_add(y, b);
         nb_tensor_release(y);
