@@ -63,7 +63,10 @@
  * direct path runs a 6x64 tile instead (f32-gemm-6x64-avx512-direct.c:
  * 10 loads per 24 FMAs against 16 per 28, plain row pointers for A; same
  * bits). Its loop alone, side by side with the 14x32 one: 64^3 1.08-1.11x,
- * 128^3 1.03-1.06x.
+ * 128^3 1.03-1.06x. Whole SGEMM (session 8, loaded machine, 1 thread,
+ * medians of 5, main and this build interleaved twice): 64^3 154.2 / 150.9
+ * -> 170.4 / 168.6 GFLOP/s (OpenBLAS 164.7-167.2, libxsmm 164.4-168.5);
+ * 128^3 161.4 / 152.4 -> 160.2 / 161.0 (unchanged within the noise).
  * Winograd takes B panels of at most NB_CONV_PLAN_LANES = 16 columns, so
  * it runs the 14x16 tile (conv_gemm); the implicit-im2col path runs the
  * 14x32 tile with its own 32-wide packer (pack_b_im2col_wide: two 16-lane
