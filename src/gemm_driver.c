@@ -47,6 +47,7 @@ typedef struct {
     int adirect;            /* A is read in place by ukernel_adirect, not packed */
     int64_t rows1_n;        /* M == 1 no-pack path: columns per call (0: unused) */
     int64_t bslot;          /* split_n: floats of each thread's own B panels */
+    int wide;               /* direct path: the descriptor's wide tile */
 } gemm_ctx;
 
 /* op(A)[i,k] and op(B)[k,j] addresses. */
@@ -282,6 +283,13 @@ static int use_direct(const nb_gemm_desc *d, int ta, int tb, int64_t N, int64_t 
            K * N <= d->direct_max_kn;   /* N <= adirect_max_n: no overflow */
 }
 
+/* The direct path's tile: the wide one (fewer loads per FMA) where N is a
+   whole number of its panels and B is small enough for L1, else the
+   packed path's. Both give the same bits, so this choice never changes C. */
+static int use_direct_wide(const nb_gemm_desc *d, int64_t N, int64_t K) {
+    return d->ukernel_direct_wide && N % d->direct_wide_nr == 0 && K * N <= d->direct_wide_max_kn;
+}
+
 /* ukernel_direct over tiles: unit u is row panel u % mp of column panel
    u / mp (a thread's consecutive units share B's columns). Each unit
    belongs to one thread for every KC block, in order, so an element sees
@@ -289,24 +297,27 @@ static int use_direct(const nb_gemm_desc *d, int ta, int tb, int64_t N, int64_t 
 static void direct_thread(void *ctx, int tid, int nt) {
     const gemm_ctx *x = ctx;
     const nb_gemm_desc *d = x->d;
-    const int64_t mp = (x->M + d->mr - 1) / d->mr, np = (x->N + d->nr - 1) / d->nr;
+    const int64_t mr = x->wide ? d->direct_wide_mr : d->mr, nr = x->wide ? d->direct_wide_nr : d->nr;
+    const nb_gemm_ukernel_direct_fn tile = x->wide ? d->ukernel_direct_wide : d->ukernel_direct;
+    const int64_t mp = (x->M + mr - 1) / mr, np = (x->N + nr - 1) / nr;
     const int64_t u0 = mp * np * tid / nt, u1 = mp * np * (tid + 1) / nt;
     for (int64_t pc = 0; pc < x->K; pc += d->kc) {
         const int64_t kc = min64(d->kc, x->K - pc);
         const float beta = pc == 0 ? x->beta : 1.0f;
         for (int64_t u = u0; u < u1; u++) {
-            const int64_t i0 = u % mp * d->mr, j0 = u / mp * d->nr;
-            d->ukernel_direct((size_t)min64(d->mr, x->M - i0), (size_t)min64(d->nr, x->N - j0),
-                              (size_t)kc, a_at(x, i0, pc), (ptrdiff_t)x->lda, b_at(x, pc, j0),
-                              (ptrdiff_t)x->ldb, x->C + i0 * x->ldc + j0, (ptrdiff_t)x->ldc,
-                              x->alpha, beta);
+            const int64_t i0 = u % mp * mr, j0 = u / mp * nr;
+            tile((size_t)min64(mr, x->M - i0), (size_t)min64(nr, x->N - j0), (size_t)kc,
+                 a_at(x, i0, pc), (ptrdiff_t)x->lda, b_at(x, pc, j0), (ptrdiff_t)x->ldb,
+                 x->C + i0 * x->ldc + j0, (ptrdiff_t)x->ldc, x->alpha, beta);
         }
     }
 }
 
 static nb_status run_direct(gemm_ctx *x, int nt) {
     const nb_gemm_desc *d = x->d;
-    const int64_t units = (x->M + d->mr - 1) / d->mr * ((x->N + d->nr - 1) / d->nr);
+    x->wide = use_direct_wide(d, x->N, x->K);
+    const int64_t mr = x->wide ? d->direct_wide_mr : d->mr, nr = x->wide ? d->direct_wide_nr : d->nr;
+    const int64_t units = (x->M + mr - 1) / mr * ((x->N + nr - 1) / nr);
     if (nt > units) nt = (int)units;
     nb_parallel_team(nt, direct_thread, x);
     return NB_OK;
@@ -332,7 +343,7 @@ nb_status nb_gemm_driver_reserve(const nb_gemm_desc *d, int trans_a, int trans_b
     const int nt = packed_threads(d, trans_a, trans_b, M, N, K, 1.0f);
     if (nt == 0) return NB_OK;
     gemm_ctx x = {d, trans_a, trans_b, M, N, K, 1.0f, 0.0f, NULL, NULL, 0, 0, 0, NULL,
-                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0};
+                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0};
     size_t floats;
     plan_packed(d, &x, nt, &floats);
     return nb_scratch_reserve(NB_SCRATCH_GEMM, floats * sizeof(float)) ? NB_OK : NB_ERR_OOM;
@@ -349,7 +360,7 @@ nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,
         return NB_OK;
     }
     gemm_ctx x = {d, trans_a, trans_b, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C,
-                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0};
+                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0};
     /* M*N*K saturates instead of overflowing: it only sizes the team. */
     int64_t mnk;
     if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;

@@ -124,6 +124,13 @@ typedef struct {
        direct_max_kn elements: B then stays in L2 for every row panel. */
     nb_gemm_ukernel_direct_fn ukernel_direct;
     int64_t direct_max_kn;
+    /* Optional: a second unpacked tile (direct_wide_mr x direct_wide_nr,
+       same bits) that the direct path runs instead when N is a multiple of
+       direct_wide_nr and op(B) has at most direct_wide_max_kn elements (B
+       in L1: a tile with fewer loads per FMA that only pays there). */
+    nb_gemm_ukernel_direct_fn ukernel_direct_wide;
+    int direct_wide_mr, direct_wide_nr;
+    int64_t direct_wide_max_kn;
 } nb_gemm_desc;
 
 #endif

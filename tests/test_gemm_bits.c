@@ -52,6 +52,30 @@ static void simd_sgemm_tile_paths_follow_documented_fma_order_bit_for_bit(void *
     }
 }
 
+/* The unpacked paths (A and B in place): the 14x32 tile and, where N is a
+   multiple of 64 and B small (AVX-512's direct_wide_max_kn), the 6x64
+   tile, on every edge height of either, on 1 and 3 threads. Neither
+   operand transposed (the only layout they take); strides from make_case
+   (odd ones too). A kernel with another chain fails the emulation. */
+static void simd_sgemm_unpacked_tiles_follow_documented_fma_order_bit_for_bit(void **state) {
+    (void)state;
+    static const int64_t ns[] = {64, 128, 96, 63, 65}, ks[] = {1, 7, 64, 128, 129};
+    FOR_EACH_SIMD_TABLE(t) {
+        const nb_gemm_desc d = blocking(t->isa);
+        const int64_t m0 = d.rows_max_m > d.rows_bt_max_m ? d.rows_max_m : d.rows_bt_max_m;
+        for (int64_t m = m0 + 1; m <= m0 + 14; m++)
+            for (int ni = 0; ni < 5; ni++) {
+                gcase c = make_case(m, ns[ni], ks[(m + ni) % 5]);
+                c.ta = c.tb = 0;
+                c.lda = c.K + (m % 3 == 0 ? 3 : 0);
+                c.ldb = c.N + (ni % 2 ? 5 : 0);
+                nb_set_num_threads(m % 2 ? 3 : 1);
+                check_emulated(t, &c, d.kc);
+            }
+        nb_set_num_threads(0);
+    }
+}
+
 static void simd_sgemm_single_row_wide_n_follows_fma_order_on_any_thread_count(void **state) {
     (void)state;
     /* M = 1 with B not transposed: the GEMV-like path, whose calls cover up
@@ -310,6 +334,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(simd_sgemm_follows_documented_fma_order_bit_for_bit),
         cmocka_unit_test(simd_sgemm_tile_paths_follow_documented_fma_order_bit_for_bit),
+        cmocka_unit_test(simd_sgemm_unpacked_tiles_follow_documented_fma_order_bit_for_bit),
         cmocka_unit_test(simd_sgemm_same_bits_for_1_2_and_3_threads),
         cmocka_unit_test(simd_sgemm_column_split_repeats_the_1_thread_bits),
         cmocka_unit_test(avx512_sgemm_gives_the_avx2_bits),

@@ -59,6 +59,14 @@
  * was ~8 % of a 64^3 GEMM. Measured side by side (1 thread, GFLOP/s, best
  * and median of 15): 64^3 150/148 -> 165/158 (libxsmm 181/167); 128^3
  * 159/156 -> 160/157.
+ * Where N is a multiple of 64 and B has at most 128 x 128 elements, the
+ * direct path runs a 6x64 tile instead (f32-gemm-6x64-avx512-direct.c:
+ * 10 loads per 24 FMAs against 16 per 28, plain row pointers for A; same
+ * bits). Its loop alone, side by side with the 14x32 one: 64^3 1.08-1.11x,
+ * 128^3 1.03-1.06x. Whole SGEMM (session 8, loaded machine, 1 thread,
+ * medians of 5, main and this build interleaved twice): 64^3 154.2 / 150.9
+ * -> 170.4 / 168.6 GFLOP/s (OpenBLAS 164.7-167.2, libxsmm 164.4-168.5);
+ * 128^3 161.4 / 152.4 -> 160.2 / 161.0 (unchanged within the noise).
  * Winograd takes B panels of at most NB_CONV_PLAN_LANES = 16 columns, so
  * it runs the 14x16 tile (conv_gemm); the implicit-im2col path runs the
  * 14x32 tile with its own 32-wide packer (pack_b_im2col_wide: two 16-lane
@@ -124,6 +132,10 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->gemm.adirect_min_k = 1;   /* any K: see above */
     cfg->gemm.ukernel_direct = nb_f32_gemm_ukernel_14x32__avx512_direct;
     cfg->gemm.direct_max_kn = 384 * 128;   /* B up to 192 KiB: in L2 (see above) */
+    cfg->gemm.ukernel_direct_wide = nb_f32_gemm_ukernel_6x64__avx512_direct;
+    cfg->gemm.direct_wide_mr = 6;
+    cfg->gemm.direct_wide_nr = 64;
+    cfg->gemm.direct_wide_max_kn = 128 * 128;   /* B up to 64 KiB (see above) */
     cfg->gemm.rows = nb_f32_gemm_ukernel_4xn__avx512_nopack;
     cfg->gemm.rows_bt = nb_f32_gemm_ukernel_4xn__avx512_nopack_bt;
     cfg->gemm.rows_bt_n = 32;
