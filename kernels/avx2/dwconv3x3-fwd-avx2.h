@@ -42,7 +42,8 @@
  * hardware counters): the first strip, which pulls the plane from L3,
  * takes 60 % of the time for 4/7 of the blocks. So the strips after the
  * first prefetch the next plane into L2 (nb_dw3f_fwd): 144 planes back to
- * back, 1.26-1.32 -> 1.19 us a plane; 32 planes of 112x112, 4.49 -> 4.16.
+ * back, 1.26-1.32 -> 1.19-1.31 us a plane (noisy: 0-10 %); 32 planes of
+ * 112x112, 4.49-4.77 -> 4.16-4.47 (6-7 % in every run).
  * Also measured and dropped: prefetching the next output plane too
  * (slower), and a step ordered by tap column with 3 weights in registers
  * (fewer loads, same time in L1, slower at NB 2: the loads do not set

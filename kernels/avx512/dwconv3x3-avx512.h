@@ -372,11 +372,13 @@ static void nb_dw3_fwd(const nb_dw_plane *g, const float *x, const float *w, flo
     for (int t = 0; t < 9; t++) st.w[t] = _mm512_set1_ps(w[t]);
     /* The next plane (the drivers call planes in memory order) goes to L2
        during the steady steps of the strips after the first, which read
-       this plane from L1/L2 (as in the AVX2 kernel, dwconv3x3-fwd-avx2.h;
-       measured, bench side by side with oneDNN: c32 112x112 (2 strips)
-       forward 0.94-0.98x -> 0.98-0.99x, backward-data 0.92-0.95x ->
-       0.98-1.02x). A plane of one strip prefetches nothing: during the
-       only strip it cost c144 56x56 5-10 %. */
+       this plane from L1/L2 (as in the AVX2 kernel, dwconv3x3-fwd-avx2.h).
+       Measured under load, not settled: the bench side by side with
+       oneDNN gave c32 112x112 forward 0.94-0.99x -> 0.98-1.06x and
+       backward-data 0.91-0.95x -> 0.98-1.02x in two runs, 1.01x -> 1.04x
+       and 1.00x -> 0.95x in a third; the kernel alone over 32 planes,
+       4.15-4.20 -> 4.03-4.20 us a plane. A plane of one strip prefetches
+       nothing: during the only strip it cost c144 56x56 5-10 %. */
     const int nstrip = (int)((g->q + 63) / 64), pfs = nstrip > 1 ? nstrip - 1 : 1;
     const int64_t lines = (g->h * g->w * (int64_t)sizeof(float) + 63) / 64 + 1;
     const int64_t per = (lines + pfs - 1) / pfs, steps = g->p > 3 ? g->p - 2 : 1;
