@@ -30,10 +30,24 @@
  * In the bench layers (1 thread, AVX2, CPU time side by side with oneDNN
  * capped at AVX2, its speed over nabla's): c32 112x112 0.67x -> 0.79x,
  * c144 56x56 0.71x -> 0.75x, backward-data (this kernel over dy) 0.84x ->
- * 1.05x and 0.90x -> 0.93x. The c144 layer streams 3.6 MB from L3 each
- * call, and there the loads and stores, not the FMAs, set the pace
- * (prefetching the next plane, or whole output rows ahead, measured
- * slower; open).
+ * 1.05x and 0.90x -> 0.93x.
+ * Where the layer's time goes (session 8, c144 56x56, 1 thread): it moves
+ * 1.8 MB in + 1.8 MB out a call (the y lines are read for ownership too),
+ * more than the 2 MB L2; a plain AVX2 read-and-write pass over the same
+ * bytes takes about 100 us, a read-only pass 34 us (x alone fits L2). The
+ * kernel alone (plane in L1) is 0.94-1.0 us a plane, 135-145 us for the
+ * layer, 57 % of the FMA peak: that is already about all of oneDNN-AVX2's
+ * time, so the layer is not bound by L3 traffic but by the kernel plus
+ * the memory stalls it does not hide. perf (cpu-clock; this VM has no
+ * hardware counters): the first strip, which pulls the plane from L3,
+ * takes 60 % of the time for 4/7 of the blocks. So the strips after the
+ * first prefetch the next plane into L2 (nb_dw3f_fwd): 144 planes back to
+ * back, 1.26-1.32 -> 1.19-1.31 us a plane (noisy: 0-10 %); 32 planes of
+ * 112x112, 4.49-4.77 -> 4.16-4.47 (6-7 % in every run).
+ * Also measured and dropped: prefetching the next output plane too
+ * (slower), and a step ordered by tap column with 3 weights in registers
+ * (fewer loads, same time in L1, slower at NB 2: the loads do not set
+ * the pace).
  * Edges: blocks that reach the padding or pass Q load their taps under
  * masks (vmaskmovps: masked lanes read 0 and never fault), chosen per
  * block at compile time (MB bit b); such a block's store is masked.
@@ -55,6 +69,8 @@ typedef struct {
     float *y;
     int64_t h, wd, p, q, pad_h, q0, xq0;   /* wd: W; xq0: x column of block 0's tap s = 0 */
     int accumulate;
+    uintptr_t pf;       /* next plane's lines to prefetch into L2 (0: none) */
+    int64_t pf_n;       /* lines a step */
     __m256 bias;
     __m256i mx[4][3];   /* x masks of block b, tap column s (blocks of MB) */
     __m256i my[4];      /* y lanes of block b (q < Q) */
@@ -64,6 +80,14 @@ typedef struct {
 /* Weights kept in registers by a strip of NB blocks, masks MB (measured,
    NB 2: best among 3, 6, 8, 9; the rest are memory operands). */
 #define NB_DW3F_KEEP(NB, MB) ((NB) >= 4 ? 2 : (NB) == 3 ? ((MB) ? 5 : 6) : ((MB) ? 6 : 9))
+
+/* n lines from pf into L2 (prefetcht1; a prefetch never faults, so the
+   addresses may pass the tensor's end), and the address after them. */
+static inline __attribute__((always_inline)) uintptr_t nb_dw3f_pf(uintptr_t pf, int64_t n) {
+    if (pf)
+        for (int64_t i = 0; i < n; i++) __builtin_prefetch((const void *)(pf + 64 * (uintptr_t)i), 0, 2);
+    return pf ? pf + 64 * (uintptr_t)n : pf;
+}
 
 /* The start of an output row of the strip at yr (bias, or y when accumulating). */
 static inline __attribute__((always_inline)) void
@@ -138,12 +162,14 @@ nb_dw3f_strip_body(const nb_dw3f_strip *sp, const int NB, const unsigned MB) {
         float *ys_ = u2_ ? y + ((k) - 2) * Q : NULL;                                               \
         const float *yn_ = (k) + 1 < P ? y + ((k) + 1) * Q : NULL;                                 \
         nb_dw3f_step(st, row_, ys_, yn_, NB, MB, u0_, u1_, u2_, w, A, B, C);                       \
+        pf = nb_dw3f_pf(pf, st->pf_n);                                                             \
         _Pragma("GCC unroll 4") for (int b_ = 0; b_ < NB; b_++) {                                  \
             const __m256 t_ = C[b_];                                                               \
             C[b_] = B[b_], B[b_] = A[b_], A[b_] = t_;                                              \
         }                                                                                          \
     } while (0)
     int64_t k = 0;
+    uintptr_t pf = st->pf;
     /* Steady steps: k >= 2, k + 1 < P, input row k - ph inside. */
     const int64_t ks = ph > 2 ? ph : 2, ke = P - 1 < H + ph ? P - 1 : H + ph;
     for (; k < ks && k < P + 2; k++) NB_DW3F_ANY(k);
@@ -154,6 +180,7 @@ nb_dw3f_strip_body(const nb_dw3f_strip *sp, const int NB, const unsigned MB) {
             nb_dw3f_step(st, row, ys, ys + 3 * Q, NB, MB, 1, 1, 1, w, A, B, C);
             nb_dw3f_step(st, row + W, ys + Q, ys + 4 * Q, NB, MB, 1, 1, 1, w, C, A, B);
             nb_dw3f_step(st, row + 2 * W, ys + 2 * Q, ys + 5 * Q, NB, MB, 1, 1, 1, w, B, C, A);
+            pf = nb_dw3f_pf(pf, 3 * st->pf_n);
             row += 3 * W;
             ys += 3 * Q;
         }
@@ -225,8 +252,23 @@ static void nb_dw3f_fwd(const nb_dw_plane *g, const float *x, const float *w, fl
                         .pad_h = g->pad_h, .bias = _mm256_set1_ps(bias), .accumulate = accumulate};
     for (int t = 0; t < 9; t++) st.w[t] = _mm256_set1_ps(w[t]);
     const int64_t nblk = (g->q + 7) / 8;
-    for (int64_t b = 0; b < nblk;) {
+    int nstrip = 0;
+    for (int64_t b = 0; b < nblk; nstrip++) b += nb_dw3f_width(g, nblk - b);
+    /* The next plane (the drivers call planes in memory order, back to
+       back in NCHW) is prefetched into L2, spread over the strips after the
+       first: those read this plane from L1 and leave the memory system
+       idle, while the first strip of the next plane would otherwise wait
+       for L3 (see the header comment). */
+    const int64_t lines = (g->h * g->w * (int64_t)sizeof(float) + 63) / 64 + 1;
+    const int pfs = nstrip > 1 ? nstrip - 1 : 1;
+    const int64_t per = (lines + pfs - 1) / pfs;
+    const uintptr_t nx = (uintptr_t)(x + g->h * g->w) & ~(uintptr_t)63;
+    int i = 0;
+    for (int64_t b = 0; b < nblk; i++) {
         const int nb = nb_dw3f_width(g, nblk - b);
+        const int j = nstrip > 1 ? i - 1 : 0;
+        st.pf = j >= 0 ? nx + 64 * (uintptr_t)(per * j) : 0;
+        st.pf_n = (per + g->p + 1) / (g->p + 2);
         nb_dw3f_fwd_strip(&st, g, 8 * b, nb);
         b += nb;
     }
