@@ -78,8 +78,6 @@ typedef struct {
     int accumulate;
     int64_t q0;
     nb_dw3_strip m;
-    uintptr_t pf;      /* next plane's lines to prefetch into L2 (0: none) */
-    int64_t pf_n;      /* lines a steady step */
     __m512 w[9];
     __m512 a[3][4];
 } nb_dw3_fs;
@@ -240,11 +238,6 @@ nb_dw3_fwd_run(nb_dw3_fs *st, int64_t k0, int64_t k1, const int NB) {
         NB_DW3_END(1, A2)                                                                          \
         NB_DW3_END(2, A2)                                                                          \
         NB_DW3_END(3, A2)                                                                          \
-        if (pf) {                                                                                  \
-            for (int64_t i_ = 0; i_ < pf_n; i_++)                                                  \
-                __builtin_prefetch((const void *)(pf + 64 * (uintptr_t)i_), 0, 2);                 \
-            pf += 64 * (uintptr_t)pf_n;                                                            \
-        }                                                                                          \
         k++;                                                                                       \
     } while (0)
 #define NB_DW3_SET(A, j)                                                                           \
@@ -272,8 +265,6 @@ nb_dw3_fwd_steady(nb_dw3_fs *st, int64_t k0, int64_t k1, const int NB, const uns
     NB_DW3_SET(u, 0);
     NB_DW3_SET(t, 1);
     NB_DW3_SET(z, 2);
-    uintptr_t pf = st->pf;
-    const int64_t pf_n = st->pf_n;
     int64_t k = k0;
     for (; k + 3 <= k1;) {
         NB_DW3_STEP(u, t, z);
@@ -370,23 +361,8 @@ static void nb_dw3_fwd(const nb_dw_plane *g, const float *x, const float *w, flo
     if (g->p <= 0) return;
     nb_dw3_fs st = {.g = g, .x = x, .zero = zero, .y = y, .bias = bias, .accumulate = accumulate};
     for (int t = 0; t < 9; t++) st.w[t] = _mm512_set1_ps(w[t]);
-    /* The next plane (the drivers call planes in memory order) goes to L2
-       during the steady steps of the strips after the first, which read
-       this plane from L1/L2 (as in the AVX2 kernel, dwconv3x3-fwd-avx2.h).
-       Measured under load, not settled: the bench side by side with
-       oneDNN gave c32 112x112 forward 0.94-0.99x -> 0.98-1.06x and
-       backward-data 0.91-0.95x -> 0.98-1.02x in two runs, 1.01x -> 1.04x
-       and 1.00x -> 0.95x in a third; the kernel alone over 32 planes,
-       4.15-4.20 -> 4.03-4.20 us a plane. A plane of one strip prefetches
-       nothing: during the only strip it cost c144 56x56 5-10 %. */
-    const int nstrip = (int)((g->q + 63) / 64), pfs = nstrip > 1 ? nstrip - 1 : 1;
-    const int64_t lines = (g->h * g->w * (int64_t)sizeof(float) + 63) / 64 + 1;
-    const int64_t per = (lines + pfs - 1) / pfs, steps = g->p > 3 ? g->p - 2 : 1;
-    const uintptr_t nx = (uintptr_t)(x + g->h * g->w) & ~(uintptr_t)63;
     for (int64_t q0 = 0; q0 < g->q; q0 += 64) {
-        const int64_t left = g->q - q0, j = q0 / 64 - 1;
-        st.pf = j >= 0 ? nx + 64 * (uintptr_t)(per * j) : 0;
-        st.pf_n = (per + steps - 1) / steps;
+        const int64_t left = g->q - q0;
         nb_dw3_fwd_strip(&st, q0, left >= 64 ? 4 : (int)(left + 15) / 16);
     }
 }
