@@ -66,15 +66,25 @@ void rows_body(const size_t M, size_t n, size_t k, const float *a, ptrdiff_t rs_
 /* M = 1 (a GEMV-like call): the accumulator row is loaded and stored once
  * per R rows of B, with the R FMAs applied in k order to the register copy
  * (the same per-element chain as one FMA per row, so the same bits): R
- * sequential B streams and one accumulator round trip per R FMAs. */
+ * sequential B streams and one accumulator round trip per R FMAs.
+ * PF: also prefetch the same columns of the next R rows (the next pass),
+ * so 2 R streams are in flight instead of R; the call is bound by how many
+ * lines one core keeps in flight, and each row restarts the hardware
+ * prefetcher at every 4 KiB page. Measured (1 thread, 1x4096x4096 through
+ * this kernel, best of 25, two interleaved rounds): 12.96 / 13.66 ->
+ * 13.42 / 14.14 GFLOP/s; prefetching 2 KiB ahead in the same rows gained
+ * 1 %, 8 rows a pass 0-2 %. */
 static inline __attribute__((always_inline))
-void rows_step1(const int R, size_t n, const float *ap, ptrdiff_t cs_a, const float *b0,
-                ptrdiff_t ldb, float *acc) {
+void rows_step1(const int R, const int PF, size_t n, const float *ap, ptrdiff_t cs_a,
+                const float *b0, ptrdiff_t ldb, float *acc) {
     __m512 av[8];
     for (int q = 0; q < R; q++) av[q] = _mm512_set1_ps(ap[(ptrdiff_t)q * cs_a]);
     const size_t nv = n & ~(size_t)15;
     for (size_t j = 0; j < nv; j += 16) {
         __m512 s = _mm512_load_ps(acc + j);
+        if (PF)
+            for (int q = 0; q < R; q++)
+                _mm_prefetch((const char *)(b0 + (ptrdiff_t)(q + R) * ldb + j), _MM_HINT_T0);
         for (int q = 0; q < R; q++)
             s = _mm512_fmadd_ps(av[q], _mm512_loadu_ps(b0 + (ptrdiff_t)q * ldb + j), s);
         _mm512_store_ps(acc + j, s);
@@ -93,12 +103,15 @@ void rows_step1(const int R, size_t n, const float *ap, ptrdiff_t cs_a, const fl
 static void rows_body1(size_t n, size_t k, const float *a, ptrdiff_t cs_a, const float *b,
                        ptrdiff_t ldb, float *acc) {
     size_t p = 0;
+    /* Prefetch the next pass's rows only while they are inside this block. */
+    for (; p + 2 * NB_R1 <= k; p += NB_R1)
+        rows_step1(NB_R1, 1, n, a + (ptrdiff_t)p * cs_a, cs_a, b + (ptrdiff_t)p * ldb, ldb, acc);
     for (; p + NB_R1 <= k; p += NB_R1)
-        rows_step1(NB_R1, n, a + (ptrdiff_t)p * cs_a, cs_a, b + (ptrdiff_t)p * ldb, ldb, acc);
+        rows_step1(NB_R1, 0, n, a + (ptrdiff_t)p * cs_a, cs_a, b + (ptrdiff_t)p * ldb, ldb, acc);
     for (; p + 4 <= k; p += 4)
-        rows_step1(4, n, a + (ptrdiff_t)p * cs_a, cs_a, b + (ptrdiff_t)p * ldb, ldb, acc);
+        rows_step1(4, 0, n, a + (ptrdiff_t)p * cs_a, cs_a, b + (ptrdiff_t)p * ldb, ldb, acc);
     for (; p < k; p++)
-        rows_step1(1, n, a + (ptrdiff_t)p * cs_a, cs_a, b + (ptrdiff_t)p * ldb, ldb, acc);
+        rows_step1(1, 0, n, a + (ptrdiff_t)p * cs_a, cs_a, b + (ptrdiff_t)p * ldb, ldb, acc);
 }
 
 void nb_f32_gemm_ukernel_4xn__avx512_nopack(size_t m, size_t n, size_t k,
