@@ -23,4 +23,16 @@ static inline nb_module *nbt_fashion_cnn(nb_generator *g) {
     return m;
 }
 
+/* Conv2d(1,2,3)-BatchNorm2d(2)-ReLU-Flatten-Linear(8,3) on 4x4 images:
+   parameters, float buffers and an int64 0-dim buffer (num_batches_tracked). */
+static inline nb_module *nbt_small_bn_model(uint64_t seed) {
+    nb_generator *g = nb_generator_new(seed);
+    nb_module *m = nb_sequential_new(5, (nb_module *[]){nb_conv2d_new(1, 2, 3, 3, NULL, true, g),
+                                                        nb_batch_norm2d_new(2, 1e-5, 0.1, true), nb_relu_new(),
+                                                        nb_flatten_new(), nb_linear_new(8, 3, true, g)});
+    nb_generator_free(g);
+    assert_non_null(m);
+    return m;
+}
+
 #endif

@@ -7,20 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tensor_util.h"
+#include "nn_models.h"
 
 #define T(f) cmocka_unit_test_setup_teardown(f, tu_live_setup, tu_live_teardown)
 
-/* Conv2d(1,2,3)-BatchNorm2d(2)-ReLU-Flatten-Linear(8,3). */
-static nb_module *model(uint64_t seed) {
-    nb_generator *g = nb_generator_new(seed);
-    nb_module *m = nb_sequential_new(5, (nb_module *[]){nb_conv2d_new(1, 2, 3, 3, NULL, true, g),
-                                                        nb_batch_norm2d_new(2, 1e-5, 0.1, true), nb_relu_new(),
-                                                        nb_flatten_new(), nb_linear_new(8, 3, true, g)});
-    nb_generator_free(g);
-    assert_non_null(m);
-    return m;
-}
+static nb_module *model(uint64_t seed) { return nbt_small_bn_model(seed); }
 
 static double flat(const nb_tensor *t, int64_t i) {
     nb_tensor *c = nb_contiguous((nb_tensor *)t);

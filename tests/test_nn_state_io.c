@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "tensor_util.h"
+#include "nn_models.h"
 
 static char dir[64];
 static int setup(void **s) {
@@ -31,17 +31,7 @@ static const char *path_of(const char *name) {
     return p;
 }
 
-/* Conv2d(1,2,3)-BatchNorm2d(2)-ReLU-Flatten-Linear(8,3): parameters, float
-   buffers and an int64 0-dim buffer. */
-static nb_module *small_model(uint64_t seed) {
-    nb_generator *g = nb_generator_new(seed);
-    nb_module *m = nb_sequential_new(5, (nb_module *[]){nb_conv2d_new(1, 2, 3, 3, NULL, true, g),
-                                                        nb_batch_norm2d_new(2, 1e-5, 0.1, true), nb_relu_new(),
-                                                        nb_flatten_new(), nb_linear_new(8, 3, true, g)});
-    nb_generator_free(g);
-    assert_non_null(m);
-    return m;
-}
+static nb_module *small_model(uint64_t seed) { return nbt_small_bn_model(seed); }
 /* One training forward, so running stats and num_batches_tracked move. */
 static void touch_buffers(nb_module *m) {
     nb_tensor *x = RAND(NB_FLOAT32, -1, 1, 3, 1, 4, 4), *y = nb_module_forward(m, x);
