@@ -208,12 +208,6 @@ static void copy_and_isa_changed_after_packing(void **state) {
     free(A.base); free(B.base); free(C0.base); free(C1.base); free(Bcopy);
 }
 
-static void expect_error(nb_status got, nb_status want, const char *fn, const char *word) {
-    assert_int_equal(got, want);
-    const char *msg = nb_last_error();
-    if (!strstr(msg, fn) || !strstr(msg, word)) fail_msg("message \"%s\" lacks %s or %s", msg, fn, word);
-}
-
 static void errors_name_the_function_and_argument(void **state) {
     (void)state;
     float A[64], B[64], C[64];
@@ -221,30 +215,30 @@ static void errors_name_the_function_and_argument(void **state) {
     nbt_fill_uniform(B, 64, -1, 1);
     nb_sgemm_packed_b *p = (nb_sgemm_packed_b *)A, *const sentinel = p;
     const char *pk = "nb_sgemm_pack_b";
-    expect_error(nb_sgemm_pack_b(2, 4, 4, B, 4, &p), NB_ERR_ARG, pk, "trans_b");
-    expect_error(nb_sgemm_pack_b(0, -1, 4, B, 4, &p), NB_ERR_ARG, pk, "N");
-    expect_error(nb_sgemm_pack_b(0, 4, -1, B, 4, &p), NB_ERR_ARG, pk, "K");
-    expect_error(nb_sgemm_pack_b(0, 4, 4, NULL, 4, &p), NB_ERR_ARG, pk, "B");
-    expect_error(nb_sgemm_pack_b(0, 4, 4, B, 3, &p), NB_ERR_ARG, pk, "ldb");
-    expect_error(nb_sgemm_pack_b(1, 4, 5, B, 4, &p), NB_ERR_ARG, pk, "ldb");
-    expect_error(nb_sgemm_pack_b(0, 4, 4, B, 4, NULL), NB_ERR_ARG, pk, "packed");
-    expect_error(nb_sgemm_pack_b(0, INT64_MAX / 2, 4, B, INT64_MAX / 2, &p), NB_ERR_OVERFLOW, pk, "B");
+    nbt_expect_error(nb_sgemm_pack_b(2, 4, 4, B, 4, &p), NB_ERR_ARG, pk, "trans_b");
+    nbt_expect_error(nb_sgemm_pack_b(0, -1, 4, B, 4, &p), NB_ERR_ARG, pk, "N");
+    nbt_expect_error(nb_sgemm_pack_b(0, 4, -1, B, 4, &p), NB_ERR_ARG, pk, "K");
+    nbt_expect_error(nb_sgemm_pack_b(0, 4, 4, NULL, 4, &p), NB_ERR_ARG, pk, "B");
+    nbt_expect_error(nb_sgemm_pack_b(0, 4, 4, B, 3, &p), NB_ERR_ARG, pk, "ldb");
+    nbt_expect_error(nb_sgemm_pack_b(1, 4, 5, B, 4, &p), NB_ERR_ARG, pk, "ldb");
+    nbt_expect_error(nb_sgemm_pack_b(0, 4, 4, B, 4, NULL), NB_ERR_ARG, pk, "packed");
+    nbt_expect_error(nb_sgemm_pack_b(0, INT64_MAX / 2, 4, B, INT64_MAX / 2, &p), NB_ERR_OVERFLOW, pk, "B");
     assert_ptr_equal(p, sentinel);   /* untouched on failure */
     assert_int_equal(nb_sgemm_pack_b(0, 4, 4, B, 4, &p), NB_OK);   /* op(B) 4 x 4 */
     const char *fn = "nb_sgemm_packed";
-    expect_error(nb_sgemm_packed(2, 2, 4, 4, 1, A, 4, p, 0, C, 4), NB_ERR_ARG, fn, "trans_a");
-    expect_error(nb_sgemm_packed(0, 2, 4, 4, 1, A, 4, NULL, 0, C, 4), NB_ERR_ARG, fn, "B");
-    expect_error(nb_sgemm_packed(0, -2, 4, 4, 1, A, 4, p, 0, C, 4), NB_ERR_ARG, fn, "M");
-    expect_error(nb_sgemm_packed(0, 2, 5, 4, 1, A, 4, p, 0, C, 5), NB_ERR_SHAPE, fn, "N");
-    expect_error(nb_sgemm_packed(0, 2, 4, 3, 1, A, 4, p, 0, C, 4), NB_ERR_SHAPE, fn, "K");
-    expect_error(nb_sgemm_packed(0, 2, 4, 4, 1, NULL, 4, p, 0, C, 4), NB_ERR_ARG, fn, "A");
-    expect_error(nb_sgemm_packed(0, 2, 4, 4, 1, A, 3, p, 0, C, 4), NB_ERR_ARG, fn, "lda");
-    expect_error(nb_sgemm_packed(1, 2, 4, 4, 1, A, 1, p, 0, C, 4), NB_ERR_ARG, fn, "lda");
-    expect_error(nb_sgemm_packed(0, 2, 4, 4, 1, A, 4, p, 0, NULL, 4), NB_ERR_ARG, fn, "C");
-    expect_error(nb_sgemm_packed(0, 2, 4, 4, 1, A, 4, p, 0, C, 3), NB_ERR_ARG, fn, "ldc");
-    expect_error(nb_sgemm_packed(0, 2, 4, 4, 1, A, 4, p, 0, A + 2, 4), NB_ERR_ALIAS, fn, "overlaps A");
-    expect_error(nb_sgemm_packed(0, INT64_MAX / 2, 4, 4, 1, A, 4, p, 0, C, INT64_MAX / 2),
-                 NB_ERR_OVERFLOW, fn, "A");
+    nbt_expect_error(nb_sgemm_packed(2, 2, 4, 4, 1, A, 4, p, 0, C, 4), NB_ERR_ARG, fn, "trans_a");
+    nbt_expect_error(nb_sgemm_packed(0, 2, 4, 4, 1, A, 4, NULL, 0, C, 4), NB_ERR_ARG, fn, "B");
+    nbt_expect_error(nb_sgemm_packed(0, -2, 4, 4, 1, A, 4, p, 0, C, 4), NB_ERR_ARG, fn, "M");
+    nbt_expect_error(nb_sgemm_packed(0, 2, 5, 4, 1, A, 4, p, 0, C, 5), NB_ERR_SHAPE, fn, "N");
+    nbt_expect_error(nb_sgemm_packed(0, 2, 4, 3, 1, A, 4, p, 0, C, 4), NB_ERR_SHAPE, fn, "K");
+    nbt_expect_error(nb_sgemm_packed(0, 2, 4, 4, 1, NULL, 4, p, 0, C, 4), NB_ERR_ARG, fn, "A");
+    nbt_expect_error(nb_sgemm_packed(0, 2, 4, 4, 1, A, 3, p, 0, C, 4), NB_ERR_ARG, fn, "lda");
+    nbt_expect_error(nb_sgemm_packed(1, 2, 4, 4, 1, A, 1, p, 0, C, 4), NB_ERR_ARG, fn, "lda");
+    nbt_expect_error(nb_sgemm_packed(0, 2, 4, 4, 1, A, 4, p, 0, NULL, 4), NB_ERR_ARG, fn, "C");
+    nbt_expect_error(nb_sgemm_packed(0, 2, 4, 4, 1, A, 4, p, 0, C, 3), NB_ERR_ARG, fn, "ldc");
+    nbt_expect_error(nb_sgemm_packed(0, 2, 4, 4, 1, A, 4, p, 0, A + 2, 4), NB_ERR_ALIAS, fn, "overlaps A");
+    nbt_expect_error(nb_sgemm_packed(0, INT64_MAX / 2, 4, 4, 1, A, 4, p, 0, C, INT64_MAX / 2),
+                     NB_ERR_OVERFLOW, fn, "A");
     /* Empty calls: nothing read or written. */
     assert_int_equal(nb_sgemm_packed(0, 0, 4, 4, 1, NULL, 4, p, 0, NULL, 4), NB_OK);
     nb_sgemm_packed_b_free(p);
