@@ -17,6 +17,10 @@
 //     transposed): memory bound, so it also reports the B bytes read per
 //     second (bytes_per_second, compare machine/read/64MiB);
 //   1x4096x4096_bt, the same with B transposed (x W^T of a linear layer);
+//   1x4096x4096_bt_packed and 1x4096x4096_packed, the same two with nabla's
+//     B prepacked once (nb_sgemm_pack_b outside the timed loop, then
+//     nb_sgemm_packed: the bits of nb_sgemm), as XNNPACK's operator is
+//     (its rows there are the same runs as in the unpacked rows);
 //   128x4096x1024, a linear layer's forward pass on a batch of 128;
 //   the GEMMs of the MLP training step (steps/mlp_784_256_10_b128, layer 1,
 //     Linear(784, 256), batch 128) as the tensor layer calls them:
@@ -63,6 +67,7 @@ struct Shape {
     int ta;
     int threads;
     bool ref;   // also benchmark the reference backend
+    bool packed = false;   // nabla: nb_sgemm_packed with B packed outside the timed loop
 };
 
 void set_counters(benchmark::State &state, const Shape &s) {
@@ -95,6 +100,25 @@ void run_xnnpack(benchmark::State &state, const Shape &s, const float *A, const 
 }
 #endif
 
+// nabla with B prepacked (nb_sgemm_pack_b once, outside the timed loop):
+// the same bits as nb_sgemm, compared with XNNPACK, which packs at creation.
+void run_packed(benchmark::State &state, const Shape &s, const float *A, const float *B, float *C) {
+    const int64_t lda = s.ta ? s.M : s.K, ldb = s.tb ? s.K : s.N;
+    nb_sgemm_packed_b *pb = nullptr;
+    if (nb_sgemm_pack_b(s.tb, s.N, s.K, B, ldb, &pb) != NB_OK) {
+        state.SkipWithError(nb_last_error());
+        return;
+    }
+    for (auto _ : state) {
+        if (nb_sgemm_packed(s.ta, s.M, s.N, s.K, 1.0f, A, lda, pb, 0.0f, C, s.N) != NB_OK) {
+            state.SkipWithError(nb_last_error());
+            break;
+        }
+        benchmark::ClobberMemory();
+    }
+    nb_sgemm_packed_b_free(pb);
+}
+
 void run(benchmark::State &state, Impl impl, Shape s) {
     const int64_t lda = s.ta ? s.M : s.K, ldb = s.tb ? s.K : s.N, ldc = s.N;
     nbb::Buffer A(size_t(s.M * s.K), -1, 1, 1), B(size_t(s.K * s.N), -1, 1, 2), C(size_t(s.M * s.N), -1, 1, 3);
@@ -112,6 +136,12 @@ void run(benchmark::State &state, Impl impl, Shape s) {
         return;
     }
 #endif
+    if (s.packed) {
+        run_packed(state, s, A.p, B.p, C.p);
+        nb_set_num_threads(0);
+        set_counters(state, s);
+        return;
+    }
     for (auto _ : state) {
         if (impl == kOpenblas) {
 #ifdef NB_HAVE_OPENBLAS
@@ -141,6 +171,8 @@ int register_all() {
     shapes.push_back({3136, 64, 576, 1, 0, 1, false});
     shapes.push_back({1, 4096, 4096, 0, 0, 1, true});
     shapes.push_back({1, 4096, 4096, 1, 0, 1, false});
+    shapes.push_back({1, 4096, 4096, 1, 0, 1, false, true});
+    shapes.push_back({1, 4096, 4096, 0, 0, 1, false, true});
     shapes.push_back({128, 4096, 1024, 0, 0, 1, false});
     shapes.push_back({128, 256, 784, 1, 0, 1, false});
     shapes.push_back({256, 784, 128, 0, 1, 1, false});
@@ -164,10 +196,12 @@ int register_all() {
             if (im.impl == kRef && !s.ref) continue;
             if ((im.impl == kXnnpack || im.impl == kLibxsmm) && s.threads != 1) continue;
             if (im.impl == kXnnpack && s.ta) continue;
+            if (s.packed && im.impl != kNabla && im.impl != kXnnpack) continue;
             std::string name = "sgemm/" + std::string(im.name) + "/" + std::to_string(s.M) + "x" +
                                std::to_string(s.N) + "x" + std::to_string(s.K);
             if (s.tb && s.M != 3136) name += "_bt";   // (the im2col row keeps its old name)
             if (s.ta) name += "_at";
+            if (s.packed) name += "_packed";
             if (s.threads != 1) name += "_t" + std::to_string(s.threads);
             auto *b = benchmark::RegisterBenchmark(name.c_str(), run, im.impl, s)
                           ->Unit(benchmark::kMillisecond);

@@ -6,13 +6,14 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "api_gemm.h"
 #include "internal.h"
 #include "kernels_table.h"
 
 /* A stored rows x cols with leading dimension ld: the span in elements. */
-static nb_status check_matrix(const char *fn, const char *name, const char *ldname,
-                              const void *p, int64_t rows, int64_t cols, int64_t ld,
-                              size_t elem, int64_t *span) {
+nb_status nb_gemm_check_matrix(const char *fn, const char *name, const char *ldname,
+                               const void *p, int64_t rows, int64_t cols, int64_t ld,
+                               size_t elem, int64_t *span) {
     if (ld < (cols > 1 ? cols : 1))
         return nb_error(NB_ERR_ARG, fn, "%s = %lld is smaller than the row length %lld of %s",
                         ldname, (long long)ld, (long long)cols, name);
@@ -40,9 +41,9 @@ static nb_status validate(const char *fn, int ta, int tb, int64_t M, int64_t N, 
     int64_t span_a, span_b, span_c;
     nb_status s;
     /* op(A) is M x K: A is stored M x K, or K x M when transposed. */
-    if ((s = check_matrix(fn, "A", "lda", A, ta ? K : M, ta ? M : K, lda, elem, &span_a))) return s;
-    if ((s = check_matrix(fn, "B", "ldb", B, tb ? N : K, tb ? K : N, ldb, elem, &span_b))) return s;
-    if ((s = check_matrix(fn, "C", "ldc", C, M, N, ldc, elem, &span_c))) return s;
+    if ((s = nb_gemm_check_matrix(fn, "A", "lda", A, ta ? K : M, ta ? M : K, lda, elem, &span_a))) return s;
+    if ((s = nb_gemm_check_matrix(fn, "B", "ldb", B, tb ? N : K, tb ? K : N, ldb, elem, &span_b))) return s;
+    if ((s = nb_gemm_check_matrix(fn, "C", "ldc", C, M, N, ldc, elem, &span_c))) return s;
     if (nb_ranges_overlap(C, (size_t)span_c * elem, A, (size_t)span_a * elem))
         return nb_error(NB_ERR_ALIAS, fn, "C overlaps A");
     if (nb_ranges_overlap(C, (size_t)span_c * elem, B, (size_t)span_b * elem))

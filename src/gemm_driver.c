@@ -48,6 +48,7 @@ typedef struct {
     int64_t rows1_n;        /* M == 1 no-pack path: columns per call (0: unused) */
     int64_t bslot;          /* split_n: floats of each thread's own B panels */
     int wide;               /* direct path: the descriptor's wide tile */
+    const float *bpk;       /* prepacked B (nb_gemm_driver_pack_b), or NULL */
 } gemm_ctx;
 
 /* op(A)[i,k] and op(B)[k,j] addresses. */
@@ -122,6 +123,14 @@ static void packed_thread(void *ctx, int tid, int nt) {
         for (int64_t pc = 0; pc < x->K; pc += d->kc) {
             const int64_t kc = min64(d->kc, x->K - pc);
             const float beta = pc == 0 ? x->beta : 1.0f;
+            if (x->bpk) {   /* prepacked: this block's panels are already in place */
+                const float *blk = x->bpk + pc * round_up(x->N, nr) + jc * kc;
+                if (x->split_m && r1 > r0)
+                    compute_block(x, abuf, r0, r1, blk, 0, np, jc, nc, pc, kc, beta);
+                else if (!x->split_m && p1 > p0)
+                    compute_block(x, abuf, 0, x->M, blk + p0 * nr * kc, p0, p1, jc, nc, pc, kc, beta);
+                continue;
+            }
             /* split_m: panels back to back with stride nr*kc, shared (the
                barriers order packing and use). split_n: each thread packs
                into its own slot, which depends on neither kc nor the NC
@@ -195,7 +204,12 @@ static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *float
     /* split_n: slots of the most panels a thread takes in any NC block
        (ceil(np / nt): a narrower block never gives a thread more). */
     x->bslot = x->split_m ? 0 : round_up((np + nt - 1) / nt * d->nr * kcb, 16);
-    const int64_t bfloats = x->split_m ? kcb * ncb : x->bslot * nt;
+    if (x->bpk) {   /* prepacked B: no B buffer; A in place whenever the tile can */
+        x->adirect = x->adirect || (!x->ta && d->ukernel_adirect && x->M <= d->mr);
+        x->abuf_stride = x->adirect ? 0 : x->abuf_stride;
+        x->bslot = 0;
+    }
+    const int64_t bfloats = x->bpk ? 0 : x->split_m ? kcb * ncb : x->bslot * nt;
     *floats = (size_t)(bfloats + NB_GEMM_PACK_SLACK) + (size_t)x->abuf_stride * (size_t)nt;
     return nt;
 }
@@ -207,7 +221,7 @@ static nb_status run_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
     float *buf = nb_scratch(NB_SCRATCH_GEMM, floats * sizeof(float), &owned);
     if (!buf) return NB_ERR_OOM;
     x->abuf = buf;
-    x->bbuf = buf + x->abuf_stride * nt;   /* abuf_stride is a multiple of 16: aligned */
+    x->bbuf = x->bpk ? NULL : buf + x->abuf_stride * nt;   /* abuf_stride is a multiple of 16: aligned */
     nb_parallel_team(nt, packed_thread, x);
     nb_scratch_done(buf, owned);
     return NB_OK;
@@ -343,7 +357,7 @@ nb_status nb_gemm_driver_reserve(const nb_gemm_desc *d, int trans_a, int trans_b
     const int nt = packed_threads(d, trans_a, trans_b, M, N, K, 1.0f);
     if (nt == 0) return NB_OK;
     gemm_ctx x = {d, trans_a, trans_b, M, N, K, 1.0f, 0.0f, NULL, NULL, 0, 0, 0, NULL,
-                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0};
+                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, NULL};
     size_t floats;
     plan_packed(d, &x, nt, &floats);
     return nb_scratch_reserve(NB_SCRATCH_GEMM, floats * sizeof(float)) ? NB_OK : NB_ERR_OOM;
@@ -360,7 +374,7 @@ nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,
         return NB_OK;
     }
     gemm_ctx x = {d, trans_a, trans_b, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C,
-                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0};
+                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, NULL};
     /* M*N*K saturates instead of overflowing: it only sizes the team. */
     int64_t mnk;
     if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;
@@ -369,4 +383,41 @@ nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,
     if (d->rows_bt && trans_b && M <= d->rows_bt_max_m) return run_rows(&x, nt);
     if (use_direct(d, trans_a, trans_b, N, K)) return run_direct(&x, nt);
     return run_packed(d, &x, nt);
+}
+
+/* ---- prepacked B ---------------------------------------------------------
+   Layout: the KC blocks of op(B) one after the other, block p (rows
+   [p kc, p kc + kc_p) of op(B)) at p kc round_up(N, nr) floats, holding
+   the ceil(N / nr) panels pack_b writes for it (panel j at j nr kc_p): the
+   packed path's B block for every (jc, pc) is then a run of panels in
+   place. A few rows of C read it as kc_p x round_up(N, nr) contiguous
+   floats per KC block, one stream. */
+int64_t nb_gemm_driver_packed_b_floats(const nb_gemm_desc *d, int64_t N, int64_t K) {
+    int64_t f;
+    return nb_mul_ok(round_up(N, d->nr), K, &f) ? f : -1;
+}
+
+void nb_gemm_driver_pack_b(const nb_gemm_desc *d, int trans_b, int64_t N, int64_t K,
+                           const float *B, int64_t ldb, float *dst) {
+    const int64_t np = round_up(N, d->nr);
+    for (int64_t pc = 0; pc < K; pc += d->kc) {
+        const int64_t kc = min64(d->kc, K - pc);
+        d->pack_b(trans_b, (size_t)kc, (size_t)N, trans_b ? B + pc : B + pc * ldb, (ptrdiff_t)ldb,
+                  dst + pc * np);
+    }
+}
+
+nb_status nb_gemm_driver_run_prepacked(const nb_gemm_desc *d, int trans_a, int64_t M, int64_t N,
+                                       int64_t K, float alpha, const float *A, int64_t lda,
+                                       const float *bpk, float beta, float *C, int64_t ldc) {
+    if (M == 0 || N == 0) return NB_OK;
+    if (K == 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, ldc);
+        return NB_OK;
+    }
+    gemm_ctx x = {d, trans_a, 0, M, N, K, alpha, beta, A, NULL, lda, 0, ldc, C,
+                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, bpk};
+    int64_t mnk;
+    if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;
+    return run_packed(d, &x, nb_threads_for(mnk, d->min_mnk_per_thread));
 }

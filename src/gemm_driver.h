@@ -60,4 +60,18 @@ nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,
 nb_status nb_gemm_driver_reserve(const nb_gemm_desc *d, int trans_a, int trans_b, int64_t M,
                                  int64_t N, int64_t K);
 
+/* Prepacked B (nb_sgemm_pack_b): op(B) (K x N) packed once for the whole K
+   into the packed path's panels, KC block after KC block
+   (nb_gemm_driver_packed_b_floats floats, -1 on overflow; dst 64-byte
+   aligned). nb_gemm_driver_run_prepacked is nb_gemm_driver_run's packed
+   path over those panels (op(B) is never read or packed): each element
+   gets the contract's KC blocks and FMA chains, so the bits of
+   nb_gemm_driver_run on the same operands, for any thread count. */
+int64_t nb_gemm_driver_packed_b_floats(const nb_gemm_desc *d, int64_t N, int64_t K);
+void nb_gemm_driver_pack_b(const nb_gemm_desc *d, int trans_b, int64_t N, int64_t K,
+                           const float *B, int64_t ldb, float *dst);
+nb_status nb_gemm_driver_run_prepacked(const nb_gemm_desc *d, int trans_a, int64_t M, int64_t N,
+                                       int64_t K, float alpha, const float *A, int64_t lda,
+                                       const float *bpk, float beta, float *C, int64_t ldc);
+
 #endif

@@ -156,3 +156,9 @@ int nbt_run_impl(const char *name, const struct CMUnitTest *tests, size_t n) {
     free(result);
     return failures;
 }
+
+void nbt_expect_error(nb_status got, nb_status want, const char *fn, const char *word) {
+    assert_int_equal(got, want);
+    const char *msg = nb_last_error();
+    if (!strstr(msg, fn) || !strstr(msg, word)) fail_msg("message \"%s\" lacks %s or %s", msg, fn, word);
+}

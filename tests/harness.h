@@ -46,6 +46,10 @@ int64_t nbt_ulp_distance(float a, float b);
 /* Both NaN, or equal bit patterns up to the sign of zero. */
 int nbt_same_value(float a, float b);
 
+/* An entry point's error: the status `want`, and nb_last_error() naming
+   the function fn and containing `word` (the argument at fault). */
+void nbt_expect_error(nb_status got, nb_status want, const char *fn, const char *word);
+
 /* ---- skipping ----
  * CMocka 1.1.5 (Debian 12) reports a skipped test as "not ok N # SKIP" in
  * TAP, which meson counts as a failure; nbt_run() therefore writes the TAP

@@ -141,12 +141,6 @@ static void algorithm_changed_after_packing(void **state) {
     free(x); free(w); free(y0); free(y1);
 }
 
-static void expect_error(nb_status got, nb_status want, const char *fn, const char *word) {
-    assert_int_equal(got, want);
-    const char *msg = nb_last_error();
-    if (!strstr(msg, fn) || !strstr(msg, word)) fail_msg("message \"%s\" lacks %s or %s", msg, fn, word);
-}
-
 static void errors_name_the_function_and_argument(void **state) {
     (void)state;
     const nb_conv2d_desc d = {1, 4, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1};
@@ -154,30 +148,30 @@ static void errors_name_the_function_and_argument(void **state) {
     float *y = filled(oc_numel_y(&d), 0, 0);
     nb_conv2d_packed *p = (nb_conv2d_packed *)&d, *const sentinel = p;
     const char *pk = "nb_sconv2d_pack_weights";
-    expect_error(nb_sconv2d_pack_weights(NULL, w, 1, &p), NB_ERR_ARG, pk, "desc");
-    expect_error(nb_sconv2d_pack_weights(&d, NULL, 1, &p), NB_ERR_ARG, pk, "w");
-    expect_error(nb_sconv2d_pack_weights(&d, w, 1, NULL), NB_ERR_ARG, pk, "packed");
-    expect_error(nb_sconv2d_pack_weights(&d, w, 0, &p), NB_ERR_ARG, pk, "directions");
-    expect_error(nb_sconv2d_pack_weights(&d, w, 4, &p), NB_ERR_ARG, pk, "directions");
+    nbt_expect_error(nb_sconv2d_pack_weights(NULL, w, 1, &p), NB_ERR_ARG, pk, "desc");
+    nbt_expect_error(nb_sconv2d_pack_weights(&d, NULL, 1, &p), NB_ERR_ARG, pk, "w");
+    nbt_expect_error(nb_sconv2d_pack_weights(&d, w, 1, NULL), NB_ERR_ARG, pk, "packed");
+    nbt_expect_error(nb_sconv2d_pack_weights(&d, w, 0, &p), NB_ERR_ARG, pk, "directions");
+    nbt_expect_error(nb_sconv2d_pack_weights(&d, w, 4, &p), NB_ERR_ARG, pk, "directions");
     nb_conv2d_desc bad = d;
     bad.stride_h = 0;
-    expect_error(nb_sconv2d_pack_weights(&bad, w, 1, &p), NB_ERR_SHAPE, pk, "stride_h");
+    nbt_expect_error(nb_sconv2d_pack_weights(&bad, w, 1, &p), NB_ERR_SHAPE, pk, "stride_h");
     assert_ptr_equal(p, sentinel);   /* untouched on failure */
     assert_int_equal(nb_sconv2d_pack_weights(&d, w, NB_CONV_PACK_FORWARD, &p), NB_OK);
     const char *fw = "nb_sconv2d_forward_packed", *bw = "nb_sconv2d_backward_data_packed";
-    expect_error(nb_sconv2d_forward_packed(&d, x, NULL, NULL, y), NB_ERR_ARG, fw, "packed");
-    expect_error(nb_sconv2d_forward_packed(NULL, x, p, NULL, y), NB_ERR_ARG, fw, "desc");
-    expect_error(nb_sconv2d_forward_packed(&d, NULL, p, NULL, y), NB_ERR_ARG, fw, "x");
-    expect_error(nb_sconv2d_forward_packed(&d, x, p, NULL, x), NB_ERR_ALIAS, fw, "overlaps");
+    nbt_expect_error(nb_sconv2d_forward_packed(&d, x, NULL, NULL, y), NB_ERR_ARG, fw, "packed");
+    nbt_expect_error(nb_sconv2d_forward_packed(NULL, x, p, NULL, y), NB_ERR_ARG, fw, "desc");
+    nbt_expect_error(nb_sconv2d_forward_packed(&d, NULL, p, NULL, y), NB_ERR_ARG, fw, "x");
+    nbt_expect_error(nb_sconv2d_forward_packed(&d, x, p, NULL, x), NB_ERR_ALIAS, fw, "overlaps");
     static const char *const fields[] = {"c", "h", "w", "k", "pad_h", "pad_w", "groups"};
     for (int i = 0; i < 7; i++) {
         bad = d;
         int64_t *f[] = {&bad.c, &bad.h, &bad.w, &bad.k, &bad.pad_h, &bad.pad_w, &bad.groups};
         *f[i] = i == 6 ? 2 : *f[i] + 2;   /* still a valid desc */
-        expect_error(nb_sconv2d_forward_packed(&bad, x, p, NULL, y), NB_ERR_SHAPE, fw, fields[i]);
+        nbt_expect_error(nb_sconv2d_forward_packed(&bad, x, p, NULL, y), NB_ERR_SHAPE, fw, fields[i]);
     }
-    expect_error(nb_sconv2d_backward_data_packed(&d, y, p, x), NB_ERR_ARG, bw,
-                 "NB_CONV_PACK_BACKWARD_DATA");
+    nbt_expect_error(nb_sconv2d_backward_data_packed(&d, y, p, x), NB_ERR_ARG, bw,
+                     "NB_CONV_PACK_BACKWARD_DATA");
     bad = d;
     bad.n = 3;   /* any batch: the weights do not depend on it */
     float *x3 = filled(oc_numel_x(&bad), -1, 1), *y3 = filled(oc_numel_y(&bad), 0, 0);

@@ -136,6 +136,44 @@ NB_API nb_status nb_sgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_
                           const float *B, int64_t ldb,
                           float beta, float *C, int64_t ldc);
 
+/* Prepacked B (as MKL's cblas_sgemm_pack / cblas_sgemm_compute, or a
+   fully-connected operator that packs its weights when it is created): a
+   caller that multiplies by the same B many times (the weights of a
+   linear layer, W stored [out, in] and used as op(B) = W^T: trans_b = 1)
+   packs op(B) once into the active ISA's layout, and each call then reads
+   it as one stream instead of packing it or reading it in place (a batch-1
+   forward pass is memory bound: the B read is the whole cost).
+   nb_sgemm_pack_b copies op(B) (K x N; B stored as for nb_sgemm: K x N
+   with trans_b == 0, N x K with trans_b == 1, rows ldb apart); B may be
+   freed or changed afterwards (a changed B needs a new pack).
+   nb_sgemm_packed computes C = alpha op(A) op(B) + beta C with the packed
+   op(B); N and K must be the packed ones (NB_ERR_SHAPE naming which), the
+   other arguments as for nb_sgemm (NB_ERR_ARG / NB_ERR_OVERFLOW / NB_ERR_ALIAS
+   with the same messages; B == NULL is NB_ERR_ARG). The result has the
+   same bits as nb_sgemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb,
+   beta, C, ldc) on the B that was packed, for any thread count, and the
+   same semantics (alpha == 0 or K == 0 reads neither A nor B; beta == 0
+   never reads C) and error bound. After nb_isa_set changed the ISA (or in
+   shadow mode) a call unpacks op(B) into a temporary copy and runs the
+   active ISA's nb_sgemm (the bits of nb_sgemm then; NB_ERR_OOM if the copy
+   cannot be allocated, C untouched).
+   Lifetime: *packed is owned by the caller until nb_sgemm_packed_b_free
+   (NULL is a no-op); it is read-only in nb_sgemm_packed, which may run on
+   several threads at once with one pack. nb_sgemm_pack_b leaves *packed
+   untouched on failure (NB_ERR_ARG for trans_b not 0 or 1, a negative N
+   or K, ldb too small, a NULL B with elements or a NULL packed;
+   NB_ERR_OVERFLOW; NB_ERR_OOM). nb_sgemm_packed_b_floats is the floats the
+   pack holds (K round_up(N, NR) for the ISA's panel width NR: what an
+   engine budgets for it; 0 for NULL). */
+typedef struct nb_sgemm_packed_b nb_sgemm_packed_b;
+NB_API nb_status nb_sgemm_pack_b(int trans_b, int64_t N, int64_t K, const float *B, int64_t ldb,
+                                 nb_sgemm_packed_b **packed);
+NB_API nb_status nb_sgemm_packed(int trans_a, int64_t M, int64_t N, int64_t K, float alpha,
+                                 const float *A, int64_t lda, const nb_sgemm_packed_b *B,
+                                 float beta, float *C, int64_t ldc);
+NB_API void nb_sgemm_packed_b_free(nb_sgemm_packed_b *packed);
+NB_API int64_t nb_sgemm_packed_b_floats(const nb_sgemm_packed_b *packed);
+
 /* float64 twin, reference path only (gradient checks, precise oracles). */
 NB_API nb_status nb_dgemm(int trans_a, int trans_b, int64_t M, int64_t N, int64_t K,
                           double alpha, const double *A, int64_t lda,

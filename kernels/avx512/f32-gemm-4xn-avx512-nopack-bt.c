@@ -16,6 +16,16 @@
  * k tails and missing rows of B (n not a multiple of 16) are masked loads
  * (nothing past a row or past the last row is read); C is stored under the
  * column mask.
+ *
+ * Tried and not kept (session 9, 1x4096x4096): prefetching the next 16 rows
+ * of B (one 256 KiB run when ldb == K) in memory order, 1 KiB per tile into
+ * L2, during the current block, with one call per thread so every block but
+ * the first has its rows fetched ahead: 2.9 -> 3.5-3.7 ms (T1, T2, one or
+ * two blocks ahead, with or without the per-row prefetch). The likely cause
+ * is that software prefetches hold L1 fill buffers as demand misses do, so
+ * they cut the misses in flight instead of adding to them. A caller that
+ * reuses B should pack it once (nb_sgemm_pack_b): the prepacked GEMV reads
+ * it as one run per KC block at the machine's read bandwidth.
  */
 #include <assert.h>
 
