@@ -8,6 +8,13 @@
  * the small A blocks are packed by every thread). Never K: the KC blocks and
  * the FMA order per element are those of one thread, so any thread count
  * gives the same bits.
+ * Rows with a B block of at most PRIVATE_B_PANELS panels (N <= 64 on
+ * AVX-512) have no barrier either: each thread packs the whole (small) B
+ * block for itself. With shared panels the two barriers of every KC block
+ * cost more than the duplicated packing: 1x1 backward-filter c24 56x56
+ * k144 (M 144, N 24, K 3136: 9 KC blocks, 18 barriers) ran at 0.84x its
+ * 1 thread on 2 idle threads, and at 1/80 of it with the other core busy
+ * (a descheduled member stalls the team a time slice per barrier).
  */
 #include <string.h>
 
@@ -16,6 +23,10 @@
 #include "internal.h"
 #include "parallel.h"
 #include "scratch.h"
+
+/* Row splits with at most this many B panels an NC block pack them per
+   thread (private_b, above). */
+#define PRIVATE_B_PANELS 2
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
@@ -46,9 +57,10 @@ typedef struct {
     int split_m;            /* 1: threads split rows; 0: threads split columns */
     int adirect;            /* A is read in place by ukernel_adirect, not packed */
     int64_t rows1_n;        /* M == 1 no-pack path: columns per call (0: unused) */
-    int64_t bslot;          /* split_n: floats of each thread's own B panels */
+    int64_t bslot;          /* split_n, private_b: floats of each thread's own B panels */
     int wide;               /* direct path: the descriptor's wide tile */
     const float *bpk;       /* prepacked B (nb_gemm_driver_pack_b), or NULL */
+    int private_b;          /* split_m: every thread packs all of B for itself */
 } gemm_ctx;
 
 /* op(A)[i,k] and op(B)[k,j] addresses. */
@@ -118,8 +130,10 @@ static void packed_thread(void *ctx, int tid, int nt) {
     for (int64_t jc = 0; jc < x->N; jc += x->ncb) {
         const int64_t nc = min64(x->ncb, x->N - jc);
         const int64_t np = (nc + nr - 1) / nr;
-        /* B panels this thread packs: a share of all (split_m) or its own. */
-        const int64_t p0 = np * tid / nt, p1 = np * (tid + 1) / nt;
+        /* B panels this thread packs: a share of all (split_m), its own
+           (split_n), or all of them for itself (private_b). */
+        const int64_t p0 = x->private_b ? 0 : np * tid / nt;
+        const int64_t p1 = x->private_b ? np : np * (tid + 1) / nt;
         for (int64_t pc = 0; pc < x->K; pc += d->kc) {
             const int64_t kc = min64(d->kc, x->K - pc);
             const float beta = pc == 0 ? x->beta : 1.0f;
@@ -137,11 +151,14 @@ static void packed_thread(void *ctx, int tid, int nt) {
                block's panel count (the last block may have fewer panels and
                so other p0), so a thread that runs ahead to the next block
                never overwrites panels another thread is still reading. */
-            float *mine = x->split_m ? x->bbuf + p0 * nr * kc : x->bbuf + tid * x->bslot;
+            const int shared = x->split_m && !x->private_b;
+            float *mine = shared ? x->bbuf + p0 * nr * kc : x->bbuf + tid * x->bslot;
             if (p1 > p0)
                 d->pack_b(x->tb, (size_t)kc, (size_t)(min64(nc, p1 * nr) - p0 * nr),
                           b_at(x, pc, jc + p0 * nr), (ptrdiff_t)x->ldb, mine);
-            if (x->split_m) {
+            if (x->private_b) {
+                if (r1 > r0) compute_block(x, abuf, r0, r1, mine, 0, np, jc, nc, pc, kc, beta);
+            } else if (x->split_m) {
                 nb_parallel_barrier(nt);
                 if (r1 > r0) compute_block(x, abuf, r0, r1, x->bbuf, 0, np, jc, nc, pc, kc, beta);
                 /* Nobody repacks B while another thread still reads it. */
@@ -195,6 +212,7 @@ static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *float
     } else {
         x->split_m = 1;
     }
+    x->private_b = nt > 1 && x->split_m && np <= PRIVATE_B_PANELS && !x->bpk;
     x->kcb = kcb;
     x->ncb = ncb;
     const int64_t adirect_n = d->adirect_sgemm_max_n > d->adirect_max_n ? d->adirect_sgemm_max_n
@@ -203,13 +221,15 @@ static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *float
     x->abuf_stride = x->adirect ? 0 : round_up(kcb * mcb + NB_GEMM_PACK_SLACK, 16);
     /* split_n: slots of the most panels a thread takes in any NC block
        (ceil(np / nt): a narrower block never gives a thread more). */
-    x->bslot = x->split_m ? 0 : round_up((np + nt - 1) / nt * d->nr * kcb, 16);
+    x->bslot = x->private_b ? round_up(np * d->nr * kcb, 16)
+             : x->split_m   ? 0
+                            : round_up((np + nt - 1) / nt * d->nr * kcb, 16);
     if (x->bpk) {   /* prepacked B: no B buffer; A in place whenever the tile can */
         x->adirect = x->adirect || (!x->ta && d->ukernel_adirect && x->M <= d->mr);
         x->abuf_stride = x->adirect ? 0 : x->abuf_stride;
         x->bslot = 0;
     }
-    const int64_t bfloats = x->bpk ? 0 : x->split_m ? kcb * ncb : x->bslot * nt;
+    const int64_t bfloats = x->bpk ? 0 : x->split_m && !x->private_b ? kcb * ncb : x->bslot * nt;
     *floats = (size_t)(bfloats + NB_GEMM_PACK_SLACK) + (size_t)x->abuf_stride * (size_t)nt;
     return nt;
 }

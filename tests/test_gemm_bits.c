@@ -158,6 +158,9 @@ static void simd_sgemm_same_bits_for_1_2_and_3_threads(void **state) {
     const int64_t shapes[][3] = {
         {300, 200, 600}, {1000, 20, 300}, {20, 1000, 300}, {3, 3000, 600}, {7, 700, 520}, {97, 97, 97},
         {30, 300, 600}, {33, 2000, 70},
+        /* row splits over 1-2 B panels (each thread packs all of B) across
+           several KC blocks: 1x1 backward-filter c24 k144's GEMM, N 30 */
+        {144, 24, 3136}, {150, 30, 1000},
     };
     FOR_EACH_SIMD_TABLE(t) {
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
