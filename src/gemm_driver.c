@@ -377,7 +377,7 @@ nb_status nb_gemm_driver_reserve(const nb_gemm_desc *d, int trans_a, int trans_b
     const int nt = packed_threads(d, trans_a, trans_b, M, N, K, 1.0f);
     if (nt == 0) return NB_OK;
     gemm_ctx x = {d, trans_a, trans_b, M, N, K, 1.0f, 0.0f, NULL, NULL, 0, 0, 0, NULL,
-                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, NULL};
+                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, NULL, 0};
     size_t floats;
     plan_packed(d, &x, nt, &floats);
     return nb_scratch_reserve(NB_SCRATCH_GEMM, floats * sizeof(float)) ? NB_OK : NB_ERR_OOM;
@@ -394,7 +394,7 @@ nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,
         return NB_OK;
     }
     gemm_ctx x = {d, trans_a, trans_b, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C,
-                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, NULL};
+                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, NULL, 0};
     /* M*N*K saturates instead of overflowing: it only sizes the team. */
     int64_t mnk;
     if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;
@@ -436,7 +436,7 @@ nb_status nb_gemm_driver_run_prepacked(const nb_gemm_desc *d, int trans_a, int64
         return NB_OK;
     }
     gemm_ctx x = {d, trans_a, 0, M, N, K, alpha, beta, A, NULL, lda, 0, ldc, C,
-                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, bpk};
+                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, bpk, 0};
     int64_t mnk;
     if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;
     return run_packed(d, &x, nb_threads_for(mnk, d->min_mnk_per_thread));
