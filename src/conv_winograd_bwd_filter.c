@@ -130,7 +130,7 @@ static int plan(bfctx *c) {
 
 /* Auto: Winograd where it pays, judged on one image's shape only. */
 static int worth_it(const bfctx *c) {
-    return c->C >= 16 && c->K >= 16 && c->T >= 16;
+    return c->C >= 16 && c->K >= 16 && c->T >= 32;
 }
 
 /* rows rows of one plane (H x W at src) from row r0, columns from c0, zero
