@@ -54,6 +54,23 @@ static void sandwich(const double *L, int ro, int ri, const double *in, int ci, 
         }
 }
 
+/* |B^T| |d_c| |B| of every channel c of image n's tile (th, tw) into V
+   (36 a channel): d_c the 6x6 window from (4 th - pad_h, 4 tw - pad_w) of
+   |x| (ax), zero outside the image. */
+static void input_mags(const nb_conv2d_desc *d, const double *ax, int64_t n, int64_t th,
+                       int64_t tw, double *V) {
+    for (int64_t c = 0; c < d->c; c++) {
+        double tile[36];
+        for (int a = 0; a < 6; a++)
+            for (int b = 0; b < 6; b++) {
+                const int64_t ih = 4 * th - d->pad_h + a, iw = 4 * tw - d->pad_w + b;
+                const int in = ih >= 0 && ih < d->h && iw >= 0 && iw < d->w;
+                tile[6 * a + b] = in ? ax[((n * d->c + c) * d->h + ih) * d->w + iw] : 0.0;
+            }
+        sandwich(&aBT[0][0], 6, 6, tile, 6, &aBT[0][0], 6, V + 36 * c);
+    }
+}
+
 /* wmag over y of the forward desc d (3x3, stride 1, dilation 1, groups 1)
    from absolute values ax, aw, ab (ab may be NULL); 0 on out of memory. */
 static int mag_forward(const nb_conv2d_desc *d, const double *ax, const double *aw,
@@ -71,16 +88,7 @@ static int mag_forward(const nb_conv2d_desc *d, const double *ax, const double *
     for (int64_t n = 0; n < d->n; n++)
         for (int64_t th = 0; th < Th; th++)
             for (int64_t tw = 0; tw < Tw; tw++) {
-                for (int64_t c = 0; c < C; c++) {
-                    double tile[36];
-                    for (int a = 0; a < 6; a++)
-                        for (int b = 0; b < 6; b++) {
-                            const int64_t ih = 4 * th - d->pad_h + a, iw = 4 * tw - d->pad_w + b;
-                            const int in = ih >= 0 && ih < d->h && iw >= 0 && iw < d->w;
-                            tile[6 * a + b] = in ? ax[((n * C + c) * d->h + ih) * d->w + iw] : 0.0;
-                        }
-                    sandwich(&aBT[0][0], 6, 6, tile, 6, &aBT[0][0], 6, V + 36 * c);
-                }
+                input_mags(d, ax, n, th, tw, V);
                 for (int64_t k = 0; k < K; k++) {
                     double M[36] = {0}, o[16];
                     for (int64_t c = 0; c < C; c++)
@@ -115,15 +123,7 @@ static int mag_filter(const nb_conv2d_desc *d, const double *ax, const double *a
         for (int64_t th = 0; th < Th; th++)
             for (int64_t tw = 0; tw < Tw; tw++) {
                 double tile[36];
-                for (int64_t c = 0; c < C; c++) {
-                    for (int a = 0; a < 6; a++)
-                        for (int b = 0; b < 6; b++) {
-                            const int64_t ih = 4 * th - d->pad_h + a, iw = 4 * tw - d->pad_w + b;
-                            const int in = ih >= 0 && ih < d->h && iw >= 0 && iw < d->w;
-                            tile[6 * a + b] = in ? ax[((n * C + c) * d->h + ih) * d->w + iw] : 0.0;
-                        }
-                    sandwich(&aBT[0][0], 6, 6, tile, 6, &aBT[0][0], 6, V + 36 * c);
-                }
+                input_mags(d, ax, n, th, tw, V);
                 for (int64_t k = 0; k < K; k++) {
                     for (int p = 0; p < 4; p++)
                         for (int q = 0; q < 4; q++) {
