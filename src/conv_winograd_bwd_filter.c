@@ -136,9 +136,13 @@ static int plan(bfctx *c) {
     return 1;
 }
 
-/* Auto: Winograd where it pays, judged on one image's shape only. */
+/* Auto: Winograd where it pays, judged on one image's shape only. At
+   least 32 tiles: c256 14x14 k256 (16 tiles, batch 1: 36 GEMMs of
+   256x256x16 that read and write a 9 MiB M) ran at half the GEMM path's
+   speed. At most 256 x 256 filters x channels (M up to 9 MiB, measured);
+   larger M are untried, so they stay on the GEMM path. */
 static int worth_it(const bfctx *c) {
-    return c->C >= 16 && c->K >= 16 && c->T >= 32;
+    return c->C >= 16 && c->K >= 16 && c->T >= 32 && c->K * c->C <= 256 * 256;
 }
 
 /* rows rows of one plane (H x W at src) from row r0, columns from c0, zero
