@@ -12,17 +12,18 @@
  *   M_xi[k][c] = sum_t E_xi[k][t] V_xi[c][t]   (36 GEMMs, depth = tiles)
  *   dw[k][c]   = G^T M[k][c] G                 (once per call).
  * Per chunk of tiles (a block of one image's tiles, or whole images: a
- * function of one image's shape and the batch, tile_chunks):
+ * function of one image's shape and the batch, tile_chunks), on one thread:
  *   1. x's and dy's rows under the chunk's tiles are copied, zero-padded,
  *      into staging planes (every window then reads full rows);
  *   2. the transforms write V_xi as a tiles x C matrix and E_xi as tiles x
  *      K, one tile's LANES channels (filters) per micro-kernel call (its
  *      lanes run across channels here, across tiles in the forward);
- *   3. M_xi (+)= E_xi^T V_xi on the ISA's SGEMM, one point per call, the
- *      threads splitting the 36 points (never the tiles: each M element
- *      gets the same FMA chains whatever the thread count).
- * Then the output transform writes dw. The chunks come in order, beta 0
- * for the first, so the bits depend on the shape only.
+ *   3. M_g,xi (+)= E_xi^T V_xi on the ISA's SGEMM, one point per call.
+ * The chunks form up to 4 groups (consecutive chunks, a function of the
+ * shape); each group is one task with its own partial sums M_g, so the
+ * threads (one group at a time, no barriers) never change what is summed
+ * in which order. Then M = M_0 + M_1 + ... in group order and the output
+ * transform writes dw, the threads splitting the (k, c) pairs.
  * The bound (src/check_wino.c): a term of dw passes through at most 3 + 3
  * roundings (input transform), 2 + 2 (dy transform: the multiplies by 2,
  * 4, 8 are exact), N T + 1 (the product and the sums over the N T tiles
@@ -33,15 +34,14 @@
  * NaN and Inf: Winograd spreads them over whole tiles, so a non-finite dw
  * sends the call to the GEMM path (0 returned), whose NaN and Inf follow
  * the reference's.
- * The transforms: wino_in is the ISA's; the dy and output transforms are
- * the plain-C twins on every ISA for now (the profile of the bench layers:
- * both under a few % of the call, the GEMMs the rest).
+ * The transforms: wino_in is the ISA's; the dy and output transforms have
+ * AVX-512 and AVX2 kernels (the plain C dy transform took 30% of c64
+ * 56x56 k64), NEON runs their plain-C twins for now.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "conv_internal.h"
-#include "gemm_driver.h"
 #include "internal.h"
 #include "parallel.h"
 #include "scratch.h"
@@ -69,11 +69,16 @@ typedef struct {
     int64_t nblk, tbk, ni, nchunks, depth; /* blocks per image of tbk tiles, or ni images a chunk */
     int64_t wp, rows_max, xplane, eplane;  /* staging: row length, rows, floats per plane */
     int64_t vxi, exi;                      /* floats from one point's V (E) to the next */
-    float *xs, *es, *v, *e, *m;
+    int64_t groups, xs_f, es_f, v_f, e_f, m_f; /* chunk groups; floats of the buffers */
+    float *m;                              /* groups partial sums M, m_f floats each */
     const float *x, *dy;
     float *dw;
-    int gemm_failed, bad;                  /* accessed atomically */
 } bfctx;
+
+/* A task's buffers (its scratch): staged x and dy, V, E. */
+typedef struct {
+    float *xs, *es, *v, *e;
+} bfbufs;
 
 /* Chunk j: its segments (image n, tiles [t0, t1)), at most ni of them. */
 static int64_t segments(const bfctx *c, int64_t j, int64_t *n, int64_t *t0, int64_t *t1) {
@@ -110,7 +115,8 @@ static void tile_chunks(bfctx *c) {
     }
 }
 
-/* Sizes of the plan; 0 when a size does not fit (the GEMM path). */
+/* Sizes of the plan (the shape only); 0 when a size does not fit (the
+   GEMM path). */
 static int plan(bfctx *c) {
     const nb_conv2d_desc *d = c->d;
     nb_conv_out_dims(d, &c->P, &c->Q);
@@ -163,86 +169,92 @@ static void stage_plane(const float *src, int64_t H, int64_t W, int64_t r0, int6
     }
 }
 
-/* Step 1, planes [lo, hi) of the chunk's (segments x (C + K)). */
-static void stage(const bfctx *c, int64_t ns, const int64_t *n, const int64_t *t0,
-                  const int64_t *t1, int64_t lo, int64_t hi) {
+/* Step 1, every plane of the chunk (segments x (C + K)). */
+static void stage(const bfctx *c, const bfbufs *b, int64_t ns, const int64_t *n,
+                  const int64_t *t0, const int64_t *t1) {
     const nb_conv2d_desc *d = c->d;
     const int64_t per = c->C + c->K;
-    for (int64_t i = lo; i < hi && i < ns * per; i++) {
+    for (int64_t i = 0; i < ns * per; i++) {
         const int64_t s = i / per, ch = i % per, tr0 = t0[s] / c->Tw, tr1 = (t1[s] - 1) / c->Tw;
         if (ch < c->C) {
             stage_plane(c->x + (n[s] * c->C + ch) * d->h * d->w, d->h, d->w, 4 * tr0 - d->pad_h,
                         -d->pad_w, 4 * (tr1 - tr0) + 6, c->wp,
-                        c->xs + (s * c->C + ch) * c->xplane);
+                        b->xs + (s * c->C + ch) * c->xplane);
         } else {
             const int64_t k = ch - c->C;
             stage_plane(c->dy + (n[s] * c->K + k) * c->P * c->Q, c->P, c->Q, 4 * tr0, 0,
-                        4 * (tr1 - tr0) + 4, c->wp, c->es + (s * c->K + k) * c->eplane);
+                        4 * (tr1 - tr0) + 4, c->wp, b->es + (s * c->K + k) * c->eplane);
         }
     }
 }
 
-/* Step 2, rows [lo, hi) of the chunk's tiles (row r: segment s, tile t). */
-static void transform(const bfctx *c, int64_t ns, const int64_t *t0, const int64_t *t1,
-                      int64_t lo, int64_t hi) {
+/* Step 2, every tile of the chunk (row r of V and E: segment s, tile t). */
+static void transform(const bfctx *c, const bfbufs *b, int64_t ns, const int64_t *t0,
+                      const int64_t *t1) {
     const int64_t L = c->lanes;
     int32_t off[NB_CONV_PLAN_LANES];
     int64_t r = 0;
     for (int64_t s = 0; s < ns; s++) {
         const int64_t tr0 = t0[s] / c->Tw;
-        const float *xs = c->xs + s * c->C * c->xplane, *es = c->es + s * c->K * c->eplane;
+        const float *xs = b->xs + s * c->C * c->xplane, *es = b->es + s * c->K * c->eplane;
         for (int64_t t = t0[s]; t < t1[s]; t++, r++) {
-            if (r < lo || r >= hi) continue;
             const int64_t at = 4 * (t / c->Tw - tr0) * c->wp + 4 * (t % c->Tw);
             for (int64_t c0 = 0; c0 < c->C; c0 += L) {
                 for (int64_t i = 0; i < L; i++) off[i] = (int32_t)((c0 + i < c->C ? c0 + i : 0) * c->xplane);
-                c->cd->wino_in(1, xs + at, 0, (ptrdiff_t)c->wp, off, c->v + r * c->cp + c0,
+                c->cd->wino_in(1, xs + at, 0, (ptrdiff_t)c->wp, off, b->v + r * c->cp + c0,
                                (ptrdiff_t)c->vxi);
             }
             for (int64_t k0 = 0; k0 < c->K; k0 += L) {
                 for (int64_t i = 0; i < L; i++) off[i] = (int32_t)((k0 + i < c->K ? k0 + i : 0) * c->eplane);
-                c->cd->wino_bf_dy(1, es + at, 0, (ptrdiff_t)c->wp, off, c->e + r * c->kp + k0,
+                c->cd->wino_bf_dy(1, es + at, 0, (ptrdiff_t)c->wp, off, b->e + r * c->kp + k0,
                                   (ptrdiff_t)c->exi);
             }
         }
     }
 }
 
-/* The team: per chunk, staging and transforms split over all members,
-   then the 36 GEMMs split by point; then the output transform by (k, c).
-   Every member takes the same path (the barriers). */
-static void member(void *p, int tid, int nt) {
-    bfctx *c = p;
-    const nb_gemm_desc *gd = c->cd->sgemm_desc ? c->cd->sgemm_desc : c->cd->gemm;
-    if (nb_gemm_driver_reserve(gd, 1, 0, c->K, c->C, c->depth) != NB_OK)
-        __atomic_store_n(&c->gemm_failed, 1, __ATOMIC_RELAXED);
-    nb_parallel_barrier(nt);
-    if (__atomic_load_n(&c->gemm_failed, __ATOMIC_RELAXED)) return;   /* nothing written */
-    int64_t n[CHUNK_TILES_MAX], t0[CHUNK_TILES_MAX], t1[CHUNK_TILES_MAX], lo, hi;
-    for (int64_t j = 0; j < c->nchunks; j++) {
+/* Group g of the chunks, on one thread (no barriers: a thread descheduled
+   on a busy machine holds up no other): each chunk staged, transformed,
+   then M_g,xi (+)= E_xi^T V_xi for the 36 points, beta 0 for the group's
+   first chunk. The groups depend on the shape only (groups_of). */
+static nb_status group_task(const void *ctx, int64_t g, float *scr) {
+    const bfctx *c = ctx;
+    const bfbufs b = {scr, scr + c->xs_f, scr + c->xs_f + c->es_f, scr + c->xs_f + c->es_f + c->v_f};
+    float *m = c->m + g * c->m_f;
+    const int64_t j0 = g * c->nchunks / c->groups, j1 = (g + 1) * c->nchunks / c->groups;
+    int64_t n[CHUNK_TILES_MAX], t0[CHUNK_TILES_MAX], t1[CHUNK_TILES_MAX];
+    for (int64_t j = j0; j < j1; j++) {
         const int64_t ns = segments(c, j, n, t0, t1);
-        nb_parallel_share(ns * (c->C + c->K), tid, nt, &lo, &hi);
-        stage(c, ns, n, t0, t1, lo, hi);
-        nb_parallel_barrier(nt);
+        stage(c, &b, ns, n, t0, t1);
+        transform(c, &b, ns, t0, t1);
         int64_t rows = 0;
         for (int64_t s = 0; s < ns; s++) rows += t1[s] - t0[s];
-        nb_parallel_share(rows, tid, nt, &lo, &hi);
-        transform(c, ns, t0, t1, lo, hi);
-        nb_parallel_barrier(nt);
-        nb_parallel_share(XI, tid, nt, &lo, &hi);
-        for (int64_t xi = lo; xi < hi; xi++)
-            if (c->cd->sgemm(1, 0, c->K, c->C, rows, 1.0f, c->e + xi * c->exi, c->kp,
-                             c->v + xi * c->vxi, c->cp, j == 0 ? 0.0f : 1.0f,
-                             c->m + xi * c->K * c->C, c->C) != NB_OK)
-                __atomic_store_n(&c->gemm_failed, 1, __ATOMIC_RELAXED);
-        nb_parallel_barrier(nt);
+        for (int64_t xi = 0; xi < XI; xi++) {
+            const nb_status st = c->cd->sgemm(1, 0, c->K, c->C, rows, 1.0f, b.e + xi * c->exi, c->kp,
+                                              b.v + xi * c->vxi, c->cp, j == j0 ? 0.0f : 1.0f,
+                                              m + xi * c->K * c->C, c->C);
+            if (st != NB_OK) return st;
+        }
     }
-    nb_parallel_share(c->K * c->C, tid, nt, &lo, &hi);
-    if (hi > lo && !__atomic_load_n(&c->gemm_failed, __ATOMIC_RELAXED) && c->cd->wino_bf_out((size_t)(hi - lo), c->m + lo, (ptrdiff_t)(c->K * c->C),
-                                      c->dw + 9 * lo))
-        __atomic_store_n(&c->bad, 1, __ATOMIC_RELAXED);
-    nb_scratch_trim(NB_SCRATCH_GEMM);
+    return NB_OK;
 }
+
+/* (k, c) pairs [lo, hi): M = M_0 + M_1 + ... in group order (into M_0),
+   then the output transform into dw; nonzero for a non-finite dw. */
+static int output_pairs(void *ctx, int64_t lo, int64_t hi) {
+    const bfctx *c = ctx;
+    const int64_t kc = c->K * c->C;
+    for (int64_t g = 1; g < c->groups; g++)
+        for (int64_t xi = 0; xi < XI; xi++) {
+            float *m0 = c->m + xi * kc;
+            const float *mg = c->m + g * c->m_f + xi * kc;
+            for (int64_t i = lo; i < hi; i++) m0[i] += mg[i];
+        }
+    return c->cd->wino_bf_out((size_t)(hi - lo), c->m + lo, (ptrdiff_t)kc, c->dw + 9 * lo) != 0;
+}
+
+/* Chunk groups: up to 4 (so up to 4 threads), a function of the shape. */
+#define GROUPS_MAX 4
 
 int nb_conv_winograd_backward_filter(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                      const float *x, const float *dy, float *dw, nb_status *st) {
@@ -254,30 +266,26 @@ int nb_conv_winograd_backward_filter(const nb_conv_desc *cd, const nb_conv2d_des
     bfctx c = {.cd = cd, .d = d, .x = x, .dy = dy, .dw = dw};
     if (algo == 1 || !plan(&c) || (algo != 2 && !worth_it(&c))) return 0;
     const int64_t ns = c.nblk > 1 ? 1 : c.ni;
-    const int64_t xs_f = rup(ns * c.C * c.xplane, 16), es_f = rup(ns * c.K * c.eplane, 16);
-    const int64_t v_f = rup(XI * c.vxi, 16), e_f = rup(XI * c.exi, 16);
-    int64_t m_f, total;
-    if (!nb_mul_ok(XI * c.K, c.C, &m_f) || !nb_mul_ok(1, xs_f + es_f + v_f + e_f + m_f, &total))
-        return 0;
-    int owned = 0;
-    float *buf = nb_conv_scratch_floats(NB_SCRATCH_CONV_TASKS, 1, 1, total, &owned);
-    if (!buf) {
-        *st = NB_ERR_OOM;
-        return 1;
-    }
-    c.xs = buf;
-    c.es = c.xs + xs_f;
-    c.v = c.es + es_f;
-    c.e = c.v + v_f;
-    c.m = c.e + e_f;
+    c.xs_f = rup(ns * c.C * c.xplane, 16);
+    c.es_f = rup(ns * c.K * c.eplane, 16);
+    c.v_f = rup(XI * c.vxi, 16);
+    c.e_f = rup(XI * c.exi, 16);
+    c.groups = min64(c.nchunks, GROUPS_MAX);
     int64_t mnk;
-    if (!nb_mul_ok(d->n * c.T * XI, c.K * c.C, &mnk)) mnk = INT64_MAX;
-    const int nt = nb_threads_for(mnk, cd->min_mnk_per_thread);
-    nb_parallel_team(nt, member, &c);
-    nb_scratch_done(buf, owned);
-    if (c.gemm_failed) {
+    if (!nb_mul_ok(XI * c.K, c.C, &c.m_f) || !nb_mul_ok(d->n * c.T * XI, c.K * c.C, &mnk))
+        return 0;
+    c.m_f = rup(c.m_f, 16);
+    int owned = 0;
+    if (!(c.m = nb_conv_scratch_floats(NB_SCRATCH_CONV_FILTERS, c.groups, 1, c.m_f, &owned))) {
         *st = NB_ERR_OOM;
         return 1;
     }
-    return !c.bad;   /* non-finite: the GEMM path redoes the call */
+    int nt = nb_threads_for(mnk, cd->min_mnk_per_thread);
+    if (nt > c.groups) nt = (int)c.groups;
+    const nb_conv_gemm_shape gemm = {1, 0, c.K, c.C, c.depth};
+    *st = nb_conv_run_tasks(cd, nt, c.groups, 1, c.xs_f + c.es_f + c.v_f + c.e_f, 1, &gemm,
+                            group_task, &c);
+    const int bad = *st == NB_OK && nb_parallel_chunks(nt, c.K * c.C, 16, output_pairs, &c);
+    nb_scratch_done(c.m, owned);
+    return *st != NB_OK || !bad;   /* non-finite: the GEMM path redoes the call */
 }
