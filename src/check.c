@@ -268,7 +268,8 @@ static nb_status chk_sconv2d_backward_filter(const nb_conv2d_desc *d, const floa
         nb_ref_dconv2d_backward_filter(d, ax, ady, mag, dbias ? mag + wn : NULL) == NB_OK) {
         const double L = (double)(d->n * p * q);
         int64_t where, where_b = -1;
-        double r = conv_ratio(d, -1, NULL, NULL, NULL, dw, ref, mag, wn, L, &where);
+        /* Winograd F(3x3, 4x4) may have run: its bound too (check_wino.c). */
+        double r = conv_ratio(d, 2, ax, ady, NULL, dw, ref, mag, wn, L, &where);
         const double rb = dbias ? conv_ratio(d, -1, NULL, NULL, NULL, dbias, ref + wn, mag + wn, d->k, L, &where_b) : 0.0;
         if (rb > r) { r = rb; where = wn + where_b; }   /* dbias elements after dw's */
         conv_record(NB_CHECK_CONV_BWD_FILTER, d, r, where);

@@ -64,6 +64,8 @@ double nb_check_softmax_bound(int log, int64_t cols, float ref);
    fills wmag (sized like y forward, dx backward-data) from the absolute
    values of the inputs (x or dy, w, bias or NULL) and returns gamma(C' + 24)
    (C' = c forward, k backward-data): |result - exact| <= that times wmag.
+   bwd 2: backward-filter (ain = |x|, aw = |dy|, wmag sized like dw, any
+   padding), returning gamma(N T + 21) for the N T 4x4 tiles of dy.
    Returns 0 for other shapes (wmag untouched), -1 out of memory. */
 double nb_check_winograd_mag(const nb_conv2d_desc *d, int bwd, const double *ain,
                              const double *aw, const double *ab, double *wmag);

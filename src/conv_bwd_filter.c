@@ -175,6 +175,10 @@ nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_de
         return nb_conv_depthwise_backward_filter(cd, d, x, dy, dw, dbias);
     bwd_filter_ctx c = {cd, d, nb_conv_geom_of(d), 0, x, dy, dw, 0};
     nb_status st;
+    if (nb_conv_winograd_backward_filter(cd, d, x, dy, dw, &st)) {
+        if (st == NB_OK) bias_grad(cd, d, &c.g, dy, dbias);
+        return st;
+    }
     if (nb_conv_bwd_filter_rows_applies(cd, d, &c.g)) {
         int ran;
         st = nb_conv_bwd_filter_rows(cd, d, &c.g, x, dy, dw, &ran);

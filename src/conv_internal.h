@@ -112,6 +112,14 @@ nb_status nb_conv_pointwise_backward_data(const nb_conv_desc *cd, const nb_conv2
    pass (the ISA has the transforms, NABLA_CONV_ALGO and, for auto, the
    shape of one image say so), 0 to leave it to the GEMM paths. */
 int nb_conv_winograd_shape(const nb_conv2d_desc *d);
+/* NABLA_CONV_ALGO, read per call: 0 auto (unset, anything else), 1 gemm,
+   2 winograd. */
+int nb_conv_algo_env(void);
+/* Backward-filter by Winograd F(3x3, 4x4) (src/conv_winograd_bwd_filter.c):
+   dw only (dbias is the caller's); 0 also when a dw was non-finite (the
+   GEMM path then redoes the call). */
+int nb_conv_winograd_backward_filter(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                     const float *x, const float *dy, float *dw, nb_status *st);
 /* The passes without Winograd (src/conv_driver.c). */
 nb_status nb_conv_forward_gemm(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
                                const float *w, const float *bias, float *y);

@@ -63,7 +63,7 @@ static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 /* NABLA_CONV_ALGO: 0 auto (or unset, or anything else), 1 gemm, 2 winograd.
    Read on every call (a getenv, ~0.1 us against a convolution's
    microseconds at least), so a program can switch it between calls. */
-static int algo_env(void) {
+int nb_conv_algo_env(void) {
     const char *e = getenv("NABLA_CONV_ALGO");
     return !e ? 0 : strcmp(e, "gemm") == 0 ? 1 : strcmp(e, "winograd") == 0 ? 2 : 0;
 }
@@ -410,7 +410,7 @@ static int choose(const nb_conv_desc *cd, const nb_conv2d_desc *d, int nt0, wctx
     /* The transforms fill B panels of at most NB_CONV_PLAN_LANES tiles. */
     if (!cd->wino_in || !cd->gemm || cd->gemm->nr > NB_CONV_PLAN_LANES || !nb_conv_winograd_shape(d))
         return 0;
-    const int algo = algo_env();
+    const int algo = nb_conv_algo_env();
     if (algo == 1) return 0;
     *c = (wctx){.cd = cd, .d = d};
     /* The auto choice on the one-thread plan: a function of the shape. */

@@ -95,6 +95,11 @@ typedef struct {
     nb_wino_in_fn wino_in;
     nb_wino_filter_fn wino_filter;
     nb_wino_out_fn wino_out;
+    /* Winograd backward-filter F(3x3, 4x4) (src/conv_winograd_bwd_filter.c):
+       the dy transform (wino_in's lanes) and the output transform; NULL:
+       none (the GEMM path). */
+    nb_wino_bfdy_fn wino_bf_dy;
+    nb_wino_bfout_fn wino_bf_out;
     nb_dwconv_ukernels dw;      /* depthwise (src/conv_depthwise.c); fwd NULL: none */
     nb_pwconv_ukernel pw;       /* the 1x1 tile on the image in place (conv_pointwise.c); fn NULL: none */
     /* Optional: backward-filter's tile for 1x1 layers with few filters
@@ -419,6 +424,8 @@ typedef float nb_fma_peak_ft(int64_t iters);
 #define NB_UK_WINO_IN(fn, lanes)          nb_wino_in_ft fn;
 #define NB_UK_WINO_FILTER(fn)             nb_wino_filter_ft fn;
 #define NB_UK_WINO_OUT(fn, lanes)         nb_wino_out_ft fn;
+#define NB_UK_WINO_BFDY(fn, lanes)        nb_wino_bfdy_ft fn;
+#define NB_UK_WINO_BFOUT(fn)              nb_wino_bfout_ft fn;
 #define NB_UK_DWCONV_FWD(fn)              nb_dwconv_fwd_ft fn;
 #define NB_UK_DWCONV_BWF(fn)              nb_dwconv_bwf_ft fn;
 #define NB_UK_DWCONV_BWD(fn)              nb_dwconv_bwd_ft fn;

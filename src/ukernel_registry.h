@@ -30,7 +30,8 @@
  *                                   batch-norm rows (src/ukernel_bnorm.h)
  *   NB_UK_PEAK(fn, flops_per_iter)  the ISA's FMA peak probe (nb_fma_peak_ft), for
  *                                   `nabla bench` and the benchmarks' "% of peak"
- *   NB_UK_WINO_IN(fn, lanes), NB_UK_WINO_FILTER(fn), NB_UK_WINO_OUT(fn, lanes)
+ *   NB_UK_WINO_IN(fn, lanes), NB_UK_WINO_FILTER(fn), NB_UK_WINO_OUT(fn, lanes),
+ *   NB_UK_WINO_BFDY(fn, lanes), NB_UK_WINO_BFOUT(fn)
  *                                   Winograd F(4x4, 3x3) transforms (lanes tiles per call)
  *   NB_UK_DWCONV_FWD(fn), NB_UK_DWCONV_BWF(fn), NB_UK_DWCONV_BWD(fn)
  *                                   depthwise forward, backward-filter, backward-data
@@ -128,6 +129,12 @@
 #ifndef NB_UK_WINO_OUT
 #define NB_UK_WINO_OUT(fn, lanes)
 #endif
+#ifndef NB_UK_WINO_BFDY
+#define NB_UK_WINO_BFDY(fn, lanes)
+#endif
+#ifndef NB_UK_WINO_BFOUT
+#define NB_UK_WINO_BFOUT(fn)
+#endif
 #ifndef NB_UK_DWCONV_FWD
 #define NB_UK_DWCONV_FWD(fn)
 #endif
@@ -173,6 +180,8 @@
 #undef NB_UK_WINO_IN
 #undef NB_UK_WINO_FILTER
 #undef NB_UK_WINO_OUT
+#undef NB_UK_WINO_BFDY
+#undef NB_UK_WINO_BFOUT
 #undef NB_UK_DWCONV_FWD
 #undef NB_UK_DWCONV_BWF
 #undef NB_UK_DWCONV_BWD

@@ -46,4 +46,27 @@ typedef nb_wino_filter_ft *nb_wino_filter_fn;
 typedef int nb_wino_out_ft(size_t live, const float *m, ptrdiff_t mxi, float bias, float *out);
 typedef nb_wino_out_ft *nb_wino_out_fn;
 
+/* ---- backward-filter F(3x3, 4x4) (src/conv_winograd_bwd_filter.c) ----
+ * The transposed algorithm: dw += G^T (E o V) G with V the input transform
+ * above and E = A e A^T of a 4x4 tile e of dy. The same rules (separate
+ * multiplies and adds, rows then columns):
+ *   dy     E0 = e0, s = e0 + e2, t = e1 + e3, E1 = s + t, E2 = s - t,
+ *          p = e0 + 4 e2, q = 2 e1 + 8 e3, E3 = p + q, E4 = p - q, E5 = e3
+ *   output a = m1 + m2, b = m1 - m2, c = m3 + m4, e = m3 - m4,
+ *          o0 = (m0 0.25 + a (-1/6)) + c (1/24), o1 = b (-1/6) + e (1/12),
+ *          o2 = (c - a) (1/6) + m5 */
+
+/* out[xi oxi + c LANES + i] = (A e A^T)[xi] for c < count, i < LANES,
+   where e[a][b] = dy[c plane + off[i] + a ld + b] (a, b < 4). A kernel may
+   read columns b = 4..7 of each row too (the caller keeps them readable). */
+typedef void nb_wino_bfdy_ft(size_t count, const float *dy, ptrdiff_t plane, ptrdiff_t ld,
+                             const int32_t *off, float *out, ptrdiff_t oxi);
+typedef nb_wino_bfdy_ft *nb_wino_bfdy_fn;
+
+/* dw[9 j + 3 r + s] = (G^T m_j G)[r][s] for j < n, m_j[xi] = m[xi mxi + j].
+   Returns nonzero when an output is NaN or infinite (the driver then runs
+   the GEMM path, whose NaN and Inf follow the reference's). */
+typedef int nb_wino_bfout_ft(size_t n, const float *m, ptrdiff_t mxi, float *dw);
+typedef nb_wino_bfout_ft *nb_wino_bfout_fn;
+
 #endif

@@ -259,9 +259,60 @@ static void wino_mag_forward(const nb_conv2d_desc *d, const double *x, const dou
     free(V);
 }
 
+/* Backward-filter F(3x3, 4x4): per (k, c), |G^T| (sum over images and
+   tiles of (|A| |e_k| |A^T|) o (|B^T| |d_c| |B|)) |G|, e_k the 4x4 dy tile
+   (zero past P, Q), d_c the 6x6 x window the forward tile reads. */
+static void wino_mag_filter(const nb_conv2d_desc *d, const double *x, const double *dy,
+                            double *wmag) {
+    int64_t P, Q;
+    oc_out_shape(d, &P, &Q);
+    const int64_t C = d->c, K = d->k, Th = (P + 3) / 4, Tw = (Q + 3) / 4;
+    double *S = calloc((size_t)(K * C * 36), sizeof *S), *V = malloc((size_t)(C * 36) * sizeof *V);
+    double *E = malloc((size_t)(K * 36) * sizeof *E);
+    assert_true(S && V && E);
+    for (int64_t n = 0; n < d->n; n++)
+        for (int64_t th = 0; th < Th; th++)
+            for (int64_t tw = 0; tw < Tw; tw++) {
+                for (int64_t c = 0; c < C; c++)
+                    for (int e = 0; e < 36; e++) {
+                        double s = 0;
+                        for (int a = 0; a < 6; a++)
+                            for (int b = 0; b < 6; b++) {
+                                const int64_t ih = 4 * th - d->pad_h + a, iw = 4 * tw - d->pad_w + b;
+                                if (ih >= 0 && ih < d->h && iw >= 0 && iw < d->w)
+                                    s += fabs(wBT[e / 6][a]) * fabs(x[((n * C + c) * d->h + ih) * d->w + iw]) *
+                                         fabs(wBT[e % 6][b]);
+                            }
+                        V[c * 36 + e] = s;
+                    }
+                for (int64_t k = 0; k < K; k++)   /* A = (A^T)^T: A[mu][p] = wAT[p][mu] */
+                    for (int e = 0; e < 36; e++) {
+                        double s = 0;
+                        for (int p = 0; p < 4 && 4 * th + p < P; p++)
+                            for (int q = 0; q < 4 && 4 * tw + q < Q; q++)
+                                s += fabs(wAT[p][e / 6]) * fabs(dy[((n * K + k) * P + 4 * th + p) * Q + 4 * tw + q]) *
+                                     fabs(wAT[q][e % 6]);
+                        E[k * 36 + e] = s;
+                    }
+                for (int64_t k = 0; k < K; k++)
+                    for (int64_t c = 0; c < C; c++)
+                        for (int e = 0; e < 36; e++) S[(k * C + c) * 36 + e] += E[k * 36 + e] * V[c * 36 + e];
+            }
+    for (int64_t kc = 0; kc < K * C; kc++)   /* |G^T| S |G| */
+        for (int r = 0; r < 3; r++)
+            for (int q = 0; q < 3; q++) {
+                double s = 0;
+                for (int e = 0; e < 36; e++) s += fabs(wG[e / 6][r]) * S[kc * 36 + e] * fabs(wG[e % 6][q]);
+                wmag[kc * 9 + r * 3 + q] = s;
+            }
+    free(S);
+    free(V);
+    free(E);
+}
+
 int oc_winograd_eligible(const nb_conv2d_desc *d, int bwd) {
     return d->r == 3 && d->s == 3 && d->stride_h == 1 && d->stride_w == 1 && d->dilation_h == 1 &&
-           d->dilation_w == 1 && d->groups == 1 && (!bwd || (d->pad_h <= 2 && d->pad_w <= 2));
+           d->dilation_w == 1 && d->groups == 1 && (bwd != 1 || (d->pad_h <= 2 && d->pad_w <= 2));
 }
 
 double oc_winograd_mag(const nb_conv2d_desc *d, int bwd, const double *in, const double *w,
@@ -269,6 +320,12 @@ double oc_winograd_mag(const nb_conv2d_desc *d, int bwd, const double *in, const
     if (!bwd) {
         wino_mag_forward(d, in, w, bias, wmag);
         return oc_gamma(d->c + 24, ldexp(1.0, -24));
+    }
+    if (bwd == 2) {   /* backward-filter: in = x, w = dy */
+        int64_t P, Q;
+        oc_out_shape(d, &P, &Q);
+        wino_mag_filter(d, in, w, wmag);
+        return oc_gamma(d->n * ((P + 3) / 4) * ((Q + 3) / 4) + 21, ldexp(1.0, -24));
     }
     /* Backward-data at stride 1: the forward pass on dy with the filters
        transposed and rotated by 180 degrees, padded by 2 - pad. */
@@ -291,7 +348,7 @@ void oc_winograd_widen(const nb_conv2d_desc *d, int bwd, const double *in, const
     if (!oc_winograd_eligible(d, bwd) || d->n == 0 || d->c == 0 || d->k == 0 || d->h == 0 ||
         d->w == 0)
         return;
-    const int64_t count = bwd ? oc_numel_x(d) : oc_numel_y(d);
+    const int64_t count = bwd == 2 ? oc_numel_w(d) : bwd ? oc_numel_x(d) : oc_numel_y(d);
     double *wmag = malloc((size_t)count * sizeof *wmag);
     assert_non_null(wmag);
     const double gw = oc_winograd_mag(d, bwd, in, w, bias, wmag);

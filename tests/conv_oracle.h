@@ -47,7 +47,9 @@ void oc_check(const char *what, const nb_conv2d_desc *d, int64_t count, const do
    run on absolute values (conv_oracle.c) and written over the output
    (y forward, dx backward-data). oc_winograd_widen adds gw / gamma(terms
    + 2) wmag to mag when the shape is eligible, so that a check of
-   gamma(terms + 2) mag accepts either algorithm. */
+   gamma(terms + 2) mag accepts either algorithm. bwd 2: backward-filter
+   (in = x, w = dy, over dw; any padding), gw = gamma(N T + 21) for the
+   N T 4x4 tiles of dy (src/conv_winograd_bwd_filter.c). */
 int oc_winograd_eligible(const nb_conv2d_desc *d, int bwd);
 double oc_winograd_mag(const nb_conv2d_desc *d, int bwd, const double *in, const double *w,
                        const double *bias, double *wmag);

@@ -56,7 +56,7 @@ static void convs(int rounds) {
     }
 }
 
-/* 3x3 stride-1 layers with Winograd forced (NABLA_CONV_ALGO, read by the
+/* 3x3 stride-1 layers with Winograd forced (all three passes) (NABLA_CONV_ALGO, read by the
    library on every call; the caller's setting is put back): shadow mode
    checks them against Winograd's own bound (src/check_wino.c). */
 static void winograd_convs(int rounds) {
@@ -76,6 +76,7 @@ static void winograd_convs(int rounds) {
         if (x && w && b && y) {
             nb_sconv2d_forward(&d, x, w, b, y);
             nb_sconv2d_backward_data(&d, y, w, x);
+            nb_sconv2d_backward_filter(&d, x, y, w, b);   /* F(3x3, 4x4), any padding */
         }
         free(x); free(w); free(b); free(y);
     }

@@ -141,6 +141,8 @@ void nb_avx2_config(nb_ukernel_config *cfg) {
         .wino_in = nb_f32_winoin_ukernel_16__avx2,
         .wino_filter = nb_f32_winofilter_ukernel__avx2,
         .wino_out = nb_f32_winoout_ukernel_16__avx2,
+        .wino_bf_dy = nb_f32_winobfdy_ukernel_16__avx2,
+        .wino_bf_out = nb_f32_winobfout_ukernel__avx2,
         .dw = {nb_f32_dwconv_fwd_ukernel__avx2, nb_f32_dwconv_bwf_ukernel__avx2,
                nb_f32_dwconv_bwd_ukernel__scalar},
     };

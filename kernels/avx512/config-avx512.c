@@ -148,6 +148,8 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->conv.wino_in = nb_f32_winoin_ukernel_16__avx512;
     cfg->conv.wino_out = nb_f32_winoout_ukernel_16__avx512;
     cfg->conv.wino_filter = nb_f32_winofilter_ukernel__avx512;
+    cfg->conv.wino_bf_dy = nb_f32_winobfdy_ukernel_16__avx512;
+    cfg->conv.wino_bf_out = nb_f32_winobfout_ukernel__avx512;
     cfg->softmax = nb_f32_softmax_ukernel__avx512;
     cfg->logsoftmax = nb_f32_logsoftmax_ukernel__avx512;
     cfg->maxpool = nb_f32_maxpool_ukernel__avx512;

@@ -121,6 +121,8 @@ void nb_neon_config(nb_ukernel_config *cfg) {
         .wino_in = nb_f32_winoin_ukernel_12__neon,
         .wino_filter = nb_f32_winofilter_ukernel__neon,
         .wino_out = nb_f32_winoout_ukernel_12__neon,
+        .wino_bf_dy = nb_f32_winobfdy_ukernel_12__scalar,   /* plain C: see conv_winograd_bwd_filter.c */
+        .wino_bf_out = nb_f32_winobfout_ukernel__scalar,
         .dw = {nb_f32_dwconv_fwd_ukernel__neon, nb_f32_dwconv_bwf_ukernel__neon,
                nb_f32_dwconv_bwd_ukernel__scalar},
     };

@@ -1,0 +1,291 @@
+/* Winograd backward-filter F(3x3, 4x4) (conv_driver.h): 3x3, stride 1,
+ * dilation 1, groups 1, any padding; the transpose of the forward pass's
+ * F(4x4, 3x3) (src/conv_winograd.c) on the same points 0, +-1, +-2, inf.
+ *
+ * dy (P x Q per filter) is tiled like the forward tiles y: tile (th, tw)
+ * covers dy rows 4 th .. 4 th + 3 (zero past P, Q) and reads the 6x6 x
+ * window from (4 th - pad_h, 4 tw - pad_w) (zero outside the image). Its
+ * share of dw[k][c] (the correlation of the window with the dy tile) is
+ *   G^T (E_k o V_c) G,  V = B^T d B (the forward's input transform),
+ *                       E = A e A^T (e the 4x4 dy tile, A = (A^T)^T),
+ * so, summed over the tiles t of every image,
+ *   M_xi[k][c] = sum_t E_xi[k][t] V_xi[c][t]   (36 GEMMs, depth = tiles)
+ *   dw[k][c]   = G^T M[k][c] G                 (once per call).
+ * Per chunk of tiles (a block of one image's tiles, or whole images: a
+ * function of one image's shape and the batch, tile_chunks), on one thread:
+ *   1. x's and dy's rows under the chunk's tiles are copied, zero-padded,
+ *      into staging planes (every window then reads full rows);
+ *   2. the transforms write V_xi as a tiles x C matrix and E_xi as tiles x
+ *      K, one tile's LANES channels (filters) per micro-kernel call (its
+ *      lanes run across channels here, across tiles in the forward);
+ *   3. M_g,xi (+)= E_xi^T V_xi on the ISA's SGEMM, one point per call.
+ * The chunks form up to 4 groups (consecutive chunks, a function of the
+ * shape); each group is one task with its own partial sums M_g, so the
+ * threads (one group at a time, no barriers) never change what is summed
+ * in which order. Then M = M_0 + M_1 + ... in group order and the output
+ * transform writes dw, the threads splitting the (k, c) pairs.
+ * The bound (src/check_wino.c): a term of dw passes through at most 3 + 3
+ * roundings (input transform), 2 + 2 (dy transform: the multiplies by 2,
+ * 4, 8 are exact), N T + 1 (the product and the sums over the N T tiles
+ * of the batch in any association, the KC and chunk splits included) and
+ * 5 + 5 (output: a, * 1/6 with the constant's own rounding, two adds), so
+ *   |dw - dw_exact| <= gamma(N T + 21) |G^T| (sum_t |E| o |V|) |G|
+ * with |E| = |A| |e| |A^T|, |V| = |B^T| |d| |B| (magnitudes).
+ * NaN and Inf: Winograd spreads them over whole tiles, so a non-finite dw
+ * sends the call to the GEMM path (0 returned), whose NaN and Inf follow
+ * the reference's.
+ * The transforms: wino_in is the ISA's; the dy and output transforms have
+ * AVX-512 and AVX2 kernels (the plain C dy transform took 30% of c64
+ * 56x56 k64), NEON runs their plain-C twins for now.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv_internal.h"
+#include "internal.h"
+#include "parallel.h"
+#include "scratch.h"
+
+#define XI 36
+/* Tiles per chunk (the GEMMs' depth), a function of K C only. Every chunk
+   writes V and E (36 (C + K) depth floats) and reads them back, and reads
+   and writes M (36 K C floats) once: where M fits in L2 (at most 1 MiB),
+   32 tiles keep V and E there too (c64 56x56 k64, CPU time on one
+   thread: 0.84-0.93 ms against 1.04-1.07 ms at 64 and 1.19 at 256); a
+   larger M streams from L3 every chunk, so deeper chunks (c128 28x28
+   k128: 6.3-6.8 ms at 64, 6.7-7.0 ms at 32, 6.3-7.2 ms at 256). */
+#define CHUNK_TILES_MAX 64
+static int64_t chunk_tiles(int64_t K, int64_t C) {
+    return XI * K * C * 4 <= (1 << 20) ? 32 : CHUNK_TILES_MAX;
+}
+
+static int64_t rup(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+typedef struct {
+    const nb_conv_desc *cd;
+    const nb_conv2d_desc *d;
+    int64_t C, K, P, Q, Tw, T, lanes, cp, kp;
+    int64_t nblk, tbk, ni, nchunks, depth; /* blocks per image of tbk tiles, or ni images a chunk */
+    int64_t wp, rows_max, xplane, eplane;  /* staging: row length, rows, floats per plane */
+    int64_t vxi, exi;                      /* floats from one point's V (E) to the next */
+    int64_t groups, xs_f, es_f, v_f, e_f, m_f; /* chunk groups; floats of the buffers */
+    float *m;                              /* groups partial sums M, m_f floats each */
+    const float *x, *dy;
+    float *dw;
+} bfctx;
+
+/* A task's buffers (its scratch): staged x and dy, V, E. */
+typedef struct {
+    float *xs, *es, *v, *e;
+} bfbufs;
+
+/* Chunk j: its segments (image n, tiles [t0, t1)), at most ni of them. */
+static int64_t segments(const bfctx *c, int64_t j, int64_t *n, int64_t *t0, int64_t *t1) {
+    if (c->nblk > 1) {
+        n[0] = j / c->nblk;
+        t0[0] = j % c->nblk * c->tbk;
+        t1[0] = min64(c->T, t0[0] + c->tbk);
+        return 1;
+    }
+    const int64_t n0 = j * c->ni, cnt = min64(c->ni, c->d->n - n0);
+    for (int64_t s = 0; s < cnt; s++) {
+        n[s] = n0 + s;
+        t0[s] = 0;
+        t1[s] = c->T;
+    }
+    return cnt;
+}
+
+/* The chunks (a function of the shape: one image's T and the batch). */
+static void tile_chunks(bfctx *c) {
+    const int64_t ct = chunk_tiles(c->K, c->C);
+    if (c->T >= ct) {
+        c->nblk = (c->T + ct - 1) / ct;
+        c->tbk = (c->T + c->nblk - 1) / c->nblk;
+        c->ni = 1;
+        c->depth = c->tbk;
+        c->nchunks = c->d->n * c->nblk;
+    } else {
+        c->nblk = 1;
+        c->tbk = c->T;
+        c->ni = min64(c->d->n, ct / c->T);
+        c->depth = c->ni * c->T;
+        c->nchunks = (c->d->n + c->ni - 1) / c->ni;
+    }
+}
+
+/* Sizes of the plan (the shape only); 0 when a size does not fit (the
+   GEMM path). */
+static int plan(bfctx *c) {
+    const nb_conv2d_desc *d = c->d;
+    nb_conv_out_dims(d, &c->P, &c->Q);
+    c->C = d->c;
+    c->K = d->k;
+    if (d->n < 1 || c->C < 1 || c->K < 1 || c->P < 1 || c->Q < 1) return 0;
+    if (c->C > (1 << 20) || c->K > (1 << 20) || c->P > (1 << 24) || c->Q > (1 << 20)) return 0;
+    const int64_t Th = (c->P + 3) / 4;
+    c->Tw = (c->Q + 3) / 4;
+    c->T = Th * c->Tw;
+    c->lanes = c->cd->gemm->nr;
+    c->cp = rup(c->C, c->lanes);
+    c->kp = rup(c->K, c->lanes);
+    tile_chunks(c);
+    c->wp = 4 * c->Tw + 4;
+    c->rows_max = 4 * min64(Th - 1, (c->tbk - 1) / c->Tw + 1) + 6;
+    c->xplane = c->rows_max * c->wp;
+    c->eplane = c->xplane;
+    /* int32 lane offsets: channel (filter) planes of one segment */
+    if ((c->C > c->K ? c->C : c->K) * c->xplane > INT32_MAX / 2) return 0;
+    c->vxi = c->depth * c->cp;
+    c->exi = c->depth * c->kp;
+    return 1;
+}
+
+/* Auto: Winograd where it pays, judged on one image's shape only. At
+   least 32 tiles: c256 14x14 k256 (16 tiles, batch 1: 36 GEMMs of
+   256x256x16 that read and write a 9 MiB M) ran at half the GEMM path's
+   speed. At most 256 x 256 filters x channels (M up to 9 MiB, measured);
+   larger M are untried, so they stay on the GEMM path. */
+static int worth_it(const bfctx *c) {
+    return c->C >= 16 && c->K >= 16 && c->T >= 32 && c->K * c->C <= 256 * 256;
+}
+
+/* rows rows of one plane (H x W at src) from row r0, columns from c0, zero
+   outside the plane, into dst (wp floats a row). */
+static void stage_plane(const float *src, int64_t H, int64_t W, int64_t r0, int64_t c0,
+                        int64_t rows, int64_t wp, float *dst) {
+    const int64_t a = min64(c0 < 0 ? -c0 : 0, wp), b = min64(W - c0, wp);   /* data columns [a, b) */
+    for (int64_t rr = 0; rr < rows; rr++) {
+        const int64_t ih = r0 + rr;
+        float *row = dst + rr * wp;
+        if (ih < 0 || ih >= H || b <= a) {
+            memset(row, 0, (size_t)wp * sizeof *row);
+            continue;
+        }
+        memset(row, 0, (size_t)a * sizeof *row);
+        memcpy(row + a, src + ih * W + (a + c0), (size_t)(b - a) * sizeof *row);
+        memset(row + b, 0, (size_t)(wp - b) * sizeof *row);
+    }
+}
+
+/* Step 1, every plane of the chunk (segments x (C + K)). */
+static void stage(const bfctx *c, const bfbufs *b, int64_t ns, const int64_t *n,
+                  const int64_t *t0, const int64_t *t1) {
+    const nb_conv2d_desc *d = c->d;
+    const int64_t per = c->C + c->K;
+    for (int64_t i = 0; i < ns * per; i++) {
+        const int64_t s = i / per, ch = i % per, tr0 = t0[s] / c->Tw, tr1 = (t1[s] - 1) / c->Tw;
+        if (ch < c->C) {
+            stage_plane(c->x + (n[s] * c->C + ch) * d->h * d->w, d->h, d->w, 4 * tr0 - d->pad_h,
+                        -d->pad_w, 4 * (tr1 - tr0) + 6, c->wp,
+                        b->xs + (s * c->C + ch) * c->xplane);
+        } else {
+            const int64_t k = ch - c->C;
+            stage_plane(c->dy + (n[s] * c->K + k) * c->P * c->Q, c->P, c->Q, 4 * tr0, 0,
+                        4 * (tr1 - tr0) + 4, c->wp, b->es + (s * c->K + k) * c->eplane);
+        }
+    }
+}
+
+/* Step 2, every tile of the chunk (row r of V and E: segment s, tile t). */
+static void transform(const bfctx *c, const bfbufs *b, int64_t ns, const int64_t *t0,
+                      const int64_t *t1) {
+    const int64_t L = c->lanes;
+    int32_t off[NB_CONV_PLAN_LANES];
+    int64_t r = 0;
+    for (int64_t s = 0; s < ns; s++) {
+        const int64_t tr0 = t0[s] / c->Tw;
+        const float *xs = b->xs + s * c->C * c->xplane, *es = b->es + s * c->K * c->eplane;
+        for (int64_t t = t0[s]; t < t1[s]; t++, r++) {
+            const int64_t at = 4 * (t / c->Tw - tr0) * c->wp + 4 * (t % c->Tw);
+            for (int64_t c0 = 0; c0 < c->C; c0 += L) {
+                for (int64_t i = 0; i < L; i++) off[i] = (int32_t)((c0 + i < c->C ? c0 + i : 0) * c->xplane);
+                c->cd->wino_in(1, xs + at, 0, (ptrdiff_t)c->wp, off, b->v + r * c->cp + c0,
+                               (ptrdiff_t)c->vxi);
+            }
+            for (int64_t k0 = 0; k0 < c->K; k0 += L) {
+                for (int64_t i = 0; i < L; i++) off[i] = (int32_t)((k0 + i < c->K ? k0 + i : 0) * c->eplane);
+                c->cd->wino_bf_dy(1, es + at, 0, (ptrdiff_t)c->wp, off, b->e + r * c->kp + k0,
+                                  (ptrdiff_t)c->exi);
+            }
+        }
+    }
+}
+
+/* Group g of the chunks, on one thread (no barriers: a thread descheduled
+   on a busy machine holds up no other): each chunk staged, transformed,
+   then M_g,xi (+)= E_xi^T V_xi for the 36 points, beta 0 for the group's
+   first chunk. The groups depend on the shape only (groups_of). */
+static nb_status group_task(const void *ctx, int64_t g, float *scr) {
+    const bfctx *c = ctx;
+    const bfbufs b = {scr, scr + c->xs_f, scr + c->xs_f + c->es_f, scr + c->xs_f + c->es_f + c->v_f};
+    float *m = c->m + g * c->m_f;
+    const int64_t j0 = g * c->nchunks / c->groups, j1 = (g + 1) * c->nchunks / c->groups;
+    int64_t n[CHUNK_TILES_MAX], t0[CHUNK_TILES_MAX], t1[CHUNK_TILES_MAX];
+    for (int64_t j = j0; j < j1; j++) {
+        const int64_t ns = segments(c, j, n, t0, t1);
+        stage(c, &b, ns, n, t0, t1);
+        transform(c, &b, ns, t0, t1);
+        int64_t rows = 0;
+        for (int64_t s = 0; s < ns; s++) rows += t1[s] - t0[s];
+        for (int64_t xi = 0; xi < XI; xi++) {
+            const nb_status st = c->cd->sgemm(1, 0, c->K, c->C, rows, 1.0f, b.e + xi * c->exi, c->kp,
+                                              b.v + xi * c->vxi, c->cp, j == j0 ? 0.0f : 1.0f,
+                                              m + xi * c->K * c->C, c->C);
+            if (st != NB_OK) return st;
+        }
+    }
+    return NB_OK;
+}
+
+/* (k, c) pairs [lo, hi): M = M_0 + M_1 + ... in group order (into M_0),
+   then the output transform into dw; nonzero for a non-finite dw. */
+static int output_pairs(void *ctx, int64_t lo, int64_t hi) {
+    const bfctx *c = ctx;
+    const int64_t kc = c->K * c->C;
+    for (int64_t g = 1; g < c->groups; g++)
+        for (int64_t xi = 0; xi < XI; xi++) {
+            float *m0 = c->m + xi * kc;
+            const float *mg = c->m + g * c->m_f + xi * kc;
+            for (int64_t i = lo; i < hi; i++) m0[i] += mg[i];
+        }
+    return c->cd->wino_bf_out((size_t)(hi - lo), c->m + lo, (ptrdiff_t)kc, c->dw + 9 * lo) != 0;
+}
+
+/* Chunk groups: up to 4 (so up to 4 threads), a function of the shape. */
+#define GROUPS_MAX 4
+
+int nb_conv_winograd_backward_filter(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                     const float *x, const float *dy, float *dw, nb_status *st) {
+    *st = NB_OK;
+    if (!cd->wino_in || !cd->wino_bf_dy || !cd->wino_bf_out || !cd->gemm || !cd->sgemm ||
+        cd->gemm->nr > NB_CONV_PLAN_LANES || !nb_conv_winograd_shape(d))
+        return 0;
+    const int algo = nb_conv_algo_env();
+    bfctx c = {.cd = cd, .d = d, .x = x, .dy = dy, .dw = dw};
+    if (algo == 1 || !plan(&c) || (algo != 2 && !worth_it(&c))) return 0;
+    const int64_t ns = c.nblk > 1 ? 1 : c.ni;
+    c.xs_f = rup(ns * c.C * c.xplane, 16);
+    c.es_f = rup(ns * c.K * c.eplane, 16);
+    c.v_f = rup(XI * c.vxi, 16);
+    c.e_f = rup(XI * c.exi, 16);
+    c.groups = min64(c.nchunks, GROUPS_MAX);
+    int64_t mnk;
+    if (!nb_mul_ok(XI * c.K, c.C, &c.m_f) || !nb_mul_ok(d->n * c.T * XI, c.K * c.C, &mnk))
+        return 0;
+    c.m_f = rup(c.m_f, 16);
+    int owned = 0;
+    if (!(c.m = nb_conv_scratch_floats(NB_SCRATCH_CONV_FILTERS, c.groups, 1, c.m_f, &owned))) {
+        *st = NB_ERR_OOM;
+        return 1;
+    }
+    int nt = nb_threads_for(mnk, cd->min_mnk_per_thread);
+    if (nt > c.groups) nt = (int)c.groups;
+    const nb_conv_gemm_shape gemm = {1, 0, c.K, c.C, c.depth};
+    *st = nb_conv_run_tasks(cd, nt, c.groups, 1, c.xs_f + c.es_f + c.v_f + c.e_f, 1, &gemm,
+                            group_task, &c);
+    const int bad = *st == NB_OK && nb_parallel_chunks(nt, c.K * c.C, 16, output_pairs, &c);
+    nb_scratch_done(c.m, owned);
+    return *st != NB_OK || !bad;   /* non-finite: the GEMM path redoes the call */
+}
