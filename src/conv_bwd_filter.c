@@ -140,21 +140,16 @@ static int64_t filter_batch_images(const nb_conv_desc *cd, const nb_conv2d_desc 
    A in place for all kg filters at once and the ISA has a transpose. More
    filters would need column chunks, each reading the column block again:
    c256 14x14 k256 ran at 0.56x oneDNN that way, 0.77x plain (one session). A
-   function of the ISA and the shape only; the bits are the plain path's. */
+   function of the ISA and the shape only; the bits are the plain path's.
+   On several threads too: its GEMM (N = kg, one or two panels) used to
+   split rows with two barriers every KC block and ran only where the GEMMs
+   were single-threaded; with the SGEMM's private B panels (gemm_driver.c)
+   it scales better than the plain form (2 threads, idle, alternating runs:
+   1x1 c256 56x56 k64 0.458-0.486 -> 0.436-0.454 ms, the stem 1.92-1.97 ->
+   1.76-1.83 ms, the other layers unchanged). */
 static int filter_transposed(const nb_conv_desc *cd, const nb_conv_geom *g) {
     const nb_gemm_desc *gd = cd->sgemm_desc;
     return gd && gd->ukernel_adirect && g->kg <= gd->adirect_max_n && cd->transpose32;
-}
-
-/* The threads one group's GEMMs would use. The transposed form's GEMM
-   (A in place, N = kg) scaled poorly on 2 threads (c64 56x56 k64: 1.02x its
-   1 thread against the plain form's 1.50x, one run each), so it runs where
-   the GEMMs are single-threaded; the forms give the same bits, so the
-   choice may look at the threads. */
-static int filter_gemm_threads(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g) {
-    int64_t mnk;
-    if (!nb_mul_ok(d->n * g->kg * g->PQ, g->L, &mnk)) mnk = INT64_MAX;
-    return nb_threads_for(mnk, cd->min_mnk_per_thread);
 }
 
 /* dbias (NULL: none): a double accumulator, images in order: nearly
@@ -204,7 +199,7 @@ nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_de
     const int64_t ld = ni * c.g.PQ, rows = c.g.L + c.g.kg + (ni ? (c.g.L * c.g.kg + ld - 1) / ld : 0);
     if (ni) {
         st = nb_conv_run_tasks(cd, nt, tasks, rows, ld, 1, &gemm, bwd_filter_batched_task, &c);
-    } else if (filter_transposed(cd, &c.g) && (nt > 1 || filter_gemm_threads(cd, d, &c.g) <= 1)) {
+    } else if (filter_transposed(cd, &c.g)) {
         /* col (L rows of nb; none for pointwise), then dwT in whole rows. */
         c.dwt = 1;
         const nb_conv_gemm_shape tg = {0, 1, c.g.L, c.g.kg, c.nb};
