@@ -11,6 +11,9 @@
 //                                      6x6 tiles transformed)
 //   ukernel/wino_filter/<fn>           8 filters (items = 3x3 filters)
 //   ukernel/wino_out/<fn>              LANES tiles (items = 4x4 tiles)
+//   ukernel/wino_bfdy/<fn>             16 dy channels x LANES 4x4 tiles (items =
+//                                      tiles transformed to 6x6)
+//   ukernel/wino_bfout/<fn>            128 filter gradients (items = 3x3 results)
 //   ukernel/dwconv_fwd|bwf|bwd/<fn>    one 56 x 56 plane, 3x3 stride 1 pad 1
 //                                      (items = output pixels)
 //   ukernel/pwconv/<fn>                8 row tiles over 4 tiles of NR pixels,
@@ -28,7 +31,7 @@ extern "C" {
 
 namespace {
 
-enum Kind { MAXPOOL, AVGPOOL, MAXPOOL_BWD, MAXPOOL2, MAXPOOL2_BWD, WINO_IN, WINO_FILTER, WINO_OUT, DW_FWD, DW_BWF, DW_BWD, PW };
+enum Kind { MAXPOOL, AVGPOOL, MAXPOOL_BWD, MAXPOOL2, MAXPOOL2_BWD, WINO_IN, WINO_FILTER, WINO_OUT, WINO_BFDY, WINO_BFOUT, DW_FWD, DW_BWF, DW_BWD, PW };
 
 struct Entry {
     const char *kind, *fn;
@@ -48,6 +51,8 @@ const Entry kEntries[] = {
 #define NB_UK_WINO_IN(fn, lanes) NBB_E(WINO_IN, "wino_in", fn, lanes)
 #define NB_UK_WINO_FILTER(fn) NBB_E(WINO_FILTER, "wino_filter", fn, 0)
 #define NB_UK_WINO_OUT(fn, lanes) NBB_E(WINO_OUT, "wino_out", fn, lanes)
+#define NB_UK_WINO_BFDY(fn, lanes) NBB_E(WINO_BFDY, "wino_bfdy", fn, lanes)
+#define NB_UK_WINO_BFOUT(fn) NBB_E(WINO_BFOUT, "wino_bfout", fn, 0)
 #define NB_UK_DWCONV_FWD(fn) NBB_E(DW_FWD, "dwconv_fwd", fn, 0)
 #define NB_UK_DWCONV_BWF(fn) NBB_E(DW_BWF, "dwconv_bwf", fn, 0)
 #define NB_UK_DWCONV_BWD(fn) NBB_E(DW_BWD, "dwconv_bwd", fn, 0)
@@ -125,6 +130,26 @@ int64_t run_wino(benchmark::State &state, const Entry *e) {
         }
         return kFilters;
     }
+    if (e->k == WINO_BFDY) {   // kChannels dy planes, `lanes` 4x4 tiles of each
+        const int64_t ld = 4 * lanes + 8, plane = 4 * ld, oxi = kChannels * lanes;
+        nbb::Buffer dy{size_t(kChannels * plane)}, out{size_t(36 * oxi)};
+        std::vector<int32_t> off(static_cast<size_t>(lanes));
+        for (int64_t i = 0; i < lanes; i++) off[size_t(i)] = int32_t(4 * i);
+        for (auto _ : state) {
+            reinterpret_cast<nb_wino_bfdy_fn>(e->f)(kChannels, dy.p, plane, ld, off.data(), out.p, oxi);
+            benchmark::ClobberMemory();
+        }
+        return kChannels * lanes;
+    }
+    if (e->k == WINO_BFOUT) {   // kFilters x kChannels filter gradients of 36 points each
+        const int64_t n = kFilters * kChannels;
+        nbb::Buffer m{size_t(36 * n)}, dw{size_t(9 * n)};
+        for (auto _ : state) {
+            benchmark::DoNotOptimize(reinterpret_cast<nb_wino_bfout_fn>(e->f)(size_t(n), m.p, n, dw.p));
+            benchmark::ClobberMemory();
+        }
+        return n;
+    }
     nbb::Buffer m{size_t(36 * lanes)}, out{size_t(16 * lanes)};
     for (auto _ : state) {
         benchmark::DoNotOptimize(reinterpret_cast<nb_wino_out_fn>(e->f)(size_t(lanes), m.p, lanes, 0.5f, out.p));
@@ -178,7 +203,9 @@ void bm_entry(benchmark::State &state, const Entry *e) {
     case MAXPOOL2_BWD: items = run_pool_planes(state, e); break;
     case WINO_IN:
     case WINO_FILTER:
-    case WINO_OUT: items = run_wino(state, e); break;
+    case WINO_OUT:
+    case WINO_BFDY:
+    case WINO_BFOUT: items = run_wino(state, e); break;
     case PW: items = run_pwconv(state, e); break;
     default: items = run_dwconv(state, e); break;
     }
