@@ -138,6 +138,16 @@ int64_t oc_backward_bias(const nb_conv2d_desc *d, const double *dy, double *exac
 
 double oc_gamma(int64_t m, double u) { return (double)m * u / (1.0 - (double)m * u); }
 
+int64_t oc_same_nonfinite(const char *what, int64_t count, const float *got, const float *ref) {
+    int64_t nonfinite = 0;
+    for (int64_t i = 0; i < count; i++) {
+        if (isnan(ref[i]) != isnan(got[i]) || isinf(ref[i]) != isinf(got[i]))
+            fail_msg("%s[%lld] = %g, reference %g", what, (long long)i, (double)got[i], (double)ref[i]);
+        nonfinite += !isfinite(ref[i]);
+    }
+    return nonfinite;
+}
+
 void oc_check(const char *what, const nb_conv2d_desc *d, int64_t count, const double *got,
               const double *exact, const double *mag, double tol_factor) {
     for (int64_t i = 0; i < count; i++) {

@@ -41,6 +41,12 @@ double oc_gamma(int64_t m, double u);
 void oc_check(const char *what, const nb_conv2d_desc *d, int64_t count, const double *got,
               const double *exact, const double *mag, double tol_factor);
 
+/* Fails the test at the first i where got[i] and the reference's ref[i]
+   differ in being NaN or infinite (Winograd spreads a NaN or Inf over whole
+   tiles; the paths that catch it must give the reference's pattern);
+   returns how many ref[i] are not finite. */
+int64_t oc_same_nonfinite(const char *what, int64_t count, const float *got, const float *ref);
+
 /* Winograd F(4x4, 3x3) (3x3, stride 1, dilation 1, groups 1; backward-data
    with pad <= 2): the bound |got - exact| <= gw wmag, gw = gamma(C' + 24)
    (the return value; C' = c forward, k backward-data), wmag the transforms
