@@ -70,6 +70,7 @@ typedef struct {
     int64_t wp, rows_max, xplane, eplane;  /* staging: row length, rows, floats per plane */
     int64_t vxi, exi;                      /* floats from one point's V (E) to the next */
     int64_t groups, xs_f, es_f, v_f, e_f, m_f; /* chunk groups; floats of the buffers */
+    int64_t parts;                         /* filter parts a group is cut into (tasks) */
     float *m;                              /* groups partial sums M, m_f floats each */
     const float *x, *dy;
     float *dw;
@@ -143,12 +144,15 @@ static int plan(bfctx *c) {
 }
 
 /* Auto: Winograd where it pays, judged on one image's shape only. At
-   least 32 tiles: c256 14x14 k256 (16 tiles, batch 1: 36 GEMMs of
-   256x256x16 that read and write a 9 MiB M) ran at half the GEMM path's
-   speed. At most 256 x 256 filters x channels (M up to 9 MiB, measured);
-   larger M are untried, so they stay on the GEMM path. */
+   least 16 tiles: c256 14x14 k256 (16 tiles, batch 1: 36 GEMMs of
+   256x256x16 that read and write a 9 MiB M) runs in 0.83x the GEMM path's
+   time (AVX-512; 0.75x AVX2). Fewer filters at 16 tiles and c512 7x7
+   (4 tiles) are not measured, so they stay on the GEMM path. At most
+   256 x 256 filters x channels (M up to 9 MiB, measured); larger M are
+   untried, so they stay on the GEMM path. */
 static int worth_it(const bfctx *c) {
-    return c->C >= 16 && c->K >= 16 && c->T >= 32 && c->K * c->C <= 256 * 256;
+    return c->C >= 16 && c->K >= 16 && (c->T >= 32 || (c->T >= 16 && c->K * c->C >= 128 * 128)) &&
+           c->K * c->C <= 256 * 256;
 }
 
 /* rows rows of one plane (H x W at src) from row r0, columns from c0, zero
@@ -171,9 +175,9 @@ static void stage_plane(const float *src, int64_t H, int64_t W, int64_t r0, int6
 
 /* Step 1, every plane of the chunk (segments x (C + K)). */
 static void stage(const bfctx *c, const bfbufs *b, int64_t ns, const int64_t *n,
-                  const int64_t *t0, const int64_t *t1) {
+                  const int64_t *t0, const int64_t *t1, int64_t k0, int64_t k1) {
     const nb_conv2d_desc *d = c->d;
-    const int64_t per = c->C + c->K;
+    const int64_t per = c->C + k1 - k0;
     for (int64_t i = 0; i < ns * per; i++) {
         const int64_t s = i / per, ch = i % per, tr0 = t0[s] / c->Tw, tr1 = (t1[s] - 1) / c->Tw;
         if (ch < c->C) {
@@ -181,7 +185,7 @@ static void stage(const bfctx *c, const bfbufs *b, int64_t ns, const int64_t *n,
                         -d->pad_w, 4 * (tr1 - tr0) + 6, c->wp,
                         b->xs + (s * c->C + ch) * c->xplane);
         } else {
-            const int64_t k = ch - c->C;
+            const int64_t k = k0 + ch - c->C;
             stage_plane(c->dy + (n[s] * c->K + k) * c->P * c->Q, c->P, c->Q, 4 * tr0, 0,
                         4 * (tr1 - tr0) + 4, c->wp, b->es + (s * c->K + k) * c->eplane);
         }
@@ -190,7 +194,7 @@ static void stage(const bfctx *c, const bfbufs *b, int64_t ns, const int64_t *n,
 
 /* Step 2, every tile of the chunk (row r of V and E: segment s, tile t). */
 static void transform(const bfctx *c, const bfbufs *b, int64_t ns, const int64_t *t0,
-                      const int64_t *t1) {
+                      const int64_t *t1, int64_t k0, int64_t k1) {
     const int64_t L = c->lanes;
     int32_t off[NB_CONV_PLAN_LANES];
     int64_t r = 0;
@@ -204,35 +208,42 @@ static void transform(const bfctx *c, const bfbufs *b, int64_t ns, const int64_t
                 c->cd->wino_in(1, xs + at, 0, (ptrdiff_t)c->wp, off, b->v + r * c->cp + c0,
                                (ptrdiff_t)c->vxi);
             }
-            for (int64_t k0 = 0; k0 < c->K; k0 += L) {
-                for (int64_t i = 0; i < L; i++) off[i] = (int32_t)((k0 + i < c->K ? k0 + i : 0) * c->eplane);
-                c->cd->wino_bf_dy(1, es + at, 0, (ptrdiff_t)c->wp, off, b->e + r * c->kp + k0,
+            for (int64_t kb = k0; kb < k1; kb += L) {
+                for (int64_t i = 0; i < L; i++) off[i] = (int32_t)((kb + i < k1 ? kb + i : k0) * c->eplane);
+                c->cd->wino_bf_dy(1, es + at, 0, (ptrdiff_t)c->wp, off, b->e + r * c->kp + kb,
                                   (ptrdiff_t)c->exi);
             }
         }
     }
 }
 
-/* Group g of the chunks, on one thread (no barriers: a thread descheduled
-   on a busy machine holds up no other): each chunk staged, transformed,
-   then M_g,xi (+)= E_xi^T V_xi for the 36 points, beta 0 for the group's
-   first chunk. The groups depend on the shape only (groups_of). */
-static nb_status group_task(const void *ctx, int64_t g, float *scr) {
+/* Task (g, p): filters [k0, k1) of part p (of c->parts, cut on lane
+   blocks) over group g of the chunks, on one thread (no barriers: a
+   thread descheduled on a busy machine holds up no other): each chunk
+   staged, transformed, then rows [k0, k1) of M_g,xi (+)= E_xi^T V_xi for
+   the 36 points, beta 0 for the group's first chunk. Every part redoes the
+   chunk's V (C channels); a GEMM row's bits do not depend on the rows
+   around it, so the parts give the bits of one task. Groups and parts
+   depend on the shape only. */
+static nb_status group_task(const void *ctx, int64_t task, float *scr) {
     const bfctx *c = ctx;
     const bfbufs b = {scr, scr + c->xs_f, scr + c->xs_f + c->es_f, scr + c->xs_f + c->es_f + c->v_f};
+    const int64_t g = task / c->parts, p = task % c->parts, kblocks = c->kp / c->lanes;
+    const int64_t k0 = p * kblocks / c->parts * c->lanes;
+    const int64_t k1 = min64(c->K, (p + 1) * kblocks / c->parts * c->lanes);
     float *m = c->m + g * c->m_f;
     const int64_t j0 = g * c->nchunks / c->groups, j1 = (g + 1) * c->nchunks / c->groups;
     int64_t n[CHUNK_TILES_MAX], t0[CHUNK_TILES_MAX], t1[CHUNK_TILES_MAX];
     for (int64_t j = j0; j < j1; j++) {
         const int64_t ns = segments(c, j, n, t0, t1);
-        stage(c, &b, ns, n, t0, t1);
-        transform(c, &b, ns, t0, t1);
+        stage(c, &b, ns, n, t0, t1, k0, k1);
+        transform(c, &b, ns, t0, t1, k0, k1);
         int64_t rows = 0;
         for (int64_t s = 0; s < ns; s++) rows += t1[s] - t0[s];
         for (int64_t xi = 0; xi < XI; xi++) {
-            const nb_status st = c->cd->sgemm(1, 0, c->K, c->C, rows, 1.0f, b.e + xi * c->exi, c->kp,
-                                              b.v + xi * c->vxi, c->cp, j == j0 ? 0.0f : 1.0f,
-                                              m + xi * c->K * c->C, c->C);
+            const nb_status st = c->cd->sgemm(1, 0, k1 - k0, c->C, rows, 1.0f, b.e + xi * c->exi + k0,
+                                              c->kp, b.v + xi * c->vxi, c->cp, j == j0 ? 0.0f : 1.0f,
+                                              m + xi * c->K * c->C + k0 * c->C, c->C);
             if (st != NB_OK) return st;
         }
     }
@@ -256,6 +267,15 @@ static int output_pairs(void *ctx, int64_t lo, int64_t hi) {
 /* Chunk groups: up to 4 (so up to 4 threads), a function of the shape. */
 #define GROUPS_MAX 4
 
+/* Filter parts: a call of one chunk (one small image: c256 14x14 k256 is
+   16 tiles) would run on one thread, so its filters are cut in two. Each
+   part redoes the chunk's staging and V (C channel planes: about 25 us of
+   a 1.5 ms call at c256 14x14 k256), so a call of several chunks keeps
+   whole groups. */
+static int64_t parts_of(const bfctx *c) {
+    return c->nchunks == 1 && c->kp >= 4 * c->lanes ? 2 : 1;
+}
+
 int nb_conv_winograd_backward_filter(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                      const float *x, const float *dy, float *dw, nb_status *st) {
     *st = NB_OK;
@@ -271,6 +291,7 @@ int nb_conv_winograd_backward_filter(const nb_conv_desc *cd, const nb_conv2d_des
     c.v_f = rup(XI * c.vxi, 16);
     c.e_f = rup(XI * c.exi, 16);
     c.groups = min64(c.nchunks, GROUPS_MAX);
+    c.parts = parts_of(&c);
     int64_t mnk;
     if (!nb_mul_ok(XI * c.K, c.C, &c.m_f) || !nb_mul_ok(d->n * c.T * XI, c.K * c.C, &mnk))
         return 0;
@@ -281,9 +302,9 @@ int nb_conv_winograd_backward_filter(const nb_conv_desc *cd, const nb_conv2d_des
         return 1;
     }
     int nt = nb_threads_for(mnk, cd->min_mnk_per_thread);
-    if (nt > c.groups) nt = (int)c.groups;
+    if (nt > c.groups * c.parts) nt = (int)(c.groups * c.parts);
     const nb_conv_gemm_shape gemm = {1, 0, c.K, c.C, c.depth};
-    *st = nb_conv_run_tasks(cd, nt, c.groups, 1, c.xs_f + c.es_f + c.v_f + c.e_f, 1, &gemm,
+    *st = nb_conv_run_tasks(cd, nt, c.groups * c.parts, 1, c.xs_f + c.es_f + c.v_f + c.e_f, 1, &gemm,
                             group_task, &c);
     const int bad = *st == NB_OK && nb_parallel_chunks(nt, c.K * c.C, 16, output_pairs, &c);
     nb_scratch_done(c.m, owned);

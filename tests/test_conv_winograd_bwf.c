@@ -6,7 +6,8 @@
  *     the transform matrices) and against the reference backend, on tile
  *     edges: P, Q = 1..9, primes, 14, 28; padding 0..4 (beyond the
  *     kernel); C, K in {1, 3, 16, 17, 64}; batches 1, 2, 5;
- *   - the same bits for 1, 2 and 3 threads, and odd (unaligned) pointers;
+ *   - the same bits for 1, 2 and 3 threads (a lone image's filters cut in
+ *     parts too), and odd (unaligned) pointers;
  *   - NABLA_CONV_ALGO: gemm gives the GEMM path's bits, winograd others;
  *   - NaN and Inf: the non-finite dw of the reference, no more.
  */
@@ -210,6 +211,10 @@ static void several_chunks_within_the_bound(void **state) {
     check_dw(t, &big, 0);
     const nb_conv2d_desc many = oc_desc(40, 4, 14, 14, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1); /* 16 a image */
     check_dw(t, &many, 1);
+    /* One chunk (a lone 14x14 image): the filters in two parts, the second
+       ending in a partial lane block. */
+    const nb_conv2d_desc parts = oc_desc(1, 20, 14, 14, 100, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+    check_dw(t, &parts, 1);
 }
 
 static void run_bwf(const struct nb_kernels *t, const nb_conv2d_desc *d, const float *x,
@@ -227,6 +232,7 @@ static void threads_and_algo_choice(void **state) {
         {3, 17, 13, 11, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},
         {2, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},
         {5, 16, 9, 7, 17, 3, 3, 1, 1, 2, 0, 1, 1, 1},
+        {1, 128, 14, 14, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1},   /* one chunk, two filter parts */
     };
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         const nb_conv2d_desc *d = &shapes[s];
@@ -254,7 +260,7 @@ static void threads_and_algo_choice(void **state) {
         assert_true(differ);   /* Winograd ran when forced */
         setenv("NABLA_CONV_ALGO", "auto", 1);
         run_bwf(t, d, x, dy, w2, NULL);
-        if (s == 1) same_bits("auto", w2, w1, nw);   /* c64 28x28: Winograd's worth it */
+        if (s == 1 || s == 3) same_bits("auto", w2, w1, nw);   /* Winograd's worth it */
         setenv("NABLA_CONV_ALGO", "winograd", 1);
         free(x); free(dy); free(w1); free(w2); free(g1); free(b1); free(b2);
     }
