@@ -189,6 +189,10 @@ nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_de
         return st;
     }
     const int64_t ni = filter_batch_images(cd, d, &c.g);
+    if (!ni && nb_conv_direct_backward_filter(cd, d, &c.g, x, dy, dw, &st)) {
+        if (st == NB_OK) bias_grad(cd, d, &c.g, dy, dbias);
+        return st;
+    }
     c.nb = ni ? ni : filter_block_cols(cd, c.g.L, c.g.PQ);
     const int64_t tasks = c.g.G;
     const int nt = nb_conv_task_threads(cd, tasks, d, &c.g);

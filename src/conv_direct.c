@@ -50,20 +50,27 @@ int nb_conv_use_direct(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb
            (double)hp * (double)wq * (double)g->cg * (double)d->stride_w < (double)INT32_MAX / 2;
 }
 
-/* The padded image, split by column phase a (padded column a + sw qq),
-   each phase cg x hp x wq: the ISA's im2col of a 1x1 convolution with
-   stride (1, sw) and padding (pad_h, pad_w - a), whose hp x wq "output
-   pixels" are the plane's rows and columns and whose column matrix rows
-   are the channels (a strided copy with zero padding, SIMD). */
-static void fill_planes(const direct_ctx *c, const float *x, float *planes) {
-    const nb_conv2d_desc *d = c->d;
+nb_conv_planes nb_conv_planes_of(const nb_conv2d_desc *d, const nb_conv_geom *g) {
+    nb_conv_planes pl;
+    pl.hp = (g->P - 1) * d->stride_h + d->r;
+    pl.wq = cdiv((g->Q - 1) * d->stride_w + d->s, d->stride_w);
+    pl.plane = g->cg * pl.hp * pl.wq;
+    return pl;
+}
+
+/* Each phase a is the ISA's im2col of a 1x1 convolution with stride
+   (1, sw) and padding (pad_h, pad_w - a), whose hp x wq "output pixels"
+   are the plane's rows and columns and whose column matrix rows are the
+   channels (a strided copy with zero padding, SIMD). */
+void nb_conv_fill_planes(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g,
+                         const nb_conv_planes *pl, const float *x, float *planes) {
     for (int64_t a = 0; a < d->stride_w; a++) {
-        const nb_conv2d_desc p1 = {.n = 1, .c = c->g.cg, .h = d->h, .w = d->w, .k = 1, .r = 1,
+        const nb_conv2d_desc p1 = {.n = 1, .c = g->cg, .h = d->h, .w = d->w, .k = 1, .r = 1,
                                    .s = 1, .stride_h = 1, .stride_w = d->stride_w,
                                    .pad_h = d->pad_h, .pad_w = d->pad_w - a, .dilation_h = 1,
                                    .dilation_w = 1, .groups = 1};
-        c->cd->im2col(&p1, c->g.cg, c->hp, c->wq, 0, c->hp * c->wq, x, planes + a * c->plane,
-                      c->hp * c->wq);
+        cd->im2col(&p1, g->cg, pl->hp, pl->wq, 0, pl->hp * pl->wq, x, planes + a * pl->plane,
+                   pl->hp * pl->wq);
     }
 }
 
@@ -91,9 +98,10 @@ nb_status nb_conv_direct_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d
                                  const float *w, const float *bias, float *y) {
     direct_ctx c = {.cd = cd, .d = d, .g = nb_conv_geom_of(d), .bias = bias};
     const nb_conv_geom *g = &c.g;
-    c.hp = (g->P - 1) * d->stride_h + d->r;
-    c.wq = cdiv((g->Q - 1) * d->stride_w + d->s, d->stride_w);
-    c.plane = g->cg * c.hp * c.wq;
+    const nb_conv_planes pl = nb_conv_planes_of(d, g);
+    c.hp = pl.hp;
+    c.wq = pl.wq;
+    c.plane = pl.plane;
     const int64_t RS = d->r * d->s, ktiles = cdiv(g->kg, TILE_ROWS);
     const int64_t toff_floats = cdiv(g->L, 16) * 16, wp_floats = ktiles * TILE_ROWS * g->L;
     int owned;
@@ -120,7 +128,7 @@ nb_status nb_conv_direct_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d
     const int nt = nb_conv_task_threads(cd, chunks, d, g);
     nb_status st = NB_OK;
     for (int64_t n = 0; n < d->n && st == NB_OK; n++) {
-        fill_planes(&c, x + n * d->c * g->HW, planes);
+        nb_conv_fill_planes(cd, d, g, &pl, x + n * d->c * g->HW, planes);
         c.y = y + n * d->k * g->PQ;
         st = nb_conv_run_tasks(cd, nt, chunks, 0, 0, 0, NULL, direct_task, &c);
     }

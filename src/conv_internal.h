@@ -81,6 +81,20 @@ int nb_conv_use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const 
 nb_status nb_conv_forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                    const float *x, const float *w, const float *bias, float *y);
 
+/* The padded image split by column phase (src/conv_direct.c): phase a
+   (padded columns a, a + sw, ...) is cg planes of hp x wq, so that each
+   tap of consecutive output pixels of one row is a contiguous run. */
+typedef struct { int64_t hp, wq, plane; } nb_conv_planes;
+nb_conv_planes nb_conv_planes_of(const nb_conv2d_desc *d, const nb_conv_geom *g);
+void nb_conv_fill_planes(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g,
+                         const nb_conv_planes *pl, const float *x, float *planes);
+
+/* The direct backward-filter path (src/conv_direct_bwf.c): 1 when it ran
+   (*st its status), 0 when the shape or the ISA does not take it. */
+int nb_conv_direct_backward_filter(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                   const nb_conv_geom *g, const float *x, const float *dy,
+                                   float *dw, nb_status *st);
+
 /* The direct forward path for few-channel layers (src/conv_direct.c). */
 int nb_conv_use_direct(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g);
 nb_status nb_conv_direct_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,

@@ -83,6 +83,7 @@ typedef struct {
        implicit path runs sgemm_desc's tile instead of gemm's. */
     nb_conv_pack_b_fn pack_b_im2col_wide;
     nb_conv_direct_ft *direct;  /* optional: few-channel forward tile (conv_direct.c) */
+    nb_conv_direct_bwf_ft *direct_bwf;  /* optional: its backward-filter tile (conv_direct_bwf.c) */
     nb_conv_im2col_fn im2col;
     nb_conv_col2im_fn col2im;
     nb_conv_fill_fn fill;

@@ -2,7 +2,8 @@
  * bounds against the reference and the oracle are tests/test_conv_simd.c's):
  *   - every dw element has the bits of one SGEMM per image over the column
  *     matrix of the path the shape takes (src/conv_bwd_filter.c,
- *     src/conv_bwd_filter_rows.c);
+ *     src/conv_bwd_filter_rows.c, and the few-channel direct path
+ *     src/conv_direct_bwf.c, which builds no column matrix);
  *   - the same bits for 1, 2 and 3 threads, with groups and batches that
  *     split the padded-rows and narrow 1x1 paths' units unevenly;
  *   - Inf and NaN in x where the padded-rows path multiplies them by the
@@ -82,6 +83,11 @@ static void backward_filter_gives_the_bits_of_one_gemm_per_image(void **state) {
         {3, 17, 40, 9, 33, 2, 4, 1, 1, 0, 3, 1, 1, 1},    /* padded rows: odd taps, Q = W + pad */
         {3, 16, 40, 37, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* padded rows, stride 2: odd width */
         {6, 32, 30, 28, 34, 5, 4, 2, 2, 0, 2, 2, 1, 2},   /* stride 2: dilation, groups, no row padding */
+        /* few channels (AVX-512's direct path, src/conv_direct_bwf.c): */
+        {3, 3, 37, 41, 70, 7, 7, 2, 2, 3, 3, 1, 1, 1},    /* 2 KC blocks a row apart, 64 + 6 filters */
+        {2, 2, 30, 29, 17, 5, 5, 3, 1, 6, 4, 1, 1, 1},    /* stride 3 x 1, padding past the kernel */
+        {1, 4, 50, 47, 16, 3, 9, 1, 2, 1, 4, 1, 1, 1},    /* 9 taps a row: 7 + 2 */
+        {2, 1, 64, 64, 8, 7, 7, 2, 2, 3, 3, 1, 1, 1},     /* one channel */
     };
     FOR_EACH_SIMD_TABLE(t) {
         for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
@@ -156,6 +162,7 @@ static void thread_count_does_not_change_the_bits(void **state) {
         {1, 40, 33, 31, 70, 5, 3, 1, 1, 2, 1, 1, 2, 1},
         {2, 32, 30, 30, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1},
         {2, 3, 40, 40, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1},
+        {1, 3, 100, 96, 70, 7, 7, 2, 2, 3, 3, 1, 1, 1},   /* few channels: 7 KC blocks over the threads */
         {2, 40, 30, 31, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* narrow 1x1: 3 channel panels */
         {2, 84, 20, 20, 24, 1, 1, 1, 1, 0, 0, 1, 1, 3},   /* narrow 1x1: groups */
     };

@@ -186,5 +186,6 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->conv.bwf_narrow.pack_b = cfg->conv_gemm.pack_b;   /* 16 wide */
     cfg->conv.pack_b_im2col_wide = nb_f32_packb_im2col_ukernel_32__avx512;
     cfg->conv.direct = nb_f32_conv_direct_ukernel_8x48__avx512;
+    cfg->conv.direct_bwf = nb_f32_conv_direct_bwf_ukernel_7x64__avx512;
     cfg->conv.im2col = nb_x32_im2col_ukernel__avx512;
 }
