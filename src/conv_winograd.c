@@ -87,7 +87,8 @@ typedef struct {
     const float *x, *apack, *bias;
     const float *w;              /* fused: the caller's filters (apack NULL) */
     int rotate, fused;           /* fused: each task transforms its filter panels */
-    int64_t ubuf_f;              /* fused: a task's panel of U, 36 MR KC floats */
+    const nb_gemm_desc *fg;      /* fused: the tile of the filter panels (cd->wino_gemm) */
+    int64_t ubuf_f;              /* fused: a task's panel of U, 36 fxi floats */
     float *y;
     unsigned char *bad;          /* per image: a NaN or Inf output (redo on GEMM) */
 } wctx;
@@ -99,6 +100,20 @@ typedef struct {
 static int64_t odd_lines(int64_t floats) {
     const int64_t lines = (floats + 15) / 16;
     return 16 * (lines | 1);
+}
+
+/* The leftover blocks of the call (fewer than the threads), split by
+   filter rows in parts of a multiple of mr (the tile whose panels the
+   tasks slice), one part per thread; none when K does not give nt parts. */
+static void split_rows(wctx *c, int64_t mr) {
+    const int nt0 = c->nt;
+    const int64_t krows = rup((c->K + nt0 - 1) / nt0, mr);
+    c->krows = rup(c->K, mr);
+    c->rem = 0;
+    if (nt0 > 1 && c->d->n * c->nblk % nt0 != 0 && (c->K + krows - 1) / krows == nt0) {
+        c->rem = c->d->n * c->nblk % nt0;
+        c->krows = krows;
+    }
 }
 
 /* Sizes of the plan (shape only, and the threads for the block split). 0
@@ -120,8 +135,6 @@ static int plan(wctx *c, int nt0) {
     c->tb = min64(np * nr, rup(c->T, nr));
     c->nblk = (c->T + c->tb - 1) / c->tb;
     const int64_t kgr = rup(c->K, gd->mr), pn = (c->T + nr - 1) / nr;
-    c->krows = kgr;
-    c->rem = 0;
     c->nt = nt0;
     /* Threads (the bits depend on neither tb nor the K rows of a task):
        with few blocks per thread, blocks of pn / nt panels, so that each
@@ -129,17 +142,11 @@ static int plan(wctx *c, int nt0) {
        split by filter rows, one part per thread. A panel is the GEMM's
        unit of work (16 tiles or 1 cost the same), so a 2-thread call of
        13 panels would otherwise run 7 against 6. */
-    if (nt0 > 1 && d->n * c->nblk % nt0 != 0) {
-        if (d->n * c->nblk < 4 * (int64_t)nt0) {
-            c->tb = min64(c->tb, (pn / nt0 > 0 ? pn / nt0 : 1) * nr);
-            c->nblk = (c->T + c->tb - 1) / c->tb;
-        }
-        const int64_t krows = rup((c->K + nt0 - 1) / nt0, gd->mr);
-        if ((c->K + krows - 1) / krows == nt0) {
-            c->rem = d->n * c->nblk % nt0;
-            if (c->rem) c->krows = krows;
-        }
+    if (nt0 > 1 && d->n * c->nblk % nt0 != 0 && d->n * c->nblk < 4 * (int64_t)nt0) {
+        c->tb = min64(c->tb, (pn / nt0 > 0 ? pn / nt0 : 1) * nr);
+        c->nblk = (c->T + c->tb - 1) / c->tb;
     }
+    split_rows(c, gd->mr);
     c->rows_max = 4 * min64(Th - 1, (c->tb - 1) / c->Tw + 1) + 6;
     c->plane = c->rows_max * c->wp;
     if (c->plane > INT32_MAX / 2) return 0;   /* int32 tile offsets */
@@ -234,9 +241,9 @@ static void output_transform(const wctx *c, int64_t n, int64_t t0, int64_t t1, i
    backward-data filters, g[k][c] = w[c][k] rotated by 180 degrees (w is
    then C x K x 3 x 3 in the forward desc's roles). This is panel pi of
    KC block b, at u with uxi floats from one point to the next. */
-static void filter_panel(const wctx *c, const float *w, int rotate, int64_t pi, int64_t b,
-                         float *u, ptrdiff_t uxi) {
-    const int64_t K = c->K, C = c->C, mr = c->cd->gemm->mr, k0 = pi * mr, live = min64(mr, K - k0);
+static void filter_panel(const wctx *c, const float *w, int rotate, int64_t mr, int64_t pi,
+                         int64_t b, float *u, ptrdiff_t uxi) {
+    const int64_t K = c->K, C = c->C, k0 = pi * mr, live = min64(mr, K - k0);
     const int64_t c0 = b * c->kcb, kc = min64(c->kcb, C - c0);
     for (int64_t ch = c0; ch < c0 + kc; ch++) {
         float *uc = u + (ch - c0) * mr;
@@ -262,7 +269,7 @@ static int transform_filter_blocks(void *ctx, int64_t lo, int64_t hi) {
     const int64_t mr = c->cd->gemm->mr;
     for (int64_t i = lo; i < hi; i++) {
         const int64_t pi = i / c->nkc, b = i % c->nkc, kc = min64(c->kcb, c->C - b * c->kcb);
-        filter_panel(c, r->w, r->rotate, pi, b, r->apack + b * c->a_blk + pi * mr * kc,
+        filter_panel(c, r->w, r->rotate, mr, pi, b, r->apack + b * c->a_blk + pi * mr * kc,
                      (ptrdiff_t)c->uxi);
     }
     return 0;
@@ -281,12 +288,12 @@ static void transform_filters(const wctx *c, const float *w, int rotate, float *
    its own; the KC blocks come in the same order), so the same bits. */
 static void gemm_fused(const wctx *c, int64_t tn, int64_t tbp, int64_t k0, int64_t k1,
                        const float *v, float *m, float *ubuf) {
-    const nb_gemm_desc *gd = c->cd->gemm;
+    const nb_gemm_desc *gd = c->fg;
     const int64_t mr = gd->mr, vxi = c->C * tbp, mxi = (k1 - k0) * tbp;
     for (int64_t kp = k0; kp < k1; kp += mr)
         for (int64_t b = 0; b < c->nkc; b++) {
             const int64_t c0 = b * c->kcb, kc = min64(c->kcb, c->C - c0);
-            filter_panel(c, c->w, c->rotate, kp / mr, b, ubuf, (ptrdiff_t)c->fxi);
+            filter_panel(c, c->w, c->rotate, mr, kp / mr, b, ubuf, (ptrdiff_t)c->fxi);
             for (int64_t xi = 0; xi < XI; xi++)
                 nb_gemm_macro_kernel(gd, min64(mr, k1 - kp), tn, kc, ubuf + xi * c->fxi,
                                      v + xi * vxi + c0 * tbp, m + xi * mxi + (kp - k0) * tbp, tbp,
@@ -417,6 +424,18 @@ static int choose(const nb_conv_desc *cd, const nb_conv2d_desc *d, int nt0, wctx
     return plan(c, 1) && (algo == 2 || worth_it(c)) && plan(c, nt0);
 }
 
+/* The fused path's tile: the ISA's Winograd tile (its filter panels fill
+   the filter transform's lanes) when it has the conv tile's nr and kc, so
+   that each element is the same FMA chain over the same KC blocks as on
+   the packed U (the same bits); the filter rows of the leftover split and
+   the panel stride follow its mr. */
+static void fused_tile(wctx *c) {
+    const nb_gemm_desc *gd = c->cd->gemm, *wg = c->cd->wino_gemm;
+    c->fg = wg && wg->nr == gd->nr && wg->kc == gd->kc ? wg : gd;
+    split_rows(c, c->fg->mr);
+    c->fxi = odd_lines(c->fg->mr * min64(c->kcb, c->C) + NB_GEMM_PACK_SLACK);
+}
+
 /* u: the caller's prepacked filters (nb_conv_winograd_pack), or NULL to
    transform them here. */
 static nb_status run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
@@ -430,13 +449,14 @@ static nb_status run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const floa
     c.x = x;
     c.bias = bias;
     c.y = y;
-    const int64_t tasks = c.rem ? (d->n * c.nblk - c.rem) + c.rem * c.nt : d->n * c.nblk;
-    const int nt = tasks < nt0 ? (int)tasks : nt0;
     /* Few tile blocks read U (a batch-1 call with few tiles): each task
        transforms its own filter panels into L2 rather than all of U
        being written out and read back (36 K C floats, most of the call).
        The bits are the same either way, so this may look at the batch. */
     c.fused = !u && d->n * c.nblk <= FUSE_MAX_BLOCKS;
+    if (c.fused) fused_tile(&c);
+    const int64_t tasks = c.rem ? (d->n * c.nblk - c.rem) + c.rem * c.nt : d->n * c.nblk;
+    const int nt = tasks < nt0 ? (int)tasks : nt0;
     c.w = w;
     c.rotate = rotate;
     c.ubuf_f = c.fused ? XI * c.fxi : 0;

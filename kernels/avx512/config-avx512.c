@@ -118,6 +118,12 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->conv_gemm.ukernel = nb_f32_gemm_ukernel_14x16__avx512;
     cfg->conv_gemm.pack_a = nb_f32_packa_ukernel_14__avx512;
     cfg->conv_gemm.ukernel_adirect = NULL;
+    /* Winograd's fused filter panels: 16 rows, one per lane of the filter
+       transform (f32-gemm-14x16-avx512.c). */
+    cfg->wino_gemm = cfg->conv_gemm;
+    cfg->wino_gemm.mr = 16;
+    cfg->wino_gemm.ukernel = nb_f32_gemm_ukernel_16x16__avx512;
+    cfg->wino_gemm.pack_a = NULL;
     cfg->gemm.mr = 14;
     cfg->gemm.nr = 32;
     cfg->gemm.mc = 84;
