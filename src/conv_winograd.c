@@ -281,24 +281,29 @@ static void transform_filters(const wctx *c, const float *w, int rotate, float *
     nb_parallel_chunks(nt, panels * c->nkc, 1, transform_filter_blocks, &r);
 }
 
-/* Step 3 fused with the filter transform, for filter rows [k0, k1): per MR
-   panel and KC block, its U for the 36 points into the task's buffer (in
-   L2), then the panel's rows of M_xi. Each element of M is the same FMA
-   chain as on the whole packed U (the micro-kernel computes each row on
-   its own; the KC blocks come in the same order), so the same bits. */
-static void gemm_fused(const wctx *c, int64_t tn, int64_t tbp, int64_t k0, int64_t k1,
-                       const float *v, float *m, float *ubuf) {
+/* Steps 3 and 4 fused with the filter transform, for filter rows [k0,
+   k1) of tiles [t0, t1): per MR panel and KC block, its U for the 36
+   points into the task's buffer (in L2), then the panel's rows of M_xi
+   (36 MR tbp floats, in L1), which the output transform turns into y
+   right away. Each element of M is the same FMA chain as on the whole
+   packed U (the micro-kernel computes each row on its own; the KC blocks
+   come in the same order), so the same bits. */
+static void gemm_fused(const wctx *c, int64_t n, int64_t t0, int64_t t1, int64_t k0, int64_t k1,
+                       const float *v, float *m, float *out, float *ubuf) {
     const nb_gemm_desc *gd = c->fg;
-    const int64_t mr = gd->mr, vxi = c->C * tbp, mxi = (k1 - k0) * tbp;
-    for (int64_t kp = k0; kp < k1; kp += mr)
+    const int64_t mr = gd->mr, tbp = rup(t1 - t0, c->cd->gemm->nr), vxi = c->C * tbp;
+    for (int64_t kp = k0; kp < k1; kp += mr) {
+        const int64_t rows = min64(mr, k1 - kp), mxi = rows * tbp;
         for (int64_t b = 0; b < c->nkc; b++) {
             const int64_t c0 = b * c->kcb, kc = min64(c->kcb, c->C - c0);
             filter_panel(c, c->w, c->rotate, mr, kp / mr, b, ubuf, (ptrdiff_t)c->fxi);
             for (int64_t xi = 0; xi < XI; xi++)
-                nb_gemm_macro_kernel(gd, min64(mr, k1 - kp), tn, kc, ubuf + xi * c->fxi,
-                                     v + xi * vxi + c0 * tbp, m + xi * mxi + (kp - k0) * tbp, tbp,
-                                     1.0f, b == 0 ? 0.0f : 1.0f);
+                nb_gemm_macro_kernel(gd, rows, t1 - t0, kc, ubuf + xi * c->fxi,
+                                     v + xi * vxi + c0 * tbp, m + xi * mxi, tbp, 1.0f,
+                                     b == 0 ? 0.0f : 1.0f);
         }
+        output_transform(c, n, t0, t1, kp, kp + rows, m, out);
+    }
 }
 
 static nb_status wino_task(const void *ctx, int64_t t, float *scr) {
@@ -321,8 +326,7 @@ static nb_status wino_task(const void *ctx, int64_t t, float *scr) {
     float *stage = scr, *v = scr + c->stage_f, *m = v + c->v_f, *out = m + c->m_f;
     input_transform(c, n, t0, t1, stage, v);
     if (c->fused) {
-        gemm_fused(c, t1 - t0, tbp, k0, k1, v, m, out + 16 * gd->nr);
-        output_transform(c, n, t0, t1, k0, k1, m, out);
+        gemm_fused(c, n, t0, t1, k0, k1, v, m, out, out + 16 * gd->nr);
         return NB_OK;
     }
     /* Step 3: M_xi = U_xi V_xi, KC block by KC block (the SGEMM's epilogue). */
