@@ -281,6 +281,27 @@ static void transform_filters(const wctx *c, const float *w, int rotate, float *
     nb_parallel_chunks(nt, panels * c->nkc, 1, transform_filter_blocks, &r);
 }
 
+/* Part `part` of `parts` of the caller's filter taps that filter_panel
+   reads for panel pi (mr filters) and KC block b, prefetched into L2: the
+   fused path spreads the next panel's over its 36 GEMMs, which leave L2's
+   bandwidth idle, so that the filter transform finds its taps in L2 and
+   not in L3 (the filters, 36 K C bytes, are more than L2 per call). The
+   panel's taps are runs of floats: per filter (forward: a filter's
+   channels are contiguous) or per channel (rotated: w[ch][k]). */
+static void prefetch_panel(const wctx *c, int64_t mr, int64_t pi, int64_t b, int64_t part,
+                           int64_t parts) {
+    const int64_t k0 = pi * mr, live = min64(mr, c->K - k0), c0 = b * c->kcb;
+    const int64_t kc = min64(c->kcb, c->C - c0);
+    const int64_t runs = c->rotate ? kc : live, len = 9 * (c->rotate ? live : kc);
+    const int64_t lines = (len + 15) / 16 + 1, lo = runs * lines * part / parts,
+                  hi = runs * lines * (part + 1) / parts;
+    for (int64_t i = lo; i < hi; i++) {
+        const int64_t r = i / lines, l = i % lines;
+        const float *run = c->rotate ? c->w + ((c0 + r) * c->K + k0) * 9 : c->w + ((k0 + r) * c->C + c0) * 9;
+        __builtin_prefetch(run + min64(16 * l, len - 1), 0, 2);
+    }
+}
+
 /* Steps 3 and 4 fused with the filter transform, for filter rows [k0,
    k1) of tiles [t0, t1): per MR panel and KC block, its U for the 36
    points into the task's buffer (in L2), then the panel's rows of M_xi
@@ -296,11 +317,15 @@ static void gemm_fused(const wctx *c, int64_t n, int64_t t0, int64_t t1, int64_t
         const int64_t rows = min64(mr, k1 - kp), mxi = rows * tbp;
         for (int64_t b = 0; b < c->nkc; b++) {
             const int64_t c0 = b * c->kcb, kc = min64(c->kcb, c->C - c0);
+            /* the block after this one: the next KC block or panel */
+            const int64_t nb = b + 1 < c->nkc ? b + 1 : 0, np = nb ? kp : kp + mr;
             filter_panel(c, c->w, c->rotate, mr, kp / mr, b, ubuf, (ptrdiff_t)c->fxi);
-            for (int64_t xi = 0; xi < XI; xi++)
+            for (int64_t xi = 0; xi < XI; xi++) {
+                if (np < k1) prefetch_panel(c, mr, np / mr, nb, xi, XI);
                 nb_gemm_macro_kernel(gd, rows, t1 - t0, kc, ubuf + xi * c->fxi,
                                      v + xi * vxi + c0 * tbp, m + xi * mxi, tbp, 1.0f,
                                      b == 0 ? 0.0f : 1.0f);
+            }
         }
         output_transform(c, n, t0, t1, kp, kp + rows, m, out);
     }
