@@ -6,7 +6,9 @@
  * as the GEMM's A blocks, one set per point (or once for many calls:
  * nb_conv_winograd_pack, src/api_conv_packed.c; or, when only one block of
  * tiles reads them, by each task for its own filter panels, right before
- * their GEMMs: gemm_fused). Per task (an image, a block of tb output tiles
+ * their GEMMs: gemm_fused, on the ISA's wino_gemm tile, whose 16 rows on
+ * AVX-512 fill the filter transform's lanes, and with each panel's M
+ * turned into y at once). Per task (an image, a block of tb output tiles
  * of 4x4, a range of filter rows):
  *   1. the input rows the block's tiles read are copied, zero-padded, into
  *      a staging plane per channel (so that every tile reads 6 full rows of
