@@ -6,7 +6,9 @@
  * as the GEMM's A blocks, one set per point (or once for many calls:
  * nb_conv_winograd_pack, src/api_conv_packed.c; or, when only one block of
  * tiles reads them, by each task for its own filter panels, right before
- * their GEMMs: gemm_fused). Per task (an image, a block of tb output tiles
+ * their GEMMs: gemm_fused, on the ISA's wino_gemm tile, whose 16 rows on
+ * AVX-512 fill the filter transform's lanes, and with each panel's M
+ * turned into y at once). Per task (an image, a block of tb output tiles
  * of 4x4, a range of filter rows):
  *   1. the input rows the block's tiles read are copied, zero-padded, into
  *      a staging plane per channel (so that every tile reads 6 full rows of
@@ -87,7 +89,8 @@ typedef struct {
     const float *x, *apack, *bias;
     const float *w;              /* fused: the caller's filters (apack NULL) */
     int rotate, fused;           /* fused: each task transforms its filter panels */
-    int64_t ubuf_f;              /* fused: a task's panel of U, 36 MR KC floats */
+    const nb_gemm_desc *fg;      /* fused: the tile of the filter panels (cd->wino_gemm) */
+    int64_t ubuf_f;              /* fused: a task's panel of U, 36 fxi floats */
     float *y;
     unsigned char *bad;          /* per image: a NaN or Inf output (redo on GEMM) */
 } wctx;
@@ -99,6 +102,20 @@ typedef struct {
 static int64_t odd_lines(int64_t floats) {
     const int64_t lines = (floats + 15) / 16;
     return 16 * (lines | 1);
+}
+
+/* The leftover blocks of the call (fewer than the threads), split by
+   filter rows in parts of a multiple of mr (the tile whose panels the
+   tasks slice), one part per thread; none when K does not give nt parts. */
+static void split_rows(wctx *c, int64_t mr) {
+    const int nt0 = c->nt;
+    const int64_t krows = rup((c->K + nt0 - 1) / nt0, mr);
+    c->krows = rup(c->K, mr);
+    c->rem = 0;
+    if (nt0 > 1 && c->d->n * c->nblk % nt0 != 0 && (c->K + krows - 1) / krows == nt0) {
+        c->rem = c->d->n * c->nblk % nt0;
+        c->krows = krows;
+    }
 }
 
 /* Sizes of the plan (shape only, and the threads for the block split). 0
@@ -120,8 +137,6 @@ static int plan(wctx *c, int nt0) {
     c->tb = min64(np * nr, rup(c->T, nr));
     c->nblk = (c->T + c->tb - 1) / c->tb;
     const int64_t kgr = rup(c->K, gd->mr), pn = (c->T + nr - 1) / nr;
-    c->krows = kgr;
-    c->rem = 0;
     c->nt = nt0;
     /* Threads (the bits depend on neither tb nor the K rows of a task):
        with few blocks per thread, blocks of pn / nt panels, so that each
@@ -129,17 +144,11 @@ static int plan(wctx *c, int nt0) {
        split by filter rows, one part per thread. A panel is the GEMM's
        unit of work (16 tiles or 1 cost the same), so a 2-thread call of
        13 panels would otherwise run 7 against 6. */
-    if (nt0 > 1 && d->n * c->nblk % nt0 != 0) {
-        if (d->n * c->nblk < 4 * (int64_t)nt0) {
-            c->tb = min64(c->tb, (pn / nt0 > 0 ? pn / nt0 : 1) * nr);
-            c->nblk = (c->T + c->tb - 1) / c->tb;
-        }
-        const int64_t krows = rup((c->K + nt0 - 1) / nt0, gd->mr);
-        if ((c->K + krows - 1) / krows == nt0) {
-            c->rem = d->n * c->nblk % nt0;
-            if (c->rem) c->krows = krows;
-        }
+    if (nt0 > 1 && d->n * c->nblk % nt0 != 0 && d->n * c->nblk < 4 * (int64_t)nt0) {
+        c->tb = min64(c->tb, (pn / nt0 > 0 ? pn / nt0 : 1) * nr);
+        c->nblk = (c->T + c->tb - 1) / c->tb;
     }
+    split_rows(c, gd->mr);
     c->rows_max = 4 * min64(Th - 1, (c->tb - 1) / c->Tw + 1) + 6;
     c->plane = c->rows_max * c->wp;
     if (c->plane > INT32_MAX / 2) return 0;   /* int32 tile offsets */
@@ -234,9 +243,9 @@ static void output_transform(const wctx *c, int64_t n, int64_t t0, int64_t t1, i
    backward-data filters, g[k][c] = w[c][k] rotated by 180 degrees (w is
    then C x K x 3 x 3 in the forward desc's roles). This is panel pi of
    KC block b, at u with uxi floats from one point to the next. */
-static void filter_panel(const wctx *c, const float *w, int rotate, int64_t pi, int64_t b,
-                         float *u, ptrdiff_t uxi) {
-    const int64_t K = c->K, C = c->C, mr = c->cd->gemm->mr, k0 = pi * mr, live = min64(mr, K - k0);
+static void filter_panel(const wctx *c, const float *w, int rotate, int64_t mr, int64_t pi,
+                         int64_t b, float *u, ptrdiff_t uxi) {
+    const int64_t K = c->K, C = c->C, k0 = pi * mr, live = min64(mr, K - k0);
     const int64_t c0 = b * c->kcb, kc = min64(c->kcb, C - c0);
     for (int64_t ch = c0; ch < c0 + kc; ch++) {
         float *uc = u + (ch - c0) * mr;
@@ -262,7 +271,7 @@ static int transform_filter_blocks(void *ctx, int64_t lo, int64_t hi) {
     const int64_t mr = c->cd->gemm->mr;
     for (int64_t i = lo; i < hi; i++) {
         const int64_t pi = i / c->nkc, b = i % c->nkc, kc = min64(c->kcb, c->C - b * c->kcb);
-        filter_panel(c, r->w, r->rotate, pi, b, r->apack + b * c->a_blk + pi * mr * kc,
+        filter_panel(c, r->w, r->rotate, mr, pi, b, r->apack + b * c->a_blk + pi * mr * kc,
                      (ptrdiff_t)c->uxi);
     }
     return 0;
@@ -274,24 +283,54 @@ static void transform_filters(const wctx *c, const float *w, int rotate, float *
     nb_parallel_chunks(nt, panels * c->nkc, 1, transform_filter_blocks, &r);
 }
 
-/* Step 3 fused with the filter transform, for filter rows [k0, k1): per MR
-   panel and KC block, its U for the 36 points into the task's buffer (in
-   L2), then the panel's rows of M_xi. Each element of M is the same FMA
-   chain as on the whole packed U (the micro-kernel computes each row on
-   its own; the KC blocks come in the same order), so the same bits. */
-static void gemm_fused(const wctx *c, int64_t tn, int64_t tbp, int64_t k0, int64_t k1,
-                       const float *v, float *m, float *ubuf) {
-    const nb_gemm_desc *gd = c->cd->gemm;
-    const int64_t mr = gd->mr, vxi = c->C * tbp, mxi = (k1 - k0) * tbp;
-    for (int64_t kp = k0; kp < k1; kp += mr)
+/* Part `part` of `parts` of the caller's filter taps that filter_panel
+   reads for panel pi (mr filters) and KC block b, prefetched into L2: the
+   fused path spreads the next panel's over its 36 GEMMs, which leave L2's
+   bandwidth idle, so that the filter transform finds its taps in L2 and
+   not in L3 (the filters, 36 K C bytes, are more than L2 per call). The
+   panel's taps are runs of floats: per filter (forward: a filter's
+   channels are contiguous) or per channel (rotated: w[ch][k]). */
+static void prefetch_panel(const wctx *c, int64_t mr, int64_t pi, int64_t b, int64_t part,
+                           int64_t parts) {
+    const int64_t k0 = pi * mr, live = min64(mr, c->K - k0), c0 = b * c->kcb;
+    const int64_t kc = min64(c->kcb, c->C - c0);
+    const int64_t runs = c->rotate ? kc : live, len = 9 * (c->rotate ? live : kc);
+    const int64_t lines = (len + 15) / 16 + 1, lo = runs * lines * part / parts,
+                  hi = runs * lines * (part + 1) / parts;
+    for (int64_t i = lo; i < hi; i++) {
+        const int64_t r = i / lines, l = i % lines;
+        const float *run = c->rotate ? c->w + ((c0 + r) * c->K + k0) * 9 : c->w + ((k0 + r) * c->C + c0) * 9;
+        __builtin_prefetch(run + min64(16 * l, len - 1), 0, 2);
+    }
+}
+
+/* Steps 3 and 4 fused with the filter transform, for filter rows [k0,
+   k1) of tiles [t0, t1): per MR panel and KC block, its U for the 36
+   points into the task's buffer (in L2), then the panel's rows of M_xi
+   (36 MR tbp floats, in L1), which the output transform turns into y
+   right away. Each element of M is the same FMA chain as on the whole
+   packed U (the micro-kernel computes each row on its own; the KC blocks
+   come in the same order), so the same bits. */
+static void gemm_fused(const wctx *c, int64_t n, int64_t t0, int64_t t1, int64_t k0, int64_t k1,
+                       const float *v, float *m, float *out, float *ubuf) {
+    const nb_gemm_desc *gd = c->fg;
+    const int64_t mr = gd->mr, tbp = rup(t1 - t0, c->cd->gemm->nr), vxi = c->C * tbp;
+    for (int64_t kp = k0; kp < k1; kp += mr) {
+        const int64_t rows = min64(mr, k1 - kp), mxi = rows * tbp;
         for (int64_t b = 0; b < c->nkc; b++) {
             const int64_t c0 = b * c->kcb, kc = min64(c->kcb, c->C - c0);
-            filter_panel(c, c->w, c->rotate, kp / mr, b, ubuf, (ptrdiff_t)c->fxi);
-            for (int64_t xi = 0; xi < XI; xi++)
-                nb_gemm_macro_kernel(gd, min64(mr, k1 - kp), tn, kc, ubuf + xi * c->fxi,
-                                     v + xi * vxi + c0 * tbp, m + xi * mxi + (kp - k0) * tbp, tbp,
-                                     1.0f, b == 0 ? 0.0f : 1.0f);
+            /* the block after this one: the next KC block or panel */
+            const int64_t nb = b + 1 < c->nkc ? b + 1 : 0, np = nb ? kp : kp + mr;
+            filter_panel(c, c->w, c->rotate, mr, kp / mr, b, ubuf, (ptrdiff_t)c->fxi);
+            for (int64_t xi = 0; xi < XI; xi++) {
+                if (np < k1) prefetch_panel(c, mr, np / mr, nb, xi, XI);
+                nb_gemm_macro_kernel(gd, rows, t1 - t0, kc, ubuf + xi * c->fxi,
+                                     v + xi * vxi + c0 * tbp, m + xi * mxi, tbp, 1.0f,
+                                     b == 0 ? 0.0f : 1.0f);
+            }
         }
+        output_transform(c, n, t0, t1, kp, kp + rows, m, out);
+    }
 }
 
 static nb_status wino_task(const void *ctx, int64_t t, float *scr) {
@@ -314,8 +353,7 @@ static nb_status wino_task(const void *ctx, int64_t t, float *scr) {
     float *stage = scr, *v = scr + c->stage_f, *m = v + c->v_f, *out = m + c->m_f;
     input_transform(c, n, t0, t1, stage, v);
     if (c->fused) {
-        gemm_fused(c, t1 - t0, tbp, k0, k1, v, m, out + 16 * gd->nr);
-        output_transform(c, n, t0, t1, k0, k1, m, out);
+        gemm_fused(c, n, t0, t1, k0, k1, v, m, out, out + 16 * gd->nr);
         return NB_OK;
     }
     /* Step 3: M_xi = U_xi V_xi, KC block by KC block (the SGEMM's epilogue). */
@@ -417,6 +455,18 @@ static int choose(const nb_conv_desc *cd, const nb_conv2d_desc *d, int nt0, wctx
     return plan(c, 1) && (algo == 2 || worth_it(c)) && plan(c, nt0);
 }
 
+/* The fused path's tile: the ISA's Winograd tile (its filter panels fill
+   the filter transform's lanes) when it has the conv tile's nr and kc, so
+   that each element is the same FMA chain over the same KC blocks as on
+   the packed U (the same bits); the filter rows of the leftover split and
+   the panel stride follow its mr. */
+static void fused_tile(wctx *c) {
+    const nb_gemm_desc *gd = c->cd->gemm, *wg = c->cd->wino_gemm;
+    c->fg = wg && wg->nr == gd->nr && wg->kc == gd->kc ? wg : gd;
+    split_rows(c, c->fg->mr);
+    c->fxi = odd_lines(c->fg->mr * min64(c->kcb, c->C) + NB_GEMM_PACK_SLACK);
+}
+
 /* u: the caller's prepacked filters (nb_conv_winograd_pack), or NULL to
    transform them here. */
 static nb_status run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
@@ -430,13 +480,14 @@ static nb_status run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const floa
     c.x = x;
     c.bias = bias;
     c.y = y;
-    const int64_t tasks = c.rem ? (d->n * c.nblk - c.rem) + c.rem * c.nt : d->n * c.nblk;
-    const int nt = tasks < nt0 ? (int)tasks : nt0;
     /* Few tile blocks read U (a batch-1 call with few tiles): each task
        transforms its own filter panels into L2 rather than all of U
        being written out and read back (36 K C floats, most of the call).
        The bits are the same either way, so this may look at the batch. */
     c.fused = !u && d->n * c.nblk <= FUSE_MAX_BLOCKS;
+    if (c.fused) fused_tile(&c);
+    const int64_t tasks = c.rem ? (d->n * c.nblk - c.rem) + c.rem * c.nt : d->n * c.nblk;
+    const int nt = tasks < nt0 ? (int)tasks : nt0;
     c.w = w;
     c.rotate = rotate;
     c.ubuf_f = c.fused ? XI * c.fxi : 0;

@@ -77,6 +77,7 @@ static nb_status softmax_run(const nb_ukernel_config *cfg, int log, int64_t rows
         nb_generic_config(&isa##_cfg);                                                      \
         nb_##isa##_config(&isa##_cfg);                                                      \
         isa##_cfg.conv.gemm = isa##_cfg.conv_gemm.mr ? &isa##_cfg.conv_gemm : &isa##_cfg.gemm; \
+        isa##_cfg.conv.wino_gemm = isa##_cfg.wino_gemm.mr ? &isa##_cfg.wino_gemm : isa##_cfg.conv.gemm; \
         isa##_cfg.conv.sgemm = isa##_sgemm;                                                 \
         isa##_cfg.conv.sgemm_desc = &isa##_cfg.gemm;                                        \
         isa##_cfg.conv.transpose32 = isa##_cfg.copy.transpose32;                            \

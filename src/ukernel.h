@@ -96,6 +96,11 @@ typedef struct {
     nb_wino_in_fn wino_in;
     nb_wino_filter_fn wino_filter;
     nb_wino_out_fn wino_out;
+    /* The tile of the fused filter-transform GEMMs (conv_winograd.c,
+       gemm_fused): gemm's nr and kc, its own mr, and an element the same
+       bits as gemm's tile. Filled in by src/isa_ops.c (gemm when the ISA
+       has none). */
+    const nb_gemm_desc *wino_gemm;
     /* Winograd backward-filter F(3x3, 4x4) (src/conv_winograd_bwd_filter.c):
        the dy transform (wino_in's lanes) and the output transform; NULL:
        none (the GEMM path). */
@@ -367,6 +372,9 @@ typedef struct nb_ukernel_config {
        run, when it is not gemm's (mr == 0: gemm's): their B panels are at
        most NB_CONV_PLAN_LANES wide. */
     nb_gemm_desc conv_gemm;
+    /* The Winograd filter panels' tile (conv.wino_gemm; mr == 0: conv's
+       gemm). Only mr, nr, kc and ukernel are read. */
+    nb_gemm_desc wino_gemm;
     nb_conv_desc conv;
     nb_sreduce_ukernels reduce;
     nb_copy_ukernels copy;

@@ -199,7 +199,11 @@ static void several_kc_blocks_within_the_bound(void **state) {
     }
 }
 
-/* 1, 2, 3 threads and each image alone: the same bits. */
+/* 1, 2, 3 threads and each image alone: the same bits. An image alone of
+   few tiles runs the fused filter panels (conv_winograd.c, gemm_fused: on
+   AVX-512 the 16-row tile, not the batch's 14-row one), so filter counts
+   around 16 and 14 panels (15, 17, 33, 47) check its edges, alone and
+   split by filter rows over 2 and 3 threads. */
 static void threads_and_batch_do_not_change_the_bits(void **state) {
     (void)state;
     const struct nb_kernels *t = wino_table();
@@ -208,6 +212,9 @@ static void threads_and_batch_do_not_change_the_bits(void **state) {
         {3, 17, 13, 11, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},
         {2, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},
         {1, 64, 9, 7, 17, 3, 3, 1, 1, 2, 0, 1, 1, 1},
+        {2, 20, 6, 6, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+        {2, 31, 5, 9, 47, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+        {3, 15, 8, 8, 15, 3, 3, 1, 1, 0, 0, 1, 1, 1},
     };
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
         for (int bwd = 0; bwd < 2; bwd++) {
@@ -240,20 +247,22 @@ static void threads_and_batch_do_not_change_the_bits(void **state) {
 }
 
 /* A NaN and an Inf in x, or in dy: the outputs the reference makes NaN or
-   infinite, no others (Winograd would spread them over whole tiles). */
+   infinite, no others (Winograd would spread them over whole tiles); in a
+   batch and in an image alone (the fused filter panels). */
 static void nan_and_inf_follow_the_reference(void **state) {
     (void)state;
     const struct nb_kernels *t = wino_table();
     if (!t) skip();
-    const nb_conv2d_desc d = oc_desc(2, 17, 19, 23, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1);
-    for (int bwd = 0; bwd < 2; bwd++) {
+    for (int v = 0; v < 4; v++) {
+        const int bwd = v & 1;   /* v >= 2: the image alone */
+        const nb_conv2d_desc d = oc_desc(v < 2 ? 2 : 1, 17, 19, 23, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1);
         const int64_t nin = bwd ? oc_numel_y(&d) : oc_numel_x(&d), nout = bwd ? oc_numel_x(&d) : oc_numel_y(&d);
         const int64_t nw = oc_numel_w(&d);
         float *in = malloc((size_t)nin * 4), *w = malloc((size_t)nw * 4);
         float *o = malloc((size_t)nout * 4), *r = malloc((size_t)nout * 4);
         assert_true(in && w && o && r);
         nbt_fill_uniform(in, nin, -1, 1); nbt_fill_uniform(w, nw, -1, 1);
-        in[nin / 2 + 7] = NAN;          /* image 1 */
+        in[nin / 2 + 7] = NAN;          /* image 1 (0 alone) */
         in[nin / 5] = INFINITY;         /* image 0 */
         if (bwd) {
             assert_int_equal(t->sconv2d_backward_data(&d, in, w, o), NB_OK);
