@@ -141,14 +141,26 @@ pw_shapes(const int nvmax, const int prefetch, const int copy, size_t m, size_t 
         pw_tile(1, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax, pf);
 }
 
+/* The tiles with a spread share (pf), apart from the entry points: their
+   loops then keep their code and placement. */
+#define PW_SPREAD(NM, NV)                                                                          \
+    static __attribute__((noinline)) void pw_spread_##NM(                                         \
+        size_t m, size_t n, size_t k, const float *w, const float *x, ptrdiff_t ldx, float *y,     \
+        ptrdiff_t ldy, const float *bias, int flags, float *xcopy, const nb_pw_prefetch *pf) {     \
+        if (xcopy)                                                                                 \
+            pw_shapes(NV, 2, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, pf);               \
+        else                                                                                       \
+            pw_shapes(NV, 2, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL, pf);                \
+    }
+PW_SPREAD(8x48, 3)
+PW_SPREAD(8x32, 2)
+
 void nb_f32_pwconv_ukernel_8x48__avx512(size_t m, size_t n, size_t k, const float *w,
                                         const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy,
                                         const float *bias, int flags, float *xcopy,
                                         const nb_pw_prefetch *pf) {
-    if (pf && xcopy)   /* the spread share, no other prefetch */
-        pw_shapes(3, 2, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, pf);
-    else if (pf)
-        pw_shapes(3, 2, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL, pf);
+    if (pf)   /* the spread share, no other prefetch */
+        pw_spread_8x48(m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, pf);
     else if (xcopy)   /* the driver's first row tile: it prefetches too */
         pw_shapes(3, 1, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, NULL);
     else if ((flags & NB_PW_PREFETCH) || k > PW_PF_ALL_K)
@@ -161,10 +173,8 @@ void nb_f32_pwconv_ukernel_8x32__avx512(size_t m, size_t n, size_t k, const floa
                                         const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy,
                                         const float *bias, int flags, float *xcopy,
                                         const nb_pw_prefetch *pf) {
-    if (pf && xcopy)   /* the spread share, no other prefetch */
-        pw_shapes(2, 2, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, pf);
-    else if (pf)
-        pw_shapes(2, 2, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL, pf);
+    if (pf)   /* the spread share, no other prefetch */
+        pw_spread_8x32(m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, pf);
     else if (xcopy)   /* the driver's first row tile: it prefetches too */
         pw_shapes(2, 1, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, NULL);
     else if ((flags & NB_PW_PREFETCH) || k > PW_PF_ALL_K)
