@@ -155,30 +155,21 @@ pw_shapes(const int nvmax, const int prefetch, const int copy, size_t m, size_t 
 PW_SPREAD(8x48, 3)
 PW_SPREAD(8x32, 2)
 
-void nb_f32_pwconv_ukernel_8x48__avx512(size_t m, size_t n, size_t k, const float *w,
-                                        const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy,
-                                        const float *bias, int flags, float *xcopy,
-                                        const nb_pw_prefetch *pf) {
-    if (pf)   /* the spread share, no other prefetch */
-        pw_spread_8x48(m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, pf);
-    else if (xcopy)   /* the driver's first row tile: it prefetches too */
-        pw_shapes(3, 1, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, NULL);
-    else if ((flags & NB_PW_PREFETCH) || k > PW_PF_ALL_K)
-        pw_shapes(3, 1, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL, NULL);
-    else
-        pw_shapes(3, 0, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL, NULL);
-}
-
-void nb_f32_pwconv_ukernel_8x32__avx512(size_t m, size_t n, size_t k, const float *w,
-                                        const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy,
-                                        const float *bias, int flags, float *xcopy,
-                                        const nb_pw_prefetch *pf) {
-    if (pf)   /* the spread share, no other prefetch */
-        pw_spread_8x32(m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, pf);
-    else if (xcopy)   /* the driver's first row tile: it prefetches too */
-        pw_shapes(2, 1, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, NULL);
-    else if ((flags & NB_PW_PREFETCH) || k > PW_PF_ALL_K)
-        pw_shapes(2, 1, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL, NULL);
-    else
-        pw_shapes(2, 0, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL, NULL);
-}
+/* The entry points: the spread share, the copying first row tile (which
+   prefetches too), the prefetching tiles, the others. */
+#define PW_ENTRY(NM, NV)                                                                           \
+    void nb_f32_pwconv_ukernel_##NM##__avx512(size_t m, size_t n, size_t k, const float *w,        \
+                                              const float *x, ptrdiff_t ldx, float *y,             \
+                                              ptrdiff_t ldy, const float *bias, int flags,         \
+                                              float *xcopy, const nb_pw_prefetch *pf) {            \
+        if (pf)                                                                                    \
+            pw_spread_##NM(m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, pf);                    \
+        else if (xcopy)                                                                            \
+            pw_shapes(NV, 1, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, NULL);             \
+        else if ((flags & NB_PW_PREFETCH) || k > PW_PF_ALL_K)                                      \
+            pw_shapes(NV, 1, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL, NULL);              \
+        else                                                                                       \
+            pw_shapes(NV, 0, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL, NULL);              \
+    }
+PW_ENTRY(8x48, 3)
+PW_ENTRY(8x32, 2)
