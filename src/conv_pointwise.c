@@ -43,6 +43,14 @@
  *     (GLIBC_TUNABLES=glibc.malloc.hugetlb=1) nabla gained 3-15 % and
  *     oneDNN 4-26 %: the ratios did not improve (n1 c256->k64 forward
  *     0.85 -> 0.86, the n8 rows fell).
+ * Tried and not kept (session 10, same conditions; the first row tile's
+ * prefetch burst was the loss, see pw_run):
+ *   - the block copied by the driver (memcpy of each channel row, with the
+ *     next block's prefetches) instead of by the first row tile: the copy
+ *     then overlaps no FMAs, n1 c256->k64 forward 130 -> 114 GFLOP/s;
+ *   - the 8x32 tile (the K = 256 block, 32 KiB, nearer to fitting L1):
+ *     most 1x1 rows 3-10 % slower, none faster;
+ *   - the spread share also without the copy (n8): within the noise.
  * The 8x48 tile alone over an L1-resident, contiguous block (K = 128, one
  * row tile) runs at 175-178 GFLOP/s with its prefetches (76 % of the 233
  * peak), a copy of its loop without them at 186-191; the layers at 60-66 %,
