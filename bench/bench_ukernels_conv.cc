@@ -183,7 +183,7 @@ int64_t run_pwconv(benchmark::State &state, const Entry *e) {
         for (int64_t j = 0; j < px; j += nr)
             for (int64_t i = 0; i < rows; i += mr)
                 fn(size_t(mr), size_t(nr), size_t(k), w.p + i * k, x.p + j, px, y.p + i * px + j, px,
-                   nullptr, 0, nullptr);
+                   nullptr, 0, nullptr, nullptr);
         benchmark::ClobberMemory();
     }
     return rows * px * k;

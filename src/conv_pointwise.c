@@ -16,7 +16,8 @@
  *     across the row tiles (the first row tile, NB_PW_PREFETCH, prefetches
  *     the next tiles' rows); for long sums (K >= PW_COPY_MIN_K) the first
  *     row tile also copies the block, contiguous, for the others (xcopy:
- *     K rows HW apart fall into few L1 sets, see pw_run).
+ *     K rows HW apart fall into few L1 sets, see pw_run), and every row
+ *     tile prefetches its share of a later block (nb_pw_prefetch, pw_run).
  * The ISAs' tiles: AVX-512 8x48, AVX2 4x24 (kernels/<isa>/f32-pwconv-*).
  * Bits: the sum is cut at the SGEMM's KC boundaries (sgemm_desc->kc) and
  * each block is the SGEMM's FMA chain and epilogue (src/ukernel_pwconv.h),
@@ -42,6 +43,14 @@
  *     (GLIBC_TUNABLES=glibc.malloc.hugetlb=1) nabla gained 3-15 % and
  *     oneDNN 4-26 %: the ratios did not improve (n1 c256->k64 forward
  *     0.85 -> 0.86, the n8 rows fell).
+ * Tried and not kept (session 10, same conditions; the first row tile's
+ * prefetch burst was the loss, see pw_run):
+ *   - the block copied by the driver (memcpy of each channel row, with the
+ *     next block's prefetches) instead of by the first row tile: the copy
+ *     then overlaps no FMAs, n1 c256->k64 forward 130 -> 114 GFLOP/s;
+ *   - the 8x32 tile (the K = 256 block, 32 KiB, nearer to fitting L1):
+ *     most 1x1 rows 3-10 % slower, none faster;
+ *   - the spread share also without the copy (n8): within the noise.
  * The 8x48 tile alone over an L1-resident, contiguous block (K = 128, one
  * row tile) runs at 175-178 GFLOP/s with its prefetches (76 % of the 233
  * peak), a copy of its loop without them at 186-191; the layers at 60-66 %,
@@ -57,6 +66,7 @@
 #define PW_COPY_MIN_K 256
 #define PW_COPY_FLOATS (64 * 1024)
 #define PW_COPY_MAX_IN (1024 * 1024)
+#define PW_SPREAD_DIST 2   /* tiles ahead: the next block but one */
 
 static int64_t round_up64(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -79,6 +89,7 @@ typedef struct {
     int64_t nb, nblk;       /* pixels per task, blocks per image */
     int stream;             /* NB_PW_STREAM when the outputs are far larger than the caches */
     int copy;               /* the first row tile copies the block for the others (xcopy) */
+    int spread;             /* the row tiles share the next blocks' prefetches (nb_pw_prefetch) */
     const float *w, *in, *bias;
     float *apack, *out;
 } pw_ctx;
@@ -124,12 +135,17 @@ static nb_status pw_task(const void *ctx, int64_t t, float *xbuf) {
             const int from_copy = c->copy && i > 0;
             const float *xb = from_copy ? xbuf : in + jt;
             const ptrdiff_t ldx = from_copy ? uk->nr : (ptrdiff_t)c->HW;
-            for (int64_t pc = 0; pc < c->K; pc += c->kc)
+            for (int64_t pc = 0; pc < c->K; pc += c->kc) {
+                /* Row tile i's share of the block PW_SPREAD_DIST tiles on:
+                   its channel rows pc + i, pc + i + mt, ... */
+                const nb_pw_prefetch pf = {in + jt + PW_SPREAD_DIST * uk->nr + (pc + i) * c->HW,
+                                           (ptrdiff_t)(c->mt * c->HW), (size_t)c->mt};
                 uk->fn(m, nn, (size_t)min64(c->kc, c->K - pc), ag + i * c->a_panel + pc * uk->mr,
                        xb + pc * ldx, ldx, y, (ptrdiff_t)c->HW,
                        pc == 0 && bias ? bias + i * uk->mr : NULL,
                        (pc > 0 ? NB_PW_ACCUMULATE : 0) | (i == 0 ? NB_PW_PREFETCH : 0) | c->stream,
-                       c->copy && i == 0 ? xbuf + pc * uk->nr : NULL);
+                       c->copy && i == 0 ? xbuf + pc * uk->nr : NULL, c->spread ? &pf : NULL);
+            }
         }
     }
     return NB_OK;
@@ -183,6 +199,20 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
        not depend on it. */
     c->copy = c->mt > 1 && c->K >= PW_COPY_MIN_K && c->K * c->cd->pw.nr <= PW_COPY_FLOATS &&
               d->n * c->in_ch * c->HW <= PW_COPY_MAX_IN;
+    /* With the copy, the first row tile alone used to prefetch (3 lines a
+       channel step, 4 tiles ahead): the image's lines come from L3/DRAM,
+       and its burst of 768 prefetches a block (K = 256) held the L1 fill
+       buffers for the memory latency, so that tile, 1/8 of the work, took
+       28 % of the kernel's time in perf (the others ran at ~83 % of peak).
+       Spread over the row tiles (each row of the block PW_SPREAD_DIST tiles
+       on prefetched once, into L2, by one row tile, one row every mt
+       steps), the first row tile took 14 %. Measured in one binary, spread
+       on / off alternating, 1 thread, nabla/oneDNN ratio, 3 runs each of 5
+       repetitions: n1 c256->k64 forward 0.85 -> 0.91, backward-data
+       c64->k256 0.86 -> 0.93. Without the copy (n8, input 26 MB) it changed
+       nothing beyond the noise (forward 0.86 / 0.83, backward-data 0.84 /
+       0.86): not taken there. */
+    c->spread = c->copy;
     const nb_status st = nb_conv_run_tasks(c->cd, nt, tasks, c->copy ? c->K : 1,
                                            c->copy ? c->cd->pw.nr : 0, c->copy, NULL, pw_task, c);
     nb_scratch_done(apack, owned);

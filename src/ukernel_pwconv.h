@@ -25,15 +25,27 @@
  *          tile copies the block there and the others read the copy
  *          (ldx = NR), contiguous, instead of K rows HW apart, which fall
  *          into a few L1 sets (src/conv_pointwise.c). Same values, same bits.
+ *   pf     NULL, or the tile's share of a later block to prefetch
+ *          (nb_pw_prefetch); with it, NB_PW_PREFETCH may be ignored.
  */
 #ifndef NB_UKERNEL_PWCONV_H
 #define NB_UKERNEL_PWCONV_H
 
 #include <stddef.h>
 
+/* A share of a later block of the image for the tile to prefetch, spread
+   over its channel steps: at every step p with p % every == 0 the tile may
+   prefetch the NR floats at rows + (p / every) ld. A hint (never
+   dereferenced, no effect on the result); kernels may ignore it. */
+typedef struct {
+    const float *rows;
+    ptrdiff_t ld;
+    size_t every;   /* >= 1 */
+} nb_pw_prefetch;
+
 typedef void nb_pwconv_ft(size_t m, size_t n, size_t k, const float *w, const float *x,
                           ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias,
-                          int flags, float *xcopy);
+                          int flags, float *xcopy, const nb_pw_prefetch *pf);
 
 /* flags of a call: */
 enum {

@@ -99,7 +99,11 @@ static void one_tile(const entry *e, size_t m, int special) {
     if (mode == 1) c.bias = bias;
     /* Half the calls copy the block (xcopy, NR floats a channel). */
     float *xc = nbt_range(0, 1) ? malloc(c.k * (size_t)e->nr * 4) : NULL;
-    e->fn(c.m, c.n, c.k, w, x, c.ldx, y, c.ldy, c.bias, c.flags, xc);
+    /* Half the calls get a share of the block to prefetch (a hint: the
+       same bits; rows past the end of x: a prefetch must not fault). */
+    const nb_pw_prefetch pf = {x + nbt_range(0, (int64_t)nx), c.ldx + (ptrdiff_t)nbt_range(0, 9),
+                               (size_t)nbt_range(1, 9)};
+    e->fn(c.m, c.n, c.k, w, x, c.ldx, y, c.ldy, c.bias, c.flags, xc, nbt_range(0, 1) ? &pf : NULL);
     for (size_t p = 0; xc && p < c.k; p++)
         for (size_t j = 0; j < c.n; j++)
             if (!same(xc[p * (size_t)e->nr + j], x[p * (size_t)c.ldx + j]))

@@ -131,7 +131,11 @@ pw_shapes(const int prefetch, const int copy, size_t m, size_t n, size_t k, cons
 
 void nb_f32_pwconv_ukernel_4x24__avx2(size_t m, size_t n, size_t k, const float *w,
                                       const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy,
-                                      const float *bias, int flags, float *xcopy) {
+                                      const float *bias, int flags, float *xcopy,
+                                      const nb_pw_prefetch *pf) {
+    /* pf is not used: this tile keeps NB_PW_PREFETCH's scheme (the spread
+       share was measured on the AVX-512 tile only). */
+    (void)pf;
     /* The copying tile is the driver's first row tile: it prefetches too.
        Both as constants, so the loops of the other tiles carry neither. */
     if (xcopy)

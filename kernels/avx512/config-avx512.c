@@ -7,7 +7,10 @@
  * optimiser steps, the pooling rows, the Winograd input and output
  * transforms and the depthwise convolution kernels (the AVX2 ones' bits,
  * src/ukernel_dwconv.h), and im2col for small images (x32-im2col-avx512.c,
- * which hands larger ones to the AVX2 row walk). col2im is still AVX2's.
+ * which hands larger ones to the AVX2 row walk). col2im is still AVX2's:
+ * a 512-bit twin (16 taps a vector, masked tails; session 10) left the
+ * 3x3 stride-2 c128 backward-data unchanged (col2im 22 % of it either way:
+ * its time is the column block's trip through L2, not instructions).
  *
  * GEMM tile: 14x32 (28 zmm accumulators, 0.57 loads per FMA) against the
  * 14x16 (14 accumulators, 1.07 loads per FMA: more than two 512-bit loads

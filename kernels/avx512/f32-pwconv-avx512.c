@@ -31,6 +31,12 @@
  * at K = 64, c64->k256 forward 135-139 -> 140-145, backward-data
  * c256->k64 137-140 -> 142-143).
  *
+ * With a share of a later block (pf, the driver's copy path) the tile
+ * prefetches only that, into L2 (PREFETCHT2), NR floats every pf->every
+ * channel steps, instead of the rows above: the driver's row tiles then
+ * split the block's lines between them, each line fetched once (see
+ * pw_run in src/conv_pointwise.c for why and the measurements).
+ *
  * Stores: with NB_PW_STREAM (outputs far larger than the caches) the full,
  * aligned vectors are stored non-temporally: no read for ownership of
  * lines that only go out to memory (n8 c64 56x56 k256: 82 -> 128 GFLOP/s).
@@ -55,7 +61,7 @@
 static inline __attribute__((always_inline)) void
 pw_tile(const int nv, const int prefetch, const int copy, size_t m, size_t n, size_t k, const float *w,
         const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags,
-        float *xcopy, const int nr) {
+        float *xcopy, const int nr, const nb_pw_prefetch *pf) {
     const int accumulate = flags & NB_PW_ACCUMULATE, stream = flags & NB_PW_STREAM;
     __m512 acc[MR][4];
     const __mmask16 last = (__mmask16)(0xFFFFu >> (16 * nv - n));
@@ -64,6 +70,10 @@ pw_tile(const int nv, const int prefetch, const int copy, size_t m, size_t n, si
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++) acc[r][v] = _mm512_setzero_ps();
     const float *xp = x;
+    /* The spread share (prefetch 2): a row of the later block every
+       `every` steps, from the first step on. */
+    const float *pfr = prefetch == 2 ? pf->rows : NULL;
+    size_t pf_wait = 1;
     for (size_t p = 0; p < k; p++, xp += ldx, w += MR) {
         __m512 b[4];
 #pragma GCC unroll 4
@@ -74,10 +84,18 @@ pw_tile(const int nv, const int prefetch, const int copy, size_t m, size_t n, si
             for (int v = 0; v < nv; v++) _mm512_storeu_ps(xcopy + 16 * v, b[v]);
             xcopy += nr;
         }
-        if (prefetch)
+        if (prefetch == 2) {
+            if (--pf_wait == 0) {
+                pf_wait = pf->every;
+#pragma GCC unroll 4
+                for (int v = 0; v < nr / 16; v++) _mm_prefetch((const char *)(pfr + 16 * v), _MM_HINT_T2);
+                pfr += pf->ld;
+            }
+        } else if (prefetch) {
 #pragma GCC unroll 4
             for (int v = 0; v < nv; v++)
                 _mm_prefetch((const char *)(xp + PW_PF * 16 * nv + 16 * v), _MM_HINT_T0);
+        }
 #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) {
             const __m512 a = _mm512_set1_ps(w[r]);
@@ -114,33 +132,44 @@ pw_tile(const int nv, const int prefetch, const int copy, size_t m, size_t n, si
 static inline __attribute__((always_inline)) void
 pw_shapes(const int nvmax, const int prefetch, const int copy, size_t m, size_t n, size_t k, const float *w,
           const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags,
-          float *xcopy) {
+          float *xcopy, const nb_pw_prefetch *pf) {
     if (nvmax == 3 && n > 32)
-        pw_tile(3, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax);
+        pw_tile(3, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax, pf);
     else if (n > 16)
-        pw_tile(2, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax);
+        pw_tile(2, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax, pf);
     else
-        pw_tile(1, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax);
+        pw_tile(1, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax, pf);
 }
 
-void nb_f32_pwconv_ukernel_8x48__avx512(size_t m, size_t n, size_t k, const float *w,
-                                        const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy,
-                                        const float *bias, int flags, float *xcopy) {
-    if (xcopy)   /* the driver's first row tile: it prefetches too */
-        pw_shapes(3, 1, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
-    else if ((flags & NB_PW_PREFETCH) || k > PW_PF_ALL_K)
-        pw_shapes(3, 1, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL);
-    else
-        pw_shapes(3, 0, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL);
-}
+/* The tiles with a spread share (pf), apart from the entry points: their
+   loops then keep their code and placement. */
+#define PW_SPREAD(NM, NV)                                                                          \
+    static __attribute__((noinline)) void pw_spread_##NM(                                         \
+        size_t m, size_t n, size_t k, const float *w, const float *x, ptrdiff_t ldx, float *y,     \
+        ptrdiff_t ldy, const float *bias, int flags, float *xcopy, const nb_pw_prefetch *pf) {     \
+        if (xcopy)                                                                                 \
+            pw_shapes(NV, 2, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, pf);               \
+        else                                                                                       \
+            pw_shapes(NV, 2, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL, pf);                \
+    }
+PW_SPREAD(8x48, 3)
+PW_SPREAD(8x32, 2)
 
-void nb_f32_pwconv_ukernel_8x32__avx512(size_t m, size_t n, size_t k, const float *w,
-                                        const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy,
-                                        const float *bias, int flags, float *xcopy) {
-    if (xcopy)   /* the driver's first row tile: it prefetches too */
-        pw_shapes(2, 1, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
-    else if ((flags & NB_PW_PREFETCH) || k > PW_PF_ALL_K)
-        pw_shapes(2, 1, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL);
-    else
-        pw_shapes(2, 0, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL);
-}
+/* The entry points: the spread share, the copying first row tile (which
+   prefetches too), the prefetching tiles, the others. */
+#define PW_ENTRY(NM, NV)                                                                           \
+    void nb_f32_pwconv_ukernel_##NM##__avx512(size_t m, size_t n, size_t k, const float *w,        \
+                                              const float *x, ptrdiff_t ldx, float *y,             \
+                                              ptrdiff_t ldy, const float *bias, int flags,         \
+                                              float *xcopy, const nb_pw_prefetch *pf) {            \
+        if (pf)                                                                                    \
+            pw_spread_##NM(m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, pf);                    \
+        else if (xcopy)                                                                            \
+            pw_shapes(NV, 1, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, NULL);             \
+        else if ((flags & NB_PW_PREFETCH) || k > PW_PF_ALL_K)                                      \
+            pw_shapes(NV, 1, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL, NULL);              \
+        else                                                                                       \
+            pw_shapes(NV, 0, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL, NULL);              \
+    }
+PW_ENTRY(8x48, 3)
+PW_ENTRY(8x32, 2)
