@@ -19,6 +19,9 @@
 //   ukernel/pwconv/<fn>                8 row tiles over 4 tiles of NR pixels,
 //                                      64 channels, all in L1/L2 (items =
 //                                      multiply-adds, so GFLOP/s = 2 items/s)
+//   ukernel/conv_direct_bwf/<fn>       the stem's shape: 7 taps x 64 filters over
+//                                      one KC block of 384 pixels, rows of 112
+//                                      (items = multiply-adds)
 #include "bench_util.h"
 
 extern "C" {
@@ -31,7 +34,7 @@ extern "C" {
 
 namespace {
 
-enum Kind { MAXPOOL, AVGPOOL, MAXPOOL_BWD, MAXPOOL2, MAXPOOL2_BWD, WINO_IN, WINO_FILTER, WINO_OUT, WINO_BFDY, WINO_BFOUT, DW_FWD, DW_BWF, DW_BWD, PW };
+enum Kind { MAXPOOL, AVGPOOL, MAXPOOL_BWD, MAXPOOL2, MAXPOOL2_BWD, WINO_IN, WINO_FILTER, WINO_OUT, WINO_BFDY, WINO_BFOUT, DW_FWD, DW_BWF, DW_BWD, PW, DIRECT_BWF };
 
 struct Entry {
     const char *kind, *fn;
@@ -57,6 +60,7 @@ const Entry kEntries[] = {
 #define NB_UK_DWCONV_BWF(fn) NBB_E(DW_BWF, "dwconv_bwf", fn, 0)
 #define NB_UK_DWCONV_BWD(fn) NBB_E(DW_BWD, "dwconv_bwd", fn, 0)
 #define NB_UK_PWCONV(fn, mr, nr) NBB_E(PW, "pwconv", fn, (mr) * 1000 + (nr))
+#define NB_UK_CONV_DIRECT_BWF(fn) NBB_E(DIRECT_BWF, "conv_direct_bwf", fn, 0)
 #include "ukernel_registry.h"
 };
 
@@ -189,6 +193,20 @@ int64_t run_pwconv(benchmark::State &state, const Entry *e) {
     return rows * px * k;
 }
 
+int64_t run_direct_bwf(benchmark::State &state, const Entry *e) {
+    // Phase-plane rows of 115 floats, every second row read (stride 2).
+    const int64_t taps = 7, kn = 64, npix = 384, Q = 112, xrow = 230;
+    nbb::Buffer x{size_t(5 * xrow + 128)}, dyt{size_t(npix * kn)}, c{size_t(taps * 64)};
+    const float *xs[7];
+    for (int64_t t = 0; t < taps; t++) xs[t] = x.p + t % 2 * 115 + t / 2;
+    const auto fn = reinterpret_cast<nb_conv_direct_bwf_ft *>(e->f);
+    for (auto _ : state) {
+        fn(size_t(taps), size_t(kn), size_t(npix), 0, size_t(Q), xs, xrow, dyt.p, kn, c.p, 0);
+        benchmark::ClobberMemory();
+    }
+    return taps * kn * npix;
+}
+
 void bm_entry(benchmark::State &state, const Entry *e) {
     if (!nb_isa_supported(e->isa)) {
         state.SkipWithError("isa unsupported");
@@ -207,6 +225,7 @@ void bm_entry(benchmark::State &state, const Entry *e) {
     case WINO_BFDY:
     case WINO_BFOUT: items = run_wino(state, e); break;
     case PW: items = run_pwconv(state, e); break;
+    case DIRECT_BWF: items = run_direct_bwf(state, e); break;
     default: items = run_dwconv(state, e); break;
     }
     state.SetItemsProcessed(int64_t(state.iterations()) * items);

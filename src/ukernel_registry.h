@@ -38,6 +38,8 @@
  *                                   scatter (src/ukernel_dwconv.h)
  *   NB_UK_PWCONV(fn, mr, nr)        pointwise (1x1) mr x nr tile on the image in place
  *                                   (src/ukernel_pwconv.h)
+ *   NB_UK_CONV_DIRECT_BWF(fn)       the few-channel direct backward-filter tile
+ *                                   (nb_conv_direct_bwf_ft, src/ukernel_convdirect.h)
  * The plain-C micro-kernels (kernels/generic/ukernels.def, NB_UK_ISA =
  * NB_ISA_REF) expand first.
  */
@@ -147,6 +149,9 @@
 #ifndef NB_UK_PWCONV
 #define NB_UK_PWCONV(fn, mr, nr)
 #endif
+#ifndef NB_UK_CONV_DIRECT_BWF
+#define NB_UK_CONV_DIRECT_BWF(fn)
+#endif
 
 /* The includes of the built ISAs' registries (written by meson). */
 #include "nb_ukernel_isas.h"
@@ -186,3 +191,4 @@
 #undef NB_UK_DWCONV_BWF
 #undef NB_UK_DWCONV_BWD
 #undef NB_UK_PWCONV
+#undef NB_UK_CONV_DIRECT_BWF
