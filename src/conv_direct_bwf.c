@@ -48,6 +48,21 @@ typedef struct {
 
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/* Tile u: kernel row cr = (channel, r), taps [s0, s0 + taps), filters
+   [k0, k0 + kn). */
+typedef struct { int64_t cr, s0, taps, k0, kn; } bwf_tile;
+
+static bwf_tile tile_of(const bwf_ctx *c, int64_t u) {
+    bwf_tile t;
+    const int64_t kb = u % c->kblocks, sb = u / c->kblocks % c->sblocks;
+    t.cr = u / c->kblocks / c->sblocks;
+    t.s0 = sb * TAPS;
+    t.taps = c->d->s - t.s0 < TAPS ? c->d->s - t.s0 : TAPS;
+    t.k0 = kb * KB;
+    t.kn = c->g->kg - t.k0 < KB ? c->g->kg - t.k0 : KB;
+    return t;
+}
+
 /* Few channels, one group, dilation 1, stride_w 1 or 2, many taps (the
    forward direct path's rule without its pixel-group condition); a
    function of the shape and the ISA only. */
@@ -68,18 +83,16 @@ static void block_tiles(const bwf_ctx *c, int64_t j0, int64_t nj, const float *d
     const nb_conv_geom *g = c->g;
     const int64_t p0 = j0 / g->Q, q0 = j0 % g->Q, xrow = d->stride_h * c->pl.wq;
     for (int64_t u = 0; u < c->tiles; u++) {
-        const int64_t kb = u % c->kblocks, sb = u / c->kblocks % c->sblocks;
-        const int64_t cr = u / c->kblocks / c->sblocks, ch = cr / d->r, r = cr % d->r;
-        const int64_t s0 = sb * TAPS, taps = d->s - s0 < TAPS ? d->s - s0 : TAPS;
-        const int64_t k0 = kb * KB, kn = g->kg - k0 < KB ? g->kg - k0 : KB;
+        const bwf_tile tl = tile_of(c, u);
+        const int64_t ch = tl.cr / d->r, r = tl.cr % d->r;
         const float *xs[TAPS];
-        for (int64_t t = 0; t < taps; t++) {
-            const int64_t s = s0 + t;
+        for (int64_t t = 0; t < tl.taps; t++) {
+            const int64_t s = tl.s0 + t;
             xs[t] = c->planes + s % d->stride_w * c->pl.plane +
                     (ch * c->pl.hp + p0 * d->stride_h + r) * c->pl.wq + s / d->stride_w;
         }
-        c->cd->direct_bwf((size_t)taps, (size_t)kn, (size_t)nj, (size_t)q0, (size_t)g->Q, xs, xrow,
-                          dyt + k0, c->kp, out + u * c->tile_f, add);
+        c->cd->direct_bwf((size_t)tl.taps, (size_t)tl.kn, (size_t)nj, (size_t)q0, (size_t)g->Q, xs,
+                          xrow, dyt + tl.k0, c->kp, out + u * c->tile_f, add);
     }
 }
 
@@ -118,15 +131,12 @@ static void add_blocks(const bwf_ctx *c) {
 
 /* dw[k][(ch, r, s)] from the tiles' dw^T. */
 static void scatter(const bwf_ctx *c, float *dw) {
-    const nb_conv2d_desc *d = c->d;
     for (int64_t u = 0; u < c->tiles; u++) {
-        const int64_t kb = u % c->kblocks, sb = u / c->kblocks % c->sblocks;
-        const int64_t cr = u / c->kblocks / c->sblocks, s0 = sb * TAPS;
-        const int64_t taps = d->s - s0 < TAPS ? d->s - s0 : TAPS, k0 = kb * KB;
-        const int64_t kn = c->g->kg - k0 < KB ? c->g->kg - k0 : KB;
-        for (int64_t k = 0; k < kn; k++)
-            for (int64_t t = 0; t < taps; t++)
-                dw[(k0 + k) * c->g->L + cr * d->s + s0 + t] = c->sum[u * c->tile_f + t * KB + k];
+        const bwf_tile tl = tile_of(c, u);
+        for (int64_t k = 0; k < tl.kn; k++)
+            for (int64_t t = 0; t < tl.taps; t++)
+                dw[(tl.k0 + k) * c->g->L + tl.cr * c->d->s + tl.s0 + t] =
+                    c->sum[u * c->tile_f + t * KB + k];
     }
 }
 
