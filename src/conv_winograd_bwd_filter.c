@@ -70,6 +70,7 @@ typedef struct {
     int64_t wp, rows_max, xplane, eplane;  /* staging: row length, rows, floats per plane */
     int64_t vxi, exi;                      /* floats from one point's V (E) to the next */
     int64_t groups, xs_f, es_f, v_f, e_f, m_f; /* chunk groups; floats of the buffers */
+    int64_t mxi;                           /* floats from one point's M to the next */
     int64_t parts;                         /* filter parts a group is cut into (tasks) */
     float *m;                              /* groups partial sums M, m_f floats each */
     const float *x, *dy;
@@ -243,7 +244,7 @@ static nb_status group_task(const void *ctx, int64_t task, float *scr) {
         for (int64_t xi = 0; xi < XI; xi++) {
             const nb_status st = c->cd->sgemm(1, 0, k1 - k0, c->C, rows, 1.0f, b.e + xi * c->exi + k0,
                                               c->kp, b.v + xi * c->vxi, c->cp, j == j0 ? 0.0f : 1.0f,
-                                              m + xi * c->K * c->C + k0 * c->C, c->C);
+                                              m + xi * c->mxi + k0 * c->C, c->C);
             if (st != NB_OK) return st;
         }
     }
@@ -254,14 +255,13 @@ static nb_status group_task(const void *ctx, int64_t task, float *scr) {
    then the output transform into dw; nonzero for a non-finite dw. */
 static int output_pairs(void *ctx, int64_t lo, int64_t hi) {
     const bfctx *c = ctx;
-    const int64_t kc = c->K * c->C;
     for (int64_t g = 1; g < c->groups; g++)
         for (int64_t xi = 0; xi < XI; xi++) {
-            float *m0 = c->m + xi * kc;
-            const float *mg = c->m + g * c->m_f + xi * kc;
+            float *m0 = c->m + xi * c->mxi;
+            const float *mg = c->m + g * c->m_f + xi * c->mxi;
             for (int64_t i = lo; i < hi; i++) m0[i] += mg[i];
         }
-    return c->cd->wino_bf_out((size_t)(hi - lo), c->m + lo, (ptrdiff_t)kc, c->dw + 9 * lo) != 0;
+    return c->cd->wino_bf_out((size_t)(hi - lo), c->m + lo, (ptrdiff_t)c->mxi, c->dw + 9 * lo) != 0;
 }
 
 /* Chunk groups: up to 4 (so up to 4 threads), a function of the shape. */
@@ -295,7 +295,10 @@ int nb_conv_winograd_backward_filter(const nb_conv_desc *cd, const nb_conv2d_des
     int64_t mnk;
     if (!nb_mul_ok(XI * c.K, c.C, &c.m_f) || !nb_mul_ok(d->n * c.T * XI, c.K * c.C, &mnk))
         return 0;
-    c.m_f = rup(c.m_f, 16);
+    /* An odd number of lines from one point's M to the next: at K C =
+       2^16 the 36 points' lines of a (k, c) pair would share one L2 set. */
+    c.mxi = 16 * (((c.K * c.C + 15) / 16) | 1);
+    c.m_f = rup(XI * c.mxi, 16);
     int owned = 0;
     if (!(c.m = nb_conv_scratch_floats(NB_SCRATCH_CONV_FILTERS, c.groups, 1, c.m_f, &owned))) {
         *st = NB_ERR_OOM;
