@@ -22,6 +22,9 @@
 //   ukernel/conv_direct_bwf/<fn>       the stem's shape: 7 taps x 64 filters over
 //                                      one KC block of 384 pixels, rows of 112
 //                                      (items = multiply-adds)
+//   ukernel/conv_direct/<fn>           the stem's forward tile: 8 filters x 48
+//                                      pixels over 3 x 7 x 7 taps from column-phase
+//                                      planes, all in L1 (items = multiply-adds)
 #include "bench_util.h"
 
 extern "C" {
@@ -34,7 +37,7 @@ extern "C" {
 
 namespace {
 
-enum Kind { MAXPOOL, AVGPOOL, MAXPOOL_BWD, MAXPOOL2, MAXPOOL2_BWD, WINO_IN, WINO_FILTER, WINO_OUT, WINO_BFDY, WINO_BFOUT, DW_FWD, DW_BWF, DW_BWD, PW, DIRECT_BWF };
+enum Kind { MAXPOOL, AVGPOOL, MAXPOOL_BWD, MAXPOOL2, MAXPOOL2_BWD, WINO_IN, WINO_FILTER, WINO_OUT, WINO_BFDY, WINO_BFOUT, DW_FWD, DW_BWF, DW_BWD, PW, DIRECT_BWF, DIRECT };
 
 struct Entry {
     const char *kind, *fn;
@@ -61,6 +64,7 @@ const Entry kEntries[] = {
 #define NB_UK_DWCONV_BWD(fn) NBB_E(DW_BWD, "dwconv_bwd", fn, 0)
 #define NB_UK_PWCONV(fn, mr, nr) NBB_E(PW, "pwconv", fn, (mr) * 1000 + (nr))
 #define NB_UK_CONV_DIRECT_BWF(fn) NBB_E(DIRECT_BWF, "conv_direct_bwf", fn, 0)
+#define NB_UK_CONV_DIRECT(fn) NBB_E(DIRECT, "conv_direct", fn, 0)
 #include "ukernel_registry.h"
 };
 
@@ -207,6 +211,26 @@ int64_t run_direct_bwf(benchmark::State &state, const Entry *e) {
     return taps * kn * npix;
 }
 
+int64_t run_direct(benchmark::State &state, const Entry *e) {
+    // The stem (3 channels, 7x7, stride 2): tap (c, ky, kx) reads column
+    // phase kx % 2 of row ky of channel c's plane, kx / 2 floats in; rows of
+    // two 115-float phases, so the 48 pixels' loads are unaligned as in the layer.
+    const int64_t taps = 147, xrow = 230, plane = 7 * xrow + 64;
+    nbb::Buffer x{size_t(3 * plane + 64)}, wp{size_t(taps * 8)}, y{size_t(8 * 48)};
+    std::vector<int32_t> toff(taps);
+    for (int64_t t = 0; t < taps; t++) {
+        const int64_t c = t / 49, ky = t % 49 / 7, kx = t % 7;
+        toff[size_t(t)] = int32_t(c * plane + ky * xrow + kx % 2 * 115 + kx / 2);
+    }
+    const float *base[3] = {x.p, x.p + 16, x.p + 32};
+    const auto fn = reinterpret_cast<nb_conv_direct_ft *>(e->f);
+    for (auto _ : state) {
+        fn(8, 3, size_t(taps), toff.data(), wp.p, base, y.p, 48, nullptr);
+        benchmark::ClobberMemory();
+    }
+    return taps * 8 * 48;
+}
+
 void bm_entry(benchmark::State &state, const Entry *e) {
     if (!nb_isa_supported(e->isa)) {
         state.SkipWithError("isa unsupported");
@@ -226,6 +250,7 @@ void bm_entry(benchmark::State &state, const Entry *e) {
     case WINO_BFOUT: items = run_wino(state, e); break;
     case PW: items = run_pwconv(state, e); break;
     case DIRECT_BWF: items = run_direct_bwf(state, e); break;
+    case DIRECT: items = run_direct(state, e); break;
     default: items = run_dwconv(state, e); break;
     }
     state.SetItemsProcessed(int64_t(state.iterations()) * items);

@@ -40,6 +40,8 @@
  *                                   (src/ukernel_pwconv.h)
  *   NB_UK_CONV_DIRECT_BWF(fn)       the few-channel direct backward-filter tile
  *                                   (nb_conv_direct_bwf_ft, src/ukernel_convdirect.h)
+ *   NB_UK_CONV_DIRECT(fn)           the few-channel direct forward tile
+ *                                   (nb_conv_direct_ft, src/ukernel_convdirect.h)
  * The plain-C micro-kernels (kernels/generic/ukernels.def, NB_UK_ISA =
  * NB_ISA_REF) expand first.
  */
@@ -152,6 +154,9 @@
 #ifndef NB_UK_CONV_DIRECT_BWF
 #define NB_UK_CONV_DIRECT_BWF(fn)
 #endif
+#ifndef NB_UK_CONV_DIRECT
+#define NB_UK_CONV_DIRECT(fn)
+#endif
 
 /* The includes of the built ISAs' registries (written by meson). */
 #include "nb_ukernel_isas.h"
@@ -192,3 +197,4 @@
 #undef NB_UK_DWCONV_BWD
 #undef NB_UK_PWCONV
 #undef NB_UK_CONV_DIRECT_BWF
+#undef NB_UK_CONV_DIRECT
