@@ -17,7 +17,9 @@
  *     the next tiles' rows); for long sums (K >= PW_COPY_MIN_K) the first
  *     row tile also copies the block, contiguous, for the others (xcopy:
  *     K rows HW apart fall into few L1 sets, see pw_run), and every row
- *     tile prefetches its share of a later block (nb_pw_prefetch, pw_run).
+ *     tile prefetches its share of a later block (nb_pw_prefetch, pw_run);
+ *     for short sums a row tile runs a span of several tiles in one call
+ *     before the next row tile (c->span, pw_run).
  * The ISAs' tiles: AVX-512 8x48, AVX2 4x24 (kernels/<isa>/f32-pwconv-*).
  * Bits: the sum is cut at the SGEMM's KC boundaries (sgemm_desc->kc) and
  * each block is the SGEMM's FMA chain and epilogue (src/ukernel_pwconv.h),
@@ -51,6 +53,17 @@
  *   - the 8x32 tile (the K = 256 block, 32 KiB, nearer to fitting L1):
  *     most 1x1 rows 3-10 % slower, none faster;
  *   - the spread share also without the copy (n8): within the noise.
+ * Tried and not kept (session 11, AVX2, same conditions):
+ *   - the spread share (nb_pw_prefetch, PREFETCHT2) in the AVX2 tile, for
+ *     every K: c144->k24 forward 94-95 -> 93 GFLOP/s, backward-data
+ *     c256->k64 111-117 -> 101-102 (and it ruled out the span at K = 24);
+ *   - the AVX2 tile's prefetch distance 1 or 2 tiles instead of 4 (the
+ *     K = 144 block 4 tiles ahead is more than L1): within the noise.
+ *   The K = 144 rows with 24 output rows (c144->k24 forward, c24->k144
+ *   backward-data) stay at ~90-95 GFLOP/s on AVX2: perf puts 28 % of the
+ *   tile's samples in the first row tile (1/6 of the FMAs), the one that
+ *   reads the image from L3; oneDNN's 3-vector x 4-pixel blocked tile
+ *   covers all 24 channels and reads the image once.
  * The 8x48 tile alone over an L1-resident, contiguous block (K = 128, one
  * row tile) runs at 175-178 GFLOP/s with its prefetches (76 % of the 233
  * peak), a copy of its loop without them at 186-191; the layers at 60-66 %,
