@@ -59,6 +59,11 @@
  *     c256->k64 111-117 -> 101-102 (and it ruled out the span at K = 24);
  *   - the AVX2 tile's prefetch distance 1 or 2 tiles instead of 4 (the
  *     K = 144 block 4 tiles ahead is more than L1): within the noise.
+ *   - a 12x8 AVX2 tile (12 accumulators, 1 load + 12 broadcasts a channel)
+ *     for M = 24, so that 2 row tiles read the image instead of 6: slower
+ *     on all four K = 24 / 144 rows (c144->k24 forward 96 -> 90, the
+ *     others 95-113 -> 90-100 GFLOP/s): the broadcasts, not the image,
+ *     set its pace.
  *   The K = 144 rows with 24 output rows (c144->k24 forward, c24->k144
  *   backward-data) stay at ~90-95 GFLOP/s on AVX2: perf puts 28 % of the
  *   tile's samples in the first row tile (1/6 of the FMAs), the one that
