@@ -17,7 +17,9 @@
  *     the next tiles' rows); for long sums (K >= PW_COPY_MIN_K) the first
  *     row tile also copies the block, contiguous, for the others (xcopy:
  *     K rows HW apart fall into few L1 sets, see pw_run), and every row
- *     tile prefetches its share of a later block (nb_pw_prefetch, pw_run).
+ *     tile prefetches its share of a later block (nb_pw_prefetch, pw_run);
+ *     for short sums a row tile runs a span of several tiles in one call
+ *     before the next row tile (c->span, pw_run).
  * The ISAs' tiles: AVX-512 8x48, AVX2 4x24 (kernels/<isa>/f32-pwconv-*).
  * Bits: the sum is cut at the SGEMM's KC boundaries (sgemm_desc->kc) and
  * each block is the SGEMM's FMA chain and epilogue (src/ukernel_pwconv.h),
@@ -51,6 +53,22 @@
  *   - the 8x32 tile (the K = 256 block, 32 KiB, nearer to fitting L1):
  *     most 1x1 rows 3-10 % slower, none faster;
  *   - the spread share also without the copy (n8): within the noise.
+ * Tried and not kept (session 11, AVX2, same conditions):
+ *   - the spread share (nb_pw_prefetch, PREFETCHT2) in the AVX2 tile, for
+ *     every K: c144->k24 forward 94-95 -> 93 GFLOP/s, backward-data
+ *     c256->k64 111-117 -> 101-102 (and it ruled out the span at K = 24);
+ *   - the AVX2 tile's prefetch distance 1 or 2 tiles instead of 4 (the
+ *     K = 144 block 4 tiles ahead is more than L1): within the noise.
+ *   - a 12x8 AVX2 tile (12 accumulators, 1 load + 12 broadcasts a channel)
+ *     for M = 24, so that 2 row tiles read the image instead of 6: slower
+ *     on all four K = 24 / 144 rows (c144->k24 forward 96 -> 90, the
+ *     others 95-113 -> 90-100 GFLOP/s): the broadcasts, not the image,
+ *     set its pace.
+ *   The K = 144 rows with 24 output rows (c144->k24 forward, c24->k144
+ *   backward-data) stay at ~90-95 GFLOP/s on AVX2: perf puts 28 % of the
+ *   tile's samples in the first row tile (1/6 of the FMAs), the one that
+ *   reads the image from L3; oneDNN's 3-vector x 4-pixel blocked tile
+ *   covers all 24 channels and reads the image once.
  * The 8x48 tile alone over an L1-resident, contiguous block (K = 128, one
  * row tile) runs at 175-178 GFLOP/s with its prefetches (76 % of the 233
  * peak), a copy of its loop without them at 186-191; the layers at 60-66 %,
@@ -67,6 +85,7 @@
 #define PW_COPY_FLOATS (64 * 1024)
 #define PW_COPY_MAX_IN (1024 * 1024)
 #define PW_SPREAD_DIST 2   /* tiles ahead: the next block but one */
+#define PW_SPAN_BYTES (24 * 1024)
 
 static int64_t round_up64(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -87,6 +106,7 @@ typedef struct {
     int64_t kc;             /* the SGEMM's KC: where the sum is cut */
     int64_t mt, a_panel;    /* row tiles per group; floats of one packed row tile (K MR) */
     int64_t nb, nblk;       /* pixels per task, blocks per image */
+    int64_t span;           /* NR-pixel tiles each row tile runs before the next row tile */
     int stream;             /* NB_PW_STREAM when the outputs are far larger than the caches */
     int copy;               /* the first row tile copies the block for the others (xcopy) */
     int spread;             /* the row tiles share the next blocks' prefetches (nb_pw_prefetch) */
@@ -113,6 +133,28 @@ static int pack_a_panels(void *ctx, int64_t lo, int64_t hi) {
     return 0;
 }
 
+/* Row tile i over one NR-pixel tile (x: its first pixel of channel 0),
+   every KC block in order (bias with the first). */
+static void pw_call(const pw_ctx *c, int64_t i, size_t m, size_t nn, const float *x, float *y,
+                    const float *a, const float *bias, float *xbuf) {
+    const nb_pwconv_ukernel *uk = &c->cd->pw;
+    /* Row tile 0 reads the image (and copies the block); with a copy, the
+       others read it, NR floats a channel. */
+    const int from_copy = c->copy && i > 0;
+    const float *xb = from_copy ? xbuf : x;
+    const ptrdiff_t ldx = from_copy ? uk->nr : (ptrdiff_t)c->HW;
+    for (int64_t pc = 0; pc < c->K; pc += c->kc) {
+        /* Row tile i's share of the block PW_SPREAD_DIST tiles on: its
+           channel rows pc + i, pc + i + mt, ... */
+        const nb_pw_prefetch pf = {x + PW_SPREAD_DIST * uk->nr + (pc + i) * c->HW,
+                                   (ptrdiff_t)(c->mt * c->HW), (size_t)c->mt};
+        uk->fn(m, nn, (size_t)min64(c->kc, c->K - pc), a + pc * uk->mr, xb + pc * ldx, ldx, y,
+               (ptrdiff_t)c->HW, pc == 0 ? bias : NULL,
+               (pc > 0 ? NB_PW_ACCUMULATE : 0) | (i == 0 ? NB_PW_PREFETCH : 0) | c->stream,
+               c->copy && i == 0 ? xbuf + pc * uk->nr : NULL, c->spread ? &pf : NULL);
+    }
+}
+
 /* One block of pixels of one image and group: its tiles left to right,
    each through every row tile and KC block (bias with the first block). */
 static nb_status pw_task(const void *ctx, int64_t t, float *xbuf) {
@@ -125,27 +167,13 @@ static nb_status pw_task(const void *ctx, int64_t t, float *xbuf) {
     float *out = c->out + (n * c->out_ch + gi * c->M) * c->HW + j0;
     const float *ag = c->apack + gi * c->mt * c->a_panel;
     const float *bias = c->bias ? c->bias + gi * c->M : NULL;
-    for (int64_t jt = 0; jt < nj; jt += uk->nr) {
-        const size_t nn = (size_t)min64(uk->nr, nj - jt);
+    const int64_t span = c->span * uk->nr;
+    for (int64_t js = 0; js < nj; js += span) {
+        const int64_t je = min64(nj, js + span);
         for (int64_t i = 0; i < c->mt; i++) {
             const size_t m = (size_t)min64(uk->mr, c->M - i * uk->mr);
-            float *y = out + i * uk->mr * c->HW + jt;
-            /* Row tile 0 reads the image (and copies the block); with a
-               copy, the others read it, NR floats a channel. */
-            const int from_copy = c->copy && i > 0;
-            const float *xb = from_copy ? xbuf : in + jt;
-            const ptrdiff_t ldx = from_copy ? uk->nr : (ptrdiff_t)c->HW;
-            for (int64_t pc = 0; pc < c->K; pc += c->kc) {
-                /* Row tile i's share of the block PW_SPREAD_DIST tiles on:
-                   its channel rows pc + i, pc + i + mt, ... */
-                const nb_pw_prefetch pf = {in + jt + PW_SPREAD_DIST * uk->nr + (pc + i) * c->HW,
-                                           (ptrdiff_t)(c->mt * c->HW), (size_t)c->mt};
-                uk->fn(m, nn, (size_t)min64(c->kc, c->K - pc), ag + i * c->a_panel + pc * uk->mr,
-                       xb + pc * ldx, ldx, y, (ptrdiff_t)c->HW,
-                       pc == 0 && bias ? bias + i * uk->mr : NULL,
-                       (pc > 0 ? NB_PW_ACCUMULATE : 0) | (i == 0 ? NB_PW_PREFETCH : 0) | c->stream,
-                       c->copy && i == 0 ? xbuf + pc * uk->nr : NULL, c->spread ? &pf : NULL);
-            }
+            pw_call(c, i, m, (size_t)(je - js), in + js, out + i * uk->mr * c->HW + js,
+                    ag + i * c->a_panel, bias ? bias + i * uk->mr : NULL, xbuf);
         }
     }
     return NB_OK;
@@ -213,6 +241,17 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
        nothing beyond the noise (forward 0.86 / 0.83, backward-data 0.84 /
        0.86): not taken there. */
     c->spread = c->copy;
+    /* Short sums: each row tile runs over a span of tiles (one call)
+       before the next row tile, the span's K x span NR block of the image
+       (PW_SPAN_BYTES, half of L1) staying in L1 across the row tiles. At
+       K = 24 a call of one tile is 144 cycles of FMAs and its fixed cost
+       (the call, the tile's dispatch, zeroing and epilogue, the loop's
+       exit) was about a quarter of the layer's samples outside the FMA
+       loop (perf, AVX2 c24->k144). Not with the copy or the spread share,
+       which work tile by tile. The order of the tiles does not change any
+       output's FMA chain: same bits. */
+    c->span = c->copy || c->spread ? 1 : PW_SPAN_BYTES / (c->K * c->cd->pw.nr * (int64_t)sizeof(float));
+    if (c->span < 1) c->span = 1;
     const nb_status st = nb_conv_run_tasks(c->cd, nt, tasks, c->copy ? c->K : 1,
                                            c->copy ? c->cd->pw.nr : 0, c->copy, NULL, pw_task, c);
     nb_scratch_done(apack, owned);

@@ -19,6 +19,10 @@
  *   y[r, j] = y[r, j] + acc       (NB_PW_ACCUMULATE: a later KC block)
  * k >= 1; the driver cuts K at the SGEMM's KC boundaries. Only the m x n
  * tile of y is read or written; x is read only in its k x n block.
+ * n > NR (a run of tiles in one call) only with xcopy and pf NULL: the
+ * kernel then runs the tiles of NR pixels left to right (x and y advance
+ * NR floats a tile), each exactly as one call of it, the last n - NR
+ * floor((n - 1) / NR) pixels wide.
  *   xcopy  NULL, or where the kernel also stores the k x n block of x it
  *          reads, channel p at xcopy + p NR (NR the tile's width; lanes
  *          n..NR-1 of a row may be written too): the driver's first row

@@ -9,7 +9,8 @@
  *     8, 9, 16, 17, 24 and not multiples of 8, pixel counts around
  *     multiples of 16 and NR = 48 and odd, odd channel counts, sums over
  *     two and three KC blocks (the bias then comes with the first), groups,
- *     several pixel blocks a task (the tile itself, streamed stores
+ *     short sums whose row tiles run spans of several tiles (the last
+ *     span and tile partial), several pixel blocks a task (the tile itself, streamed stores
  *     included: test_pwconv_ukernels.c);
  *   - the same bits for 1, 2 and 3 threads, and for an image alone as in
  *     its batch;
@@ -51,6 +52,8 @@ static const nb_conv2d_desc shapes[] = {
     {3,  48,  1, 17,  16, 1, 1, 1, 1, 0, 0, 1, 1, 2},  /* groups 2: cg 24, kg 8; 17 pixels */
     {1,   3,  5,  5,   5, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* AVX2's 4-row tile: M 5 / 3; 25 pixels */
     {2,   4,  1, 23,   3, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* M 3 / 4; 23 pixels (NR 24 - 1) */
+    {2,  24, 30, 37,  40, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* short sums: spans of tiles, 1110 pixels */
+    {1,  16,  9, 61,  64, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* K 16 / 64: spans, 549 pixels */
 };
 #define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 

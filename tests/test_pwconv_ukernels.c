@@ -5,7 +5,8 @@
  * within gamma(k + 1) sum |terms| (so the oracle itself is checked).
  *
  * Tiles: every m in 1..MR, n around the vector widths and NR (1, 7..9,
- * 15..17, 23..25, 31..33, NR - 1, NR and random), k 1..3, 24, 64, 100 and random, ldx and
+ * 15..17, 23..25, 31..33, NR - 1, NR and random; a quarter of the calls
+ * a run of tiles, NR + 1 .. 3 NR + 17), k 1..3, 24, 64, 100 and random, ldx and
  * ldy from n to n + 40; x and y end against a guard page (masked loads and
  * stores must not step past the tile), y's gaps between rows and the
  * packed filters' padding rows (NaN) must stay out of the result; bias,
@@ -71,6 +72,9 @@ static size_t pick_k(void) {
 /* One call of e on a random tile; every element of y checked. */
 static void one_tile(const entry *e, size_t m, int special) {
     tile_case c = {m, pick_n(e->nr), pick_k(), 0, 0, NULL, 0};
+    /* A quarter of the calls run several tiles (n > NR: no xcopy, no pf). */
+    const int run = nbt_range(0, 3) == 0;
+    if (run) c.n = (size_t)nbt_range(e->nr + 1, 3 * e->nr + 17);
     c.ldx = (ptrdiff_t)c.n + (ptrdiff_t)nbt_range(0, 40);
     const int mode = (int)nbt_range(0, 3);   /* 0 store, 1 bias, 2 accumulate, 3 stream */
     c.ldy = (ptrdiff_t)c.n + (ptrdiff_t)nbt_range(0, 40);
@@ -98,12 +102,12 @@ static void one_tile(const entry *e, size_t m, int special) {
     memcpy(y0, y, ny * 4);
     if (mode == 1) c.bias = bias;
     /* Half the calls copy the block (xcopy, NR floats a channel). */
-    float *xc = nbt_range(0, 1) ? malloc(c.k * (size_t)e->nr * 4) : NULL;
+    float *xc = !run && nbt_range(0, 1) ? malloc(c.k * (size_t)e->nr * 4) : NULL;
     /* Half the calls get a share of the block to prefetch (a hint: the
        same bits; rows past the end of x: a prefetch must not fault). */
     const nb_pw_prefetch pf = {x + nbt_range(0, (int64_t)nx), c.ldx + (ptrdiff_t)nbt_range(0, 9),
                                (size_t)nbt_range(1, 9)};
-    e->fn(c.m, c.n, c.k, w, x, c.ldx, y, c.ldy, c.bias, c.flags, xc, nbt_range(0, 1) ? &pf : NULL);
+    e->fn(c.m, c.n, c.k, w, x, c.ldx, y, c.ldy, c.bias, c.flags, xc, !run && nbt_range(0, 1) ? &pf : NULL);
     for (size_t p = 0; xc && p < c.k; p++)
         for (size_t j = 0; j < c.n; j++)
             if (!same(xc[p * (size_t)e->nr + j], x[p * (size_t)c.ldx + j]))

@@ -141,6 +141,17 @@ pw_shapes(const int nvmax, const int prefetch, const int copy, size_t m, size_t 
         pw_tile(1, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, 16 * nvmax, pf);
 }
 
+/* A run of whole tiles left to right, then the last (n > 16 NV: several
+   tiles in one call, see the contract). */
+static inline __attribute__((always_inline)) void
+pw_run(const int nvmax, const int prefetch, size_t m, size_t n, size_t k, const float *w, const float *x,
+       ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags) {
+    const size_t nr = 16 * (size_t)nvmax;
+    for (; n > nr; n -= nr, x += nr, y += nr)
+        pw_tile(nvmax, prefetch, 0, m, nr, k, w, x, ldx, y, ldy, bias, flags, NULL, (int)nr, NULL);
+    pw_shapes(nvmax, prefetch, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL, NULL);
+}
+
 /* The tiles with a spread share (pf), apart from the entry points: their
    loops then keep their code and placement. */
 #define PW_SPREAD(NM, NV)                                                                          \
@@ -167,9 +178,9 @@ PW_SPREAD(8x32, 2)
         else if (xcopy)                                                                            \
             pw_shapes(NV, 1, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, NULL);             \
         else if ((flags & NB_PW_PREFETCH) || k > PW_PF_ALL_K)                                      \
-            pw_shapes(NV, 1, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL, NULL);              \
+            pw_run(NV, 1, m, n, k, w, x, ldx, y, ldy, bias, flags);                                \
         else                                                                                       \
-            pw_shapes(NV, 0, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL, NULL);              \
+            pw_run(NV, 0, m, n, k, w, x, ldx, y, ldy, bias, flags);                                \
     }
 PW_ENTRY(8x48, 3)
 PW_ENTRY(8x32, 2)
