@@ -250,8 +250,8 @@ static nb_status run_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
 /* Units of the no-pack paths: (column chunk q, row group g), q-major, so a
    thread's consecutive units share the chunk of B in L2. */
 static int64_t rows_chunk(const gemm_ctx *x) {
-    if (x->tb) return x->d->rows_bt_n;
     if (x->rows1_n > 0) return x->rows1_n;
+    if (x->tb) return x->d->rows_bt_n;
     return x->d->rows_max_n;
 }
 static int64_t rows_groups(const gemm_ctx *x) { return (x->M + x->d->rows_mr - 1) / x->d->rows_mr; }
@@ -303,6 +303,13 @@ static nb_status run_rows(gemm_ctx *x, int nt) {
     if (!x->tb && x->M == 1 && x->d->rows1_max_n > 0) {
         const int64_t per_thread = (x->N + nt - 1) / nt;
         x->rows1_n = min64(x->d->rows1_max_n, (per_thread + 63) / 64 * 64);
+    }
+    /* B^T, M == 1: the same, a multiple of 16 rows of B; the kernel
+       prefetches the start of its next 16 rows at the end of the current
+       ones, which only helps within one call. */
+    if (x->tb && x->M == 1) {
+        const int64_t per_thread = (x->N + nt - 1) / nt;
+        x->rows1_n = (per_thread + 15) / 16 * 16;
     }
     const int64_t units = rows_units(x);
     if (nt > units) nt = (int)units;
