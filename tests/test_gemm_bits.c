@@ -200,8 +200,10 @@ static void simd_sgemm_same_bits_for_1_2_and_3_threads(void **state) {
    panel shares): each thread's packing slot must not move with it. A race
    shows as bits that change from call to call, so the call repeats.
    Shapes: M past the small-M paths with both parities of row panels (the
-   driver splits columns on a tie), N three NC blocks with both parities of
-   column panels (N steps by 3 NR: one panel more a block). */
+   driver splits columns on a tie), N three NC blocks on 2 threads (a
+   column split's blocks are 2 nc wide there), the last one narrower, with
+   both parities of column panels (N steps by 3 NR: one panel more a
+   block). */
 static void simd_sgemm_column_split_repeats_the_1_thread_bits(void **state) {
     (void)state;
     FOR_EACH_SIMD_TABLE(t) {
@@ -211,7 +213,7 @@ static void simd_sgemm_column_split_repeats_the_1_thread_bits(void **state) {
                 for (int ni = 0; ni < 2; ni++) {
                     const int64_t m0 = tb ? d.rows_bt_max_m : d.rows_max_m;
                     gcase c = make_case((m0 / d.mr + 1 + mi) * d.mr + 1,
-                                        2 * d.nc + d.nc / 2 + ni * 3 * d.nr, 120);
+                                        4 * d.nc + d.nc / 2 + d.nr + ni * 3 * d.nr, 120);
                     c.ta = 0;
                     c.tb = tb;
                     c.lda = c.K;
