@@ -212,8 +212,9 @@ static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *float
            L2 (about nc columns, as one thread's whole block), so the block
            is nt times as wide. Each thread packs every A block once per NC
            block: fewer NC blocks, less of that duplicated work. 2048^3 on
-           2 threads: A was packed twice per thread, ~5 % of its time (from
-           1.89x its 1 thread; 1024^3, one NC block, 1.93x). */
+           2 threads: A was packed twice per thread; one A pass measured
+           0.5-1.4 ms on 1 thread (2048x1056x2048, two NC blocks, against
+           2048x1024x2048, one), 1-3 % of a thread's ~50 ms. */
         if (!x->split_m) {
             ncb = round_up(min64(x->N, nc_block(d, x->N, d->nc * nt)), d->nr);
             np = ncb / d->nr;
