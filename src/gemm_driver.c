@@ -186,8 +186,8 @@ static int64_t imbalance(int64_t units, int64_t nt) {
    width (whole NR panels), so that N a little over nc is not one full block
    and a sliver that repacks every A block for a few columns. Splitting N
    never changes a bit of C. */
-static int64_t nc_block(const nb_gemm_desc *d, int64_t N) {
-    const int64_t blocks = (N + d->nc - 1) / d->nc;
+static int64_t nc_block(const nb_gemm_desc *d, int64_t N, int64_t nc) {
+    const int64_t blocks = (N + nc - 1) / nc;
     return round_up((N + blocks - 1) / blocks, d->nr);
 }
 
@@ -196,9 +196,10 @@ static int64_t nc_block(const nb_gemm_desc *d, int64_t N) {
    packing buffer. */
 static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *floats) {
     const int64_t kcb = min64(x->K, d->kc);
-    const int64_t ncb = round_up(min64(x->N, nc_block(d, x->N)), d->nr);
+    int64_t ncb = round_up(min64(x->N, nc_block(d, x->N, d->nc)), d->nr);
     const int64_t mcb = round_up(min64(x->M, d->mc), d->mr);
-    const int64_t mp = (x->M + d->mr - 1) / d->mr, np = ncb / d->nr;
+    const int64_t mp = (x->M + d->mr - 1) / d->mr;
+    int64_t np = ncb / d->nr;
     if (nt > 1) {
         /* Split the dimension that balances better; columns on a tie: that
            split has no barrier (each thread packs the B panels it uses), so
@@ -207,6 +208,17 @@ static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *float
            every KC block. The price is that every thread packs the A
            blocks, ~nt/N of the work. */
         x->split_m = imbalance(mp, nt) < imbalance(np, nt);
+        /* Columns: each thread keeps only its own panels of an NC block in
+           L2 (about nc columns, as one thread's whole block), so the block
+           is nt times as wide. Each thread packs every A block once per NC
+           block: fewer NC blocks, less of that duplicated work. 2048^3 on
+           2 threads: A was packed twice per thread; one A pass measured
+           0.5-1.4 ms on 1 thread (2048x1056x2048, two NC blocks, against
+           2048x1024x2048, one), 1-3 % of a thread's ~50 ms. */
+        if (!x->split_m) {
+            ncb = round_up(min64(x->N, nc_block(d, x->N, d->nc * nt)), d->nr);
+            np = ncb / d->nr;
+        }
         const int64_t units = x->split_m ? mp : np;
         if (units < nt) nt = (int)units;
     } else {
@@ -250,8 +262,8 @@ static nb_status run_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt) {
 /* Units of the no-pack paths: (column chunk q, row group g), q-major, so a
    thread's consecutive units share the chunk of B in L2. */
 static int64_t rows_chunk(const gemm_ctx *x) {
-    if (x->tb) return x->d->rows_bt_n;
     if (x->rows1_n > 0) return x->rows1_n;
+    if (x->tb) return x->d->rows_bt_n;
     return x->d->rows_max_n;
 }
 static int64_t rows_groups(const gemm_ctx *x) { return (x->M + x->d->rows_mr - 1) / x->d->rows_mr; }
@@ -303,6 +315,13 @@ static nb_status run_rows(gemm_ctx *x, int nt) {
     if (!x->tb && x->M == 1 && x->d->rows1_max_n > 0) {
         const int64_t per_thread = (x->N + nt - 1) / nt;
         x->rows1_n = min64(x->d->rows1_max_n, (per_thread + 63) / 64 * 64);
+    }
+    /* B^T, M == 1: the same, a multiple of 16 rows of B; the kernel
+       prefetches the start of its next 16 rows at the end of the current
+       ones, which only helps within one call. */
+    if (x->tb && x->M == 1) {
+        const int64_t per_thread = (x->N + nt - 1) / nt;
+        x->rows1_n = (per_thread + 15) / 16 * 16;
     }
     const int64_t units = rows_units(x);
     if (nt > units) nt = (int)units;

@@ -78,44 +78,47 @@ static void simd_sgemm_unpacked_tiles_follow_documented_fma_order_bit_for_bit(vo
 
 static void simd_sgemm_single_row_wide_n_follows_fma_order_on_any_thread_count(void **state) {
     (void)state;
-    /* M = 1 with B not transposed: the GEMV-like path, whose calls cover up
-       to a few thousand columns each (split between threads) and step
-       through K several rows at a time. N around and past one call's width,
-       K with every remainder of the row step and across KC blocks. */
+    /* M = 1: the GEMV-like paths, whose calls cover up to a few thousand
+       columns each (split between threads) and step through K several rows
+       at a time (B) or 16 rows of B^T at a time, each block prefetching the
+       next one's first lines (B^T: one call per thread). N around and past
+       one call's width and 16-row steps, K with every remainder of the row
+       step and across KC blocks. */
     FOR_EACH_SIMD_TABLE(t) {
         const int64_t kc = blocking(t->isa).kc;
-        const int64_t ns[] = {1, 4095, 4097, nbt_range(4098, 9000)};
+        const int64_t ns[] = {1, 4095, 4097, nbt_range(4098, 9000), 16 * nbt_range(2, 40)};
         const int64_t ks[] = {nbt_range(1, 15), kc - 1, kc + nbt_range(1, 15)};
-        for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
-            for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
-                if (qemu() && ns[ni] * ks[ki] > 1000000) continue;
-                gcase c = make_case(1, ns[ni], ks[ki]);
-                c.tb = 0;
-                c.ldb = c.N + nbt_range(0, 3);
-                if (c.alpha == 0.0f) c.alpha = 0.5f;
-                check_case(t, &c, DATA_UNIFORM);   /* guard pages, unaligned */
-                bufs b = make_bufs(&c);
-                float *E = malloc(b.nc * sizeof(float)), *G = malloc(b.nc * sizeof(float));
-                assert_non_null(E); assert_non_null(G);
-                memcpy(E, b.C, b.nc * sizeof(float));
-                emulate(&c, kc, b.A, b.B, E);
-                for (int nt = 1; nt <= 3; nt++) {
-                    memcpy(G, b.C, b.nc * sizeof(float));
-                    nb_set_num_threads(nt);
-                    assert_int_equal(t->sgemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, b.A, c.lda, b.B,
-                                              c.ldb, c.beta, G, c.ldc), NB_OK);
-                    for (size_t e = 0; e < b.nc; e++)
-                        if (memcmp(&G[e], &E[e], sizeof(float)) != 0) {
-                            char what[256];
-                            describe(&c, what, sizeof what);
-                            fail_msg("%d threads: C[%zu] = %a, emulation %a (%s)", nt, e,
-                                     (double)G[e], (double)E[e], what);
-                        }
+        for (int tb = 0; tb <= 1; tb++)
+            for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++)
+                for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+                    if (qemu() && ns[ni] * ks[ki] > 1000000) continue;
+                    gcase c = make_case(1, ns[ni], ks[ki]);
+                    c.tb = tb;
+                    c.ldb = (tb ? c.K : c.N) + nbt_range(0, 3);
+                    if (c.alpha == 0.0f) c.alpha = 0.5f;
+                    check_case(t, &c, DATA_UNIFORM);   /* guard pages, unaligned */
+                    bufs b = make_bufs(&c);
+                    float *E = malloc(b.nc * sizeof(float)), *G = malloc(b.nc * sizeof(float));
+                    assert_non_null(E); assert_non_null(G);
+                    memcpy(E, b.C, b.nc * sizeof(float));
+                    emulate(&c, kc, b.A, b.B, E);
+                    for (int nt = 1; nt <= 3; nt++) {
+                        memcpy(G, b.C, b.nc * sizeof(float));
+                        nb_set_num_threads(nt);
+                        assert_int_equal(t->sgemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, b.A, c.lda, b.B,
+                                                  c.ldb, c.beta, G, c.ldc), NB_OK);
+                        for (size_t e = 0; e < b.nc; e++)
+                            if (memcmp(&G[e], &E[e], sizeof(float)) != 0) {
+                                char what[256];
+                                describe(&c, what, sizeof what);
+                                fail_msg("%d threads: C[%zu] = %a, emulation %a (%s)", nt, e,
+                                         (double)G[e], (double)E[e], what);
+                            }
+                    }
+                    nb_set_num_threads(0);
+                    free(E); free(G);
+                    free_bufs(b);
                 }
-                nb_set_num_threads(0);
-                free(E); free(G);
-                free_bufs(b);
-            }
     }
 }
 
@@ -197,8 +200,10 @@ static void simd_sgemm_same_bits_for_1_2_and_3_threads(void **state) {
    panel shares): each thread's packing slot must not move with it. A race
    shows as bits that change from call to call, so the call repeats.
    Shapes: M past the small-M paths with both parities of row panels (the
-   driver splits columns on a tie), N three NC blocks with both parities of
-   column panels (N steps by 3 NR: one panel more a block). */
+   driver splits columns on a tie), N three NC blocks on 2 threads (a
+   column split's blocks are 2 nc wide there), the last one narrower, with
+   both parities of column panels (N steps by 3 NR: one panel more a
+   block). */
 static void simd_sgemm_column_split_repeats_the_1_thread_bits(void **state) {
     (void)state;
     FOR_EACH_SIMD_TABLE(t) {
@@ -208,7 +213,7 @@ static void simd_sgemm_column_split_repeats_the_1_thread_bits(void **state) {
                 for (int ni = 0; ni < 2; ni++) {
                     const int64_t m0 = tb ? d.rows_bt_max_m : d.rows_max_m;
                     gcase c = make_case((m0 / d.mr + 1 + mi) * d.mr + 1,
-                                        2 * d.nc + d.nc / 2 + ni * 3 * d.nr, 120);
+                                        4 * d.nc + d.nc / 2 + d.nr + ni * 3 * d.nr, 120);
                     c.ta = 0;
                     c.tb = tb;
                     c.lda = c.K;
