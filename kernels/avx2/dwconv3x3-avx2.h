@@ -16,7 +16,7 @@
  *
  * Edges: blocks that reach the padding or pass Q load their taps under
  * masks (x 0 in the padding and past Q, dy 0 past Q).
- * The forward of 3x3 stride 1 dilation 1 (the rolling window) is in
+ * The forward of 3x3 stride 1 dilation 1 (bands of 3 rows) is in
  * dwconv3x3-fwd-avx2.h, which uses the mask helpers below.
  */
 #ifndef NB_DWCONV3X3_AVX2_H
