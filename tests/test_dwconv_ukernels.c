@@ -211,7 +211,10 @@ static void every_kernel_gives_its_twins_bits(void **state) {
    edge blocks, the first and last two rows apart) and the AVX2 forward's
    bands of 3 rows (a last band of 1 or 2; edge blocks masking only the
    tap columns that need it; more than 8 edge blocks, with padding up to
-   40 on a narrow plane, build their masks per band). Widths around every
+   40 on a narrow plane, build their masks per band). The AVX-512 forward
+   takes its row bands on planes over 32 KiB (x and y): the widths from
+   113 up with heights of 29 and 56, and the 112x112 plane of the first
+   test. Widths around every
    strip and block edge up to 2 strips, heights 1 to 7, a prime and around
    a band of 16 rows, padding
    -1 (backward-data's forward pass when the forward cropped) to past the
@@ -224,7 +227,7 @@ static void three_by_three_stride_one_gives_the_twins_bits(void **state) {
     (void)state;
     static const int64_t widths[] = {1,  2,  3,  4,  15, 16, 17, 31, 32, 33, 47,  48,  49,
                                      63, 64, 65, 79, 80, 81, 95, 96, 97, 127, 128, 129,
-                                     5,  13, 23, 53, 56, 113};
+                                     5,  13, 23, 53, 56, 113, 200, 260, 271};
     /* 17, 18: a band of 16 rows (AVX2) and a last band of 1 or 2; 6 to 9
        and 29, 56: the AVX2 forward's steady loop (3 steps a turn) entered
        and left at every phase */
