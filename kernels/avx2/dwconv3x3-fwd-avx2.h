@@ -36,7 +36,8 @@
  * Tried and dropped: two full blocks a step (6 chains; no gain, the OoO
  * window already overlaps the steps), storing each block after the next
  * one's loads (against 4K aliasing of x and y: no gain), pairing each
- * edge block with a full block (GCC's code for it was 40 % slower).
+ * edge block with a full block (GCC's code for it was 40 % slower), a
+ * write prefetch of the output 6 rows ahead (no change).
  */
 #ifndef NB_DWCONV3X3_FWD_AVX2_H
 #define NB_DWCONV3X3_FWD_AVX2_H
