@@ -208,20 +208,26 @@ static void every_kernel_gives_its_twins_bits(void **state) {
 
 /* 3x3, stride 1, dilation 1: the rolling-window kernels (AVX-512: strips
    of up to 4 blocks of 16 columns, center loads and shifted taps, masked
-   edge blocks, the first and last two rows apart). Widths around every
+   edge blocks, the first and last two rows apart) and the AVX2 forward's
+   bands of 3 rows (a last band of 1 or 2; edge blocks masking only the
+   tap columns that need it; more than 8 edge blocks, with padding up to
+   40 on a narrow plane, build their masks per band). The AVX-512 forward
+   takes its row bands on planes over 32 KiB (x and y): the widths from
+   113 up with heights of 29 and 56, and the 112x112 plane of the first
+   test. Widths around every
    strip and block edge up to 2 strips, heights 1 to 7, a prime and around
    a band of 16 rows, padding
    -1 (backward-data's forward pass when the forward cropped) to past the
    kernel on each side apart (columns: sometimes past a whole block), accumulate on and off (the masked loop),
    NaN / Inf in a quarter of the runs, planes at odd float offsets against
-   a guard page (the AVX2 forward kernel prefetches the next plane, past this
-   one's end: with the guard page after, a faulting prefetch would crash
-   here). */
+   a guard page (the AVX2 backward-filter prefetches the next plane, past
+   this one's end: with the guard page after, a faulting prefetch would
+   crash here; an unmasked load one float past a row would too). */
 static void three_by_three_stride_one_gives_the_twins_bits(void **state) {
     (void)state;
     static const int64_t widths[] = {1,  2,  3,  4,  15, 16, 17, 31, 32, 33, 47,  48,  49,
                                      63, 64, 65, 79, 80, 81, 95, 96, 97, 127, 128, 129,
-                                     5,  13, 23, 53, 56, 113};
+                                     5,  13, 23, 53, 56, 113, 200, 260, 271};
     /* 17, 18: a band of 16 rows (AVX2) and a last band of 1 or 2; 6 to 9
        and 29, 56: the AVX2 forward's steady loop (3 steps a turn) entered
        and left at every phase */
@@ -236,7 +242,7 @@ static void three_by_three_stride_one_gives_the_twins_bits(void **state) {
             g.h = heights[nbt_range(0, nh - 1)];
             g.pad_h = nbt_range(-1, 4);
             /* now and then wider than a block, so middle blocks of a strip need masks */
-            g.pad_w = nbt_range(0, 7) ? nbt_range(-1, 4) : nbt_range(8, 20);
+            g.pad_w = nbt_range(0, 7) ? nbt_range(-1, 4) : nbt_range(8, 40);
             g.p = g.h + 2 * g.pad_h - 2;
             g.q = g.w + 2 * g.pad_w - 2;
             if (g.p < 1 || g.q < 1) continue;

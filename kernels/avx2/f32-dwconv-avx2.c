@@ -19,7 +19,7 @@
  * the contract's per-lane chains. Rows in the padding read the zero row.
  * 3x3 filters at unit column stride take the kernels of dwconv3x3-avx2.h
  * (backward-filter in half-lane passes) and dwconv3x3-fwd-avx2.h (the
- * rolling-window forward at stride 1).
+ * forward at stride 1 in bands of 3 rows).
  */
 #include <immintrin.h>
 
@@ -269,7 +269,7 @@ void nb_f32_dwconv_fwd_ukernel__avx2(const nb_dw_plane *g, const float *x, const
                                      float bias, int accumulate, const float *zero, float *y) {
     if (g->r == 3 && g->s == 3 && g->stride_h == 1 && g->stride_w == 1 && g->dil_h == 1 &&
         g->dil_w == 1) {
-        nb_dw3f_fwd(g, x, w, bias, accumulate, zero, y);   /* the rolling window */
+        nb_dw3f_fwd(g, x, w, bias, accumulate, zero, y);   /* bands of 3 rows */
         return;
     }
     const int fast = g->r == 3 && g->s == 3 && g->dil_w == 1 && g->stride_w == 2;
