@@ -86,6 +86,17 @@ static inline const float *nb_dw_row(const nb_dw_plane *g, const float *x, const
     return ih >= 0 && ih < g->h ? x + ih * g->w : zero;
 }
 
+/* A 3x3 stride-1 forward band (the AVX2 and AVX-512 row-band kernels):
+   output rows p .. p + nr - 1 (ys), the nr + 2 input rows they read
+   (rows, offset by -pad_w so that column q + s is tap s of output q). */
+static inline __attribute__((always_inline)) void
+nb_dw_band_rows(const nb_dw_plane *g, const float *x, const float *zero, float *y, int64_t p,
+                const int nr, const float **rows, float **ys) {
+    _Pragma("GCC unroll 5") for (int i = 0; i < nr + 2; i++)
+        rows[i] = nb_dw_row(g, x, zero, p - g->pad_h + i) - g->pad_w;
+    _Pragma("GCC unroll 3") for (int j = 0; j < nr; j++) ys[j] = y + (p + j) * g->q;
+}
+
 /* The input rows of taps t0 .. t0 + nt - 1 for output row p (tap t reads
    row p stride_h - pad_h + (t / S) dil_h), and their column offsets
    (t mod S) dil_w - pad_w: the setup of every backward-filter pass. */

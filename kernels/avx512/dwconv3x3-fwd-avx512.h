@@ -69,9 +69,7 @@ nb_dw3b_band(const nb_dw3b_plane *pl, const float *x, const float *zero, const _
     float *ys[3];
     __m512 w[9];
     _Pragma("GCC unroll 9") for (int t = 0; t < 9; t++) w[t] = wm[t];
-    _Pragma("GCC unroll 5") for (int i = 0; i < NR + 2; i++)
-        rows[i] = nb_dw_row(g, x, zero, p - g->pad_h + i) - g->pad_w;
-    _Pragma("GCC unroll 3") for (int j = 0; j < NR; j++) ys[j] = y + (p + j) * g->q;
+    nb_dw_band_rows(g, x, zero, y, p, NR, rows, ys);
     const int64_t nk = pl->nblk < NB_DW3B_MAXB ? pl->nblk : NB_DW3B_MAXB;
     for (int64_t b = 0; b < nk; b++)
         nb_dw3b_block(rows, ys, 16 * b, w, bias, pl->accumulate, NR, pl->mx[b], pl->my[b]);
