@@ -395,11 +395,15 @@ static void nb_dw3_fwd(const nb_dw_plane *g, const float *x, const float *w, flo
    would be NaN). The other blocks are whole and run unmasked: on Zen 4
    the merge-masked FMAs cost c144 56x56 6.6 % and c32 112x112 3.3 %
    (side by side, medians of 3 rounds; same bits). Loading the 3 taps
-   instead of the 2 shifts was 7 % slower there. */
+   instead of the 2 shifts was 7 % slower there. The empty asm keeps each
+   dy vector in a register: gcc otherwise folds the load into all 3 FMAs
+   (9 loads a block instead of 3, half of them across two lines), and the
+   load ports set the pace (c144 56x56 and c32 112x112 2-5 % faster). */
 #define NB_DW3_BWF_ROW(u, dr, ca, cb, cc_)                                                         \
     if (u) {                                                                                       \
         if (b + 1 < nblk) {                                                                        \
-            const __m512 d = _mm512_loadu_ps(dr + 16 * b);                                         \
+            __m512 d = _mm512_loadu_ps(dr + 16 * b);                                               \
+            __asm__("" : "+v"(d));                                                                 \
             ca = _mm512_fmadd_ps(x0, d, ca);                                                       \
             cb = _mm512_fmadd_ps(cc, d, cb);                                                       \
             cc_ = _mm512_fmadd_ps(x2, d, cc_);                                                     \
