@@ -165,7 +165,9 @@ nb_status nb_conv_depthwise_backward_data(const nb_conv_desc *cd, const nb_conv2
 /* dw of output channel k, images in order; and dbias[k] as the GEMM path
    computes it (a double accumulator over the images in order, each image's
    rowsum), taken right after the image's kernel call while its dy plane is
-   still in L1 (a separate pass would read all of dy again from memory). */
+   still in L1 (a separate pass would read all of dy again from memory), or
+   inside it where the ISA has dw.bwf_sum (same bits: there its widening
+   adds overlap the filter FMAs). */
 static void bwf_body(void *ctx, int64_t k0, int64_t k1) {
     const dw_ctx *c = ctx;
     const int64_t K = c->d->k, C = c->d->c;
@@ -173,8 +175,12 @@ static void bwf_body(void *ctx, int64_t k0, int64_t k1) {
         double acc = 0;
         for (int64_t n = 0; n < c->d->n; n++) {
             const float *dy = c->in2 + (n * K + k) * c->out_plane;
-            c->cd->dw.bwf(&c->g, c->in + (n * C + k / c->mult) * c->in_plane, dy, c->zero, n > 0,
-                          c->out + k * c->RS);
+            const float *x = c->in + (n * C + k / c->mult) * c->in_plane;
+            if (c->out2 && c->cd->dw.bwf_sum) {
+                acc += c->cd->dw.bwf_sum(&c->g, x, dy, c->zero, n > 0, c->out + k * c->RS);
+                continue;
+            }
+            c->cd->dw.bwf(&c->g, x, dy, c->zero, n > 0, c->out + k * c->RS);
             if (c->out2) acc += c->cd->rowsum(c->out_plane, dy);
         }
         if (c->out2) c->out2[k] = (float)acc;

@@ -438,6 +438,7 @@ typedef float nb_fma_peak_ft(int64_t iters);
 #define NB_UK_DWCONV_FWD(fn)              nb_dwconv_fwd_ft fn;
 #define NB_UK_DWCONV_BWF(fn)              nb_dwconv_bwf_ft fn;
 #define NB_UK_DWCONV_BWD(fn)              nb_dwconv_bwd_ft fn;
+#define NB_UK_DWCONV_BWF_SUM(fn)          nb_dwconv_bwf_sum_ft fn;
 #define NB_UK_PWCONV(fn, mr, nr)          nb_pwconv_ft fn;
 #include "ukernel_registry.h"
 

@@ -55,6 +55,13 @@ typedef void nb_dwconv_bwf_ft(const nb_dw_plane *g, const float *x, const float 
                               const float *zero, int accumulate, float *dw);
 typedef nb_dwconv_bwf_ft *nb_dwconv_bwf_fn;
 
+/* Backward-filter as above, returning the row sum of dy's P x Q plane with
+   the bits of the configuration's conv.rowsum (the bias gradient's
+   per-plane sum) taken in the same walk over dy. */
+typedef double nb_dwconv_bwf_sum_ft(const nb_dw_plane *g, const float *x, const float *dy,
+                                    const float *zero, int accumulate, float *dw);
+typedef nb_dwconv_bwf_sum_ft *nb_dwconv_bwf_sum_fn;
+
 /* dx (H x W) of one plane from dy (P x Q) by scatter (any stride). */
 typedef void nb_dwconv_bwd_ft(const nb_dw_plane *g, const float *dy, const float *w,
                               int accumulate, float *dx);
@@ -64,6 +71,7 @@ typedef struct {
     nb_dwconv_fwd_fn fwd;   /* forward, and backward-data at stride 1 */
     nb_dwconv_bwf_fn bwf;   /* backward-filter */
     nb_dwconv_bwd_fn bwd;   /* backward-data at stride > 1 */
+    nb_dwconv_bwf_sum_fn bwf_sum;   /* optional: bwf + rowsum of dy in one walk */
 } nb_dwconv_ukernels;
 
 /* Fills q_lo, q_hi from the other fields. iw = q stride_w + off, off from

@@ -36,6 +36,8 @@
  *   NB_UK_DWCONV_FWD(fn), NB_UK_DWCONV_BWF(fn), NB_UK_DWCONV_BWD(fn)
  *                                   depthwise forward, backward-filter, backward-data
  *                                   scatter (src/ukernel_dwconv.h)
+ *   NB_UK_DWCONV_BWF_SUM(fn)        depthwise backward-filter with the row sum of dy
+ *                                   (the bias gradient) in the same walk
  *   NB_UK_PWCONV(fn, mr, nr)        pointwise (1x1) mr x nr tile on the image in place
  *                                   (src/ukernel_pwconv.h)
  *   NB_UK_CONV_DIRECT_BWF(fn)       the few-channel direct backward-filter tile
@@ -148,6 +150,9 @@
 #ifndef NB_UK_DWCONV_BWD
 #define NB_UK_DWCONV_BWD(fn)
 #endif
+#ifndef NB_UK_DWCONV_BWF_SUM
+#define NB_UK_DWCONV_BWF_SUM(fn)
+#endif
 #ifndef NB_UK_PWCONV
 #define NB_UK_PWCONV(fn, mr, nr)
 #endif
@@ -195,6 +200,7 @@
 #undef NB_UK_DWCONV_FWD
 #undef NB_UK_DWCONV_BWF
 #undef NB_UK_DWCONV_BWD
+#undef NB_UK_DWCONV_BWF_SUM
 #undef NB_UK_PWCONV
 #undef NB_UK_CONV_DIRECT_BWF
 #undef NB_UK_CONV_DIRECT

@@ -26,13 +26,14 @@
 typedef struct {
     const char *name;
     nb_isa isa;
-    int kind;   /* 0 fwd, 1 bwf, 2 bwd */
+    int kind;   /* 0 fwd, 1 bwf, 2 bwd, 3 bwf + row sum */
     void (*fn)(void);
 } entry;
 
 #define NB_UK_DWCONV_FWD(fn) {#fn, NB_UK_ISA, 0, (void (*)(void))fn},
 #define NB_UK_DWCONV_BWF(fn) {#fn, NB_UK_ISA, 1, (void (*)(void))fn},
 #define NB_UK_DWCONV_BWD(fn) {#fn, NB_UK_ISA, 2, (void (*)(void))fn},
+#define NB_UK_DWCONV_BWF_SUM(fn) {#fn, NB_UK_ISA, 3, (void (*)(void))fn},
 static const entry entries[] = {
 #include "ukernel_registry.h"
 };
@@ -146,7 +147,7 @@ static void check_entry(const entry *e, const nb_dw_plane *g, int special) {
     const int64_t nx = g->h * g->w, ny = g->p * g->q, RS = g->r * g->s;
     float *bx, *bw, *bdy, *bo;
     float *x = gbuf(nx, &bx), *w = gbuf(RS, &bw), *dy = gbuf(ny, &bdy);
-    const int64_t nout = e->kind == 0 ? ny : e->kind == 1 ? RS : nx;
+    const int64_t nout = e->kind == 0 ? ny : e->kind == 1 || e->kind == 3 ? RS : nx;
     float *out = gbuf(nout, &bo), *want = malloc((size_t)nout * 4);
     float *zero = calloc((size_t)(g->w + 64), 4);
     fill_data(x, nx, special); fill_data(w, RS, 0); fill_data(dy, ny, special);
@@ -160,6 +161,14 @@ static void check_entry(const entry *e, const nb_dw_plane *g, int special) {
     } else if (e->kind == 1) {
         nb_f32_dwconv_bwf_ukernel__scalar(g, x, dy, zero, acc, want);
         ((nb_dwconv_bwf_fn)e->fn)(g, x, dy, zero, acc, out);
+    } else if (e->kind == 3) {
+        /* the filter sums as the twin's, the row sum as its ISA's conv.rowsum, bit for bit */
+        nb_f32_dwconv_bwf_ukernel__scalar(g, x, dy, zero, acc, want);
+        const double s = ((nb_dwconv_bwf_sum_fn)e->fn)(g, x, dy, zero, acc, out);
+        const double t = nb_ukernels_for(e->isa)->conv.rowsum(ny, dy);
+        if (memcmp(&s, &t, sizeof s) != 0 && !(isnan(s) && isnan(t)))
+            fail_msg("%s: row sum %.17g != conv.rowsum %.17g (plane %lldx%lld -> %lldx%lld)", e->name,
+                     s, t, (long long)g->h, (long long)g->w, (long long)g->p, (long long)g->q);
     } else {
         nb_f32_dwconv_bwd_ukernel__scalar(g, dy, w, acc, want);
         ((nb_dwconv_bwd_fn)e->fn)(g, dy, w, acc, out);

@@ -88,36 +88,12 @@
  */
 #include <immintrin.h>
 
+#include "rowsum-f64-avx512.h"
 #include "ukernel.h"
 
 
-/* The AVX2 configuration's double row sum (config-avx2.c) with its bits:
-   the same eight 4-lane double accumulators, as four zmm (zmm j = AVX2's
-   a[2 j] in lanes 0-3 and a[2 j + 1] in lanes 4-7: 8 floats widened by one
-   vcvtps2pd land exactly there), the same pairwise combination, lanes and
-   tail. One port-5 widening per 8 floats instead of 2 (+ an extract): the
-   depthwise backward-filter sums every dy plane this way. */
-static double rowsum_f64(int64_t n, const float *x) {
-    __m512d a[4];
-    for (int j = 0; j < 4; j++) a[j] = _mm512_setzero_pd();
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32)
-        for (int j = 0; j < 4; j++) a[j] = _mm512_add_pd(a[j], _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8 * j)));
-    for (; i + 8 <= n; i += 8) a[0] = _mm512_add_pd(a[0], _mm512_cvtps_pd(_mm256_loadu_ps(x + i)));
-    /* AVX2's ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)), pair by pair */
-    __m256d h[8];
-    for (int j = 0; j < 4; j++) {
-        h[2 * j] = _mm512_castpd512_pd256(a[j]);
-        h[2 * j + 1] = _mm512_extractf64x4_pd(a[j], 1);
-    }
-    const __m256d s = _mm256_add_pd(_mm256_add_pd(_mm256_add_pd(h[0], h[1]), _mm256_add_pd(h[2], h[3])),
-                                    _mm256_add_pd(_mm256_add_pd(h[4], h[5]), _mm256_add_pd(h[6], h[7])));
-    double lanes[4];
-    _mm256_storeu_pd(lanes, s);
-    double acc = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
-    for (; i < n; i++) acc += (double)x[i];
-    return acc;
-}
+/* The double row sum with the AVX2 configuration's bits (rowsum-f64-avx512.h). */
+static double rowsum_f64(int64_t n, const float *x) { return nb_rs64_sum(n, x); }
 
 void nb_avx512_config(nb_ukernel_config *cfg) {
     nb_avx2_config(cfg);
@@ -191,6 +167,7 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->adam = nb_f32_adam_ukernel__avx512_u16;
     cfg->conv.dw.fwd = nb_f32_dwconv_fwd_ukernel__avx512;
     cfg->conv.dw.bwf = nb_f32_dwconv_bwf_ukernel__avx512;
+    cfg->conv.dw.bwf_sum = nb_f32_dwconv_bwf_sum_ukernel__avx512;
     cfg->conv.rowsum = rowsum_f64;
     cfg->conv.pw = (nb_pwconv_ukernel){nb_f32_pwconv_ukernel_8x48__avx512, 8, 48};
     /* backward-filter, 1x1 with <= 16 filters: the 14x32 tile would be half empty */

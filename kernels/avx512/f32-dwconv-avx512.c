@@ -20,6 +20,7 @@
 
 #include "dwconv3x3-avx512.h"
 #include "dwconv3x3-fwd-avx512.h"
+#include "rowsum-f64-avx512.h"
 #include "ukernel.h"
 
 /* 3x3, stride 1, dilation 1: the rolling-window kernels of dwconv3x3-avx512.h. */
@@ -308,4 +309,15 @@ void nb_f32_dwconv_bwf_ukernel__avx512(const nb_dw_plane *g, const float *x, con
     const int table = lane_masks(g, mt) > 0;
     if (g->stride_w == 1) bwf_body(g, x, dy, zero, accumulate, dw, mt, table, 1);
     else bwf_body(g, x, dy, zero, accumulate, dw, mt, table, 0);
+}
+
+/* Backward-filter and the row sum of dy (cfg->conv.rowsum's bits): in the
+   3x3 stride-1 kernel's own walk over dy, where the widening adds share
+   the cycles of its FMAs; elsewhere a pass after it. */
+double nb_f32_dwconv_bwf_sum_ukernel__avx512(const nb_dw_plane *g, const float *x, const float *dy,
+                                             const float *zero, int accumulate, float *dw) {
+    if (is_3x3_s1(g) && (g->q + 15) / 16 <= NB_DW3_MAX_BLOCKS)
+        return nb_dw3_bwf_sum(g, x, dy, zero, accumulate, dw);
+    nb_f32_dwconv_bwf_ukernel__avx512(g, x, dy, zero, accumulate, dw);
+    return nb_rs64_sum(g->p * g->q, dy);
 }
