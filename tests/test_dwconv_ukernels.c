@@ -229,9 +229,8 @@ static void every_kernel_gives_its_twins_bits(void **state) {
    -1 (backward-data's forward pass when the forward cropped) to past the
    kernel on each side apart (columns: sometimes past a whole block), accumulate on and off (the masked loop),
    NaN / Inf in a quarter of the runs, planes at odd float offsets against
-   a guard page (the AVX2 backward-filter prefetches the next plane, past
-   this one's end: with the guard page after, a faulting prefetch would
-   crash here; an unmasked load one float past a row would too). */
+   a guard page (an unmasked load one float past a row would crash
+   here). */
 static void three_by_three_stride_one_gives_the_twins_bits(void **state) {
     (void)state;
     static const int64_t widths[] = {1,  2,  3,  4,  15, 16, 17, 31, 32, 33, 47,  48,  49,

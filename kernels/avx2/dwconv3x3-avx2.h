@@ -147,7 +147,6 @@ static void nb_dw3a_bwf_half(const nb_dw_plane *g, const float *x, const float *
         const float *row = nb_dw_row(g, x, zero, ih) - g->pad_w;                                   \
         const float *d0 = (u0) ? dy + k * Q : dy, *d1 = (u1) ? dy + (k - 1) * Q : dy;              \
         const float *d2 = (u2) ? dy + (k - 2) * Q : dy;                                            \
-        for (int64_t i = 0; i < pf_n; i++, pf += 64) __builtin_prefetch((const void *)pf, 0, 2);   \
         for (int64_t j = 0; j < nbh; j++) {                                                        \
             const int64_t qb = 8 * h + 16 * j;                                                     \
             if (j >= jl && j < jr) {                                                               \
@@ -167,18 +166,13 @@ static void nb_dw3a_bwf_half(const nb_dw_plane *g, const float *x, const float *
 static void nb_dw3a_bwf_half_s1(const nb_dw_plane *g, const float *x, const float *dy,
                                 const float *zero, int h, __m256 *out) {
     const int64_t Q = g->q, P = g->p, nbh = (Q - 8 * h + 15) / 16;
-    /* The next plane into L2 while this one runs (the drivers call planes
-       back to back in memory order; a prefetch never faults, so the lines
-       may pass the tensor's end): half 0 asks for the next x plane, half 1
-       for the next dy plane, a few lines a step. Measured (session 9, 1
-       thread, kernel alone over the layer's planes, CPU time): 32 planes
-       of 112x112 4.91-4.98 -> 4.25-4.31 us a plane, 144 of 56x56
-       1.18 -> 1.15-1.17; the layer c32 112x112 0.184 -> 0.167 ms beside
-       oneDNN-AVX2's 0.145-0.152. The same prefetch in the AVX-512 kernel
-       (one pass, both planes) was slower: 0.88 -> 0.95, 3.16 -> 3.34 us. */
-    const int64_t n_pf = h ? P * Q : g->h * g->w;
-    uintptr_t pf = (uintptr_t)((h ? dy : x) + n_pf) & ~(uintptr_t)63;
-    const int64_t pf_n = (n_pf * (int64_t)sizeof(float) / 64 + 1 + P + 1) / (P + 2);
+    /* No software prefetch of the next plane. Session 9 (Intel Xeon)
+       prefetched it into L2 a few lines a step (half 0 the next x plane,
+       half 1 the next dy plane): c32 112x112 0.184 -> 0.167 ms. On Zen 4
+       (session 12, side by side, medians of 3 rounds) the same lines cost
+       c144 56x56 0.144 -> 0.163 ms and c32 112x112 0.111 -> 0.121 ms, and
+       prefetcht0 instead of t1 was slower still; the AMD machines the
+       project now runs on win without it. */
     __m256i mk[NB_DW3A_MAXB][4];
     unsigned kd[NB_DW3A_MAXB];
     int64_t jl = nbh, jr = 0;   /* [jl, jr): the full blocks (a contiguous run) */
