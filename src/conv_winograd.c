@@ -7,7 +7,10 @@
  * nb_conv_winograd_pack, src/api_conv_packed.c; or, when only one block of
  * tiles reads them, by each task for its own filter panels, right before
  * their GEMMs: gemm_fused, on the ISA's wino_gemm tile, whose 16 rows on
- * AVX-512 fill the filter transform's lanes, and with each panel's M
+ * AVX-512 fill the filter transform's lanes, or, when that tile reads A
+ * in place (AVX2's 6x16: 6 rows would fill 6 of 8 lanes), with U
+ * row-major so that the transform runs along a filter's channels in full
+ * vectors (filter_rows), and with each panel's M
  * turned into y at once). Per task (an image, a block of tb output tiles
  * of 4x4, a range of filter rows):
  *   1. the input rows the block's tiles read are copied, zero-padded, into
@@ -91,6 +94,8 @@ typedef struct {
     int rotate, fused;           /* fused: each task transforms its filter panels */
     const nb_gemm_desc *fg;      /* fused: the tile of the filter panels (cd->wino_gemm) */
     int64_t ubuf_f;              /* fused: a task's panel of U, 36 fxi floats */
+    int rowsu;                   /* fused: U row-major (a filter's channels contiguous, rows fld apart), the A-direct tile */
+    int64_t fld;
     float *y;
     unsigned char *bad;          /* per image: a NaN or Inf output (redo on GEMM) */
 } wctx;
@@ -258,6 +263,28 @@ static void filter_panel(const wctx *c, const float *w, int rotate, int64_t mr, 
     }
 }
 
+/* The same U of panel pi (mr filters) and KC block b, row-major for the
+   A-direct tile: filter k0 + j's kc channels at u + j ld (rows past K not
+   written: the tile never reads them). Each call transforms a filter's
+   channels, so the transform's vectors are full (the 6-filter panels
+   above leave AVX2's 8 lanes 6 full and take two stores per point).
+   Tried: rotated filters 16 channels at a time for the mr calls (their
+   runs are 9 K floats apart, in 4 of L1's sets for K = 256, so that they
+   stay in L1 across the calls): no faster on Zen 4 (1.17 -> 1.25 ms, c256
+   14x14 backward-data). */
+static void filter_rows(const wctx *c, const float *w, int rotate, int64_t mr, int64_t pi,
+                        int64_t b, float *u, ptrdiff_t uxi, int64_t ld) {
+    const int64_t K = c->K, C = c->C, k0 = pi * mr, live = min64(mr, K - k0);
+    const int64_t c0 = b * c->kcb, kc = min64(c->kcb, C - c0);
+    for (int64_t j = 0; j < live; j++) {
+        if (rotate)   /* filter (k, ch) is w[ch][k], taps reversed */
+            c->cd->wino_filter((size_t)kc, w + (c0 * K + k0 + j) * 9 + 8, (ptrdiff_t)(K * 9), -1,
+                               u + j * ld, uxi);
+        else
+            c->cd->wino_filter((size_t)kc, w + ((k0 + j) * C + c0) * 9, 9, 1, u + j * ld, uxi);
+    }
+}
+
 typedef struct {
     const wctx *c;
     const float *w;
@@ -321,12 +348,24 @@ static void gemm_fused(const wctx *c, int64_t n, int64_t t0, int64_t t1, int64_t
             const int64_t c0 = b * c->kcb, kc = min64(c->kcb, c->C - c0);
             /* the block after this one: the next KC block or panel */
             const int64_t nb = b + 1 < c->nkc ? b + 1 : 0, np = nb ? kp : kp + mr;
-            filter_panel(c, c->w, c->rotate, mr, kp / mr, b, ubuf, (ptrdiff_t)c->fxi);
+            if (c->rowsu)
+                filter_rows(c, c->w, c->rotate, mr, kp / mr, b, ubuf, (ptrdiff_t)c->fxi, c->fld);
+            else
+                filter_panel(c, c->w, c->rotate, mr, kp / mr, b, ubuf, (ptrdiff_t)c->fxi);
             for (int64_t xi = 0; xi < XI; xi++) {
                 if (np < k1) prefetch_panel(c, mr, np / mr, nb, xi, XI);
-                nb_gemm_macro_kernel(gd, rows, t1 - t0, kc, ubuf + xi * c->fxi,
-                                     v + xi * vxi + c0 * tbp, m + xi * mxi, tbp, 1.0f,
-                                     b == 0 ? 0.0f : 1.0f);
+                const float *vb = v + xi * vxi + c0 * tbp;
+                float *mb = m + xi * mxi;
+                const float beta = b == 0 ? 0.0f : 1.0f;
+                if (!c->rowsu) {
+                    nb_gemm_macro_kernel(gd, rows, t1 - t0, kc, ubuf + xi * c->fxi, vb, mb, tbp,
+                                         1.0f, beta);
+                    continue;
+                }
+                for (int64_t jr = 0; jr < t1 - t0; jr += gd->nr)
+                    gd->ukernel_adirect((size_t)rows, (size_t)min64(gd->nr, t1 - t0 - jr),
+                                        (size_t)kc, ubuf + xi * c->fxi, (ptrdiff_t)c->fld,
+                                        vb + jr * kc, mb + jr, (ptrdiff_t)tbp, 1.0f, beta);
             }
         }
         output_transform(c, n, t0, t1, kp, kp + rows, m, out);
@@ -465,6 +504,14 @@ static void fused_tile(wctx *c) {
     c->fg = wg && wg->nr == gd->nr && wg->kc == gd->kc ? wg : gd;
     split_rows(c, c->fg->mr);
     c->fxi = odd_lines(c->fg->mr * min64(c->kcb, c->C) + NB_GEMM_PACK_SLACK);
+    /* A tile that reads A in place (the same FMA chains as its packed
+       twin, same bits) takes U row-major: filter_rows. Rows a line past a
+       multiple of 16 floats apart (not 1 KiB for C = 256). */
+    c->rowsu = c->fg->ukernel_adirect != NULL;
+    if (c->rowsu) {
+        c->fld = rup(min64(c->kcb, c->C), 16) + 16;
+        c->fxi = odd_lines(c->fg->mr * c->fld);
+    }
 }
 
 /* u: the caller's prepacked filters (nb_conv_winograd_pack), or NULL to

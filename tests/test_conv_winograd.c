@@ -98,13 +98,17 @@ static void transforms_match_their_plain_c_twins(void **state) {
             same_bits(k->name, a, b, 36 * vxi);
             twin_in_matches_the_matrices(x, ld, off, b, lanes, vxi);
         } else if (k->kind == 1) {
+            /* rot 0: taps forward; 1: reversed, filters backward; 2:
+               reversed, filters forward (the driver's backward-data);
+               3: taps at stride 2 (not contiguous) */
+            static const int gs[4] = {9, -9, 9, 19}, ts[4] = {1, -1, -1, 2};
             for (int n = 1; n <= 17; n++)
-                for (int rot = 0; rot < 2; rot++) {
-                    const float *g = rot ? x + 8 + 9 * (n - 1) : x;   /* stays inside x */
+                for (int rot = 0; rot < 4; rot++) {
+                    const float *g = rot == 1 ? x + 8 + 9 * (n - 1) : rot == 2 ? x + 8 : x;   /* inside x */
                     memset(a, 0, 36 * 20 * sizeof *a);
                     memset(b, 0, 36 * 20 * sizeof *b);
-                    ((nb_wino_filter_fn)k->fn)((size_t)n, g, rot ? -9 : 9, rot ? -1 : 1, a, 20);
-                    ((nb_wino_filter_fn)t->fn)((size_t)n, g, rot ? -9 : 9, rot ? -1 : 1, b, 20);
+                    ((nb_wino_filter_fn)k->fn)((size_t)n, g, gs[rot], ts[rot], a, 20);
+                    ((nb_wino_filter_fn)t->fn)((size_t)n, g, gs[rot], ts[rot], b, 20);
                     same_bits(k->name, a, b, 36 * 20);
                 }
         } else {
