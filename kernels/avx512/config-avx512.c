@@ -58,6 +58,14 @@
  * 20.50 -> 19.88 (XNNPACK 19.97), 2048^3 170.7 -> 159.1 (108 GFLOP/s, 93 %
  * of peak; OpenBLAS 174.8), 128x4096x1024 12.49 -> 11.78 (libxsmm 12.79),
  * 512^3 2.486 -> 2.479 (XNNPACK 2.418).
+ * With the swapped loops, MC 28, 42 or 168 instead of 84: 512^3, 1024^3,
+ * 128x4096x1024, 128x784x256 1-5 % slower. Swapping at K = 256 too (B
+ * panel 32 KiB = L1d; forced through a smaller L1d): 128x784x256 103.8 ->
+ * 102.7. The 14x32 direct tile at 64^3 / 128^3 instead of the 6x64: 110.9
+ * -> 104.0 / 113.4 -> 107.8 here too. 2 threads (column split: each
+ * thread streams its 768 KiB of B panels, in its L2, past an A panel in
+ * L1): 1024^3 11.55 -> 10.59 ms (1.91x its 1 thread), 2048^3 91.9 ->
+ * 81.0 ms (1.96x), loaded machine, 2 rounds.
  * A in place (ukernel_adirect, the same tile loop reading A's rows where
  * they are) whenever N <= 128, for any K: with 2-4 column panels to reuse
  * it, packing an A block costs more than it saves, even after the packer
