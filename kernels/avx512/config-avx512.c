@@ -41,20 +41,22 @@
  * 48 KiB B micro-panel does not fit L1d, so the packed path swaps its two
  * inner loops there (gemm_driver.c, nb_gemm_driver_streams_b: the CPUID
  * L1d size against kc x nr floats): each 21 KiB A micro-panel stays in L1
- * while the B panels stream past it from L2/L3, the tile prefetches the
- * B lines 8 k ahead (gemm-14x32-avx512.h), and, as the B block then comes
- * from L3 whatever its width, NC = 4096 (A packed once per 4096 columns,
- * not 1024). Loop order and NC never change a bit (KC stays 384;
+ * while the B panels stream past it from L2/L3, and, as the B block then
+ * comes from L3 whatever its width, NC = 4096 (A packed once per 4096
+ * columns, not 1024). Loop order and NC never change a bit (KC stays 384;
  * tests/test_gemm_blocking.c runs both orders and other MC/NC against the
  * emulated FMA order). Sweeps (1 thread, best-of-3 GFLOP/s, this loaded
  * machine, +-3 %): loops swapped alone 1024^3 104 -> 107, 2048^3 103 ->
- * 106-107; + NC 4096 and the prefetch: 2048^3 105 -> 109, 128x4096x1024
- * 90.6 -> 97.1, 256^3..1024^3 and 128x784x256 unchanged. No gain from:
- * NC 256 or 512 (the B block in L2: A repacked more often, 1024^3 -5 %),
+ * 106-107; + NC 4096 (and a B prefetch, since dropped): 2048^3 105 ->
+ * 109, 128x4096x1024 90.6 -> 97.1, 256^3..1024^3 and 128x784x256
+ * unchanged. No gain from: a B prefetch 8 k ahead in the tile (side by
+ * side without it, ms: 128x4096x1024 11.92 -> 11.31, 2048^3 160.5 ->
+ * 158.0, 3x3 s2 c128 forward (implicit im2col, same tile) 2.459 ->
+ * 2.389), NC 256 or 512 (the B block in L2: A repacked more often, 1024^3 -5 %),
  * MC 140 or 168 with either order, keeping the old order with NC 512, the
  * prefetch without the swap (+-1 %), prefetching 2 or 4 KiB ahead or the
- * A panel too. A/B against the old blocking (/tmp/ab.sh, 3 rounds, medians
- * of 5, ms; peers' rows drift +-3 % between the two columns): 1024^3
+ * A panel too. A/B against the old blocking (with the prefetch;
+ * /tmp/ab.sh, 3 rounds, medians of 5, ms; peers' rows drift +-3 % between the two columns): 1024^3
  * 20.50 -> 19.88 (XNNPACK 19.97), 2048^3 170.7 -> 159.1 (108 GFLOP/s, 93 %
  * of peak; OpenBLAS 174.8), 128x4096x1024 12.49 -> 11.78 (libxsmm 12.79),
  * 512^3 2.486 -> 2.479 (XNNPACK 2.418).
