@@ -48,6 +48,31 @@ static uint32_t detect(void) {
     return f;
 }
 
+static nb_cpu_caches_t detect_caches(void) {
+    nb_cpu_caches_t cc = {0, 0};
+    uint32_t a, b, c, d;
+    if (__get_cpuid_max(0, NULL) >= 4)
+        for (uint32_t i = 0; i < 16; i++) {   /* deterministic cache parameters (Intel) */
+            __cpuid_count(4, i, a, b, c, d);
+            const uint32_t type = a & 31, level = (a >> 5) & 7;
+            if (type == 0) break;
+            const int64_t bytes = (int64_t)((b >> 22) + 1) * (((b >> 12) & 0x3ff) + 1) *
+                                  ((b & 0xfff) + 1) * ((int64_t)c + 1);
+            if (level == 1 && type == 1) cc.l1d = bytes;
+            if (level == 2 && (type == 1 || type == 3)) cc.l2 = bytes;
+        }
+    const uint32_t ext = __get_cpuid_max(0x80000000u, NULL);
+    if (cc.l1d == 0 && ext >= 0x80000005u) {   /* AMD: L1d KiB in ECX[31:24] */
+        __cpuid(0x80000005u, a, b, c, d);
+        cc.l1d = (int64_t)(c >> 24) * 1024;
+    }
+    if (cc.l2 == 0 && ext >= 0x80000006u) {   /* L2 KiB in ECX[31:16] */
+        __cpuid(0x80000006u, a, b, c, d);
+        cc.l2 = (int64_t)(c >> 16) * 1024;
+    }
+    return cc;
+}
+
 #elif defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
 #ifndef HWCAP_ASIMD
@@ -68,6 +93,29 @@ static uint32_t detect(void) {
 #else
 static uint32_t detect(void) { return 0; }
 #endif
+#if !defined(__x86_64__) && !defined(__i386__)
+static nb_cpu_caches_t detect_caches(void) { return (nb_cpu_caches_t){0, 0}; }
+#endif
+
+static int64_t cache_l1d = -1, cache_l2 = -1;   /* -1: not detected yet */
+static int64_t override_l1d = -1, override_l2 = -1;
+
+nb_cpu_caches_t nb_cpu_caches(void) {
+    if (__atomic_load_n(&cache_l2, __ATOMIC_ACQUIRE) < 0) {
+        const nb_cpu_caches_t cc = detect_caches();
+        __atomic_store_n(&cache_l1d, cc.l1d, __ATOMIC_RELAXED);
+        __atomic_store_n(&cache_l2, cc.l2, __ATOMIC_RELEASE);
+    }
+    const int64_t o1 = __atomic_load_n(&override_l1d, __ATOMIC_RELAXED);
+    const int64_t o2 = __atomic_load_n(&override_l2, __ATOMIC_RELAXED);
+    return (nb_cpu_caches_t){o1 >= 0 ? o1 : __atomic_load_n(&cache_l1d, __ATOMIC_RELAXED),
+                             o2 >= 0 ? o2 : __atomic_load_n(&cache_l2, __ATOMIC_RELAXED)};
+}
+
+void nb_cpu_caches_override(int64_t l1d, int64_t l2) {
+    __atomic_store_n(&override_l1d, l1d < 0 ? -1 : l1d, __ATOMIC_RELAXED);
+    __atomic_store_n(&override_l2, l2 < 0 ? -1 : l2, __ATOMIC_RELAXED);
+}
 
 uint32_t nb_cpu_features(void) {
     static uint32_t cached;

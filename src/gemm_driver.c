@@ -19,6 +19,7 @@
 #include <string.h>
 
 
+#include "cpu_features.h"
 #include "gemm_driver.h"
 #include "internal.h"
 #include "parallel.h"
@@ -61,6 +62,7 @@ typedef struct {
     int wide;               /* direct path: the descriptor's wide tile */
     const float *bpk;       /* prepacked B (nb_gemm_driver_pack_b), or NULL */
     int private_b;          /* split_m: every thread packs all of B for itself */
+    int rows_outer;         /* packed A: row panels outer (nb_gemm_driver_streams_b) */
 } gemm_ctx;
 
 /* op(A)[i,k] and op(B)[k,j] addresses. */
@@ -89,6 +91,27 @@ void nb_gemm_macro_kernel(const nb_gemm_desc *d, int64_t m, int64_t n, int64_t k
     }
 }
 
+int nb_gemm_driver_streams_b(const nb_gemm_desc *d, int64_t kc) {
+    const int64_t l1d = nb_cpu_caches().l1d;
+    return l1d > 0 && kc * d->nr * (int64_t)sizeof(float) > l1d;
+}
+
+/* nb_gemm_macro_kernel with the loops swapped: each packed A micro-panel
+   stays in L1 while the B panels stream past it (from L2 or L3), for a B
+   micro-panel that L1 cannot hold (nb_gemm_driver_streams_b). Same tiles,
+   same calls, so the same bits. */
+static void macro_kernel_rows_outer(const nb_gemm_desc *d, int64_t m, int64_t n, int64_t kc,
+                                    const float *a, const float *b, float *c, int64_t ldc,
+                                    float alpha, float beta) {
+    const int64_t mr = d->mr, nr = d->nr;
+    for (int64_t ir = 0; ir < m; ir += mr) {
+        const size_t mm = (size_t)min64(mr, m - ir);
+        for (int64_t jr = 0; jr < n; jr += nr)
+            d->ukernel(mm, (size_t)min64(nr, n - jr), (size_t)kc, a + ir * kc, b + jr * kc,
+                       c + ir * ldc + jr, (ptrdiff_t)ldc, alpha, beta);
+    }
+}
+
 /* Rows [r0, r1) x packed B panels [p0, p1) of the current (jc, pc) block;
    panel p is at bpan + (p - p0) * nr * kc. */
 static void compute_block(const gemm_ctx *x, float *abuf, int64_t r0, int64_t r1,
@@ -102,7 +125,10 @@ static void compute_block(const gemm_ctx *x, float *abuf, int64_t r0, int64_t r1
         float *c = x->C + ic * x->ldc + jc + j0;
         if (!x->adirect) {
             d->pack_a(x->ta, (size_t)mc, (size_t)kc, a_at(x, ic, pc), (ptrdiff_t)x->lda, abuf);
-            nb_gemm_macro_kernel(d, mc, n, kc, abuf, bpan, c, x->ldc, x->alpha, beta);
+            if (x->rows_outer)
+                macro_kernel_rows_outer(d, mc, n, kc, abuf, bpan, c, x->ldc, x->alpha, beta);
+            else
+                nb_gemm_macro_kernel(d, mc, n, kc, abuf, bpan, c, x->ldc, x->alpha, beta);
             continue;
         }
         /* A read in place: the same loops with the A-direct tile. */
@@ -227,6 +253,7 @@ static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *float
     x->private_b = nt > 1 && x->split_m && np <= PRIVATE_B_PANELS && !x->bpk;
     x->kcb = kcb;
     x->ncb = ncb;
+    x->rows_outer = nb_gemm_driver_streams_b(d, kcb);
     const int64_t adirect_n = d->adirect_sgemm_max_n > d->adirect_max_n ? d->adirect_sgemm_max_n
                                                                           : d->adirect_max_n;
     x->adirect = !x->ta && d->ukernel_adirect && x->N <= adirect_n && x->K >= d->adirect_min_k;
@@ -396,7 +423,7 @@ nb_status nb_gemm_driver_reserve(const nb_gemm_desc *d, int trans_a, int trans_b
     const int nt = packed_threads(d, trans_a, trans_b, M, N, K, 1.0f);
     if (nt == 0) return NB_OK;
     gemm_ctx x = {d, trans_a, trans_b, M, N, K, 1.0f, 0.0f, NULL, NULL, 0, 0, 0, NULL,
-                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, NULL, 0};
+                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, NULL, 0, 0};
     size_t floats;
     plan_packed(d, &x, nt, &floats);
     return nb_scratch_reserve(NB_SCRATCH_GEMM, floats * sizeof(float)) ? NB_OK : NB_ERR_OOM;
@@ -413,7 +440,7 @@ nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,
         return NB_OK;
     }
     gemm_ctx x = {d, trans_a, trans_b, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C,
-                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, NULL, 0};
+                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, NULL, 0, 0};
     /* M*N*K saturates instead of overflowing: it only sizes the team. */
     int64_t mnk;
     if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;
@@ -455,7 +482,7 @@ nb_status nb_gemm_driver_run_prepacked(const nb_gemm_desc *d, int trans_a, int64
         return NB_OK;
     }
     gemm_ctx x = {d, trans_a, 0, M, N, K, alpha, beta, A, NULL, lda, 0, ldc, C,
-                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, bpk, 0};
+                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, bpk, 0, 0};
     int64_t mnk;
     if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;
     return run_packed(d, &x, nb_threads_for(mnk, d->min_mnk_per_thread));

@@ -41,6 +41,14 @@ void nb_gemm_macro_kernel(const nb_gemm_desc *d, int64_t m, int64_t n, int64_t k
                           const float *a, const float *b, float *c, int64_t ldc, float alpha,
                           float beta);
 
+/* 1 when a packed B micro-panel of kc rows (kc x nr floats) is larger than
+   this CPU's L1d (cpu_features.h; 0 when unknown). The packed path then
+   runs each A block's row panels outer and its column panels inner (the A
+   micro-panel stays in L1, the B panels stream from L2/L3) instead of
+   nb_gemm_macro_kernel's order; configurations size NC by it too. Loop
+   order and blocking never change a bit of C. */
+int nb_gemm_driver_streams_b(const nb_gemm_desc *d, int64_t kc);
+
 /* Runs the whole GEMM (arguments validated by nb_sgemm). NB_ERR_OOM when
    the packing buffers cannot be allocated, before C is touched. */
 nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,

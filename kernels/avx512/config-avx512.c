@@ -37,6 +37,37 @@
  * Measured side by side (1 thread, GFLOP/s, median of 10): 128x4096x1024
  * 89.7 -> 104-111; 256^3..2048^3, 3136x64x576 and the MLP shapes unchanged
  * within the noise (+-3 %); KC = 256 and MC = 112, 224, 336 no better.
+ * Zen 4 (session 12: L1d 32 KiB, L2 1 MiB, one 512-bit FMA a cycle): the
+ * 48 KiB B micro-panel does not fit L1d, so the packed path swaps its two
+ * inner loops there (gemm_driver.c, nb_gemm_driver_streams_b: the CPUID
+ * L1d size against kc x nr floats): each 21 KiB A micro-panel stays in L1
+ * while the B panels stream past it from L2/L3, and, as the B block then
+ * comes from L3 whatever its width, NC = 4096 (A packed once per 4096
+ * columns, not 1024). Loop order and NC never change a bit (KC stays 384;
+ * tests/test_gemm_blocking.c runs both orders and other MC/NC against the
+ * emulated FMA order). Sweeps (1 thread, best-of-3 GFLOP/s, this loaded
+ * machine, +-3 %): loops swapped alone 1024^3 104 -> 107, 2048^3 103 ->
+ * 106-107; + NC 4096 (and a B prefetch, since dropped): 2048^3 105 ->
+ * 109, 128x4096x1024 90.6 -> 97.1, 256^3..1024^3 and 128x784x256
+ * unchanged. No gain from: a B prefetch 8 k ahead in the tile (side by
+ * side without it, ms: 128x4096x1024 11.92 -> 11.31, 2048^3 160.5 ->
+ * 158.0, 3x3 s2 c128 forward (implicit im2col, same tile) 2.459 ->
+ * 2.389), NC 256 or 512 (the B block in L2: A repacked more often, 1024^3 -5 %),
+ * MC 140 or 168 with either order, keeping the old order with NC 512, the
+ * prefetch without the swap (+-1 %), prefetching 2 or 4 KiB ahead or the
+ * A panel too. A/B against the old blocking (with the prefetch;
+ * /tmp/ab.sh, 3 rounds, medians of 5, ms; peers' rows drift +-3 % between the two columns): 1024^3
+ * 20.50 -> 19.88 (XNNPACK 19.97), 2048^3 170.7 -> 159.1 (108 GFLOP/s, 93 %
+ * of peak; OpenBLAS 174.8), 128x4096x1024 12.49 -> 11.78 (libxsmm 12.79),
+ * 512^3 2.486 -> 2.479 (XNNPACK 2.418).
+ * With the swapped loops, MC 28, 42 or 168 instead of 84: 512^3, 1024^3,
+ * 128x4096x1024, 128x784x256 1-5 % slower. Swapping at K = 256 too (B
+ * panel 32 KiB = L1d; forced through a smaller L1d): 128x784x256 103.8 ->
+ * 102.7. The 14x32 direct tile at 64^3 / 128^3 instead of the 6x64: 110.9
+ * -> 104.0 / 113.4 -> 107.8 here too. 2 threads (column split: each
+ * thread streams its 768 KiB of B panels, in its L2, past an A panel in
+ * L1): 1024^3 11.55 -> 10.59 ms (1.91x its 1 thread), 2048^3 91.9 ->
+ * 81.0 ms (1.96x), loaded machine, 2 rounds.
  * A in place (ukernel_adirect, the same tile loop reading A's rows where
  * they are) whenever N <= 128, for any K: with 2-4 column panels to reuse
  * it, packing an A block costs more than it saves, even after the packer
@@ -88,6 +119,7 @@
  */
 #include <immintrin.h>
 
+#include "gemm_driver.h"
 #include "rowsum-f64-avx512.h"
 #include "ukernel.h"
 
@@ -112,7 +144,10 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->gemm.nr = 32;
     cfg->gemm.mc = 84;
     cfg->gemm.kc = 384;
-    cfg->gemm.nc = 1024;
+    /* Where L1d cannot hold the 48 KiB B micro-panel (Zen 4: 32 KiB) the
+       driver streams B panels past the A panel (see above), and the B block
+       then comes from L3 whatever NC is: a wider one packs A less often. */
+    cfg->gemm.nc = nb_gemm_driver_streams_b(&cfg->gemm, cfg->gemm.kc) ? 4096 : 1024;
     cfg->gemm.ukernel = nb_f32_gemm_ukernel_14x32__avx512;
     cfg->gemm.pack_a = nb_f32_packa_ukernel_14__avx512;
     cfg->gemm.pack_b = nb_f32_packb_ukernel_32__avx512_rows;
