@@ -14,9 +14,10 @@
  *     of NR); for each NR-pixel tile of it, left to right, every row tile
  *     runs over the tile's K x NR block of the image, which stays in L1/L2
  *     across the row tiles (the first row tile, NB_PW_PREFETCH, prefetches
- *     the next tiles' rows); for long sums (K >= PW_COPY_MIN_K) the first
- *     row tile also copies the block, contiguous, for the others (xcopy:
- *     K rows HW apart fall into few L1 sets, see pw_run), and every row
+ *     the next tiles' rows); for long sums (K >= PW_COPY_MIN_K; and
+ *     K >= PW_COPY_MID_K with many row tiles and the input out of L2) the
+ *     first row tile also copies the block, contiguous, for the others
+ *     (xcopy: K rows HW apart fall into few L1 sets, see pw_run), and every row
  *     tile prefetches its share of a later block (nb_pw_prefetch, pw_run);
  *     for short sums a row tile runs a span of several tiles in one call
  *     before the next row tile (c->span, pw_run).
@@ -69,6 +70,12 @@
  *   tile's samples in the first row tile (1/6 of the FMAs), the one that
  *   reads the image from L3; oneDNN's 3-vector x 4-pixel blocked tile
  *   covers all 24 channels and reads the image once.
+ * Tried and not kept (session 12, Zen 4, AVX-512, 1 thread, min CPU time
+ * of 12 runs alternating): the spread share without the copy, a span of 1
+ * tile at K = 64 (PW_SPAN_BYTES 12 KiB), the AVX-512 channel loop unrolled
+ * by 2 or 4: all within 1-2 % on every 1x1 row. At n1 the AVX-512 tile's
+ * channel loop takes ~91 % of the samples and the layers run at ~94 % of
+ * the FMA peak (oneDNN ~97 %): what is left is outside the loop.
  * The 8x48 tile alone over an L1-resident, contiguous block (K = 128, one
  * row tile) runs at 175-178 GFLOP/s with its prefetches (76 % of the 233
  * peak), a copy of its loop without them at 186-191; the layers at 60-66 %,
@@ -84,6 +91,8 @@
 #define PW_COPY_MIN_K 256
 #define PW_COPY_FLOATS (64 * 1024)
 #define PW_COPY_MAX_IN (1024 * 1024)
+#define PW_COPY_MID_K 64    /* mid-length sums: see pw_run */
+#define PW_COPY_MID_MT 8
 #define PW_SPREAD_DIST 2   /* tiles ahead: the next block but one */
 #define PW_SPAN_BYTES (24 * 1024)
 
@@ -224,9 +233,24 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
        -> 86, 75 -> 68 / 103-121 -> 89), and at K = 24..144 it changed
        nothing beyond noise: only K >= PW_COPY_MIN_K and inputs up to
        PW_COPY_MAX_IN floats. The copy holds the same values: the bits do
-       not depend on it. */
-    c->copy = c->mt > 1 && c->K >= PW_COPY_MIN_K && c->K * c->cd->pw.nr <= PW_COPY_FLOATS &&
-              d->n * c->in_ch * c->HW <= PW_COPY_MAX_IN;
+       not depend on it.
+       Mid-length sums (session 12, Zen 4: L1d 32 KiB 8-way, L2 1 MiB):
+       K = 64 with many row tiles (M = 256: 32 AVX-512 / 64 AVX2 row tiles)
+       and the input out of L2 (n8, 6.4 MB) take the copy too (with it, on
+       AVX-512, the spread share below). One binary, copy on / off
+       alternating, 1 thread, min of 12 runs' CPU time (ms), 3 rounds:
+       AVX-512 backward-data n8 c256->k64 8.52 -> 8.07 (oneDNN 7.63),
+       forward n8 c64->k256 8.29 -> 7.72 (oneDNN 9.0); AVX2 8.38 <- 9.23
+       and 8.43 <- 10.19 (oneDNN AVX2 7.94 / 7.96). Not taken: at n1
+       (input in L2) K = 64 changed nothing on AVX-512 and lost 1-2 % on
+       AVX2; K = 144 / 24 with 3 row tiles (M = 24) lost 2-5 %, K <= 24
+       lost 5-8 % (the copy turns the span off); n8 at K = 256 (the long
+       rule's input cap) lost 3 % on AVX2, equal on AVX-512. */
+    const int64_t in_floats = d->n * c->in_ch * c->HW;
+    c->copy = c->K * c->cd->pw.nr <= PW_COPY_FLOATS &&
+              ((c->mt > 1 && c->K >= PW_COPY_MIN_K && in_floats <= PW_COPY_MAX_IN) ||
+               (c->mt >= PW_COPY_MID_MT && c->K >= PW_COPY_MID_K && c->K < PW_COPY_MIN_K &&
+                in_floats > PW_COPY_MAX_IN));
     /* With the copy, the first row tile alone used to prefetch (3 lines a
        channel step, 4 tiles ahead): the image's lines come from L3/DRAM,
        and its burst of 768 prefetches a block (K = 256) held the L1 fill

@@ -10,7 +10,8 @@
  *     multiples of 16 and NR = 48 and odd, odd channel counts, sums over
  *     two and three KC blocks (the bias then comes with the first), groups,
  *     short sums whose row tiles run spans of several tiles (the last
- *     span and tile partial), several pixel blocks a task (the tile itself, streamed stores
+ *     span and tile partial), the first row tile's block copy (long sums,
+ *     and K = 64 with the input over PW_COPY_MAX_IN), several pixel blocks a task (the tile itself, streamed stores
  *     included: test_pwconv_ukernels.c);
  *   - the same bits for 1, 2 and 3 threads, and for an image alone as in
  *     its batch;
@@ -54,6 +55,8 @@ static const nb_conv2d_desc shapes[] = {
     {2,   4,  1, 23,   3, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* M 3 / 4; 23 pixels (NR 24 - 1) */
     {2,  24, 30, 37,  40, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* short sums: spans of tiles, 1110 pixels */
     {1,  16,  9, 61,  64, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* K 16 / 64: spans, 549 pixels */
+    {1,  64, 129, 129, 64, 1, 1, 1, 1, 0, 0, 1, 1, 1}, /* K 64, M 64, input over 1 Mi floats:
+                                                          the mid-length block copy; 16641 pixels */
 };
 #define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 
