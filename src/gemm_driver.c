@@ -222,7 +222,9 @@ static int64_t nc_block(const nb_gemm_desc *d, int64_t N, int64_t nc) {
    packing buffer. */
 static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *floats) {
     const int64_t kcb = min64(x->K, d->kc);
-    int64_t ncb = round_up(min64(x->N, nc_block(d, x->N, d->nc)), d->nr);
+    const int rows_outer = nb_gemm_driver_streams_b(d, kcb);
+    const int64_t nc = rows_outer && d->nc_streamed > 0 ? d->nc_streamed : d->nc;
+    int64_t ncb = round_up(min64(x->N, nc_block(d, x->N, nc)), d->nr);
     const int64_t mcb = round_up(min64(x->M, d->mc), d->mr);
     const int64_t mp = (x->M + d->mr - 1) / d->mr;
     int64_t np = ncb / d->nr;
@@ -242,7 +244,7 @@ static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *float
            0.5-1.4 ms on 1 thread (2048x1056x2048, two NC blocks, against
            2048x1024x2048, one), 1-3 % of a thread's ~50 ms. */
         if (!x->split_m) {
-            ncb = round_up(min64(x->N, nc_block(d, x->N, d->nc * nt)), d->nr);
+            ncb = round_up(min64(x->N, nc_block(d, x->N, nc * nt)), d->nr);
             np = ncb / d->nr;
         }
         const int64_t units = x->split_m ? mp : np;
@@ -253,7 +255,7 @@ static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *float
     x->private_b = nt > 1 && x->split_m && np <= PRIVATE_B_PANELS && !x->bpk;
     x->kcb = kcb;
     x->ncb = ncb;
-    x->rows_outer = nb_gemm_driver_streams_b(d, kcb);
+    x->rows_outer = rows_outer;
     const int64_t adirect_n = d->adirect_sgemm_max_n > d->adirect_max_n ? d->adirect_sgemm_max_n
                                                                           : d->adirect_max_n;
     x->adirect = !x->ta && d->ukernel_adirect && x->N <= adirect_n && x->K >= d->adirect_min_k;

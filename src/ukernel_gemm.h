@@ -131,6 +131,11 @@ typedef struct {
     nb_gemm_ukernel_direct_fn ukernel_direct_wide;
     int direct_wide_mr, direct_wide_nr;
     int64_t direct_wide_max_kn;
+    /* Optional: the NC of the SGEMM's packed path where one B micro-panel
+       (kc x nr floats) does not fit the CPU's L1d and the driver streams B
+       panels past each A panel (gemm_driver.c, nb_gemm_driver_streams_b);
+       0: nc. MC / NC never change a bit of C. */
+    int64_t nc_streamed;
 } nb_gemm_desc;
 
 #endif

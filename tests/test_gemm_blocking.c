@@ -84,13 +84,15 @@ static void simd_sgemm_bits_do_not_depend_on_mc_nc(void **state) {
                 nb_gemm_desc d = d0;
                 d.mc = mcs[v];
                 d.nc = ncs[(v + r) % 3];
+                d.nc_streamed = v == 2 ? 0 : ncs[(v + r + 1) % 3];   /* the streamed order's own NC */
                 nb_cpu_caches_override(r % 2 ? 1024 : (int64_t)1 << 30, -1);
                 nb_set_num_threads(v == 1 ? 3 : 1);
                 memcpy(b.C, C0, b.nc * sizeof(float));
                 assert_int_equal(nb_gemm_driver_run(&d, c.ta, c.tb, c.M, c.N, c.K, c.alpha, b.A, c.lda,
                                                     b.B, c.ldb, c.beta, b.C, c.ldc), NB_OK);
                 char how[96];
-                snprintf(how, sizeof how, "MC %lld NC %lld", (long long)d.mc, (long long)d.nc);
+                snprintf(how, sizeof how, "MC %lld NC %lld / %lld streamed", (long long)d.mc,
+                         (long long)d.nc, (long long)d.nc_streamed);
                 expect_emulated(&c, b.C, E, how);
             }
             nb_cpu_caches_override(-1, -1);

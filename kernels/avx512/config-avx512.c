@@ -119,7 +119,6 @@
  */
 #include <immintrin.h>
 
-#include "gemm_driver.h"
 #include "rowsum-f64-avx512.h"
 #include "ukernel.h"
 
@@ -147,7 +146,8 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     /* Where L1d cannot hold the 48 KiB B micro-panel (Zen 4: 32 KiB) the
        driver streams B panels past the A panel (see above), and the B block
        then comes from L3 whatever NC is: a wider one packs A less often. */
-    cfg->gemm.nc = nb_gemm_driver_streams_b(&cfg->gemm, cfg->gemm.kc) ? 4096 : 1024;
+    cfg->gemm.nc = 1024;
+    cfg->gemm.nc_streamed = 4096;
     cfg->gemm.ukernel = nb_f32_gemm_ukernel_14x32__avx512;
     cfg->gemm.pack_a = nb_f32_packa_ukernel_14__avx512;
     cfg->gemm.pack_b = nb_f32_packb_ukernel_32__avx512_rows;
