@@ -18,17 +18,15 @@ static inline __mmask16 nb_avx512_mask(int64_t n) {
     return (__mmask16)(n >= 16 ? 0xffffu : n <= 0 ? 0u : (1u << n) - 1u);
 }
 
-/* Software prefetch of the two lines NB_AVX512_PF_BYTES past p, for the
- * streaming kernels that consume 128 bytes a step (the AVX2 kernels'
- * measurement: the hardware prefetcher alone keeps too few lines in flight
- * for one core to reach its read bandwidth). Address as an integer: a
- * prefetch past the end of an array never faults. */
-#define NB_AVX512_PF_BYTES 8192
-static inline void nb_avx512_prefetch_ahead(const float *p) {
-    const uintptr_t a = (uintptr_t)p + NB_AVX512_PF_BYTES;
-    _mm_prefetch((const char *)a, _MM_HINT_T0);
-    _mm_prefetch((const char *)(a + 64), _MM_HINT_T0);
-}
+/* No software prefetch in the streaming reductions (session 12, Zen 4).
+ * They used to prefetch the two lines 8 KiB ahead per 128 bytes (the AVX2
+ * kernels' measurement on the Xeon: the hardware prefetcher alone kept too
+ * few lines in flight). On Zen 4, in a harness alternating each kernel with
+ * the read probe over the same 64 MiB (the driver's segment loop around
+ * it), without the prefetches: sum 104-108 % of the probe (98-104 % with),
+ * max 113-117 % (96-99 %), row sums 103 % (99-101 %), column sums 82-94 %
+ * (70-76 %, and 1, 2, 4 or 16 KiB ahead no better). Re-measure on the Xeon
+ * before putting them back. */
 
 /* v, pinned in a register: GCC otherwise folds one load into each of the
    three instructions of nb_avx512_max_nan that read it (three loads where
