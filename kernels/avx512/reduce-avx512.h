@@ -117,8 +117,9 @@ void nb_avx512_tile16x16_full(const float *s, int64_t lds, __m512 out[16]) {
  * between; rows 16 KiB apart all fall in one set of Zen 4's 8-way 32 KiB
  * L1, so the line is evicted between its four reads and every read goes to
  * L2 (1x4096x4096 B^T GEMV on Zen 4: 30 GB/s from L2 with inserts, 46 with
- * this plan). Shuffle-bound in L1 (64 shuffle uops against 48 inserts and
- * 32 shuffles), so the insert plan stays where the rows are in cache. */
+ * this plan). 64 shuffle uops against the insert plan's 48 inserts and 32
+ * shuffles; the insert plan stays for the masked edge tiles (and for the
+ * SGEMM packers, not measured with this one). */
 static inline __attribute__((always_inline))
 void nb_avx512_tile16x16_lines(const float *s, int64_t lds, __m512 out[16]) {
     __m512 t[16];
