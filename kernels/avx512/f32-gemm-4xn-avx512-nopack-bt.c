@@ -33,16 +33,22 @@
  * each row's line once (nb_avx512_tile16x16_lines) instead of four 128-bit
  * inserts per line: with ldb = 4096 the 16 rows share one L1 set and the
  * line was evicted between its reads (7.9 -> 9.9 GFLOP/s at 1x4096x4096,
- * XNNPACK 10.4-10.9 in the same runs). The software prefetches (each row
- * 512 B ahead, and the next 16 rows' first lines) were dropped with it:
- * in a harness alternating with the read probe over the same 64 MiB, the
- * new tile without prefetch ran at 100-105 % of the probe, with each row
- * prefetched 512 B ahead at 97-99 %, 2 KiB ahead 73-81 %.
+ * XNNPACK 10.4-10.9 in the same runs). The L1 prefetches (each row 512 B
+ * ahead, and the next 16 rows' first lines) became T1 prefetches 2 KiB
+ * ahead (NB_BT_PF_BYTES).
  */
 #include <assert.h>
 
 #include "gemm-avx512.h"
 #include "reduce-avx512.h"
+
+/* Each row of B is prefetched 2 KiB ahead with the T1 hint, once per line
+   (session 12, Zen 4, harness alternating with the read probe over the same
+   64 MiB): T1 at 1 or 2 KiB ran at 113-117 % of the probe on a loaded
+   machine and 73-83 % on a quiet one, no prefetch at 103-106 % and 68-72 %;
+   the T0 hint (into L1, where the 16 rows share one set) at 512 B 95-99 %,
+   at 1 or 2 KiB 71-78 %; NTA at 4 KiB 77 %. */
+#define NB_BT_PF_BYTES 2048
 
 static inline __attribute__((always_inline))
 void bt_fma(const size_t M, size_t kk, const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a, const __m512 t[16],
@@ -67,6 +73,11 @@ void bt_block(const size_t M, size_t n, size_t K, size_t kc, const float *a, ptr
         /* Whole tiles: one 512-bit load per row of B (reduce-avx512.h). */
         if (n == 16) {
             for (; p + 16 <= pe; p += 16) {
+                /* Integer addresses: past the last row a prefetch is
+                   harmless, a pointer would not be. */
+                const uintptr_t pf = (uintptr_t)(b + p) + NB_BT_PF_BYTES;
+                for (size_t q = 0; q < 16; q++)
+                    _mm_prefetch((const char *)(pf + q * (uintptr_t)ldb * sizeof(float)), _MM_HINT_T1);
                 __m512 t[16];
                 nb_avx512_tile16x16_lines(b + p, ldb, t);
                 bt_fma(M, 16, a + (ptrdiff_t)p * cs_a, rs_a, cs_a, t, acc);
