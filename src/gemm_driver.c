@@ -345,9 +345,8 @@ static nb_status run_rows(gemm_ctx *x, int nt) {
         const int64_t per_thread = (x->N + nt - 1) / nt;
         x->rows1_n = min64(x->d->rows1_max_n, (per_thread + 63) / 64 * 64);
     }
-    /* B^T, M == 1: the same, a multiple of 16 rows of B; the kernel
-       prefetches the start of its next 16 rows at the end of the current
-       ones, which only helps within one call. */
+    /* B^T, M == 1: the same, a multiple of 16 rows of B (one call streams
+       them in order; the chunking never changes a bit of C either). */
     if (x->tb && x->M == 1) {
         const int64_t per_thread = (x->N + nt - 1) / nt;
         x->rows1_n = (per_thread + 15) / 16 * 16;

@@ -6,7 +6,9 @@
  * time, instead of being packed.
  *
  * Sixteen columns of C are one zmm: 16 rows of B x 16 k are loaded and
- * transposed in registers (nb_avx512_tile16x16, reduce-avx512.h), so lane
+ * transposed in registers (nb_avx512_tile16x16_lines for whole tiles: one
+ * 512-bit load per row; nb_avx512_tile16x16 with masks at the edges;
+ * reduce-avx512.h), so lane
  * j of vector s holds op(B)[p + s, j]; each accumulator lane then receives
  * one FMA per k in k order. Register plan: 16 transposed B vectors, m
  * accumulators, the broadcasts of A from memory. K is cut into the
@@ -26,23 +28,38 @@
  * they cut the misses in flight instead of adding to them. A caller that
  * reuses B should pack it once (nb_sgemm_pack_b): the prepacked GEMV reads
  * it as one run per KC block at the machine's read bandwidth.
+ *
+ * Session 12 (Zen 4, 1 MiB L2, 8-way 32 KiB L1): the whole tiles now load
+ * each row's line once (nb_avx512_tile16x16_lines) instead of four 128-bit
+ * inserts per line: with ldb = 4096 the 16 rows share one L1 set and the
+ * line was evicted between its reads (7.9 -> 9.9 GFLOP/s at 1x4096x4096,
+ * XNNPACK 10.4-10.9 in the same runs). The L1 prefetches (each row 512 B
+ * ahead, and the next 16 rows' first lines) became T1 prefetches 2 KiB
+ * ahead (NB_BT_PF_BYTES).
  */
 #include <assert.h>
 
 #include "gemm-avx512.h"
 #include "reduce-avx512.h"
 
-/* How far ahead (in floats) each row of B is prefetched into L1: 512 B, 8
-   lines. The L2 streamer runs ahead of each row's 4 KiB page on its own; a
-   software prefetch that lands in L2 holds an L1 fill buffer for an L2 hit
-   only, one that misses L2 holds it for the whole L3/DRAM trip and takes it
-   from the demand loads (see the session 9 note above). 1 KiB ahead likely
-   reached past the streamer's lead more often: at 1x4096x4096, 8 lines ran
-   3 % faster than 16, and 3-4 % faster than 4 or 12, in interleaved runs. */
-#define NB_BT_PF 128
+/* Each row of B is prefetched 2 KiB ahead with the T1 hint, once per line
+   (session 12, Zen 4, harness alternating with the read probe over the same
+   64 MiB): T1 at 1 or 2 KiB ran at 113-117 % of the probe on a loaded
+   machine and 73-83 % on a quiet one, no prefetch at 103-106 % and 68-72 %;
+   the T0 hint (into L1, where the 16 rows share one set) at 512 B 95-99 %,
+   at 1 or 2 KiB 71-78 %; NTA at 4 KiB 77 %. */
+#define NB_BT_PF_BYTES 2048
 
 static inline __attribute__((always_inline))
-void bt_block(const size_t M, size_t n, size_t nnext, size_t K, size_t kc, const float *a, ptrdiff_t rs_a,
+void bt_fma(const size_t M, size_t kk, const float *a, ptrdiff_t rs_a, ptrdiff_t cs_a, const __m512 t[16],
+            __m512 acc[4]) {
+    for (size_t s = 0; s < kk; s++)
+        for (size_t i = 0; i < M; i++)
+            acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(a[(ptrdiff_t)i * rs_a + (ptrdiff_t)s * cs_a]), t[s], acc[i]);
+}
+
+static inline __attribute__((always_inline))
+void bt_block(const size_t M, size_t n, size_t K, size_t kc, const float *a, ptrdiff_t rs_a,
               ptrdiff_t cs_a, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha,
               float beta) {
     const __m512 valpha = _mm512_set1_ps(alpha);
@@ -52,27 +69,25 @@ void bt_block(const size_t M, size_t n, size_t nnext, size_t K, size_t kc, const
         const float bp = p0 == 0 ? beta : 1.0f;
         __m512 acc[4];
         for (size_t i = 0; i < M; i++) acc[i] = _mm512_setzero_ps();
-        for (size_t p = p0; p < pe; p += 16) {
-            const size_t kk = pe - p < 16 ? pe - p : 16;
-            /* Each of the 16 rows of B, NB_BT_PF floats ahead, once per
-               line (the AVX2 kernel measured +15% at 4096 x 4096 over the
-               hardware prefetchers alone). Past the end of the rows, the
-               starts of the next block's nnext rows instead: that block
-               then starts on lines already in flight, not on 16 cold
-               misses (no other prefetch would cover its first lines). */
-            if (p + NB_BT_PF >= K && nnext > 0) {
-                for (size_t q = 0; q < nnext; q++)
-                    _mm_prefetch((const char *)(b + (ptrdiff_t)(q + 16) * ldb + (p + NB_BT_PF - K)), _MM_HINT_T0);
-            } else {
-                for (size_t q = 0; q < n; q++)
-                    _mm_prefetch((const char *)(b + (ptrdiff_t)q * ldb + p + NB_BT_PF), _MM_HINT_T0);
+        size_t p = p0;
+        /* Whole tiles: one 512-bit load per row of B (reduce-avx512.h). */
+        if (n == 16) {
+            for (; p + 16 <= pe; p += 16) {
+                /* Integer addresses: past the last row a prefetch is
+                   harmless, a pointer would not be. */
+                const uintptr_t pf = (uintptr_t)(b + p) + NB_BT_PF_BYTES;
+                for (size_t q = 0; q < 16; q++)
+                    _mm_prefetch((const char *)(pf + q * (uintptr_t)ldb * sizeof(float)), _MM_HINT_T1);
+                __m512 t[16];
+                nb_avx512_tile16x16_lines(b + p, ldb, t);
+                bt_fma(M, 16, a + (ptrdiff_t)p * cs_a, rs_a, cs_a, t, acc);
             }
+        }
+        for (; p < pe; p += 16) {
+            const size_t kk = pe - p < 16 ? pe - p : 16;
             __m512 t[16];
             nb_avx512_tile16x16(b + p, ldb, (int64_t)n, (int64_t)kk, t);
-            for (size_t s = 0; s < kk; s++)
-                for (size_t i = 0; i < M; i++)
-                    acc[i] = _mm512_fmadd_ps(_mm512_set1_ps(a[(ptrdiff_t)i * rs_a + (ptrdiff_t)(p + s) * cs_a]),
-                                             t[s], acc[i]);
+            bt_fma(M, kk, a + (ptrdiff_t)p * cs_a, rs_a, cs_a, t, acc);
         }
         const __m512 vbeta = _mm512_set1_ps(bp);
         const int mode = nb_avx512_epilogue_mode(alpha, bp);
@@ -91,16 +106,15 @@ void nb_f32_gemm_ukernel_4xn__avx512_nopack_bt(size_t m, size_t n, size_t K, siz
         const float *bj = b + (ptrdiff_t)j * ldb;
         float *cj = c + j;
         /* Constant row counts keep the accumulators in registers; the
-           GEMV's full 16-row blocks get constant n too (the full tile and
-           an unrolled prefetch loop, no per-step row checks). */
-        const size_t nnext = n - j - nj < 16 ? n - j - nj : 16;
+           GEMV's full 16-row blocks get constant n too (no per-step row
+           checks). */
         if (nj == 16 && m == 1)
-            bt_block(1, 16, nnext, K, kc, a, rs_a, cs_a, bj, ldb, cj, ldc, alpha, beta);
+            bt_block(1, 16, K, kc, a, rs_a, cs_a, bj, ldb, cj, ldc, alpha, beta);
         else switch (m) {
-        case 1: bt_block(1, nj, 0, K, kc, a, rs_a, cs_a, bj, ldb, cj, ldc, alpha, beta); break;
-        case 2: bt_block(2, nj, 0, K, kc, a, rs_a, cs_a, bj, ldb, cj, ldc, alpha, beta); break;
-        case 3: bt_block(3, nj, 0, K, kc, a, rs_a, cs_a, bj, ldb, cj, ldc, alpha, beta); break;
-        default: bt_block(4, nj, 0, K, kc, a, rs_a, cs_a, bj, ldb, cj, ldc, alpha, beta); break;
+        case 1: bt_block(1, nj, K, kc, a, rs_a, cs_a, bj, ldb, cj, ldc, alpha, beta); break;
+        case 2: bt_block(2, nj, K, kc, a, rs_a, cs_a, bj, ldb, cj, ldc, alpha, beta); break;
+        case 3: bt_block(3, nj, K, kc, a, rs_a, cs_a, bj, ldb, cj, ldc, alpha, beta); break;
+        default: bt_block(4, nj, K, kc, a, rs_a, cs_a, bj, ldb, cj, ldc, alpha, beta); break;
         }
     }
 }

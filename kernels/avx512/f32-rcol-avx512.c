@@ -9,6 +9,14 @@
  * min are exact with the NaN and signed-zero rules of reduce-avx512.h
  * (vrangeps, vcmpps and a masked vaddps: 3 uops a vector, where the vmaxps
  * form took 5 and ran at half raddcol's speed in L1).
+ *
+ * No software prefetch (session 12, Zen 4): the two prefetches per 128
+ * bytes 8 KiB ahead (reduce-avx512.h) cost colsum 4096x4096 a quarter of
+ * its speed there: in a harness alternating with the read probe over the
+ * same 64 MiB, 70-76 % of the probe with them (8, 4, 2 or 1 KiB ahead
+ * alike), 82-94 % without. The 16 KiB accumulator strip shares the 32 KiB
+ * L1 with the lines prefetched ahead, and the hardware prefetchers keep the
+ * one sequential stream of a column sum fed on their own.
  */
 #include <assert.h>
 
@@ -17,8 +25,6 @@
 #define NB_COL_BODY(OP)                                                                     \
     int64_t j = 0;                                                                          \
     for (; j + 64 <= n; j += 64) {                                                          \
-        nb_avx512_prefetch_ahead(x + j);                                                    \
-        nb_avx512_prefetch_ahead(x + j + 32);                                               \
         const __m512 x0 = nb_avx512_in_reg(_mm512_loadu_ps(x + j));                         \
         const __m512 x1 = nb_avx512_in_reg(_mm512_loadu_ps(x + j + 16));                    \
         const __m512 x2 = nb_avx512_in_reg(_mm512_loadu_ps(x + j + 32));                    \

@@ -13,8 +13,8 @@
  * zero (the tie's sign) or a NaN was seen: two passes over a relu output.
  * Register plan: four 16-lane accumulators, seeded with x[0], take 64
  * floats an iteration (vrangeps: latency 4, so four independent chains
- * keep one a cycle in flight), plus two prefetches of the lines 8 KiB
- * ahead per 128 bytes. Tail: 16 floats a step, then one masked load whose
+ * keep one a cycle in flight); no software prefetch (reduce-avx512.h).
+ * Tail: 16 floats a step, then one masked load whose
  * cleared lanes keep x[0] (no over-read).
  */
 #include <assert.h>
@@ -38,8 +38,6 @@ static inline float rminmax_contig(int64_t n, const float *x, const int is_max) 
     __m512 a0 = first, a1 = first, a2 = first, a3 = first;
     int64_t i = 0;
     for (; i + 64 <= n; i += 64) {
-        nb_avx512_prefetch_ahead(x + i);
-        nb_avx512_prefetch_ahead(x + i + 32);
         const __m512 x0 = _mm512_loadu_ps(x + i), x1 = _mm512_loadu_ps(x + i + 16);
         const __m512 x2 = _mm512_loadu_ps(x + i + 32), x3 = _mm512_loadu_ps(x + i + 48);
         if (_mm512_kor(_mm512_cmp_ps_mask(x0, x1, _CMP_UNORD_Q), _mm512_cmp_ps_mask(x2, x3, _CMP_UNORD_Q)))

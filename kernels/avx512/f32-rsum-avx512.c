@@ -22,7 +22,6 @@ void nb_f32_rsum_ukernel__avx512_u32(int64_t n, const float *x, int64_t incx, fl
     __m512 a0 = _mm512_loadu_ps(acc), a1 = _mm512_loadu_ps(acc + 16);
     int64_t i = 0;
     for (; i + 32 <= n; i += 32) {
-        nb_avx512_prefetch_ahead(x + i);
         a0 = _mm512_add_ps(a0, _mm512_loadu_ps(x + i));
         a1 = _mm512_add_ps(a1, _mm512_loadu_ps(x + i + 16));
     }

@@ -18,17 +18,15 @@ static inline __mmask16 nb_avx512_mask(int64_t n) {
     return (__mmask16)(n >= 16 ? 0xffffu : n <= 0 ? 0u : (1u << n) - 1u);
 }
 
-/* Software prefetch of the two lines NB_AVX512_PF_BYTES past p, for the
- * streaming kernels that consume 128 bytes a step (the AVX2 kernels'
- * measurement: the hardware prefetcher alone keeps too few lines in flight
- * for one core to reach its read bandwidth). Address as an integer: a
- * prefetch past the end of an array never faults. */
-#define NB_AVX512_PF_BYTES 8192
-static inline void nb_avx512_prefetch_ahead(const float *p) {
-    const uintptr_t a = (uintptr_t)p + NB_AVX512_PF_BYTES;
-    _mm_prefetch((const char *)a, _MM_HINT_T0);
-    _mm_prefetch((const char *)(a + 64), _MM_HINT_T0);
-}
+/* No software prefetch in the streaming reductions (session 12, Zen 4).
+ * They used to prefetch the two lines 8 KiB ahead per 128 bytes (the AVX2
+ * kernels' measurement on the Xeon: the hardware prefetcher alone kept too
+ * few lines in flight). On Zen 4, in a harness alternating each kernel with
+ * the read probe over the same 64 MiB (the driver's segment loop around
+ * it), without the prefetches: sum 104-108 % of the probe (98-104 % with),
+ * max 113-117 % (96-99 %), row sums 103 % (99-101 %), column sums 82-94 %
+ * (70-76 %, and 1, 2, 4 or 16 KiB ahead no better). Re-measure on the Xeon
+ * before putting them back. */
 
 /* v, pinned in a register: GCC otherwise folds one load into each of the
    three instructions of nb_avx512_max_nan that read it (three loads where
@@ -108,6 +106,40 @@ void nb_avx512_tile16x16_full(const float *s, int64_t lds, __m512 out[16]) {
         }
         nb_avx512_transpose4x4_lanes(v);
         for (int q = 0; q < 4; q++) out[4 * b + q] = v[q];
+    }
+}
+
+/* The full tile again, for sources that stream from memory with a row
+ * stride of a multiple of 4 KiB (a 4096-float matrix): one 512-bit load per
+ * row, then 64 shuffles (in-lane 4x4 transposes of rows 4q..4q+3, then a
+ * 4x4 transpose of 128-bit blocks). The insert plan above reads each row's
+ * line four times, once per block of 4 columns, with the other 15 rows in
+ * between; rows 16 KiB apart all fall in one set of Zen 4's 8-way 32 KiB
+ * L1, so the line is evicted between its four reads and every read goes to
+ * L2 (1x4096x4096 B^T GEMV on Zen 4: 30 GB/s from L2 with inserts, 46 with
+ * this plan). 64 shuffle uops against the insert plan's 48 inserts and 32
+ * shuffles; the insert plan stays for the masked edge tiles (and for the
+ * SGEMM packers, not measured with this one). */
+static inline __attribute__((always_inline))
+void nb_avx512_tile16x16_lines(const float *s, int64_t lds, __m512 out[16]) {
+    __m512 t[16];
+    for (int q = 0; q < 4; q++) {
+        __m512 v[4];
+        for (int i = 0; i < 4; i++) v[i] = _mm512_loadu_ps(s + (4 * q + i) * lds);
+        /* v[e] lane 4L + i = row 4q + i, column 4L + e */
+        nb_avx512_transpose4x4_lanes(v);
+        for (int e = 0; e < 4; e++) t[4 * q + e] = v[e];
+    }
+    /* out[4L + e] 128-bit block q = t[4q + e] block L. */
+    for (int e = 0; e < 4; e++) {
+        const __m512 y0 = _mm512_shuffle_f32x4(t[e], t[4 + e], 0x44);
+        const __m512 y1 = _mm512_shuffle_f32x4(t[e], t[4 + e], 0xEE);
+        const __m512 y2 = _mm512_shuffle_f32x4(t[8 + e], t[12 + e], 0x44);
+        const __m512 y3 = _mm512_shuffle_f32x4(t[8 + e], t[12 + e], 0xEE);
+        out[e] = _mm512_shuffle_f32x4(y0, y2, 0x88);
+        out[4 + e] = _mm512_shuffle_f32x4(y0, y2, 0xDD);
+        out[8 + e] = _mm512_shuffle_f32x4(y1, y3, 0x88);
+        out[12 + e] = _mm512_shuffle_f32x4(y1, y3, 0xDD);
     }
 }
 

@@ -41,7 +41,8 @@ static void block(const float *s, int64_t lds, float *d, int64_t ldd, int64_t mi
                 for (int k = 0; k < 16; k++)
                     _mm_prefetch((const char *)(a + (uintptr_t)(k * lds) * sizeof(float)), _MM_HINT_T1);
             }
-            nb_avx512_tile16x16(s + j * lds + i, lds, rows, cols, t);
+            if (rows == 16 && cols == 16) nb_avx512_tile16x16_lines(s + j * lds + i, lds, t);
+            else nb_avx512_tile16x16(s + j * lds + i, lds, rows, cols, t);
             float *o = d + i * ldd + j;
             if (rows == 16 && cols == 16 && stream) {
                 for (int c = 0; c < 16; c++) _mm512_stream_ps(o + c * ldd, t[c]);
