@@ -144,7 +144,7 @@ void nb_avx2_config(nb_ukernel_config *cfg) {
         .wino_bf_dy = nb_f32_winobfdy_ukernel_16__avx2,
         .wino_bf_out = nb_f32_winobfout_ukernel__avx2,
         .dw = {nb_f32_dwconv_fwd_ukernel__avx2, nb_f32_dwconv_bwf_ukernel__avx2,
-               nb_f32_dwconv_bwd_ukernel__scalar},
+               nb_f32_dwconv_bwd_ukernel__scalar, NULL},
     };
     /* 1x1 stride 1 forward and data-gradient passes: the 4x24 tile on the
        image in place (src/conv_pointwise.c; same KC cuts and FMA chains as

@@ -124,7 +124,7 @@ void nb_neon_config(nb_ukernel_config *cfg) {
         .wino_bf_dy = nb_f32_winobfdy_ukernel_12__scalar,   /* plain C: see conv_winograd_bwd_filter.c */
         .wino_bf_out = nb_f32_winobfout_ukernel__scalar,
         .dw = {nb_f32_dwconv_fwd_ukernel__neon, nb_f32_dwconv_bwf_ukernel__neon,
-               nb_f32_dwconv_bwd_ukernel__scalar},
+               nb_f32_dwconv_bwd_ukernel__scalar, NULL},
     };
     cfg->reduce = (nb_sreduce_ukernels){
         .rsum    = nb_f32_rsum_ukernel__neon_u32,
