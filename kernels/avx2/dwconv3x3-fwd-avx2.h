@@ -84,7 +84,7 @@ nb_dw3f_block(const float *const *rows, float *const *ys, int64_t qb, const __m2
         }
     }
     _Pragma("GCC unroll 3") for (int j = 0; j < NR; j++) {
-        if (MY) _mm256_maskstore_ps(ys[j] + qb, my, acc[j]);
+        if (MY) nb_avx2_maskstore_first(ys[j] + qb, my, acc[j]);
         else _mm256_storeu_ps(ys[j] + qb, acc[j]);
     }
 }

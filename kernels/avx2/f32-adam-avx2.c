@@ -44,8 +44,8 @@ void nb_f32_adam_ukernel__avx2_u8(size_t n, float *p, const float *g, float *m, 
         const __m256i k = nb_avx2_lane_mask((int64_t)(n - i));
         __m256 mv = _mm256_maskload_ps(m + i, k), vv = _mm256_maskload_ps(v + i, k);
         const __m256 r = adam_step(&h, _mm256_maskload_ps(p + i, k), _mm256_maskload_ps(g + i, k), &mv, &vv);
-        _mm256_maskstore_ps(m + i, k, mv);
-        _mm256_maskstore_ps(v + i, k, vv);
-        _mm256_maskstore_ps(p + i, k, r);
+        nb_avx2_maskstore_first(m + i, k, mv);
+        nb_avx2_maskstore_first(v + i, k, vv);
+        nb_avx2_maskstore_first(p + i, k, r);
     }
 }

@@ -103,7 +103,7 @@ void nb_f32_bnaffine_ukernel__avx2(size_t rows, size_t n, size_t ld, const float
             const __m256i k = nb_avx2_lane_mask((int64_t)(n - i));
             __m256 t = _mm256_mul_ps(va, _mm256_maskload_ps(u + i, k));
             if (v) t = _mm256_add_ps(t, _mm256_mul_ps(vb, _mm256_maskload_ps(v + i, k)));
-            _mm256_maskstore_ps(y + i, k, _mm256_add_ps(t, vc));
+            nb_avx2_maskstore_first(y + i, k, _mm256_add_ps(t, vc));
         }
     }
 }

@@ -85,7 +85,7 @@ static void fwd_interior(const nb_dw_plane *g, const float *x, const float *zero
             }
         }
         if (!nv) {
-            _mm256_maskstore_ps(yr + i, mask, acc[0]);
+            nb_avx2_maskstore_first(yr + i, mask, acc[0]);
             break;
         }
         for (int v = 0; v < nv; v++) _mm256_storeu_ps(yr + i + 8 * v, acc[v]);
@@ -195,7 +195,7 @@ fwd_row_s1_body(const nb_dw_plane *g, const float *x, const float *zero, const f
         for (int b = 0; b < 4; b++) {
             const int64_t qb = q0 + 8 * b;
             if (Q - qb >= 8) _mm256_storeu_ps(yr + qb, acc[b]);
-            else _mm256_maskstore_ps(yr + qb, lane_range(0, Q - qb), acc[b]);
+            else nb_avx2_maskstore_first(yr + qb, lane_range(0, Q - qb), acc[b]);
         }
     }
 }
@@ -254,7 +254,7 @@ static void fwd_rows2_3x3(const nb_dw_plane *g, const float *x, const float *zer
             for (int b = 0; b < 4; b++) {
                 const int64_t qb = q0 + 8 * b;
                 if (Q - qb >= 8) _mm256_storeu_ps(yr[j] + qb, acc[j][b]);
-                else _mm256_maskstore_ps(yr[j] + qb, lane_range(0, Q - qb), acc[j][b]);
+                else nb_avx2_maskstore_first(yr[j] + qb, lane_range(0, Q - qb), acc[j][b]);
             }
     }
 }

@@ -30,6 +30,6 @@ void nb_f32_logsoftmax_ukernel__avx2(size_t n, const float *x, float *y) {
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, sub_d(_mm256_loadu_ps(x + i), c));
     if (i < n) {
         const __m256i k = nb_avx2_lane_mask(n - i);
-        _mm256_maskstore_ps(y + i, k, sub_d(_mm256_maskload_ps(x + i, k), c));
+        nb_avx2_maskstore_first(y + i, k, sub_d(_mm256_maskload_ps(x + i, k), c));
     }
 }

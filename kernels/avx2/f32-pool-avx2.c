@@ -9,6 +9,7 @@
  * of operations and the bits equal the __scalar twin's. */
 #include <immintrin.h>
 
+#include "mask-avx2.h"
 #include "ukernel.h"
 
 /* Taps row[c + l*sw] for the lanes l of m (c: the first lane's column);
@@ -48,7 +49,7 @@ void nb_f32_maxpool_ukernel__avx2(const nb_pool2d_geom *g, const float *x, int64
                 tap = _mm256_blendv_ps(tap, _mm256_set1_ps((float)(i * g->W + j)), upd);
             }
         }
-        _mm256_maskstore_ps(y + q, m, acc);
+        nb_avx2_maskstore_first(y + q, m, acc);
         float t[8];
         _mm256_storeu_ps(t, tap);
         for (int l = 0; l < nl; l++) {
@@ -79,7 +80,7 @@ void nb_f32_avgpool_ukernel__avx2(const nb_pool2d_geom *g, const float *x, int64
             const float *row = x + (h0 + i) * g->W;
             for (int64_t j = 0; j < g->kw; j++) acc = _mm256_add_ps(acc, taps8(row, c + j, g->sw, lane_idx, m));
         }
-        _mm256_maskstore_ps(y + q, m, _mm256_div_ps(acc, den));
+        nb_avx2_maskstore_first(y + q, m, _mm256_div_ps(acc, den));
     }
     q = q1;   /* the masked last vector ended past q1 */
     for (; q < g->Q; q++) y[q] = nb_pool2d_avg_one(g, x, p, q);

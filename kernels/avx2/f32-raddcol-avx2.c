@@ -42,6 +42,6 @@ void nb_f32_raddcol_ukernel__avx2_u32(int64_t n, const float *x, float *acc) {
         _mm256_storeu_ps(acc + j, _mm256_add_ps(_mm256_loadu_ps(acc + j), _mm256_loadu_ps(x + j)));
     if (j < n) {
         const __m256i mk = nb_avx2_lane_mask(n - j);
-        _mm256_maskstore_ps(acc + j, mk, _mm256_add_ps(_mm256_maskload_ps(acc + j, mk), _mm256_maskload_ps(x + j, mk)));
+        nb_avx2_maskstore_first(acc + j, mk, _mm256_add_ps(_mm256_maskload_ps(acc + j, mk), _mm256_maskload_ps(x + j, mk)));
     }
 }

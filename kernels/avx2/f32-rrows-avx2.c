@@ -44,7 +44,7 @@ static inline void rrows(int op, int64_t rows, int64_t n, const float *x, int64_
             acc = c0 == 0 ? v[0] : combine(op, acc, v[0]);
         }
         if (nr == 8) _mm256_storeu_ps(out + r0, acc);
-        else _mm256_maskstore_ps(out + r0, nb_avx2_lane_mask(nr), acc);
+        else nb_avx2_maskstore_first(out + r0, nb_avx2_lane_mask(nr), acc);
     }
 }
 

@@ -40,7 +40,7 @@ void nb_f32_sgd_ukernel__avx2_u8(size_t n, float *p, const float *g, float *buf,
         const __m256i m = nb_avx2_lane_mask((int64_t)(n - i));
         __m256 b = h.has_momentum && !h.first ? _mm256_maskload_ps(buf + i, m) : _mm256_setzero_ps();
         const __m256 r = sgd_step(&h, _mm256_maskload_ps(p + i, m), _mm256_maskload_ps(g + i, m), &b);
-        if (h.has_momentum) _mm256_maskstore_ps(buf + i, m, b);
-        _mm256_maskstore_ps(p + i, m, r);
+        if (h.has_momentum) nb_avx2_maskstore_first(buf + i, m, b);
+        nb_avx2_maskstore_first(p + i, m, r);
     }
 }

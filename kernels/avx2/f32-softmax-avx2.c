@@ -87,7 +87,7 @@ double nb_avx2_softmax_exp_sum(size_t n, const float *x, float m, float *y) {
         const __m256i k = nb_avx2_lane_mask(n - i);
         __m256 a = nb_avx2_exp(_mm256_sub_ps(_mm256_maskload_ps(x + i, k), vm));
         a = _mm256_and_ps(a, _mm256_castsi256_ps(k));      /* masked lanes add nothing */
-        if (y) _mm256_maskstore_ps(y + i, k, a);
+        if (y) nb_avx2_maskstore_first(y + i, k, a);
         acc_d(a, &s2, &s3);
     }
     return hsum4d(_mm256_add_pd(_mm256_add_pd(s0, s1), _mm256_add_pd(s2, s3)));
@@ -101,6 +101,6 @@ void nb_f32_softmax_ukernel__avx2(size_t n, const float *x, float *y) {
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, scale_d(_mm256_loadu_ps(y + i), inv));
     if (i < n) {
         const __m256i k = nb_avx2_lane_mask(n - i);
-        _mm256_maskstore_ps(y + i, k, scale_d(_mm256_maskload_ps(y + i, k), inv));
+        nb_avx2_maskstore_first(y + i, k, scale_d(_mm256_maskload_ps(y + i, k), inv));
     }
 }

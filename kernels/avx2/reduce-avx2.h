@@ -143,7 +143,7 @@ static inline float nb_avx2_rminmax(int64_t n, const float *x, int64_t incx, int
         _mm256_storeu_ps(acc + j, OP(_mm256_loadu_ps(acc + j), _mm256_loadu_ps(x + j)));            \
     if (j < n) {                                                                 \
         const __m256i mk = nb_avx2_lane_mask(n - j);                             \
-        _mm256_maskstore_ps(acc + j, mk, OP(_mm256_maskload_ps(acc + j, mk), _mm256_maskload_ps(x + j, mk))); \
+        nb_avx2_maskstore_first(acc + j, mk, OP(_mm256_maskload_ps(acc + j, mk), _mm256_maskload_ps(x + j, mk))); \
     }
 
 #endif

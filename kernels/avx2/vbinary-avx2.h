@@ -39,7 +39,7 @@
         }                                                                       \
         if (i < n) {                                                            \
             const __m256i m = nb_avx2_lane_mask((int64_t)(n - i));              \
-            _mm256_maskstore_ps(y + i, m, OP(MA(i, m), MB(i, m)));              \
+            nb_avx2_maskstore_first(y + i, m, OP(MA(i, m), MB(i, m)));              \
         }                                                                       \
     } while (0)
 

@@ -34,7 +34,7 @@
         }                                                                       \
         if (i_ < (n)) {                                                         \
             const __m256i m_ = nb_avx2_lane_mask((n) - i_);                     \
-            _mm256_maskstore_ps((y) + i_, m_, F(_mm256_maskload_ps((x) + i_, m_))); \
+            nb_avx2_maskstore_first((y) + i_, m_, F(_mm256_maskload_ps((x) + i_, m_))); \
         }                                                                       \
     } while (0)
 
