@@ -316,7 +316,14 @@ static void col_item(const col_plan *p, const float *xo, float *yo, int64_t stri
             float *a = scratch + (int64_t)sp * p->strip;
             memset(a, 0, (size_t)w * sizeof(float));
             const int64_t r1 = r0 + NB_RSUM_COL_BLOCK < p->R ? r0 + NB_RSUM_COL_BLOCK : p->R;
-            for (int64_t r = r0; r < r1; r++, nb_odo_next(&rows)) p->uk->raddcol(w, xs + rows.o0, a);
+            int64_t r = r0;
+            if (p->uk->raddcol4)   /* four rows a pass, same operations (ukernel.h) */
+                for (; r + 4 <= r1; r += 4) {
+                    const float *x4[4];
+                    for (int q = 0; q < 4; q++, nb_odo_next(&rows)) x4[q] = xs + rows.o0;
+                    p->uk->raddcol4(w, x4, a);
+                }
+            for (; r < r1; r++, nb_odo_next(&rows)) p->uk->raddcol(w, xs + rows.o0, a);
             cnt[sp++] = 1;
             while (sp >= 2 && cnt[sp - 1] == cnt[sp - 2]) {
                 p->uk->raddcol(w, scratch + (int64_t)(sp - 1) * p->strip, scratch + (int64_t)(sp - 2) * p->strip);
@@ -331,7 +338,16 @@ static void col_item(const col_plan *p, const float *xo, float *yo, int64_t stri
     } else {
         memcpy(res, xs + rows.o0, (size_t)w * sizeof(float));
         nb_odo_next(&rows);
-        for (int64_t r = 1; r < p->R; r++, nb_odo_next(&rows)) {
+        void (*pick4)(int64_t, const float *const *, float *) =
+            p->op == NB_REDUCE_MAX ? p->uk->rmaxcol4 : p->uk->rmincol4;
+        int64_t r = 1;
+        if (pick4)
+            for (; r + 4 <= p->R; r += 4) {
+                const float *x4[4];
+                for (int q = 0; q < 4; q++, nb_odo_next(&rows)) x4[q] = xs + rows.o0;
+                pick4(w, x4, res);
+            }
+        for (; r < p->R; r++, nb_odo_next(&rows)) {
             if (p->op == NB_REDUCE_MAX) p->uk->rmaxcol(w, xs + rows.o0, res);
             else p->uk->rmincol(w, xs + rows.o0, res);
         }

@@ -244,6 +244,7 @@ static inline float nb_f32_pick(float r, float v, int is_max) {
 typedef void  nb_f32_rsum_ft(int64_t n, const float *x, int64_t incx, float *acc);
 typedef float nb_f32_rpick_ft(int64_t n, const float *x, int64_t incx);
 typedef void  nb_f32_rcol_ft(int64_t n, const float *x, float *acc);
+typedef void  nb_f32_rcol4_ft(int64_t n, const float *const *x, float *acc);
 typedef void  nb_f32_rrows_ft(int op, int64_t rows, int64_t n, const float *x, int64_t ldx,
                               float *out);
 typedef void  nb_x32_transpose_ft(int64_t m, int64_t n, const void *src, int64_t lds, void *dst,
@@ -263,6 +264,14 @@ typedef struct {
     void (*raddcol)(int64_t n, const float *x, float *acc);
     void (*rmaxcol)(int64_t n, const float *x, float *acc);
     void (*rmincol)(int64_t n, const float *x, float *acc);
+    /* Optional (NULL: the one-row kernels above, row after row). Four rows
+       in one pass: acc[j] = op(op(op(op(acc[j], x[0][j]), x[1][j]), x[2][j]),
+       x[3][j]), the operations and order of four one-row calls (same bits),
+       with one accumulator round trip instead of four and four sequential
+       streams in flight instead of one. */
+    void (*raddcol4)(int64_t n, const float *const *x, float *acc);
+    void (*rmaxcol4)(int64_t n, const float *const *x, float *acc);
+    void (*rmincol4)(int64_t n, const float *const *x, float *acc);
     /* Optional (NULL: the row path serves short rows too). out[r] = op of
        x[r * ldx + c], 0 <= c < n, 0 <= r < rows, for rows of
        1 <= n <= NB_RROWS_MAX_N elements; op 0 = sum, 1 = max, 2 = min; a
@@ -422,6 +431,7 @@ typedef float nb_fma_peak_ft(int64_t iters);
 #define NB_UK_RSUM(fn)                    nb_f32_rsum_ft fn;
 #define NB_UK_RPICK(fn, is_max)           nb_f32_rpick_ft fn;
 #define NB_UK_RCOL(fn, op)                nb_f32_rcol_ft fn;
+#define NB_UK_RCOL4(fn, op)               nb_f32_rcol4_ft fn;
 #define NB_UK_RROWS(fn)                   nb_f32_rrows_ft fn;
 #define NB_UK_TRANSPOSE32(fn, tile)       nb_x32_transpose_ft fn;
 #define NB_UK_FILL32(fn)                  nb_x32_fill_ft fn;

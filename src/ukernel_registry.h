@@ -15,7 +15,7 @@
  *   NB_UK_GEMM_ROWS(fn, mr)         no-pack small-M rows     (nb_gemm_rows_ft)
  *   NB_UK_GEMM_ROWS_BT(fn, mr)      the same with B^T        (nb_gemm_rows_bt_ft)
  *   NB_UK_IM2COL(fn), NB_UK_COL2IM(fn), NB_UK_PACKB_IM2COL(fn, nr)   conv pieces
- *   NB_UK_RSUM(fn), NB_UK_RPICK(fn, is_max), NB_UK_RCOL(fn, op), NB_UK_RROWS(fn)
+ *   NB_UK_RSUM(fn), NB_UK_RPICK(fn, is_max), NB_UK_RCOL(fn, op), NB_UK_RCOL4(fn, op), NB_UK_RROWS(fn)
  *                                   reduction rows and columns (op: 0 sum, 1 max, 2 min)
  *   NB_UK_TRANSPOSE32(fn, tile), NB_UK_FILL32(fn)                    copies
  *   NB_UK_VUNARY(fn, op, unroll)    y = f(x), op an nb_unary_op
@@ -86,6 +86,9 @@
 #endif
 #ifndef NB_UK_RCOL
 #define NB_UK_RCOL(fn, op)
+#endif
+#ifndef NB_UK_RCOL4
+#define NB_UK_RCOL4(fn, op)
 #endif
 #ifndef NB_UK_RROWS
 #define NB_UK_RROWS(fn)
@@ -179,6 +182,7 @@
 #undef NB_UK_RSUM
 #undef NB_UK_RPICK
 #undef NB_UK_RCOL
+#undef NB_UK_RCOL4
 #undef NB_UK_RROWS
 #undef NB_UK_TRANSPOSE32
 #undef NB_UK_FILL32

@@ -5,7 +5,10 @@
  * - rsum: acc[i % 32] += x[i] in i order;
  * - rmax / rmin: the first NaN wins (compared by class), otherwise the
  *   extreme value with -0 < +0 (sign of zero compared too);
- * - raddcol / rmaxcol / rmincol: one operation per column, acc NaN sticky.
+ * - raddcol / rmaxcol / rmincol: one operation per column, acc NaN sticky;
+ * - raddcol4 / rmaxcol4 / rmincol4: four rows, the same four operations per
+ *   column in row order (the bits of four one-row calls), each row in its
+ *   own guarded buffer at its own offset.
  * Lengths 0 (where allowed), 1, primes, 16 +- 1, 64 +- 1, the 128 / 256
  * unrolls +- 1, the 4096-element segments +- 1; x at offsets 0..3 floats
  * from a 64-byte boundary (unaligned) and ending at a guard page (no
@@ -23,7 +26,7 @@
 #include "harness.h"
 #include "ukernel.h"
 
-enum { K_RSUM, K_RPICK, K_RCOL };
+enum { K_RSUM, K_RPICK, K_RCOL, K_RCOL4 };
 typedef struct {
     const char *name;
     nb_isa isa;
@@ -35,6 +38,7 @@ static const entry registry[] = {
 #define NB_UK_RSUM(fn) {#fn, NB_UK_ISA, K_RSUM, 0, (void (*)(void))fn},
 #define NB_UK_RPICK(fn, is_max) {#fn, NB_UK_ISA, K_RPICK, is_max, (void (*)(void))fn},
 #define NB_UK_RCOL(fn, op) {#fn, NB_UK_ISA, K_RCOL, op, (void (*)(void))fn},
+#define NB_UK_RCOL4(fn, op) {#fn, NB_UK_ISA, K_RCOL4, op, (void (*)(void))fn},
 #include "ukernel_registry.h"
 };
 #define N_ENTRIES (sizeof registry / sizeof registry[0])
@@ -129,6 +133,38 @@ static void check_rcol(const entry *e, const float *x, int64_t n, int mode, cons
     free(want);
 }
 
+/* Four rows (mode `mode` in row `hot`, plain values in the others, so a
+   NaN or a winning zero may sit in any of the four) against four twin
+   operations per column in row order. */
+static void check_rcol4(const entry *e, int64_t n, int mode, const char *what) {
+    float *buf[4], *x[4];
+    const int hot = (int)nbt_range(0, 3);
+    for (int q = 0; q < 4; q++) {
+        const int64_t off = nbt_range(0, 3);
+        buf[q] = nbt_alloc_guarded((size_t)(n + 3) * sizeof(float), 0);
+        assert_non_null(buf[q]);
+        x[q] = buf[q] + off;
+        fill(x[q], n, q == hot ? mode : FILL_PLAIN, e->a == 1);
+    }
+    float *acc = malloc((size_t)(n + 1) * sizeof(float)), *want = malloc((size_t)(n + 1) * sizeof(float));
+    assert_non_null(acc);
+    assert_non_null(want);
+    fill(acc, n, mode == FILL_ONE_NAN ? FILL_SPECIAL : mode, e->a == 1);
+    acc[n] = -7.0f;
+    memcpy(want, acc, (size_t)(n + 1) * sizeof(float));
+    for (int q = 0; q < 4; q++)
+        for (int64_t j = 0; j < n; j++)
+            want[j] = e->a == 0 ? want[j] + x[q][j] : pick(want[j], x[q][j], e->a == 1);
+    ((nb_f32_rcol4_ft *)e->fn)(n, (const float *const *)x, acc);
+    for (int64_t j = 0; j <= n; j++)
+        if (!same(acc[j], want[j]))
+            fail_msg("%s n=%lld %s (row %d): acc[%lld] = %a, twin %a%s", e->name, (long long)n, what, hot,
+                     (long long)j, (double)acc[j], (double)want[j], j == n ? " (past the end)" : "");
+    free(acc);
+    free(want);
+    for (int q = 0; q < 4; q++) nbt_free_guarded(buf[q]);
+}
+
 static const char *const fill_names[N_FILLS] = {"plain",   "zeros",    "zero wins", "one winning zero",
                                                 "one NaN", "specials", "inf"};
 
@@ -143,6 +179,10 @@ static void reduction_kernels_match_their_twins_bit_for_bit(void **state) {
         for (size_t li = 0; li < N_LENS; li++)
             for (int mode = 0; mode < N_FILLS; mode++) {
                 const int64_t n = lens[li], off = nbt_range(0, 3);
+                if (e->kind == K_RCOL4) {
+                    check_rcol4(e, n, mode, fill_names[mode]);
+                    continue;
+                }
                 /* The buffer ends at a guard page: x starts off floats in
                    (its alignment moves with off and n) and ends 3 - off
                    floats before the guard, right at it when off = 3. */

@@ -191,6 +191,9 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
         .raddcol = nb_f32_raddcol_ukernel__avx512_u64,
         .rmaxcol = nb_f32_rmaxcol_ukernel__avx512_u64,
         .rmincol = nb_f32_rmincol_ukernel__avx512_u64,
+        .raddcol4 = nb_f32_raddcol4_ukernel__avx512_u32,
+        .rmaxcol4 = nb_f32_rmaxcol4_ukernel__avx512_u32,
+        .rmincol4 = nb_f32_rmincol4_ukernel__avx512_u32,
         .rrows   = nb_f32_rrows_ukernel__avx512_16x16,
     };
     cfg->copy = (nb_copy_ukernels){

@@ -133,6 +133,9 @@ void nb_neon_config(nb_ukernel_config *cfg) {
         .raddcol = nb_f32_raddcol_ukernel__neon_u16,
         .rmaxcol = nb_f32_rmaxcol_ukernel__neon_u16,
         .rmincol = nb_f32_rmincol_ukernel__neon_u16,
+        .raddcol4 = NULL,
+        .rmaxcol4 = NULL,
+        .rmincol4 = NULL,
         .rrows   = nb_f32_rrows_ukernel__neon_4x8,
     };
     cfg->copy = (nb_copy_ukernels){
