@@ -163,9 +163,9 @@ void nb_avx2_config(nb_ukernel_config *cfg) {
         .raddcol = nb_f32_raddcol_ukernel__avx2_u32,
         .rmaxcol = nb_f32_rmaxcol_ukernel__avx2_u32,
         .rmincol = nb_f32_rmincol_ukernel__avx2_u32,
-        .raddcol4 = NULL,
-        .rmaxcol4 = NULL,
-        .rmincol4 = NULL,
+        .raddcol4 = nb_f32_raddcol4_ukernel__avx2_u16,
+        .rmaxcol4 = nb_f32_rmaxcol4_ukernel__avx2_u16,
+        .rmincol4 = nb_f32_rmincol4_ukernel__avx2_u16,
         .rrows   = nb_f32_rrows_ukernel__avx2_8x8,
     };
     cfg->copy = (nb_copy_ukernels){
