@@ -74,6 +74,8 @@ static int forced_path(void) {
     return v;
 }
 
+int nb_conv_implicit_forced(void) { return forced_path(); }
+
 /* Possible: an ISA packer, a column matrix that is not x itself, stride_w
    1 or 2 (a panel's lanes read runs of one input row, every element or
    every other one: pairs are loaded and the even elements kept; larger
@@ -276,8 +278,15 @@ static void pack_filters(const ifwd_ctx *c, const float *w, float *apack, int nt
 
 nb_status nb_conv_forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                   const float *x, const float *w, const float *bias, float *y) {
+    const nb_conv_geom g = nb_conv_geom_of(d);
+    return nb_conv_forward_implicit_geom(cd, d, &g, x, w, bias, y);
+}
+
+nb_status nb_conv_forward_implicit_geom(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                        const nb_conv_geom *g_in, const float *x, const float *w,
+                                        const float *bias, float *y) {
     const nb_gemm_desc *gd = igemm(cd);
-    ifwd_ctx c = {.cd = cd, .d = d, .g = nb_conv_geom_of(d), .x = x, .bias = bias, .y = y};
+    ifwd_ctx c = {.cd = cd, .d = d, .g = *g_in, .x = x, .bias = bias, .y = y};
     const nb_conv_geom *g = &c.g;
     const int64_t nr = gd->nr, kcb = gd->kc < g->L ? gd->kc : g->L;
     /* Pixels per task: a KC block of B panels of about col_floats (L2). */
