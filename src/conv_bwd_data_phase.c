@@ -40,7 +40,7 @@ typedef struct {
     nb_conv2d_desc td;   /* the phase as a forward convolution of dy */
     nb_conv_geom g;
     int64_t r0, s0;      /* first tap of the phase in w */
-    int64_t woff, yoff;  /* its sub-filters and outputs in the scratch */
+    int64_t yoff;        /* its outputs in the scratch */
 } phase;
 
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -97,77 +97,48 @@ static int applies(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_con
     return nb_conv_use_implicit(cd, &ph.td, &ph.g);
 }
 
-/* The flipped sub-filters of every phase, one pass over w: phase i's
-   ws_i[gi, c, k, u', v'] = w[gi, k, c, r0 + sh (Ru - 1 - u'), s0 + sw (Sv - 1 - v')].
-   Tap t of w goes to phase tph[t], position tpos[t] of its Ru Sv. Phase by
-   phase with the taps as the innermost loop (1 or 2 iterations) this was
-   ~12 % of the 3x3 stride-2 c128 pass; here each (k, c) reads its R S
-   taps once and the k loop writes runs of every phase. */
+/* The phase's filters straight into the implicit path's packed A blocks
+   (nb_conv_apack_src): row c, column l = k Ru Sv + u' Sv + v' of group gi
+   is w[gi, k, c, r0 + sh (Ru - 1 - u'), s0 + sw (Sv - 1 - v')], the
+   flipped sub-filter. Packing from w in place skips a copy of the
+   sub-filters: built as a separate C x K x Ru x Sv tensor for the ISA's
+   A packer, that copy was 6.8-11.8 % of the 3x3 s2 c128 pass (w from L3,
+   its rows of consecutive k 4.6 KB apart: in 16 x 16 blocks of (c, k),
+   with RS = 9 unrolled, or with a software prefetch of the next k block,
+   still ~7 %), plus the A packer's own ~1.3 %. */
 typedef struct {
     const nb_conv2d_desc *d;
     const nb_conv_geom *g0;
-    const phase *ph;
+    int64_t ts;                           /* Ru Sv */
+    int32_t tap[NB_MAX_TAPS_PHASED];      /* position u' Sv + v' -> r S + s */
     const float *w;
-    float *buf;
-    int32_t tph[NB_MAX_TAPS_PHASED], tpos[NB_MAX_TAPS_PHASED];
-} subf_ctx;
+} apack_ctx;
 
-/* Rows [lo, hi) of (gi cg + c); RS a constant where it is 9 (3x3), so
-   the tap loop unrolls with its destinations in registers. */
-static inline __attribute__((always_inline))
-void sub_filter_block(const subf_ctx *sc, const int64_t RS, int64_t lo, int64_t hi) {
-    const nb_conv_geom *g0 = sc->g0;
-    /* Tap t of (row, k) goes to buf[tb[t] + (row kg + k) tm[t]]. */
-    int64_t tb[NB_MAX_TAPS_PHASED], tm[NB_MAX_TAPS_PHASED];
-    for (int64_t t = 0; t < RS; t++) {
-        const phase *p = &sc->ph[sc->tph[t]];
-        tb[t] = p->woff + sc->tpos[t];
-        tm[t] = p->td.r * p->td.s;
-    }
-    /* 16 x 16 blocks of (c, k): w's rows of consecutive k are cg R S floats
-       apart (4.6 KB for c128 3x3, 8 L1 sets for all of them), so a row of
-       c over every k thrashed L1 and each read missed. */
-    for (int64_t r0 = lo; r0 < hi; r0 += 16) {
-        const int64_t r1 = r0 + 16 < hi ? r0 + 16 : hi;
-        for (int64_t k0 = 0; k0 < g0->kg; k0 += 16) {
-            const int64_t k1 = k0 + 16 < g0->kg ? k0 + 16 : g0->kg;
-            for (int64_t row = r0; row < r1; row++) {   /* row = gi cg + c */
-                const int64_t gi = row / g0->cg, c = row % g0->cg;
-                const float *src = sc->w + ((gi * g0->kg + k0) * g0->cg + c) * RS;
-                for (int64_t k = k0; k < k1; k++, src += g0->cg * RS) {
-                    const int64_t rk = row * g0->kg + k;
-                    for (int64_t t = 0; t < RS; t++) sc->buf[tb[t] + rk * tm[t]] = src[t];
-                }
-            }
+static void pack_phase_block(const void *ctx, int64_t gi, int64_t pc, int64_t kc, int64_t mr,
+                             float *dst) {
+    const apack_ctx *a = ctx;
+    const nb_conv_geom *g0 = a->g0;
+    const int64_t RS = a->d->r * a->d->s, cg = g0->cg, ts = a->ts;
+    const float *wg = a->w + gi * g0->kg * cg * RS;
+    /* Column by column, all the panels: column (k, pos) reads w's row k
+       (cg R S floats in a row, one stream), the panels are kc mr floats
+       apart. Panel by panel instead read 128 rows 4.6 KB apart per panel
+       (c128 3x3): 6.2 % of the pass. */
+    int64_t k = pc / ts, pos = pc % ts;
+    for (int64_t l = 0; l < kc; l++) {
+        const float *src = wg + k * cg * RS + a->tap[pos];
+        for (int64_t c0 = 0; c0 < cg; c0 += mr) {
+            const int64_t nr = mr < cg - c0 ? mr : cg - c0;
+            float *o = dst + c0 * kc + l * mr;   /* panel c0 / mr: kc columns of mr floats */
+            int64_t i = 0;
+            for (; i < nr; i++) o[i] = src[(c0 + i) * RS];
+            for (; i < mr; i++) o[i] = 0.0f;
+        }
+        if (++pos == ts) {
+            pos = 0;
+            k++;
         }
     }
-}
-
-static void sub_filter_rows(void *ctx, int64_t lo, int64_t hi) {
-    const subf_ctx *sc = ctx;
-    const int64_t RS = sc->d->r * sc->d->s;
-    if (RS == 9)
-        sub_filter_block(sc, 9, lo, hi);
-    else
-        sub_filter_block(sc, RS, lo, hi);
-}
-
-static void sub_filters(const nb_conv2d_desc *d, const nb_conv_geom *g0, const phase *ph,
-                        const float *w, float *buf) {
-    subf_ctx sc = {d, g0, ph, w, buf, {0}, {0}};
-    const int64_t sh = d->stride_h, sw = d->stride_w;
-    for (int64_t r = 0; r < d->r; r++)
-        for (int64_t s = 0; s < d->s; s++) {
-            /* Tap r = r0 + sh u of phase row a with r0 = (a + pad_h) mod sh. */
-            const int64_t r0 = r % sh, s0 = s % sw;
-            const int64_t a = ((r0 - d->pad_h) % sh + sh) % sh, b = ((s0 - d->pad_w) % sw + sw) % sw;
-            const phase *p = &ph[a * sw + b];
-            const int64_t u = (r - r0) / sh, v = (s - s0) / sw;
-            sc.tph[r * d->s + s] = (int32_t)(a * sw + b);
-            sc.tpos[r * d->s + s] = (int32_t)((p->td.r - 1 - u) * p->td.s + (p->td.s - 1 - v));
-        }
-    const int64_t taps = d->r * d->s * g0->kg;
-    nb_parallel_for(g0->G * g0->cg, taps >= 8192 ? 1 : 8192 / taps, sub_filter_rows, &sc);
 }
 
 typedef struct {
@@ -217,28 +188,31 @@ int nb_conv_bwd_data_phases(const nb_conv_desc *cd, const nb_conv2d_desc *d, con
     const int64_t sh = d->stride_h, sw = d->stride_w;
     phase ph[MAX_PHASES];
     int nph = 0;
-    int64_t wfl = 0, yfl = 0;
+    int64_t yfl = 0;
     for (int64_t a = 0; a < sh; a++)
         for (int64_t b = 0; b < sw; b++, nph++) {
             /* applies(): every phase has taps */
             if (!phase_of(d, &g0, a, b, &ph[nph])) return 0;
-            ph[nph].woff = wfl;
             ph[nph].yoff = yfl;
-            wfl += round16(d->k * g0.cg * ph[nph].td.r * ph[nph].td.s);
             yfl += round16(d->n * d->c * ph[nph].g.PQ);
         }
     int owned;
-    float *buf = nb_conv_scratch_floats(NB_SCRATCH_CONV_WT, 1, 1, wfl + yfl, &owned);
-    if (!buf) {
+    float *ybuf = nb_conv_scratch_floats(NB_SCRATCH_CONV_WT, 1, 1, yfl, &owned);
+    if (!ybuf) {
         *st = NB_ERR_OOM;
         return 1;
     }
-    float *ybuf = buf + wfl;
     *st = NB_OK;
-    sub_filters(d, &g0, ph, w, buf);
     for (int i = 0; i < nph && *st == NB_OK; i++) {
         if (ph[i].g.PQ == 0) continue;
-        *st = nb_conv_forward_implicit_geom(cd, &ph[i].td, &ph[i].g, dy, buf + ph[i].woff, NULL,
+        apack_ctx ac = {d, &g0, ph[i].td.r * ph[i].td.s, {0}, w};
+        for (int64_t u = 0; u < ph[i].td.r; u++)
+            for (int64_t v = 0; v < ph[i].td.s; v++)
+                ac.tap[u * ph[i].td.s + v] =
+                    (int32_t)((ph[i].r0 + sh * (ph[i].td.r - 1 - u)) * d->s + ph[i].s0 +
+                              sw * (ph[i].td.s - 1 - v));
+        const nb_conv_apack_src src = {pack_phase_block, &ac};
+        *st = nb_conv_forward_implicit_geom(cd, &ph[i].td, &ph[i].g, &src, dy, w, NULL,
                                             ybuf + ph[i].yoff);
     }
     if (*st == NB_OK) {
@@ -246,6 +220,6 @@ int nb_conv_bwd_data_phases(const nb_conv_desc *cd, const nb_conv2d_desc *d, con
         const int64_t hw = d->h * d->w;
         nb_parallel_for(d->n * d->c, hw >= 32768 ? 1 : 32768 / hw, interleave_planes, &ic);
     }
-    nb_scratch_done(buf, owned);
+    nb_scratch_done(ybuf, owned);
     return 1;
 }
