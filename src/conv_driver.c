@@ -257,6 +257,8 @@ nb_status nb_conv_backward_data_gemm(const nb_conv_desc *cd, const nb_conv2d_des
             return st;
         }
     }
+    nb_status phase_st;   /* strided: one stride-1 implicit pass per phase of dx */
+    if (nb_conv_bwd_data_phases(cd, d, dy, w, dx, &phase_st)) return phase_st;
     bwd_data_ctx c = {cd, d, nb_conv_geom_of(d), 0, dy, w, dx, NULL};
     c.nb = c.g.pointwise ? c.g.PQ : block_cols(cd, c.g.L, c.g.PQ);
     const int64_t tasks = d->n * c.g.G;

@@ -74,6 +74,8 @@ static int forced_path(void) {
     return v;
 }
 
+int nb_conv_implicit_forced(void) { return forced_path(); }
+
 /* Possible: an ISA packer, a column matrix that is not x itself, stride_w
    1 or 2 (a panel's lanes read runs of one input row, every element or
    every other one: pairs are loaded and the even elements kept; larger
@@ -183,6 +185,7 @@ typedef struct {
     int64_t *plan_blk;    /* per thread number: the block its scratch plan is for */
     const float *x, *apack, *bias;
     float *y;
+    const nb_conv_apack_src *asrc;   /* NULL: the filters are w */
 } ifwd_ctx;
 
 static nb_status ifwd_task(const void *ctx, int64_t t, float *scratch) {
@@ -261,8 +264,11 @@ static int pack_filter_blocks(void *ctx, int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; i++) {
         const int64_t gi = i / r->c->nkc, pc = i % r->c->nkc * gd->kc;
         const int64_t kc = gd->kc < g->L - pc ? gd->kc : g->L - pc;
-        gd->pack_a(0, (size_t)g->kg, (size_t)kc, r->w + gi * g->kg * g->L + pc, (ptrdiff_t)g->L,
-                   r->apack + i * r->c->a_block);
+        if (r->c->asrc)
+            r->c->asrc->pack(r->c->asrc->ctx, gi, pc, kc, gd->mr, r->apack + i * r->c->a_block);
+        else
+            gd->pack_a(0, (size_t)g->kg, (size_t)kc, r->w + gi * g->kg * g->L + pc,
+                       (ptrdiff_t)g->L, r->apack + i * r->c->a_block);
     }
     return 0;
 }
@@ -276,8 +282,16 @@ static void pack_filters(const ifwd_ctx *c, const float *w, float *apack, int nt
 
 nb_status nb_conv_forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                   const float *x, const float *w, const float *bias, float *y) {
+    const nb_conv_geom g = nb_conv_geom_of(d);
+    return nb_conv_forward_implicit_geom(cd, d, &g, NULL, x, w, bias, y);
+}
+
+nb_status nb_conv_forward_implicit_geom(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                        const nb_conv_geom *g_in, const nb_conv_apack_src *asrc,
+                                        const float *x, const float *w, const float *bias,
+                                        float *y) {
     const nb_gemm_desc *gd = igemm(cd);
-    ifwd_ctx c = {.cd = cd, .d = d, .g = nb_conv_geom_of(d), .x = x, .bias = bias, .y = y};
+    ifwd_ctx c = {.cd = cd, .d = d, .g = *g_in, .x = x, .bias = bias, .y = y, .asrc = asrc};
     const nb_conv_geom *g = &c.g;
     const int64_t nr = gd->nr, kcb = gd->kc < g->L ? gd->kc : g->L;
     /* Pixels per task: a KC block of B panels of about col_floats (L2). */
@@ -292,6 +306,18 @@ nb_status nb_conv_forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc 
            split evenly over the threads (or are many), as long as blocks
            keep at least one full panel. */
         const int64_t units = d->n * g->G;
+        /* Where the filter blocks fit L2 (ifwd_task then packs one B panel
+           at a time, so nb does not size a packed block) and the units are
+           few, start from the fewest blocks that split evenly: the blocks
+           go to the threads in contiguous runs, and 4 blocks of 7, 7, 7
+           and 4 panels (3x3 s2 c128 56x56, 25 panels, cut from 3 for KC)
+           gave one thread 14 panels, the other 11; 2 blocks give 13 and
+           12. */
+        if (units < 4 * (int64_t)nt0 &&
+            round_up64(g->kg, gd->mr) * kcb <= A_BLOCK_L2_FLOATS) {
+            nblk = 1;
+            while ((units * nblk) % nt0 != 0 && nblk < g->PQ / nr) nblk++;
+        }
         while ((units * nblk) % nt0 != 0 && units * nblk < 4 * (int64_t)nt0 && nblk < g->PQ / nr)
             nblk++;
         nb = round_up64((g->PQ + nblk - 1) / nblk, nr);

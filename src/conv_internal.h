@@ -80,6 +80,28 @@ const float *nb_conv_col_block(const nb_conv_desc *cd, const nb_conv2d_desc *d, 
 int nb_conv_use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g);
 nb_status nb_conv_forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                    const float *x, const float *w, const float *bias, float *y);
+/* NABLA_CONV_PATH: 1 implicit, -1 explicit, 0 unset (choose by shape). */
+int nb_conv_implicit_forced(void);
+/* The same pass with the output dims of g (P, Q, PQ) instead of d's: any
+   pad_h / pad_w (negative too) with any P x Q output, the plan
+   bounds-checking every tap (backward-data's stride phases,
+   src/conv_bwd_data_phase.c); asrc (or NULL: w) packs the filters'
+   A blocks itself: block (gi, columns [pc, pc + kc)) of the kg x L filter
+   matrix of group gi in the layout of nb_gemm_pack_a_ft (trans 0) with
+   MR = mr, rows past kg zero. */
+typedef struct {
+    void (*pack)(const void *ctx, int64_t gi, int64_t pc, int64_t kc, int64_t mr, float *dst);
+    const void *ctx;
+} nb_conv_apack_src;
+nb_status nb_conv_forward_implicit_geom(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                                        const nb_conv_geom *g, const nb_conv_apack_src *asrc,
+                                        const float *x, const float *w, const float *bias,
+                                        float *y);
+/* Backward-data of a strided layer as one stride-1 forward convolution per
+   phase of dx (src/conv_bwd_data_phase.c): 1 when it ran (*st its status),
+   0 when the shape does not take it. */
+int nb_conv_bwd_data_phases(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *dy,
+                            const float *w, float *dx, nb_status *st);
 
 /* The padded image split by column phase (src/conv_direct.c): phase a
    (padded columns a, a + sw, ...) is cg planes of hp x wq, so that each
