@@ -74,7 +74,7 @@ static void backward_filter_gives_the_bits_of_one_gemm_per_image(void **state) {
         {2, 16, 45, 43, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* pointwise: x read in place */
         {3, 58, 17, 29, 26, 1, 1, 1, 1, 0, 0, 1, 1, 2},   /* pointwise, <= 16 filters a group (narrow): 29-channel groups */
         {1, 32, 40, 41, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* narrow: 5 KC blocks */
-        {2, 24, 19, 21, 17, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* 17 filters: AVX2's 4x24, AVX-512's 14x32 */
+        {2, 24, 19, 21, 17, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* 17 filters: the 4x24 tile (AVX2, AVX-512) */
         {2, 30, 23, 25, 24, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* 24 filters, 30 channels: 4-row panels and an edge */
         {1, 20, 30, 30, 32, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* 32 filters: the SGEMM's tile, narrow loop */
         {1, 64, 31, 37, 20, 3, 3, 1, 1, 1, 1, 1, 1, 2},   /* groups, L 288: padded rows */
