@@ -185,11 +185,68 @@ static void thread_count_does_not_change_the_bits(void **state) {
     if (!ran_) skip();
 }
 
+/* dbias[k] is the sum over the images, in order, of each dy row's sum in a
+   double: with small integers in dy every sum is exact, so on every path
+   (the column-matrix path's per-image and batched forms, which take the
+   row sums while dy is hot, the narrow, padded-rows, direct and Winograd
+   paths) and for 1, 2 and 3 threads dbias is the exact sum, and its bits
+   do not depend on the thread count. */
+static void dbias_is_the_sum_of_dy_over_images_and_pixels(void **state) {
+    (void)state;
+    static const nb_conv2d_desc shapes[] = {
+        //  n   c    h    w   k  r  s sh sw ph pw dh dw g
+        {2, 16, 20, 22, 40, 1, 1, 1, 1, 0, 0, 1, 1, 1},    /* 1x1, 40 filters: column matrix, transposed */
+        {3, 8, 19, 21, 136, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* 1x1, 136 filters: column matrix, plain */
+        {2, 8, 30, 30, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1},    /* 8 channels: column blocks of im2col */
+        {5, 8, 6, 6, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1},      /* small images: batched */
+        {3, 12, 7, 5, 18, 3, 3, 1, 1, 1, 1, 1, 1, 2},     /* batched, groups */
+        {2, 40, 30, 31, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* narrow */
+        {2, 32, 30, 30, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* padded rows */
+        {1, 3, 100, 96, 70, 7, 7, 2, 2, 3, 3, 1, 1, 1},   /* direct */
+        {1, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},   /* Winograd */
+    };
+    FOR_EACH_SIMD_TABLE(t) {
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+            const nb_conv2d_desc *d = &shapes[i];
+            conv_inputs in = make_inputs(d);
+            const int64_t ny = oc_numel_y(d), PQ = ny / (d->n * d->k);
+            for (int64_t j = 0; j < ny; j++) in.dy[j] = (float)((j * 7919 + i) % 17) - 8.0f;
+            float *want = malloc((size_t)d->k * 4), *one = malloc((size_t)d->k * 4);
+            float *dw = malloc((size_t)oc_numel_w(d) * 4);
+            assert_true(want && one && dw);
+            for (int64_t k = 0; k < d->k; k++) {
+                double acc = 0;
+                for (int64_t n = 0; n < d->n; n++)
+                    for (int64_t j = 0; j < PQ; j++) acc += in.dy[(n * d->k + k) * PQ + j];
+                want[k] = (float)acc;
+            }
+            for (int nt = 1; nt <= 3; nt++) {
+                float *got = nt == 1 ? one : malloc((size_t)d->k * 4);
+                assert_non_null(got);
+                nb_set_num_threads(nt);
+                assert_int_equal(t->sconv2d_backward_filter(d, in.x, in.dy, dw, got), NB_OK);
+                for (int64_t k = 0; k < d->k; k++)
+                    if (got[k] != want[k])
+                        fail_msg("%s shape %zu, %d threads: dbias[%lld] = %.9g, the sum is %.9g",
+                                 nb_isa_name(t->isa), i, nt, (long long)k, got[k], want[k]);
+                if (nt > 1) {
+                    assert_memory_equal(got, one, (size_t)d->k * 4);
+                    free(got);
+                }
+            }
+            nb_set_num_threads(0);
+            free(want); free(one); free(dw); free_inputs(in);
+        }
+    }
+    if (!ran_) skip();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(backward_filter_gives_the_bits_of_one_gemm_per_image),
         cmocka_unit_test(padded_rows_nan_and_inf_reach_what_they_reach_in_the_reference),
         cmocka_unit_test(thread_count_does_not_change_the_bits),
+        cmocka_unit_test(dbias_is_the_sum_of_dy_over_images_and_pixels),
     };
     return nbt_run(tests);
 }
