@@ -83,6 +83,8 @@ static void backward_filter_gives_the_bits_of_one_gemm_per_image(void **state) {
         {3, 17, 40, 9, 33, 2, 4, 1, 1, 0, 3, 1, 1, 1},    /* padded rows: odd taps, Q = W + pad */
         {3, 16, 40, 37, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* padded rows, stride 2: odd width */
         {6, 32, 30, 28, 34, 5, 4, 2, 2, 0, 2, 2, 1, 2},   /* stride 2: dilation, groups, no row padding */
+        {2, 32, 40, 40, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* padded rows, stride 2: chunks of channel panels */
+        {1, 32, 36, 36, 24, 3, 2, 1, 1, 1, 1, 1, 1, 1},   /* padded rows, stride 1: chunks */
         /* few channels (AVX-512's direct path, src/conv_direct_bwf.c): */
         {3, 3, 37, 41, 70, 7, 7, 2, 2, 3, 3, 1, 1, 1},    /* 2 KC blocks a row apart, 64 + 6 filters */
         {2, 2, 30, 29, 17, 5, 5, 3, 1, 6, 4, 1, 1, 1},    /* stride 3 x 1, padding past the kernel */
@@ -161,6 +163,7 @@ static void thread_count_does_not_change_the_bits(void **state) {
         {3, 96, 11, 13, 40, 3, 3, 1, 1, 1, 1, 1, 1, 2},
         {1, 40, 33, 31, 70, 5, 3, 1, 1, 2, 1, 1, 2, 1},
         {2, 32, 30, 30, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+        {2, 32, 40, 40, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* padded rows in chunks of channel panels */
         {2, 3, 40, 40, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1},
         {1, 3, 100, 96, 70, 7, 7, 2, 2, 3, 3, 1, 1, 1},   /* few channels: 7 KC blocks over the threads */
         {2, 40, 30, 31, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* narrow 1x1: 3 channel panels */
