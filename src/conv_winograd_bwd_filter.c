@@ -73,8 +73,6 @@ typedef struct {
     int64_t mxi;                           /* floats from one point's M to the next */
     int64_t parts;                         /* filter parts a group is cut into (tasks) */
     float *m;                              /* groups partial sums M, m_f floats each */
-    int64_t fkb, fmxi, fm_f;               /* fused (fkb > 0): filters a block, its M's point stride, floats */
-    int bad;                               /* fused: a non-finite dw seen (atomic) */
     const float *x, *dy;
     float *dw;
 } bfctx;
@@ -234,33 +232,6 @@ static nb_status group_task(const void *ctx, int64_t task, float *scr) {
     const int64_t g = task / c->parts, p = task % c->parts, kblocks = c->kp / c->lanes;
     const int64_t k0 = p * kblocks / c->parts * c->lanes;
     const int64_t k1 = min64(c->K, (p + 1) * kblocks / c->parts * c->lanes);
-    if (c->fkb) {
-        /* One chunk (fused): M is not summed over chunks, so each block of
-           fkb filters gets its 36 points' M rows into this task's
-           scratch (in L2) and the output transform right away, instead of
-           all of M (9 MiB at c256 k256) going out to L3 and back. A GEMM
-           row's bits do not depend on the rows around it, and each pair's
-           transform is its own: the bits of the unfused path. */
-        int64_t n[CHUNK_TILES_MAX] = {0}, t0[CHUNK_TILES_MAX] = {0}, t1[CHUNK_TILES_MAX] = {0};
-        const int64_t ns = segments(c, 0, n, t0, t1);
-        float *mb = b.e + c->e_f;
-        stage(c, &b, ns, n, t0, t1, k0, k1);
-        transform(c, &b, ns, t0, t1, k0, k1);
-        int64_t rows = 0;
-        for (int64_t s = 0; s < ns; s++) rows += t1[s] - t0[s];
-        int bad = 0;
-        for (int64_t kk = k0; kk < k1; kk += c->fkb) {
-            const int64_t kn = min64(c->fkb, k1 - kk);
-            for (int64_t xi = 0; xi < XI; xi++) {
-                const nb_status st = c->cd->sgemm(1, 0, kn, c->C, rows, 1.0f, b.e + xi * c->exi + kk, c->kp,
-                                                  b.v + xi * c->vxi, c->cp, 0.0f, mb + xi * c->fmxi, c->C);
-                if (st != NB_OK) return st;
-            }
-            bad |= c->cd->wino_bf_out((size_t)(kn * c->C), mb, (ptrdiff_t)c->fmxi, c->dw + 9 * kk * c->C) != 0;
-        }
-        if (bad) __atomic_store_n(&((bfctx *)ctx)->bad, 1, __ATOMIC_RELAXED);
-        return NB_OK;
-    }
     float *m = c->m + g * c->m_f;
     const int64_t j0 = g * c->nchunks / c->groups, j1 = (g + 1) * c->nchunks / c->groups;
     int64_t n[CHUNK_TILES_MAX], t0[CHUNK_TILES_MAX], t1[CHUNK_TILES_MAX];
@@ -293,16 +264,6 @@ static int output_pairs(void *ctx, int64_t lo, int64_t hi) {
     return c->cd->wino_bf_out((size_t)(hi - lo), c->m + lo, (ptrdiff_t)c->mxi, c->dw + 9 * lo) != 0;
 }
 
-/* The floats of a fused call's block of M (group_task): in L2 with the
-   task's V and E. */
-#define FUSED_M_FLOATS ((int64_t)1 << 17)
-/* Fused only with an SGEMM tile of at least this many rows. c256 14x14
-   k256, 1 thread, Zen 4, alternating runs (CPU time): AVX-512 (14-row
-   tile, one tile a block) 2.36 -> 2.12 ms; AVX2 (6-row tile: blocks of 12
-   filters, each of the 36 x 22 GEMM calls packing V again) 2.05 -> 2.25
-   ms, so AVX2 keeps the unfused path. */
-#define FUSED_MIN_MR 14
-
 /* Chunk groups: up to 4 (so up to 4 threads), a function of the shape. */
 #define GROUPS_MAX 4
 
@@ -331,17 +292,6 @@ int nb_conv_winograd_backward_filter(const nb_conv_desc *cd, const nb_conv2d_des
     c.e_f = rup(XI * c.exi, 16);
     c.groups = min64(c.nchunks, GROUPS_MAX);
     c.parts = parts_of(&c);
-    const nb_gemm_desc *fgd = cd->sgemm_desc ? cd->sgemm_desc : cd->gemm;
-    if (c.nchunks == 1 && fgd->mr >= FUSED_MIN_MR) {
-        /* fused (group_task): blocks of M about FUSED_M_FLOATS, whole
-           tiles of the SGEMM's rows */
-        const nb_gemm_desc *gd = fgd;
-        c.fkb = FUSED_M_FLOATS / (XI * c.C);
-        if (c.fkb >= gd->mr) c.fkb = c.fkb / gd->mr * gd->mr;
-        if (c.fkb < 1) c.fkb = 1;
-        c.fmxi = 16 * (((c.fkb * c.C + 15) / 16) | 1);
-        c.fm_f = rup(XI * c.fmxi, 16);
-    }
     int64_t mnk;
     if (!nb_mul_ok(XI * c.K, c.C, &c.m_f) || !nb_mul_ok(d->n * c.T * XI, c.K * c.C, &mnk))
         return 0;
@@ -350,14 +300,6 @@ int nb_conv_winograd_backward_filter(const nb_conv_desc *cd, const nb_conv2d_des
     c.mxi = 16 * (((c.K * c.C + 15) / 16) | 1);
     c.m_f = rup(XI * c.mxi, 16);
     int owned = 0;
-    if (c.fkb) {
-        int nt = nb_threads_for(mnk, cd->min_mnk_per_thread);
-        if (nt > c.parts) nt = (int)c.parts;
-        const nb_conv_gemm_shape gemm = {1, 0, c.fkb, c.C, c.depth};
-        *st = nb_conv_run_tasks(cd, nt, c.parts, 1, c.xs_f + c.es_f + c.v_f + c.e_f + c.fm_f, 1, &gemm,
-                                group_task, &c);
-        return *st != NB_OK || !c.bad;   /* non-finite: the GEMM path redoes the call */
-    }
     if (!(c.m = nb_conv_scratch_floats(NB_SCRATCH_CONV_FILTERS, c.groups, 1, c.m_f, &owned))) {
         *st = NB_ERR_OOM;
         return 1;

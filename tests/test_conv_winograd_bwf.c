@@ -215,10 +215,6 @@ static void several_chunks_within_the_bound(void **state) {
        ending in a partial lane block. */
     const nb_conv2d_desc parts = oc_desc(1, 20, 14, 14, 100, 3, 3, 1, 1, 1, 1, 1, 1, 1);
     check_dw(t, &parts, 1);
-    /* One chunk, 128 channels: M in blocks of fewer filters than a part
-       (the fused output transform, group_task). */
-    const nb_conv2d_desc blocks = oc_desc(1, 128, 12, 12, 70, 3, 3, 1, 1, 1, 1, 1, 1, 1);
-    check_dw(t, &blocks, 0);
 }
 
 static void run_bwf(const struct nb_kernels *t, const nb_conv2d_desc *d, const float *x,
@@ -237,7 +233,6 @@ static void threads_and_algo_choice(void **state) {
         {2, 64, 28, 28, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},
         {5, 16, 9, 7, 17, 3, 3, 1, 1, 2, 0, 1, 1, 1},
         {1, 128, 14, 14, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1},   /* one chunk, two filter parts */
-        {1, 256, 8, 8, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1},      /* one chunk, M in blocks of 14 filters */
     };
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         const nb_conv2d_desc *d = &shapes[s];
