@@ -8,7 +8,7 @@
  *   - The SGEMM's tile has empty lanes: AVX-512's 14x32 is half empty with
  *     16 filters (c32 112x112 k16 ran at 0.59x oneDNN), AVX2's 6x16 a
  *     quarter with 24 (two panels, 16 + 8: c144 56x56 k24 at 0.78x). The
- *     ISA's narrow tile (cd->bwf_narrow: AVX-512 14x16, AVX2 4x24) has
+ *     ISA's narrow tile (cd->bwf_narrow: AVX-512 14x16 and 4x24, AVX2 4x24) has
  *     every lane a filter there; it runs where it leaves fewer lanes empty
  *     than the SGEMM's tile, that tile (A in place) otherwise.
  *   - On 2 threads the SGEMM of N = 24 split badly (c144 56x56 k24: 0.65x
@@ -36,7 +36,9 @@
 #include "scratch.h"
 
 /* The most filters a group this path takes: beyond 32 the SGEMM's tile
-   is full or nearly and its own driver does as well. */
+   is full or nearly and its own driver does as well. (Tried on Zen 4,
+   AVX-512, 1 thread: up to 256 here made n1 c64 56x56 k256 1.12x and n8
+   1.37x slower, c256 k64 unchanged; 2 threads could not be measured.) */
 #define NARROW_MAX_FILTERS 32
 
 static int64_t round16(int64_t v) { return (v + 15) / 16 * 16; }
@@ -47,17 +49,26 @@ typedef struct {
     nb_gemm_pack_b_fn pack_b;   /* NULL: B packed by the ISA's transpose (one panel) */
 } narrow_tile;
 
-/* The narrow tile where it holds all kg filters with fewer empty lanes
-   than the SGEMM's panels (and the ISA has a transpose to pack its B),
-   else the SGEMM's A-in-place tile; fn NULL: neither. */
+/* The ISA's narrow tile (of bwf_narrow and bwf_narrow_alt, the one with
+   fewer empty lanes; ties: bwf_narrow) where it holds all kg filters with
+   fewer empty lanes than the SGEMM's panels (and the ISA has a transpose
+   to pack its B), else the SGEMM's A-in-place tile; fn NULL: neither.
+   AVX-512 has both: 14x16 (kg <= 16) and AVX2's 4x24 (17..24: c144 56x56
+   k24 ran on 14x32 with 24 of 32 lanes, 0.93x oneDNN). */
 static narrow_tile tile_for(const nb_conv_desc *cd, const nb_conv_geom *g) {
     const nb_gemm_desc *sd = cd->sgemm_desc;
     narrow_tile t = {0};
     if (!sd) return t;
-    const int64_t sgemm_cols = (g->kg + sd->nr - 1) / sd->nr * sd->nr;
-    if (cd->bwf_narrow.fn && (cd->bwf_narrow.pack_b || cd->transpose32) && g->kg <= cd->bwf_narrow.nr &&
-        cd->bwf_narrow.nr < sgemm_cols)
-        return (narrow_tile){cd->bwf_narrow.fn, cd->bwf_narrow.mr, cd->bwf_narrow.nr, cd->bwf_narrow.pack_b};
+    int64_t best = (g->kg + sd->nr - 1) / sd->nr * sd->nr;   /* the SGEMM's columns */
+    const struct nb_bwf_narrow_tile *cand[2] = {&cd->bwf_narrow, &cd->bwf_narrow_alt};
+    for (int i = 0; i < 2; i++) {
+        const struct nb_bwf_narrow_tile *n = cand[i];
+        if (n->fn && (n->pack_b || cd->transpose32) && g->kg <= n->nr && n->nr < best) {
+            best = n->nr;
+            t = (narrow_tile){n->fn, n->mr, n->nr, n->pack_b};
+        }
+    }
+    if (t.fn) return t;
     if (sd->ukernel_adirect && sd->pack_b) return (narrow_tile){sd->ukernel_adirect, sd->mr, sd->nr, sd->pack_b};
     return t;
 }

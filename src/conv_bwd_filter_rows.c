@@ -48,6 +48,16 @@
    this path takes: beyond them the copies would not pay for themselves in
    cache. */
 #define ROWS_MAX_IMAGE ((int64_t)1 << 22)
+/* The padded planes of a chunk of channel panels (floats), where a
+   thread's whole share would not stay in L2 between the copy and the
+   tiles, and the most floats of one image's packed dy for which chunks are
+   run (dy is then packed for the whole image, once, rows_member). Stride-2
+   c128 56x56 k128 (1 thread, Zen 4, alternating runs): no chunks 2.54 ms,
+   96 Ki floats (2 panels of 14 channels) 2.45, 48 Ki (1 panel) 2.38; AVX2
+   (6-channel panels) 2.73 / 2.80 / 2.67 (4 and 2 panels), 1 panel 2.84 vs
+   2.79: noise there. */
+#define ROWS_CHUNK_FLOATS ((int64_t)48 << 10)
+#define ROWS_DY_IMAGE_FLOATS ((int64_t)128 << 10)
 /* The fewest pixels (padded-row numbering, all images) it takes. */
 #define ROWS_MIN_PIXELS 768
 
@@ -61,6 +71,8 @@ typedef struct {
     float *dw, *dwt;        /* dwt: dwT of every group (L x kg each) */
     float *work;            /* per member: xp, B panels, A panel */
     int64_t xp_floats, bp_floats, work_floats;
+    int64_t xcs;            /* channels from one phase plane to the next in xp (stride 2) */
+    int64_t cpc, bp_block;  /* channel panels a chunk (0: the whole share at once); floats a KC block's B panels */
     int bad;                /* a non-finite dw element seen (atomic) */
 } rows_ctx;
 
@@ -119,7 +131,7 @@ static void phase_channels(const rows_ctx *c, int64_t n, int64_t gi, int64_t c0,
             /* columns j of the phase with 0 <= 2 j + b - pw < W */
             const int64_t jlo = pw > b ? (pw - b + 1) / 2 : 0;
             const int64_t jhi = (W + pw - b + 1) / 2 < Wp ? (W + pw - b + 1) / 2 : Wp;
-            float *dst = xp + ab * c->g.cg * c->plane + (ch - c0) * c->plane;
+            float *dst = xp + ab * c->xcs * c->plane + (ch - c0) * c->plane;
             for (int64_t i = 0; i < c->Hp; i++) {
                 const int64_t h = 2 * i + a - ph;
                 float *row = dst + i * Wp;
@@ -220,7 +232,7 @@ static void block_units(const rows_ctx *c, int64_t gi, const rows_share *sh, int
         const int64_t oh = tap / d->s * d->dilation_h, ow = tap % d->s * d->dilation_w;
         const int64_t ch = cp * gd->mr, m = cg - ch < gd->mr ? cg - ch : gd->mr;
         const int64_t phase = oh % st * st + ow % st;   /* 0 at stride 1 */
-        const float *a = xp + (phase * cg + ch - c_lo) * c->plane + oh / st * c->Wp + ow / st + j0;
+        const float *a = xp + (phase * c->xcs + ch - c_lo) * c->plane + oh / st * c->Wp + ow / st + j0;
         float *cc = dwt + (ch * c->RS + tap) * kg;   /* rows ch.. of the tap: RS kg apart */
         if (!gd->ukernel_adirect) gd->pack_a(0, (size_t)m, (size_t)kcb, a, c->plane, ap);
         for (int64_t k0 = sh->k0; k0 < sh->k1; k0 += NR) {
@@ -270,10 +282,33 @@ static void rows_member(void *p, int tid, int nt) {
     for (int64_t gi = 0; gi < g->G && sh.u0 < sh.u1 && sh.k0 < sh.k1; gi++) {
         const int64_t c_lo = sh.u0 / c->RS * MR, c_hi = ((sh.u1 - 1) / c->RS + 1) * MR;
         for (int64_t n = 0; n < c->d->n; n++) {
+            const float *dyk = c->dy + (n * c->d->k + gi * g->kg + sh.k0) * g->PQ;
+            if (c->cpc) {
+                /* Chunks of cpc channel panels, each copied then run over
+                   the whole image, so that its planes stay in L2 between
+                   the copy and the tiles (a whole stride-2 c128 56x56
+                   image's are 1.7 MiB); dy's B panels packed for the whole
+                   image first (in L2 too). Every dwT element still gets
+                   the image's KC blocks in order: the same bits. */
+                for (int64_t j0 = 0, b = 0; j0 < c->Ke; j0 += kc, b++)
+                    pack_dy_block(c, dyk, sh.k1 - sh.k0, j0, kc < c->Ke - j0 ? kc : c->Ke - j0,
+                                  bp + b * c->bp_block);
+                for (int64_t cp0 = sh.u0 / c->RS; cp0 * c->RS < sh.u1; cp0 += c->cpc) {
+                    rows_share ck = sh;
+                    ck.u0 = cp0 * c->RS > sh.u0 ? cp0 * c->RS : sh.u0;
+                    ck.u1 = (cp0 + c->cpc) * c->RS < sh.u1 ? (cp0 + c->cpc) * c->RS : sh.u1;
+                    const int64_t clo = cp0 * MR, chi = (cp0 + c->cpc) * MR < g->cg ? (cp0 + c->cpc) * MR : g->cg;
+                    if (c->sh == 1) pad_channels(c, n, gi, clo, chi, xp);
+                    else phase_channels(c, n, gi, clo, chi, xp);
+                    for (int64_t j0 = 0, b = 0; j0 < c->Ke; j0 += kc, b++)
+                        block_units(c, gi, &ck, clo, xp, bp + b * c->bp_block, j0,
+                                    kc < c->Ke - j0 ? kc : c->Ke - j0, n == 0 && j0 == 0 ? 0.0f : 1.0f, ap);
+                }
+                continue;
+            }
             const int64_t c1 = c_hi < g->cg ? c_hi : g->cg;
             if (c->sh == 1) pad_channels(c, n, gi, c_lo, c1, xp);
             else phase_channels(c, n, gi, c_lo, c1, xp);
-            const float *dyk = c->dy + (n * c->d->k + gi * g->kg + sh.k0) * g->PQ;
             for (int64_t j0 = 0; j0 < c->Ke; j0 += kc) {
                 const int64_t kcb = kc < c->Ke - j0 ? kc : c->Ke - j0;
                 pack_dy_block(c, dyk, sh.k1 - sh.k0, j0, kcb, bp);
@@ -302,8 +337,18 @@ nb_status nb_conv_bwd_filter_rows(const nb_conv_desc *cd, const nb_conv2d_desc *
     c.RS = d->r * d->s;
     c.mpan = (g->cg + gd->mr - 1) / gd->mr;
     const int64_t panels = (g->kg + gd->nr - 1) / gd->nr;
-    c.xp_floats = round16(c.plane * g->cg * c.sh * c.sh);
-    c.bp_floats = round16(gd->kc * panels * gd->nr);
+    c.xcs = g->cg;
+    c.bp_block = round16(gd->kc * panels * gd->nr);
+    c.cpc = 0;
+    const int64_t nblk = (c.Ke + gd->kc - 1) / gd->kc, panel_f = c.plane * c.sh * c.sh * gd->mr;
+    const int64_t chunk_f = ROWS_CHUNK_FLOATS;
+    if (panel_f * c.mpan > chunk_f && nblk * c.bp_block <= ROWS_DY_IMAGE_FLOATS) {
+        c.cpc = chunk_f / panel_f > 1 ? chunk_f / panel_f : 1;
+        if (c.cpc >= c.mpan) c.cpc = 0;
+        else c.xcs = c.cpc * gd->mr;
+    }
+    c.xp_floats = round16(c.plane * c.xcs * c.sh * c.sh);
+    c.bp_floats = c.cpc ? nblk * c.bp_block : c.bp_block;
     c.work_floats = c.xp_floats + c.bp_floats + round16(gd->mr * gd->kc + NB_GEMM_PACK_SLACK);
     int64_t mnk;
     if (!nb_mul_ok(d->n * d->k * g->PQ, g->L, &mnk)) mnk = INT64_MAX;

@@ -264,6 +264,12 @@ static int output_pairs(void *ctx, int64_t lo, int64_t hi) {
     return c->cd->wino_bf_out((size_t)(hi - lo), c->m + lo, (ptrdiff_t)c->mxi, c->dw + 9 * lo) != 0;
 }
 
+/* (Tried, session 13, Zen 4: with one chunk, the output transform per
+   block of 14 filters from an L2-sized M block instead of all of M (9 MiB
+   at c256 14x14 k256) out to L3 and back; same bits. AVX-512 1 thread: one
+   A/B 2.36 -> 2.12 ms, then two longer ones 1.82 -> 2.66 and 2.01 -> 2.69 ms
+   (36 x 19 GEMM calls of 14 rows, each packing V again); AVX2 (12-row
+   blocks) 2.05 -> 2.25. Reverted.) */
 /* Chunk groups: up to 4 (so up to 4 threads), a function of the shape. */
 #define GROUPS_MAX 4
 

@@ -112,8 +112,10 @@ typedef struct {
        (src/conv_bwd_filter_narrow.c): an A-in-place GEMM tile of mr rows
        and nr columns (B packed nr wide), narrower than the SGEMM's tile
        or a width it lacks, and its B packer (NULL: the transpose below
-       packs B, one panel). fn NULL: none. */
-    struct { nb_gemm_ukernel_adirect_fn fn; int mr, nr; nb_gemm_pack_b_fn pack_b; } bwf_narrow;
+       packs B, one panel). fn NULL: none. bwf_narrow_alt: optional, a
+       second such tile of another width (the path takes whichever of the
+       two leaves fewer lanes empty). */
+    struct nb_bwf_narrow_tile { nb_gemm_ukernel_adirect_fn fn; int mr, nr; nb_gemm_pack_b_fn pack_b; } bwf_narrow, bwf_narrow_alt;
     /* The copy family's 2-D transpose (nb_copy_ukernels), set by dispatch;
        NULL: backward-filter runs its untransposed GEMM (conv_driver.c). */
     void (*transpose32)(int64_t m, int64_t n, const void *src, int64_t lds, void *dst, int64_t ldd,

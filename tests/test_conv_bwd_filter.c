@@ -74,7 +74,7 @@ static void backward_filter_gives_the_bits_of_one_gemm_per_image(void **state) {
         {2, 16, 45, 43, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* pointwise: x read in place */
         {3, 58, 17, 29, 26, 1, 1, 1, 1, 0, 0, 1, 1, 2},   /* pointwise, <= 16 filters a group (narrow): 29-channel groups */
         {1, 32, 40, 41, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* narrow: 5 KC blocks */
-        {2, 24, 19, 21, 17, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* 17 filters: AVX2's 4x24, AVX-512's 14x32 */
+        {2, 24, 19, 21, 17, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* 17 filters: the 4x24 tile (AVX2, AVX-512) */
         {2, 30, 23, 25, 24, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* 24 filters, 30 channels: 4-row panels and an edge */
         {1, 20, 30, 30, 32, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* 32 filters: the SGEMM's tile, narrow loop */
         {1, 64, 31, 37, 20, 3, 3, 1, 1, 1, 1, 1, 1, 2},   /* groups, L 288: padded rows */
@@ -83,6 +83,8 @@ static void backward_filter_gives_the_bits_of_one_gemm_per_image(void **state) {
         {3, 17, 40, 9, 33, 2, 4, 1, 1, 0, 3, 1, 1, 1},    /* padded rows: odd taps, Q = W + pad */
         {3, 16, 40, 37, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* padded rows, stride 2: odd width */
         {6, 32, 30, 28, 34, 5, 4, 2, 2, 0, 2, 2, 1, 2},   /* stride 2: dilation, groups, no row padding */
+        {2, 32, 40, 40, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* padded rows, stride 2: chunks of channel panels */
+        {1, 32, 36, 36, 24, 3, 2, 1, 1, 1, 1, 1, 1, 1},   /* padded rows, stride 1: chunks */
         /* few channels (AVX-512's direct path, src/conv_direct_bwf.c): */
         {3, 3, 37, 41, 70, 7, 7, 2, 2, 3, 3, 1, 1, 1},    /* 2 KC blocks a row apart, 64 + 6 filters */
         {2, 2, 30, 29, 17, 5, 5, 3, 1, 6, 4, 1, 1, 1},    /* stride 3 x 1, padding past the kernel */
@@ -161,6 +163,7 @@ static void thread_count_does_not_change_the_bits(void **state) {
         {3, 96, 11, 13, 40, 3, 3, 1, 1, 1, 1, 1, 1, 2},
         {1, 40, 33, 31, 70, 5, 3, 1, 1, 2, 1, 1, 2, 1},
         {2, 32, 30, 30, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+        {2, 32, 40, 40, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* padded rows in chunks of channel panels */
         {2, 3, 40, 40, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1},
         {1, 3, 100, 96, 70, 7, 7, 2, 2, 3, 3, 1, 1, 1},   /* few channels: 7 KC blocks over the threads */
         {2, 40, 30, 31, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* narrow 1x1: 3 channel panels */
@@ -185,11 +188,68 @@ static void thread_count_does_not_change_the_bits(void **state) {
     if (!ran_) skip();
 }
 
+/* dbias[k] is the sum over the images, in order, of each dy row's sum in a
+   double: with small integers in dy every sum is exact, so on every path
+   (the column-matrix path's per-image and batched forms, which take the
+   row sums while dy is hot, the narrow, padded-rows, direct and Winograd
+   paths) and for 1, 2 and 3 threads dbias is the exact sum, and its bits
+   do not depend on the thread count. */
+static void dbias_is_the_sum_of_dy_over_images_and_pixels(void **state) {
+    (void)state;
+    static const nb_conv2d_desc shapes[] = {
+        //  n   c    h    w   k  r  s sh sw ph pw dh dw g
+        {2, 16, 20, 22, 40, 1, 1, 1, 1, 0, 0, 1, 1, 1},    /* 1x1, 40 filters: column matrix, transposed */
+        {3, 8, 19, 21, 136, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* 1x1, 136 filters: column matrix, plain */
+        {2, 8, 30, 30, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1},    /* 8 channels: column blocks of im2col */
+        {5, 8, 6, 6, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1},      /* small images: batched */
+        {3, 12, 7, 5, 18, 3, 3, 1, 1, 1, 1, 1, 1, 2},     /* batched, groups */
+        {2, 40, 30, 31, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* narrow */
+        {2, 32, 30, 30, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* padded rows */
+        {1, 3, 100, 96, 70, 7, 7, 2, 2, 3, 3, 1, 1, 1},   /* direct */
+        {1, 32, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1},   /* Winograd */
+    };
+    FOR_EACH_SIMD_TABLE(t) {
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+            const nb_conv2d_desc *d = &shapes[i];
+            conv_inputs in = make_inputs(d);
+            const int64_t ny = oc_numel_y(d), PQ = ny / (d->n * d->k);
+            for (int64_t j = 0; j < ny; j++) in.dy[j] = (float)((j * 7919 + i) % 17) - 8.0f;
+            float *want = malloc((size_t)d->k * 4), *one = malloc((size_t)d->k * 4);
+            float *dw = malloc((size_t)oc_numel_w(d) * 4);
+            assert_true(want && one && dw);
+            for (int64_t k = 0; k < d->k; k++) {
+                double acc = 0;
+                for (int64_t n = 0; n < d->n; n++)
+                    for (int64_t j = 0; j < PQ; j++) acc += in.dy[(n * d->k + k) * PQ + j];
+                want[k] = (float)acc;
+            }
+            for (int nt = 1; nt <= 3; nt++) {
+                float *got = nt == 1 ? one : malloc((size_t)d->k * 4);
+                assert_non_null(got);
+                nb_set_num_threads(nt);
+                assert_int_equal(t->sconv2d_backward_filter(d, in.x, in.dy, dw, got), NB_OK);
+                for (int64_t k = 0; k < d->k; k++)
+                    if (got[k] != want[k])
+                        fail_msg("%s shape %zu, %d threads: dbias[%lld] = %.9g, the sum is %.9g",
+                                 nb_isa_name(t->isa), i, nt, (long long)k, got[k], want[k]);
+                if (nt > 1) {
+                    assert_memory_equal(got, one, (size_t)d->k * 4);
+                    free(got);
+                }
+            }
+            nb_set_num_threads(0);
+            free(want); free(one); free(dw); free_inputs(in);
+        }
+    }
+    if (!ran_) skip();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(backward_filter_gives_the_bits_of_one_gemm_per_image),
         cmocka_unit_test(padded_rows_nan_and_inf_reach_what_they_reach_in_the_reference),
         cmocka_unit_test(thread_count_does_not_change_the_bits),
+        cmocka_unit_test(dbias_is_the_sum_of_dy_over_images_and_pixels),
     };
     return nbt_run(tests);
 }

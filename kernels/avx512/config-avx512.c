@@ -208,6 +208,11 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->conv.dw.bwf_sum = nb_f32_dwconv_bwf_sum_ukernel__avx512;
     cfg->conv.rowsum = rowsum_f64;
     cfg->conv.pw = (nb_pwconv_ukernel){nb_f32_pwconv_ukernel_8x48__avx512, 8, 48};
+    /* backward-filter, 1x1 with 17..24 filters: AVX2's 4x24 tile (ymm) has
+       every lane a filter where 14x16 / 14x32 leave a quarter empty, and on
+       256-bit FMA pipes (Zen 4) ymm FMAs run at the zmm rate (c144 56x56
+       k24; conv_bwd_filter_narrow.c). */
+    cfg->conv.bwf_narrow_alt = cfg->conv.bwf_narrow;
     /* backward-filter, 1x1 with <= 16 filters: the 14x32 tile would be half empty */
     cfg->conv.bwf_narrow.fn = nb_f32_gemm_ukernel_14x16__avx512_adirect;
     cfg->conv.bwf_narrow.mr = 14;
