@@ -37,6 +37,16 @@ static inline __attribute__((always_inline)) void subtile(const int U, size_t m,
         const size_t uu = u0 + (size_t)(u < U ? u : 0);
         b[u] = base[uu / 2] + 8 * (uu % 2);
     }
+    /* The sub-tile's output lines, fetched now: the tap loop hides their
+       miss (y is written once; the stem's 3.2 MB is in L3 or memory). Zen 4,
+       stem, kernel alone (best of 20): 2.25 -> 2.055 ms. */
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        if (f0 + (size_t)i >= m) break;
+#pragma GCC unroll 3
+        for (int u = 0; u < U; u++)
+            _mm_prefetch((const char *)(y + (f0 + (size_t)i) * ldy + 8 * (u0 + (size_t)u)), _MM_HINT_T0);
+    }
     const float *w = wp + f0;
     for (size_t t = 0; t < taps; t++, w += 8) {
         const int32_t o = toff[t];
