@@ -200,6 +200,7 @@ static const nb_conv2d_desc *extra_shapes(int *count) {
         {1, 2, 9, 16, 9, 3, 5, 1, 1, 1, 2, 1, 1, 1},    /* Q = 16, stride 1 */
         {1, 4, 5, 25, 8, 3, 3, 2, 2, 4, 4, 1, 1, 1},    /* Q = 16, padding 4 */
         {1, 3, 12, 33, 8, 3, 3, 2, 2, 0, 0, 1, 1, 1},   /* Q = 16, no padding */
+        {2, 3, 100, 96, 9, 7, 7, 2, 2, 3, 3, 1, 1, 1},  /* Q = 48: 50 chunks, 4 bands of rows */
         {1, 2, 4, 3, 3, 5, 5, 1, 1, 4, 4, 1, 1, 1},     /* input smaller than kernel */
         {1, 7, 23, 17, 5, 3, 3, 3, 1, 6, 7, 1, 3, 1},   /* large padding, stride 3 x 1 */
         {1, 50, 19, 23, 5, 3, 3, 1, 1, 2, 2, 2, 2, 1},  /* "same" with dilation 2, 2 blocks */

@@ -27,6 +27,15 @@ static inline __attribute__((always_inline)) void tile(const int G, size_t m, si
     for (int i = 0; i < 8; i++)
 #pragma GCC unroll 3
         for (int g = 0; g < 3; g++) acc[i][g] = _mm512_setzero_ps();
+    /* The tile's output lines, fetched now: the tap loop hides their miss
+       (y is written once; the stem's 3.2 MB is in L3 or memory). Zen 4,
+       stem, kernel alone (best of 20): 2.12 -> 2.075 ms. */
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        if ((size_t)i >= m) break;
+#pragma GCC unroll 3
+        for (int g = 0; g < G; g++) _mm_prefetch((const char *)(y + i * ldy + 16 * g), _MM_HINT_T0);
+    }
     const float *b0 = base[0], *b1 = base[G > 1 ? 1 : 0], *b2 = base[G > 2 ? 2 : 0];
     for (size_t t = 0; t < taps; t++) {
         const int32_t o = toff[t];
