@@ -204,7 +204,7 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->conv.dw.bwf = nb_f32_dwconv_bwf_ukernel__avx512;
     cfg->conv.dw.bwf_sum = nb_f32_dwconv_bwf_sum_ukernel__avx512;
     cfg->conv.rowsum = rowsum_f64;
-    cfg->conv.pw = (nb_pwconv_ukernel){nb_f32_pwconv_ukernel_8x48__avx512, 8, 48};
+    cfg->conv.pw = (nb_pwconv_ukernel){nb_f32_pwconv_ukernel_8x48__avx512, 8, 48, 256};
     /* backward-filter, 1x1 with <= 16 filters: the 14x32 tile would be half empty */
     cfg->conv.bwf_narrow.fn = nb_f32_gemm_ukernel_14x16__avx512_adirect;
     cfg->conv.bwf_narrow.mr = 14;
