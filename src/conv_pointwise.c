@@ -253,12 +253,17 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
        row tiles K = 144 lost, above). /tmp/ab.sh, NABLA_ISA=avx2 against
        oneDNN capped at AVX2, 3 rounds, oneDNN / nabla CPU time of the same
        round (higher is better): forward n1 c144->k24 0.885 -> 0.955,
-       backward-data n1 c24->k144 0.879 -> 0.988. */
+       backward-data n1 c24->k144 0.879 -> 0.988.
+       And the mid-length rule now takes K = 256 too (PW_COPY_MID_MAX_K;
+       longer sums unmeasured): n8 c256->k64 forward / c64->k256
+       backward-data, input 26 MB; same A/B, AVX2: 0.91 -> 1.06 / 0.78 ->
+       1.00; AVX-512 (default oneDNN): forward 0.98 -> 1.15 (nabla 9.63 ->
+       9.09 ms), backward-data 1.02 -> 0.99 (nabla 9.20 -> 9.20 ms). */
     const int64_t in_floats = d->n * c->in_ch * c->HW;
     const int64_t copy_min_k = c->cd->pw.copy_min_k;
     c->copy = c->K * c->cd->pw.nr <= PW_COPY_FLOATS &&
               ((c->mt > 1 && c->K >= copy_min_k && in_floats <= PW_COPY_MAX_IN) ||
-               (c->mt >= PW_COPY_MID_MT && c->K >= PW_COPY_MID_K && c->K < PW_COPY_MID_MAX_K &&
+               (c->mt >= PW_COPY_MID_MT && c->K >= PW_COPY_MID_K && c->K <= PW_COPY_MID_MAX_K &&
                 in_floats > PW_COPY_MAX_IN));
     /* With the copy, the first row tile alone used to prefetch (3 lines a
        channel step, 4 tiles ahead): the image's lines come from L3/DRAM,
