@@ -294,6 +294,11 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
        loop (perf, AVX2 c24->k144). Not with the copy or the spread share,
        which work tile by tile. The order of the tiles does not change any
        output's FMA chain: same bits. */
+    /* Tried and not kept (session 13, Zen 4's 32 KiB L1, AVX2): PW_SPAN_BYTES
+       12 / 16 KiB instead of 24 (spans of 4-5 tiles at K = 24..32, 2 at
+       K = 64): one A/B of 3 rounds, nabla/oneDNN-AVX2 moved +-7 % both
+       ways, the same as two identical spans (12 and 16 KiB give 2 tiles at
+       K = 64: 0.91 vs 1.04): nothing measurable above this VM's noise. */
     c->span = c->copy || c->spread ? 1 : PW_SPAN_BYTES / (c->K * c->cd->pw.nr * (int64_t)sizeof(float));
     if (c->span < 1) c->span = 1;
     const nb_status st = nb_conv_run_tasks(c->cd, nt, tasks, c->copy ? c->K : 1,
