@@ -258,7 +258,9 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
        longer sums unmeasured): n8 c256->k64 forward / c64->k256
        backward-data, input 26 MB; same A/B, AVX2: 0.91 -> 1.06 / 0.78 ->
        1.00; AVX-512 (default oneDNN): forward 0.98 -> 1.15 (nabla 9.63 ->
-       9.09 ms), backward-data 1.02 -> 0.99 (nabla 9.20 -> 9.20 ms). */
+       9.09 ms), backward-data 1.02 -> 0.99 (nabla 9.20 -> 9.20 ms); a
+       rerun of 4 rounds: AVX-512 8.59 -> 8.58 / 8.42 -> 8.64 ms (oneDNN
+       8.29 -> 8.51): equal there; AVX2 11.28 -> 8.24 / 10.53 -> 8.88 ms. */
     const int64_t in_floats = d->n * c->in_ch * c->HW;
     const int64_t copy_min_k = c->cd->pw.copy_min_k;
     c->copy = c->K * c->cd->pw.nr <= PW_COPY_FLOATS &&
