@@ -14,7 +14,7 @@
  *     of NR); for each NR-pixel tile of it, left to right, every row tile
  *     runs over the tile's K x NR block of the image, which stays in L1/L2
  *     across the row tiles (the first row tile, NB_PW_PREFETCH, prefetches
- *     the next tiles' rows); for long sums (K >= PW_COPY_MIN_K; and
+ *     the next tiles' rows); for long sums (K >= the tile's copy_min_k; and
  *     K >= PW_COPY_MID_K with many row tiles and the input out of L2) the
  *     first row tile also copies the block, contiguous, for the others
  *     (xcopy: K rows HW apart fall into few L1 sets, see pw_run), and every row
@@ -88,11 +88,11 @@
 #include "scratch.h"
 
 #define PW_STREAM_FLOATS (4 * 1024 * 1024)
-#define PW_COPY_MIN_K 256
 #define PW_COPY_FLOATS (64 * 1024)
 #define PW_COPY_MAX_IN (1024 * 1024)
 #define PW_COPY_MID_K 64    /* mid-length sums: see pw_run */
 #define PW_COPY_MID_MT 8
+#define PW_COPY_MID_MAX_K 256
 #define PW_SPREAD_DIST 2   /* tiles ahead: the next block but one */
 #define PW_SPAN_BYTES (24 * 1024)
 
@@ -231,7 +231,8 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
        130 -> 137, backward-data c64->k256 85 -> 94 / 127-132 -> 135-137;
        but with the input out of L2 (n8, 26 MB) it lost (74 -> 69 / 101-107
        -> 86, 75 -> 68 / 103-121 -> 89), and at K = 24..144 it changed
-       nothing beyond noise: only K >= PW_COPY_MIN_K and inputs up to
+       nothing beyond noise: only K >= copy_min_k (the tile's, 256 then)
+       and inputs up to
        PW_COPY_MAX_IN floats. The copy holds the same values: the bits do
        not depend on it.
        Mid-length sums (session 12, Zen 4: L1d 32 KiB 8-way, L2 1 MiB):
@@ -245,11 +246,26 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
        (input in L2) K = 64 changed nothing on AVX-512 and lost 1-2 % on
        AVX2; K = 144 / 24 with 3 row tiles (M = 24) lost 2-5 %, K <= 24
        lost 5-8 % (the copy turns the span off); n8 at K = 256 (the long
-       rule's input cap) lost 3 % on AVX2, equal on AVX-512. */
+       rule's input cap) lost 3 % on AVX2, equal on AVX-512.
+       Session 13 (Zen 4, AVX2): with the spread share below now taken by
+       the AVX2 tile too, the copy pays at K = 144 (M = 24, 6 row tiles),
+       so the AVX2 tile's copy_min_k is 128 (AVX-512 keeps 256: with 3
+       row tiles K = 144 lost, above). /tmp/ab.sh, NABLA_ISA=avx2 against
+       oneDNN capped at AVX2, 3 rounds, oneDNN / nabla CPU time of the same
+       round (higher is better): forward n1 c144->k24 0.885 -> 0.955,
+       backward-data n1 c24->k144 0.879 -> 0.988.
+       And the mid-length rule now takes K = 256 too (PW_COPY_MID_MAX_K;
+       longer sums unmeasured): n8 c256->k64 forward / c64->k256
+       backward-data, input 26 MB; same A/B, AVX2: 0.91 -> 1.06 / 0.78 ->
+       1.00; AVX-512 (default oneDNN): forward 0.98 -> 1.15 (nabla 9.63 ->
+       9.09 ms), backward-data 1.02 -> 0.99 (nabla 9.20 -> 9.20 ms); a
+       rerun of 4 rounds: AVX-512 8.59 -> 8.58 / 8.42 -> 8.64 ms (oneDNN
+       8.29 -> 8.51): equal there; AVX2 11.28 -> 8.24 / 10.53 -> 8.88 ms. */
     const int64_t in_floats = d->n * c->in_ch * c->HW;
+    const int64_t copy_min_k = c->cd->pw.copy_min_k;
     c->copy = c->K * c->cd->pw.nr <= PW_COPY_FLOATS &&
-              ((c->mt > 1 && c->K >= PW_COPY_MIN_K && in_floats <= PW_COPY_MAX_IN) ||
-               (c->mt >= PW_COPY_MID_MT && c->K >= PW_COPY_MID_K && c->K < PW_COPY_MIN_K &&
+              ((c->mt > 1 && c->K >= copy_min_k && in_floats <= PW_COPY_MAX_IN) ||
+               (c->mt >= PW_COPY_MID_MT && c->K >= PW_COPY_MID_K && c->K <= PW_COPY_MID_MAX_K &&
                 in_floats > PW_COPY_MAX_IN));
     /* With the copy, the first row tile alone used to prefetch (3 lines a
        channel step, 4 tiles ahead): the image's lines come from L3/DRAM,
@@ -263,7 +279,13 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
        repetitions: n1 c256->k64 forward 0.85 -> 0.91, backward-data
        c64->k256 0.86 -> 0.93. Without the copy (n8, input 26 MB) it changed
        nothing beyond the noise (forward 0.86 / 0.83, backward-data 0.84 /
-       0.86): not taken there. */
+       0.86): not taken there.
+       The AVX2 tile ignored the share until session 13; taking it (from
+       k >= 128, kernels/avx2/f32-pwconv-avx2.c) the copy's first row tile
+       went from 24 % of the kernel's samples (1/16 of its FMAs, perf, n1
+       c256->k64 forward) to 8 %, and, same A/B as above: forward n1
+       c256->k64 0.827 -> 0.978-1.014, backward-data n1 c64->k256 0.896 ->
+       1.014. */
     c->spread = c->copy;
     /* Short sums: each row tile runs over a span of tiles (one call)
        before the next row tile, the span's K x span NR block of the image
@@ -274,6 +296,11 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
        loop (perf, AVX2 c24->k144). Not with the copy or the spread share,
        which work tile by tile. The order of the tiles does not change any
        output's FMA chain: same bits. */
+    /* Tried and not kept (session 13, Zen 4's 32 KiB L1, AVX2): PW_SPAN_BYTES
+       12 / 16 KiB instead of 24 (spans of 4-5 tiles at K = 24..32, 2 at
+       K = 64): one A/B of 3 rounds, nabla/oneDNN-AVX2 moved +-7 % both
+       ways, the same as two identical spans (12 and 16 KiB give 2 tiles at
+       K = 64: 0.91 vs 1.04): nothing measurable above this VM's noise. */
     c->span = c->copy || c->spread ? 1 : PW_SPAN_BYTES / (c->K * c->cd->pw.nr * (int64_t)sizeof(float));
     if (c->span < 1) c->span = 1;
     const nb_status st = nb_conv_run_tasks(c->cd, nt, tasks, c->copy ? c->K : 1,

@@ -67,6 +67,8 @@ typedef nb_pwconv_ft *nb_pwconv_fn;
 typedef struct {
     nb_pwconv_fn fn;
     int mr, nr;
+    int copy_min_k;   /* the shortest sum (K) whose block the first row tile copies for
+                         the others, inputs in L2/L3 (src/conv_pointwise.c, pw_run) */
 } nb_pwconv_ukernel;
 
 #endif

@@ -11,7 +11,7 @@
  *     two and three KC blocks (the bias then comes with the first), groups,
  *     short sums whose row tiles run spans of several tiles (the last
  *     span and tile partial), the first row tile's block copy (long sums,
- *     and K = 64 with the input over PW_COPY_MAX_IN), several pixel blocks a task (the tile itself, streamed stores
+ *     and K = 64 / 256 with the input over PW_COPY_MAX_IN), several pixel blocks a task (the tile itself, streamed stores
  *     included: test_pwconv_ukernels.c);
  *   - the same bits for 1, 2 and 3 threads, and for an image alone as in
  *     its batch;
@@ -57,6 +57,8 @@ static const nb_conv2d_desc shapes[] = {
     {1,  16,  9, 61,  64, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* K 16 / 64: spans, 549 pixels */
     {1,  64, 129, 129, 64, 1, 1, 1, 1, 0, 0, 1, 1, 1}, /* K 64, M 64, input over 1 Mi floats:
                                                           the mid-length block copy; 16641 pixels */
+    {1, 256, 64, 65, 64, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* K 256, input over 1 Mi floats: the
+                                                          mid-length copy at its longest */
 };
 #define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 

@@ -6,7 +6,7 @@
  *
  * Tiles: every m in 1..MR, n around the vector widths and NR (1, 7..9,
  * 15..17, 23..25, 31..33, NR - 1, NR and random; a quarter of the calls
- * a run of tiles, NR + 1 .. 3 NR + 17), k 1..3, 24, 64, 100 and random, ldx and
+ * a run of tiles, NR + 1 .. 3 NR + 17), k 1..3, 24, 64, 100, 144, 256 and random, ldx and
  * ldy from n to n + 40; x and y end against a guard page (masked loads and
  * stores must not step past the tile), y's gaps between rows and the
  * packed filters' padding rows (NaN) must stay out of the result; bias,
@@ -65,8 +65,9 @@ static size_t pick_n(int nr) {
 }
 
 static size_t pick_k(void) {
-    static const size_t ks[] = {1, 2, 3, 24, 64, 100};
-    return nbt_range(0, 1) ? ks[nbt_range(0, 5)] : (size_t)nbt_range(1, 40);
+    /* 144, 256: the AVX2 tile takes the spread share from k 128 on */
+    static const size_t ks[] = {1, 2, 3, 24, 64, 100, 144, 256};
+    return nbt_range(0, 1) ? ks[nbt_range(0, 7)] : (size_t)nbt_range(1, 40);
 }
 
 /* One call of e on a random tile; every element of y checked. */

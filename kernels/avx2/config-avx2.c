@@ -149,7 +149,7 @@ void nb_avx2_config(nb_ukernel_config *cfg) {
     /* 1x1 stride 1 forward and data-gradient passes: the 4x24 tile on the
        image in place (src/conv_pointwise.c; same KC cuts and FMA chains as
        the SGEMM, same bits). */
-    cfg->conv.pw = (nb_pwconv_ukernel){nb_f32_pwconv_ukernel_4x24__avx2, 4, 24};
+    cfg->conv.pw = (nb_pwconv_ukernel){nb_f32_pwconv_ukernel_4x24__avx2, 4, 24, 128};
     /* backward-filter, 1x1 with 17..24 filters: the 6x16 tile would leave
        a quarter of its lanes empty (src/conv_bwd_filter_narrow.c) */
     cfg->conv.bwf_narrow.fn = nb_f32_gemm_ukernel_4x24__avx2_adirect;

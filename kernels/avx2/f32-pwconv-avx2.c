@@ -28,10 +28,22 @@
  * Prefetching the output lines for writing (prefetchw) at the start of a
  * tile gained nothing (within noise of not doing it).
  *
+ * With a share of a later block (pf, the driver's copy path) and k >=
+ * PW_SPREAD_MIN_K the tile prefetches only that, into L2, NR floats every
+ * pf->every channel steps, as the AVX-512 tile does: the copying first row
+ * tile went from 24 % of the samples (1/16 of the FMAs) to 8 %, n1
+ * c256->k64 forward 0.83 -> 0.98-1.01x oneDNN-AVX2 (measurements in
+ * src/conv_pointwise.c, pw_run). Not below k = 128: at K = 64 (n8,
+ * M = 256, the mid-length copy) it changed nothing or lost (backward-data
+ * n8 c256->k64 0.91 -> 0.82x, one A/B of 3 rounds), as session 11 found
+ * for the share without the copy.
+ *
  * Tails: a tile of n < 24 pixels runs 1, 2 or 3 vectors; the last one is
  * loaded and stored through a lane mask only when n is not a multiple of
  * 8 (vmaskmovps costs an extra uop, so whole tiles never use it): nothing
- * outside the m x n tile of y or the k x n block of x is touched.
+ * outside the m x n tile of y or the k x n block of x is touched. The
+ * partial vector of y is stored in 4-, 2- and 1-float pieces, not with
+ * vmaskmovps (microcoded on Zen 4 as a store).
  *
  * Stores: plain, NB_PW_STREAM is ignored. A row of a tile is 96 bytes, so
  * every other line is shared with the next tile, and streaming it in
@@ -49,14 +61,41 @@
 #define MR 4
 #define NR 24
 #define PW_PF 4   /* prefetch distance in tiles */
+#define PW_SPREAD_MIN_K 128   /* shorter blocks: NB_PW_PREFETCH's scheme (see below) */
+#ifndef PW_SPREAD_HINT
+#define PW_SPREAD_HINT _MM_HINT_T2
+#endif
+
+/* Lanes [0, cnt) of v to p, cnt in 1..7, as plain 16-, 8- and 4-byte
+   stores: vmaskmovps to memory is microcoded on Zen 4 (~12 cycles). */
+static inline __attribute__((always_inline)) void store_lanes(float *p, __m256 v, size_t cnt) {
+    __m128 h = _mm256_castps256_ps128(v);
+    if (cnt >= 4) {
+        _mm_storeu_ps(p, h);
+        h = _mm256_extractf128_ps(v, 1);
+        p += 4;
+        cnt -= 4;
+    }
+    if (cnt >= 2) {
+        _mm_storel_pi((__m64 *)(void *)p, h);
+        h = _mm_movehl_ps(h, h);
+        p += 2;
+        cnt -= 2;
+    }
+    if (cnt) _mm_store_ss(p, h);
+}
 
 /* One m x n tile, n <= 8 nv; masked: the last vector holds n - 8 (nv - 1)
    < 8 pixels (nv and masked constants after inlining). */
 static inline __attribute__((always_inline)) void
 pw_tile(const int nv, const int masked, const int prefetch, const int copy, size_t m, size_t n, size_t k,
         const float *w, const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias,
-        int flags, float *xcopy) {
+        int flags, float *xcopy, const nb_pw_prefetch *pf) {
     const int accumulate = flags & NB_PW_ACCUMULATE;
+    /* The spread share (prefetch 2): a row of the later block every
+       `every` steps, from the first step on. */
+    const float *pfr = prefetch == 2 ? pf->rows : NULL;
+    size_t pf_wait = 1;
     const __m256i last = nb_avx2_lane_mask((int64_t)n - 8 * (nv - 1));
     __m256 acc[MR][3];
 #pragma GCC unroll 4
@@ -78,8 +117,17 @@ pw_tile(const int nv, const int masked, const int prefetch, const int copy, size
             for (int v = 0; v < nv; v++) _mm256_storeu_ps(xcopy + 8 * v, b[v]);
             xcopy += NR;
         }
-        if (prefetch) _mm_prefetch((const char *)(xp + PW_PF * 8 * nv), _MM_HINT_T0);
-        if (prefetch && nv > 1) _mm_prefetch((const char *)(xp + PW_PF * 8 * nv + 8 * nv - 1), _MM_HINT_T0);
+        if (prefetch == 2) {
+            if (--pf_wait == 0) {   /* NR floats: two lines (rows start 32-byte apart) */
+                pf_wait = pf->every;
+                _mm_prefetch((const char *)pfr, PW_SPREAD_HINT);
+                _mm_prefetch((const char *)(pfr + NR - 1), PW_SPREAD_HINT);
+                pfr += pf->ld;
+            }
+        } else if (prefetch) {
+            _mm_prefetch((const char *)(xp + PW_PF * 8 * nv), _MM_HINT_T0);
+            if (nv > 1) _mm_prefetch((const char *)(xp + PW_PF * 8 * nv + 8 * nv - 1), _MM_HINT_T0);
+        }
 #pragma GCC unroll 4
         for (int r = 0; r < MR; r++) {
             const __m256 a = _mm256_broadcast_ss(w + r);
@@ -103,7 +151,7 @@ pw_tile(const int nv, const int masked, const int prefetch, const int copy, size
             else if (bias)
                 o = _mm256_add_ps(vb, o);
             if (mk)
-                _mm256_maskstore_ps(yr + 8 * v, last, o);
+                store_lanes(yr + 8 * v, o, n - 8 * (size_t)(nv - 1));
             else
                 _mm256_storeu_ps(yr + 8 * v, o);
         }
@@ -114,19 +162,20 @@ pw_tile(const int nv, const int masked, const int prefetch, const int copy, size
    prefetches and the copy, as constants. */
 static inline __attribute__((always_inline)) void
 pw_shapes(const int prefetch, const int copy, size_t m, size_t n, size_t k, const float *w, const float *x,
-          ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags, float *xcopy) {
+          ptrdiff_t ldx, float *y, ptrdiff_t ldy, const float *bias, int flags, float *xcopy,
+          const nb_pw_prefetch *pf) {
     if (n == 24)
-        pw_tile(3, 0, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+        pw_tile(3, 0, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, pf);
     else if (n > 16)
-        pw_tile(3, 1, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+        pw_tile(3, 1, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, pf);
     else if (n == 16)
-        pw_tile(2, 0, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+        pw_tile(2, 0, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, pf);
     else if (n > 8)
-        pw_tile(2, 1, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+        pw_tile(2, 1, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, pf);
     else if (n == 8)
-        pw_tile(1, 0, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+        pw_tile(1, 0, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, pf);
     else
-        pw_tile(1, 1, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+        pw_tile(1, 1, prefetch, copy, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, pf);
 }
 
 /* A run of whole tiles left to right, then the last (n > NR: several
@@ -136,21 +185,32 @@ static inline __attribute__((always_inline)) void
 pw_run(const int prefetch, size_t m, size_t n, size_t k, const float *w, const float *x, ptrdiff_t ldx,
        float *y, ptrdiff_t ldy, const float *bias, int flags) {
     for (; n > NR; n -= NR, x += NR, y += NR)
-        pw_tile(3, 0, prefetch, 0, m, NR, k, w, x, ldx, y, ldy, bias, flags, NULL);
-    pw_shapes(prefetch, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL);
+        pw_tile(3, 0, prefetch, 0, m, NR, k, w, x, ldx, y, ldy, bias, flags, NULL, NULL);
+    pw_shapes(prefetch, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL, NULL);
+}
+
+/* The tiles with a spread share (pf), apart from the entry point: the
+   other tiles' loops keep their code and placement. */
+static __attribute__((noinline)) void
+pw_spread(size_t m, size_t n, size_t k, const float *w, const float *x, ptrdiff_t ldx, float *y,
+          ptrdiff_t ldy, const float *bias, int flags, float *xcopy, const nb_pw_prefetch *pf) {
+    if (xcopy)
+        pw_shapes(2, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, pf);
+    else
+        pw_shapes(2, 0, m, n, k, w, x, ldx, y, ldy, bias, flags, NULL, pf);
 }
 
 void nb_f32_pwconv_ukernel_4x24__avx2(size_t m, size_t n, size_t k, const float *w,
                                       const float *x, ptrdiff_t ldx, float *y, ptrdiff_t ldy,
                                       const float *bias, int flags, float *xcopy,
                                       const nb_pw_prefetch *pf) {
-    /* pf is not used: this tile keeps NB_PW_PREFETCH's scheme (the spread
-       share was measured on the AVX-512 tile only). */
-    (void)pf;
-    /* The copying tile is the driver's first row tile: it prefetches too.
-       Both as constants, so the loops of the other tiles carry neither. */
-    if (xcopy)
-        pw_shapes(1, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy);
+    /* The spread share; the copying tile is the driver's first row tile:
+       it prefetches too. Both as constants, so the loops of the other
+       tiles carry neither. */
+    if (pf && k >= PW_SPREAD_MIN_K)
+        pw_spread(m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, pf);
+    else if (xcopy)
+        pw_shapes(1, 1, m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, NULL);
     else if (flags & NB_PW_PREFETCH)
         pw_run(1, m, n, k, w, x, ldx, y, ldy, bias, flags);
     else

@@ -207,7 +207,7 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->conv.dw.bwf = nb_f32_dwconv_bwf_ukernel__avx512;
     cfg->conv.dw.bwf_sum = nb_f32_dwconv_bwf_sum_ukernel__avx512;
     cfg->conv.rowsum = rowsum_f64;
-    cfg->conv.pw = (nb_pwconv_ukernel){nb_f32_pwconv_ukernel_8x48__avx512, 8, 48};
+    cfg->conv.pw = (nb_pwconv_ukernel){nb_f32_pwconv_ukernel_8x48__avx512, 8, 48, 256};
     /* backward-filter, 1x1 with 17..24 filters: AVX2's 4x24 tile (ymm) has
        every lane a filter where 14x16 / 14x32 leave a quarter empty, and on
        256-bit FMA pipes (Zen 4) ymm FMAs run at the zmm rate (c144 56x56
