@@ -306,18 +306,6 @@ nb_status nb_conv_forward_implicit_geom(const nb_conv_desc *cd, const nb_conv2d_
            split evenly over the threads (or are many), as long as blocks
            keep at least one full panel. */
         const int64_t units = d->n * g->G;
-        /* Where the filter blocks fit L2 (ifwd_task then packs one B panel
-           at a time, so nb does not size a packed block) and the units are
-           few, start from the fewest blocks that split evenly: the blocks
-           go to the threads in contiguous runs, and 4 blocks of 7, 7, 7
-           and 4 panels (3x3 s2 c128 56x56, 25 panels, cut from 3 for KC)
-           gave one thread 14 panels, the other 11; 2 blocks give 13 and
-           12. */
-        if (units < 4 * (int64_t)nt0 &&
-            round_up64(g->kg, gd->mr) * kcb <= A_BLOCK_L2_FLOATS) {
-            nblk = 1;
-            while ((units * nblk) % nt0 != 0 && nblk < g->PQ / nr) nblk++;
-        }
         while ((units * nblk) % nt0 != 0 && units * nblk < 4 * (int64_t)nt0 && nblk < g->PQ / nr)
             nblk++;
         nb = round_up64((g->PQ + nblk - 1) / nblk, nr);
