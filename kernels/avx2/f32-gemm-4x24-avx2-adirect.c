@@ -37,20 +37,7 @@ void store_row(int mode, __m256 acc, __m256 valpha, __m256 vbeta, size_t n, floa
     _Alignas(32) float t[8];
     _mm256_store_ps(t, _mm256_maskload_ps(c, mk));
     const __m256 o = nb_avx2_gemm_epilogue_mode(mode, acc, valpha, vbeta, t);
-    __m128 h = _mm256_castps256_ps128(o);
-    if (n >= 4) {
-        _mm_storeu_ps(c, h);
-        h = _mm256_extractf128_ps(o, 1);
-        c += 4;
-        n -= 4;
-    }
-    if (n >= 2) {
-        _mm_storel_pi((__m64 *)(void *)c, h);
-        h = _mm_movehl_ps(h, h);
-        c += 2;
-        n -= 2;
-    }
-    if (n) _mm_store_ss(c, h);
+    nb_avx2_store_first(c, o, (int64_t)n);   /* plain stores: vmaskmovps is microcoded on AMD */
 }
 
 /* Named accumulators (cR0, cR1, cR2 for row R), not an array: GCC kept an

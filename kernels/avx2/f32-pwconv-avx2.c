@@ -69,20 +69,7 @@
 /* Lanes [0, cnt) of v to p, cnt in 1..7, as plain 16-, 8- and 4-byte
    stores: vmaskmovps to memory is microcoded on Zen 4 (~12 cycles). */
 static inline __attribute__((always_inline)) void store_lanes(float *p, __m256 v, size_t cnt) {
-    __m128 h = _mm256_castps256_ps128(v);
-    if (cnt >= 4) {
-        _mm_storeu_ps(p, h);
-        h = _mm256_extractf128_ps(v, 1);
-        p += 4;
-        cnt -= 4;
-    }
-    if (cnt >= 2) {
-        _mm_storel_pi((__m64 *)(void *)p, h);
-        h = _mm_movehl_ps(h, h);
-        p += 2;
-        cnt -= 2;
-    }
-    if (cnt) _mm_store_ss(p, h);
+    nb_avx2_store_first(p, v, (int64_t)cnt);   /* mask-avx2.h */
 }
 
 /* One m x n tile, n <= 8 nv; masked: the last vector holds n - 8 (nv - 1)
