@@ -120,29 +120,50 @@ int nb_conv_bwd_filter_rows_applies(const nb_conv_desc *cd, const nb_conv2d_desc
 
 /* Stride 2: channels [c0, c1) of group gi of image n into their four
    phase planes (layout_of; phase ph_ab of channel ch at
-   xp + (2 a + b) cg plane + (ch - c0) plane). */
+   xp + (2 a + b) cg plane + (ch - c0) plane). Both column phases of a row
+   come from one image row: they are split in one pass over it (even and
+   odd floats), which the compiler vectorises. (Each phase on its own, a
+   stride-2 gather and the row read twice: 0.25 of the 2.7 ms of stride-2
+   c128 56x56 k128 on one thread.) */
 static void phase_channels(const rows_ctx *c, int64_t n, int64_t gi, int64_t c0, int64_t c1, float *xp) {
     const nb_conv2d_desc *d = c->d;
     const int64_t H = d->h, W = d->w, ph = d->pad_h, pw = d->pad_w, Wp = c->Wp;
+    /* columns j of phase b with 0 <= 2 j + b - pw < W: [lo[b], hi[b]) */
+    int64_t lo[2], hi[2];
+    for (int64_t b = 0; b < 2; b++) {
+        lo[b] = pw > b ? (pw - b + 1) / 2 : 0;
+        hi[b] = (W + pw - b + 1) / 2 < Wp ? (W + pw - b + 1) / 2 : Wp;
+        if (hi[b] < lo[b]) hi[b] = lo[b];
+    }
+    /* columns where both phases read the row */
+    const int64_t blo = lo[0] > lo[1] ? lo[0] : lo[1];
+    const int64_t bhi = hi[0] < hi[1] ? hi[0] : hi[1];
     for (int64_t ch = c0; ch < c1; ch++) {
         const float *src = c->x + (n * d->c + gi * c->g.cg + ch) * H * W;
-        for (int64_t ab = 0; ab < 4; ab++) {
-            const int64_t a = ab / 2, b = ab % 2;
-            /* columns j of the phase with 0 <= 2 j + b - pw < W */
-            const int64_t jlo = pw > b ? (pw - b + 1) / 2 : 0;
-            const int64_t jhi = (W + pw - b + 1) / 2 < Wp ? (W + pw - b + 1) / 2 : Wp;
-            float *dst = xp + ab * c->xcs * c->plane + (ch - c0) * c->plane;
+        for (int64_t a = 0; a < 2; a++) {
+            float *dst0 = xp + 2 * a * c->xcs * c->plane + (ch - c0) * c->plane;
+            float *dst1 = dst0 + c->xcs * c->plane;
             for (int64_t i = 0; i < c->Hp; i++) {
                 const int64_t h = 2 * i + a - ph;
-                float *row = dst + i * Wp;
-                if (h < 0 || h >= H || jhi <= jlo) {
-                    memset(row, 0, (size_t)Wp * sizeof(float));
+                float *r0 = dst0 + i * Wp, *r1 = dst1 + i * Wp;
+                if (h < 0 || h >= H) {
+                    memset(r0, 0, (size_t)Wp * sizeof(float));
+                    memset(r1, 0, (size_t)Wp * sizeof(float));
                     continue;
                 }
-                const float *s = src + h * W + b - pw;
-                memset(row, 0, (size_t)jlo * sizeof(float));
-                for (int64_t j = jlo; j < jhi; j++) row[j] = s[2 * j];
-                memset(row + jhi, 0, (size_t)(Wp - jhi) * sizeof(float));
+                const float *s = src + h * W;   /* xpad's row: s[2 j + b - pw] */
+                for (int64_t j = 0; j < blo; j++) {
+                    r0[j] = j >= lo[0] && j < hi[0] ? s[2 * j - pw] : 0.0f;
+                    r1[j] = j >= lo[1] && j < hi[1] ? s[2 * j + 1 - pw] : 0.0f;
+                }
+                for (int64_t j = blo; j < bhi; j++) {
+                    r0[j] = s[2 * j - pw];
+                    r1[j] = s[2 * j + 1 - pw];
+                }
+                for (int64_t j = bhi > blo ? bhi : blo; j < Wp; j++) {
+                    r0[j] = j >= lo[0] && j < hi[0] ? s[2 * j - pw] : 0.0f;
+                    r1[j] = j >= lo[1] && j < hi[1] ? s[2 * j + 1 - pw] : 0.0f;
+                }
             }
         }
     }
@@ -199,12 +220,35 @@ static void pack_dy_block(const rows_ctx *c, const float *dyk, int64_t kg, int64
    tap u % RS) by filter columns [k0, k1) (whole NR panels but the last). */
 typedef struct { int64_t u0, u1, k0, k1; } rows_share;
 
+/* Units [u0, u1) of member tid of nt, weighed by their channels (the
+   last panel may hold a few: stride-2 c128 has 9 panels of 14 and one of
+   2, and an even split of the 90 units gave one member 70 channels, the
+   other 58). */
+static void unit_share(const rows_ctx *c, int tid, int nt, int64_t *u0, int64_t *u1) {
+    const int64_t MR = c->gd->mr, cg = c->g.cg, units = c->mpan * c->RS;
+    int64_t b[2] = {units, units}, acc = 0;
+    for (int64_t u = 0, i = 0; u <= units && i < 2; u++) {
+        /* b[i]: the first unit whose prefix weight reaches (tid + i) / nt of the total */
+        while (i < 2 && acc * nt >= (int64_t)(tid + i) * cg * c->RS) b[i++] = u;
+        if (u < units) acc += cg - u / c->RS * MR < MR ? cg - u / c->RS * MR : MR;
+    }
+    *u0 = b[0];
+    *u1 = tid + 1 == nt ? units : b[1];
+}
+
 /* The filters split first where their full panels split evenly over a
-   factor of the team (each member then packs only its own dy rows), the units over the rest. */
+   factor of the team (each member then packs only its own dy rows), the
+   units over the rest; but the units alone where the image's padded
+   planes (which every member of a filter split copies whole) outweigh dy
+   (which every member of a unit split packs whole): stride-2 c128 56x56
+   k128, 4 x 841 floats of planes a channel against 784 + 27 of dy a
+   filter; its filter split copied the whole image on both threads (0.25
+   of a member's 1.5 ms). */
 static rows_share member_share(const rows_ctx *c, int tid, int nt) {
     const int64_t NR = c->gd->nr, kg = c->g.kg, panels = (kg + NR - 1) / NR;
+    const int units_only = c->plane * c->sh * c->sh * c->g.cg > c->Ke * kg;
     int tn = 1;
-    for (int t = nt; t > 1 && kg % NR == 0; t--)
+    for (int t = nt; t > 1 && kg % NR == 0 && !units_only; t--)
         if (nt % t == 0 && panels % t == 0) {
             tn = t;
             break;
@@ -214,7 +258,7 @@ static rows_share member_share(const rows_ctx *c, int tid, int nt) {
     nb_parallel_share(panels, tid % tn, tn, &p0, &p1);
     sh.k0 = p0 * NR;
     sh.k1 = p1 * NR < kg ? p1 * NR : kg;
-    nb_parallel_share(c->mpan * c->RS, tid / tn, nt / tn, &sh.u0, &sh.u1);
+    unit_share(c, tid / tn, nt / tn, &sh.u0, &sh.u1);
     return sh;
 }
 

@@ -104,6 +104,11 @@ static void tile_chunks(bfctx *c) {
     const int64_t ct = chunk_tiles(c->K, c->C);
     if (c->T >= ct) {
         c->nblk = (c->T + ct - 1) / ct;
+        /* An even number of chunks in all, so that the two halves of the
+           chunk groups (two threads) hold as many chunks: c64 56x56 k64,
+           one image, had 7 chunks of 28 tiles, groups of 1, 2, 2, 2, and
+           its second thread ran 4 chunks to the first's 3. */
+        if (c->nblk > 1 && c->d->n * c->nblk % 2) c->nblk++;
         c->tbk = (c->T + c->nblk - 1) / c->nblk;
         c->ni = 1;
         c->depth = c->tbk;

@@ -84,6 +84,8 @@ static void backward_filter_gives_the_bits_of_one_gemm_per_image(void **state) {
         {3, 16, 40, 37, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* padded rows, stride 2: odd width */
         {6, 32, 30, 28, 34, 5, 4, 2, 2, 0, 2, 2, 1, 2},   /* stride 2: dilation, groups, no row padding */
         {2, 32, 40, 40, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* padded rows, stride 2: chunks of channel panels */
+        {3, 16, 33, 35, 24, 3, 3, 2, 2, 2, 0, 1, 1, 1},   /* stride 2: no column padding, odd width */
+        {3, 18, 30, 31, 32, 5, 5, 2, 2, 1, 3, 1, 1, 1},   /* stride 2: column padding 3, a 4-channel panel */
         {1, 32, 36, 36, 24, 3, 2, 1, 1, 1, 1, 1, 1, 1},   /* padded rows, stride 1: chunks */
         /* few channels (AVX-512's direct path, src/conv_direct_bwf.c): */
         {3, 3, 37, 41, 70, 7, 7, 2, 2, 3, 3, 1, 1, 1},    /* 2 KC blocks a row apart, 64 + 6 filters */
@@ -158,8 +160,12 @@ static void thread_count_does_not_change_the_bits(void **state) {
     (void)state;
     static const nb_conv2d_desc shapes[] = {
         //  n   c    h    w   k  r  s sh sw ph pw dh dw g
-        {2, 64, 23, 25, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},   /* filter panels split */
-        {2, 64, 23, 25, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1},   /* rows split */
+        {2, 64, 23, 25, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},   /* Winograd */
+        {2, 64, 23, 25, 48, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+        /* padded rows (3x2, stride 2): */
+        {2, 32, 23, 25, 64, 3, 2, 1, 1, 1, 1, 1, 1, 1},   /* filter panels split: dy outweighs the planes */
+        {2, 64, 23, 25, 48, 3, 2, 1, 1, 1, 1, 1, 1, 1},   /* units split: the planes outweigh dy */
+        {1, 128, 56, 56, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1},  /* stride 2, units by channels: panels of 14 and 2 */
         {3, 96, 11, 13, 40, 3, 3, 1, 1, 1, 1, 1, 1, 2},
         {1, 40, 33, 31, 70, 5, 3, 1, 1, 2, 1, 1, 2, 1},
         {2, 32, 30, 30, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1},
