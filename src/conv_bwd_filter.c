@@ -24,6 +24,7 @@ typedef struct {
     float *dw;
     int dwt;      /* 1: the transposed form (filter_block) */
     double *bpart;   /* NULL, or dbias's row sums: n K (bias_rows) */
+    int64_t parts;   /* row parts of a group's GEMMs (tasks: groups x parts; filter_parts) */
 } bwd_filter_ctx;
 
 /* dbias (the bits of every path): dbias[k] = sum over images n, in order,
@@ -98,19 +99,37 @@ static int64_t filter_block_cols(const nb_conv_desc *cd, int64_t L, int64_t PQ) 
    chain per KC block of pixels in order, then C += acc: the same bits in
    either form (and as one GEMM over the image). */
 static nb_status filter_block(const bwd_filter_ctx *c, const float *dyb, const float *B,
-                              int64_t ldb, int64_t nj, float beta, float *dwg) {
+                              int64_t ldb, int64_t nj, float beta, float *dwg, int64_t r0, int64_t r1) {
     const nb_conv_geom *g = &c->g;
-    if (!c->dwt) return c->cd->sgemm(0, 1, g->kg, g->L, nj, 1.0f, dyb, g->PQ, B, ldb, beta, dwg, g->L);
-    return c->cd->sgemm(0, 1, g->L, g->kg, nj, 1.0f, B, ldb, dyb, g->PQ, beta, dwg, g->kg);
+    if (!c->dwt)
+        return c->cd->sgemm(0, 1, r1 - r0, g->L, nj, 1.0f, dyb + r0 * g->PQ, g->PQ, B, ldb, beta,
+                            dwg + r0 * g->L, g->L);
+    return c->cd->sgemm(0, 1, r1 - r0, g->kg, nj, 1.0f, B + r0 * ldb, ldb, dyb, g->PQ, beta,
+                        dwg + r0 * g->kg, g->kg);
+}
+
+/* Rows [r0, r1) of part p of a group's GEMMs (filters, or the taps in the
+   transposed form), in whole MR-row tiles. */
+static void part_rows(const bwd_filter_ctx *c, int64_t p, int64_t *r0, int64_t *r1) {
+    const nb_gemm_desc *gd = c->cd->sgemm_desc ? c->cd->sgemm_desc : c->cd->gemm;
+    const int64_t rows = c->dwt ? c->g.L : c->g.kg, mr = gd ? gd->mr : 1, tiles = (rows + mr - 1) / mr;
+    *r0 = tiles * p / c->parts * mr;
+    *r1 = p + 1 == c->parts ? rows : tiles * (p + 1) / c->parts * mr;
+    if (*r0 > rows) *r0 = rows;
+    if (*r1 > rows) *r1 = rows;
 }
 
 /* dw[g] for one group: the images in order, each in column blocks of nb
    pixels, beta = 0 for the first block of the first image. Transposed: the
    blocks go to dwT[g] (after the column block in the task's scratch), and
    dw[g] = dwT[g]^T at the end (the ISA's transpose). */
-static nb_status bwd_filter_task(const void *ctx, int64_t gi, float *col) {
+static nb_status bwd_filter_task(const void *ctx, int64_t task, float *col) {
     const bwd_filter_ctx *c = ctx;
     const nb_conv_geom *g = &c->g;
+    const int64_t gi = task / c->parts, p = task % c->parts;
+    int64_t r0, r1, b0, b1;   /* the GEMM rows; the filters of the bias row sums */
+    part_rows(c, p, &r0, &r1);
+    nb_parallel_share(g->kg, (int)p, (int)c->parts, &b0, &b1);
     float *dwg = c->dw + gi * g->kg * g->L;
     float *dwt = c->dwt ? col + (g->pointwise ? 0 : g->L * c->nb) : NULL;
     for (int64_t n = 0; n < c->d->n; n++) {
@@ -121,12 +140,12 @@ static nb_status bwd_filter_task(const void *ctx, int64_t gi, float *col) {
             int64_t ldb;
             const float *B = nb_conv_col_block(c->cd, c->d, g, j0, nj, xg, col, &ldb);
             const nb_status s = filter_block(c, dyg + j0, B, ldb, nj,
-                                             n == 0 && j0 == 0 ? 0.0f : 1.0f, dwt ? dwt : dwg);
+                                             n == 0 && j0 == 0 ? 0.0f : 1.0f, dwt ? dwt : dwg, r0, r1);
             if (s != NB_OK) return s;
         }
-        if (c->bpart) bias_rows(c->cd, c->d, g->PQ, c->dy, n, gi * g->kg, (gi + 1) * g->kg, c->bpart);
+        if (c->bpart) bias_rows(c->cd, c->d, g->PQ, c->dy, n, gi * g->kg + b0, gi * g->kg + b1, c->bpart);
     }
-    if (dwt) c->cd->transpose32(g->kg, g->L, dwt, g->kg, dwg, g->L, 0);
+    if (dwt && r1 > r0) c->cd->transpose32(g->kg, r1 - r0, dwt + r0 * g->kg, g->kg, dwg + r0, g->L, 0);
     return NB_OK;
 }
 
@@ -210,7 +229,7 @@ nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_de
                                       const float *x, const float *dy, float *dw, float *dbias) {
     if (nb_conv_use_depthwise(cd, d))
         return nb_conv_depthwise_backward_filter(cd, d, x, dy, dw, dbias);
-    bwd_filter_ctx c = {cd, d, nb_conv_geom_of(d), 0, x, dy, dw, 0, NULL};
+    bwd_filter_ctx c = {cd, d, nb_conv_geom_of(d), 0, x, dy, dw, 0, NULL, 1};
     nb_status st;
     if (nb_conv_winograd_backward_filter(cd, d, x, dy, dw, &st)) {
         if (st == NB_OK) bias_grad(cd, d, &c.g, dy, NULL, dbias);
@@ -239,8 +258,24 @@ nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_de
     int bowned = 0;
     if (dbias && !(c.bpart = (double *)nb_conv_scratch_floats(NB_SCRATCH_CONV_FILTERS, 2, d->n, d->k, &bowned)))
         return NB_ERR_OOM;
-    const int64_t tasks = c.g.G;
-    const int nt = nb_conv_task_threads(cd, tasks, d, &c.g);
+    int64_t tasks = c.g.G;
+    int nt = nb_conv_task_threads(cd, tasks, d, &c.g);
+    if (!ni && c.g.pointwise) {
+        /* Fewer groups than threads (a plain 1x1 layer: one): the threads
+           split each group's GEMM rows (filter_parts) for the whole call,
+           instead of a threaded SGEMM per column block (a team, a plan
+           and a split of M = 256 or N = 64 every 384 pixels). A GEMM
+           row's bits do not depend on the rows around it. x is read in
+           place (no column block to share between the parts). */
+        int64_t mnk;
+        if (!nb_mul_ok(d->n * d->k * c.g.PQ, c.g.L, &mnk)) mnk = INT64_MAX;
+        const int nw = nb_threads_for(mnk, cd->min_mnk_per_thread);
+        if (nw > 1 && tasks < nw) {
+            c.parts = nw;
+            tasks *= nw;
+            nt = nw;
+        }
+    }
     const nb_conv_gemm_shape gemm = ni ? (nb_conv_gemm_shape){0, 0, c.g.L, c.g.kg, ni * c.g.PQ}
                                        : (nb_conv_gemm_shape){0, 1, c.g.kg, c.g.L, c.nb};
     /* The batched path's scratch: col and dyT (L + kg rows of ni PQ), then

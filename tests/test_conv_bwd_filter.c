@@ -77,6 +77,8 @@ static void backward_filter_gives_the_bits_of_one_gemm_per_image(void **state) {
         {2, 24, 19, 21, 17, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* 17 filters: the 4x24 tile (AVX2, AVX-512) */
         {2, 30, 23, 25, 24, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* 24 filters, 30 channels: 4-row panels and an edge */
         {1, 20, 30, 30, 32, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* 32 filters: the SGEMM's tile, narrow loop */
+        {2, 40, 30, 31, 48, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* 1x1, 48 filters: transposed, rows split over the threads */
+        {2, 24, 30, 31, 144, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* 1x1, 144 filters: plain, filters split over the threads */
         {1, 64, 31, 37, 20, 3, 3, 1, 1, 1, 1, 1, 1, 2},   /* groups, L 288: padded rows */
         {3, 5, 29, 31, 7, 5, 3, 1, 2, 2, 1, 2, 1, 1},     /* stride, dilation */
         {2, 16, 20, 23, 40, 3, 5, 1, 1, 4, 2, 2, 1, 1},   /* padded rows: padding past the kernel, dilation */
@@ -174,6 +176,8 @@ static void thread_count_does_not_change_the_bits(void **state) {
         {1, 3, 100, 96, 70, 7, 7, 2, 2, 3, 3, 1, 1, 1},   /* few channels: 7 KC blocks over the threads */
         {2, 40, 30, 31, 16, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* narrow 1x1: 3 channel panels */
         {2, 84, 20, 20, 24, 1, 1, 1, 1, 0, 0, 1, 1, 3},   /* narrow 1x1: groups */
+        {2, 40, 30, 31, 48, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* 1x1 transposed: the taps split in parts */
+        {2, 24, 30, 31, 144, 1, 1, 1, 1, 0, 0, 1, 1, 1},  /* 1x1 plain: the filters split in parts */
     };
     FOR_EACH_SIMD_TABLE(t) {
         for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
