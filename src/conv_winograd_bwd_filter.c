@@ -55,6 +55,10 @@
    larger M streams from L3 every chunk, so deeper chunks (c128 28x28
    k128: 6.3-6.8 ms at 64, 6.7-7.0 ms at 32, 6.3-7.2 ms at 256). */
 #define CHUNK_TILES_MAX 64
+/* (Tried, session 14, Zen 4: 128 tiles (two images a chunk) for n8 c128
+   28x28 k128, to halve the M read-modify-writes on 2 threads: harness,
+   alternating, 4 rounds, t1 7.6-7.8 -> 7.9-11.3 ms, t2 4.2-5.3 -> 4.9-6.9
+   ms. Dropped.) */
 static int64_t chunk_tiles(int64_t K, int64_t C) {
     return XI * K * C * 4 <= (1 << 20) ? 32 : CHUNK_TILES_MAX;
 }
