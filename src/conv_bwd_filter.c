@@ -270,10 +270,14 @@ nb_status nb_conv_backward_filter_run(const nb_conv_desc *cd, const nb_conv2d_de
         int64_t mnk;
         if (!nb_mul_ok(d->n * d->k * c.g.PQ, c.g.L, &mnk)) mnk = INT64_MAX;
         const int nw = nb_threads_for(mnk, cd->min_mnk_per_thread);
-        if (nw > 1 && tasks < nw) {
-            c.parts = nw;
-            tasks *= nw;
-            nt = nw;
+        /* at most one part a row tile (the smaller of the GEMM's row counts) */
+        const nb_gemm_desc *gd = cd->sgemm_desc ? cd->sgemm_desc : cd->gemm;
+        const int64_t mr = gd ? gd->mr : 1, rows = c.g.kg < c.g.L ? c.g.kg : c.g.L;
+        const int64_t tiles = (rows + mr - 1) / mr;
+        if (nw > 1 && tasks < nw && tiles > 1) {
+            c.parts = nw < tiles ? nw : tiles;
+            tasks *= c.parts;
+            nt = tasks < nw ? (int)tasks : nw;
         }
     }
     const nb_conv_gemm_shape gemm = ni ? (nb_conv_gemm_shape){0, 0, c.g.L, c.g.kg, ni * c.g.PQ}
