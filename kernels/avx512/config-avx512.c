@@ -120,6 +120,7 @@
 #include <immintrin.h>
 
 #include "rowsum-f64-avx512.h"
+#include "gemm-14x32-avx512.h"
 #include "ukernel.h"
 
 
@@ -156,6 +157,7 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->gemm.adirect_sgemm_max_n = 256;
     cfg->gemm.adirect_min_k = 1;   /* any K: see above */
     cfg->gemm.ukernel_direct = nb_f32_gemm_ukernel_14x32__avx512_direct;
+    cfg->gemm.ukernel_packb = nb_f32_gemm_ukernel_14x32__avx512_packb;
     cfg->gemm.direct_max_kn = 384 * 128;   /* B up to 192 KiB: in L2 (see above) */
     cfg->gemm.ukernel_direct_wide = nb_f32_gemm_ukernel_6x64__avx512_direct;
     cfg->gemm.direct_wide_mr = 6;

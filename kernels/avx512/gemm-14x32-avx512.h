@@ -37,6 +37,14 @@
 
 #include "gemm-avx512.h"
 
+/* The tile that packs B as it goes (f32-gemm-14x32-avx512-packb.c; not a
+   registry kind: the SGEMM driver reaches it through its descriptor's
+   ukernel_packb, and tests/test_gemm_blocking.c checks its bits there). */
+void nb_f32_gemm_ukernel_14x32__avx512_packb(size_t m, size_t n, size_t k, const float *restrict a,
+                                             ptrdiff_t lda, const float *restrict b, ptrdiff_t ldb,
+                                             float *restrict bpk, float *restrict c, ptrdiff_t ldc,
+                                             float alpha, float beta);
+
 /* Row r of A at the current k, DIRECT: from its base pointer and a power
    of two times L (bytes). */
 #define NB_A14_BASE(r) ((r) == 10 || (r) == 12 ? 10 : (r) == 6 || (r) == 9 || (r) == 13 ? 5 : \
@@ -45,7 +53,11 @@
 static inline __attribute__((always_inline))
 void nb_avx512_14x32_body(const int M, const int DIRECT, size_t n, size_t k, const float *a,
                           ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
-                          float alpha, float beta) {
+                          float alpha, float beta, float *bpk) {
+    /* A read in place (DIRECT 1, 2, 4); B read in place (DIRECT 2, 3, 4),
+       and with DIRECT 3 and 4 also written to bpk as the packer's panel. */
+    const int ADIR = DIRECT == 1 || DIRECT == 2 || DIRECT == 4, BDIR = DIRECT >= 2,
+              BPACK = DIRECT >= 3;
     __m512 acc[14][2];
     for (int r = 0; r < M; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     for (int r = 0; r < M; r++) {
@@ -54,7 +66,7 @@ void nb_avx512_14x32_body(const int M, const int DIRECT, size_t n, size_t k, con
     }
     const ptrdiff_t L = lda * (ptrdiff_t)sizeof(float);
     const char *base[11] = {0};
-    if (DIRECT)
+    if (ADIR)
         for (int r = 0; r < 11; r++) base[r] = (const char *)(a + (ptrdiff_t)(r < M ? r : 0) * lda);
     const __mmask16 kl = nb_avx512_gemm_mask(n), kh = nb_avx512_gemm_mask(n > 16 ? n - 16 : 0);
 #pragma GCC unroll 2
@@ -64,9 +76,14 @@ void nb_avx512_14x32_body(const int M, const int DIRECT, size_t n, size_t k, con
            (128x4096x1024 11.31 -> 11.92 ms, 2048^3 158.0 -> 160.5) and
            cost the implicit-im2col convolution ~3 % (config-avx512.c). */
         __m512 bl, bh;
-        if (DIRECT == 2) {
+        if (BDIR) {
             bl = _mm512_maskz_loadu_ps(kl, b);
             bh = _mm512_maskz_loadu_ps(kh, b + 16);
+            if (BPACK) {
+                _mm512_store_ps(bpk, bl);
+                _mm512_store_ps(bpk + 16, bh);
+                bpk += 32;
+            }
         } else {
             bl = _mm512_load_ps(b);
             bh = _mm512_load_ps(b + 16);
@@ -74,7 +91,7 @@ void nb_avx512_14x32_body(const int M, const int DIRECT, size_t n, size_t k, con
 #pragma GCC unroll 14
         for (int r = 0; r < M; r++) {
             __m512 ar;
-            if (DIRECT)
+            if (ADIR)
                 ar = _mm512_set1_ps(*(const float *)(base[NB_A14_BASE(r)] +
                                                      (r - NB_A14_BASE(r)) * L));
             else
@@ -82,7 +99,7 @@ void nb_avx512_14x32_body(const int M, const int DIRECT, size_t n, size_t k, con
             acc[r][0] = _mm512_fmadd_ps(ar, bl, acc[r][0]);
             acc[r][1] = _mm512_fmadd_ps(ar, bh, acc[r][1]);
         }
-        if (DIRECT) {
+        if (ADIR) {
             base[0] += sizeof(float);
             base[3] += sizeof(float);
             base[5] += sizeof(float);
@@ -90,7 +107,7 @@ void nb_avx512_14x32_body(const int M, const int DIRECT, size_t n, size_t k, con
         } else {
             a += 14;
         }
-        b += DIRECT == 2 ? ldb : 32;
+        b += BDIR ? ldb : 32;
     }
     const __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
     const int mode = nb_avx512_epilogue_mode(alpha, beta);
