@@ -128,7 +128,20 @@ static void compute_block(const gemm_ctx *x, float *abuf, int64_t r0, int64_t r1
         float *c = x->C + ic * x->ldc + jc + j0;
         if (!x->adirect) {
             d->pack_a(x->ta, (size_t)mc, (size_t)kc, a_at(x, ic, pc), (ptrdiff_t)x->lda, abuf);
-            if (x->rows_outer)
+            if (fill && ic == r0) {   /* the macro-kernels' loops, row panel 0 packing B */
+                for (int64_t o = 0; o < (x->rows_outer ? mc : n); o += x->rows_outer ? mr : nr)
+                    for (int64_t q = 0; q < (x->rows_outer ? n : mc); q += x->rows_outer ? nr : mr) {
+                        const int64_t ir = x->rows_outer ? o : q, jr = x->rows_outer ? q : o;
+                        const size_t mm = (size_t)min64(mr, mc - ir), nn = (size_t)min64(nr, n - jr);
+                        if (ir == 0)
+                            d->ukernel_packb(mm, nn, (size_t)kc, abuf, 0, b_at(x, pc, jc + j0 + jr),
+                                             (ptrdiff_t)x->ldb, bpan + jr * kc, c + jr,
+                                             (ptrdiff_t)x->ldc, x->alpha, beta);
+                        else
+                            d->ukernel(mm, nn, (size_t)kc, abuf + ir * kc, bpan + jr * kc,
+                                       c + ir * x->ldc + jr, (ptrdiff_t)x->ldc, x->alpha, beta);
+                    }
+            } else if (x->rows_outer)
                 macro_kernel_rows_outer(d, mc, n, kc, abuf, bpan, c, x->ldc, x->alpha, beta);
             else
                 nb_gemm_macro_kernel(d, mc, n, kc, abuf, bpan, c, x->ldc, x->alpha, beta);
@@ -279,7 +292,7 @@ static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *float
     const int64_t adirect_n = d->adirect_sgemm_max_n > d->adirect_max_n ? d->adirect_sgemm_max_n
                                                                           : d->adirect_max_n;
     x->adirect = !x->ta && d->ukernel_adirect && x->N <= adirect_n && x->K >= d->adirect_min_k;
-    x->fuse_b = x->adirect && !x->tb && d->ukernel_packb != NULL;
+    x->fuse_b = !x->tb && d->ukernel_packb != NULL;
     x->abuf_stride = x->adirect ? 0 : round_up(kcb * mcb + NB_GEMM_PACK_SLACK, 16);
     /* split_n: slots of the most panels a thread takes in any NC block
        (ceil(np / nt): a narrower block never gives a thread more). */

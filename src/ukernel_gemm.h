@@ -147,10 +147,10 @@ typedef struct {
        panels past each A panel (gemm_driver.c, nb_gemm_driver_streams_b);
        0: nc. MC / NC never change a bit of C. */
     int64_t nc_streamed;
-    /* Optional: where the SGEMM reads A in place and B is not transposed,
-       a thread that packs its B panels for itself (one thread, or each
-       thread its own panels) packs each panel in its first tile instead
-       (ukernel_packb, gemm_driver.c). Never changes a bit of C. */
+    /* Optional: where B is not transposed, a thread that packs its B
+       panels for itself (one thread, or each thread its own panels) packs
+       each panel in its first tile instead (ukernel_packb, over packed A
+       or A in place; gemm_driver.c). Never changes a bit of C. */
     nb_gemm_ukernel_packb_fn ukernel_packb;
 } nb_gemm_desc;
 

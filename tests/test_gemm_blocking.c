@@ -103,11 +103,11 @@ static void simd_sgemm_bits_do_not_depend_on_mc_nc(void **state) {
     }
 }
 
-/* Where A is read in place and B is not transposed, the tile that packs B
-   as it goes (ukernel_packb) fills each B panel in its first tile, on one
-   thread and on 3 (each thread its own panels, or all of them), over
-   several MC blocks, partial panels and KC blocks: the bits of the
-   emulated FMA order, as without it. */
+/* Where B is not transposed, the tile that packs B as it goes
+   (ukernel_packb) fills each B panel in its first tile, with A in place or
+   packed, either loop order, on one thread and on 3 (each thread its own
+   panels, or all of them), over several MC blocks, partial panels and KC
+   blocks: the bits of the emulated FMA order, as without it. */
 static void simd_sgemm_bits_with_b_packed_by_its_first_tile(void **state) {
     (void)state;
     FOR_EACH_SIMD_TABLE(t) {
@@ -119,7 +119,8 @@ static void simd_sgemm_bits_with_b_packed_by_its_first_tile(void **state) {
             /* N past the direct path's limit (so B is packed), K over one
                to three KC blocks. */
             gcase c = make_case(d0.rows_max_m + 1 + nbt_range(0, 4 * d0.mr),
-                                nbt_range(d0.adirect_max_n + 1, nmax),
+                                r % 4 < 2 ? nbt_range(d0.adirect_max_n + 1, nmax)
+                                          : nmax + nbt_range(1, 3 * d0.nr),   /* A packed */
                                 r % 2 ? nbt_range(1, d0.kc) : nbt_range(d0.kc + 1, 2 * d0.kc + 7));
             c.ta = c.tb = 0;
             c.lda = c.K + nbt_range(0, 1) * nbt_range(1, 9);
@@ -135,14 +136,18 @@ static void simd_sgemm_bits_with_b_packed_by_its_first_tile(void **state) {
                 d.mc = v % 2 ? d0.mr : d0.mc;
                 if (v == 3) d.ukernel_packb = NULL;
                 nb_set_num_threads(v == 2 ? 3 : 1);
+                /* both loop orders of the packed-A path */
+                nb_cpu_caches_override((r + v) % 2 ? 1024 : (int64_t)1 << 30, -1);
                 memcpy(b.C, C0, b.nc * sizeof(float));
                 assert_int_equal(nb_gemm_driver_run(&d, c.ta, c.tb, c.M, c.N, c.K, c.alpha, b.A, c.lda,
                                                     b.B, c.ldb, c.beta, b.C, c.ldc), NB_OK);
                 char how[96];
-                snprintf(how, sizeof how, "MC %lld, %d threads, B packed %s", (long long)d.mc,
-                         v == 2 ? 3 : 1, d.ukernel_packb ? "by the tile" : "first");
+                snprintf(how, sizeof how, "MC %lld, %d threads, L1d %s, B packed %s", (long long)d.mc,
+                         v == 2 ? 3 : 1, (r + v) % 2 ? "1 KiB" : "1 GiB",
+                         d.ukernel_packb ? "by the tile" : "first");
                 expect_emulated(&c, b.C, E, how);
             }
+            nb_cpu_caches_override(-1, -1);
             nb_set_num_threads(0);
             free(C0); free(E);
             free_bufs(b);

@@ -15,8 +15,8 @@
  * FMA for M = 14), 2 M independent chains (28 cover 2 FMA pipes x 4 cycles
  * of latency; an 8-row edge has 16, still enough).
  *
- * A operand: DIRECT == 0: a packed micro-panel, k groups of 14 floats
- * (group p holds op(A)[0..13, p]). DIRECT != 0: A read in place, row r at
+ * A operand: DIRECT 0 and 3: a packed micro-panel, k groups of 14 floats
+ * (group p holds op(A)[0..13, p]). DIRECT 1, 2, 4: A read in place, row r at
  * a + r lda. The 14 rows are reached from 4 row pointers and one byte
  * stride L = 4 lda (x86 addresses base + L*{1,2,4,8}): rows 0,1,2,4,8 from
  * row 0; 3,5,7,11 from row 3; 6,9,13 from row 5; 10,12 from row 10. That
@@ -27,6 +27,10 @@
  * (aligned loads). DIRECT == 2: B read in place too, row p of the tile's
  * columns at b + p ldb, loaded under the column masks (so columns >= n
  * are never read and their lanes are zero, as the packer's padding).
+ * DIRECT == 3 (A packed) and 4 (A in place): B read in place as for 2,
+ * and each k's two B vectors also stored to bpk, group p of the packed
+ * B micro-panel (the packer's panel bit for bit; the driver's first tile
+ * of each panel packs it, gemm_driver.c).
  *
  * Numerics: each accumulator lane is one element's FMA chain in k order
  * from +0, then the contract's epilogue (gemm-avx512.h); columns >= n are
