@@ -292,7 +292,11 @@ static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *float
     const int64_t adirect_n = d->adirect_sgemm_max_n > d->adirect_max_n ? d->adirect_sgemm_max_n
                                                                           : d->adirect_max_n;
     x->adirect = !x->ta && d->ukernel_adirect && x->N <= adirect_n && x->K >= d->adirect_min_k;
-    x->fuse_b = !x->tb && d->ukernel_packb != NULL;
+    /* B packed by its first tiles (ukernel_packb): with A in place at any
+       M; with A packed where few rows reuse each B block (M <= 2 MC:
+       128x784x256 +8-10 %, 168x512x512 +4 %; 512^3 and 1024^3 -1..+1 %,
+       config-avx512.c). */
+    x->fuse_b = !x->tb && d->ukernel_packb != NULL && (x->adirect || x->M <= 2 * d->mc);
     x->abuf_stride = x->adirect ? 0 : round_up(kcb * mcb + NB_GEMM_PACK_SLACK, 16);
     /* split_n: slots of the most panels a thread takes in any NC block
        (ceil(np / nt): a narrower block never gives a thread more). */

@@ -105,7 +105,10 @@
  * 108-110; 128x4096x1024 92-99 / 86-96 -> 102-104 / 99.6-99.9;
  * 84x1024x384 103.8 / 96.2 -> 112.5-113.0 / 110-111; 168x512x512 108 /
  * 105-107 -> 112.7 / 110; 512^3 110.3-111.7 / 107.6-110.3 -> 112.1-112.7
- * / 109.5-111.5; 1024^3 108.4-109.9 / 107-108 -> 108-109.5 / 107-108.
+ * / 109.5-111.5; 1024^3 108.4-109.9 / 107-108 -> 108-109.5 / 107-108;
+ * but old and new builds interleaved gave 512^3 110.0 / 108 -> 108.4-111.3
+ * / 105-106 and /tmp/ab.sh 2.587 -> 2.659 ms, so the driver packs B in the
+ * tile over packed A only for M <= 2 MC (gemm_driver.c).
  * Measured and dropped (Zen 4, same harness): a B prefetch 4-16 k ahead
  * in the packing tile (+-1 %); A in place up to N =
  * 512 / 1024 (1.04x / 1.49x slower: rows 2 / 4 KiB apart alias in L1d);
