@@ -63,6 +63,7 @@ typedef struct {
     const float *bpk;       /* prepacked B (nb_gemm_driver_pack_b), or NULL */
     int private_b;          /* split_m: every thread packs all of B for itself */
     int rows_outer;         /* packed A: row panels outer (nb_gemm_driver_streams_b) */
+    int fuse_b;             /* adirect: B panels packed by their first tile (ukernel_packb) */
 } gemm_ctx;
 
 /* op(A)[i,k] and op(B)[k,j] addresses. */
@@ -113,10 +114,12 @@ static void macro_kernel_rows_outer(const nb_gemm_desc *d, int64_t m, int64_t n,
 }
 
 /* Rows [r0, r1) x packed B panels [p0, p1) of the current (jc, pc) block;
-   panel p is at bpan + (p - p0) * nr * kc. */
+   panel p is at bpan + (p - p0) * nr * kc. fill: the panels are not packed
+   yet, and the first tile of each (row r0's) packs it from op(B) as it
+   goes (x->fuse_b). */
 static void compute_block(const gemm_ctx *x, float *abuf, int64_t r0, int64_t r1,
-                          const float *bpan, int64_t p0, int64_t p1, int64_t jc, int64_t nc,
-                          int64_t pc, int64_t kc, float beta) {
+                          float *bpan, int64_t p0, int64_t p1, int64_t jc, int64_t nc,
+                          int64_t pc, int64_t kc, float beta, int fill) {
     const nb_gemm_desc *d = x->d;
     const int64_t mr = d->mr, nr = d->nr;
     const int64_t j0 = p0 * nr, n = min64(nc, p1 * nr) - j0;
@@ -125,7 +128,20 @@ static void compute_block(const gemm_ctx *x, float *abuf, int64_t r0, int64_t r1
         float *c = x->C + ic * x->ldc + jc + j0;
         if (!x->adirect) {
             d->pack_a(x->ta, (size_t)mc, (size_t)kc, a_at(x, ic, pc), (ptrdiff_t)x->lda, abuf);
-            if (x->rows_outer)
+            if (fill && ic == r0) {   /* the macro-kernels' loops, row panel 0 packing B */
+                for (int64_t o = 0; o < (x->rows_outer ? mc : n); o += x->rows_outer ? mr : nr)
+                    for (int64_t q = 0; q < (x->rows_outer ? n : mc); q += x->rows_outer ? nr : mr) {
+                        const int64_t ir = x->rows_outer ? o : q, jr = x->rows_outer ? q : o;
+                        const size_t mm = (size_t)min64(mr, mc - ir), nn = (size_t)min64(nr, n - jr);
+                        if (ir == 0)
+                            d->ukernel_packb(mm, nn, (size_t)kc, abuf, 0, b_at(x, pc, jc + j0 + jr),
+                                             (ptrdiff_t)x->ldb, bpan + jr * kc, c + jr,
+                                             (ptrdiff_t)x->ldc, x->alpha, beta);
+                        else
+                            d->ukernel(mm, nn, (size_t)kc, abuf + ir * kc, bpan + jr * kc,
+                                       c + ir * x->ldc + jr, (ptrdiff_t)x->ldc, x->alpha, beta);
+                    }
+            } else if (x->rows_outer)
                 macro_kernel_rows_outer(d, mc, n, kc, abuf, bpan, c, x->ldc, x->alpha, beta);
             else
                 nb_gemm_macro_kernel(d, mc, n, kc, abuf, bpan, c, x->ldc, x->alpha, beta);
@@ -134,10 +150,16 @@ static void compute_block(const gemm_ctx *x, float *abuf, int64_t r0, int64_t r1
         /* A read in place: the same loops with the A-direct tile. */
         for (int64_t jr = 0; jr < n; jr += nr)
             for (int64_t ir = 0; ir < mc; ir += mr)
-                d->ukernel_adirect((size_t)min64(mr, mc - ir), (size_t)min64(nr, n - jr),
-                                   (size_t)kc, a_at(x, ic + ir, pc), (ptrdiff_t)x->lda,
-                                   bpan + jr * kc, c + ir * x->ldc + jr, (ptrdiff_t)x->ldc,
-                                   x->alpha, beta);
+                if (fill && ic == r0 && ir == 0)
+                    d->ukernel_packb((size_t)min64(mr, mc), (size_t)min64(nr, n - jr), (size_t)kc,
+                                     a_at(x, ic, pc), (ptrdiff_t)x->lda, b_at(x, pc, jc + j0 + jr),
+                                     (ptrdiff_t)x->ldb, bpan + jr * kc, c + jr, (ptrdiff_t)x->ldc,
+                                     x->alpha, beta);
+                else
+                    d->ukernel_adirect((size_t)min64(mr, mc - ir), (size_t)min64(nr, n - jr),
+                                       (size_t)kc, a_at(x, ic + ir, pc), (ptrdiff_t)x->lda,
+                                       bpan + jr * kc, c + ir * x->ldc + jr, (ptrdiff_t)x->ldc,
+                                       x->alpha, beta);
     }
 }
 
@@ -166,9 +188,10 @@ static void packed_thread(void *ctx, int tid, int nt) {
             if (x->bpk) {   /* prepacked: this block's panels are already in place */
                 const float *blk = x->bpk + pc * round_up(x->N, nr) + jc * kc;
                 if (x->split_m && r1 > r0)
-                    compute_block(x, abuf, r0, r1, blk, 0, np, jc, nc, pc, kc, beta);
+                    compute_block(x, abuf, r0, r1, (float *)blk, 0, np, jc, nc, pc, kc, beta, 0);
                 else if (!x->split_m && p1 > p0)
-                    compute_block(x, abuf, 0, x->M, blk + p0 * nr * kc, p0, p1, jc, nc, pc, kc, beta);
+                    compute_block(x, abuf, 0, x->M, (float *)(blk + p0 * nr * kc), p0, p1, jc, nc,
+                                  pc, kc, beta, 0);
                 continue;
             }
             /* split_m: panels back to back with stride nr*kc, shared (the
@@ -179,18 +202,28 @@ static void packed_thread(void *ctx, int tid, int nt) {
                never overwrites panels another thread is still reading. */
             const int shared = x->split_m && !x->private_b;
             float *mine = shared ? x->bbuf + p0 * nr * kc : x->bbuf + tid * x->bslot;
+            /* A thread that alone uses its panels lets their first tiles
+               pack them (fuse_b: one pass over B fewer). */
+            const int fill = x->fuse_b && (!shared || nt == 1);
+            if (fill) {
+                if (x->private_b ? r1 > r0 : p1 > p0)
+                    compute_block(x, abuf, x->private_b ? r0 : 0, x->private_b ? r1 : x->M, mine,
+                                  x->private_b ? 0 : p0, x->private_b ? np : p1, jc, nc, pc, kc,
+                                  beta, 1);
+                continue;
+            }
             if (p1 > p0)
                 d->pack_b(x->tb, (size_t)kc, (size_t)(min64(nc, p1 * nr) - p0 * nr),
                           b_at(x, pc, jc + p0 * nr), (ptrdiff_t)x->ldb, mine);
             if (x->private_b) {
-                if (r1 > r0) compute_block(x, abuf, r0, r1, mine, 0, np, jc, nc, pc, kc, beta);
+                if (r1 > r0) compute_block(x, abuf, r0, r1, mine, 0, np, jc, nc, pc, kc, beta, 0);
             } else if (x->split_m) {
                 nb_parallel_barrier(nt);
-                if (r1 > r0) compute_block(x, abuf, r0, r1, x->bbuf, 0, np, jc, nc, pc, kc, beta);
+                if (r1 > r0) compute_block(x, abuf, r0, r1, x->bbuf, 0, np, jc, nc, pc, kc, beta, 0);
                 /* Nobody repacks B while another thread still reads it. */
                 nb_parallel_barrier(nt);
             } else if (p1 > p0) {
-                compute_block(x, abuf, 0, x->M, mine, p0, p1, jc, nc, pc, kc, beta);
+                compute_block(x, abuf, 0, x->M, mine, p0, p1, jc, nc, pc, kc, beta, 0);
             }
         }
     }
@@ -259,6 +292,11 @@ static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *float
     const int64_t adirect_n = d->adirect_sgemm_max_n > d->adirect_max_n ? d->adirect_sgemm_max_n
                                                                           : d->adirect_max_n;
     x->adirect = !x->ta && d->ukernel_adirect && x->N <= adirect_n && x->K >= d->adirect_min_k;
+    /* B packed by its first tiles (ukernel_packb): with A in place at any
+       M; with A packed where few rows reuse each B block (M <= 2 MC:
+       128x784x256 +8-10 %, 168x512x512 +4 %; 512^3 and 1024^3 -1..+1 %,
+       config-avx512.c). */
+    x->fuse_b = !x->tb && d->ukernel_packb != NULL && (x->adirect || x->M <= 2 * d->mc);
     x->abuf_stride = x->adirect ? 0 : round_up(kcb * mcb + NB_GEMM_PACK_SLACK, 16);
     /* split_n: slots of the most panels a thread takes in any NC block
        (ceil(np / nt): a narrower block never gives a thread more). */
@@ -266,6 +304,7 @@ static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *float
              : x->split_m   ? 0
                             : round_up((np + nt - 1) / nt * d->nr * kcb, 16);
     if (x->bpk) {   /* prepacked B: no B buffer; A in place whenever the tile can */
+        x->fuse_b = 0;
         x->adirect = x->adirect || (!x->ta && d->ukernel_adirect && x->M <= d->mr);
         x->abuf_stride = x->adirect ? 0 : x->abuf_stride;
         x->bslot = 0;
@@ -424,7 +463,7 @@ nb_status nb_gemm_driver_reserve(const nb_gemm_desc *d, int trans_a, int trans_b
     const int nt = packed_threads(d, trans_a, trans_b, M, N, K, 1.0f);
     if (nt == 0) return NB_OK;
     gemm_ctx x = {d, trans_a, trans_b, M, N, K, 1.0f, 0.0f, NULL, NULL, 0, 0, 0, NULL,
-                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, NULL, 0, 0};
+                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, NULL, 0, 0, 0};
     size_t floats;
     plan_packed(d, &x, nt, &floats);
     return nb_scratch_reserve(NB_SCRATCH_GEMM, floats * sizeof(float)) ? NB_OK : NB_ERR_OOM;
@@ -441,7 +480,7 @@ nb_status nb_gemm_driver_run(const nb_gemm_desc *d, int trans_a, int trans_b,
         return NB_OK;
     }
     gemm_ctx x = {d, trans_a, trans_b, M, N, K, alpha, beta, A, B, lda, ldb, ldc, C,
-                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, NULL, 0, 0};
+                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, NULL, 0, 0, 0};
     /* M*N*K saturates instead of overflowing: it only sizes the team. */
     int64_t mnk;
     if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;
@@ -483,7 +522,7 @@ nb_status nb_gemm_driver_run_prepacked(const nb_gemm_desc *d, int trans_a, int64
         return NB_OK;
     }
     gemm_ctx x = {d, trans_a, 0, M, N, K, alpha, beta, A, NULL, lda, 0, ldc, C,
-                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, bpk, 0, 0};
+                  NULL, NULL, 0, 0, 0, 1, 0, 0, 0, 0, bpk, 0, 0, 0};
     int64_t mnk;
     if (!nb_mul_ok(M, N, &mnk) || !nb_mul_ok(mnk, K, &mnk)) mnk = INT64_MAX;
     return run_packed(d, &x, nb_threads_for(mnk, d->min_mnk_per_thread));

@@ -40,6 +40,17 @@ typedef void nb_gemm_ukernel_direct_ft(size_t m, size_t n, size_t k,
                                        float beta);
 typedef nb_gemm_ukernel_direct_ft *nb_gemm_ukernel_direct_fn;
 
+/* The A-in-place tile (lda != 0; lda == 0: a packed A micro-panel) that
+ * also packs B: op(B) = B (not transposed) read in place as by
+ * ukernel_direct (columns >= n never read), and each k's nr columns stored
+ * to bpk (64-byte aligned) as group p of the packed B micro-panel, bit for
+ * bit the pack_b panel (columns >= n zero). Same bits in C as the packed
+ * kernel. */
+typedef void nb_gemm_ukernel_packb_ft(size_t m, size_t n, size_t k, const float *a,
+                                      ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *bpk,
+                                      float *c, ptrdiff_t ldc, float alpha, float beta);
+typedef nb_gemm_ukernel_packb_ft *nb_gemm_ukernel_packb_fn;
+
 /* Packs the m x k block of op(A) whose (0,0) element is at `a` into
  * ceil(m/MR) micro-panels of k*MR floats each, back to back in dst (rows
  * beyond m of the last panel zero-filled). trans == 0: op(A)[i,k] = a[i*lda+k];
@@ -136,6 +147,11 @@ typedef struct {
        panels past each A panel (gemm_driver.c, nb_gemm_driver_streams_b);
        0: nc. MC / NC never change a bit of C. */
     int64_t nc_streamed;
+    /* Optional: where B is not transposed, a thread that packs its B
+       panels for itself (one thread, or each thread its own panels) packs
+       each panel in its first tile instead (ukernel_packb, over packed A
+       or A in place; gemm_driver.c). Never changes a bit of C. */
+    nb_gemm_ukernel_packb_fn ukernel_packb;
 } nb_gemm_desc;
 
 #endif

@@ -103,6 +103,58 @@ static void simd_sgemm_bits_do_not_depend_on_mc_nc(void **state) {
     }
 }
 
+/* Where B is not transposed, the tile that packs B as it goes
+   (ukernel_packb) fills each B panel in its first tile, with A in place or
+   packed, either loop order, on one thread and on 3 (each thread its own
+   panels, or all of them), over several MC blocks, partial panels and KC
+   blocks: the bits of the emulated FMA order, as without it. */
+static void simd_sgemm_bits_with_b_packed_by_its_first_tile(void **state) {
+    (void)state;
+    FOR_EACH_SIMD_TABLE(t) {
+        const nb_gemm_desc d0 = blocking(t->isa);
+        if (!d0.ukernel_packb) continue;
+        const int64_t nmax = d0.adirect_sgemm_max_n > d0.adirect_max_n ? d0.adirect_sgemm_max_n
+                                                                         : d0.adirect_max_n;
+        for (int r = 0; r < 8; r++) {
+            /* N past the direct path's limit (so B is packed), K over one
+               to three KC blocks. */
+            gcase c = make_case(d0.rows_max_m + 1 + nbt_range(0, 4 * d0.mr),
+                                r % 4 < 2 ? nbt_range(d0.adirect_max_n + 1, nmax)
+                                          : nmax + nbt_range(1, 3 * d0.nr),   /* A packed */
+                                r % 2 ? nbt_range(1, d0.kc) : nbt_range(d0.kc + 1, 2 * d0.kc + 7));
+            c.ta = c.tb = 0;
+            c.lda = c.K + nbt_range(0, 1) * nbt_range(1, 9);
+            c.ldb = c.N + nbt_range(0, 1) * nbt_range(1, 9);
+            bufs b = make_bufs(&c);
+            float *C0 = malloc((b.nc + 1) * sizeof(float)), *E = malloc((b.nc + 1) * sizeof(float));
+            assert_non_null(C0); assert_non_null(E);
+            memcpy(C0, b.C, b.nc * sizeof(float));
+            memcpy(E, b.C, b.nc * sizeof(float));
+            emulate(&c, d0.kc, b.A, b.B, E);
+            for (int v = 0; v < 4; v++) {
+                nb_gemm_desc d = d0;
+                d.mc = v % 2 ? d0.mr : d0.mc;
+                if (v == 3) d.ukernel_packb = NULL;
+                nb_set_num_threads(v == 2 ? 3 : 1);
+                /* both loop orders of the packed-A path */
+                nb_cpu_caches_override((r + v) % 2 ? 1024 : (int64_t)1 << 30, -1);
+                memcpy(b.C, C0, b.nc * sizeof(float));
+                assert_int_equal(nb_gemm_driver_run(&d, c.ta, c.tb, c.M, c.N, c.K, c.alpha, b.A, c.lda,
+                                                    b.B, c.ldb, c.beta, b.C, c.ldc), NB_OK);
+                char how[96];
+                snprintf(how, sizeof how, "MC %lld, %d threads, L1d %s, B packed %s", (long long)d.mc,
+                         v == 2 ? 3 : 1, (r + v) % 2 ? "1 KiB" : "1 GiB",
+                         d.ukernel_packb ? "by the tile" : "first");
+                expect_emulated(&c, b.C, E, how);
+            }
+            nb_cpu_caches_override(-1, -1);
+            nb_set_num_threads(0);
+            free(C0); free(E);
+            free_bufs(b);
+        }
+    }
+}
+
 static void detected_cache_sizes_are_plausible(void **state) {
     (void)state;
     nb_cpu_caches_override(-1, -1);
@@ -121,6 +173,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(simd_sgemm_bits_do_not_depend_on_the_l1d_size),
         cmocka_unit_test(simd_sgemm_bits_do_not_depend_on_mc_nc),
+        cmocka_unit_test(simd_sgemm_bits_with_b_packed_by_its_first_tile),
         cmocka_unit_test(detected_cache_sizes_are_plausible),
     };
     return nbt_run(tests);

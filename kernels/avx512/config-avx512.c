@@ -87,6 +87,36 @@
  * memory was 26 % of 128x4096x1024. Side by side (median of 10):
  * 109.7 -> 116.7 GFLOP/s; 256^3..2048^3 and the MLP shapes unchanged
  * (+-2 %); prefetching the rows 1, 2 or 4 ahead gained nothing.
+ * Zen 4 (session 13): the 14x32 tile itself runs at the 512-bit FMA peak
+ * from L1 and L2 (a harness calling it on hot panels, thread CPU time:
+ * KC 256-384 99-100 % of the fma512 probe, edge tiles of 4 and 8 rows too;
+ * B panels streamed from L3 94-96 %), and perf puts 95 % of 256^3 and
+ * 90-93 % of 512^3 / 1024^3 in it: what the SGEMM loses to the peak and
+ * to XNNPACK (whose operator packs B once, outside the timed loop) is the
+ * packing, B 2-3.5 %, A ~3 % at 512^3. So where B is not transposed,
+ * each B panel is packed by its first tile (ukernel_packb,
+ * f32-gemm-14x32-avx512-packb.c: the copy rides in the FMA-bound loop),
+ * over A in place or packed. 1 thread, best / median of 31, thread CPU
+ * time, GFLOP/s, old and new interleaved: A in place: 256^3 112.6 /
+ * 106-109 -> 115.2 / 108.5-110; 128x256x784 108-110 / 103-104 -> 114 /
+ * 106-110; 64x200x512 95 / 89-91 -> 100 / 92-95; 3136x128x576 and
+ * 1000x250x1000 unchanged within the noise. A packed (fused on / off in
+ * the same binary): 128x784x256 100.7-104.9 / 99-101 -> 111.1-111.6 /
+ * 108-110; 128x4096x1024 92-99 / 86-96 -> 102-104 / 99.6-99.9;
+ * 84x1024x384 103.8 / 96.2 -> 112.5-113.0 / 110-111; 168x512x512 108 /
+ * 105-107 -> 112.7 / 110; 512^3 110.3-111.7 / 107.6-110.3 -> 112.1-112.7
+ * / 109.5-111.5; 1024^3 108.4-109.9 / 107-108 -> 108-109.5 / 107-108;
+ * but old and new builds interleaved gave 512^3 110.0 / 108 -> 108.4-111.3
+ * / 105-106 and /tmp/ab.sh 2.587 -> 2.659 ms, so the driver packs B in the
+ * tile over packed A only for M <= 2 MC (gemm_driver.c).
+ * Measured and dropped (Zen 4, same harness): a B prefetch 4-16 k ahead
+ * in the packing tile (+-1 %); A in place up to N =
+ * 512 / 1024 (1.04x / 1.49x slower: rows 2 / 4 KiB apart alias in L1d);
+ * the panel-order B packer (nb_f32_packb_ukernel_32__avx512: faster alone
+ * on L2-hot data, but 512^3 / 1024^3 unchanged and 128x4096x1024 11 %
+ * slower); the A-in-place tiles with row panels outer at 256^3; a B
+ * prefetch 4-32 k ahead in the A-in-place tile at 256^3; MC 28-256 for
+ * it; the 14x16 tile (16 KiB B panels that stay in L1) at 256^3 (-2 %).
  * Nothing packed (ukernel_direct, the same tile loop reading B's rows in
  * place too) where A is read in place, B is not transposed and has at most
  * 384 x 128 elements (192 KiB, in L2 for every row panel): the B packer
@@ -120,6 +150,7 @@
 #include <immintrin.h>
 
 #include "rowsum-f64-avx512.h"
+#include "gemm-14x32-avx512.h"
 #include "ukernel.h"
 
 
@@ -156,6 +187,7 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->gemm.adirect_sgemm_max_n = 256;
     cfg->gemm.adirect_min_k = 1;   /* any K: see above */
     cfg->gemm.ukernel_direct = nb_f32_gemm_ukernel_14x32__avx512_direct;
+    cfg->gemm.ukernel_packb = nb_f32_gemm_ukernel_14x32__avx512_packb;
     cfg->gemm.direct_max_kn = 384 * 128;   /* B up to 192 KiB: in L2 (see above) */
     cfg->gemm.ukernel_direct_wide = nb_f32_gemm_ukernel_6x64__avx512_direct;
     cfg->gemm.direct_wide_mr = 6;

@@ -19,7 +19,7 @@ void nb_f32_gemm_ukernel_14x32__avx512_adirect(size_t m, size_t n, size_t k, con
                                                float beta) {
     assert(m >= 1 && m <= 14 && n >= 1 && n <= 32 && k >= 1);
     assert(((uintptr_t)b & 63) == 0);
-#define NB_BODY(M) nb_avx512_14x32_body(M, 1, n, k, a, lda, b, 32, c, ldc, alpha, beta)
+#define NB_BODY(M) nb_avx512_14x32_body(M, 1, n, k, a, lda, b, 32, c, ldc, alpha, beta, NULL)
     NB_AVX512_14_CASES(m, NB_BODY)
 #undef NB_BODY
 }

@@ -19,7 +19,7 @@ void nb_f32_gemm_ukernel_14x32__avx512_direct(size_t m, size_t n, size_t k, cons
                                               float *restrict c, ptrdiff_t ldc, float alpha,
                                               float beta) {
     assert(m >= 1 && m <= 14 && n >= 1 && n <= 32 && k >= 1);
-#define NB_BODY(M) nb_avx512_14x32_body(M, 2, n, k, a, lda, b, ldb, c, ldc, alpha, beta)
+#define NB_BODY(M) nb_avx512_14x32_body(M, 2, n, k, a, lda, b, ldb, c, ldc, alpha, beta, NULL)
     NB_AVX512_14_CASES(m, NB_BODY)
 #undef NB_BODY
 }

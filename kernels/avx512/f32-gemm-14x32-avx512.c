@@ -14,7 +14,7 @@
 void nb_f32_gemm_ukernel_14x32__avx512(size_t m, size_t n, size_t k, const float *restrict a,
                                        const float *restrict b, float *restrict c, ptrdiff_t ldc,
                                        float alpha, float beta) {
-#define NB_BODY(M) nb_avx512_14x32_body(M, 0, n, k, a, 0, b, 32, c, ldc, alpha, beta)
+#define NB_BODY(M) nb_avx512_14x32_body(M, 0, n, k, a, 0, b, 32, c, ldc, alpha, beta, NULL)
     NB_AVX512_14_CASES(m, NB_BODY)
 #undef NB_BODY
 }

@@ -15,8 +15,8 @@
  * FMA for M = 14), 2 M independent chains (28 cover 2 FMA pipes x 4 cycles
  * of latency; an 8-row edge has 16, still enough).
  *
- * A operand: DIRECT == 0: a packed micro-panel, k groups of 14 floats
- * (group p holds op(A)[0..13, p]). DIRECT != 0: A read in place, row r at
+ * A operand: DIRECT 0 and 3: a packed micro-panel, k groups of 14 floats
+ * (group p holds op(A)[0..13, p]). DIRECT 1, 2, 4: A read in place, row r at
  * a + r lda. The 14 rows are reached from 4 row pointers and one byte
  * stride L = 4 lda (x86 addresses base + L*{1,2,4,8}): rows 0,1,2,4,8 from
  * row 0; 3,5,7,11 from row 3; 6,9,13 from row 5; 10,12 from row 10. That
@@ -27,6 +27,10 @@
  * (aligned loads). DIRECT == 2: B read in place too, row p of the tile's
  * columns at b + p ldb, loaded under the column masks (so columns >= n
  * are never read and their lanes are zero, as the packer's padding).
+ * DIRECT == 3 (A packed) and 4 (A in place): B read in place as for 2,
+ * and each k's two B vectors also stored to bpk, group p of the packed
+ * B micro-panel (the packer's panel bit for bit; the driver's first tile
+ * of each panel packs it, gemm_driver.c).
  *
  * Numerics: each accumulator lane is one element's FMA chain in k order
  * from +0, then the contract's epilogue (gemm-avx512.h); columns >= n are
@@ -37,6 +41,14 @@
 
 #include "gemm-avx512.h"
 
+/* The tile that packs B as it goes (f32-gemm-14x32-avx512-packb.c; not a
+   registry kind: the SGEMM driver reaches it through its descriptor's
+   ukernel_packb, and tests/test_gemm_blocking.c checks its bits there). */
+void nb_f32_gemm_ukernel_14x32__avx512_packb(size_t m, size_t n, size_t k, const float *restrict a,
+                                             ptrdiff_t lda, const float *restrict b, ptrdiff_t ldb,
+                                             float *restrict bpk, float *restrict c, ptrdiff_t ldc,
+                                             float alpha, float beta);
+
 /* Row r of A at the current k, DIRECT: from its base pointer and a power
    of two times L (bytes). */
 #define NB_A14_BASE(r) ((r) == 10 || (r) == 12 ? 10 : (r) == 6 || (r) == 9 || (r) == 13 ? 5 : \
@@ -45,7 +57,11 @@
 static inline __attribute__((always_inline))
 void nb_avx512_14x32_body(const int M, const int DIRECT, size_t n, size_t k, const float *a,
                           ptrdiff_t lda, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
-                          float alpha, float beta) {
+                          float alpha, float beta, float *bpk) {
+    /* A read in place (DIRECT 1, 2, 4); B read in place (DIRECT 2, 3, 4),
+       and with DIRECT 3 and 4 also written to bpk as the packer's panel. */
+    const int ADIR = DIRECT == 1 || DIRECT == 2 || DIRECT == 4, BDIR = DIRECT >= 2,
+              BPACK = DIRECT >= 3;
     __m512 acc[14][2];
     for (int r = 0; r < M; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     for (int r = 0; r < M; r++) {
@@ -54,7 +70,7 @@ void nb_avx512_14x32_body(const int M, const int DIRECT, size_t n, size_t k, con
     }
     const ptrdiff_t L = lda * (ptrdiff_t)sizeof(float);
     const char *base[11] = {0};
-    if (DIRECT)
+    if (ADIR)
         for (int r = 0; r < 11; r++) base[r] = (const char *)(a + (ptrdiff_t)(r < M ? r : 0) * lda);
     const __mmask16 kl = nb_avx512_gemm_mask(n), kh = nb_avx512_gemm_mask(n > 16 ? n - 16 : 0);
 #pragma GCC unroll 2
@@ -64,9 +80,14 @@ void nb_avx512_14x32_body(const int M, const int DIRECT, size_t n, size_t k, con
            (128x4096x1024 11.31 -> 11.92 ms, 2048^3 158.0 -> 160.5) and
            cost the implicit-im2col convolution ~3 % (config-avx512.c). */
         __m512 bl, bh;
-        if (DIRECT == 2) {
+        if (BDIR) {
             bl = _mm512_maskz_loadu_ps(kl, b);
             bh = _mm512_maskz_loadu_ps(kh, b + 16);
+            if (BPACK) {
+                _mm512_store_ps(bpk, bl);
+                _mm512_store_ps(bpk + 16, bh);
+                bpk += 32;
+            }
         } else {
             bl = _mm512_load_ps(b);
             bh = _mm512_load_ps(b + 16);
@@ -74,7 +95,7 @@ void nb_avx512_14x32_body(const int M, const int DIRECT, size_t n, size_t k, con
 #pragma GCC unroll 14
         for (int r = 0; r < M; r++) {
             __m512 ar;
-            if (DIRECT)
+            if (ADIR)
                 ar = _mm512_set1_ps(*(const float *)(base[NB_A14_BASE(r)] +
                                                      (r - NB_A14_BASE(r)) * L));
             else
@@ -82,7 +103,7 @@ void nb_avx512_14x32_body(const int M, const int DIRECT, size_t n, size_t k, con
             acc[r][0] = _mm512_fmadd_ps(ar, bl, acc[r][0]);
             acc[r][1] = _mm512_fmadd_ps(ar, bh, acc[r][1]);
         }
-        if (DIRECT) {
+        if (ADIR) {
             base[0] += sizeof(float);
             base[3] += sizeof(float);
             base[5] += sizeof(float);
@@ -90,7 +111,7 @@ void nb_avx512_14x32_body(const int M, const int DIRECT, size_t n, size_t k, con
         } else {
             a += 14;
         }
-        b += DIRECT == 2 ? ldb : 32;
+        b += BDIR ? ldb : 32;
     }
     const __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
     const int mode = nb_avx512_epilogue_mode(alpha, beta);
