@@ -268,6 +268,11 @@ static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *float
            cores) delays only its own share instead of stalling the team at
            every KC block. The price is that every thread packs the A
            blocks, ~nt/N of the work. */
+        /* Tried (session 14): rows also where they balance at most 1 %
+           worse than columns (2048^3: 147 row panels against 64 column
+           panels, so each thread would stop packing all of A). 2048^3_t2,
+           real time: 0.93x / 0.94x in two A/Bs of the same binary but
+           1.00x / 0.99x in two against the old binary: not shown, not kept. */
         x->split_m = imbalance(mp, nt) < imbalance(np, nt);
         /* Columns: each thread keeps only its own panels of an NC block in
            L2 (about nc columns, as one thread's whole block), so the block
@@ -297,6 +302,19 @@ static int plan_packed(const nb_gemm_desc *d, gemm_ctx *x, int nt, size_t *float
        128x784x256 +8-10 %, 168x512x512 +4 %; 512^3 and 1024^3 -1..+1 %,
        config-avx512.c). */
     x->fuse_b = !x->tb && d->ukernel_packb != NULL && (x->adirect || x->M <= 2 * d->mc);
+    /* Session 13's report put 3136x64x576 2.35 -> 3.70 ms and 128x4096x1024
+       12.2 -> 14.7 ms on this. Measured (session 14): 3136x64x576 has
+       trans_b = 1 and never takes this path (A/Bs 0.97-0.99x);
+       128x4096x1024 fused or not in one binary 0.994x / 1.07x, and perf
+       puts the packing tile at 18.4 % against the pack_b pass's 10.2 %
+       plus ~8 % of plain tile time: B streams from memory either way
+       (ldb 16 KiB), the work only moves. The peers' rows moved by up to
+       1.33x in the same A/Bs: the report's figures were the machine.
+       Also tried (branch uk14): A micro-panels packed by their first tile
+       (a 14x32 tile storing each broadcast's lane to the packed panel).
+       Neutral against the pack_a pass in A/Bs (512^3 1.007x / 1.010x); at
+       4 and 8 KiB row strides (1024^3, 2048^3) the 14 rows share an L1d
+       set and that tile ran 3.3-3.4x a plain tile. Not kept. */
     x->abuf_stride = x->adirect ? 0 : round_up(kcb * mcb + NB_GEMM_PACK_SLACK, 16);
     /* split_n: slots of the most panels a thread takes in any NC block
        (ceil(np / nt): a narrower block never gives a thread more). */
