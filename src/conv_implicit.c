@@ -109,7 +109,19 @@ int nb_conv_use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const 
     return g->cg >= 32;
 }
 
-/* The plan of `panels` panels of nr pixels from pixel j0 (nj pixels in
+/* Dead end (session 14, Zen 4, 3x3 s2 c128 56x56 forward): copying the
+   rows of each block (the KC block's channels) into stride phase planes
+   (even / odd columns and rows, in the task's scratch) so that the plan's
+   runs step 1 and no panel splits: the packer fell from ~10 % of the pass
+   to 3.3 %, but the copy took 7.8 % (perf, cpu-clock): both wait on the
+   image's lines (x comes from memory here, not L3: a sequential copy of
+   the 1.6 MB image took 35 us from L3, 130-180 us from memory, and the
+   pass spent ~200 us), so the sum did not move (A/B: 1.05x slower before
+   the copy's loop was tuned). Prefetching the next fill's lines (T1) a
+   few dozen after each micro-kernel call stalled on the prefetches
+   themselves (miss buffers full) for as long as they saved.
+
+   The plan of `panels` panels of nr pixels from pixel j0 (nj pixels in
    all): entry p RS + r S + s. Lanes past the block or past nr read
    nothing (a wide panel's last plan panel may lie wholly past it). */
 static void build_plan(const nb_conv2d_desc *d, const nb_conv_geom *g, int64_t nr, int64_t j0,
