@@ -119,7 +119,10 @@ int nb_conv_use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const 
    pass spent ~200 us), so the sum did not move (A/B: 1.05x slower before
    the copy's loop was tuned). Prefetching the next fill's lines (T1) a
    few dozen after each micro-kernel call stalled on the prefetches
-   themselves (miss buffers full) for as long as they saved.
+   themselves (miss buffers full) for as long as they saved. On AVX2
+   (whose stride-2 SPLIT rows are 8 masked loads, the packer 13 % of the
+   pass) the planes measured 2.47 -> 2.76 ms (median of 5 alternated
+   runs, NABLA_ISA=avx2): worse too. The patch: session 14's s214 report.
 
    The plan of `panels` panels of nr pixels from pixel j0 (nj pixels in
    all): entry p RS + r S + s. Lanes past the block or past nr read
