@@ -114,6 +114,12 @@ typedef struct {
     const float *w;
 } apack_ctx;
 
+/* Dead end (session 14, Zen 4): transposing w once per call to
+   K x R S x cg (one pass, every line of w read once) so that each phase
+   packs a tap's cg floats from one run: the packing went 4.9 % -> 2.1 %
+   of the 3x3 s2 c128 pass plus 2.5 % for the transpose (w's 590 KB come
+   from memory either way), and 5 alternated runs against oneDNN gave
+   1.15 vs 1.16 (main) and 1.22 vs 1.14: no gain. */
 static void pack_phase_block(const void *ctx, int64_t gi, int64_t pc, int64_t kc, int64_t mr,
                              float *dst) {
     const apack_ctx *a = ctx;

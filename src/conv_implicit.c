@@ -109,7 +109,22 @@ int nb_conv_use_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d, const 
     return g->cg >= 32;
 }
 
-/* The plan of `panels` panels of nr pixels from pixel j0 (nj pixels in
+/* Dead end (session 14, Zen 4, 3x3 s2 c128 56x56 forward): copying the
+   rows of each block (the KC block's channels) into stride phase planes
+   (even / odd columns and rows, in the task's scratch) so that the plan's
+   runs step 1 and no panel splits: the packer fell from ~10 % of the pass
+   to 3.3 %, but the copy took 7.8 % (perf, cpu-clock): both wait on the
+   image's lines (x comes from memory here, not L3: a sequential copy of
+   the 1.6 MB image took 35 us from L3, 130-180 us from memory, and the
+   pass spent ~200 us), so the sum did not move (A/B: 1.05x slower before
+   the copy's loop was tuned). Prefetching the next fill's lines (T1) a
+   few dozen after each micro-kernel call stalled on the prefetches
+   themselves (miss buffers full) for as long as they saved. On AVX2
+   (whose stride-2 SPLIT rows are 8 masked loads, the packer 13 % of the
+   pass) the planes measured 2.47 -> 2.76 ms (median of 5 alternated
+   runs, NABLA_ISA=avx2): worse too. The patch: session 14's s214 report.
+
+   The plan of `panels` panels of nr pixels from pixel j0 (nj pixels in
    all): entry p RS + r S + s. Lanes past the block or past nr read
    nothing (a wide panel's last plan panel may lie wholly past it). */
 static void build_plan(const nb_conv2d_desc *d, const nb_conv_geom *g, int64_t nr, int64_t j0,
@@ -280,6 +295,46 @@ static void pack_filters(const ifwd_ctx *c, const float *w, float *apack, int nt
     nb_parallel_chunks(nt, blocks, 1, pack_filter_blocks, &r);
 }
 
+/* A few units (image x group) on nt threads, where the filter blocks fit
+   L2 (ifwd_task packs one B panel at a time, so nb sizes no packed
+   block): the pixels per block nb (a multiple of nr, at most *nb_out)
+   whose tasks, split over the threads in contiguous runs
+   (nb_parallel_share, block-major), give the busiest thread the fewest
+   panels, and of those the fewest blocks (a plan each). 1 if found (the
+   tasks then need no split of the filter rows). 3x3 s2 c128 56x56 (25
+   panels) on 2 threads: the rule below it cut 4 blocks of 7, 7, 7, 4
+   panels (14 vs 11 a thread); 2 blocks of 13 and 12 panels ran 1.42 ->
+   1.35 ms, 9 blocks of 3 panels (12 vs 13) the same 1.35 (real time,
+   medians of 5 alternated runs): this one picks 5 blocks of 6, 6, 6, 6, 1
+   (12 vs 13), no block larger than before. */
+static int balanced_blocks(int64_t units, int64_t PQ, int64_t nr, int nt, int64_t *nb_out) {
+    const int64_t panels = (PQ + nr - 1) / nr;
+    int64_t best = INT64_MAX, best_nb = 0;
+    /* Blocks no larger than the L2-sized one (*nb_out on entry). */
+    const int64_t max_pb = *nb_out / nr < panels ? *nb_out / nr : panels;
+    for (int64_t pb = max_pb; pb >= 1; pb--) {   /* panels a block: fewest blocks first */
+        const int64_t nb = pb * nr, nblk = (PQ + nb - 1) / nb, tasks = units * nblk;
+        if (tasks < nt || nblk > 64) continue;
+        int64_t worst = 0;
+        for (int tid = 0; tid < nt; tid++) {
+            int64_t lo, hi, sum = 0;
+            nb_parallel_share(tasks, tid, nt, &lo, &hi);
+            for (int64_t t = lo; t < hi; t++) {
+                const int64_t blk = t / units, j0 = blk * nb;
+                sum += (PQ - j0 < nb ? PQ - j0 + nr - 1 : nb) / nr;
+            }
+            if (sum > worst) worst = sum;
+        }
+        if (worst < best) {
+            best = worst;
+            best_nb = nb;
+        }
+    }
+    if (best_nb == 0) return 0;
+    *nb_out = best_nb;
+    return 1;
+}
+
 nb_status nb_conv_forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc *d,
                                   const float *x, const float *w, const float *bias, float *y) {
     const nb_conv_geom g = nb_conv_geom_of(d);
@@ -301,7 +356,13 @@ nb_status nb_conv_forward_implicit_geom(const nb_conv_desc *cd, const nb_conv2d_
     if (nb > g->PQ) nb = g->PQ;
     int64_t nblk = (g->PQ + nb - 1) / nb;
     const int nt0 = nb_conv_task_threads(cd, INT64_MAX, d, g);   /* threads the work is worth */
-    if (nt0 > 1) {
+    int balanced = 0;
+    if (nt0 > 1 && d->n * g->G < 4 * (int64_t)nt0 &&
+        round_up64(g->kg, gd->mr) * kcb <= A_BLOCK_L2_FLOATS) {
+        balanced = balanced_blocks(d->n * g->G, g->PQ, nr, nt0, &nb);
+        nblk = (g->PQ + nb - 1) / nb;
+    }
+    if (nt0 > 1 && !balanced) {
         /* The bits do not depend on nb here: cut finer until the tasks
            split evenly over the threads (or are many), as long as blocks
            keep at least one full panel. */
@@ -320,7 +381,7 @@ nb_status nb_conv_forward_implicit_geom(const nb_conv_desc *cd, const nb_conv2d_
     c.ksplit = 1;
     c.krows = c.kgr;
     const int64_t units = d->n * g->G;
-    if (nt0 > 1 && units * nblk % nt0 != 0 && units * nblk < 4 * (int64_t)nt0) {
+    if (nt0 > 1 && !balanced && units * nblk % nt0 != 0 && units * nblk < 4 * (int64_t)nt0) {
         const int64_t want = nt0 < c.kgr / gd->mr ? nt0 : c.kgr / gd->mr;
         c.krows = round_up64((g->kg + want - 1) / want, gd->mr);
         c.ksplit = (g->kg + c.krows - 1) / c.krows;

@@ -19,8 +19,7 @@
 #include <string.h>
 
 #include "conv_oracle.h"
-#include "harness.h"
-#include "kernels_table.h"
+#include "gemm_diff.h"   /* the SIMD tables under test (FOR_EACH_SIMD_TABLE) */
 #include "ref.h"
 
 static const nb_conv2d_desc shapes[] = {
@@ -39,22 +38,6 @@ static const nb_conv2d_desc shapes[] = {
 };
 #define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 
-static int simd_tables(const struct nb_kernels *out[NB_ISA_COUNT]) {
-    int n = 0;
-    for (int isa = NB_ISA_REF + 1; isa < NB_ISA_COUNT; isa++) {
-        const struct nb_kernels *t = nb_kernels_for((nb_isa)isa);
-        if (t && t->sconv2d_backward_data != nb_kernels_ref.sconv2d_backward_data) out[n++] = t;
-    }
-    return n;
-}
-
-#define FOR_EACH_SIMD_TABLE(t)                                      \
-    const struct nb_kernels *tabs_[NB_ISA_COUNT];                   \
-    const int ntabs_ = simd_tables(tabs_);                          \
-    if (ntabs_ == 0) skip();                                        \
-    for (int ti_ = 0; ti_ < ntabs_; ti_++)                          \
-        for (const struct nb_kernels *t = tabs_[ti_]; t; t = NULL)
-
 static float *alloc_f(int64_t n) {
     float *p = malloc((size_t)n * sizeof(float));
     assert_non_null(p);
@@ -68,7 +51,7 @@ static float *nan_filled(int64_t n) {
 }
 
 /* dx of table t against the reference and the oracle. */
-static void check_case(const struct nb_kernels *t, const nb_conv2d_desc *d, int int_data) {
+static void check_phases(const struct nb_kernels *t, const nb_conv2d_desc *d, int int_data) {
     const int64_t nx = oc_numel_x(d), nw = oc_numel_w(d), ny = oc_numel_y(d);
     float *w = alloc_f(nw), *dy = alloc_f(ny), *dx = nan_filled(nx), *rdx = nan_filled(nx);
     if (int_data) {
@@ -108,14 +91,14 @@ static void check_case(const struct nb_kernels *t, const nb_conv2d_desc *d, int 
 static void phases_match_reference_and_oracle(void **state) {
     (void)state;
     FOR_EACH_SIMD_TABLE(t) {
-        for (int i = 0; i < NSHAPES; i++) check_case(t, &shapes[i], 0);
+        for (int i = 0; i < NSHAPES; i++) check_phases(t, &shapes[i], 0);
     }
 }
 
 static void phases_are_bit_exact_with_integer_data(void **state) {
     (void)state;
     FOR_EACH_SIMD_TABLE(t) {
-        for (int i = 0; i < NSHAPES; i++) check_case(t, &shapes[i], 1);
+        for (int i = 0; i < NSHAPES; i++) check_phases(t, &shapes[i], 1);
     }
 }
 
