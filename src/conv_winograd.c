@@ -148,8 +148,14 @@ static int plan(wctx *c, int nt0) {
        thread gets as many; the leftover blocks (fewer than the threads),
        split by filter rows, one part per thread. A panel is the GEMM's
        unit of work (16 tiles or 1 cost the same), so a 2-thread call of
-       13 panels would otherwise run 7 against 6. */
-    if (nt0 > 1 && d->n * c->nblk % nt0 != 0 && d->n * c->nblk < 4 * (int64_t)nt0) {
+       13 panels would otherwise run 7 against 6. Also when the blocks
+       split evenly in count but not in size: c64 56x56 (13 panels, L2
+       blocks of 7) ran blocks of 7 and 6 panels, one per thread (the
+       second thread idle 1/7 of the call); now 6 + 6 and the last panel
+       split by filter rows. */
+    const int64_t tpb = c->tb / nr;   /* panels per block */
+    if (nt0 > 1 && d->n * c->nblk < 4 * (int64_t)nt0 &&
+        (d->n * c->nblk % nt0 != 0 || (c->nblk > 1 && pn % tpb != 0))) {
         c->tb = min64(c->tb, (pn / nt0 > 0 ? pn / nt0 : 1) * nr);
         c->nblk = (c->T + c->tb - 1) / c->tb;
     }
@@ -531,7 +537,14 @@ static nb_status run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const floa
        transforms its own filter panels into L2 rather than all of U
        being written out and read back (36 K C floats, most of the call).
        The bits are the same either way, so this may look at the batch. */
-    c.fused = !u && d->n * c.nblk <= FUSE_MAX_BLOCKS;
+    /* Per thread: with its share at most FUSE_MAX_BLOCKS whole blocks
+       (and parts of the leftover), the fused path on several threads too:
+       a U shared by the team was written by one core and read by both, so
+       the next call's filter transform wrote lines the other core held
+       (c64 56x56 on 2 threads: filter16_up 17 % of the samples, 2.8 % on
+       1 thread). Each thread transforms its own filter panels instead
+       (twice the transforms in all, none of the line transfers). */
+    c.fused = !u && (d->n * c.nblk - c.rem) / c.nt <= FUSE_MAX_BLOCKS;
     if (c.fused) fused_tile(&c);
     const int64_t tasks = c.rem ? (d->n * c.nblk - c.rem) + c.rem * c.nt : d->n * c.nblk;
     const int nt = tasks < nt0 ? (int)tasks : nt0;
