@@ -74,6 +74,36 @@ static void run(dw_ctx *c, int64_t tasks, int64_t per_task, void (*body)(void *,
     nb_parallel_for(tasks, grain > 1 ? grain : 1, body, c);
 }
 
+/* Forward and backward-data: the planes handed out as the threads come
+   free (nb_conv_grab, guided), not in two fixed halves: on 2 threads the
+   halves' ends were 4.4 us apart on average in a 58 us call (c144 56x56,
+   timestamps per thread: each thread in turn the slower). Same tasks,
+   same bits. */
+typedef struct {
+    dw_ctx *c;
+    void (*body)(void *, int64_t, int64_t);
+    int64_t tasks, next;   /* next: accessed atomically */
+} dw_team;
+
+static void dw_member(void *p, int tid, int nt) {
+    dw_team *r = p;
+    int64_t lo, hi;
+    (void)tid;
+    while (nb_conv_grab(&r->next, r->tasks, nt, &lo, &hi)) r->body(r->c, lo, hi);
+}
+
+static void run_balanced(dw_ctx *c, int64_t tasks, int64_t per_task,
+                         void (*body)(void *, int64_t, int64_t)) {
+    const int64_t grain = 65536 / (per_task > 0 ? per_task : 1);
+    const int nt = nb_threads_for(tasks, grain > 1 ? grain : 1);
+    if (nt <= 1 || tasks < 2) {
+        body(c, 0, tasks);
+        return;
+    }
+    dw_team r = {c, body, tasks, 0};
+    nb_parallel_team(nt, dw_member, &r);
+}
+
 /* A zeroed row for the kernels' padding rows: at least W + 64 floats of
    the plane they read. */
 static float *zero_row(int64_t w) {
@@ -102,7 +132,7 @@ nb_status nb_conv_depthwise_forward(const nb_conv_desc *cd, const nb_conv2d_desc
     float *zero = zero_row(d->w);
     if (!zero) return NB_ERR_OOM;
     c.zero = zero;
-    run(&c, d->n * d->k, c.out_plane * c.RS, fwd_body);
+    run_balanced(&c, d->n * d->k, c.out_plane * c.RS, fwd_body);
     nb_aligned_free(zero);
     return NB_OK;
 }
@@ -154,7 +184,7 @@ nb_status nb_conv_depthwise_backward_data(const nb_conv_desc *cd, const nb_conv2
         c.zero = zero;
         c.w = wr;
     }
-    run(&c, d->n * d->c, c.out_plane * c.RS * c.mult, bwd_body);
+    run_balanced(&c, d->n * d->c, c.out_plane * c.RS * c.mult, bwd_body);
     nb_aligned_free(zero);
     nb_aligned_free(wr);
     return NB_OK;

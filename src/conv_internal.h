@@ -61,6 +61,20 @@ nb_status nb_conv_run_tasks(const nb_conv_desc *cd, int nt, int64_t tasks, int64
                             int64_t cols, int need_col, const nb_conv_gemm_shape *gemm,
                             nb_conv_task_fn fn, const void *ctx);
 
+/* nb_conv_run_tasks with the tasks handed out as the threads ask for them
+   (guided: a quarter of what is left, then less, down to one; in order),
+   not in fixed shares: a thread that runs slower in one call (this
+   machine's threads drift by 5-10 % a call) does fewer. For tasks whose
+   outputs and bits do not depend on the thread that runs them; the last
+   ones should be the small ones. */
+nb_status nb_conv_run_tasks_balanced(const nb_conv_desc *cd, int nt, int64_t tasks, int64_t rows,
+                                     int64_t cols, int need_col, const nb_conv_gemm_shape *gemm,
+                                     nb_conv_task_fn fn, const void *ctx);
+
+/* The next tasks [*lo, *hi) of a guided hand-out from *next (shared by the
+   team, starts at 0) over [0, n) on nt threads; 0 when none are left. */
+int nb_conv_grab(int64_t *next, int64_t n, int nt, int64_t *lo, int64_t *hi);
+
 /* im2col of output pixels [j0, j0 + nj) of one group's image xg into col
    (ldcol floats a row), split over the threads when this pass runs its
    tasks one after the other (src/conv_driver.c). */

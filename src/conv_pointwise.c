@@ -95,6 +95,7 @@
 #define PW_COPY_MID_MAX_K 256
 #define PW_SPREAD_DIST 2   /* tiles ahead: the next block but one */
 #define PW_SPAN_BYTES (24 * 1024)
+#define PW_TASKS_PER_THREAD 8
 
 static int64_t round_up64(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -190,13 +191,27 @@ static nb_status pw_task(const void *ctx, int64_t t, float *xbuf) {
 
 /* Pixels per task: the whole image on one thread; with several, cut into
    blocks of whole tiles until the tasks split evenly (or are many). The
-   bits do not depend on it. */
+   bits do not depend on it. Without the block copy, blocks of whole tiles
+   until there are PW_TASKS_PER_THREAD tasks a thread (or blocks of one
+   tile), handed out as the threads come free (nb_conv_run_tasks_balanced):
+   in fixed halves, one thread of two ran 5-10 % longer than the other in
+   a call, in turn (timestamps per thread, c144->k24 backward-data on 2
+   threads: busy 108 / 114 us, their ends 11 us apart on average). Not with
+   the copy and its prefetches two tiles ahead (the c256 / c64 56x56 rows
+   on 2 threads, blocks of 4-5 tiles: 6-14 % slower; and handed out as
+   the threads come free, n8 c64->k256 forward and c256->k64
+   backward-data, one image a task: 4.74 -> 5.01 and 4.59 -> 5.09 ms, 5
+   rounds): there, fixed shares. */
 static void pick_blocks(pw_ctx *c, int64_t units, int nt0) {
-    const int64_t nr = c->cd->pw.nr;
+    const int64_t nr = c->cd->pw.nr, tiles = c->HW / nr > 0 ? c->HW / nr : 1;
     int64_t nblk = 1;
-    if (nt0 > 1)
+    if (nt0 > 1 && c->copy)
         while ((units * nblk) % nt0 != 0 && units * nblk < 4 * (int64_t)nt0 && nblk < c->HW / nr)
             nblk++;
+    else if (nt0 > 1 && units < PW_TASKS_PER_THREAD * (int64_t)nt0) {
+        nblk = (PW_TASKS_PER_THREAD * (int64_t)nt0 + units - 1) / units;
+        if (nblk > tiles) nblk = tiles;
+    }
     c->nb = round_up64((c->HW + nblk - 1) / nblk, nr);
     c->nblk = (c->HW + c->nb - 1) / c->nb;
 }
@@ -204,9 +219,6 @@ static void pick_blocks(pw_ctx *c, int64_t units, int nt0) {
 static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *g) {
     const int64_t units = d->n * c->G;
     const int nt0 = nb_conv_task_threads(c->cd, INT64_MAX, d, g);   /* threads the work is worth */
-    pick_blocks(c, units, nt0);
-    const int64_t tasks = units * c->nblk;
-    const int nt = tasks < nt0 ? (int)tasks : nt0;
     c->kc = c->cd->sgemm_desc->kc;
     /* Outputs of more than PW_STREAM_FLOATS (16 MB) go out to memory anyway:
        their stores skip the read for ownership (n8 c64 56x56 k256, 26 MB
@@ -287,6 +299,9 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
        c256->k64 0.827 -> 0.978-1.014, backward-data n1 c64->k256 0.896 ->
        1.014. */
     c->spread = c->copy;
+    pick_blocks(c, units, nt0);
+    const int64_t tasks = units * c->nblk;
+    const int nt = tasks < nt0 ? (int)tasks : nt0;
     /* Short sums: each row tile runs over a span of tiles (one call)
        before the next row tile, the span's K x span NR block of the image
        (PW_SPAN_BYTES, half of L1) staying in L1 across the row tiles. At
@@ -303,8 +318,8 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
        K = 64: 0.91 vs 1.04): nothing measurable above this VM's noise. */
     c->span = c->copy || c->spread ? 1 : PW_SPAN_BYTES / (c->K * c->cd->pw.nr * (int64_t)sizeof(float));
     if (c->span < 1) c->span = 1;
-    const nb_status st = nb_conv_run_tasks(c->cd, nt, tasks, c->copy ? c->K : 1,
-                                           c->copy ? c->cd->pw.nr : 0, c->copy, NULL, pw_task, c);
+    const nb_status st = (c->copy ? nb_conv_run_tasks : nb_conv_run_tasks_balanced)(
+        c->cd, nt, tasks, c->copy ? c->K : 1, c->copy ? c->cd->pw.nr : 0, c->copy, NULL, pw_task, c);
     nb_scratch_done(apack, owned);
     return st;
 }

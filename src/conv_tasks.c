@@ -61,7 +61,24 @@ typedef struct {
     int64_t col_floats, tasks;
     int reserve_failed;   /* accessed atomically */
     nb_status st;         /* the first failure; keep_first */
+    int balanced;         /* tasks handed out by nb_conv_grab from next */
+    int64_t next;         /* accessed atomically */
 } tasks_run;
+
+int nb_conv_grab(int64_t *next, int64_t n, int nt, int64_t *lo, int64_t *hi) {
+    int64_t cur = __atomic_load_n(next, __ATOMIC_RELAXED);
+    for (;;) {
+        if (cur >= n) return 0;
+        int64_t take = (n - cur) / (2 * (int64_t)nt);
+        if (take < 1) take = 1;
+        if (__atomic_compare_exchange_n(next, &cur, cur + take, false, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED)) {
+            *lo = cur;
+            *hi = cur + take;
+            return 1;
+        }
+    }
+}
 
 static void tasks_member(void *p, int tid, int nt) {
     tasks_run *r = p;
@@ -71,9 +88,14 @@ static void tasks_member(void *p, int tid, int nt) {
     nb_parallel_barrier(nt);
     if (!__atomic_load_n(&r->reserve_failed, __ATOMIC_RELAXED)) {
         int64_t lo, hi;
-        nb_parallel_share(r->tasks, tid, nt, &lo, &hi);
-        for (int64_t t = lo; t < hi; t++)
-            keep_first(&r->st, r->fn(r->ctx, t, r->col ? r->col + tid * r->col_floats : NULL));
+        float *col = r->col ? r->col + tid * r->col_floats : NULL;
+        if (r->balanced) {
+            while (nb_conv_grab(&r->next, r->tasks, nt, &lo, &hi))
+                for (int64_t t = lo; t < hi; t++) keep_first(&r->st, r->fn(r->ctx, t, col));
+        } else {
+            nb_parallel_share(r->tasks, tid, nt, &lo, &hi);
+            for (int64_t t = lo; t < hi; t++) keep_first(&r->st, r->fn(r->ctx, t, col));
+        }
     }
     if (r->gemm) nb_scratch_trim(NB_SCRATCH_GEMM);
 }
@@ -86,14 +108,14 @@ static void tasks_member(void *p, int tid, int nt) {
    buffer of its tasks' SGEMMs (sized for a GEMM on one thread inside the
    team, for a threaded one when the tasks run in order), all before any
    task runs: out of memory is then NB_ERR_OOM with nothing written. */
-nb_status nb_conv_run_tasks(const nb_conv_desc *cd, int nt, int64_t tasks, int64_t rows,
-                            int64_t cols, int need_col, const nb_conv_gemm_shape *gemm,
-                            nb_conv_task_fn fn, const void *ctx) {
+static nb_status run_tasks(const nb_conv_desc *cd, int nt, int64_t tasks, int64_t rows,
+                           int64_t cols, int need_col, const nb_conv_gemm_shape *gemm,
+                           nb_conv_task_fn fn, const void *ctx, int balanced) {
     float *col = NULL;
     int owned = 0;
     if (need_col && !(col = nb_conv_scratch_floats(NB_SCRATCH_CONV_TASKS, nt, rows, cols, &owned)))
         return NB_ERR_OOM;
-    tasks_run r = {cd, gemm, fn, ctx, col, rows * cols, tasks, 0, NB_OK};
+    tasks_run r = {cd, gemm, fn, ctx, col, rows * cols, tasks, 0, NB_OK, balanced, 0};
     nb_status st = NB_OK;
     if (nt > 1) {
         nb_parallel_team(nt, tasks_member, &r);
@@ -106,3 +128,15 @@ nb_status nb_conv_run_tasks(const nb_conv_desc *cd, int nt, int64_t tasks, int64
     return st;
 }
 
+
+nb_status nb_conv_run_tasks(const nb_conv_desc *cd, int nt, int64_t tasks, int64_t rows,
+                            int64_t cols, int need_col, const nb_conv_gemm_shape *gemm,
+                            nb_conv_task_fn fn, const void *ctx) {
+    return run_tasks(cd, nt, tasks, rows, cols, need_col, gemm, fn, ctx, 0);
+}
+
+nb_status nb_conv_run_tasks_balanced(const nb_conv_desc *cd, int nt, int64_t tasks, int64_t rows,
+                                     int64_t cols, int need_col, const nb_conv_gemm_shape *gemm,
+                                     nb_conv_task_fn fn, const void *ctx) {
+    return run_tasks(cd, nt, tasks, rows, cols, need_col, gemm, fn, ctx, 1);
+}

@@ -381,17 +381,15 @@ static void gemm_fused(const wctx *c, int64_t n, int64_t t0, int64_t t1, int64_t
 static nb_status wino_task(const void *ctx, int64_t t, float *scr) {
     const wctx *c = ctx;
     const nb_gemm_desc *gd = c->cd->gemm;
-    /* Task t of thread th's contiguous share (nb_parallel_share of
-       nt per tasks): its a whole blocks, then its part of each leftover. */
-    const int64_t full = c->d->n * c->nblk - c->rem, a = full / c->nt, per = a + c->rem;
+    /* The whole blocks first, then the leftover blocks' parts (the small
+       tasks last: the threads take them as they come free,
+       nb_conv_run_tasks_balanced). */
+    const int64_t full = c->d->n * c->nblk - c->rem;
     int64_t u = t, k0 = 0, k1 = c->K;
-    if (c->rem) {
-        const int64_t th = t / per, j = t % per;
-        u = j < a ? th * a + j : full + j - a;
-        if (j >= a) {
-            k0 = th * c->krows;
-            k1 = min64(c->K, k0 + c->krows);
-        }
+    if (c->rem && t >= full) {
+        u = full + (t - full) / c->nt;
+        k0 = (t - full) % c->nt * c->krows;
+        k1 = min64(c->K, k0 + c->krows);
     }
     const int64_t n = u / c->nblk, blk = u % c->nblk;
     const int64_t t0 = blk * c->tb, t1 = min64(c->T, t0 + c->tb), tbp = rup(t1 - t0, gd->nr);
@@ -564,7 +562,11 @@ static nb_status run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const floa
     if (!u && !c.fused) transform_filters(&c, w, rotate, apack, nt0);
     c.apack = apack;
     const int64_t scratch = c.stage_f + c.v_f + c.m_f + 16 * cd->gemm->nr + c.ubuf_f;
-    nb_status st = nb_conv_run_tasks(cd, nt, tasks, 1, scratch, 1, NULL, wino_task, &c);
+    /* With leftover parts, the blocks as the threads come free (the parts,
+       last, absorb the threads' drift); without, fixed shares (equal
+       blocks; a batch's images stay together on a thread). */
+    nb_status st = c.rem ? nb_conv_run_tasks_balanced(cd, nt, tasks, 1, scratch, 1, NULL, wino_task, &c)
+                         : nb_conv_run_tasks(cd, nt, tasks, 1, scratch, 1, NULL, wino_task, &c);
     nb_scratch_done(apack, own_a);
     for (int64_t n = 0; n < d->n && st == NB_OK; n++)
         if (c.bad[n]) st = redo(cd, ca, n);
