@@ -126,7 +126,7 @@ typedef struct {
 
 /* Packed row tiles i = gi mt + t (group gi, rows t MR ...): K groups of MR
    floats, group p holding A[t MR + r, p], zero past M. */
-static int pack_a_panels(void *ctx, int64_t lo, int64_t hi) {
+static void pack_a_panels(const void *ctx, int64_t lo, int64_t hi) {
     const pw_ctx *c = ctx;
     const int64_t mr = c->cd->pw.mr;
     for (int64_t i = lo; i < hi; i++) {
@@ -140,7 +140,15 @@ static int pack_a_panels(void *ctx, int64_t lo, int64_t hi) {
             for (int64_t r = 0; r < mr; r++)
                 dst[p * mr + r] = r0 + r < c->M ? wg[(r0 + r) * rs + p * ps] : 0.0f;
     }
-    return 0;
+}
+
+/* Member tid of nt's share of the row tiles, in the tasks' team (one team
+   start a call instead of two). */
+static void pack_a_share(const void *ctx, int tid, int nt) {
+    const pw_ctx *c = ctx;
+    int64_t lo, hi;
+    nb_parallel_share(c->G * c->mt, tid, nt, &lo, &hi);
+    pack_a_panels(c, lo, hi);
 }
 
 /* Row tile i over one NR-pixel tile (x: its first pixel of channel 0),
@@ -193,7 +201,7 @@ static nb_status pw_task(const void *ctx, int64_t t, float *xbuf) {
    blocks of whole tiles until the tasks split evenly (or are many). The
    bits do not depend on it. Without the block copy, blocks of whole tiles
    until there are PW_TASKS_PER_THREAD tasks a thread (or blocks of one
-   tile), handed out as the threads come free (nb_conv_run_tasks_balanced):
+   tile), handed out as the threads come free (nb_conv_run_tasks_ex):
    in fixed halves, one thread of two ran 5-10 % longer than the other in
    a call, in turn (timestamps per thread, c144->k24 backward-data on 2
    threads: busy 108 / 114 us, their ends 11 us apart on average). Not with
@@ -232,7 +240,6 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
     float *apack = nb_conv_scratch_floats(NB_SCRATCH_CONV_FILTERS, panels, 1, c->a_panel, &owned);
     if (!apack) return NB_ERR_OOM;
     c->apack = apack;
-    nb_parallel_chunks(nt0 < panels ? nt0 : (int)panels, panels, 1, pack_a_panels, c);
     /* The block copy where the row tiles re-read a long block: K channel
        rows HW floats apart fall into few L1 sets (HW = 3136: 12544 bytes,
        a 256-byte step mod 4 KiB, 16 of the 64 sets a line position), so a
@@ -318,8 +325,9 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
        K = 64: 0.91 vs 1.04): nothing measurable above this VM's noise. */
     c->span = c->copy || c->spread ? 1 : PW_SPAN_BYTES / (c->K * c->cd->pw.nr * (int64_t)sizeof(float));
     if (c->span < 1) c->span = 1;
-    const nb_status st = (c->copy ? nb_conv_run_tasks : nb_conv_run_tasks_balanced)(
-        c->cd, nt, tasks, c->copy ? c->K : 1, c->copy ? c->cd->pw.nr : 0, c->copy, NULL, pw_task, c);
+    const nb_status st = nb_conv_run_tasks_ex(c->cd, nt, tasks, c->copy ? c->K : 1,
+                                              c->copy ? c->cd->pw.nr : 0, c->copy, NULL, pw_task,
+                                              c, !c->copy, pack_a_share);
     nb_scratch_done(apack, owned);
     return st;
 }

@@ -62,6 +62,7 @@ typedef struct {
     int reserve_failed;   /* accessed atomically */
     nb_status st;         /* the first failure; keep_first */
     int balanced;         /* tasks handed out by nb_conv_grab from next */
+    nb_conv_pre_fn pre;   /* each member's share of the set-up, before the barrier */
     int64_t next;         /* accessed atomically */
 } tasks_run;
 
@@ -83,6 +84,7 @@ int nb_conv_grab(int64_t *next, int64_t n, int nt, int64_t *lo, int64_t *hi) {
 static void tasks_member(void *p, int tid, int nt) {
     tasks_run *r = p;
     if (reserve_gemm(r->cd, r->gemm) != NB_OK) __atomic_store_n(&r->reserve_failed, 1, __ATOMIC_RELAXED);
+    if (r->pre) r->pre(r->ctx, tid, nt);
     /* Every member reads the flag after every member has set it, so all of
        them take the same branch. */
     nb_parallel_barrier(nt);
@@ -110,17 +112,18 @@ static void tasks_member(void *p, int tid, int nt) {
    task runs: out of memory is then NB_ERR_OOM with nothing written. */
 static nb_status run_tasks(const nb_conv_desc *cd, int nt, int64_t tasks, int64_t rows,
                            int64_t cols, int need_col, const nb_conv_gemm_shape *gemm,
-                           nb_conv_task_fn fn, const void *ctx, int balanced) {
+                           nb_conv_task_fn fn, const void *ctx, int balanced, nb_conv_pre_fn pre) {
     float *col = NULL;
     int owned = 0;
     if (need_col && !(col = nb_conv_scratch_floats(NB_SCRATCH_CONV_TASKS, nt, rows, cols, &owned)))
         return NB_ERR_OOM;
-    tasks_run r = {cd, gemm, fn, ctx, col, rows * cols, tasks, 0, NB_OK, balanced, 0};
+    tasks_run r = {cd, gemm, fn, ctx, col, rows * cols, tasks, 0, NB_OK, balanced, pre, 0};
     nb_status st = NB_OK;
     if (nt > 1) {
         nb_parallel_team(nt, tasks_member, &r);
         st = r.reserve_failed ? NB_ERR_OOM : r.st;
     } else if ((st = reserve_gemm(cd, gemm)) == NB_OK) {
+        if (pre) pre(ctx, 0, 1);
         for (int64_t t = 0; t < tasks && st == NB_OK; t++) st = fn(ctx, t, col);
         if (gemm) nb_scratch_trim(NB_SCRATCH_GEMM);
     }
@@ -132,11 +135,12 @@ static nb_status run_tasks(const nb_conv_desc *cd, int nt, int64_t tasks, int64_
 nb_status nb_conv_run_tasks(const nb_conv_desc *cd, int nt, int64_t tasks, int64_t rows,
                             int64_t cols, int need_col, const nb_conv_gemm_shape *gemm,
                             nb_conv_task_fn fn, const void *ctx) {
-    return run_tasks(cd, nt, tasks, rows, cols, need_col, gemm, fn, ctx, 0);
+    return run_tasks(cd, nt, tasks, rows, cols, need_col, gemm, fn, ctx, 0, NULL);
 }
 
-nb_status nb_conv_run_tasks_balanced(const nb_conv_desc *cd, int nt, int64_t tasks, int64_t rows,
-                                     int64_t cols, int need_col, const nb_conv_gemm_shape *gemm,
-                                     nb_conv_task_fn fn, const void *ctx) {
-    return run_tasks(cd, nt, tasks, rows, cols, need_col, gemm, fn, ctx, 1);
+nb_status nb_conv_run_tasks_ex(const nb_conv_desc *cd, int nt, int64_t tasks, int64_t rows,
+                               int64_t cols, int need_col, const nb_conv_gemm_shape *gemm,
+                               nb_conv_task_fn fn, const void *ctx, int balanced,
+                               nb_conv_pre_fn pre) {
+    return run_tasks(cd, nt, tasks, rows, cols, need_col, gemm, fn, ctx, balanced, pre);
 }

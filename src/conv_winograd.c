@@ -383,7 +383,7 @@ static nb_status wino_task(const void *ctx, int64_t t, float *scr) {
     const nb_gemm_desc *gd = c->cd->gemm;
     /* The whole blocks first, then the leftover blocks' parts (the small
        tasks last: the threads take them as they come free,
-       nb_conv_run_tasks_balanced). */
+       nb_conv_run_tasks_ex). */
     const int64_t full = c->d->n * c->nblk - c->rem;
     int64_t u = t, k0 = 0, k1 = c->K;
     if (c->rem && t >= full) {
@@ -565,8 +565,8 @@ static nb_status run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const floa
     /* With leftover parts, the blocks as the threads come free (the parts,
        last, absorb the threads' drift); without, fixed shares (equal
        blocks; a batch's images stay together on a thread). */
-    nb_status st = c.rem ? nb_conv_run_tasks_balanced(cd, nt, tasks, 1, scratch, 1, NULL, wino_task, &c)
-                         : nb_conv_run_tasks(cd, nt, tasks, 1, scratch, 1, NULL, wino_task, &c);
+    nb_status st = nb_conv_run_tasks_ex(cd, nt, tasks, 1, scratch, 1, NULL, wino_task, &c, c.rem != 0,
+                                        NULL);
     nb_scratch_done(apack, own_a);
     for (int64_t n = 0; n < d->n && st == NB_OK; n++)
         if (c.bad[n]) st = redo(cd, ca, n);
