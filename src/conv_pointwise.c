@@ -322,7 +322,15 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
        12 / 16 KiB instead of 24 (spans of 4-5 tiles at K = 24..32, 2 at
        K = 64): one A/B of 3 rounds, nabla/oneDNN-AVX2 moved +-7 % both
        ways, the same as two identical spans (12 and 16 KiB give 2 tiles at
-       K = 64: 0.91 vs 1.04): nothing measurable above this VM's noise. */
+       K = 64: 0.91 vs 1.04): nothing measurable above this VM's noise.
+       Session 14 (AVX-512, 2 threads): PW_SPAN_BYTES 256 KiB (the whole
+       task a span, its block of the image from L2) for the K = 24 / 144
+       rows: 0-5 % slower on all six K <= 144 rows, 1 and 2 threads.
+       Seen there too: in some bench processes the c24->k144 forward and
+       c144->k24 backward-data rows run 2x slower on 2 threads (0.24-0.30
+       against 0.12-0.14 ms), and timestamps per thread show both threads
+       busy twice as long with the same tasks each: the kernel's speed,
+       not the split (buffer placement? not found). */
     c->span = c->copy || c->spread ? 1 : PW_SPAN_BYTES / (c->K * c->cd->pw.nr * (int64_t)sizeof(float));
     if (c->span < 1) c->span = 1;
     const nb_status st = nb_conv_run_tasks_ex(c->cd, nt, tasks, c->copy ? c->K : 1,
