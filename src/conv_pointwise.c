@@ -95,7 +95,6 @@
 #define PW_COPY_MID_MAX_K 256
 #define PW_SPREAD_DIST 2   /* tiles ahead: the next block but one */
 #define PW_SPAN_BYTES (24 * 1024)
-#define PW_TASKS_PER_THREAD 8
 
 static int64_t round_up64(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -199,27 +198,25 @@ static nb_status pw_task(const void *ctx, int64_t t, float *xbuf) {
 
 /* Pixels per task: the whole image on one thread; with several, cut into
    blocks of whole tiles until the tasks split evenly (or are many). The
-   bits do not depend on it. Without the block copy, blocks of whole tiles
-   until there are PW_TASKS_PER_THREAD tasks a thread (or blocks of one
-   tile), handed out as the threads come free (nb_conv_run_tasks_ex):
-   in fixed halves, one thread of two ran 5-10 % longer than the other in
-   a call, in turn (timestamps per thread, c144->k24 backward-data on 2
-   threads: busy 108 / 114 us, their ends 11 us apart on average). Not with
-   the copy and its prefetches two tiles ahead (the c256 / c64 56x56 rows
-   on 2 threads, blocks of 4-5 tiles: 6-14 % slower; and handed out as
-   the threads come free, n8 c64->k256 forward and c256->k64
-   backward-data, one image a task: 4.74 -> 5.01 and 4.59 -> 5.09 ms, 5
-   rounds): there, fixed shares. */
+   bits do not depend on it.
+   Tried and not kept (session 14, AVX-512, 2 threads): without the block
+   copy, 8 blocks a thread handed out as the threads come free
+   (nb_conv_run_tasks_ex, balanced; in fixed halves one thread of two ran
+   5-10 % longer than the other in a call, in turn: timestamps per thread,
+   c144->k24 backward-data busy 108 / 114 us, ends 11 us apart): one A/B
+   gained 16 % on c24->k144 forward and c144->k24 backward-data, three
+   others lost 2-10 %, and in some bench processes those rows ran 2x
+   slower with both threads busy twice as long (neighbouring blocks of the
+   same rows on the two cores at once: the cores' stream prefetchers
+   crossing into each other's lines?). With the copy, handed out one image
+   a task, n8 c64->k256 forward / c256->k64 backward-data 4.74 -> 5.01 /
+   4.59 -> 5.09 ms. */
 static void pick_blocks(pw_ctx *c, int64_t units, int nt0) {
-    const int64_t nr = c->cd->pw.nr, tiles = c->HW / nr > 0 ? c->HW / nr : 1;
+    const int64_t nr = c->cd->pw.nr;
     int64_t nblk = 1;
-    if (nt0 > 1 && c->copy)
+    if (nt0 > 1)
         while ((units * nblk) % nt0 != 0 && units * nblk < 4 * (int64_t)nt0 && nblk < c->HW / nr)
             nblk++;
-    else if (nt0 > 1 && units < PW_TASKS_PER_THREAD * (int64_t)nt0) {
-        nblk = (PW_TASKS_PER_THREAD * (int64_t)nt0 + units - 1) / units;
-        if (nblk > tiles) nblk = tiles;
-    }
     c->nb = round_up64((c->HW + nblk - 1) / nblk, nr);
     c->nblk = (c->HW + c->nb - 1) / c->nb;
 }
@@ -326,16 +323,13 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
        Session 14 (AVX-512, 2 threads): PW_SPAN_BYTES 256 KiB (the whole
        task a span, its block of the image from L2) for the K = 24 / 144
        rows: 0-5 % slower on all six K <= 144 rows, 1 and 2 threads.
-       Seen there too: in some bench processes the c24->k144 forward and
-       c144->k24 backward-data rows run 2x slower on 2 threads (0.24-0.30
-       against 0.12-0.14 ms), and timestamps per thread show both threads
-       busy twice as long with the same tasks each: the kernel's speed,
-       not the split (buffer placement? not found). */
+       (The 2x slow bench processes of these rows with small blocks
+       handed out: pick_blocks.) */
     c->span = c->copy || c->spread ? 1 : PW_SPAN_BYTES / (c->K * c->cd->pw.nr * (int64_t)sizeof(float));
     if (c->span < 1) c->span = 1;
     const nb_status st = nb_conv_run_tasks_ex(c->cd, nt, tasks, c->copy ? c->K : 1,
                                               c->copy ? c->cd->pw.nr : 0, c->copy, NULL, pw_task,
-                                              c, !c->copy, pack_a_share);
+                                              c, 0, pack_a_share);
     nb_scratch_done(apack, owned);
     return st;
 }
