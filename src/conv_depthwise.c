@@ -74,35 +74,12 @@ static void run(dw_ctx *c, int64_t tasks, int64_t per_task, void (*body)(void *,
     nb_parallel_for(tasks, grain > 1 ? grain : 1, body, c);
 }
 
-/* Forward and backward-data: the planes handed out as the threads come
-   free (nb_conv_grab, guided), not in two fixed halves: on 2 threads the
-   halves' ends were 4.4 us apart on average in a 58 us call (c144 56x56,
-   timestamps per thread: each thread in turn the slower). Same tasks,
-   same bits. */
-typedef struct {
-    dw_ctx *c;
-    void (*body)(void *, int64_t, int64_t);
-    int64_t tasks, next;   /* next: accessed atomically */
-} dw_team;
-
-static void dw_member(void *p, int tid, int nt) {
-    dw_team *r = p;
-    int64_t lo, hi;
-    (void)tid;
-    while (nb_conv_grab(&r->next, r->tasks, nt, &lo, &hi)) r->body(r->c, lo, hi);
-}
-
-static void run_balanced(dw_ctx *c, int64_t tasks, int64_t per_task,
-                         void (*body)(void *, int64_t, int64_t)) {
-    const int64_t grain = 65536 / (per_task > 0 ? per_task : 1);
-    const int nt = nb_threads_for(tasks, grain > 1 ? grain : 1);
-    if (nt <= 1 || tasks < 2) {
-        body(c, 0, tasks);
-        return;
-    }
-    dw_team r = {c, body, tasks, 0};
-    nb_parallel_team(nt, dw_member, &r);
-}
+/* Tried and not kept (session 14, AVX-512, 2 threads): the forward and
+   backward-data planes handed out as the threads come free (nb_conv_grab,
+   guided) instead of nb_parallel_for's two halves, whose ends were 4.4 us
+   apart on average in a 58 us call (c144 56x56, timestamps per thread,
+   each thread in turn the slower): A/B of 3-4 rounds, t2 real time, one
+   -6 %, one within 1.5 %, two +3..+32 % (c32 112x112 0.056 -> 0.070 ms). */
 
 /* A zeroed row for the kernels' padding rows: at least W + 64 floats of
    the plane they read. */
@@ -132,7 +109,7 @@ nb_status nb_conv_depthwise_forward(const nb_conv_desc *cd, const nb_conv2d_desc
     float *zero = zero_row(d->w);
     if (!zero) return NB_ERR_OOM;
     c.zero = zero;
-    run_balanced(&c, d->n * d->k, c.out_plane * c.RS, fwd_body);
+    run(&c, d->n * d->k, c.out_plane * c.RS, fwd_body);
     nb_aligned_free(zero);
     return NB_OK;
 }
@@ -184,7 +161,7 @@ nb_status nb_conv_depthwise_backward_data(const nb_conv_desc *cd, const nb_conv2
         c.zero = zero;
         c.w = wr;
     }
-    run_balanced(&c, d->n * d->c, c.out_plane * c.RS * c.mult, bwd_body);
+    run(&c, d->n * d->c, c.out_plane * c.RS * c.mult, bwd_body);
     nb_aligned_free(zero);
     nb_aligned_free(wr);
     return NB_OK;
