@@ -74,6 +74,13 @@ static void run(dw_ctx *c, int64_t tasks, int64_t per_task, void (*body)(void *,
     nb_parallel_for(tasks, grain > 1 ? grain : 1, body, c);
 }
 
+/* Tried and not kept (session 14, AVX-512, 2 threads): the forward and
+   backward-data planes handed out as the threads come free (nb_conv_grab,
+   guided) instead of nb_parallel_for's two halves, whose ends were 4.4 us
+   apart on average in a 58 us call (c144 56x56, timestamps per thread,
+   each thread in turn the slower): A/B of 3-4 rounds, t2 real time, one
+   -6 %, one within 1.5 %, two +3..+32 % (c32 112x112 0.056 -> 0.070 ms). */
+
 /* A zeroed row for the kernels' padding rows: at least W + 64 floats of
    the plane they read. */
 static float *zero_row(int64_t w) {

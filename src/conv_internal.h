@@ -61,6 +61,28 @@ nb_status nb_conv_run_tasks(const nb_conv_desc *cd, int nt, int64_t tasks, int64
                             int64_t cols, int need_col, const nb_conv_gemm_shape *gemm,
                             nb_conv_task_fn fn, const void *ctx);
 
+/* Member tid of nt's share of a pass's set-up (packing the filters), run
+   by each thread of the team before its tasks (on one thread: pre(ctx, 0,
+   1)); the tasks start after every member's share is done. */
+typedef void (*nb_conv_pre_fn)(const void *ctx, int tid, int nt);
+
+/* nb_conv_run_tasks with, when balanced, the tasks handed out as the
+   threads ask for them (guided: a quarter of what is left, then less,
+   down to one; in order), not in fixed shares: a thread that runs slower
+   in one call (this machine's threads drift by 5-10 % a call) does fewer
+   (for tasks whose outputs and bits do not depend on the thread that runs
+   them; the last ones should be the small ones); and pre (or NULL) run by
+   the team first, in the same parallel region (one team start a call, not
+   two: ~2-4 us on this VM). */
+nb_status nb_conv_run_tasks_ex(const nb_conv_desc *cd, int nt, int64_t tasks, int64_t rows,
+                               int64_t cols, int need_col, const nb_conv_gemm_shape *gemm,
+                               nb_conv_task_fn fn, const void *ctx, int balanced,
+                               nb_conv_pre_fn pre);
+
+/* The next tasks [*lo, *hi) of a guided hand-out from *next (shared by the
+   team, starts at 0) over [0, n) on nt threads; 0 when none are left. */
+int nb_conv_grab(int64_t *next, int64_t n, int nt, int64_t *lo, int64_t *hi);
+
 /* im2col of output pixels [j0, j0 + nj) of one group's image xg into col
    (ldcol floats a row), split over the threads when this pass runs its
    tasks one after the other (src/conv_driver.c). */

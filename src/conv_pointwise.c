@@ -125,7 +125,7 @@ typedef struct {
 
 /* Packed row tiles i = gi mt + t (group gi, rows t MR ...): K groups of MR
    floats, group p holding A[t MR + r, p], zero past M. */
-static int pack_a_panels(void *ctx, int64_t lo, int64_t hi) {
+static void pack_a_panels(const void *ctx, int64_t lo, int64_t hi) {
     const pw_ctx *c = ctx;
     const int64_t mr = c->cd->pw.mr;
     for (int64_t i = lo; i < hi; i++) {
@@ -139,7 +139,15 @@ static int pack_a_panels(void *ctx, int64_t lo, int64_t hi) {
             for (int64_t r = 0; r < mr; r++)
                 dst[p * mr + r] = r0 + r < c->M ? wg[(r0 + r) * rs + p * ps] : 0.0f;
     }
-    return 0;
+}
+
+/* Member tid of nt's share of the row tiles, in the tasks' team (one team
+   start a call instead of two). */
+static void pack_a_share(const void *ctx, int tid, int nt) {
+    const pw_ctx *c = ctx;
+    int64_t lo, hi;
+    nb_parallel_share(c->G * c->mt, tid, nt, &lo, &hi);
+    pack_a_panels(c, lo, hi);
 }
 
 /* Row tile i over one NR-pixel tile (x: its first pixel of channel 0),
@@ -190,7 +198,19 @@ static nb_status pw_task(const void *ctx, int64_t t, float *xbuf) {
 
 /* Pixels per task: the whole image on one thread; with several, cut into
    blocks of whole tiles until the tasks split evenly (or are many). The
-   bits do not depend on it. */
+   bits do not depend on it.
+   Tried and not kept (session 14, AVX-512, 2 threads): without the block
+   copy, 8 blocks a thread handed out as the threads come free
+   (nb_conv_run_tasks_ex, balanced; in fixed halves one thread of two ran
+   5-10 % longer than the other in a call, in turn: timestamps per thread,
+   c144->k24 backward-data busy 108 / 114 us, ends 11 us apart): one A/B
+   gained 16 % on c24->k144 forward and c144->k24 backward-data, three
+   others lost 2-10 %, and in some bench processes those rows ran 2x
+   slower with both threads busy twice as long (neighbouring blocks of the
+   same rows on the two cores at once: the cores' stream prefetchers
+   crossing into each other's lines?). With the copy, handed out one image
+   a task, n8 c64->k256 forward / c256->k64 backward-data 4.74 -> 5.01 /
+   4.59 -> 5.09 ms. */
 static void pick_blocks(pw_ctx *c, int64_t units, int nt0) {
     const int64_t nr = c->cd->pw.nr;
     int64_t nblk = 1;
@@ -204,9 +224,6 @@ static void pick_blocks(pw_ctx *c, int64_t units, int nt0) {
 static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *g) {
     const int64_t units = d->n * c->G;
     const int nt0 = nb_conv_task_threads(c->cd, INT64_MAX, d, g);   /* threads the work is worth */
-    pick_blocks(c, units, nt0);
-    const int64_t tasks = units * c->nblk;
-    const int nt = tasks < nt0 ? (int)tasks : nt0;
     c->kc = c->cd->sgemm_desc->kc;
     /* Outputs of more than PW_STREAM_FLOATS (16 MB) go out to memory anyway:
        their stores skip the read for ownership (n8 c64 56x56 k256, 26 MB
@@ -220,7 +237,6 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
     float *apack = nb_conv_scratch_floats(NB_SCRATCH_CONV_FILTERS, panels, 1, c->a_panel, &owned);
     if (!apack) return NB_ERR_OOM;
     c->apack = apack;
-    nb_parallel_chunks(nt0 < panels ? nt0 : (int)panels, panels, 1, pack_a_panels, c);
     /* The block copy where the row tiles re-read a long block: K channel
        rows HW floats apart fall into few L1 sets (HW = 3136: 12544 bytes,
        a 256-byte step mod 4 KiB, 16 of the 64 sets a line position), so a
@@ -287,6 +303,9 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
        c256->k64 0.827 -> 0.978-1.014, backward-data n1 c64->k256 0.896 ->
        1.014. */
     c->spread = c->copy;
+    pick_blocks(c, units, nt0);
+    const int64_t tasks = units * c->nblk;
+    const int nt = tasks < nt0 ? (int)tasks : nt0;
     /* Short sums: each row tile runs over a span of tiles (one call)
        before the next row tile, the span's K x span NR block of the image
        (PW_SPAN_BYTES, half of L1) staying in L1 across the row tiles. At
@@ -300,11 +319,17 @@ static nb_status pw_run(pw_ctx *c, const nb_conv2d_desc *d, const nb_conv_geom *
        12 / 16 KiB instead of 24 (spans of 4-5 tiles at K = 24..32, 2 at
        K = 64): one A/B of 3 rounds, nabla/oneDNN-AVX2 moved +-7 % both
        ways, the same as two identical spans (12 and 16 KiB give 2 tiles at
-       K = 64: 0.91 vs 1.04): nothing measurable above this VM's noise. */
+       K = 64: 0.91 vs 1.04): nothing measurable above this VM's noise.
+       Session 14 (AVX-512, 2 threads): PW_SPAN_BYTES 256 KiB (the whole
+       task a span, its block of the image from L2) for the K = 24 / 144
+       rows: 0-5 % slower on all six K <= 144 rows, 1 and 2 threads.
+       (The 2x slow bench processes of these rows with small blocks
+       handed out: pick_blocks.) */
     c->span = c->copy || c->spread ? 1 : PW_SPAN_BYTES / (c->K * c->cd->pw.nr * (int64_t)sizeof(float));
     if (c->span < 1) c->span = 1;
-    const nb_status st = nb_conv_run_tasks(c->cd, nt, tasks, c->copy ? c->K : 1,
-                                           c->copy ? c->cd->pw.nr : 0, c->copy, NULL, pw_task, c);
+    const nb_status st = nb_conv_run_tasks_ex(c->cd, nt, tasks, c->copy ? c->K : 1,
+                                              c->copy ? c->cd->pw.nr : 0, c->copy, NULL, pw_task,
+                                              c, 0, pack_a_share);
     nb_scratch_done(apack, owned);
     return st;
 }

@@ -148,8 +148,14 @@ static int plan(wctx *c, int nt0) {
        thread gets as many; the leftover blocks (fewer than the threads),
        split by filter rows, one part per thread. A panel is the GEMM's
        unit of work (16 tiles or 1 cost the same), so a 2-thread call of
-       13 panels would otherwise run 7 against 6. */
-    if (nt0 > 1 && d->n * c->nblk % nt0 != 0 && d->n * c->nblk < 4 * (int64_t)nt0) {
+       13 panels would otherwise run 7 against 6. Also when the blocks
+       split evenly in count but not in size: c64 56x56 (13 panels, L2
+       blocks of 7) ran blocks of 7 and 6 panels, one per thread (the
+       second thread idle 1/7 of the call); now 6 + 6 and the last panel
+       split by filter rows. */
+    const int64_t tpb = c->tb / nr;   /* panels per block */
+    if (nt0 > 1 && d->n * c->nblk < 4 * (int64_t)nt0 &&
+        (d->n * c->nblk % nt0 != 0 || (c->nblk > 1 && pn % tpb != 0))) {
         c->tb = min64(c->tb, (pn / nt0 > 0 ? pn / nt0 : 1) * nr);
         c->nblk = (c->T + c->tb - 1) / c->tb;
     }
@@ -375,17 +381,15 @@ static void gemm_fused(const wctx *c, int64_t n, int64_t t0, int64_t t1, int64_t
 static nb_status wino_task(const void *ctx, int64_t t, float *scr) {
     const wctx *c = ctx;
     const nb_gemm_desc *gd = c->cd->gemm;
-    /* Task t of thread th's contiguous share (nb_parallel_share of
-       nt per tasks): its a whole blocks, then its part of each leftover. */
-    const int64_t full = c->d->n * c->nblk - c->rem, a = full / c->nt, per = a + c->rem;
+    /* The whole blocks first, then the leftover blocks' parts (the small
+       tasks last: the threads take them as they come free,
+       nb_conv_run_tasks_ex). */
+    const int64_t full = c->d->n * c->nblk - c->rem;
     int64_t u = t, k0 = 0, k1 = c->K;
-    if (c->rem) {
-        const int64_t th = t / per, j = t % per;
-        u = j < a ? th * a + j : full + j - a;
-        if (j >= a) {
-            k0 = th * c->krows;
-            k1 = min64(c->K, k0 + c->krows);
-        }
+    if (c->rem && t >= full) {
+        u = full + (t - full) / c->nt;
+        k0 = (t - full) % c->nt * c->krows;
+        k1 = min64(c->K, k0 + c->krows);
     }
     const int64_t n = u / c->nblk, blk = u % c->nblk;
     const int64_t t0 = blk * c->tb, t1 = min64(c->T, t0 + c->tb), tbp = rup(t1 - t0, gd->nr);
@@ -531,7 +535,14 @@ static nb_status run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const floa
        transforms its own filter panels into L2 rather than all of U
        being written out and read back (36 K C floats, most of the call).
        The bits are the same either way, so this may look at the batch. */
-    c.fused = !u && d->n * c.nblk <= FUSE_MAX_BLOCKS;
+    /* Per thread: with its share at most FUSE_MAX_BLOCKS whole blocks
+       (and parts of the leftover), the fused path on several threads too:
+       a U shared by the team was written by one core and read by both, so
+       the next call's filter transform wrote lines the other core held
+       (c64 56x56 on 2 threads: filter16_up 17 % of the samples, 2.8 % on
+       1 thread). Each thread transforms its own filter panels instead
+       (twice the transforms in all, none of the line transfers). */
+    c.fused = !u && (d->n * c.nblk - c.rem) / c.nt <= FUSE_MAX_BLOCKS;
     if (c.fused) fused_tile(&c);
     const int64_t tasks = c.rem ? (d->n * c.nblk - c.rem) + c.rem * c.nt : d->n * c.nblk;
     const int nt = tasks < nt0 ? (int)tasks : nt0;
@@ -551,7 +562,11 @@ static nb_status run(const nb_conv_desc *cd, const nb_conv2d_desc *d, const floa
     if (!u && !c.fused) transform_filters(&c, w, rotate, apack, nt0);
     c.apack = apack;
     const int64_t scratch = c.stage_f + c.v_f + c.m_f + 16 * cd->gemm->nr + c.ubuf_f;
-    nb_status st = nb_conv_run_tasks(cd, nt, tasks, 1, scratch, 1, NULL, wino_task, &c);
+    /* With leftover parts, the blocks as the threads come free (the parts,
+       last, absorb the threads' drift); without, fixed shares (equal
+       blocks; a batch's images stay together on a thread). */
+    nb_status st = nb_conv_run_tasks_ex(cd, nt, tasks, 1, scratch, 1, NULL, wino_task, &c, c.rem != 0,
+                                        NULL);
     nb_scratch_done(apack, own_a);
     for (int64_t n = 0; n < d->n && st == NB_OK; n++)
         if (c.bad[n]) st = redo(cd, ca, n);

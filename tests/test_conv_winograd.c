@@ -207,7 +207,12 @@ static void several_kc_blocks_within_the_bound(void **state) {
    few tiles runs the fused filter panels (conv_winograd.c, gemm_fused: on
    AVX-512 the 16-row tile, not the batch's 14-row one), so filter counts
    around 16 and 14 panels (15, 17, 33, 47) check its edges, alone and
-   split by filter rows over 2 and 3 threads. */
+   split by filter rows over 2 and 3 threads. Images of more tiles than
+   one L2 block (56x56 c64: blocks of 7 panels of 13; 62x62 c40 k24: 14
+   of 16) are cut into blocks that split evenly over the threads, each
+   thread on the fused filter panels when it has one whole block: their
+   leftover panel split by filter rows (14 or 16 rows a part), and the
+   filter edge at 24. */
 static void threads_and_batch_do_not_change_the_bits(void **state) {
     (void)state;
     const struct nb_kernels *t = wino_table();
@@ -219,6 +224,8 @@ static void threads_and_batch_do_not_change_the_bits(void **state) {
         {2, 20, 6, 6, 33, 3, 3, 1, 1, 1, 1, 1, 1, 1},
         {2, 31, 5, 9, 47, 3, 3, 1, 1, 1, 1, 1, 1, 1},
         {3, 15, 8, 8, 15, 3, 3, 1, 1, 0, 0, 1, 1, 1},
+        {1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1},
+        {1, 40, 62, 62, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1},
     };
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
         for (int bwd = 0; bwd < 2; bwd++) {
