@@ -21,6 +21,17 @@ static void expect_emulated(const gcase *c, const float *C, const float *E, cons
         }
 }
 
+/* C's starting values (to restore before each run) and the emulated
+   result from them: both malloc'ed, the caller frees them. */
+static void start_and_emulated(const gcase *c, const bufs *b, int64_t kc, float **C0, float **E) {
+    *C0 = malloc((b->nc + 1) * sizeof(float));
+    *E = malloc((b->nc + 1) * sizeof(float));
+    assert_non_null(*C0); assert_non_null(*E);
+    memcpy(*C0, b->C, b->nc * sizeof(float));
+    memcpy(*E, b->C, b->nc * sizeof(float));
+    emulate(c, kc, b->A, b->B, *E);
+}
+
 /* Packed-path shapes: M past the small-M rows, N past the A-in-place limit
    or A transposed (so A is packed and the loop order applies), K over one
    to three KC blocks. */
@@ -40,11 +51,8 @@ static void simd_sgemm_bits_do_not_depend_on_the_l1d_size(void **state) {
         for (int r = 0; r < 10; r++) {
             gcase c = packed_case(&d, r);
             bufs b = make_bufs(&c);
-            float *C0 = malloc((b.nc + 1) * sizeof(float)), *E = malloc((b.nc + 1) * sizeof(float));
-            assert_non_null(C0); assert_non_null(E);
-            memcpy(C0, b.C, b.nc * sizeof(float));
-            memcpy(E, b.C, b.nc * sizeof(float));
-            emulate(&c, d.kc, b.A, b.B, E);
+            float *C0, *E;
+            start_and_emulated(&c, &b, d.kc, &C0, &E);
             /* a 1 KiB L1d: every B micro-panel streams (row panels outer);
                1 GiB: none does (column panels outer) */
             static const int64_t l1d[2] = {1024, (int64_t)1 << 30};
@@ -73,11 +81,8 @@ static void simd_sgemm_bits_do_not_depend_on_mc_nc(void **state) {
         for (int r = 0; r < 8; r++) {
             gcase c = packed_case(&d0, r);
             bufs b = make_bufs(&c);
-            float *C0 = malloc((b.nc + 1) * sizeof(float)), *E = malloc((b.nc + 1) * sizeof(float));
-            assert_non_null(C0); assert_non_null(E);
-            memcpy(C0, b.C, b.nc * sizeof(float));
-            memcpy(E, b.C, b.nc * sizeof(float));
-            emulate(&c, d0.kc, b.A, b.B, E);
+            float *C0, *E;
+            start_and_emulated(&c, &b, d0.kc, &C0, &E);
             const int64_t mcs[3] = {d0.mr, 3 * d0.mr, d0.mc};
             const int64_t ncs[3] = {d0.nr, 3 * d0.nr, 4096 / d0.nr * d0.nr};
             for (int v = 0; v < 3; v++) {
@@ -126,11 +131,8 @@ static void simd_sgemm_bits_with_b_packed_by_its_first_tile(void **state) {
             c.lda = c.K + nbt_range(0, 1) * nbt_range(1, 9);
             c.ldb = c.N + nbt_range(0, 1) * nbt_range(1, 9);
             bufs b = make_bufs(&c);
-            float *C0 = malloc((b.nc + 1) * sizeof(float)), *E = malloc((b.nc + 1) * sizeof(float));
-            assert_non_null(C0); assert_non_null(E);
-            memcpy(C0, b.C, b.nc * sizeof(float));
-            memcpy(E, b.C, b.nc * sizeof(float));
-            emulate(&c, d0.kc, b.A, b.B, E);
+            float *C0, *E;
+            start_and_emulated(&c, &b, d0.kc, &C0, &E);
             for (int v = 0; v < 4; v++) {
                 nb_gemm_desc d = d0;
                 d.mc = v % 2 ? d0.mr : d0.mc;
