@@ -118,6 +118,16 @@ int nb_conv_bwd_filter_rows_applies(const nb_conv_desc *cd, const nb_conv2d_desc
     return img <= ROWS_MAX_IMAGE && dyg <= ROWS_MAX_IMAGE && d->n >= (ROWS_MIN_PIXELS + l.Ke - 1) / l.Ke;
 }
 
+/* Columns [j0, j1) of both column phases of one padded row, where a
+   phase may fall in the padding (0): the edges of phase_channels' row. */
+static void phase_edge(const float *s, int64_t pw, const int64_t lo[2], const int64_t hi[2], int64_t j0,
+                       int64_t j1, float *r0, float *r1) {
+    for (int64_t j = j0; j < j1; j++) {
+        r0[j] = j >= lo[0] && j < hi[0] ? s[2 * j - pw] : 0.0f;
+        r1[j] = j >= lo[1] && j < hi[1] ? s[2 * j + 1 - pw] : 0.0f;
+    }
+}
+
 /* Stride 2: channels [c0, c1) of group gi of image n into their four
    phase planes (layout_of; phase ph_ab of channel ch at
    xp + (2 a + b) cg plane + (ch - c0) plane). Both column phases of a row
@@ -152,18 +162,12 @@ static void phase_channels(const rows_ctx *c, int64_t n, int64_t gi, int64_t c0,
                     continue;
                 }
                 const float *s = src + h * W;   /* xpad's row: s[2 j + b - pw] */
-                for (int64_t j = 0; j < blo; j++) {
-                    r0[j] = j >= lo[0] && j < hi[0] ? s[2 * j - pw] : 0.0f;
-                    r1[j] = j >= lo[1] && j < hi[1] ? s[2 * j + 1 - pw] : 0.0f;
-                }
+                phase_edge(s, pw, lo, hi, 0, blo, r0, r1);
                 for (int64_t j = blo; j < bhi; j++) {
                     r0[j] = s[2 * j - pw];
                     r1[j] = s[2 * j + 1 - pw];
                 }
-                for (int64_t j = bhi > blo ? bhi : blo; j < Wp; j++) {
-                    r0[j] = j >= lo[0] && j < hi[0] ? s[2 * j - pw] : 0.0f;
-                    r1[j] = j >= lo[1] && j < hi[1] ? s[2 * j + 1 - pw] : 0.0f;
-                }
+                phase_edge(s, pw, lo, hi, bhi > blo ? bhi : blo, Wp, r0, r1);
             }
         }
     }
