@@ -79,7 +79,8 @@ typedef struct {
     const nb_gemm_desc *fd;                /* fused (one chunk): the tile's SGEMM descriptor, else NULL */
     int64_t fbxi, fa_f, fcb, fp_f, fm_f;   /* fused: floats of a point's packed V; of a packed A
                                               panel; channels a block; the buffers (fused_outputs) */
-    int fbad;                              /* fused: a non-finite dw seen (atomic) */
+    int *fbad;                             /* fused: set (atomically) when a task sees a
+                                              non-finite dw; the caller's flag */
     float *m;                              /* groups partial sums M, m_f floats each */
     const float *x, *dy;
     float *dw;
@@ -265,7 +266,7 @@ static void fused_outputs(const bfctx *c, const bfbufs *b, int64_t rows, int64_t
                                           c->dw + 9 * ((kb + kl) * C + cb));
         }
     }
-    if (bad) __atomic_store_n((int *)&c->fbad, 1, __ATOMIC_RELAXED);
+    if (bad) __atomic_store_n(c->fbad, 1, __ATOMIC_RELAXED);
 }
 
 /* Task (g, p): filters [k0, k1) of part p (of c->parts, cut on lane
@@ -343,7 +344,8 @@ int nb_conv_winograd_backward_filter(const nb_conv_desc *cd, const nb_conv2d_des
         cd->gemm->nr > NB_CONV_PLAN_LANES || !nb_conv_winograd_shape(d))
         return 0;
     const int algo = nb_conv_algo_env();
-    bfctx c = {.cd = cd, .d = d, .x = x, .dy = dy, .dw = dw};
+    int fbad = 0;   /* fused: set by the tasks through c.fbad */
+    bfctx c = {.cd = cd, .d = d, .x = x, .dy = dy, .dw = dw, .fbad = &fbad};
     if (algo == 1 || !plan(&c) || (algo != 2 && !worth_it(&c))) return 0;
     const int64_t ns = c.nblk > 1 ? 1 : c.ni;
     c.xs_f = rup(ns * c.C * c.xplane, 16);
@@ -380,7 +382,8 @@ int nb_conv_winograd_backward_filter(const nb_conv_desc *cd, const nb_conv2d_des
     const nb_conv_gemm_shape gemm = {1, 0, c.K, c.C, c.depth};
     *st = nb_conv_run_tasks(cd, nt, c.groups * c.parts, 1, c.xs_f + c.es_f + c.v_f + c.e_f + fused_f, 1,
                             c.fd ? NULL : &gemm, group_task, &c);
-    const int bad = *st == NB_OK && (c.fd ? c.fbad : nb_parallel_chunks(nt, c.K * c.C, 16, output_pairs, &c));
+    const int bad = *st == NB_OK && (c.fd ? __atomic_load_n(&fbad, __ATOMIC_RELAXED)
+                                          : nb_parallel_chunks(nt, c.K * c.C, 16, output_pairs, &c));
     nb_scratch_done(c.m, owned);
     return *st != NB_OK || !bad;   /* non-finite: the GEMM path redoes the call */
 }
