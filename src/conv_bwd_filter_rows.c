@@ -60,6 +60,17 @@
 #define ROWS_DY_IMAGE_FLOATS ((int64_t)128 << 10)
 /* The fewest pixels (padded-row numbering, all images) it takes. */
 #define ROWS_MIN_PIXELS 768
+/* Tried and not kept (session 15, Zen 4, stride-2 c128 56x56 k128, 1
+   thread, side by side): (1) tap planes instead of phase planes: 2 S
+   planes a channel, plane (a, s) = xpad[2 i + a, 2 q + s] in rows of Q
+   floats, so that Ke = P Q (784 pixels for 811, 3.4 % fewer FMAs, and
+   the column matrix's own bits); the copy, a strided C loop per plane, took
+   11.2 % of the time against phase_channels' 4.6 %: 2.53 -> 2.73 ms
+   (AVX-512), 2.73 -> 2.84 (AVX2), medians of 5 rounds. It pays only with a
+   copy as fast as phase_channels' (one deinterleave a row, then the S
+   rows from it). (2) Prefetching (T1) the next chunk's image rows, a few
+   lines after each tile call of the current chunk: no faster (best of 25
+   runs within noise; phase_channels' loads still stall). */
 
 typedef struct {
     const nb_conv_desc *cd;

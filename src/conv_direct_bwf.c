@@ -20,6 +20,15 @@
  * that starts an image adds its blocks onto the sum in order, the others
  * keep each block's sums apart and they are added in block order after:
  * the same adds in the same order on any thread count.
+ *
+ * Tried and not kept (session 15, Zen 4): dbias's row sums taken block by
+ * block right after each block's transpose (dy's rows then in L2; a
+ * steps-only rowsum kernel, the tail in C, same bits) instead of the
+ * separate pass: 3.3 -> 2.5 % of the stem's time in perf, no gain
+ * side by side (2.41 against 2.41 ms). The sum is bound by its widenings
+ * (vcvtps2pd, ~8 cycles a 32-float step in or out of cache), not by
+ * reading dy; it would pay only under the tile's FMAs, whose 32 zmm
+ * leave it no register.
  */
 #include <stdint.h>
 #include <string.h>

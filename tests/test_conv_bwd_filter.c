@@ -18,6 +18,7 @@
 #include "harness.h"
 #include "kernels_table.h"
 #include "ref.h"
+#include "ukernel.h"
 
 #define FOR_EACH_SIMD_TABLE(t)                                                        \
     int ran_ = 0;                                                                     \
@@ -254,12 +255,65 @@ static void dbias_is_the_sum_of_dy_over_images_and_pixels(void **state) {
     if (!ran_) skip();
 }
 
+/* dbias has, on every path and thread count, the bits of the ISA's own
+   row sum (conv.rowsum) of each dy plane added over the images in order in
+   a double (a path that takes the sums along its own walk over dy must
+   keep them). dy spans 60 binades here and each plane's halves cancel, so
+   a step out of order or lost shows (checked session 15: the final lane
+   tree reordered, or one 32-float step dropped, fails). */
+static void dbias_has_the_bits_of_the_isas_row_sums(void **state) {
+    (void)state;
+    static const nb_conv2d_desc shapes[] = {
+        //  n   c    h    w   k  r  s sh sw ph pw dh dw g
+        {2, 3, 101, 97, 70, 7, 7, 2, 2, 3, 3, 1, 1, 1},   /* direct: PQ 2499, a scalar tail */
+        {1, 3, 96, 93, 64, 7, 7, 2, 2, 3, 3, 1, 1, 1},    /* direct: PQ 2256, two 8-float groups */
+        {2, 32, 30, 30, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* padded rows */
+        {2, 16, 20, 22, 40, 1, 1, 1, 1, 0, 0, 1, 1, 1},   /* 1x1 */
+        {2, 24, 29, 37, 24, 3, 3, 1, 1, 1, 1, 1, 1, 24},  /* depthwise 3x3: the sum inside the filter walk */
+    };
+    FOR_EACH_SIMD_TABLE(t) {
+        const nb_ukernel_config *cfg = nb_ukernels_for(t->isa);
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+            const nb_conv2d_desc *d = &shapes[i];
+            conv_inputs in = make_inputs(d);
+            const int64_t ny = oc_numel_y(d), PQ = ny / (d->n * d->k);
+            /* exponents over 2^-30 .. 2^30, and each plane's second half
+               the negated first: the sum is what the double adds lost on
+               the way, so the order of the adds shows in the bits */
+            for (int64_t j = 0; j < ny; j++)
+                in.dy[j] = ldexpf(in.dy[j], (int)((j * 2654435761u) % 61) - 30);
+            for (int64_t pl = 0; pl < d->n * d->k; pl++)
+                for (int64_t j = 0; j < PQ / 2; j++) in.dy[pl * PQ + PQ / 2 + j] = -in.dy[pl * PQ + j];
+            float *want = malloc((size_t)d->k * 4), *got = malloc((size_t)d->k * 4);
+            float *dw = malloc((size_t)oc_numel_w(d) * 4);
+            assert_true(want && got && dw);
+            for (int64_t k = 0; k < d->k; k++) {
+                double acc = 0;
+                for (int64_t n = 0; n < d->n; n++) acc += cfg->conv.rowsum(PQ, in.dy + (n * d->k + k) * PQ);
+                want[k] = (float)acc;
+            }
+            for (int nt = 1; nt <= 2; nt++) {
+                nb_set_num_threads(nt);
+                assert_int_equal(t->sconv2d_backward_filter(d, in.x, in.dy, dw, got), NB_OK);
+                for (int64_t k = 0; k < d->k; k++)
+                    if (memcmp(&got[k], &want[k], 4) != 0)
+                        fail_msg("%s shape %zu, %d threads: dbias[%lld] = %.9g, the row sums give %.9g",
+                                 nb_isa_name(t->isa), i, nt, (long long)k, got[k], want[k]);
+            }
+            nb_set_num_threads(0);
+            free(want); free(got); free(dw); free_inputs(in);
+        }
+    }
+    if (!ran_) skip();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(backward_filter_gives_the_bits_of_one_gemm_per_image),
         cmocka_unit_test(padded_rows_nan_and_inf_reach_what_they_reach_in_the_reference),
         cmocka_unit_test(thread_count_does_not_change_the_bits),
         cmocka_unit_test(dbias_is_the_sum_of_dy_over_images_and_pixels),
+        cmocka_unit_test(dbias_has_the_bits_of_the_isas_row_sums),
     };
     return nbt_run(tests);
 }
