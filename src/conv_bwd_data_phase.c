@@ -187,9 +187,126 @@ static void interleave_planes(void *ctx, int64_t lo, int64_t hi) {
     }
 }
 
+/* ---- 3x3, stride 2, padding 1: the broadcast-orientation tile ----
+ *
+ * The layer of ResNet's stage transitions (c128 56x56 -> 28x28 and its
+ * kin) without phases: per dx row and V input channels (the lanes), the
+ * ISA's tile (src/ukernel_convbdata.h) reads dy in place as scalars,
+ * broadcast against filter vectors packed once per call as
+ * [group][channel block][k][r][s][V], and writes both column phases of
+ * its pixels straight into dx: no dy packing, no scratch block, no
+ * interleave pass, no padded taps (a tap whose dy pixel is past the edge
+ * is not in the sum, as in the reference's col2im, where such products
+ * are never formed: NaN/Inf filters there give the reference's bits).
+ * dx row 2i reads dy row i with tap row 1; row 2i + 1 reads dy row i + 1
+ * with tap row 0 (when i + 1 < P) and then dy row i with tap row 2.
+ *
+ * Bits: a dx element is one FMA chain over k, tap rows, taps in the
+ * contract's order, whichever thread runs its row and whatever the batch
+ * (the path is chosen from the shape alone); the same on every ISA's tile.
+ * The sum is in another order than the phase path's GEMM, within the same
+ * bound (at most 4 K terms an element).
+ */
+typedef struct {
+    const nb_conv2d_desc *d;
+    const nb_conv_geom *g0;
+    nb_conv_bdata_s2_ukernel uk;
+    int64_t cb;   /* channel blocks of V a group */
+    const float *dy, *w;
+    float *wp, *dx;
+} bdata_s2_ctx;
+
+/* NABLA_CONV_PATH (implicit / explicit) forces the phase or the column
+   path as before (the tests run those on these shapes too). Channels:
+   fewer than 16 would leave most lanes of a 16-wide tile empty. */
+static int bdata_s2_applies(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                            const nb_conv_geom *g0) {
+    return cd->bdata_s2.fn && d->r == 3 && d->s == 3 && d->stride_h == 2 && d->stride_w == 2 &&
+           d->pad_h == 1 && d->pad_w == 1 && d->dilation_h == 1 && d->dilation_w == 1 &&
+           g0->cg >= 16 && nb_conv_implicit_forced() == 0;
+}
+
+/* Channel blocks [lo, hi) (group x block) of the packed filters; channels
+   past cg are zeros (their lanes are never stored). */
+static void bdata_s2_pack(void *ctx, int64_t lo, int64_t hi) {
+    const bdata_s2_ctx *c = ctx;
+    const int64_t cg = c->g0->cg, kg = c->g0->kg, V = c->uk.v;
+    for (int64_t blk = lo; blk < hi; blk++) {
+        const int64_t gi = blk / c->cb, c0 = blk % c->cb * V;
+        const int64_t nc = V < cg - c0 ? V : cg - c0;
+        float *dst = c->wp + blk * kg * 9 * V;
+        for (int64_t k = 0; k < kg; k++, dst += 9 * V) {
+            const float *src = c->w + ((gi * kg + k) * cg + c0) * 9;   /* nc x 9, one run */
+            for (int64_t ch = 0; ch < nc; ch++)
+                for (int t = 0; t < 9; t++) dst[t * V + ch] = src[ch * 9 + t];
+            for (int64_t ch = nc; ch < V; ch++)
+                for (int t = 0; t < 9; t++) dst[t * V + ch] = 0.0f;
+        }
+    }
+}
+
+/* Rows [lo, hi) of (image, group, channel block, dx row): a block's rows
+   in order (its packed filters and dy rows stay in cache). */
+static void bdata_s2_rows(void *ctx, int64_t lo, int64_t hi) {
+    const bdata_s2_ctx *c = ctx;
+    const nb_conv2d_desc *d = c->d;
+    const nb_conv_geom *g = c->g0;
+    const int64_t H = d->h, W = d->w, P = g->P, Q = g->Q, V = c->uk.v, MJ = c->uk.mj;
+    for (int64_t it = lo; it < hi; it++) {
+        const int64_t ih = it % H, blk = it / H % (g->G * c->cb), n = it / H / (g->G * c->cb);
+        const int64_t gi = blk / c->cb, c0 = blk % c->cb * V;
+        const int64_t nch = V < g->cg - c0 ? V : g->cg - c0, i = ih / 2;
+        const float *dyg = c->dy + (n * d->k + gi * g->kg) * g->PQ;
+        const float *wb = c->wp + blk * g->kg * 9 * V;
+        const float *dyr[2], *wr[2];
+        size_t nr = 0;
+        if (ih % 2 == 0) {
+            dyr[nr] = dyg + i * Q;
+            wr[nr++] = wb + 3 * V;
+        } else {
+            if (i + 1 < P) {
+                dyr[nr] = dyg + (i + 1) * Q;
+                wr[nr++] = wb;
+            }
+            dyr[nr] = dyg + i * Q;
+            wr[nr++] = wb + 6 * V;
+        }
+        float *dxr = c->dx + ((n * d->c + gi * g->cg + c0) * H + ih) * W;
+        for (int64_t j0 = 0; j0 < Q; j0 += MJ) {
+            const int64_t nj = MJ < Q - j0 ? MJ : Q - j0;
+            const int64_t ncol = 2 * nj < W - 2 * j0 ? 2 * nj : W - 2 * j0;
+            const float *dyj[2] = {dyr[0] + j0, dyr[nr - 1] + j0};
+            c->uk.fn((size_t)g->kg, nr, dyj, g->PQ, wr, 9 * V, (size_t)nj, j0 + nj == Q,
+                     dxr + 2 * j0, H * W, (size_t)ncol, (size_t)nch);
+        }
+    }
+}
+
+static nb_status bdata_s2_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                              const nb_conv_geom *g0, const float *dy, const float *w, float *dx) {
+    bdata_s2_ctx c = {d, g0, cd->bdata_s2, 0, dy, w, NULL, dx};
+    c.cb = (g0->cg + c.uk.v - 1) / c.uk.v;
+    const int64_t blocks = g0->G * c.cb;
+    int owned;
+    c.wp = nb_conv_scratch_floats(NB_SCRATCH_CONV_WT, 1, blocks, g0->kg * 9 * c.uk.v, &owned);
+    if (!c.wp) return NB_ERR_OOM;
+    /* packing: ~9 V kg floats a block, worth a thread from a few blocks */
+    nb_parallel_for(blocks, 4, bdata_s2_pack, &c);
+    /* a row: V W kg 9/4 multiply-adds */
+    const int64_t row_mnk = c.uk.v * d->w * (g0->kg > 0 ? g0->kg : 1) * 9 / 4 + 1;
+    const int64_t grain = cd->min_mnk_per_thread / row_mnk + 1;
+    nb_parallel_for(d->n * blocks * d->h, grain, bdata_s2_rows, &c);
+    nb_scratch_done(c.wp, owned);
+    return NB_OK;
+}
+
 int nb_conv_bwd_data_phases(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *dy,
                             const float *w, float *dx, nb_status *st) {
     const nb_conv_geom g0 = nb_conv_geom_of(d);
+    if (bdata_s2_applies(cd, d, &g0)) {
+        *st = bdata_s2_run(cd, d, &g0, dy, w, dx);
+        return 1;
+    }
     if (!applies(cd, d, &g0)) return 0;
     const int64_t sh = d->stride_h, sw = d->stride_w;
     phase ph[MAX_PHASES];
