@@ -117,7 +117,16 @@ void nb_f32_conv_bdata_s2_ukernel_16x14__avx512(size_t kn, size_t nr, const floa
             else
                 tile(1, kn, dyr, dyk, wr, wk, MJ, MJ + 1, dx, ldc, ncol, nch);
         }
-    } else if (nr == 2) {
+    } else if (nj == MJ / 2) {   /* dy rows of 7 (ResNet's 14x14 -> 7x7) */
+        if (nr == 2 && edge)
+            tile(2, kn, dyr, dyk, wr, wk, MJ / 2, MJ / 2, dx, ldc, ncol, nch);
+        else if (nr == 2)
+            tile(2, kn, dyr, dyk, wr, wk, MJ / 2, MJ / 2 + 1, dx, ldc, ncol, nch);
+        else if (edge)
+            tile(1, kn, dyr, dyk, wr, wk, MJ / 2, MJ / 2, dx, ldc, ncol, nch);
+        else
+            tile(1, kn, dyr, dyk, wr, wk, MJ / 2, MJ / 2 + 1, dx, ldc, ncol, nch);
+    } else if (nr == 2) {   /* other remainders: nj at run time */
         tile(2, kn, dyr, dyk, wr, wk, nj, ne, dx, ldc, ncol, nch);
     } else {
         tile(1, kn, dyr, dyk, wr, wk, nj, ne, dx, ldc, ncol, nch);
