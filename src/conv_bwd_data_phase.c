@@ -25,6 +25,8 @@
  * order than the column-block path (NABLA_CONV_PATH=explicit keeps that),
  * within the same error bound (L terms a sum, fewer here).
  */
+#include <string.h>
+
 #include "conv_internal.h"
 #include "internal.h"
 #include "parallel.h"
@@ -300,6 +302,26 @@ static nb_status bdata_s2_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
     return NB_OK;
 }
 
+/* Every filter value finite. The phases are forward convolutions of dy
+   padded with zeros that are multiplied (the implicit path's packed
+   panels), products the reference's col2im never forms (a dy pixel past
+   the edge): with a NaN or Inf filter those would turn finite dx elements
+   into NaN. Such calls take the column path (the reference's bits for
+   NaN and Inf). One pass over w, a few % of w's own pass in the GEMMs. */
+static int all_finite(const float *w, int64_t n) {
+    uint32_t any = 0;
+    for (int64_t i0 = 0; i0 < n; i0 += 4096) {
+        const int64_t i1 = i0 + 4096 < n ? i0 + 4096 : n;
+        for (int64_t i = i0; i < i1; i++) {
+            uint32_t u;
+            memcpy(&u, w + i, sizeof u);
+            any |= (u & 0x7f800000u) == 0x7f800000u;
+        }
+        if (any) return 0;
+    }
+    return 1;
+}
+
 int nb_conv_bwd_data_phases(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *dy,
                             const float *w, float *dx, nb_status *st) {
     const nb_conv_geom g0 = nb_conv_geom_of(d);
@@ -307,7 +329,7 @@ int nb_conv_bwd_data_phases(const nb_conv_desc *cd, const nb_conv2d_desc *d, con
         *st = bdata_s2_run(cd, d, &g0, dy, w, dx);
         return 1;
     }
-    if (!applies(cd, d, &g0)) return 0;
+    if (!applies(cd, d, &g0) || !all_finite(w, d->k * g0.cg * d->r * d->s)) return 0;
     const int64_t sh = d->stride_h, sw = d->stride_w;
     phase ph[MAX_PHASES];
     int nph = 0;
