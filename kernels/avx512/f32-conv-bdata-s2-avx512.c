@@ -104,31 +104,36 @@ void nb_f32_conv_bdata_s2_ukernel_16x14__avx512(size_t kn, size_t nr, const floa
                                                 size_t nj, int edge, float *dx, ptrdiff_t ldc,
                                                 size_t ncol, size_t nch) {
     assert(nr >= 1 && nr <= 2 && nj >= 1 && nj <= MJ && ncol <= 2 * nj && nch >= 1 && nch <= 16);
-    const size_t ne = edge ? nj : nj + 1;
-    if (nj == MJ) {   /* full tiles: the j loop unrolled with constant bounds */
-        if (nr == 2) {
-            if (edge)
-                tile(2, kn, dyr, dyk, wr, wk, MJ, MJ, dx, ldc, ncol, nch);
+    /* the driver's tiles are ceil(Q / 14) of nearly equal width: 7 to 14
+       j from Q = 7 on, each with constant bounds; narrower (Q < 7) at run
+       time */
+#define NB_BDATA_CASE(NJ)                                                          \
+    case NJ:                                                                       \
+        if (nr == 2 && edge)                                                       \
+            tile(2, kn, dyr, dyk, wr, wk, NJ, NJ, dx, ldc, ncol, nch);             \
+        else if (nr == 2)                                                          \
+            tile(2, kn, dyr, dyk, wr, wk, NJ, NJ + 1, dx, ldc, ncol, nch);         \
+        else if (edge)                                                             \
+            tile(1, kn, dyr, dyk, wr, wk, NJ, NJ, dx, ldc, ncol, nch);             \
+        else                                                                       \
+            tile(1, kn, dyr, dyk, wr, wk, NJ, NJ + 1, dx, ldc, ncol, nch);         \
+        break;
+    switch (nj) {
+        NB_BDATA_CASE(7)
+        NB_BDATA_CASE(8)
+        NB_BDATA_CASE(9)
+        NB_BDATA_CASE(10)
+        NB_BDATA_CASE(11)
+        NB_BDATA_CASE(12)
+        NB_BDATA_CASE(13)
+        NB_BDATA_CASE(14)
+        default: {
+            const size_t ne = edge ? nj : nj + 1;
+            if (nr == 2)
+                tile(2, kn, dyr, dyk, wr, wk, nj, ne, dx, ldc, ncol, nch);
             else
-                tile(2, kn, dyr, dyk, wr, wk, MJ, MJ + 1, dx, ldc, ncol, nch);
-        } else {
-            if (edge)
-                tile(1, kn, dyr, dyk, wr, wk, MJ, MJ, dx, ldc, ncol, nch);
-            else
-                tile(1, kn, dyr, dyk, wr, wk, MJ, MJ + 1, dx, ldc, ncol, nch);
+                tile(1, kn, dyr, dyk, wr, wk, nj, ne, dx, ldc, ncol, nch);
         }
-    } else if (nj == MJ / 2) {   /* dy rows of 7 (ResNet's 14x14 -> 7x7) */
-        if (nr == 2 && edge)
-            tile(2, kn, dyr, dyk, wr, wk, MJ / 2, MJ / 2, dx, ldc, ncol, nch);
-        else if (nr == 2)
-            tile(2, kn, dyr, dyk, wr, wk, MJ / 2, MJ / 2 + 1, dx, ldc, ncol, nch);
-        else if (edge)
-            tile(1, kn, dyr, dyk, wr, wk, MJ / 2, MJ / 2, dx, ldc, ncol, nch);
-        else
-            tile(1, kn, dyr, dyk, wr, wk, MJ / 2, MJ / 2 + 1, dx, ldc, ncol, nch);
-    } else if (nr == 2) {   /* other remainders: nj at run time */
-        tile(2, kn, dyr, dyk, wr, wk, nj, ne, dx, ldc, ncol, nch);
-    } else {
-        tile(1, kn, dyr, dyk, wr, wk, nj, ne, dx, ldc, ncol, nch);
     }
+#undef NB_BDATA_CASE
 }
