@@ -1,5 +1,7 @@
 /* Backward-data of a strided convolution as one stride-1 forward
- * convolution per phase of dx (polyphase), on the implicit-im2col path.
+ * convolution per phase of dx (polyphase), on the implicit-im2col path;
+ * 3x3 stride-2 padding-1 layers instead by a direct tile in the broadcast
+ * orientation (bdata_s2_*, below: no phases, dx written in place).
  *
  * With strides sh x sw (dilation 1), the dx elements of phase (a, b) --
  * rows ih = sh i + a, columns iw = sw j + b -- receive only the taps
