@@ -235,23 +235,26 @@ static int bdata_s2_applies(const nb_conv_desc *cd, const nb_conv2d_desc *d,
            g0->cg >= 16 && g0->kg >= 1 && nb_conv_implicit_forced() == 0;
 }
 
-/* Channel blocks [lo, hi) (group x block) of the packed filters; channels
-   past cg are zeros (their lanes are never stored). 2.6-2.9 % of the c128
-   pass (w's 590 KB read from L3 and the packed copy written). Dead ends
-   (session 15, Zen 4): the stores a vector at a time (V a constant: gcc
-   vectorises with SSE2): 2.89 %, no change; each block packed by the
-   thread that runs its rows into its own L2-sized buffer just before
-   them (one team, no separate pack pass): 2.169 vs 2.145 ms, 3 alternated
-   rounds. */
+/* Filters [lo, hi) (group x filter) into every channel block of the
+   packed filters; channels past cg are zeros (their lanes are never
+   stored). 2.3-2.6 % of the c128 pass (w's 590 KB from L3, the packed
+   copy written; block by block, reading a 576-byte run of every filter,
+   2.6-2.9 %). Dead ends (session 15, Zen 4): the stores a vector at a
+   time (V a constant: gcc vectorises with SSE2): no change; each block
+   packed by the thread that runs its rows into its own L2-sized buffer
+   just before them (one team, no separate pack pass): 2.169 vs 2.145 ms,
+   3 alternated rounds. */
 static void bdata_s2_pack(void *ctx, int64_t lo, int64_t hi) {
     const bdata_s2_ctx *c = ctx;
     const int64_t cg = c->g0->cg, kg = c->g0->kg, V = c->uk.v;
-    for (int64_t blk = lo; blk < hi; blk++) {
-        const int64_t gi = blk / c->cb, c0 = blk % c->cb * V;
-        const int64_t nc = V < cg - c0 ? V : cg - c0;
-        float *dst = c->wp + blk * kg * 9 * V;
-        for (int64_t k = 0; k < kg; k++, dst += 9 * V) {
-            const float *src = c->w + ((gi * kg + k) * cg + c0) * 9;   /* nc x 9, one run */
+    /* filter by filter (w read in order, one run of cg 9 floats each),
+       every block of its group */
+    for (int64_t gk = lo; gk < hi; gk++) {
+        const int64_t gi = gk / kg, k = gk % kg;
+        const float *src = c->w + gk * cg * 9;
+        for (int64_t b = 0; b < c->cb; b++, src += V * 9) {
+            const int64_t nc = V < cg - b * V ? V : cg - b * V;
+            float *dst = c->wp + ((gi * c->cb + b) * kg + k) * 9 * V;
             for (int64_t ch = 0; ch < nc; ch++)
                 for (int t = 0; t < 9; t++) dst[t * V + ch] = src[ch * 9 + t];
             for (int64_t ch = nc; ch < V; ch++)
@@ -311,8 +314,8 @@ static nb_status bdata_s2_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
     int owned;
     c.wp = nb_conv_scratch_floats(NB_SCRATCH_CONV_WT, 1, blocks, g0->kg * 9 * c.uk.v, &owned);
     if (!c.wp) return NB_ERR_OOM;
-    /* packing: ~9 V kg floats a block, worth a thread from a few blocks */
-    nb_parallel_for(blocks, 4, bdata_s2_pack, &c);
+    /* packing: 9 cg floats a filter, worth a thread from a few dozen */
+    nb_parallel_for(g0->G * g0->kg, 32, bdata_s2_pack, &c);
     /* a row: V W kg 9/4 multiply-adds */
     const int64_t row_mnk = c.uk.v * d->w * (g0->kg > 0 ? g0->kg : 1) * 9 / 4 + 1;
     const int64_t grain = cd->min_mnk_per_thread / row_mnk + 1;
