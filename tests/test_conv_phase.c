@@ -1,6 +1,10 @@
 /* Backward-data of strided layers by stride phases (src/conv_bwd_data_phase.c):
  * each phase of dx a stride-1 forward convolution of dy on the implicit
- * path, the phases interleaved into dx.
+ * path, the phases interleaved into dx; and its 3x3 stride-2 padding-1
+ * layers by the broadcast-orientation tile (bdata_s2, every ISA's tile
+ * the same FMA chains), which this suite also runs with
+ * NABLA_CONV_PATH=implicit (tests/meson.build: conv_phase_implicit) so
+ * that those shapes go through the phases as well.
  *
  * The shapes are ones the phase path takes by itself (>= 32 channels a
  * group both ways, enough pixels a phase): stride 2 with odd and even
@@ -11,7 +15,8 @@
  * the double-precision oracle within the bound (bit for bit with integer
  * data, whose sums are exact), the same bits on 1, 2 and 3 threads, and an
  * image alone gets the bits it gets in a batch. NaN-filled outputs: every
- * element must be written.
+ * element must be written. NaN and Inf in dy and in w land where the
+ * reference puts them.
  */
 #include <math.h>
 #include <stdio.h>
