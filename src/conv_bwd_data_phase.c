@@ -237,10 +237,11 @@ static int bdata_s2_applies(const nb_conv_desc *cd, const nb_conv2d_desc *d,
 
 /* Filters [lo, hi) (group x filter) into every channel block of the
    packed filters; channels past cg are zeros (their lanes are never
-   stored). 2.3-2.6 % of the c128 pass (w's 590 KB from L3, the packed
-   copy written; block by block, reading a 576-byte run of every filter,
-   2.6-2.9 %). Dead ends (session 15, Zen 4): the stores a vector at a
-   time (V a constant: gcc vectorises with SSE2): no change; each block
+   stored). A filter's block: the ISA's pack (AVX-512: masked row loads
+   and a 16 x 16 transpose, 1.1 % of the c128 pass) or plain C (2.3-2.6 %:
+   one scalar load and store a float, instruction-bound). Dead ends
+   (session 15, Zen 4): the C stores a vector at a time (V a constant:
+   gcc vectorises with SSE2, scalar loads and shuffles): no change; each block
    packed by the thread that runs its rows into its own L2-sized buffer
    just before them (one team, no separate pack pass): 2.169 vs 2.145 ms,
    3 alternated rounds. */
@@ -255,6 +256,10 @@ static void bdata_s2_pack(void *ctx, int64_t lo, int64_t hi) {
         for (int64_t b = 0; b < c->cb; b++, src += V * 9) {
             const int64_t nc = V < cg - b * V ? V : cg - b * V;
             float *dst = c->wp + ((gi * c->cb + b) * kg + k) * 9 * V;
+            if (c->uk.pack) {
+                c->uk.pack((size_t)nc, src, dst);
+                continue;
+            }
             for (int64_t ch = 0; ch < nc; ch++)
                 for (int t = 0; t < 9; t++) dst[t * V + ch] = src[ch * 9 + t];
             for (int64_t ch = nc; ch < V; ch++)

@@ -25,13 +25,21 @@
 typedef void nb_conv_bdata_s2_ft(size_t kn, size_t nr, const float *const *dyr, ptrdiff_t dyk,
                                  const float *const *wr, ptrdiff_t wk, size_t nj, int edge,
                                  float *dx, ptrdiff_t ldc, size_t ncol, size_t nch);
-/* fn NULL: none. v: channels a vector, mj: the most j a tile. */
+/* The packed filters of one filter k and one channel block: dst[t v + c]
+   = src[9 c + t] for t < 9, c < nc (nc <= v: src is nc channels x 9 taps,
+   one run of w), 0 for nc <= c < v. */
+typedef void nb_conv_bdata_s2_pack_ft(size_t nc, const float *src, float *dst);
+
+/* fn NULL: none. v: channels a vector, mj: the most j a tile. pack:
+   optional (NULL: plain C in the driver). */
 typedef struct {
     nb_conv_bdata_s2_ft *fn;
     int v, mj;
+    nb_conv_bdata_s2_pack_ft *pack;
 } nb_conv_bdata_s2_ukernel;
 
 nb_conv_bdata_s2_ft nb_f32_conv_bdata_s2_ukernel_16x14__avx512;
+nb_conv_bdata_s2_pack_ft nb_f32_conv_bdata_s2_pack_16__avx512;
 nb_conv_bdata_s2_ft nb_f32_conv_bdata_s2_ukernel_8x6__avx2;
 
 #endif

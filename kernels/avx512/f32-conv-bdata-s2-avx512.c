@@ -150,3 +150,16 @@ void nb_f32_conv_bdata_s2_ukernel_16x14__avx512(size_t kn, size_t nr, const floa
     }
 #undef NB_BDATA_CASE
 }
+
+/* 16 channel rows of 9 taps (masked loads: no read past the run) through
+   the tile's 16 x 16 transpose; the first 9 rows out. */
+void nb_f32_conv_bdata_s2_pack_16__avx512(size_t nc, const float *src, float *dst) {
+    assert(nc >= 1 && nc <= 16);
+    __m512 r[16];
+#pragma GCC unroll 16
+    for (int c = 0; c < 16; c++)
+        r[c] = (size_t)c < nc ? _mm512_maskz_loadu_ps((__mmask16)0x1FF, src + 9 * c) : _mm512_setzero_ps();
+    transpose16(r);
+#pragma GCC unroll 9
+    for (int t = 0; t < 9; t++) _mm512_storeu_ps(dst + 16 * t, r[t]);
+}
