@@ -238,7 +238,8 @@ static int bdata_s2_applies(const nb_conv_desc *cd, const nb_conv2d_desc *d,
 /* Filters [lo, hi) (group x filter) into every channel block of the
    packed filters; channels past cg are zeros (their lanes are never
    stored). A filter's block: the ISA's pack (AVX-512: masked row loads
-   and a 16 x 16 transpose, 1.1 % of the c128 pass) or plain C (2.3-2.6 %:
+   and a 16 x 16 transpose, 1.1 % of the c128 pass; AVX2 an 8 x 8 one) or
+   plain C (2.3-2.6 %:
    one scalar load and store a float, instruction-bound). Dead ends
    (session 15, Zen 4): the C stores a vector at a time (V a constant:
    gcc vectorises with SSE2, scalar loads and shuffles): no change; each block

@@ -41,5 +41,6 @@ typedef struct {
 nb_conv_bdata_s2_ft nb_f32_conv_bdata_s2_ukernel_16x14__avx512;
 nb_conv_bdata_s2_pack_ft nb_f32_conv_bdata_s2_pack_16__avx512;
 nb_conv_bdata_s2_ft nb_f32_conv_bdata_s2_ukernel_8x6__avx2;
+nb_conv_bdata_s2_pack_ft nb_f32_conv_bdata_s2_pack_8__avx2;
 
 #endif

@@ -139,3 +139,17 @@ void nb_f32_conv_bdata_s2_ukernel_8x6__avx2(size_t kn, size_t nr, const float *c
     }
 #undef NB_BDATA_CASE
 }
+
+/* 8 channel rows: taps 0..7 through the tile's 8 x 8 transpose, tap 8 a
+   float at a time. */
+void nb_f32_conv_bdata_s2_pack_8__avx2(size_t nc, const float *src, float *dst) {
+    assert(nc >= 1 && nc <= 8);
+    __m256 r[8];
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++) r[c] = (size_t)c < nc ? _mm256_loadu_ps(src + 9 * c) : _mm256_setzero_ps();
+    transpose8(r);
+#pragma GCC unroll 8
+    for (int t = 0; t < 8; t++) _mm256_storeu_ps(dst + 8 * t, r[t]);
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; c++) dst[64 + c] = (size_t)c < nc ? src[9 * c + 8] : 0.0f;
+}
