@@ -7,10 +7,10 @@
  * and 3 vector loads for 18 FMAs; the 12 results of a channel are 12
  * contiguous dx pixels, written through an 8 x 8 transpose and a 4-wide
  * one. The same FMA chains as the AVX-512 tile: the same bits.
- * The broadcasts as vpbroadcastd (integer domain; the same bits):
- * 2.438 -> 2.357 ms and 2.731 -> 2.294 (two 3-round A/Bs, c128 56x56)
+ * The broadcasts as vpbroadcastd (integer domain; the same bits)
  * against vbroadcastss, which llvm-mca -mcpu=znver4 places on the FMA
- * pipes.
+ * pipes: 2.438 -> 2.357 ms, 2.731 -> 2.294, 2.426 -> 2.487 (three
+ * 3-round A/Bs, c128 56x56, a noisy hour): a small gain at best.
  * Dead end (session 15, Zen 4): 5 j with all three filter vectors in
  * registers (10 accumulators, no memory operand; llvm-mca -mcpu=znver4
  * put its loop at 93 % of the FMA bound, this one's at 81 %): measured
