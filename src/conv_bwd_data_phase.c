@@ -1,5 +1,7 @@
 /* Backward-data of a strided convolution as one stride-1 forward
- * convolution per phase of dx (polyphase), on the implicit-im2col path.
+ * convolution per phase of dx (polyphase), on the implicit-im2col path;
+ * 3x3 stride-2 padding-1 layers instead by a direct tile in the broadcast
+ * orientation (bdata_s2_*, below: no phases, dx written in place).
  *
  * With strides sh x sw (dilation 1), the dx elements of phase (a, b) --
  * rows ih = sh i + a, columns iw = sw j + b -- receive only the taps
@@ -25,6 +27,8 @@
  * order than the column-block path (NABLA_CONV_PATH=explicit keeps that),
  * within the same error bound (L terms a sum, fewer here).
  */
+#include <string.h>
+
 #include "conv_internal.h"
 #include "internal.h"
 #include "parallel.h"
@@ -187,10 +191,173 @@ static void interleave_planes(void *ctx, int64_t lo, int64_t hi) {
     }
 }
 
+/* ---- 3x3, stride 2, padding 1: the broadcast-orientation tile ----
+ *
+ * The layer of ResNet's stage transitions (c128 56x56 -> 28x28 and its
+ * kin) without phases: per dx row and V input channels (the lanes), the
+ * ISA's tile (src/ukernel_convbdata.h) reads dy in place as scalars,
+ * broadcast against filter vectors packed once per call as
+ * [group][channel block][k][r][s][V], and writes both column phases of
+ * its pixels straight into dx: no dy packing, no scratch block, no
+ * interleave pass, no padded taps (a tap whose dy pixel is past the edge
+ * is not in the sum, as in the reference's col2im, where such products
+ * are never formed: NaN/Inf filters there give the reference's bits).
+ * dx row 2i reads dy row i with tap row 1; row 2i + 1 reads dy row i + 1
+ * with tap row 0 (when i + 1 < P) and then dy row i with tap row 2.
+ *
+ * Bits: a dx element is one FMA chain over k, tap rows, taps in the
+ * contract's order, whichever thread runs its row and whatever the batch
+ * (the path is chosen from the shape alone); the same on every ISA's tile.
+ * The sum is in another order than the phase path's GEMM, within the same
+ * bound (at most 4 K terms an element).
+ */
+typedef struct {
+    const nb_conv2d_desc *d;
+    const nb_conv_geom *g0;
+    nb_conv_bdata_s2_ukernel uk;
+    int64_t cb;   /* channel blocks of V a group */
+    const float *dy, *w;
+    float *wp, *dx;
+} bdata_s2_ctx;
+
+/* NABLA_CONV_PATH (implicit / explicit) forces the phase or the column
+   path as before (the tests run those on these shapes too). Channels:
+   fewer than 16 would leave most lanes of a 16-wide tile empty. Measured
+   (1 thread, ms, this tile vs the phase path, same binary): AVX-512
+   c128 56x56 2.05 vs 2.38, c64 112x112 2.13 vs 2.51, c256 28x28 2.14 vs
+   2.86, c512 14x14 3.53 vs 4.61, c16 k32 64x64 0.099 vs 0.179 (column
+   path 0.136); AVX2 c128 2.31 vs 2.77, c256 2.67 vs 2.74, c512 5.06 vs
+   5.01, c16 k32 0.120 vs 0.230. */
+static int bdata_s2_applies(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                            const nb_conv_geom *g0) {
+    return cd->bdata_s2.fn && d->r == 3 && d->s == 3 && d->stride_h == 2 && d->stride_w == 2 &&
+           d->pad_h == 1 && d->pad_w == 1 && d->dilation_h == 1 && d->dilation_w == 1 &&
+           g0->cg >= 16 && g0->kg >= 1 && nb_conv_implicit_forced() == 0;
+}
+
+/* Filters [lo, hi) (group x filter) into every channel block of the
+   packed filters; channels past cg are zeros (their lanes are never
+   stored). A filter's block: the ISA's pack (AVX-512: masked row loads
+   and a 16 x 16 transpose, 1.1 % of the c128 pass; AVX2 an 8 x 8 one) or
+   plain C (2.3-2.6 %:
+   one scalar load and store a float, instruction-bound). Dead ends
+   (session 15, Zen 4): the C stores a vector at a time (V a constant:
+   gcc vectorises with SSE2, scalar loads and shuffles): no change; each block
+   packed by the thread that runs its rows into its own L2-sized buffer
+   just before them (one team, no separate pack pass): 2.169 vs 2.145 ms,
+   3 alternated rounds. */
+static void bdata_s2_pack(void *ctx, int64_t lo, int64_t hi) {
+    const bdata_s2_ctx *c = ctx;
+    const int64_t cg = c->g0->cg, kg = c->g0->kg, V = c->uk.v;
+    /* filter by filter (w read in order, one run of cg 9 floats each),
+       every block of its group */
+    for (int64_t gk = lo; gk < hi; gk++) {
+        const int64_t gi = gk / kg, k = gk % kg;
+        const float *src = c->w + gk * cg * 9;
+        for (int64_t b = 0; b < c->cb; b++, src += V * 9) {
+            const int64_t nc = V < cg - b * V ? V : cg - b * V;
+            float *dst = c->wp + ((gi * c->cb + b) * kg + k) * 9 * V;
+            if (c->uk.pack) {
+                c->uk.pack((size_t)nc, src, dst);
+                continue;
+            }
+            for (int64_t ch = 0; ch < nc; ch++)
+                for (int t = 0; t < 9; t++) dst[t * V + ch] = src[ch * 9 + t];
+            for (int64_t ch = nc; ch < V; ch++)
+                for (int t = 0; t < 9; t++) dst[t * V + ch] = 0.0f;
+        }
+    }
+}
+
+/* Rows [lo, hi) of (image, group, channel block, dx row): a block's rows
+   in order (its packed filters and dy rows stay in cache). */
+static void bdata_s2_rows(void *ctx, int64_t lo, int64_t hi) {
+    const bdata_s2_ctx *c = ctx;
+    const nb_conv2d_desc *d = c->d;
+    const nb_conv_geom *g = c->g0;
+    const int64_t H = d->h, W = d->w, P = g->P, Q = g->Q, V = c->uk.v, MJ = c->uk.mj;
+    for (int64_t it = lo; it < hi; it++) {
+        const int64_t ih = it % H, blk = it / H % (g->G * c->cb), n = it / H / (g->G * c->cb);
+        const int64_t gi = blk / c->cb, c0 = blk % c->cb * V;
+        const int64_t nch = V < g->cg - c0 ? V : g->cg - c0, i = ih / 2;
+        const float *dyg = c->dy + (n * d->k + gi * g->kg) * g->PQ;
+        const float *wb = c->wp + blk * g->kg * 9 * V;
+        const float *dyr[2], *wr[2];
+        size_t nr = 0;
+        if (ih % 2 == 0) {
+            dyr[nr] = dyg + i * Q;
+            wr[nr++] = wb + 3 * V;
+        } else {
+            if (i + 1 < P) {
+                dyr[nr] = dyg + (i + 1) * Q;
+                wr[nr++] = wb;
+            }
+            dyr[nr] = dyg + i * Q;
+            wr[nr++] = wb + 6 * V;
+        }
+        float *dxr = c->dx + ((n * d->c + gi * g->cg + c0) * H + ih) * W;
+        /* ceil(Q / MJ) tiles of nearly equal width (the wider first): a
+           narrow last tile (Q 14 on AVX2: 6, 6, 2) has too few
+           accumulators for the FMA latency (c256 28x28, AVX2: 2.99 ms
+           with 6, 6, 2 vs 2.66 on the phase path) */
+        const int64_t ntile = (Q + MJ - 1) / MJ, base = Q / ntile, wide = Q % ntile;
+        for (int64_t tj = 0, j0 = 0; tj < ntile; tj++) {
+            const int64_t nj = base + (tj < wide);
+            const int64_t ncol = 2 * nj < W - 2 * j0 ? 2 * nj : W - 2 * j0;
+            const float *dyj[2] = {dyr[0] + j0, dyr[nr - 1] + j0};
+            c->uk.fn((size_t)g->kg, nr, dyj, g->PQ, wr, 9 * V, (size_t)nj, j0 + nj == Q,
+                     dxr + 2 * j0, H * W, (size_t)ncol, (size_t)nch);
+            j0 += nj;
+        }
+    }
+}
+
+static nb_status bdata_s2_run(const nb_conv_desc *cd, const nb_conv2d_desc *d,
+                              const nb_conv_geom *g0, const float *dy, const float *w, float *dx) {
+    bdata_s2_ctx c = {d, g0, cd->bdata_s2, 0, dy, w, NULL, dx};
+    c.cb = (g0->cg + c.uk.v - 1) / c.uk.v;
+    const int64_t blocks = g0->G * c.cb;
+    int owned;
+    c.wp = nb_conv_scratch_floats(NB_SCRATCH_CONV_WT, 1, blocks, g0->kg * 9 * c.uk.v, &owned);
+    if (!c.wp) return NB_ERR_OOM;
+    /* packing: 9 cg floats a filter, worth a thread from a few dozen */
+    nb_parallel_for(g0->G * g0->kg, 32, bdata_s2_pack, &c);
+    /* a row: V W kg 9/4 multiply-adds */
+    const int64_t row_mnk = c.uk.v * d->w * (g0->kg > 0 ? g0->kg : 1) * 9 / 4 + 1;
+    const int64_t grain = cd->min_mnk_per_thread / row_mnk + 1;
+    nb_parallel_for(d->n * blocks * d->h, grain, bdata_s2_rows, &c);
+    nb_scratch_done(c.wp, owned);
+    return NB_OK;
+}
+
+/* Every filter value finite. The phases are forward convolutions of dy
+   padded with zeros that are multiplied (the implicit path's packed
+   panels), products the reference's col2im never forms (a dy pixel past
+   the edge): with a NaN or Inf filter those would turn finite dx elements
+   into NaN. Such calls take the column path (the reference's bits for
+   NaN and Inf). One pass over w, a few % of w's own pass in the GEMMs. */
+static int all_finite(const float *w, int64_t n) {
+    uint32_t any = 0;
+    for (int64_t i0 = 0; i0 < n; i0 += 4096) {
+        const int64_t i1 = i0 + 4096 < n ? i0 + 4096 : n;
+        for (int64_t i = i0; i < i1; i++) {
+            uint32_t u;
+            memcpy(&u, w + i, sizeof u);
+            any |= (u & 0x7f800000u) == 0x7f800000u;
+        }
+        if (any) return 0;
+    }
+    return 1;
+}
+
 int nb_conv_bwd_data_phases(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *dy,
                             const float *w, float *dx, nb_status *st) {
     const nb_conv_geom g0 = nb_conv_geom_of(d);
-    if (!applies(cd, d, &g0)) return 0;
+    if (bdata_s2_applies(cd, d, &g0)) {
+        *st = bdata_s2_run(cd, d, &g0, dy, w, dx);
+        return 1;
+    }
+    if (!applies(cd, d, &g0) || !all_finite(w, d->k * g0.cg * d->r * d->s)) return 0;
     const int64_t sh = d->stride_h, sw = d->stride_w;
     phase ph[MAX_PHASES];
     int nph = 0;

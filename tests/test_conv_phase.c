@@ -1,6 +1,10 @@
 /* Backward-data of strided layers by stride phases (src/conv_bwd_data_phase.c):
  * each phase of dx a stride-1 forward convolution of dy on the implicit
- * path, the phases interleaved into dx.
+ * path, the phases interleaved into dx; and its 3x3 stride-2 padding-1
+ * layers by the broadcast-orientation tile (bdata_s2, every ISA's tile
+ * the same FMA chains), which this suite also runs with
+ * NABLA_CONV_PATH=implicit (tests/meson.build: conv_phase_implicit) so
+ * that those shapes go through the phases as well.
  *
  * The shapes are ones the phase path takes by itself (>= 32 channels a
  * group both ways, enough pixels a phase): stride 2 with odd and even
@@ -11,7 +15,8 @@
  * the double-precision oracle within the bound (bit for bit with integer
  * data, whose sums are exact), the same bits on 1, 2 and 3 threads, and an
  * image alone gets the bits it gets in a batch. NaN-filled outputs: every
- * element must be written.
+ * element must be written. NaN and Inf in dy and in w land where the
+ * reference puts them.
  */
 #include <math.h>
 #include <stdio.h>
@@ -35,6 +40,19 @@ static const nb_conv2d_desc shapes[] = {
     {2, 64, 17, 18, 64, 3, 3, 2, 2, 1, 1, 1, 1, 2},   /* groups 2 */
     {1, 45, 15, 15, 128, 3, 3, 2, 2, 0, 0, 1, 1, 1},  /* 45 rows: partial tiles; no padding */
     {3, 32, 28, 28, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* the bench layer's shape, small */
+    /* 3x3 stride 2 padding 1 (the broadcast-orientation tile): dy rows of
+       Q = 28 (two full AVX-512 tiles, 4 AVX2 tiles + 4), 14, 7, 29 and
+       15 (remainders of every kind), 1 and 2; H and W odd and even (the
+       last dx row / column without its dy row / column + 1); channel
+       blocks cut short (17, 20, 40 a group); groups; K 1. */
+    {1, 32, 56, 56, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* Q 28, even: right and bottom edges */
+    {2, 17, 27, 27, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* Q 14, odd sizes, 1 channel past 16 */
+    {1, 40, 13, 14, 20, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* Q 7, 40 = 16 + 16 + 8 channels */
+    {1, 20, 9, 58, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1},     /* Q 29: a tile of 1 j */
+    {1, 16, 30, 29, 33, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* Q 15, W odd */
+    {2, 48, 2, 3, 16, 3, 3, 2, 2, 1, 1, 1, 1, 2},     /* P 1, Q 2, groups 2 (24 a group) */
+    {1, 16, 1, 1, 1, 3, 3, 2, 2, 1, 1, 1, 1, 1},      /* 1x1 image, one filter */
+    {1, 16, 4, 2, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1},      /* P 2, Q 1 */
 };
 #define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 
@@ -172,6 +190,60 @@ static void avx512_gives_the_avx2_bits(void **state) {
     }
 }
 
+/* NaN and Inf in dy and in w propagate as in the reference: the
+   reference's col2im never forms the products whose dy pixel is past dy's
+   edge (dx's last row or column when H or W is even takes no tap-row-0 /
+   tap-column-0 term), so a NaN filter there leaves those dx elements
+   finite, and a NaN or Inf dy pixel reaches every dx element it feeds,
+   zero weights included. Integer data: the finite elements are exact. */
+static void nan_and_inf_propagate_as_in_the_reference(void **state) {
+    (void)state;
+    static const nb_conv2d_desc nshapes[] = {
+        {1, 32, 56, 56, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+        {1, 17, 27, 28, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+        {2, 16, 14, 13, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+        {1, 32, 17, 19, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1},
+        {1, 32, 23, 22, 36, 5, 5, 2, 2, 2, 2, 1, 1, 1},   /* the phase path */
+    };
+    FOR_EACH_SIMD_TABLE(t) {
+        for (int i = 0; i < (int)(sizeof nshapes / sizeof nshapes[0]); i++) {
+            const nb_conv2d_desc *d = &nshapes[i];
+            const int64_t nx = oc_numel_x(d), nw = oc_numel_w(d), ny = oc_numel_y(d);
+            for (int which = 0; which < 4; which++) {
+                float *w = alloc_f(nw), *dy = alloc_f(ny), *dx = nan_filled(nx), *rdx = nan_filled(nx);
+                nbt_fill_int(w, nw, 3);
+                nbt_fill_int(dy, ny, 3);
+                const int64_t cg = d->c / d->groups, RS = d->r * d->s, S = d->s;
+                if (which == 0) {
+                    /* tap (0, 0) of filter 1, channel 3: the taps past dy's
+                       right and bottom edges */
+                    w[(1 * cg + 3) * RS + 0] = NAN;
+                    w[(0 * cg + 1) * RS + 0] = INFINITY;
+                } else if (which == 1) {
+                    for (int64_t k = 0; k < d->k; k++) w[(k * cg + 2) * RS + S] = NAN;   /* tap (1, 0) */
+                    w[(0 * cg + 5) * RS + 2 * S] = -INFINITY;                           /* tap (2, 0) */
+                } else if (which == 2) {
+                    dy[ny - 1] = NAN;                          /* last pixel of the last filter */
+                    dy[(int64_t)nbt_range(0, ny - 1)] = INFINITY;
+                } else {
+                    for (int64_t k = 0; k < nw; k++) w[k] = 0.0f;   /* 0 * Inf = NaN */
+                    dy[0] = -INFINITY;
+                    dy[ny / 2] = NAN;
+                }
+                assert_int_equal(t->sconv2d_backward_data(d, dy, w, dx), NB_OK);
+                assert_int_equal(nb_kernels_ref.sconv2d_backward_data(d, dy, w, rdx), NB_OK);
+                for (int64_t e = 0; e < nx; e++) {
+                    if (isnan(rdx[e]) && isnan(dx[e])) continue;
+                    if (dx[e] != rdx[e])
+                        fail_msg("shape %d case %d dx[%lld]: simd %.9g vs ref %.9g", i, which,
+                                 (long long)e, (double)dx[e], (double)rdx[e]);
+                }
+                free(w); free(dy); free(dx); free(rdx);
+            }
+        }
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(phases_match_reference_and_oracle),
@@ -179,6 +251,7 @@ int main(void) {
         cmocka_unit_test(thread_count_does_not_change_the_bits),
         cmocka_unit_test(one_image_alone_gives_the_bits_it_gets_in_a_batch),
         cmocka_unit_test(avx512_gives_the_avx2_bits),
+        cmocka_unit_test(nan_and_inf_propagate_as_in_the_reference),
     };
     return nbt_run(tests);
 }
