@@ -67,6 +67,7 @@ typedef double (*nb_conv_rowsum_fn)(int64_t n, const float *x);
 #include "ukernel_dwconv.h"   /* the depthwise kernels (nb_dwconv_ukernels) */
 #include "ukernel_pwconv.h"   /* the pointwise tile (nb_pwconv_ukernel) */
 #include "ukernel_convdirect.h"   /* the few-channel direct tile (nb_conv_direct_ft) */
+#include "ukernel_convbcast.h"   /* the broadcast-orientation direct tile (nb_conv_bcast_ft) */
 
 typedef struct {
     nb_conv_sgemm_fn sgemm;
@@ -84,6 +85,7 @@ typedef struct {
     nb_conv_pack_b_fn pack_b_im2col_wide;
     nb_conv_direct_ft *direct;  /* optional: few-channel forward tile (conv_direct.c) */
     nb_conv_direct_bwf_ft *direct_bwf;  /* optional: its backward-filter tile (conv_direct_bwf.c) */
+    nb_conv_bcast_ukernel bcast;  /* optional: broadcast-orientation direct forward tile (conv_bcast.c) */
     nb_conv_im2col_fn im2col;
     nb_conv_col2im_fn col2im;
     nb_conv_fill_fn fill;

@@ -1,0 +1,177 @@
+/* Direct forward convolution in the broadcast orientation (the ISA's
+ * nb_conv_desc.bcast tile, src/ukernel_convbcast.h): vector over output
+ * channels (filters), broadcast the image's scalars, as oneDNN's and
+ * XNNPACK's direct kernels do, here on NCHW.
+ *
+ * Why: the implicit-im2col path (conv_implicit.c) packs a B panel from
+ * the image for every 32 pixels and KC block (~10 % of the 3x3 stride-2
+ * c128 56x56 layer, waiting on the image's lines, stride 2 splitting its
+ * runs). Here a tile is MP output pixels of one output row by NF filters:
+ * per tap it loads the tap's NF packed filter values and broadcasts one
+ * image value per pixel straight from the image row (pixel i of the tap
+ * at a compile-time displacement i stride_w), so nothing is packed but
+ * the filters, once per call ([filter block][tap][NF]), and the stride
+ * costs nothing.
+ *
+ * Loop order per task (one output row of one image): filter blocks, then
+ * the row's tiles, each over all the taps (no KC cut: the chain of each
+ * output is one FMA chain over the taps in (c, r, s) order, then the
+ * bias in one add). The row's input rows (C R rows) stay in L2 for the
+ * filter blocks; a filter block (L NF floats, 147 KB for c128 3x3 NF 32)
+ * is read from L2 by each tile.
+ *
+ * Padding: a padded input row is uniform over a tile (one output row):
+ * its taps are multiplied by zeros (or skipped when every packed filter
+ * value is finite: 0 w then only adds +-0); tiles whose columns leave the
+ * image (the row's first tile with pad_w > 0, a last tile) run the tile's
+ * edge variant, which reads each input row's span through a masked copy
+ * (zeros outside the image), multiplied as the reference does.
+ *
+ * Bits: every output's chain depends only on the taps, never on the
+ * tile, block, thread or batch: an image alone gets its in-batch bits,
+ * and any thread count the same bits.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv_internal.h"
+#include "scratch.h"
+
+typedef struct {
+    const nb_conv_desc *cd;
+    const nb_conv2d_desc *d;
+    nb_conv_geom g;
+    int64_t nkb;            /* filter blocks of NF */
+    int64_t span;           /* image columns a tile reads in one row */
+    const float *x, *w, *bias;
+    float *y;
+    float *wp;              /* packed filters: block kb's tap l at wp + (kb L + l) NF */
+    int *nonfinite;         /* set (atomically) by a member whose share of wp is not finite */
+} bcast_ctx;
+
+/* NABLA_CONV_BCAST, read per call: 1 take this path wherever it is
+   possible (the tests), 0 never, unset: by shape. */
+static int bcast_env(void) {
+    const char *e = getenv("NABLA_CONV_BCAST");
+    if (!e || !*e) return -1;
+    return strcmp(e, "0") != 0;
+}
+
+/* Possible: the ISA's tile, one group, stride_w 1 or 2, a row span the
+   edge variant can copy, int32-free pointer math (the row table holds
+   pointers). Worth it (auto): stride 2 both ways, 3x3, enough channels
+   and filters to fill the tile's NF lanes; a function of one image's
+   shape and the ISA only. */
+int nb_conv_use_bcast(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g) {
+    const nb_conv_bcast_ukernel *u = &cd->bcast;
+    if (!u->fn || g->G != 1 || g->pointwise || d->stride_w < 1 || d->stride_w > 2 ||
+        d->dilation_w < 1 || d->s > 64 || d->dilation_w > 64)
+        return 0;
+    const int64_t span = (u->mp - 1) * d->stride_w + (d->s - 1) * d->dilation_w + 1;
+    if (span > u->max_span) return 0;
+    const int env = bcast_env();
+    if (env >= 0) return env;
+    if (nb_conv_implicit_forced()) return 0;   /* NABLA_CONV_PATH forces the GEMM paths */
+    return d->stride_h == 2 && d->stride_w == 2 && d->r == 3 && d->s == 3 &&
+           d->dilation_h == 1 && d->dilation_w == 1 && g->cg >= 32 && g->kg >= u->nf &&
+           g->Q >= u->mp;
+}
+
+/* Team member tid of nt packs its share of wp's (block, chunk of
+   PACK_TAPS taps) pieces and flags a filter value that is not finite. A
+   piece reads NF rows of PACK_TAPS floats of w and writes PACK_TAPS NF
+   contiguous floats (8 KB each way, in L1). Dead end: tap by tap (NF
+   rows of w read at once, 4.6 KB apart) or row by row (wp written every
+   NF floats, a block's 147 KB of lines reloaded from L2 per row) both
+   took ~5 % of the c128 layer's time; so did this loop as scalar moves
+   (now the ISA's transpose) and finiteness tested by summing 0 * v (one
+   add chain). */
+#define PACK_TAPS 64
+static void pack_filters(const void *ctx, int tid, int nt) {
+    const bcast_ctx *c = ctx;
+    const int64_t L = c->g.L, K = c->g.kg, nf = c->cd->bcast.nf;
+    const int64_t chunks = (L + PACK_TAPS - 1) / PACK_TAPS;
+    int64_t lo, hi;
+    nb_parallel_share(c->nkb * chunks, tid, nt, &lo, &hi);
+    uint32_t bad = 0;   /* an all-ones exponent: not finite (integer test: vectorised) */
+    for (int64_t i = lo; i < hi; i++) {
+        const int64_t kb = i / chunks, l0 = i % chunks * PACK_TAPS;
+        const int64_t l1 = l0 + PACK_TAPS < L ? l0 + PACK_TAPS : L;
+        const int64_t kn = K - kb * nf < nf ? K - kb * nf : nf;
+        float *restrict o = c->wp + (kb * L) * nf;
+        const float *wb = c->w + kb * nf * L;
+        for (int64_t j = 0; j < kn; j++)
+            for (int64_t l = l0; l < l1; l++) {
+                uint32_t u;
+                memcpy(&u, &wb[j * L + l], sizeof u);
+                bad |= (u & 0x7f800000u) == 0x7f800000u;
+            }
+        if (c->cd->transpose32) {
+            c->cd->transpose32(l1 - l0, kn, wb + l0, L, o + l0 * nf, nf, 0);
+        } else {
+            for (int64_t j = 0; j < kn; j++)
+                for (int64_t l = l0; l < l1; l++) o[l * nf + j] = wb[j * L + l];
+        }
+        for (int64_t l = l0; l < l1; l++)
+            for (int64_t j = kn; j < nf; j++) o[l * nf + j] = 0.0f;
+    }
+    if (bad) __atomic_store_n(c->nonfinite, 1, __ATOMIC_RELAXED);
+}
+
+static nb_status bcast_task(const void *ctx, int64_t t, float *scratch) {
+    const bcast_ctx *c = ctx;
+    const nb_conv2d_desc *d = c->d;
+    const nb_conv_geom *g = &c->g;
+    const nb_conv_bcast_ukernel *u = &c->cd->bcast;
+    const int64_t n = t / g->P, p = t % g->P, R = d->r;
+    const float **rowp = (const float **)(void *)scratch;
+    const float *xn = c->x + n * d->c * g->HW;
+    for (int64_t ch = 0; ch < g->cg; ch++)
+        for (int64_t r = 0; r < R; r++) {
+            const int64_t ih = p * d->stride_h - d->pad_h + r * d->dilation_h;
+            rowp[ch * R + r] = ih >= 0 && ih < d->h ? xn + ch * g->HW + ih * d->w : NULL;
+        }
+    /* Read after the team's barrier: every member's share is packed. */
+    const int skip = !__atomic_load_n(c->nonfinite, __ATOMIC_RELAXED);
+    float *yrow = c->y + n * d->k * g->PQ + p * g->Q;
+    for (int64_t kb = 0; kb < c->nkb; kb++) {
+        const int64_t k0 = kb * u->nf, kn = g->kg - k0 < u->nf ? g->kg - k0 : u->nf;
+        const float *wpb = c->wp + kb * g->L * u->nf;
+        for (int64_t q0 = 0; q0 < g->Q; q0 += u->mp) {
+            const int64_t mp = g->Q - q0 < u->mp ? g->Q - q0 : u->mp;
+            const int64_t col0 = q0 * d->stride_w - d->pad_w;
+            const int edge = col0 < 0 || col0 + c->span > d->w;
+            u->fn((size_t)kn, (size_t)mp, (size_t)(g->cg * R), (size_t)d->s, rowp, (ptrdiff_t)col0,
+                  (size_t)d->stride_w, (size_t)d->dilation_w, (size_t)d->w, edge, skip, wpb,
+                  yrow + k0 * g->PQ + q0, (ptrdiff_t)g->PQ, c->bias ? c->bias + k0 : NULL);
+        }
+    }
+    return NB_OK;
+}
+
+nb_status nb_conv_bcast_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
+                                const float *w, const float *bias, float *y) {
+    bcast_ctx c = {.cd = cd, .d = d, .g = nb_conv_geom_of(d), .x = x, .w = w, .bias = bias, .y = y};
+    const nb_conv_geom *g = &c.g;
+    const nb_conv_bcast_ukernel *u = &cd->bcast;
+    c.nkb = (g->kg + u->nf - 1) / u->nf;
+    c.span = (u->mp - 1) * d->stride_w + (d->s - 1) * d->dilation_w + 1;
+    const int64_t tasks = d->n * g->P;
+    const int nt = nb_conv_task_threads(cd, tasks, d, g);
+    int64_t wp_floats, rows = g->cg * d->r;
+    if (!nb_mul_ok(c.nkb * u->nf, g->L, &wp_floats) || rows > INT64_MAX / 4) return NB_ERR_OOM;
+    int owned;
+    float *wp = nb_conv_scratch_floats(NB_SCRATCH_CONV_FILTERS, 1, 1, wp_floats + 16, &owned);
+    if (!wp) return NB_ERR_OOM;
+    int nonfinite = 0;
+    c.wp = wp;
+    c.nonfinite = &nonfinite;
+    /* The row table: rows pointers a task (sizeof(float *) / sizeof(float) floats each). */
+    _Static_assert(sizeof(const float *) <= 2 * sizeof(float), "a row pointer in 2 floats");
+    const int64_t ptr_floats = 2;
+    const nb_status st = nb_conv_run_tasks_ex(cd, nt, tasks, 1, rows * ptr_floats + 16, 1, NULL,
+                                              bcast_task, &c, 0, pack_filters);
+    nb_scratch_done(wp, owned);
+    return st;
+}

@@ -1,0 +1,46 @@
+/* The broadcast-orientation direct convolution tile's contract (private;
+ * included by ukernel.h; driver: src/conv_bcast.c).
+ *
+ * A tile covers mp (<= the tile's MP) consecutive output pixels i of one
+ * output row by kn (<= the tile's NF) filters k. The taps are walked as
+ * rows t < rows (t = c R + r: input channel c, kernel row r, in order),
+ * and in each row the S kernel columns s in order. rowp[t] is the input
+ * row tap row t reads (NULL: a padded row, all zeros); pixel i reads, at
+ * kernel column s, rowp[t][col0 + i sw + s dw] (sw 1 or 2), a column
+ * outside [0, W) reading zero. wp holds tap (t S + s)'s NF filter values
+ * at wp + (t S + s) NF (lanes past kn are zero).
+ *
+ * edge 0 promises that every column of [col0, col0 + span) lies in
+ * [0, W), span = (MP - 1) sw + (S - 1) dw + 1 (all MP pixels, even past
+ * mp): the tile reads the rows in place. edge 1: it copies each row's
+ * span (masked, zeros outside [0, W)) to a small buffer first; span must
+ * be at most max_span (nb_conv_bcast_ukernel).
+ *
+ * skip_null: a NULL row's taps are skipped instead of multiplied by
+ * zero; the caller sets it only when every packed filter value is finite
+ * (then a zero tap adds +-0 and changes nothing but a zero's sign).
+ *
+ * It writes y[k ldy + i] (k < kn, i < mp) = the sum over the taps in
+ * order (one FMA chain from 0), plus bias[k] (one add) when bias is not
+ * NULL: the same bits for any MP, NF, tile position or thread.
+ */
+#ifndef NB_UKERNEL_CONVBCAST_H
+#define NB_UKERNEL_CONVBCAST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef void nb_conv_bcast_ft(size_t kn, size_t mp, size_t rows, size_t S,
+                              const float *const *rowp, ptrdiff_t col0, size_t sw, size_t dw,
+                              size_t W, int edge, int skip_null, const float *wp, float *y,
+                              ptrdiff_t ldy, const float *bias);
+
+typedef struct {
+    nb_conv_bcast_ft *fn;   /* NULL: none */
+    int mp, nf, max_span;
+} nb_conv_bcast_ukernel;
+
+nb_conv_bcast_ft nb_f32_conv_bcast_ukernel_14x32__avx512;
+nb_conv_bcast_ft nb_f32_conv_bcast_ukernel_4x24__avx2;
+
+#endif
