@@ -44,6 +44,8 @@ typedef struct {
     nb_conv_geom g;
     int64_t nkb;            /* filter blocks of NF */
     int64_t span;           /* image columns a tile reads in one row */
+    int64_t ldp;            /* floats of a padded row (span rounded up to 16) */
+    int64_t ptr_floats;     /* floats of a task's row table (rows pointers, rounded to 16) */
     const float *x, *w, *bias;
     float *y;
     float *wp;              /* packed filters: block kb's tap l at wp + (kb L + l) NF */
@@ -65,7 +67,7 @@ static int bcast_env(void) {
    shape and the ISA only. */
 int nb_conv_use_bcast(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g) {
     const nb_conv_bcast_ukernel *u = &cd->bcast;
-    if (!u->fn || g->G != 1 || g->pointwise || d->stride_w < 1 || d->stride_w > 2 ||
+    if (!u->fn || !u->pad || g->G != 1 || g->pointwise || d->stride_w < 1 || d->stride_w > 2 ||
         d->dilation_w < 1 || d->s > 64 || d->dilation_w > 64)
         return 0;
     const int64_t span = (u->mp - 1) * d->stride_w + (d->s - 1) * d->dilation_w + 1;
@@ -119,31 +121,43 @@ static void pack_filters(const void *ctx, int tid, int nt) {
     if (bad) __atomic_store_n(c->nonfinite, 1, __ATOMIC_RELAXED);
 }
 
+/* A task: output row p of image n. Its scratch: the row table (rows
+   pointers into the image, NULL for padded rows), the padded rows' table
+   and the padded rows (rows of ldp floats). */
 static nb_status bcast_task(const void *ctx, int64_t t, float *scratch) {
     const bcast_ctx *c = ctx;
     const nb_conv2d_desc *d = c->d;
     const nb_conv_geom *g = &c->g;
     const nb_conv_bcast_ukernel *u = &c->cd->bcast;
-    const int64_t n = t / g->P, p = t % g->P, R = d->r;
+    const int64_t n = t / g->P, p = t % g->P, R = d->r, rows = g->cg * R;
     const float **rowp = (const float **)(void *)scratch;
+    const float **padp = (const float **)(void *)(scratch + c->ptr_floats);
+    float *pad = scratch + 2 * c->ptr_floats;
     const float *xn = c->x + n * d->c * g->HW;
     for (int64_t ch = 0; ch < g->cg; ch++)
         for (int64_t r = 0; r < R; r++) {
             const int64_t ih = p * d->stride_h - d->pad_h + r * d->dilation_h;
             rowp[ch * R + r] = ih >= 0 && ih < d->h ? xn + ch * g->HW + ih * d->w : NULL;
+            padp[ch * R + r] = rowp[ch * R + r] ? pad + (ch * R + r) * c->ldp : NULL;
         }
     /* Read after the team's barrier: every member's share is packed. */
     const int skip = !__atomic_load_n(c->nonfinite, __ATOMIC_RELAXED);
     float *yrow = c->y + n * d->k * g->PQ + p * g->Q;
-    for (int64_t kb = 0; kb < c->nkb; kb++) {
-        const int64_t k0 = kb * u->nf, kn = g->kg - k0 < u->nf ? g->kg - k0 : u->nf;
-        const float *wpb = c->wp + kb * g->L * u->nf;
-        for (int64_t q0 = 0; q0 < g->Q; q0 += u->mp) {
-            const int64_t mp = g->Q - q0 < u->mp ? g->Q - q0 : u->mp;
-            const int64_t col0 = q0 * d->stride_w - d->pad_w;
-            const int edge = col0 < 0 || col0 + c->span > d->w;
-            u->fn((size_t)kn, (size_t)mp, (size_t)(g->cg * R), (size_t)d->s, rowp, (ptrdiff_t)col0,
-                  (size_t)d->stride_w, (size_t)d->dilation_w, (size_t)d->w, edge, skip, wpb,
+    /* Tiles outer: an edge tile's padded rows serve every filter block. */
+    for (int64_t q0 = 0; q0 < g->Q; q0 += u->mp) {
+        const int64_t mp = g->Q - q0 < u->mp ? g->Q - q0 : u->mp;
+        int64_t col0 = q0 * d->stride_w - d->pad_w;
+        const float *const *rp = rowp;
+        if (col0 < 0 || col0 + c->span > d->w) {
+            u->pad((size_t)rows, rowp, (ptrdiff_t)col0, (size_t)c->span, (size_t)d->w, pad,
+                   (size_t)c->ldp);
+            rp = padp;
+            col0 = 0;
+        }
+        for (int64_t kb = 0; kb < c->nkb; kb++) {
+            const int64_t k0 = kb * u->nf, kn = g->kg - k0 < u->nf ? g->kg - k0 : u->nf;
+            u->fn((size_t)kn, (size_t)mp, (size_t)rows, (size_t)d->s, rp, (ptrdiff_t)col0,
+                  (size_t)d->stride_w, (size_t)d->dilation_w, skip, c->wp + kb * g->L * u->nf,
                   yrow + k0 * g->PQ + q0, (ptrdiff_t)g->PQ, c->bias ? c->bias + k0 : NULL);
         }
     }
@@ -167,11 +181,17 @@ nb_status nb_conv_bcast_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d,
     int nonfinite = 0;
     c.wp = wp;
     c.nonfinite = &nonfinite;
-    /* The row table: rows pointers a task (sizeof(float *) / sizeof(float) floats each). */
+    /* A task's scratch (bcast_task): two row tables and the padded rows. */
     _Static_assert(sizeof(const float *) <= 2 * sizeof(float), "a row pointer in 2 floats");
-    const int64_t ptr_floats = 2;
-    const nb_status st = nb_conv_run_tasks_ex(cd, nt, tasks, 1, rows * ptr_floats + 16, 1, NULL,
-                                              bcast_task, &c, 0, pack_filters);
+    c.ldp = (c.span + 15) / 16 * 16;
+    c.ptr_floats = (2 * rows + 15) / 16 * 16;
+    int64_t pad_floats;
+    if (!nb_mul_ok(rows, c.ldp, &pad_floats) || pad_floats > INT64_MAX / 4 - 2 * c.ptr_floats) {
+        nb_scratch_done(wp, owned);
+        return NB_ERR_OOM;
+    }
+    const nb_status st = nb_conv_run_tasks_ex(cd, nt, tasks, 1, 2 * c.ptr_floats + pad_floats, 1,
+                                              NULL, bcast_task, &c, 0, pack_filters);
     nb_scratch_done(wp, owned);
     return st;
 }

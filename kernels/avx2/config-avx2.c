@@ -150,6 +150,9 @@ void nb_avx2_config(nb_ukernel_config *cfg) {
        image in place (src/conv_pointwise.c; same KC cuts and FMA chains as
        the SGEMM, same bits). */
     cfg->conv.pw = (nb_pwconv_ukernel){nb_f32_pwconv_ukernel_4x24__avx2, 4, 24, 128};
+    /* The broadcast-orientation direct forward tile (src/conv_bcast.c). */
+    cfg->conv.bcast = (nb_conv_bcast_ukernel){nb_f32_conv_bcast_ukernel_6x16__avx2,
+                                              nb_f32_conv_bcast_pad__avx2, 6, 16, 64};
     /* backward-filter, 1x1 with 17..24 filters: the 6x16 tile would leave
        a quarter of its lanes empty (src/conv_bwd_filter_narrow.c) */
     cfg->conv.bwf_narrow.fn = nb_f32_gemm_ukernel_4x24__avx2_adirect;

@@ -254,6 +254,7 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->conv.direct = nb_f32_conv_direct_ukernel_8x48__avx512;
     cfg->conv.direct_bwf = nb_f32_conv_direct_bwf_ukernel_7x64__avx512;
     /* The broadcast-orientation direct forward tile (src/conv_bcast.c). */
-    cfg->conv.bcast = (nb_conv_bcast_ukernel){nb_f32_conv_bcast_ukernel_14x32__avx512, 14, 32, 64};
+    cfg->conv.bcast = (nb_conv_bcast_ukernel){nb_f32_conv_bcast_ukernel_14x32__avx512,
+                                              nb_f32_conv_bcast_pad__avx512, 14, 32, 64};
     cfg->conv.im2col = nb_x32_im2col_ukernel__avx512;
 }
