@@ -46,6 +46,10 @@ typedef struct {
     int64_t span;           /* image columns a tile reads in one row */
     int64_t ldp;            /* floats of a padded row (span rounded up to 16) */
     int64_t ptr_floats;     /* floats of a task's row table (rows pointers, rounded to 16) */
+    int64_t pad_floats;     /* floats of a task's padded rows (rounded to 16) */
+    int64_t ntiles, lpr;    /* tiles of an output row; lines of an image row (at most) */
+    int64_t pf_cap;         /* prefetch addresses of a task: at most one per tap row a call */
+    int64_t tasks;
     const float *x, *w, *bias;
     float *y;
     float *wp;              /* packed filters: block kb's tap l at wp + (kb L + l) NF */
@@ -62,9 +66,9 @@ static int bcast_env(void) {
 
 /* Possible: the ISA's tile, one group, stride_w 1 or 2, a row span the
    edge variant can copy, int32-free pointer math (the row table holds
-   pointers). Worth it (auto): stride 2 both ways, 3x3, enough channels
-   and filters to fill the tile's NF lanes; a function of one image's
-   shape and the ISA only. */
+   pointers). Worth it (auto): stride 2 both ways, 3x3, enough channels,
+   filters and output columns to fill the tiles; a function of one
+   image's shape only (and whether the ISA has a tile). */
 int nb_conv_use_bcast(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g) {
     const nb_conv_bcast_ukernel *u = &cd->bcast;
     if (!u->fn || !u->pad || g->G != 1 || g->pointwise || d->stride_w < 1 || d->stride_w > 2 ||
@@ -75,9 +79,10 @@ int nb_conv_use_bcast(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_
     const int env = bcast_env();
     if (env >= 0) return env;
     if (nb_conv_implicit_forced()) return 0;   /* NABLA_CONV_PATH forces the GEMM paths */
+    /* Not the tile's MP / NF: every ISA with a tile must choose the same
+       path (AVX-512 gives the AVX2 bits, tests/test_conv_simd.c). */
     return d->stride_h == 2 && d->stride_w == 2 && d->r == 3 && d->s == 3 &&
-           d->dilation_h == 1 && d->dilation_w == 1 && g->cg >= 32 && g->kg >= u->nf &&
-           g->Q >= u->mp;
+           d->dilation_h == 1 && d->dilation_w == 1 && g->cg >= 32 && g->kg >= 32 && g->Q >= 14;
 }
 
 /* Team member tid of nt packs its share of wp's (block, chunk of
@@ -143,6 +148,26 @@ static nb_status bcast_task(const void *ctx, int64_t t, float *scratch) {
     /* Read after the team's barrier: every member's share is packed. */
     const int skip = !__atomic_load_n(c->nonfinite, __ATOMIC_RELAXED);
     float *yrow = c->y + n * d->k * g->PQ + p * g->Q;
+    /* The next task's image rows (this thread's, in static shares), line
+       by line across the rows (the first lines first: its edge tile's pad
+       copy reads them first), prefetched a line per tap row in this task's
+       tile calls: the image comes from memory (1.6 MB for the c128
+       layer), and the pad copies and tiles waited on its lines. */
+    const float **pf = (const float **)(void *)(pad + c->pad_floats);
+    int64_t npf = 0;
+    if (t + 1 < c->tasks) {
+        const int64_t n1 = (t + 1) / g->P, p1 = (t + 1) % g->P;
+        const float *xn1 = c->x + n1 * d->c * g->HW;
+        for (int64_t j = 0; j < c->lpr && npf < c->pf_cap; j++) {
+            const int64_t off = 16 * j < d->w - 1 ? 16 * j : d->w - 1;
+            for (int64_t ch = 0; ch < g->cg && npf < c->pf_cap; ch++)
+                for (int64_t r = 0; r < R && npf < c->pf_cap; r++) {
+                    const int64_t ih = p1 * d->stride_h - d->pad_h + r * d->dilation_h;
+                    if (ih >= 0 && ih < d->h) pf[npf++] = xn1 + ch * g->HW + ih * d->w + off;
+                }
+        }
+    }
+    int64_t call = 0;
     /* Tiles outer: an edge tile's padded rows serve every filter block. */
     for (int64_t q0 = 0; q0 < g->Q; q0 += u->mp) {
         const int64_t mp = g->Q - q0 < u->mp ? g->Q - q0 : u->mp;
@@ -158,7 +183,9 @@ static nb_status bcast_task(const void *ctx, int64_t t, float *scratch) {
             const int64_t k0 = kb * u->nf, kn = g->kg - k0 < u->nf ? g->kg - k0 : u->nf;
             u->fn((size_t)kn, (size_t)mp, (size_t)rows, (size_t)d->s, rp, (ptrdiff_t)col0,
                   (size_t)d->stride_w, (size_t)d->dilation_w, skip, c->wp + kb * g->L * u->nf,
-                  yrow + k0 * g->PQ + q0, (ptrdiff_t)g->PQ, c->bias ? c->bias + k0 : NULL);
+                  yrow + k0 * g->PQ + q0, (ptrdiff_t)g->PQ, c->bias ? c->bias + k0 : NULL,
+                  pf + call * rows, (size_t)nb_conv_clamp(npf - call * rows, 0, rows));
+            call++;
         }
     }
     return NB_OK;
@@ -185,13 +212,26 @@ nb_status nb_conv_bcast_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d,
     _Static_assert(sizeof(const float *) <= 2 * sizeof(float), "a row pointer in 2 floats");
     c.ldp = (c.span + 15) / 16 * 16;
     c.ptr_floats = (2 * rows + 15) / 16 * 16;
-    int64_t pad_floats;
-    if (!nb_mul_ok(rows, c.ldp, &pad_floats) || pad_floats > INT64_MAX / 4 - 2 * c.ptr_floats) {
+    c.ntiles = (g->Q + u->mp - 1) / u->mp;
+    c.lpr = (d->w + 15) / 16 + 1;
+    c.tasks = tasks;
+    int64_t pad_floats, calls, lines, pf_floats;
+    if (!nb_mul_ok(rows, c.ldp, &pad_floats) || !nb_mul_ok(c.ntiles, c.nkb, &calls) ||
+        !nb_mul_ok(calls, rows, &calls) || !nb_mul_ok(rows, c.lpr, &lines) ||
+        pad_floats > INT64_MAX / 8) {
         nb_scratch_done(wp, owned);
         return NB_ERR_OOM;
     }
-    const nb_status st = nb_conv_run_tasks_ex(cd, nt, tasks, 1, 2 * c.ptr_floats + pad_floats, 1,
-                                              NULL, bcast_task, &c, 0, pack_filters);
+    c.pad_floats = (pad_floats + 15) / 16 * 16;
+    c.pf_cap = calls < lines ? calls : lines;
+    pf_floats = (2 * c.pf_cap + 15) / 16 * 16;
+    if (pf_floats > INT64_MAX / 8 || c.pad_floats > INT64_MAX / 8 - 2 * c.ptr_floats - pf_floats) {
+        nb_scratch_done(wp, owned);
+        return NB_ERR_OOM;
+    }
+    const nb_status st = nb_conv_run_tasks_ex(cd, nt, tasks, 1,
+                                              2 * c.ptr_floats + c.pad_floats + pf_floats, 1, NULL,
+                                              bcast_task, &c, 0, pack_filters);
     nb_scratch_done(wp, owned);
     return st;
 }

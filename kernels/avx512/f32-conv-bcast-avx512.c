@@ -12,9 +12,8 @@
  * (the driver pads a row's edge spans once for all filter blocks): the
  * first version copied each row's span inside the tile (masked loads
  * to a stack buffer, then broadcasts from it): 98 GFLOP/s. The
- * accumulators hold [pixel][filter]; the tile goes through a stack
- * buffer to y's [filter][pixel] rows at the end (~450 scalar moves
- * against 28 x taps FMAs).
+ * accumulators hold [pixel][filter]; a 16x16 transpose in registers per
+ * half turns them into y's [filter][pixel] rows at the end.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -30,17 +29,53 @@
 
 static const float zeros[SPAN_MAX] __attribute__((aligned(64)));
 
+/* r[i] lane k -> r[k] lane i. */
+static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
+    __m512 t[16];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* r[4 i + j], 128-bit lane L: rows 4 i .. 4 i + 3 of column 4 L + j. */
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+        const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+        const __m512d c = _mm512_castps_pd(t[4 * i + 2]), e = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, e));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, e));
+    }
+    __m512 o[16];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+        const __m512 u0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44);
+        const __m512 u1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);
+        const __m512 v0 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44);
+        const __m512 v1 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
+        o[j] = _mm512_shuffle_f32x4(u0, v0, 0x88);
+        o[4 + j] = _mm512_shuffle_f32x4(u0, v0, 0xDD);
+        o[8 + j] = _mm512_shuffle_f32x4(u1, v1, 0x88);
+        o[12 + j] = _mm512_shuffle_f32x4(u1, v1, 0xDD);
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) r[i] = o[i];
+}
+
 static inline __attribute__((always_inline)) void tile(const int SW, size_t kn, size_t mp,
                                                        size_t rows, size_t S,
                                                        const float *const *rowp, ptrdiff_t col0,
                                                        size_t dw, int skip_null, const float *wp,
-                                                       float *y, ptrdiff_t ldy, const float *bias) {
+                                                       float *y, ptrdiff_t ldy, const float *bias,
+                                                       const float *const *pf, size_t npf) {
     __m512 acc[MP][NV];
 #pragma GCC unroll 14
     for (int i = 0; i < MP; i++)
 #pragma GCC unroll 2
         for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
     for (size_t t = 0; t < rows; t++) {
+        if (t < npf) _mm_prefetch((const char *)pf[t], _MM_HINT_T0);
         const float *row = rowp[t];
         const float *b;
         if (!row) {
@@ -72,18 +107,21 @@ static inline __attribute__((always_inline)) void tile(const int SW, size_t kn, 
             b += dw;
         }
     }
-    float out[MP * NF] __attribute__((aligned(64)));
-#pragma GCC unroll 14
-    for (int i = 0; i < MP; i++)
+    /* [pixel][filter] to y's [filter][pixel] rows: each 16-filter half
+       transposed in registers (64 shuffles), then one masked store of mp
+       pixels per filter. */
+    const __mmask16 mmask = (__mmask16)((1u << mp) - 1);
 #pragma GCC unroll 2
-        for (int v = 0; v < NV; v++) _mm512_store_ps(out + i * NF + 16 * v, acc[i][v]);
-    for (size_t k = 0; k < kn; k++) {
-        float *yk = y + (ptrdiff_t)k * ldy;
-        if (bias) {
-            const float bk = bias[k];
-            for (size_t i = 0; i < mp; i++) yk[i] = out[i * NF + k] + bk;
-        } else {
-            for (size_t i = 0; i < mp; i++) yk[i] = out[i * NF + k];
+    for (int v = 0; v < NV; v++) {
+        if ((size_t)(16 * v) >= kn) break;
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; i++) r[i] = i < MP ? acc[i][v] : _mm512_setzero_ps();
+        transpose16(r);
+        for (int k = 0; k < 16 && (size_t)(16 * v + k) < kn; k++) {
+            const size_t kk = (size_t)(16 * v + k);
+            const __m512 o = bias ? _mm512_add_ps(r[k], _mm512_set1_ps(bias[kk])) : r[k];
+            _mm512_mask_storeu_ps(y + (ptrdiff_t)kk * ldy, mmask, o);
         }
     }
 }
@@ -91,13 +129,14 @@ static inline __attribute__((always_inline)) void tile(const int SW, size_t kn, 
 void nb_f32_conv_bcast_ukernel_14x32__avx512(size_t kn, size_t mp, size_t rows, size_t S,
                                              const float *const *rowp, ptrdiff_t col0, size_t sw,
                                              size_t dw, int skip_null, const float *wp, float *y,
-                                             ptrdiff_t ldy, const float *bias) {
+                                             ptrdiff_t ldy, const float *bias, const float *const *pf,
+                                             size_t npf) {
     assert(kn >= 1 && kn <= NF && mp >= 1 && mp <= MP && S >= 1 && (sw == 1 || sw == 2));
     assert((MP - 1) * sw + (S - 1) * dw + 1 <= SPAN_MAX);
     if (sw == 2)
-        tile(2, kn, mp, rows, S, rowp, col0, dw, skip_null, wp, y, ldy, bias);
+        tile(2, kn, mp, rows, S, rowp, col0, dw, skip_null, wp, y, ldy, bias, pf, npf);
     else
-        tile(1, kn, mp, rows, S, rowp, col0, dw, skip_null, wp, y, ldy, bias);
+        tile(1, kn, mp, rows, S, rowp, col0, dw, skip_null, wp, y, ldy, bias, pf, npf);
 }
 
 void nb_f32_conv_bcast_pad__avx512(size_t rows, const float *const *rowp, ptrdiff_t col0,
