@@ -22,9 +22,9 @@
  * zero; the caller sets it only when every packed filter value is finite
  * (then a zero tap adds +-0 and changes nothing but a zero's sign).
  *
- * pf[0..npf) (npf <= rows): lines to prefetch (T0), one per tap row t <
- * npf, spread over the tile's taps (the driver's next task's image rows:
- * no burst of misses).
+ * pf (or NULL): rows pointers (NULL entries skipped); the tile prefetches
+ * (T0) pf[t] + pf_off at tap row t, one line per row spread over its
+ * taps (the driver's next task's image rows: no burst of misses).
  *
  * It writes y[k ldy + i] (k < kn, i < mp) = the sum over the taps in
  * order (one FMA chain from 0), plus bias[k] (one add) when bias is not
@@ -39,7 +39,7 @@
 typedef void nb_conv_bcast_ft(size_t kn, size_t mp, size_t rows, size_t S,
                               const float *const *rowp, ptrdiff_t col0, size_t sw, size_t dw,
                               int skip_null, const float *wp, float *y, ptrdiff_t ldy,
-                              const float *bias, const float *const *pf, size_t npf);
+                              const float *bias, const float *const *pf, ptrdiff_t pf_off);
 typedef void nb_conv_bcast_pad_ft(size_t rows, const float *const *rowp, ptrdiff_t col0,
                                   size_t span, size_t W, float *dst, size_t ld);
 

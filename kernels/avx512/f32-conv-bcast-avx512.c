@@ -68,14 +68,14 @@ static inline __attribute__((always_inline)) void tile(const int SW, size_t kn, 
                                                        const float *const *rowp, ptrdiff_t col0,
                                                        size_t dw, int skip_null, const float *wp,
                                                        float *y, ptrdiff_t ldy, const float *bias,
-                                                       const float *const *pf, size_t npf) {
+                                                       const float *const *pf, ptrdiff_t pf_off) {
     __m512 acc[MP][NV];
 #pragma GCC unroll 14
     for (int i = 0; i < MP; i++)
 #pragma GCC unroll 2
         for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
     for (size_t t = 0; t < rows; t++) {
-        if (t < npf) _mm_prefetch((const char *)pf[t], _MM_HINT_T0);
+        if (pf && pf[t]) _mm_prefetch((const char *)(pf[t] + pf_off), _MM_HINT_T0);
         const float *row = rowp[t];
         const float *b;
         if (!row) {
@@ -130,13 +130,13 @@ void nb_f32_conv_bcast_ukernel_14x32__avx512(size_t kn, size_t mp, size_t rows, 
                                              const float *const *rowp, ptrdiff_t col0, size_t sw,
                                              size_t dw, int skip_null, const float *wp, float *y,
                                              ptrdiff_t ldy, const float *bias, const float *const *pf,
-                                             size_t npf) {
+                                             ptrdiff_t pf_off) {
     assert(kn >= 1 && kn <= NF && mp >= 1 && mp <= MP && S >= 1 && (sw == 1 || sw == 2));
     assert((MP - 1) * sw + (S - 1) * dw + 1 <= SPAN_MAX);
     if (sw == 2)
-        tile(2, kn, mp, rows, S, rowp, col0, dw, skip_null, wp, y, ldy, bias, pf, npf);
+        tile(2, kn, mp, rows, S, rowp, col0, dw, skip_null, wp, y, ldy, bias, pf, pf_off);
     else
-        tile(1, kn, mp, rows, S, rowp, col0, dw, skip_null, wp, y, ldy, bias, pf, npf);
+        tile(1, kn, mp, rows, S, rowp, col0, dw, skip_null, wp, y, ldy, bias, pf, pf_off);
 }
 
 void nb_f32_conv_bcast_pad__avx512(size_t rows, const float *const *rowp, ptrdiff_t col0,
