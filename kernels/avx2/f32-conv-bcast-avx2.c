@@ -24,7 +24,7 @@
 
 static const float zeros[SPAN_MAX] __attribute__((aligned(64)));
 
-static inline __attribute__((always_inline)) void tile(const int SW, size_t kn, size_t mp,
+static inline __attribute__((always_inline)) void tile(const int M, const int SW, size_t kn, size_t mp,
                                                        size_t rows, size_t S,
                                                        const float *const *rowp, ptrdiff_t col0,
                                                        size_t dw, int skip_null, const float *wp,
@@ -32,7 +32,7 @@ static inline __attribute__((always_inline)) void tile(const int SW, size_t kn, 
                                                        const float *const *pf, ptrdiff_t pf_off) {
     __m256 acc[MP][NV];
 #pragma GCC unroll 6
-    for (int i = 0; i < MP; i++)
+    for (int i = 0; i < M; i++)
 #pragma GCC unroll 2
         for (int v = 0; v < NV; v++) acc[i][v] = _mm256_setzero_ps();
     for (size_t t = 0; t < rows; t++) {
@@ -53,7 +53,7 @@ static inline __attribute__((always_inline)) void tile(const int SW, size_t kn, 
 #pragma GCC unroll 2
             for (int v = 0; v < NV; v++) w[v] = _mm256_loadu_ps(wp + 8 * v);
 #pragma GCC unroll 6
-            for (int i = 0; i < MP; i++) {
+            for (int i = 0; i < M; i++) {
                 const __m256 a = _mm256_broadcast_ss(b + i * SW);
 #pragma GCC unroll 2
                 for (int v = 0; v < NV; v++) acc[i][v] = _mm256_fmadd_ps(a, w[v], acc[i][v]);
@@ -64,7 +64,7 @@ static inline __attribute__((always_inline)) void tile(const int SW, size_t kn, 
     }
     float out[MP * NF] __attribute__((aligned(32)));
 #pragma GCC unroll 6
-    for (int i = 0; i < MP; i++)
+    for (int i = 0; i < M; i++)
 #pragma GCC unroll 2
         for (int v = 0; v < NV; v++) _mm256_store_ps(out + i * NF + 8 * v, acc[i][v]);
     for (size_t k = 0; k < kn; k++) {
@@ -85,10 +85,19 @@ void nb_f32_conv_bcast_ukernel_6x16__avx2(size_t kn, size_t mp, size_t rows, siz
                                           ptrdiff_t pf_off) {
     assert(kn >= 1 && kn <= NF && mp >= 1 && mp <= MP && S >= 1 && (sw == 1 || sw == 2));
     assert((MP - 1) * sw + (S - 1) * dw + 1 <= SPAN_MAX);
-    if (sw == 2)
-        tile(2, kn, mp, rows, S, rowp, col0, dw, skip_null, wp, y, ldy, bias, pf, pf_off);
-    else
-        tile(1, kn, mp, rows, S, rowp, col0, dw, skip_null, wp, y, ldy, bias, pf, pf_off);
+    /* A tail of at most 4 pixels (28-wide rows: 6, 6, 6, 6, 4) runs 4
+       pixels' FMAs, not 6 (8 chains still cover the 2 FMA pipes' latency). */
+    if (sw == 2) {
+        if (mp <= 4)
+            tile(4, 2, kn, mp, rows, S, rowp, col0, dw, skip_null, wp, y, ldy, bias, pf, pf_off);
+        else
+            tile(6, 2, kn, mp, rows, S, rowp, col0, dw, skip_null, wp, y, ldy, bias, pf, pf_off);
+    } else {
+        if (mp <= 4)
+            tile(4, 1, kn, mp, rows, S, rowp, col0, dw, skip_null, wp, y, ldy, bias, pf, pf_off);
+        else
+            tile(6, 1, kn, mp, rows, S, rowp, col0, dw, skip_null, wp, y, ldy, bias, pf, pf_off);
+    }
 }
 
 void nb_f32_conv_bcast_pad__avx2(size_t rows, const float *const *rowp, ptrdiff_t col0,
