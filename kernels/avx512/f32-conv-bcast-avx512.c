@@ -76,6 +76,12 @@ static inline __attribute__((always_inline)) void tile(const int SW, size_t kn, 
         for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
     for (size_t t = 0; t < rows; t++) {
         if (pf && pf[t]) _mm_prefetch((const char *)(pf[t] + pf_off), _MM_HINT_T0);
+        /* The tile's output lines (y is written once: its lines come from
+           L3 or memory), one filter's a tap row, spread over the taps. */
+        if (t < kn) {
+            _mm_prefetch((const char *)(y + (ptrdiff_t)t * ldy), _MM_HINT_T0);
+            _mm_prefetch((const char *)(y + (ptrdiff_t)t * ldy + mp - 1), _MM_HINT_T0);
+        }
         const float *row = rowp[t];
         const float *b;
         if (!row) {
