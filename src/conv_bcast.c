@@ -36,6 +36,13 @@
  * -> this; oneDNN 2.014, XNNPACK 2.057 in the same window: 0.92x / 0.94x
  * of them); AVX2 2.571 -> 2.471 ms (oneDNN AVX2 2.233: 0.90x).
  *
+ * The 7x7 stride-2 stem (c3 224x224 k64 p3) on this tile, forced
+ * (NABLA_CONV_BCAST=1; the selection runs before conv_direct.c's for
+ * that): 2.123 -> 2.276 ms against conv_direct.c's vector-over-pixels
+ * kernel (oneDNN 2.082 -> 2.188 in the same runs): no better; 21 tap
+ * rows a call leave the tile's start and transpose ~5 % of the call (a
+ * 7 x 64 tile would halve that; not tried).
+ *
  * Bits: every output's chain depends only on the taps, never on the
  * tile, block, thread or batch: an image alone gets its in-batch bits,
  * and any thread count the same bits.
