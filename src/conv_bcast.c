@@ -32,9 +32,12 @@
  * copies: the zeros multiplied as the reference does.
  *
  * Measured (Zen 4, 1 thread, c128 56x56 k128 3x3 s2 p1, medians of 3
- * alternated runs of 5): AVX-512 2.458 -> 2.194 ms (main's implicit path
- * -> this; oneDNN 2.014, XNNPACK 2.057 in the same window: 0.92x / 0.94x
- * of them); AVX2 2.571 -> 2.471 ms (oneDNN AVX2 2.233: 0.90x).
+ * alternated runs of 5, /tmp/ab.sh): AVX-512 2.562 -> 2.193 ms (main's
+ * implicit path -> this; oneDNN 2.12, XNNPACK 2.16 in the same runs:
+ * 0.97x / 0.98x of them); AVX2 (NABLA_ISA=avx2, oneDNN capped at AVX2)
+ * 2.615 -> 2.678 ms while oneDNN went 2.362 -> 2.489 (about 0.97 of
+ * main's time relative to it; an earlier run 2.571 -> 2.471 with oneDNN
+ * flat); 2 threads (real time) 1.297 -> 1.16 ms.
  *
  * The 7x7 stride-2 stem (c3 224x224 k64 p3) on this tile, forced
  * (NABLA_CONV_BCAST=1; the selection runs before conv_direct.c's for
