@@ -144,6 +144,7 @@ nb_status nb_conv_forward_gemm(const nb_conv_desc *cd, const nb_conv2d_desc *d, 
                                const float *w, const float *bias, float *y) {
     fwd_ctx c = {cd, d, nb_conv_geom_of(d), 0, 0, x, w, bias, y};
     if (nb_conv_use_pointwise(cd, &c.g, c.g.kg)) return nb_conv_pointwise_forward(cd, d, x, w, bias, y);
+    if (nb_conv_use_bcast(cd, d, &c.g)) return nb_conv_bcast_forward(cd, d, x, w, bias, y);
     if (nb_conv_use_direct(cd, d, &c.g)) return nb_conv_direct_forward(cd, d, x, w, bias, y);
     if (nb_conv_use_implicit(cd, d, &c.g)) return nb_conv_forward_implicit(cd, d, x, w, bias, y);
     c.nb = c.g.pointwise ? c.g.PQ : block_cols(cd, c.g.L, c.g.PQ);

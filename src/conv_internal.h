@@ -139,6 +139,12 @@ int nb_conv_direct_backward_filter(const nb_conv_desc *cd, const nb_conv2d_desc 
                                    const nb_conv_geom *g, const float *x, const float *dy,
                                    float *dw, nb_status *st);
 
+/* The broadcast-orientation direct forward path (src/conv_bcast.c): whether
+   it takes this shape (one image's shape and the ISA), and the pass. */
+int nb_conv_use_bcast(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g);
+nb_status nb_conv_bcast_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,
+                                const float *w, const float *bias, float *y);
+
 /* The direct forward path for few-channel layers (src/conv_direct.c). */
 int nb_conv_use_direct(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_conv_geom *g);
 nb_status nb_conv_direct_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d, const float *x,

@@ -68,6 +68,7 @@ typedef double (*nb_conv_rowsum_fn)(int64_t n, const float *x);
 #include "ukernel_pwconv.h"   /* the pointwise tile (nb_pwconv_ukernel) */
 #include "ukernel_convdirect.h"   /* the few-channel direct tile (nb_conv_direct_ft) */
 #include "ukernel_convbdata.h"   /* the 3x3 stride-2 backward-data tile (nb_conv_bdata_s2_ft) */
+#include "ukernel_convbcast.h"   /* the broadcast-orientation direct tile (nb_conv_bcast_ft) */
 
 typedef struct {
     nb_conv_sgemm_fn sgemm;
@@ -86,6 +87,7 @@ typedef struct {
     nb_conv_direct_ft *direct;  /* optional: few-channel forward tile (conv_direct.c) */
     nb_conv_direct_bwf_ft *direct_bwf;  /* optional: its backward-filter tile (conv_direct_bwf.c) */
     nb_conv_bdata_s2_ukernel bdata_s2;  /* optional: 3x3 s2 p1 backward-data tile (conv_bwd_data_phase.c) */
+    nb_conv_bcast_ukernel bcast;  /* optional: broadcast-orientation direct forward tile (conv_bcast.c) */
     nb_conv_im2col_fn im2col;
     nb_conv_col2im_fn col2im;
     nb_conv_fill_fn fill;

@@ -256,5 +256,8 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     /* 3x3 stride-2 backward-data, broadcast orientation (conv_bwd_data_phase.c) */
     cfg->conv.bdata_s2 = (nb_conv_bdata_s2_ukernel){nb_f32_conv_bdata_s2_ukernel_16x14__avx512, 16, 14,
                                                     nb_f32_conv_bdata_s2_pack_16__avx512};
+    /* The broadcast-orientation direct forward tile (src/conv_bcast.c). */
+    cfg->conv.bcast = (nb_conv_bcast_ukernel){nb_f32_conv_bcast_ukernel_14x32__avx512,
+                                              nb_f32_conv_bcast_pad__avx512, 14, 32, 64};
     cfg->conv.im2col = nb_x32_im2col_ukernel__avx512;
 }
