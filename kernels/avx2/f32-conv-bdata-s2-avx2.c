@@ -21,7 +21,7 @@
 
 #include <immintrin.h>
 
-#include "ukernel_convbdata.h"
+#include "ukernel.h"
 
 #define MJ 6
 

@@ -19,7 +19,7 @@
 
 #include <immintrin.h>
 
-#include "ukernel_convbdata.h"
+#include "ukernel.h"
 
 #define MJ 14
 
