@@ -162,3 +162,15 @@ void nbt_expect_error(nb_status got, nb_status want, const char *fn, const char 
     const char *msg = nb_last_error();
     if (!strstr(msg, fn) || !strstr(msg, word)) fail_msg("message \"%s\" lacks %s or %s", msg, fn, word);
 }
+
+float *nbt_alloc_floats(int64_t n) {
+    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+    assert_non_null(p);
+    return p;
+}
+
+float *nbt_nan_floats(int64_t n) {
+    float *p = nbt_alloc_floats(n);
+    for (int64_t i = 0; i < n; i++) p[i] = NAN;
+    return p;
+}

@@ -32,6 +32,13 @@ void     nbt_fill_uniform_d(double *p, int64_t n, double lo, double hi);
    while they stay below 2^24, so results can be compared bit for bit. */
 void     nbt_fill_int(float *p, int64_t n, int r);
 
+/* ---- plain buffers ----
+ * n floats from malloc (at least one, so n == 0 is not NULL), asserted
+ * non-NULL; nbt_nan_floats fills them with NaN, so that an output a kernel
+ * leaves unwritten shows. Released with free(). */
+float *nbt_alloc_floats(int64_t n);
+float *nbt_nan_floats(int64_t n);
+
 /* ---- guarded memory ----
  * Returns a pointer to `bytes` usable bytes; with guard_before == 0 the
  * buffer ends exactly at a PROT_NONE page, otherwise it starts right after

@@ -48,18 +48,6 @@ static const nb_conv2d_desc shapes[] = {
 #define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 #define NRANDOM 24
 
-static float *alloc_f(int64_t n) {
-    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
-    assert_non_null(p);
-    return p;
-}
-
-static float *nan_filled(int64_t n) {
-    float *p = alloc_f(n);
-    for (int64_t i = 0; i < n; i++) p[i] = NAN;
-    return p;
-}
-
 /* The table's ISA: its ukernel config (the tile under test). */
 static const nb_conv_desc *conv_of(const struct nb_kernels *t) {
     for (int isa = NB_ISA_REF + 1; isa < NB_ISA_COUNT; isa++)
@@ -113,7 +101,7 @@ static void check_forward(const struct nb_kernels *t, const nb_conv2d_desc *d, i
                           int with_bias, int guard_before) {
     const int64_t nx = oc_numel_x(d), nw = oc_numel_w(d), ny = oc_numel_y(d);
     float *x = nbt_alloc_guarded((size_t)nx * sizeof(float), guard_before);
-    float *w = alloc_f(nw), *b = alloc_f(d->k), *y = nan_filled(ny), *ry = nan_filled(ny);
+    float *w = nbt_alloc_floats(nw), *b = nbt_alloc_floats(d->k), *y = nbt_nan_floats(ny), *ry = nbt_nan_floats(ny);
     if (int_data) {
         nbt_fill_int(x, nx, 3);
         nbt_fill_int(w, nw, 3);
@@ -193,8 +181,8 @@ static void thread_count_does_not_change_the_bits(void **state) {
         for (int i = 0; i < NSHAPES + 8; i++) {
             const nb_conv2d_desc d = shape_at(i);
             const int64_t nx = oc_numel_x(&d), nw = oc_numel_w(&d), ny = oc_numel_y(&d);
-            float *x = alloc_f(nx), *w = alloc_f(nw), *b = alloc_f(d.k);
-            float *one = nan_filled(ny), *y = nan_filled(ny);
+            float *x = nbt_alloc_floats(nx), *w = nbt_alloc_floats(nw), *b = nbt_alloc_floats(d.k);
+            float *one = nbt_nan_floats(ny), *y = nbt_nan_floats(ny);
             nbt_fill_uniform(x, nx, -1, 1);
             nbt_fill_uniform(w, nw, -1, 1);
             nbt_fill_uniform(b, d.k, -1, 1);
@@ -224,8 +212,8 @@ static void one_image_alone_gives_the_bits_it_gets_in_a_batch(void **state) {
             one.n = 1;
             const int64_t nx = oc_numel_x(&d), nw = oc_numel_w(&d), ny = oc_numel_y(&d);
             const int64_t ix = nx / d.n, iy = ny / d.n;
-            float *x = alloc_f(nx), *w = alloc_f(nw), *b = alloc_f(d.k);
-            float *y = nan_filled(ny), *y1 = nan_filled(iy);
+            float *x = nbt_alloc_floats(nx), *w = nbt_alloc_floats(nw), *b = nbt_alloc_floats(d.k);
+            float *y = nbt_nan_floats(ny), *y1 = nbt_nan_floats(iy);
             nbt_fill_uniform(x, nx, -1, 1);
             nbt_fill_uniform(w, nw, -1, 1);
             nbt_fill_uniform(b, d.k, -1, 1);
@@ -256,8 +244,8 @@ static void avx512_gives_the_avx2_bits(void **state) {
     for (int i = 0; i < NSHAPES + NRANDOM; i++) {
         const nb_conv2d_desc d = shape_at(i);
         const int64_t nx = oc_numel_x(&d), nw = oc_numel_w(&d), ny = oc_numel_y(&d);
-        float *x = alloc_f(nx), *w = alloc_f(nw), *b = alloc_f(d.k);
-        float *y2 = nan_filled(ny), *y5 = nan_filled(ny);
+        float *x = nbt_alloc_floats(nx), *w = nbt_alloc_floats(nw), *b = nbt_alloc_floats(d.k);
+        float *y2 = nbt_nan_floats(ny), *y5 = nbt_nan_floats(ny);
         nbt_fill_uniform(x, nx, -1, 1);
         nbt_fill_uniform(w, nw, -1, 1);
         nbt_fill_uniform(b, d.k, -1, 1);
@@ -285,8 +273,8 @@ static void nan_and_inf_propagate_as_in_the_reference(void **state) {
             const int64_t nx = oc_numel_x(&d), nw = oc_numel_w(&d), ny = oc_numel_y(&d);
             for (int where = 0; where < 2; where++)
                 for (int v = 0; v < 2; v++) {
-                    float *x = alloc_f(nx), *w = alloc_f(nw);
-                    float *y = nan_filled(ny), *ry = nan_filled(ny);
+                    float *x = nbt_alloc_floats(nx), *w = nbt_alloc_floats(nw);
+                    float *y = nbt_nan_floats(ny), *ry = nbt_nan_floats(ny);
                     nbt_fill_uniform(x, nx, -1, 1);
                     nbt_fill_uniform(w, nw, -1, 1);
                     if (where == 0) {

@@ -56,22 +56,10 @@ static const nb_conv2d_desc shapes[] = {
 };
 #define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 
-static float *alloc_f(int64_t n) {
-    float *p = malloc((size_t)n * sizeof(float));
-    assert_non_null(p);
-    return p;
-}
-
-static float *nan_filled(int64_t n) {
-    float *p = alloc_f(n);
-    for (int64_t i = 0; i < n; i++) p[i] = NAN;
-    return p;
-}
-
 /* dx of table t against the reference and the oracle. */
 static void check_phases(const struct nb_kernels *t, const nb_conv2d_desc *d, int int_data) {
     const int64_t nx = oc_numel_x(d), nw = oc_numel_w(d), ny = oc_numel_y(d);
-    float *w = alloc_f(nw), *dy = alloc_f(ny), *dx = nan_filled(nx), *rdx = nan_filled(nx);
+    float *w = nbt_alloc_floats(nw), *dy = nbt_alloc_floats(ny), *dx = nbt_nan_floats(nx), *rdx = nbt_nan_floats(nx);
     if (int_data) {
         nbt_fill_int(w, nw, 3);
         nbt_fill_int(dy, ny, 3);
@@ -126,7 +114,7 @@ static void thread_count_does_not_change_the_bits(void **state) {
         for (int i = 0; i < NSHAPES; i++) {
             const nb_conv2d_desc *d = &shapes[i];
             const int64_t nx = oc_numel_x(d), nw = oc_numel_w(d), ny = oc_numel_y(d);
-            float *w = alloc_f(nw), *dy = alloc_f(ny), *one = nan_filled(nx), *dx = nan_filled(nx);
+            float *w = nbt_alloc_floats(nw), *dy = nbt_alloc_floats(ny), *one = nbt_nan_floats(nx), *dx = nbt_nan_floats(nx);
             nbt_fill_uniform(w, nw, -1, 1);
             nbt_fill_uniform(dy, ny, -1, 1);
             nb_set_num_threads(1);
@@ -152,7 +140,7 @@ static void one_image_alone_gives_the_bits_it_gets_in_a_batch(void **state) {
             one.n = 1;
             const int64_t nx = oc_numel_x(&d), nw = oc_numel_w(&d), ny = oc_numel_y(&d);
             const int64_t ix = nx / d.n, iy = ny / d.n;
-            float *w = alloc_f(nw), *dy = alloc_f(ny), *dx = nan_filled(nx), *dx1 = nan_filled(ix);
+            float *w = nbt_alloc_floats(nw), *dy = nbt_alloc_floats(ny), *dx = nbt_nan_floats(nx), *dx1 = nbt_nan_floats(ix);
             nbt_fill_uniform(w, nw, -1, 1);
             nbt_fill_uniform(dy, ny, -1, 1);
             nb_set_num_threads((int)nbt_range(1, 3));
@@ -180,7 +168,7 @@ static void avx512_gives_the_avx2_bits(void **state) {
     for (int i = 0; i < NSHAPES; i++) {
         const nb_conv2d_desc *d = &shapes[i];
         const int64_t nx = oc_numel_x(d), nw = oc_numel_w(d), ny = oc_numel_y(d);
-        float *w = alloc_f(nw), *dy = alloc_f(ny), *d2 = nan_filled(nx), *d5 = nan_filled(nx);
+        float *w = nbt_alloc_floats(nw), *dy = nbt_alloc_floats(ny), *d2 = nbt_nan_floats(nx), *d5 = nbt_nan_floats(nx);
         nbt_fill_uniform(w, nw, -1, 1);
         nbt_fill_uniform(dy, ny, -1, 1);
         assert_int_equal(a2->sconv2d_backward_data(d, dy, w, d2), NB_OK);
@@ -210,7 +198,7 @@ static void nan_and_inf_propagate_as_in_the_reference(void **state) {
             const nb_conv2d_desc *d = &nshapes[i];
             const int64_t nx = oc_numel_x(d), nw = oc_numel_w(d), ny = oc_numel_y(d);
             for (int which = 0; which < 4; which++) {
-                float *w = alloc_f(nw), *dy = alloc_f(ny), *dx = nan_filled(nx), *rdx = nan_filled(nx);
+                float *w = nbt_alloc_floats(nw), *dy = nbt_alloc_floats(ny), *dx = nbt_nan_floats(nx), *rdx = nbt_nan_floats(nx);
                 nbt_fill_int(w, nw, 3);
                 nbt_fill_int(dy, ny, 3);
                 const int64_t cg = d->c / d->groups, RS = d->r * d->s, S = d->s;

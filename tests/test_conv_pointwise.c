@@ -71,12 +71,6 @@ static int simd_tables(const struct nb_kernels *out[NB_ISA_COUNT]) {
     return n;
 }
 
-static float *alloc_f(int64_t n) {
-    float *p = malloc((size_t)n * sizeof(float));
-    assert_non_null(p);
-    return p;
-}
-
 static double *to_double(const float *p, int64_t n) {
     double *d = malloc((size_t)n * sizeof(double));
     assert_non_null(d);
@@ -111,7 +105,7 @@ static void check(const char *what, const nb_conv2d_desc *d, int64_t n, const fl
 typedef struct { float *x, *w, *b, *dy; } inputs;
 
 static inputs make_inputs(const nb_conv2d_desc *d, int int_data) {
-    inputs in = {alloc_f(oc_numel_x(d)), alloc_f(oc_numel_w(d)), alloc_f(d->k), alloc_f(oc_numel_y(d))};
+    inputs in = {nbt_alloc_floats(oc_numel_x(d)), nbt_alloc_floats(oc_numel_w(d)), nbt_alloc_floats(d->k), nbt_alloc_floats(oc_numel_y(d))};
     if (int_data) {
         nbt_fill_int(in.x, oc_numel_x(d), 3); nbt_fill_int(in.w, oc_numel_w(d), 3);
         nbt_fill_int(in.b, d->k, 3); nbt_fill_int(in.dy, oc_numel_y(d), 3);
@@ -129,7 +123,7 @@ typedef struct { float *y, *dx; } outputs;
 
 static outputs run(const struct nb_kernels *t, const nb_conv2d_desc *d, const inputs *in,
                    const float *b) {
-    outputs o = {alloc_f(oc_numel_y(d)), alloc_f(oc_numel_x(d))};
+    outputs o = {nbt_alloc_floats(oc_numel_y(d)), nbt_alloc_floats(oc_numel_x(d))};
     fill_nan(o.y, oc_numel_y(d));
     fill_nan(o.dx, oc_numel_x(d));
     assert_int_equal(t->sconv2d_forward(d, in->x, in->w, b, o.y), NB_OK);

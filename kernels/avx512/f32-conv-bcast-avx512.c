@@ -20,6 +20,7 @@
 
 #include <immintrin.h>
 
+#include "transpose-avx512.h"
 #include "ukernel.h"
 
 #define MP 14
@@ -28,40 +29,6 @@
 #define SPAN_MAX 64     /* floats of a tile's row span (the pad copy's width) */
 
 static const float zeros[SPAN_MAX] __attribute__((aligned(64)));
-
-/* r[i] lane k -> r[k] lane i. */
-static inline __attribute__((always_inline)) void transpose16(__m512 r[16]) {
-    __m512 t[16];
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    /* r[4 i + j], 128-bit lane L: rows 4 i .. 4 i + 3 of column 4 L + j. */
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; i++) {
-        const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
-        const __m512d c = _mm512_castps_pd(t[4 * i + 2]), e = _mm512_castps_pd(t[4 * i + 3]);
-        r[4 * i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, e));
-        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, e));
-    }
-    __m512 o[16];
-#pragma GCC unroll 4
-    for (int j = 0; j < 4; j++) {
-        const __m512 u0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44);
-        const __m512 u1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);
-        const __m512 v0 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44);
-        const __m512 v1 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
-        o[j] = _mm512_shuffle_f32x4(u0, v0, 0x88);
-        o[4 + j] = _mm512_shuffle_f32x4(u0, v0, 0xDD);
-        o[8 + j] = _mm512_shuffle_f32x4(u1, v1, 0x88);
-        o[12 + j] = _mm512_shuffle_f32x4(u1, v1, 0xDD);
-    }
-#pragma GCC unroll 16
-    for (int i = 0; i < 16; i++) r[i] = o[i];
-}
 
 static inline __attribute__((always_inline)) void tile(const int SW, size_t kn, size_t mp,
                                                        size_t rows, size_t S,
@@ -123,7 +90,7 @@ static inline __attribute__((always_inline)) void tile(const int SW, size_t kn, 
         __m512 r[16];
 #pragma GCC unroll 16
         for (int i = 0; i < 16; i++) r[i] = i < MP ? acc[i][v] : _mm512_setzero_ps();
-        transpose16(r);
+        nb_avx512_transpose16x16(r);
         for (int k = 0; k < 16 && (size_t)(16 * v + k) < kn; k++) {
             const size_t kk = (size_t)(16 * v + k);
             const __m512 o = bias ? _mm512_add_ps(r[k], _mm512_set1_ps(bias[kk])) : r[k];

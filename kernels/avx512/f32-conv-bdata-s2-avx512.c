@@ -19,6 +19,7 @@
 
 #include <immintrin.h>
 
+#include "transpose-avx512.h"
 #include "ukernel.h"
 
 #define MJ 14
@@ -47,37 +48,6 @@ static inline __attribute__((always_inline)) void tap_row(const float *d, const 
     }
 }
 
-/* r[i] lane j -> r[j] lane i. */
-static inline __attribute__((always_inline)) void transpose16(__m512 *r) {
-    __m512 t[16], u[16];
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; i++) {
-        const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
-        const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
-        u[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-        u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-    }
-    /* u[4 i + c], 128-bit lane L: column 4 L + c of rows 4 i .. 4 i + 3 */
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; c++) {
-        const __m512 p = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);
-        const __m512 q = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
-        const __m512 p2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
-        const __m512 q2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
-        r[c] = _mm512_shuffle_f32x4(p, p2, 0x88);
-        r[8 + c] = _mm512_shuffle_f32x4(p, p2, 0xDD);
-        r[4 + c] = _mm512_shuffle_f32x4(q, q2, 0x88);
-        r[12 + c] = _mm512_shuffle_f32x4(q, q2, 0xDD);
-    }
-}
-
 static inline __attribute__((always_inline)) void tile(const int NR, size_t kn, const float *const *dyr,
                                                        ptrdiff_t dyk, const float *const *wr,
                                                        ptrdiff_t wk, size_t nj, size_t ne, float *dx,
@@ -100,8 +70,8 @@ static inline __attribute__((always_inline)) void tile(const int NR, size_t kn, 
         lo[i] = acc[i];
         hi[i] = i + 16 < 2 * MJ ? acc[i + 16] : _mm512_setzero_ps();
     }
-    transpose16(lo);
-    transpose16(hi);
+    nb_avx512_transpose16x16(lo);
+    nb_avx512_transpose16x16(hi);
     const __mmask16 mlo = (__mmask16)(ncol >= 16 ? 0xFFFF : (1u << ncol) - 1);
     const __mmask16 mhi = (__mmask16)(ncol <= 16 ? 0 : (1u << (ncol - 16)) - 1);
 #pragma GCC unroll 16
@@ -159,7 +129,7 @@ void nb_f32_conv_bdata_s2_pack_16__avx512(size_t nc, const float *src, float *ds
 #pragma GCC unroll 16
     for (int c = 0; c < 16; c++)
         r[c] = (size_t)c < nc ? _mm512_maskz_loadu_ps((__mmask16)0x1FF, src + 9 * c) : _mm512_setzero_ps();
-    transpose16(r);
+    nb_avx512_transpose16x16(r);
 #pragma GCC unroll 9
     for (int t = 0; t < 9; t++) _mm512_storeu_ps(dst + 16 * t, r[t]);
 }
