@@ -71,11 +71,13 @@ static inline __attribute__((always_inline)) void tile(const int SW, size_t kn, 
                slot beside the 28 FMAs; the embedded one only the load). */
 #pragma GCC unroll 14
             for (int i = 0; i < MP; i++)
-                __asm__("vfmadd231ps %c[off](%[b])%{1to16%}, %[w0], %[a0]\n\t"
-                        "vfmadd231ps %c[off](%[b])%{1to16%}, %[w1], %[a1]"
+                /* The value as an "m" operand (not base + an "i" offset,
+                   which is no constant at -O0): at -O2 GCC still writes
+                   it as base + displacement. */
+                __asm__("vfmadd231ps %[x]%{1to16%}, %[w0], %[a0]\n\t"
+                        "vfmadd231ps %[x]%{1to16%}, %[w1], %[a1]"
                         : [a0] "+v"(acc[i][0]), [a1] "+v"(acc[i][1])
-                        : [w0] "v"(w[0]), [w1] "v"(w[1]), [b] "r"(b), [off] "i"(4 * i * SW),
-                          "m"(*(const float(*)[SPAN_MAX])b));
+                        : [w0] "v"(w[0]), [w1] "v"(w[1]), [x] "m"(b[i * SW]));
             wp += NF;
             b += dw;
         }
