@@ -79,7 +79,31 @@
  * The 8x48 tile alone over an L1-resident, contiguous block (K = 128, one
  * row tile) runs at 175-178 GFLOP/s with its prefetches (76 % of the 233
  * peak), a copy of its loop without them at 186-191; the layers at 60-66 %,
- * oneDNN in its blocked layouts at 68-77 %. */
+ * oneDNN in its blocked layouts at 68-77 %.
+ * Session 16 (Zen 4, AVX-512, 1 thread; /tmp/ab.sh 3 rounds, one binary,
+ * the variants by environment knobs since removed; median CPU time):
+ * main against the peers, ms: forward c256->k64 0.95 (oneDNN 0.96,
+ * XNNPACK 0.94), c64->k256 1.03 (0.98 / 0.95), c32->k16 0.129 (0.128 /
+ * 0.124); backward-data c256->k64 0.97 (0.92), c64->k256 0.95 (0.93),
+ * c32->k16 0.141 (0.127, the one gap clearly beyond the noise). Tried
+ * and not kept:
+ *   - the whole image one span (row tiles outer, each over every pixel
+ *     tile, the block from L2 and every row tile prefetching; 8 output
+ *     row streams at a time instead of 8 x 32 short ones): forward
+ *     c64->k256 / c24->k144 / c32->k16 0.995 / 0.953 / 1.056 of main,
+ *     backward-data c256->k64 1.137, c144->k24 0.965, c32->k16 1.029;
+ *     without the prefetch in every row tile 1.45x slower (c256->k64);
+ *     a span of 256 KiB instead: 0.88-1.06, no pattern;
+ *   - streamed stores from 200 K output floats (n1 rows, output 0.8-3.2
+ *     MB, beyond L2): backward-data c32->k16 1.17x slower (the stores
+ *     then go to DRAM; the output stays in L3 across calls otherwise),
+ *     c256->k64 / c64->k256 within noise;
+ *   - PW_SPAN_BYTES 12 / 16 KiB on AVX-512 (the K = 16 span of 8 tiles
+ *     with its 12 KiB of output is more than L1): forward c24->k144
+ *     0.93 of 24 KiB, but backward-data c32->k16 1.09 / 1.13 slower.
+ *   Judge these rows on 3+ rounds: the same binary's rows moved 5-8 %
+ *   between rounds, and the tiles' code placement 12-19 % (see
+ *   kernels/avx512/f32-pwconv-avx512.c). */
 #include <stdint.h>
 
 #include "conv_internal.h"

@@ -44,6 +44,18 @@
  * The last vector of a tile is masked (n not a multiple of 16): nothing
  * outside the m x n tile of y is read or written, nothing outside the k x n
  * block of x is loaded.
+ *
+ * Placement: the entry points and the spread tiles start on a 64-byte
+ * boundary (aligned(64)), so that their loops sit at the same offsets in
+ * the instruction cache lines whatever code the linker puts before them.
+ * Session 16 (Zen 4, 1 thread): an unrelated edit of src/conv_pointwise.c
+ * moved these functions by 16 bytes (entry at 16 mod 64 instead of 0) and
+ * the unchanged tiles ran 12-19 % slower on some rows (/tmp/ab.sh, 3 rounds,
+ * median CPU time, ms: forward n1 c64->k256 1.063 -> 1.204, backward-data
+ * n1 c256->k64 1.045 -> 1.175, c64->k256 0.993 -> 1.072); aligned, the
+ * same edit measured as main (0.93-1.08, within this VM's noise).
+ * Tried and not kept (session 16): align-loops=64 through the optimize
+ * attribute (GCC 12 left most loop tops where they were).
  */
 #include <stdint.h>
 
@@ -155,7 +167,7 @@ pw_run(const int nvmax, const int prefetch, size_t m, size_t n, size_t k, const 
 /* The tiles with a spread share (pf), apart from the entry points: their
    loops then keep their code and placement. */
 #define PW_SPREAD(NM, NV)                                                                          \
-    static __attribute__((noinline)) void pw_spread_##NM(                                         \
+    static __attribute__((noinline, aligned(64))) void pw_spread_##NM(                            \
         size_t m, size_t n, size_t k, const float *w, const float *x, ptrdiff_t ldx, float *y,     \
         ptrdiff_t ldy, const float *bias, int flags, float *xcopy, const nb_pw_prefetch *pf) {     \
         if (xcopy)                                                                                 \
@@ -169,10 +181,9 @@ PW_SPREAD(8x32, 2)
 /* The entry points: the spread share, the copying first row tile (which
    prefetches too), the prefetching tiles, the others. */
 #define PW_ENTRY(NM, NV)                                                                           \
-    void nb_f32_pwconv_ukernel_##NM##__avx512(size_t m, size_t n, size_t k, const float *w,        \
-                                              const float *x, ptrdiff_t ldx, float *y,             \
-                                              ptrdiff_t ldy, const float *bias, int flags,         \
-                                              float *xcopy, const nb_pw_prefetch *pf) {            \
+    __attribute__((aligned(64))) void nb_f32_pwconv_ukernel_##NM##__avx512(                       \
+        size_t m, size_t n, size_t k, const float *w, const float *x, ptrdiff_t ldx, float *y,     \
+        ptrdiff_t ldy, const float *bias, int flags, float *xcopy, const nb_pw_prefetch *pf) {     \
         if (pf)                                                                                    \
             pw_spread_##NM(m, n, k, w, x, ldx, y, ldy, bias, flags, xcopy, pf);                    \
         else if (xcopy)                                                                            \
