@@ -36,10 +36,23 @@
  * choice of this path depends on the shape only (the same on AVX2 and
  * AVX-512, whose KC and FMA chains agree).
  *
+ * The in-place form (stride 2, inplace_applies; session 16): no phase
+ * planes are copied. The ISA's strided-rows tile (nb_conv_desc.bwf_rows)
+ * reads A straight from the image at a column step of 2, and each KC block
+ * [j0, j0 + KC) of the padded-row numbering is cut into row segments: one
+ * output row's real pixels (q < Q) whose tap lies inside the image. The
+ * pixels and taps it leaves out are those whose products are exact zeros
+ * in the planes (finite x), so the bits are the same; dy is packed for the
+ * real pixels only (pack_dy_real). Stride-2 c128 56x56 k128, 1 thread:
+ * AVX-512 2.55 -> 2.35 ms, AVX2 3.15 -> 2.48 (oneDNN 2.23 / ~2.5 in the
+ * same window). The tile is then 90 % of the time, ~10 % slower a pixel
+ * than on the planes: one channel panel's rows of a KC block span ~41 KB
+ * at stride 2, more than L1d. Not kept: the planes with the row segments
+ * (padding pixels skipped, planes still copied): no faster than the planes.
+ *
  * Threads: members take filter panels (each packing only its own dy rows) and, where those do not split evenly, rows (copying only
  * their channels); the team meets only once, before dw = dwT^T.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "conv_bwd_filter.h"
@@ -85,7 +98,7 @@ typedef struct {
     int64_t xp_floats, bp_floats, work_floats;
     int64_t xcs;            /* channels from one phase plane to the next in xp (stride 2) */
     int64_t cpc, bp_block;  /* channel panels a chunk (0: the whole share at once); floats a KC block's B panels */
-    int inplace;            /* the strided-rows tile reads x in place (no planes; see rows_inplace) */
+    int inplace;            /* the strided-rows tile reads x in place (no planes; see the top) */
     int bad;                /* a non-finite dw element seen (atomic) */
 } rows_ctx;
 
@@ -268,20 +281,6 @@ static int64_t tap_segments(const rows_ctx *c, int64_t oh, int64_t ow, int64_t j
                             int64_t *seg) {
     const nb_conv2d_desc *d = c->d;
     const int64_t Wp = c->Wp, Q = c->g.Q, st = c->sh, NR = c->gd->nr, r0 = real_before(c, j0);
-    if (c->inplace == 2) {
-        /* planes: every real pixel, A at the tap's plane offset p Wp + q */
-        int64_t ns = 0;
-        for (int64_t p = j0 / Wp; p * Wp < j0 + kcb; p++) {
-            const int64_t qa = j0 - p * Wp > 0 ? j0 - p * Wp : 0;
-            const int64_t qb = j0 + kcb - p * Wp < Q ? j0 + kcb - p * Wp : Q;
-            if (qb <= qa) continue;
-            seg[3 * ns] = p * Wp + qa;
-            seg[3 * ns + 1] = (real_before(c, p * Wp + qa) - r0) * NR;
-            seg[3 * ns + 2] = qb - qa;
-            ns++;
-        }
-        return ns;
-    }
     /* columns q with 0 <= q st + ow - pw < W */
     const int64_t qlo = d->pad_w - ow > 0 ? (d->pad_w - ow + st - 1) / st : 0;
     const int64_t qhi0 = (d->w - 1 + d->pad_w - ow) / st + 1, qhi = qhi0 < Q ? qhi0 : Q;
@@ -365,11 +364,8 @@ static void block_units(const rows_ctx *c, int64_t gi, const rows_share *sh, int
             const int64_t ns = tap_segments(c, oh, ow, j0, kcb, seg);
             const int64_t nr = real_before(c, j0 + kcb) - real_before(c, j0);
             float *cc = dwt + (ch * c->RS + tap) * kg;
-            const int64_t phase = oh % st * st + ow % st;
-            const float *a = c->inplace == 2
-                                 ? xp + (phase * c->xcs + ch - c_lo) * c->plane + oh / st * c->Wp + ow / st
-                                 : xp + (ch - c_lo) * d->h * d->w;
-            const int64_t lda = c->inplace == 2 ? c->plane : d->h * d->w, astep = c->inplace == 2 ? 1 : st;
+            const float *a = xp + (ch - c_lo) * d->h * d->w;
+            const int64_t lda = d->h * d->w, astep = st;
             for (int64_t k0 = sh->k0; k0 < sh->k1; k0 += NR)
                 c->cd->bwf_rows.fn((size_t)m, (size_t)(sh->k1 - k0 < NR ? sh->k1 - k0 : NR), (size_t)ns, seg,
                                    a, lda, astep, bp + (k0 - sh->k0) * nr, cc + k0, c->RS * kg, beta);
@@ -427,7 +423,7 @@ static void rows_member(void *p, int tid, int nt) {
         const int64_t c_lo = sh.u0 / c->RS * MR, c_hi = ((sh.u1 - 1) / c->RS + 1) * MR;
         for (int64_t n = 0; n < c->d->n; n++) {
             const float *dyk = c->dy + (n * c->d->k + gi * g->kg + sh.k0) * g->PQ;
-            if (c->inplace == 1) {
+            if (c->inplace) {
                 const float *xg = c->x + (n * c->d->c + gi * g->cg) * g->HW;
                 for (int64_t j0 = 0; j0 < c->Ke; j0 += kc) {
                     const int64_t kcb = kc < c->Ke - j0 ? kc : c->Ke - j0;
@@ -444,9 +440,8 @@ static void rows_member(void *p, int tid, int nt) {
                    image first (in L2 too). Every dwT element still gets
                    the image's KC blocks in order: the same bits. */
                 for (int64_t j0 = 0, b = 0; j0 < c->Ke; j0 += kc, b++)
-                    (c->inplace ? pack_dy_real : pack_dy_block)(c, dyk, sh.k1 - sh.k0, j0,
-                                                                kc < c->Ke - j0 ? kc : c->Ke - j0,
-                                                                bp + b * c->bp_block);
+                    pack_dy_block(c, dyk, sh.k1 - sh.k0, j0, kc < c->Ke - j0 ? kc : c->Ke - j0,
+                                  bp + b * c->bp_block);
                 for (int64_t cp0 = sh.u0 / c->RS; cp0 * c->RS < sh.u1; cp0 += c->cpc) {
                     rows_share ck = sh;
                     ck.u0 = cp0 * c->RS > sh.u0 ? cp0 * c->RS : sh.u0;
@@ -465,7 +460,7 @@ static void rows_member(void *p, int tid, int nt) {
             else phase_channels(c, n, gi, c_lo, c1, xp);
             for (int64_t j0 = 0; j0 < c->Ke; j0 += kc) {
                 const int64_t kcb = kc < c->Ke - j0 ? kc : c->Ke - j0;
-                (c->inplace ? pack_dy_real : pack_dy_block)(c, dyk, sh.k1 - sh.k0, j0, kcb, bp);
+                pack_dy_block(c, dyk, sh.k1 - sh.k0, j0, kcb, bp);
                 block_units(c, gi, &sh, c_lo, xp, bp, j0, kcb, n == 0 && j0 == 0 ? 0.0f : 1.0f, ap);
             }
         }
@@ -531,12 +526,8 @@ nb_status nb_conv_bwd_filter_rows(const nb_conv_desc *cd, const nb_conv2d_desc *
         else c.xcs = c.cpc * gd->mr;
     }
     c.inplace = inplace_applies(cd, d, g);
-    {
-        const char *e = getenv("NB_BWF_INPLACE");
-        if (e && c.inplace) c.inplace = atoi(e);
-    }
-    if (c.inplace == 1) c.cpc = 0;
-    c.xp_floats = c.inplace == 1 ? 0 : round16(c.plane * c.xcs * c.sh * c.sh);
+    if (c.inplace) c.cpc = 0;
+    c.xp_floats = c.inplace ? 0 : round16(c.plane * c.xcs * c.sh * c.sh);
     c.bp_floats = c.cpc ? nblk * c.bp_block : c.bp_block;
     int64_t ap_floats = gd->mr * gd->kc + NB_GEMM_PACK_SLACK;
     if (c.inplace && ap_floats < 6 * (gd->kc + 2)) ap_floats = 6 * (gd->kc + 2);   /* the int64 segments */
