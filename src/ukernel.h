@@ -120,11 +120,32 @@ typedef struct {
        second such tile of another width (the path takes whichever of the
        two leaves fewer lanes empty). */
     struct nb_bwf_narrow_tile { nb_gemm_ukernel_adirect_fn fn; int mr, nr; nb_gemm_pack_b_fn pack_b; } bwf_narrow, bwf_narrow_alt;
+    /* Optional: backward-filter's strided-rows tile (src/conv_bwd_filter_rows.c,
+       stride 2): the sgemm_desc tile (its mr x nr, B packed by its pack_b)
+       with A read in place from the image at a column step of astep floats
+       and its k range cut into row segments: segment i runs seg[3 i + 2]
+       pixels from A offset seg[3 i] (floats from a) and B offset
+       seg[3 i + 1] (floats from b), in order, one FMA chain from +0 an
+       element, then the SGEMM's epilogue with alpha 1 (beta 0: C = acc,
+       else C + acc). Rows r >= m are never read. fn NULL: none. */
+    struct nb_bwf_rows_tile {
+        void (*fn)(size_t m, size_t n, size_t nseg, const int64_t *seg, const float *a, ptrdiff_t lda,
+                   ptrdiff_t astep, const float *b, float *c, ptrdiff_t ldc, float beta);
+        int mr, nr;
+    } bwf_rows;
     /* The copy family's 2-D transpose (nb_copy_ukernels), set by dispatch;
        NULL: backward-filter runs its untransposed GEMM (conv_driver.c). */
     void (*transpose32)(int64_t m, int64_t n, const void *src, int64_t lds, void *dst, int64_t ldd,
                         int nontemporal);
 } nb_conv_desc;
+
+/* The strided-rows backward-filter tiles (nb_conv_desc.bwf_rows). */
+void nb_f32_conv_bwf_rows_ukernel_14x32__avx512(size_t m, size_t n, size_t nseg, const int64_t *seg,
+                                                const float *a, ptrdiff_t lda, ptrdiff_t astep,
+                                                const float *b, float *c, ptrdiff_t ldc, float beta);
+void nb_f32_conv_bwf_rows_ukernel_6x16__avx2(size_t m, size_t n, size_t nseg, const int64_t *seg,
+                                             const float *a, ptrdiff_t lda, ptrdiff_t astep,
+                                             const float *b, float *c, ptrdiff_t ldc, float beta);
 
 /* ---- the row walk every ISA's im2col / col2im shares (plain C) ---- */
 

@@ -87,6 +87,8 @@ static void backward_filter_gives_the_bits_of_one_gemm_per_image(void **state) {
         {3, 16, 40, 37, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* padded rows, stride 2: odd width */
         {6, 32, 30, 28, 34, 5, 4, 2, 2, 0, 2, 2, 1, 2},   /* stride 2: dilation, groups, no row padding */
         {2, 32, 40, 40, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1},   /* padded rows, stride 2: chunks of channel panels */
+        {1, 16, 80, 80, 40, 3, 3, 2, 2, 2, 2, 2, 2, 1},   /* stride 2 in place: dilation, 5 KC blocks */
+        {3, 32, 30, 33, 36, 3, 3, 2, 2, 1, 1, 1, 1, 2},   /* stride 2 in place: groups, a narrow filter edge */
         {3, 16, 33, 35, 24, 3, 3, 2, 2, 2, 0, 1, 1, 1},   /* stride 2: no column padding, odd width */
         {3, 18, 30, 31, 32, 5, 5, 2, 2, 1, 3, 1, 1, 1},   /* stride 2: column padding 3, a 4-channel panel */
         {1, 32, 36, 36, 24, 3, 2, 1, 1, 1, 1, 1, 1, 1},   /* padded rows, stride 1: chunks */
@@ -146,6 +148,32 @@ static void padded_rows_nan_and_inf_reach_what_they_reach_in_the_reference(void 
             const float v = k == 0 ? NAN : k == 1 ? INFINITY : -INFINITY;
             if (k < 3) in.x[(1 * 16 + 5) * 14 * 40 + 6 * 40 + 39] = v;   /* image 1, channel 5, row 6 */
             else in.dy[nbt_range(0, ny - 1)] = INFINITY;
+            float *got = backward_filter(t, &d, in), *want = backward_filter(&nb_kernels_ref, &d, in);
+            for (int64_t i = 0; i < nw; i++)
+                if (isnan(got[i]) != isnan(want[i]) || (!isnan(got[i]) && got[i] != want[i] && (isinf(got[i]) || isinf(want[i]))))
+                    fail_msg("%s case %d: dw[%lld] = %g, reference %g", nb_isa_name(t->isa), k,
+                             (long long)i, (double)got[i], (double)want[i]);
+            free(got); free(want); free_inputs(in);
+        }
+    }
+    if (!ran_) skip();
+}
+
+/* Stride 2, where the strided-rows tile (nb_conv_desc.bwf_rows) reads x in
+   place and leaves out the taps in the zero padding: Inf and NaN in dy at
+   the corner pixels (whose padded taps the reference multiplies by them:
+   NaN there) and in x's border reach what they reach in the reference. */
+static void stride2_rows_nan_and_inf_reach_what_they_reach_in_the_reference(void **state) {
+    (void)state;
+    //                       n   c   h   w   k  r  s sh sw ph pw dh dw g
+    const nb_conv2d_desc d = {6, 16, 20, 23, 40, 3, 3, 2, 2, 1, 1, 1, 1, 1};   /* Ke 129: 6 images reach the rows path */
+    const int64_t nw = oc_numel_w(&d), P = 10, Q = 12, HW = 20 * 23;
+    FOR_EACH_SIMD_TABLE(t) {
+        for (int k = 0; k < 6; k++) {
+            conv_inputs in = make_inputs(&d);
+            const float v = k % 3 == 0 ? NAN : k % 3 == 1 ? INFINITY : -INFINITY;
+            if (k < 3) in.dy[7 * P * Q + (k == 2 ? P * Q - 1 : 0)] = v;   /* filter 7, pixel (0, 0) or the last */
+            else in.x[5 * HW + (k == 5 ? HW - 1 : 22)] = v;               /* channel 5, the last column */
             float *got = backward_filter(t, &d, in), *want = backward_filter(&nb_kernels_ref, &d, in);
             for (int64_t i = 0; i < nw; i++)
                 if (isnan(got[i]) != isnan(want[i]) || (!isnan(got[i]) && got[i] != want[i] && (isinf(got[i]) || isinf(want[i]))))
@@ -311,6 +339,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(backward_filter_gives_the_bits_of_one_gemm_per_image),
         cmocka_unit_test(padded_rows_nan_and_inf_reach_what_they_reach_in_the_reference),
+        cmocka_unit_test(stride2_rows_nan_and_inf_reach_what_they_reach_in_the_reference),
         cmocka_unit_test(thread_count_does_not_change_the_bits),
         cmocka_unit_test(dbias_is_the_sum_of_dy_over_images_and_pixels),
         cmocka_unit_test(dbias_has_the_bits_of_the_isas_row_sums),

@@ -162,6 +162,10 @@ void nb_avx2_config(nb_ukernel_config *cfg) {
     cfg->conv.bwf_narrow.mr = 4;
     cfg->conv.bwf_narrow.nr = 24;
     cfg->conv.bwf_narrow.pack_b = NULL;   /* no 24-wide packer: the transpose packs */
+    /* backward-filter, stride 2: x read in place by the 6x16 tile (conv_bwd_filter_rows.c) */
+    cfg->conv.bwf_rows.fn = nb_f32_conv_bwf_rows_ukernel_6x16__avx2;
+    cfg->conv.bwf_rows.mr = 6;
+    cfg->conv.bwf_rows.nr = 16;
     cfg->reduce = (nb_sreduce_ukernels){
         .rsum    = nb_f32_rsum_ukernel__avx2_u32,
         .rmax    = nb_f32_rmax_ukernel__avx2_u32,

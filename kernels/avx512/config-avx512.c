@@ -253,6 +253,10 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
     cfg->conv.pack_b_im2col_wide = nb_f32_packb_im2col_ukernel_32__avx512;
     cfg->conv.direct = nb_f32_conv_direct_ukernel_8x48__avx512;
     cfg->conv.direct_bwf = nb_f32_conv_direct_bwf_ukernel_7x64__avx512;
+    /* backward-filter, stride 2: x read in place by the 14x32 tile (conv_bwd_filter_rows.c) */
+    cfg->conv.bwf_rows.fn = nb_f32_conv_bwf_rows_ukernel_14x32__avx512;
+    cfg->conv.bwf_rows.mr = 14;
+    cfg->conv.bwf_rows.nr = 32;
     /* 3x3 stride-2 backward-data, broadcast orientation (conv_bwd_data_phase.c) */
     cfg->conv.bdata_s2 = (nb_conv_bdata_s2_ukernel){nb_f32_conv_bdata_s2_ukernel_16x14__avx512, 16, 14,
                                                     nb_f32_conv_bdata_s2_pack_16__avx512};
