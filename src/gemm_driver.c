@@ -147,15 +147,13 @@ static void compute_block(const gemm_ctx *x, float *abuf, int64_t r0, int64_t r1
                 nb_gemm_macro_kernel(d, mc, n, kc, abuf, bpan, c, x->ldc, x->alpha, beta);
             continue;
         }
-        /* A read in place: the same loops with the A-direct tile; with
-           x->rows_outer (a B micro-panel larger than L1d) row panels
-           outer, so each A micro-panel is read from memory once and from
-           L1 for the other column panels. Order never changes a bit. */
-        const int64_t no = x->rows_outer ? mc : n, ni = x->rows_outer ? n : mc;
-        const int64_t so = x->rows_outer ? mr : nr, si = x->rows_outer ? nr : mr;
-        for (int64_t o = 0; o < no; o += so)
-            for (int64_t q = 0; q < ni; q += si) {
-                const int64_t ir = x->rows_outer ? o : q, jr = x->rows_outer ? q : o;
+        /* A read in place: the same loops with the A-direct tile. Tried
+           (session 16, Zen 4): row panels outer here too where the B
+           micro-panel outgrows L1d (each A micro-panel from L1 for the
+           other column panel): 3136x64x576 1.024x slower, 256^3 and
+           128x256x784_bt 1.00x (/tmp/ab.sh, 5 rounds). Not kept. */
+        for (int64_t jr = 0; jr < n; jr += nr)
+            for (int64_t ir = 0; ir < mc; ir += mr)
                 if (fill && ic == r0 && ir == 0)
                     d->ukernel_packb((size_t)min64(mr, mc), (size_t)min64(nr, n - jr), (size_t)kc,
                                      a_at(x, ic, pc), (ptrdiff_t)x->lda, b_at(x, pc, jc + j0 + jr),
@@ -166,7 +164,6 @@ static void compute_block(const gemm_ctx *x, float *abuf, int64_t r0, int64_t r1
                                        (size_t)kc, a_at(x, ic + ir, pc), (ptrdiff_t)x->lda,
                                        bpan + jr * kc, c + ir * x->ldc + jr, (ptrdiff_t)x->ldc,
                                        x->alpha, beta);
-            }
     }
 }
 
