@@ -147,7 +147,11 @@ static void compute_block(const gemm_ctx *x, float *abuf, int64_t r0, int64_t r1
                 nb_gemm_macro_kernel(d, mc, n, kc, abuf, bpan, c, x->ldc, x->alpha, beta);
             continue;
         }
-        /* A read in place: the same loops with the A-direct tile. */
+        /* A read in place: the same loops with the A-direct tile. Tried
+           (session 16, Zen 4): row panels outer here too where the B
+           micro-panel outgrows L1d (each A micro-panel from L1 for the
+           other column panel): 3136x64x576 1.024x slower, 256^3 and
+           128x256x784_bt 1.00x (/tmp/ab.sh, 5 rounds). Not kept. */
         for (int64_t jr = 0; jr < n; jr += nr)
             for (int64_t ir = 0; ir < mc; ir += mr)
                 if (fill && ic == r0 && ir == 0)

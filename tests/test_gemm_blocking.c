@@ -157,6 +157,49 @@ static void simd_sgemm_bits_with_b_packed_by_its_first_tile(void **state) {
     }
 }
 
+/* A read in place (ukernel_adirect: N up to the A-in-place limit, A not
+   transposed): either loop order (row panels outer with a 1 KiB L1d),
+   B transposed (packed first) or not (packed by its first tile), one and
+   3 threads, several MC blocks and KC blocks: the emulated FMA order. */
+static void simd_sgemm_bits_with_a_in_place_do_not_depend_on_the_l1d_size(void **state) {
+    (void)state;
+    FOR_EACH_SIMD_TABLE(t) {
+        const nb_gemm_desc d0 = blocking(t->isa);
+        if (!d0.ukernel_adirect) continue;
+        const int64_t nmax = d0.adirect_sgemm_max_n > d0.adirect_max_n ? d0.adirect_sgemm_max_n
+                                                                         : d0.adirect_max_n;
+        for (int r = 0; r < 8; r++) {
+            gcase c = make_case(d0.rows_max_m + 1 + nbt_range(0, 4 * d0.mr), nbt_range(d0.nr + 1, nmax),
+                                r % 2 ? nbt_range(1, d0.kc) : nbt_range(d0.kc + 1, 2 * d0.kc + 7));
+            c.ta = 0;
+            c.tb = r % 4 < 2;
+            c.lda = c.K + nbt_range(0, 1) * nbt_range(1, 9);
+            c.ldb = (c.tb ? c.K : c.N) + nbt_range(0, 1) * nbt_range(1, 9);
+            bufs b = make_bufs(&c);
+            float *C0, *E;
+            start_and_emulated(&c, &b, d0.kc, &C0, &E);
+            for (int v = 0; v < 4; v++) {
+                nb_gemm_desc d = d0;
+                d.mc = v % 2 ? d0.mr : d0.mc;
+                d.direct_max_kn = 0;   /* never the nothing-packed path */
+                nb_set_num_threads(v == 2 ? 3 : 1);
+                nb_cpu_caches_override(v < 2 ? 1024 : (int64_t)1 << 30, -1);
+                memcpy(b.C, C0, b.nc * sizeof(float));
+                assert_int_equal(nb_gemm_driver_run(&d, c.ta, c.tb, c.M, c.N, c.K, c.alpha, b.A, c.lda,
+                                                    b.B, c.ldb, c.beta, b.C, c.ldc), NB_OK);
+                char how[96];
+                snprintf(how, sizeof how, "A in place, MC %lld, %d threads, L1d %s", (long long)d.mc,
+                         v == 2 ? 3 : 1, v < 2 ? "1 KiB" : "1 GiB");
+                expect_emulated(&c, b.C, E, how);
+            }
+            nb_cpu_caches_override(-1, -1);
+            nb_set_num_threads(0);
+            free(C0); free(E);
+            free_bufs(b);
+        }
+    }
+}
+
 static void detected_cache_sizes_are_plausible(void **state) {
     (void)state;
     nb_cpu_caches_override(-1, -1);
@@ -176,6 +219,7 @@ int main(void) {
         cmocka_unit_test(simd_sgemm_bits_do_not_depend_on_the_l1d_size),
         cmocka_unit_test(simd_sgemm_bits_do_not_depend_on_mc_nc),
         cmocka_unit_test(simd_sgemm_bits_with_b_packed_by_its_first_tile),
+        cmocka_unit_test(simd_sgemm_bits_with_a_in_place_do_not_depend_on_the_l1d_size),
         cmocka_unit_test(detected_cache_sizes_are_plausible),
     };
     return nbt_run(tests);

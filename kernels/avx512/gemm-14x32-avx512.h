@@ -115,6 +115,16 @@ void nb_avx512_14x32_body(const int M, const int DIRECT, size_t n, size_t k, con
     }
     const __m512 valpha = _mm512_set1_ps(alpha), vbeta = _mm512_set1_ps(beta);
     const int mode = nb_avx512_epilogue_mode(alpha, beta);
+    /* Full-width tiles (all but a column edge) store unmasked
+       (nb_avx512_gemm_store_full: the same bits). */
+    if (n >= 32) {
+#pragma GCC unroll 14
+        for (int r = 0; r < M; r++) {
+            nb_avx512_gemm_store_full(mode, acc[r][0], valpha, vbeta, c + (ptrdiff_t)r * ldc);
+            nb_avx512_gemm_store_full(mode, acc[r][1], valpha, vbeta, c + (ptrdiff_t)r * ldc + 16);
+        }
+        return;
+    }
 #pragma GCC unroll 14
     for (int r = 0; r < M; r++) {
         nb_avx512_gemm_store(mode, acc[r][0], valpha, vbeta, kl, c + (ptrdiff_t)r * ldc);
