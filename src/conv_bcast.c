@@ -205,7 +205,9 @@ static nb_status bcast_task(const void *ctx, int64_t t, float *scratch) {
         int64_t col0 = q0 * d->stride_w - d->pad_w;
         const float *const *rp = row0;
         int64_t ldc = g->HW;
-        if (col0 < 0 || col0 + c->span > d->w) {
+        /* A first tile one column into the padding reads the image: the
+           tile takes that column's zero itself (pixel 0's first tap). */
+        if (col0 < -1 || col0 + c->span > d->w) {
             u->pad((size_t)g->cg, (size_t)R, row0, (ptrdiff_t)g->HW, (ptrdiff_t)col0,
                    (size_t)c->span, (size_t)d->w, pad, (size_t)c->ldp);
             rp = pad0;

@@ -63,7 +63,10 @@ static inline __attribute__((always_inline)) void tile(const int SW, size_t kn, 
         } else {
             b = row + (ptrdiff_t)c * ldc + col0;
         }
+        /* col0 -1: pixel 0's first tap is the padding (a zero, not read). */
+        const float *first = col0 < 0 ? zeros : b;
         for (size_t s = 0; s < S; s++) {
+            const float *p0 = s == 0 ? first : b;
             __m512 w[NV];
 #pragma GCC unroll 2
             for (int v = 0; v < NV; v++) w[v] = _mm512_loadu_ps(wp + 16 * v);
@@ -72,8 +75,12 @@ static inline __attribute__((always_inline)) void tile(const int SW, size_t kn, 
                vbroadcastss and feeds both FMAs, which ran the c128 layer
                1.07x slower on Zen 4 (the zmm broadcast takes an FP pipe
                slot beside the 28 FMAs; the embedded one only the load). */
-#pragma GCC unroll 14
-            for (int i = 0; i < MP; i++)
+            __asm__("vfmadd231ps %[x]%{1to16%}, %[w0], %[a0]\n\t"
+                    "vfmadd231ps %[x]%{1to16%}, %[w1], %[a1]"
+                    : [a0] "+v"(acc[0][0]), [a1] "+v"(acc[0][1])
+                    : [w0] "v"(w[0]), [w1] "v"(w[1]), [x] "m"(p0[0]));
+#pragma GCC unroll 13
+            for (int i = 1; i < MP; i++)
                 /* The value as an "m" operand (not base + an "i" offset,
                    which is no constant at -O0): at -O2 GCC still writes
                    it as base + displacement. */
@@ -110,7 +117,7 @@ void nb_f32_conv_bcast_ukernel_14x32__avx512(size_t kn, size_t mp, size_t C, siz
                                              ptrdiff_t ldy, const float *bias, const float *const *pf,
                                              ptrdiff_t pf_ldc, ptrdiff_t pf_off) {
     assert(kn >= 1 && kn <= NF && mp >= 1 && mp <= MP && S >= 1 && (sw == 1 || sw == 2));
-    assert((MP - 1) * sw + (S - 1) * dw + 1 <= SPAN_MAX);
+    assert((MP - 1) * sw + (S - 1) * dw + 1 <= SPAN_MAX && col0 >= -1);
     if (sw == 2)
         tile(2, kn, mp, C, R, S, row0, ldc, col0, dw, skip_null, wp, y, ldy, bias, pf,
                  pf_ldc, pf_off);
