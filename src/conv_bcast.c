@@ -40,7 +40,7 @@
  * flat); 2 threads (real time) 1.297 -> 1.16 ms.
  *
  * The 7x7 stride-2 stem (c3 224x224 k64 p3) on this tile, forced
- * (NABLA_CONV_BCAST=1; the selection runs before conv_direct.c's for
+ * (NABLA_CONV_PATH=bcast; the selection runs before conv_direct.c's for
  * that): 2.123 -> 2.276 ms against conv_direct.c's vector-over-pixels
  * kernel (oneDNN 2.082 -> 2.188 in the same runs): no better; 21 tap
  * rows a call leave the tile's start and transpose ~5 % of the call (a
@@ -74,8 +74,11 @@ typedef struct {
     int *nonfinite;         /* set (atomically) by a member whose share of wp is not finite */
 } bcast_ctx;
 
-/* NABLA_CONV_BCAST, read per call: 1 take this path wherever it is
-   possible (the tests), 0 never, unset: by shape. */
+/* NABLA_CONV_BCAST, read per call (the tests switch it): 1 take this
+   path wherever it is possible, 0 never, unset: NABLA_CONV_PATH (read
+   once: bcast forces this path, implicit / explicit the GEMM paths), else
+   by shape. An alias of NABLA_CONV_PATH=bcast kept for the tests, which
+   need a switch read per call. */
 static int bcast_env(void) {
     const char *e = getenv("NABLA_CONV_BCAST");
     if (!e || !*e) return -1;
@@ -96,6 +99,7 @@ int nb_conv_use_bcast(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_
     if (span > u->max_span) return 0;
     const int env = bcast_env();
     if (env >= 0) return env;
+    if (nb_conv_bcast_forced()) return 1;
     if (nb_conv_implicit_forced()) return 0;   /* NABLA_CONV_PATH forces the GEMM paths */
     /* Not the tile's MP / NF: every ISA with a tile must choose the same
        path (AVX-512 gives the AVX2 bits, tests/test_conv_simd.c). */
