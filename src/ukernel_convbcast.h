@@ -12,7 +12,7 @@
  * described by R pointers and a stride, not a table of C R pointers: the
  * driver built that table per task (1.7 % of the c128 layer's time).
  *
- * col0 >= -1. Every column of [col0, col0 + span) of a non-NULL row is
+ * col0 >= -lead_pad (0 or 1). Every column of [col0, col0 + span) of a non-NULL row is
  * read (all MP pixels, even past mp; span = (MP - 1) sw + (S - 1) dw + 1
  * <= max_span) but column -1: with col0 -1 the tile takes pixel 0's first
  * tap (the only one there) as a zero, multiplied, never read (a pad 1
@@ -56,6 +56,7 @@ typedef struct {
     nb_conv_bcast_ft *fn;   /* NULL: none */
     nb_conv_bcast_pad_ft *pad;
     int mp, nf, max_span;
+    int lead_pad;           /* 1: the tile takes col0 -1 (pixel 0's first tap a zero) */
 } nb_conv_bcast_ukernel;
 
 nb_conv_bcast_ft nb_f32_conv_bcast_ukernel_14x32__avx512;

@@ -57,16 +57,13 @@ static inline __attribute__((always_inline)) void tile(const int M, const int SW
         } else {
             b = row + (ptrdiff_t)c * ldc + col0;
         }
-        /* col0 -1: pixel 0's first tap is the padding (a zero, not read). */
-        const float *first = col0 < 0 ? zeros : b;
         for (size_t s = 0; s < S; s++) {
-            const float *p0 = s == 0 ? first : b;
             __m256 w[NV];
 #pragma GCC unroll 2
             for (int v = 0; v < NV; v++) w[v] = _mm256_loadu_ps(wp + 8 * v);
 #pragma GCC unroll 6
             for (int i = 0; i < M; i++) {
-                const __m256 a = _mm256_broadcast_ss(i == 0 ? p0 : b + i * SW);
+                const __m256 a = _mm256_broadcast_ss(b + i * SW);
 #pragma GCC unroll 2
                 for (int v = 0; v < NV; v++) acc[i][v] = _mm256_fmadd_ps(a, w[v], acc[i][v]);
             }
@@ -96,7 +93,12 @@ void nb_f32_conv_bcast_ukernel_6x16__avx2(size_t kn, size_t mp, size_t C, size_t
                                           ptrdiff_t ldy, const float *bias, const float *const *pf,
                                           ptrdiff_t pf_ldc, ptrdiff_t pf_off) {
     assert(kn >= 1 && kn <= NF && mp >= 1 && mp <= MP && S >= 1 && (sw == 1 || sw == 2));
-    assert((MP - 1) * sw + (S - 1) * dw + 1 <= SPAN_MAX && col0 >= -1);
+    /* col0 >= 0 (lead_pad 0): a first tile read from the image (col0 -1,
+       pixel 0's first tap a zero, as the AVX-512 tile does) ran the c128
+       layer slower here (Zen 4, noisy: 2.75 -> 3.05 ms): the tile's 13
+       columns from the image span two lines a row (768 lines, more than
+       L1 for the 8 filter blocks), the padded copy one. */
+    assert((MP - 1) * sw + (S - 1) * dw + 1 <= SPAN_MAX && col0 >= 0);
     /* A tail of at most 4 pixels (28-wide rows: 6, 6, 6, 6, 4) runs 4
        pixels' FMAs, not 6 (8 chains still cover the 2 FMA pipes' latency). */
     if (sw == 2) {
