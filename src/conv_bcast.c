@@ -40,7 +40,7 @@
  * flat); 2 threads (real time) 1.297 -> 1.16 ms.
  *
  * The 7x7 stride-2 stem (c3 224x224 k64 p3) on this tile, forced
- * (NABLA_CONV_BCAST=1; the selection runs before conv_direct.c's for
+ * (NABLA_CONV_PATH=bcast; the selection runs before conv_direct.c's for
  * that): 2.123 -> 2.276 ms against conv_direct.c's vector-over-pixels
  * kernel (oneDNN 2.082 -> 2.188 in the same runs): no better; 21 tap
  * rows a call leave the tile's start and transpose ~5 % of the call (a
@@ -64,7 +64,7 @@ typedef struct {
     int64_t nkb;            /* filter blocks of NF */
     int64_t span;           /* image columns a tile reads in one row */
     int64_t ldp;            /* floats of a padded row (span rounded up to 16) */
-    int64_t ptr_floats;     /* floats of a task's row table (rows pointers, rounded to 16) */
+    int64_t ptr_floats;     /* floats of a task's table of R row pointers (rounded to 16) */
     int64_t pad_floats;     /* floats of a task's padded rows (rounded to 16) */
     int64_t ntiles, lpr;    /* tiles of an output row; lines of an image row (at most) */
     int64_t tasks;
@@ -74,8 +74,11 @@ typedef struct {
     int *nonfinite;         /* set (atomically) by a member whose share of wp is not finite */
 } bcast_ctx;
 
-/* NABLA_CONV_BCAST, read per call: 1 take this path wherever it is
-   possible (the tests), 0 never, unset: by shape. */
+/* NABLA_CONV_BCAST, read per call (the tests switch it): 1 take this
+   path wherever it is possible, 0 never, unset: NABLA_CONV_PATH (read
+   once: bcast forces this path, implicit / explicit the GEMM paths), else
+   by shape. An alias of NABLA_CONV_PATH=bcast kept for the tests, which
+   need a switch read per call. */
 static int bcast_env(void) {
     const char *e = getenv("NABLA_CONV_BCAST");
     if (!e || !*e) return -1;
@@ -96,6 +99,7 @@ int nb_conv_use_bcast(const nb_conv_desc *cd, const nb_conv2d_desc *d, const nb_
     if (span > u->max_span) return 0;
     const int env = bcast_env();
     if (env >= 0) return env;
+    if (nb_conv_bcast_forced()) return 1;
     if (nb_conv_implicit_forced()) return 0;   /* NABLA_CONV_PATH forces the GEMM paths */
     /* Not the tile's MP / NF: every ISA with a tile must choose the same
        path (AVX-512 gives the AVX2 bits, tests/test_conv_simd.c). */
@@ -158,66 +162,72 @@ static void pack_filters(const void *ctx, int tid, int nt) {
     if (bad >> 31) __atomic_store_n(c->nonfinite, 1, __ATOMIC_RELAXED);
 }
 
-/* A task: output row p of image n. Its scratch: the row table (rows
-   pointers into the image, NULL for padded rows), the padded rows' table
-   and the padded rows (rows of ldp floats). */
+/* A task: output row p of image n. Its scratch: the R row pointers of
+   channel 0 (NULL for padded rows), the same for the padded copies, the
+   next task's (the prefetches), then the padded rows (rows of ldp
+   floats). */
 static nb_status bcast_task(const void *ctx, int64_t t, float *scratch) {
     const bcast_ctx *c = ctx;
     const nb_conv2d_desc *d = c->d;
     const nb_conv_geom *g = &c->g;
     const nb_conv_bcast_ukernel *u = &c->cd->bcast;
-    const int64_t n = t / g->P, p = t % g->P, R = d->r, rows = g->cg * R;
-    const float **rowp = (const float **)(void *)scratch;
-    const float **padp = (const float **)(void *)(scratch + c->ptr_floats);
-    float *pad = scratch + 2 * c->ptr_floats;
+    const int64_t n = t / g->P, p = t % g->P, R = d->r;
+    const float **row0 = (const float **)(void *)scratch;
+    const float **pad0 = (const float **)(void *)(scratch + c->ptr_floats);
+    const float **pf = (const float **)(void *)(scratch + 2 * c->ptr_floats);
+    float *pad = scratch + 3 * c->ptr_floats;
     const float *xn = c->x + n * d->c * g->HW;
-    for (int64_t ch = 0; ch < g->cg; ch++)
-        for (int64_t r = 0; r < R; r++) {
-            const int64_t ih = p * d->stride_h - d->pad_h + r * d->dilation_h;
-            rowp[ch * R + r] = ih >= 0 && ih < d->h ? xn + ch * g->HW + ih * d->w : NULL;
-            padp[ch * R + r] = rowp[ch * R + r] ? pad + (ch * R + r) * c->ldp : NULL;
-        }
+    for (int64_t r = 0; r < R; r++) {
+        const int64_t ih = p * d->stride_h - d->pad_h + r * d->dilation_h;
+        row0[r] = ih >= 0 && ih < d->h ? xn + ih * d->w : NULL;
+        pad0[r] = row0[r] ? pad + r * c->ldp : NULL;
+    }
     /* Read after the team's barrier: every member's share is packed. */
     const int skip = !__atomic_load_n(c->nonfinite, __ATOMIC_RELAXED);
     float *yrow = c->y + n * d->k * g->PQ + p * g->Q;
-    /* The next task's image rows (this thread's, in static shares): its
-       row table, line j of every row prefetched by this task's tile call
-       j (a line per tap row, spread over the tile's taps): the image
-       comes from memory (1.6 MB for the c128 layer), and the pad copies
-       and the tiles waited on its lines. Zen 4, c128 layer, 1 thread:
-       2.354 -> 2.241 ms (medians of 3 alternated runs of 5). Tried: the
-       prefetches as a list of lines built per task (1920 addresses: the
-       list cost what it saved), T1 instead of T0 (no better). */
-    const float **pf = (const float **)(void *)(pad + c->pad_floats);
+    /* The next task's image rows (this thread's, in static shares): line
+       j of every row prefetched by this task's tile call j (a line per
+       tap row, spread over the tile's taps): the image comes from memory
+       (1.6 MB for the c128 layer), and the pad copies and the tiles
+       waited on its lines. Zen 4, c128 layer, 1 thread: 2.354 -> 2.241
+       ms (medians of 3 alternated runs of 5). Tried: the prefetches as a
+       list of lines built per task (1920 addresses: the list cost what it
+       saved), T1 instead of T0 (no better). */
     const int do_pf = t + 1 < c->tasks;
     if (do_pf) {
         const int64_t n1 = (t + 1) / g->P, p1 = (t + 1) % g->P;
         const float *xn1 = c->x + n1 * d->c * g->HW;
-        for (int64_t ch = 0; ch < g->cg; ch++)
-            for (int64_t r = 0; r < R; r++) {
-                const int64_t ih = p1 * d->stride_h - d->pad_h + r * d->dilation_h;
-                pf[ch * R + r] = ih >= 0 && ih < d->h ? xn1 + ch * g->HW + ih * d->w : NULL;
-            }
+        for (int64_t r = 0; r < R; r++) {
+            const int64_t ih = p1 * d->stride_h - d->pad_h + r * d->dilation_h;
+            pf[r] = ih >= 0 && ih < d->h ? xn1 + ih * d->w : NULL;
+        }
     }
     int64_t call = 0;
     /* Tiles outer: an edge tile's padded rows serve every filter block. */
     for (int64_t q0 = 0; q0 < g->Q; q0 += u->mp) {
         const int64_t mp = g->Q - q0 < u->mp ? g->Q - q0 : u->mp;
         int64_t col0 = q0 * d->stride_w - d->pad_w;
-        const float *const *rp = rowp;
-        if (col0 < 0 || col0 + c->span > d->w) {
-            u->pad((size_t)rows, rowp, (ptrdiff_t)col0, (size_t)c->span, (size_t)d->w, pad,
-                   (size_t)c->ldp);
-            rp = padp;
+        const float *const *rp = row0;
+        int64_t ldc = g->HW;
+        /* A first tile one column into the padding reads the image when
+           the tile takes that column's zero itself (lead_pad: pixel 0's
+           first tap): AVX-512, c128 layer, 1 thread, medians of 7
+           alternated runs: 2.208 -> 2.095 ms with the row tables gone
+           (oneDNN 2.098 / 2.078 in the same runs). */
+        if (col0 < -u->lead_pad || col0 + c->span > d->w) {
+            u->pad((size_t)g->cg, (size_t)R, row0, (ptrdiff_t)g->HW, (ptrdiff_t)col0,
+                   (size_t)c->span, (size_t)d->w, pad, (size_t)c->ldp);
+            rp = pad0;
+            ldc = R * c->ldp;
             col0 = 0;
         }
         for (int64_t kb = 0; kb < c->nkb; kb++) {
             const int64_t k0 = kb * u->nf, kn = g->kg - k0 < u->nf ? g->kg - k0 : u->nf;
-            u->fn((size_t)kn, (size_t)mp, (size_t)rows, (size_t)d->s, rp, (ptrdiff_t)col0,
-                  (size_t)d->stride_w, (size_t)d->dilation_w, skip, c->wp + kb * g->L * u->nf,
-                  yrow + k0 * g->PQ + q0, (ptrdiff_t)g->PQ, c->bias ? c->bias + k0 : NULL,
-                  do_pf && call < c->lpr ? pf : NULL,
-                  (ptrdiff_t)(16 * call < d->w - 1 ? 16 * call : d->w - 1));
+            u->fn((size_t)kn, (size_t)mp, (size_t)g->cg, (size_t)R, (size_t)d->s, rp,
+                  (ptrdiff_t)ldc, (ptrdiff_t)col0, (size_t)d->stride_w, (size_t)d->dilation_w,
+                  skip, c->wp + kb * g->L * u->nf, yrow + k0 * g->PQ + q0, (ptrdiff_t)g->PQ,
+                  c->bias ? c->bias + k0 : NULL, do_pf && call < c->lpr ? pf : NULL,
+                  (ptrdiff_t)g->HW, (ptrdiff_t)(16 * call < d->w - 1 ? 16 * call : d->w - 1));
             call++;
         }
     }
@@ -241,27 +251,22 @@ nb_status nb_conv_bcast_forward(const nb_conv_desc *cd, const nb_conv2d_desc *d,
     int nonfinite = 0;
     c.wp = wp;
     c.nonfinite = &nonfinite;
-    /* A task's scratch (bcast_task): two row tables and the padded rows. */
+    /* A task's scratch (bcast_task): three tables of R row pointers and
+       the padded rows. */
     _Static_assert(sizeof(const float *) <= 2 * sizeof(float), "a row pointer in 2 floats");
     c.ldp = (c.span + 15) / 16 * 16;
-    c.ptr_floats = (2 * rows + 15) / 16 * 16;
+    c.ptr_floats = (2 * d->r + 15) / 16 * 16;
     c.ntiles = (g->Q + u->mp - 1) / u->mp;
     c.lpr = (d->w + 15) / 16 + 1;
     c.tasks = tasks;
-    int64_t pad_floats, pf_floats;
-    if (!nb_mul_ok(rows, c.ldp, &pad_floats) || pad_floats > INT64_MAX / 8) {
+    int64_t pad_floats;
+    if (!nb_mul_ok(rows, c.ldp, &pad_floats) || pad_floats > INT64_MAX / 8 - 3 * c.ptr_floats) {
         nb_scratch_done(wp, owned);
         return NB_ERR_OOM;
     }
     c.pad_floats = (pad_floats + 15) / 16 * 16;
-    pf_floats = c.ptr_floats;
-    if (c.pad_floats > INT64_MAX / 8 - 3 * c.ptr_floats) {
-        nb_scratch_done(wp, owned);
-        return NB_ERR_OOM;
-    }
-    const nb_status st = nb_conv_run_tasks_ex(cd, nt, tasks, 1,
-                                              2 * c.ptr_floats + c.pad_floats + pf_floats, 1, NULL,
-                                              bcast_task, &c, 0, pack_filters);
+    const nb_status st = nb_conv_run_tasks_ex(cd, nt, tasks, 1, 3 * c.ptr_floats + c.pad_floats,
+                                              1, NULL, bcast_task, &c, 0, pack_filters);
     nb_scratch_done(wp, owned);
     return st;
 }

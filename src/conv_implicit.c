@@ -63,18 +63,24 @@ static int64_t plan_lanes(const nb_gemm_desc *gd) {
 
 /* NABLA_CONV_PATH=implicit / explicit: take that path wherever the
    implicit one is possible at all (the tests run the SIMD suite both ways
-   on every shape); anything else: choose by shape. */
+   on every shape); bcast (2): the broadcast direct forward path wherever
+   it is possible (src/conv_bcast.c); anything else: choose by shape. */
 static int forced_path(void) {
     static int cached = 2;   /* 2: not read yet (read once, like NABLA_ISA) */
     int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
     if (v != 2) return v;
     const char *e = getenv("NABLA_CONV_PATH");
-    v = !e ? 0 : strcmp(e, "implicit") == 0 ? 1 : strcmp(e, "explicit") == 0 ? -1 : 0;
+    v = !e                              ? 0
+        : strcmp(e, "implicit") == 0    ? 1
+        : strcmp(e, "explicit") == 0    ? -1
+        : strcmp(e, "bcast") == 0       ? 2
+                                        : 0;
     __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
     return v;
 }
 
-int nb_conv_implicit_forced(void) { return forced_path(); }
+int nb_conv_implicit_forced(void) { return forced_path() == 2 ? 0 : forced_path(); }
+int nb_conv_bcast_forced(void) { return forced_path() == 2; }
 
 /* Possible: an ISA packer, a column matrix that is not x itself, stride_w
    1 or 2 (a panel's lanes read runs of one input row, every element or

@@ -104,6 +104,8 @@ nb_status nb_conv_forward_implicit(const nb_conv_desc *cd, const nb_conv2d_desc 
                                    const float *x, const float *w, const float *bias, float *y);
 /* NABLA_CONV_PATH: 1 implicit, -1 explicit, 0 unset (choose by shape). */
 int nb_conv_implicit_forced(void);
+/* NABLA_CONV_PATH=bcast: 1 (the broadcast path wherever it is possible). */
+int nb_conv_bcast_forced(void);
 /* The same pass with the output dims of g (P, Q, PQ) instead of d's: any
    pad_h / pad_w (negative too) with any P x Q output, the plan
    bounds-checking every tap (backward-data's stride phases,

@@ -2,7 +2,8 @@
  * the ISAs' nb_conv_desc.bcast tiles).
  *
  * NABLA_CONV_BCAST=1 sends every shape the path can take to it (each case
- * first checks that it does), on every SIMD table that has the tile:
+ * first checks that it does; NABLA_CONV_PATH=bcast, read once, does the
+ * same: the suite runs again with it), on every SIMD table that has the tile:
  * random shapes and listed ones for the tile's edges (a row's first and
  * last tiles in the padding, a tail tile of fewer pixels, Q = 1, prime
  * and odd sizes, filter counts that leave a partial block, 0 / 1 / 2 /
@@ -95,6 +96,26 @@ static void unforce(void) {
     unsetenv("NABLA_CONV_ALGO");
 }
 
+/* The inputs of d (x, w and a bias, uniform in [-1, 1]) and two
+   NaN-filled outputs of na and nb floats (every element must be written). */
+typedef struct {
+    float *x, *w, *b, *ya, *yb;
+} bcast_case;
+
+static bcast_case bcast_case_of(const nb_conv2d_desc *d, int64_t na, int64_t nb) {
+    const int64_t nx = oc_numel_x(d), nw = oc_numel_w(d);
+    bcast_case c = {nbt_alloc_floats(nx), nbt_alloc_floats(nw), nbt_alloc_floats(d->k),
+                 nbt_nan_floats(na), nbt_nan_floats(nb)};
+    nbt_fill_uniform(c.x, nx, -1, 1);
+    nbt_fill_uniform(c.w, nw, -1, 1);
+    nbt_fill_uniform(c.b, d->k, -1, 1);
+    return c;
+}
+
+static void bcast_case_free(bcast_case *c) {
+    free(c->x); free(c->w); free(c->b); free(c->ya); free(c->yb);
+}
+
 /* y of table t (x in a guarded buffer, guard after or before) against the
    reference and the oracle; int_data: bit for bit. */
 static void check_forward(const struct nb_kernels *t, const nb_conv2d_desc *d, int int_data,
@@ -180,21 +201,17 @@ static void thread_count_does_not_change_the_bits(void **state) {
         if (!conv_of(t) || !conv_of(t)->bcast.fn) continue;
         for (int i = 0; i < NSHAPES + 8; i++) {
             const nb_conv2d_desc d = shape_at(i);
-            const int64_t nx = oc_numel_x(&d), nw = oc_numel_w(&d), ny = oc_numel_y(&d);
-            float *x = nbt_alloc_floats(nx), *w = nbt_alloc_floats(nw), *b = nbt_alloc_floats(d.k);
-            float *one = nbt_nan_floats(ny), *y = nbt_nan_floats(ny);
-            nbt_fill_uniform(x, nx, -1, 1);
-            nbt_fill_uniform(w, nw, -1, 1);
-            nbt_fill_uniform(b, d.k, -1, 1);
+            const int64_t ny = oc_numel_y(&d);
+            bcast_case c = bcast_case_of(&d, ny, ny);
             nb_set_num_threads(1);
-            assert_int_equal(t->sconv2d_forward(&d, x, w, b, one), NB_OK);
+            assert_int_equal(t->sconv2d_forward(&d, c.x, c.w, c.b, c.ya), NB_OK);
             for (int nt = 2; nt <= 3; nt++) {
                 nb_set_num_threads(nt);
-                assert_int_equal(t->sconv2d_forward(&d, x, w, b, y), NB_OK);
-                assert_memory_equal(y, one, (size_t)ny * sizeof(float));
+                assert_int_equal(t->sconv2d_forward(&d, c.x, c.w, c.b, c.yb), NB_OK);
+                assert_memory_equal(c.yb, c.ya, (size_t)ny * sizeof(float));
             }
             nb_set_num_threads(0);
-            free(x); free(w); free(b); free(one); free(y);
+            bcast_case_free(&c);
         }
     }
     unforce();
@@ -210,22 +227,18 @@ static void one_image_alone_gives_the_bits_it_gets_in_a_batch(void **state) {
             d.n = 3;
             nb_conv2d_desc one = d;
             one.n = 1;
-            const int64_t nx = oc_numel_x(&d), nw = oc_numel_w(&d), ny = oc_numel_y(&d);
-            const int64_t ix = nx / d.n, iy = ny / d.n;
-            float *x = nbt_alloc_floats(nx), *w = nbt_alloc_floats(nw), *b = nbt_alloc_floats(d.k);
-            float *y = nbt_nan_floats(ny), *y1 = nbt_nan_floats(iy);
-            nbt_fill_uniform(x, nx, -1, 1);
-            nbt_fill_uniform(w, nw, -1, 1);
-            nbt_fill_uniform(b, d.k, -1, 1);
+            const int64_t ny = oc_numel_y(&d);
+            const int64_t ix = oc_numel_x(&d) / d.n, iy = ny / d.n;
+            bcast_case c = bcast_case_of(&d, ny, iy);
             nb_set_num_threads((int)nbt_range(1, 3));
-            assert_int_equal(t->sconv2d_forward(&d, x, w, b, y), NB_OK);
+            assert_int_equal(t->sconv2d_forward(&d, c.x, c.w, c.b, c.ya), NB_OK);
             nb_set_num_threads((int)nbt_range(1, 3));
             for (int64_t n = 0; n < d.n; n++) {
-                assert_int_equal(t->sconv2d_forward(&one, x + n * ix, w, b, y1), NB_OK);
-                assert_memory_equal(y1, y + n * iy, (size_t)iy * sizeof(float));
+                assert_int_equal(t->sconv2d_forward(&one, c.x + n * ix, c.w, c.b, c.yb), NB_OK);
+                assert_memory_equal(c.yb, c.ya + n * iy, (size_t)iy * sizeof(float));
             }
             nb_set_num_threads(0);
-            free(x); free(w); free(b); free(y); free(y1);
+            bcast_case_free(&c);
         }
     }
     unforce();
@@ -243,17 +256,13 @@ static void avx512_gives_the_avx2_bits(void **state) {
     force();
     for (int i = 0; i < NSHAPES + NRANDOM; i++) {
         const nb_conv2d_desc d = shape_at(i);
-        const int64_t nx = oc_numel_x(&d), nw = oc_numel_w(&d), ny = oc_numel_y(&d);
-        float *x = nbt_alloc_floats(nx), *w = nbt_alloc_floats(nw), *b = nbt_alloc_floats(d.k);
-        float *y2 = nbt_nan_floats(ny), *y5 = nbt_nan_floats(ny);
-        nbt_fill_uniform(x, nx, -1, 1);
-        nbt_fill_uniform(w, nw, -1, 1);
-        nbt_fill_uniform(b, d.k, -1, 1);
+        const int64_t ny = oc_numel_y(&d);
+        bcast_case c = bcast_case_of(&d, ny, ny);
         assert_true(takes_bcast(a2, &d) && takes_bcast(a5, &d));
-        assert_int_equal(a2->sconv2d_forward(&d, x, w, b, y2), NB_OK);
-        assert_int_equal(a5->sconv2d_forward(&d, x, w, b, y5), NB_OK);
-        assert_memory_equal(y5, y2, (size_t)ny * sizeof(float));
-        free(x); free(w); free(b); free(y2); free(y5);
+        assert_int_equal(a2->sconv2d_forward(&d, c.x, c.w, c.b, c.ya), NB_OK);
+        assert_int_equal(a5->sconv2d_forward(&d, c.x, c.w, c.b, c.yb), NB_OK);
+        assert_memory_equal(c.yb, c.ya, (size_t)ny * sizeof(float));
+        bcast_case_free(&c);
     }
     unforce();
 }
@@ -295,7 +304,8 @@ static void nan_and_inf_propagate_as_in_the_reference(void **state) {
 }
 
 /* By shape (NABLA_CONV_BCAST unset) the bench layer takes the path on a
-   table with the tile, and a grouped layer never does. */
+   table with the tile, a 5x5 stride-1 layer does not, and a grouped layer
+   never does. */
 static void the_path_is_chosen_by_shape(void **state) {
     (void)state;
     unforce();
@@ -304,7 +314,25 @@ static void the_path_is_chosen_by_shape(void **state) {
     FOR_EACH_SIMD_TABLE(t) {
         if (!conv_of(t) || !conv_of(t)->bcast.fn) continue;
         if (!nb_conv_implicit_forced()) assert_true(takes_bcast(t, &bench));
+        if (!nb_conv_bcast_forced()) assert_false(takes_bcast(t, &shapes[8]));   /* 5x5 stride 1 */
         assert_false(takes_bcast(t, &grouped));
+    }
+}
+
+/* NABLA_CONV_PATH=bcast (read once: tests/meson.build runs this suite
+   with it as conv_bcast_path) sends every listed shape to the path with
+   NABLA_CONV_BCAST unset, the stride-1 and 5x5 ones included. */
+static void conv_path_bcast_forces_the_path(void **state) {
+    (void)state;
+    const char *e = getenv("NABLA_CONV_PATH");
+    if (!e || strcmp(e, "bcast") != 0) {
+        skip();
+        return;
+    }
+    unforce();
+    FOR_EACH_SIMD_TABLE(t) {
+        if (!conv_of(t) || !conv_of(t)->bcast.fn) continue;
+        for (int i = 0; i < NSHAPES; i++) assert_true(takes_bcast(t, &shapes[i]));
     }
 }
 
@@ -317,6 +345,7 @@ int main(void) {
         cmocka_unit_test(avx512_gives_the_avx2_bits),
         cmocka_unit_test(nan_and_inf_propagate_as_in_the_reference),
         cmocka_unit_test(the_path_is_chosen_by_shape),
+        cmocka_unit_test(conv_path_bcast_forces_the_path),
     };
     return nbt_run(tests);
 }

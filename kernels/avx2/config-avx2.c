@@ -155,7 +155,7 @@ void nb_avx2_config(nb_ukernel_config *cfg) {
                                                     nb_f32_conv_bdata_s2_pack_8__avx2};
     /* The broadcast-orientation direct forward tile (src/conv_bcast.c). */
     cfg->conv.bcast = (nb_conv_bcast_ukernel){nb_f32_conv_bcast_ukernel_6x16__avx2,
-                                              nb_f32_conv_bcast_pad__avx2, 6, 16, 64};
+                                              nb_f32_conv_bcast_pad__avx2, 6, 16, 64, 0};
     /* backward-filter, 1x1 with 17..24 filters: the 6x16 tile would leave
        a quarter of its lanes empty (src/conv_bwd_filter_narrow.c) */
     cfg->conv.bwf_narrow.fn = nb_f32_gemm_ukernel_4x24__avx2_adirect;

@@ -262,6 +262,6 @@ void nb_avx512_config(nb_ukernel_config *cfg) {
                                                     nb_f32_conv_bdata_s2_pack_16__avx512};
     /* The broadcast-orientation direct forward tile (src/conv_bcast.c). */
     cfg->conv.bcast = (nb_conv_bcast_ukernel){nb_f32_conv_bcast_ukernel_14x32__avx512,
-                                              nb_f32_conv_bcast_pad__avx512, 14, 32, 64};
+                                              nb_f32_conv_bcast_pad__avx512, 14, 32, 64, 1};
     cfg->conv.im2col = nb_x32_im2col_ukernel__avx512;
 }

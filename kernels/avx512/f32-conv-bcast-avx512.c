@@ -31,25 +31,28 @@
 static const float zeros[SPAN_MAX] __attribute__((aligned(64)));
 
 static inline __attribute__((always_inline)) void tile(const int SW, size_t kn, size_t mp,
-                                                       size_t rows, size_t S,
-                                                       const float *const *rowp, ptrdiff_t col0,
-                                                       size_t dw, int skip_null, const float *wp,
-                                                       float *y, ptrdiff_t ldy, const float *bias,
-                                                       const float *const *pf, ptrdiff_t pf_off) {
+                                                       size_t C, size_t R, size_t S,
+                                                       const float *const *row0, ptrdiff_t ldc,
+                                                       ptrdiff_t col0, size_t dw, int skip_null,
+                                                       const float *wp, float *y, ptrdiff_t ldy,
+                                                       const float *bias, const float *const *pf,
+                                                       ptrdiff_t pf_ldc, ptrdiff_t pf_off) {
     __m512 acc[MP][NV];
 #pragma GCC unroll 14
     for (int i = 0; i < MP; i++)
 #pragma GCC unroll 2
         for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
-    for (size_t t = 0; t < rows; t++) {
-        if (pf && pf[t]) _mm_prefetch((const char *)(pf[t] + pf_off), _MM_HINT_T0);
+    size_t t = 0;   /* tap row c R + r */
+    for (size_t c = 0; c < C; c++)
+    for (size_t r = 0; r < R; r++, t++) {
+        if (pf && pf[r]) _mm_prefetch((const char *)(pf[r] + (ptrdiff_t)c * pf_ldc + pf_off), _MM_HINT_T0);
         /* The tile's output lines (y is written once: its lines come from
            L3 or memory), one filter's a tap row, spread over the taps. */
         if (t < kn) {
             _mm_prefetch((const char *)(y + (ptrdiff_t)t * ldy), _MM_HINT_T0);
             _mm_prefetch((const char *)(y + (ptrdiff_t)t * ldy + mp - 1), _MM_HINT_T0);
         }
-        const float *row = rowp[t];
+        const float *row = row0[r];
         const float *b;
         if (!row) {
             if (skip_null) {
@@ -58,9 +61,12 @@ static inline __attribute__((always_inline)) void tile(const int SW, size_t kn, 
             }
             b = zeros;
         } else {
-            b = row + col0;
+            b = row + (ptrdiff_t)c * ldc + col0;
         }
+        /* col0 -1: pixel 0's first tap is the padding (a zero, not read). */
+        const float *first = col0 < 0 ? zeros : b;
         for (size_t s = 0; s < S; s++) {
+            const float *p0 = s == 0 ? first : b;
             __m512 w[NV];
 #pragma GCC unroll 2
             for (int v = 0; v < NV; v++) w[v] = _mm512_loadu_ps(wp + 16 * v);
@@ -69,8 +75,12 @@ static inline __attribute__((always_inline)) void tile(const int SW, size_t kn, 
                vbroadcastss and feeds both FMAs, which ran the c128 layer
                1.07x slower on Zen 4 (the zmm broadcast takes an FP pipe
                slot beside the 28 FMAs; the embedded one only the load). */
-#pragma GCC unroll 14
-            for (int i = 0; i < MP; i++)
+            __asm__("vfmadd231ps %[x]%{1to16%}, %[w0], %[a0]\n\t"
+                    "vfmadd231ps %[x]%{1to16%}, %[w1], %[a1]"
+                    : [a0] "+v"(acc[0][0]), [a1] "+v"(acc[0][1])
+                    : [w0] "v"(w[0]), [w1] "v"(w[1]), [x] "m"(p0[0]));
+#pragma GCC unroll 13
+            for (int i = 1; i < MP; i++)
                 /* The value as an "m" operand (not base + an "i" offset,
                    which is no constant at -O0): at -O2 GCC still writes
                    it as base + displacement. */
@@ -101,21 +111,23 @@ static inline __attribute__((always_inline)) void tile(const int SW, size_t kn, 
     }
 }
 
-void nb_f32_conv_bcast_ukernel_14x32__avx512(size_t kn, size_t mp, size_t rows, size_t S,
-                                             const float *const *rowp, ptrdiff_t col0, size_t sw,
-                                             size_t dw, int skip_null, const float *wp, float *y,
+void nb_f32_conv_bcast_ukernel_14x32__avx512(size_t kn, size_t mp, size_t C, size_t R, size_t S,
+                                             const float *const *row0, ptrdiff_t ldc, ptrdiff_t col0,
+                                             size_t sw, size_t dw, int skip_null, const float *wp, float *y,
                                              ptrdiff_t ldy, const float *bias, const float *const *pf,
-                                             ptrdiff_t pf_off) {
+                                             ptrdiff_t pf_ldc, ptrdiff_t pf_off) {
     assert(kn >= 1 && kn <= NF && mp >= 1 && mp <= MP && S >= 1 && (sw == 1 || sw == 2));
-    assert((MP - 1) * sw + (S - 1) * dw + 1 <= SPAN_MAX);
+    assert((MP - 1) * sw + (S - 1) * dw + 1 <= SPAN_MAX && col0 >= -1);
     if (sw == 2)
-        tile(2, kn, mp, rows, S, rowp, col0, dw, skip_null, wp, y, ldy, bias, pf, pf_off);
+        tile(2, kn, mp, C, R, S, row0, ldc, col0, dw, skip_null, wp, y, ldy, bias, pf,
+                 pf_ldc, pf_off);
     else
-        tile(1, kn, mp, rows, S, rowp, col0, dw, skip_null, wp, y, ldy, bias, pf, pf_off);
+        tile(1, kn, mp, C, R, S, row0, ldc, col0, dw, skip_null, wp, y, ldy, bias, pf,
+                 pf_ldc, pf_off);
 }
 
-void nb_f32_conv_bcast_pad__avx512(size_t rows, const float *const *rowp, ptrdiff_t col0,
-                                   size_t span, size_t W, float *dst, size_t ld) {
+void nb_f32_conv_bcast_pad__avx512(size_t C, size_t R, const float *const *row0, ptrdiff_t ldc,
+        ptrdiff_t col0, size_t span, size_t W, float *dst, size_t ld) {
     assert(span <= SPAN_MAX && ld % 16 == 0);
     const int chunks = (int)((span + 15) / 16);
     __mmask16 m[SPAN_MAX / 16];
@@ -127,16 +139,13 @@ void nb_f32_conv_bcast_pad__avx512(size_t rows, const float *const *rowp, ptrdif
         }
         m[j] = (__mmask16)bits;
     }
-    for (size_t t = 0; t < rows; t++) {
-        float *o = dst + t * ld;
-        const float *row = rowp[t];
-        if (!row) {
-            for (int j = 0; j < chunks; j++) _mm512_storeu_ps(o + 16 * j, _mm512_setzero_ps());
-            continue;
+    for (size_t c = 0; c < C; c++)
+        for (size_t r = 0; r < R; r++) {
+            if (!row0[r]) continue;   /* the tile never reads a NULL row's copy */
+            float *o = dst + (c * R + r) * ld;
+            /* Masked lanes are not read: no fault past the image. */
+            const float *src = row0[r] + (ptrdiff_t)c * ldc + col0;
+            for (int j = 0; j < chunks; j++)
+                _mm512_storeu_ps(o + 16 * j, _mm512_maskz_loadu_ps(m[j], src + 16 * j));
         }
-        /* Masked lanes are not read: no fault past the image. */
-        const float *src = row + col0;
-        for (int j = 0; j < chunks; j++)
-            _mm512_storeu_ps(o + 16 * j, _mm512_maskz_loadu_ps(m[j], src + 16 * j));
-    }
 }
