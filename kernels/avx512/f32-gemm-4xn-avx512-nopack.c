@@ -98,7 +98,12 @@ void rows_step1(const int R, const int PF, size_t n, const float *ap, ptrdiff_t 
     }
 }
 
-#define NB_R1 6   /* rows of B per pass when m == 1; divides KC = 384 */
+/* Rows of B per pass when m == 1; divides KC = 384. Tried and not kept
+   (session 16, Zen 4, GEMV 1x4096x4096 [K, N], 1 thread): one row a pass
+   without prefetching (a single sequential stream of B): 1.79x slower
+   (6.23 vs 3.49 ms): ~22 cycles a cache line lost in the core, not in
+   memory; the cause was not found. */
+#define NB_R1 6
 
 static void rows_body1(size_t n, size_t k, const float *a, ptrdiff_t cs_a, const float *b,
                        ptrdiff_t ldb, float *acc) {
