@@ -87,7 +87,7 @@ static inline __attribute__((always_inline)) void tile(const int M, const int SW
     }
 }
 
-void nb_f32_conv_bcast_ukernel_6x16__avx2(size_t kn, size_t mp, size_t C, size_t R, size_t S,
+__attribute__((aligned(64))) void nb_f32_conv_bcast_ukernel_6x16__avx2(size_t kn, size_t mp, size_t C, size_t R, size_t S,
                                           const float *const *row0, ptrdiff_t ldc, ptrdiff_t col0,
                                           size_t sw, size_t dw, int skip_null, const float *wp, float *y,
                                           ptrdiff_t ldy, const float *bias, const float *const *pf,
