@@ -476,6 +476,20 @@ static void rows_member(void *p, int tid, int nt) {
     if (bad) __atomic_store_n(&c->bad, 1, __ATOMIC_RELAXED);
 }
 
+/* 1 when each of the n outputs along one axis has a tap of the k-wide
+   window (stride st, dilation dl, padding pad) inside [0, len). */
+static int each_output_has_a_tap(int64_t n, int64_t st, int64_t k, int64_t dl, int64_t pad, int64_t len) {
+    for (int64_t o = 0; o < n; o++) {
+        int ok = 0;
+        for (int64_t t = 0; t < k && !ok; t++) {
+            const int64_t i = o * st + t * dl - pad;
+            ok = i >= 0 && i < len;
+        }
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
 /* The in-place form: stride 2, the ISA's strided-rows tile of the SGEMM's
    shape, and every output pixel with a tap inside the image in both
    directions, so that a non-finite dy (whose products with the padding
@@ -486,23 +500,8 @@ static int inplace_applies(const nb_conv_desc *cd, const nb_conv2d_desc *d, cons
     const nb_gemm_desc *gd = cd->sgemm_desc;
     if (!cd->bwf_rows.fn || cd->bwf_rows.mr != gd->mr || cd->bwf_rows.nr != gd->nr || d->stride_h != 2)
         return 0;
-    for (int64_t p = 0; p < g->P; p++) {
-        int ok = 0;
-        for (int64_t r = 0; r < d->r && !ok; r++) {
-            const int64_t h = p * d->stride_h + r * d->dilation_h - d->pad_h;
-            ok = h >= 0 && h < d->h;
-        }
-        if (!ok) return 0;
-    }
-    for (int64_t q = 0; q < g->Q; q++) {
-        int ok = 0;
-        for (int64_t s = 0; s < d->s && !ok; s++) {
-            const int64_t w = q * d->stride_w + s * d->dilation_w - d->pad_w;
-            ok = w >= 0 && w < d->w;
-        }
-        if (!ok) return 0;
-    }
-    return 1;
+    return each_output_has_a_tap(g->P, d->stride_h, d->r, d->dilation_h, d->pad_h, d->h) &&
+           each_output_has_a_tap(g->Q, d->stride_w, d->s, d->dilation_w, d->pad_w, d->w);
 }
 
 nb_status nb_conv_bwd_filter_rows(const nb_conv_desc *cd, const nb_conv2d_desc *d,

@@ -137,6 +137,17 @@ static void backward_filter_gives_the_bits_of_one_gemm_per_image(void **state) {
    dy by image values: an infinity in x there would be NaN. Inf and NaN in
    the last column (which the padding pixels of the row above read), and in
    dy, reach what they reach in the reference. */
+/* Fails at the first dw element that is NaN where the reference's is not
+   (or the other way round), or that differs from it where either is
+   infinite. */
+static void expect_nonfinite_as_reference(const struct nb_kernels *t, int k, int64_t nw, const float *got,
+                                          const float *want) {
+    for (int64_t i = 0; i < nw; i++)
+        if (isnan(got[i]) != isnan(want[i]) || (!isnan(got[i]) && got[i] != want[i] && (isinf(got[i]) || isinf(want[i]))))
+            fail_msg("%s case %d: dw[%lld] = %g, reference %g", nb_isa_name(t->isa), k, (long long)i,
+                     (double)got[i], (double)want[i]);
+}
+
 static void padded_rows_nan_and_inf_reach_what_they_reach_in_the_reference(void **state) {
     (void)state;
     //                       n   c   h   w   k  r  s sh sw ph pw dh dw g
@@ -149,10 +160,7 @@ static void padded_rows_nan_and_inf_reach_what_they_reach_in_the_reference(void 
             if (k < 3) in.x[(1 * 16 + 5) * 14 * 40 + 6 * 40 + 39] = v;   /* image 1, channel 5, row 6 */
             else in.dy[nbt_range(0, ny - 1)] = INFINITY;
             float *got = backward_filter(t, &d, in), *want = backward_filter(&nb_kernels_ref, &d, in);
-            for (int64_t i = 0; i < nw; i++)
-                if (isnan(got[i]) != isnan(want[i]) || (!isnan(got[i]) && got[i] != want[i] && (isinf(got[i]) || isinf(want[i]))))
-                    fail_msg("%s case %d: dw[%lld] = %g, reference %g", nb_isa_name(t->isa), k,
-                             (long long)i, (double)got[i], (double)want[i]);
+            expect_nonfinite_as_reference(t, k, nw, got, want);
             free(got); free(want); free_inputs(in);
         }
     }
@@ -175,10 +183,7 @@ static void stride2_rows_nan_and_inf_reach_what_they_reach_in_the_reference(void
             if (k < 3) in.dy[7 * P * Q + (k == 2 ? P * Q - 1 : 0)] = v;   /* filter 7, pixel (0, 0) or the last */
             else in.x[5 * HW + (k == 5 ? HW - 1 : 22)] = v;               /* channel 5, the last column */
             float *got = backward_filter(t, &d, in), *want = backward_filter(&nb_kernels_ref, &d, in);
-            for (int64_t i = 0; i < nw; i++)
-                if (isnan(got[i]) != isnan(want[i]) || (!isnan(got[i]) && got[i] != want[i] && (isinf(got[i]) || isinf(want[i]))))
-                    fail_msg("%s case %d: dw[%lld] = %g, reference %g", nb_isa_name(t->isa), k,
-                             (long long)i, (double)got[i], (double)want[i]);
+            expect_nonfinite_as_reference(t, k, nw, got, want);
             free(got); free(want); free_inputs(in);
         }
     }
